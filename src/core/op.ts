@@ -1,0 +1,121 @@
+// The op: the unit of change and of sync. Wire and storage form:
+//   { id: <HLC>, kind: "node.set" | "body.update" | "link.add" | "link.remove" | <unknown>,
+//     target: <node id or link id>, payload: { … } }
+// The id is the op's identity: two ops with one id must have identical content. Unknown kinds
+// are valid ops (stored and forwarded, not applied); unknown payload fields are ignored.
+
+import { HephError } from './errors.js';
+import { isHlcString } from './hlc.js';
+import { isLinkId, isLinkType, isNodeId, linkId } from './ids.js';
+import { canonicalJson, isJson, isPlainObject, type Json } from './json.js';
+import { validateFieldValue } from './fields.js';
+
+export interface Op {
+  readonly id: string;
+  readonly kind: string;
+  readonly target: string;
+  readonly payload: { readonly [k: string]: Json };
+}
+
+export type KnownOp =
+  | { kind: 'node.set'; id: string; target: string; field: string; value: Json; prev: string[] }
+  | { kind: 'body.update'; id: string; target: string; update: string }
+  | { kind: 'link.add'; id: string; target: string; src: string; dst: string; type: string }
+  | { kind: 'link.remove'; id: string; target: string; observed: string[] };
+
+export const KNOWN_KINDS = ['node.set', 'body.update', 'link.add', 'link.remove'] as const;
+
+const KIND_RE = /^[a-z][a-z0-9_-]{0,31}(\.[a-z][a-z0-9_-]{0,31}){0,3}$/;
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+export const MAX_TARGET_LENGTH = 512;
+export const MAX_PREV = 256;
+/** Encoded payload size limit for one op (a body update carries a Yjs update). */
+export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+function bad(id: unknown, message: string): HephError {
+  const shown = typeof id === 'string' && id.length <= 64 ? id : '?';
+  return new HephError('invalid_op', `op ${shown}: ${message}`, { id: shown });
+}
+
+/** Accepts an unknown value as an op (shape only), or throws `invalid_op` saying why. */
+export function parseOp(v: unknown): Op {
+  if (!isPlainObject(v)) throw bad(undefined, 'not an object');
+  const { id, kind, target, payload } = v;
+  if (!isHlcString(id))
+    throw bad(id, 'id is not an HLC stamp (wwwwwwwwwwww-cccc-oooooooooooooooo)');
+  if (typeof kind !== 'string' || !KIND_RE.test(kind))
+    throw bad(id, 'kind is not a dotted lower-case name');
+  if (typeof target !== 'string' || target.length === 0 || target.length > MAX_TARGET_LENGTH) {
+    throw bad(id, `target must be a string of 1-${MAX_TARGET_LENGTH} characters`);
+  }
+  if (!isPlainObject(payload) || !isJson(payload, 16))
+    throw bad(id, 'payload is not a JSON object (max depth 16)');
+  return { id, kind, target, payload: payload };
+}
+
+/** The content that must match when an id is seen twice. */
+export function opContent(op: Op): string {
+  return canonicalJson({ kind: op.kind, target: op.target, payload: op.payload });
+}
+
+export function isKnownKind(kind: string): boolean {
+  return (KNOWN_KINDS as readonly string[]).includes(kind);
+}
+
+function stringList(id: string, v: unknown, name: string): string[] {
+  if (!Array.isArray(v) || v.length > MAX_PREV || !v.every(isHlcString)) {
+    throw bad(id, `payload.${name} must be a list of at most ${MAX_PREV} HLC stamps`);
+  }
+  return v;
+}
+
+/**
+ * Interprets an op of a known kind, checking its payload; returns undefined for unknown kinds.
+ * Throws `invalid_op` for a known kind with a malformed payload.
+ */
+export function interpretOp(op: Op): KnownOp | undefined {
+  const p = op.payload;
+  switch (op.kind) {
+    case 'node.set': {
+      if (!isNodeId(op.target)) throw bad(op.id, 'target is not a node id');
+      if (typeof p.field !== 'string') throw bad(op.id, 'payload.field must be a string');
+      if (!('value' in p)) throw bad(op.id, 'payload.value is missing');
+      const err = validateFieldValue(p.field, p.value);
+      if (err) throw bad(op.id, err);
+      const prev = p.prev === undefined ? [] : stringList(op.id, p.prev, 'prev');
+      return {
+        kind: 'node.set',
+        id: op.id,
+        target: op.target,
+        field: p.field,
+        value: p.value,
+        prev,
+      };
+    }
+    case 'body.update': {
+      if (!isNodeId(op.target)) throw bad(op.id, 'target is not a node id');
+      if (typeof p.update !== 'string' || !BASE64_RE.test(p.update) || p.update.length === 0) {
+        throw bad(op.id, 'payload.update must be a non-empty base64 string');
+      }
+      if (p.update.length > MAX_PAYLOAD_BYTES) throw bad(op.id, 'payload.update is too large');
+      return { kind: 'body.update', id: op.id, target: op.target, update: p.update };
+    }
+    case 'link.add': {
+      const { src, dst, type } = p;
+      if (!isNodeId(src) || !isNodeId(dst))
+        throw bad(op.id, 'payload.src and payload.dst must be node ids');
+      if (!isLinkType(type)) throw bad(op.id, 'payload.type is not a link type');
+      if (type === 'wiki') throw bad(op.id, 'wiki links are derived from bodies, never ops');
+      if (op.target !== linkId(src, type, dst))
+        throw bad(op.id, 'target is not the link id of src, type and dst');
+      return { kind: 'link.add', id: op.id, target: op.target, src, dst, type };
+    }
+    case 'link.remove': {
+      if (!isLinkId(op.target)) throw bad(op.id, 'target is not a link id');
+      const observed = stringList(op.id, p.observed, 'observed');
+      return { kind: 'link.remove', id: op.id, target: op.target, observed };
+    }
+    default:
+      return undefined;
+  }
+}
