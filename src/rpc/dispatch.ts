@@ -1,0 +1,200 @@
+// JSON-RPC 2.0 processing of one message (one NDJSON line, or one HTTP body). Guarantees, per
+// the spec: a notification (no "id" member) never gets a reply, even when it fails or is inside
+// a batch; an all-notification batch gets nothing; `[]` gets one -32600 with id null; each
+// invalid batch member gets its own -32600; unparsable input, and JSON nested deeper than
+// maxDepth (which could overflow the stack of anything that walks it later), get -32700 with id
+// null; id must be a string, number or null; application errors carry data.code from
+// protocol/error-wire.ts and nothing a handler throws can escape as an exception.
+//
+// Written directly rather than with the json-rpc-2.0 package: the package gives no control over
+// the depth guard, per-member batch errors, our error data or a serialization failure of one
+// result, and this is about 200 lines that map one-to-one onto the spec's sections.
+
+import type { Logger } from 'pino';
+import { HephError } from '../core/errors.js';
+import { isPlainObject } from '../core/json.js';
+import {
+  RPC_INVALID_REQUEST,
+  RPC_METHOD_NOT_FOUND,
+  RPC_PARSE_ERROR,
+  toWireError,
+} from '../protocol/error-wire.js';
+import { parseParams, type Registry, type RpcContext } from './registry.js';
+
+export type RpcLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+export type RpcId = string | number | null;
+
+export interface RpcErrorObject {
+  code: number;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export type RpcResponse =
+  | { jsonrpc: '2.0'; result: unknown; id: RpcId }
+  | { jsonrpc: '2.0'; error: RpcErrorObject; id: RpcId };
+
+export interface DispatchOptions {
+  logger?: RpcLogger;
+  /** Deepest array/object nesting accepted in a message (default 64). */
+  maxDepth?: number;
+  /** Most members in one batch (default 1000). */
+  maxBatch?: number;
+}
+
+export const DEFAULT_MAX_DEPTH = 64;
+export const DEFAULT_MAX_BATCH = 1000;
+
+const noop = (): void => {};
+const SILENT: RpcLogger = { debug: noop, info: noop, warn: noop, error: noop };
+
+export function errorResponse(id: RpcId, error: RpcErrorObject): RpcResponse {
+  return { jsonrpc: '2.0', error, id };
+}
+
+export type ParsedLine = { ok: true; value: unknown } | { ok: false; response: RpcResponse };
+
+/** JSON.parse behind a nesting guard; failures are ready-made -32700 responses. */
+export function parseMessage(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): ParsedLine {
+  const parseError = (message: string): ParsedLine => ({
+    ok: false,
+    response: errorResponse(null, { code: RPC_PARSE_ERROR, message }),
+  });
+  if (nestingExceeds(text, maxDepth)) {
+    return parseError(`parse error: JSON nested deeper than ${maxDepth} levels`);
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (e) {
+    // SyntaxError for bad JSON; RangeError if the engine's parser runs out of stack.
+    return parseError(e instanceof SyntaxError ? `parse error: ${e.message}` : 'parse error');
+  }
+}
+
+/** Scans bracket depth outside strings. Approximate on malformed input, which JSON.parse
+ *  rejects anyway; exact on valid JSON. */
+function nestingExceeds(s: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Processes one parsed message: a request, a notification or a batch. null means no reply. */
+export async function dispatchMessage<C extends RpcContext>(
+  registry: Registry<C>,
+  message: unknown,
+  ctx: C,
+  opts: DispatchOptions = {},
+): Promise<RpcResponse | RpcResponse[] | null> {
+  const logger = opts.logger ?? SILENT;
+  if (!Array.isArray(message)) return handleOne(registry, message, ctx, logger);
+  if (message.length === 0) {
+    return errorResponse(null, {
+      code: RPC_INVALID_REQUEST,
+      message: 'invalid request: empty batch',
+    });
+  }
+  const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
+  if (message.length > maxBatch) {
+    const e = new HephError(
+      'too_large',
+      `batch of ${message.length} exceeds ${maxBatch} requests`,
+      {
+        limit: maxBatch,
+      },
+    );
+    return errorResponse(null, toWireError(e));
+  }
+  const members: unknown[] = message;
+  const replies = await Promise.all(members.map((m) => handleOne(registry, m, ctx, logger)));
+  const out = replies.filter((r): r is RpcResponse => r !== null);
+  return out.length > 0 ? out : null;
+}
+
+/** Parses and processes one line; returns the serialized reply (no newline) or null. */
+export async function dispatchLine<C extends RpcContext>(
+  registry: Registry<C>,
+  line: string,
+  ctx: C,
+  opts: DispatchOptions = {},
+): Promise<string | null> {
+  const parsed = parseMessage(line, opts.maxDepth);
+  if (!parsed.ok) return JSON.stringify(parsed.response);
+  const reply = await dispatchMessage(registry, parsed.value, ctx, opts);
+  if (reply === null) return null;
+  const logger = opts.logger ?? SILENT;
+  if (Array.isArray(reply)) return '[' + reply.map((r) => serialize(r, logger)).join(',') + ']';
+  return serialize(reply, logger);
+}
+
+/** One response to text; a result that cannot be serialized becomes an internal error. */
+export function serialize(r: RpcResponse, logger: RpcLogger = SILENT): string {
+  try {
+    const s = JSON.stringify(r);
+    if (typeof s === 'string') return s;
+  } catch (err) {
+    logger.error({ err, id: r.id }, 'rpc result is not serializable');
+  }
+  return JSON.stringify(errorResponse(r.id, toWireError(undefined)));
+}
+
+function isValidId(v: unknown): v is RpcId {
+  return v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+async function handleOne<C extends RpcContext>(
+  registry: Registry<C>,
+  req: unknown,
+  ctx: C,
+  logger: RpcLogger,
+): Promise<RpcResponse | null> {
+  const invalid = (id: RpcId, why: string): RpcResponse =>
+    errorResponse(id, { code: RPC_INVALID_REQUEST, message: `invalid request: ${why}` });
+
+  if (!isPlainObject(req)) return invalid(null, 'expected an object');
+  const hasId = Object.hasOwn(req, 'id');
+  if (hasId && !isValidId(req.id)) return invalid(null, 'id must be a string, number or null');
+  // A valid id is echoed even on an invalid request, so a pipelining client can match it.
+  const id: RpcId = hasId && isValidId(req.id) ? req.id : null;
+  if (req.jsonrpc !== '2.0') return invalid(id, 'jsonrpc must be "2.0"');
+  if (typeof req.method !== 'string') return invalid(id, 'method must be a string');
+  const params: unknown = req.params;
+  if (Object.hasOwn(req, 'params') && (typeof params !== 'object' || params === null)) {
+    return invalid(id, 'params must be an object or an array');
+  }
+  const method = req.method;
+  const reply = (r: RpcResponse): RpcResponse | null => (hasId ? r : null);
+
+  const def = registry.get(method);
+  if (def === undefined) {
+    if (!hasId) logger.debug({ method, conn: ctx.connectionId }, 'notification for unknown method');
+    return reply(
+      errorResponse(id, { code: RPC_METHOD_NOT_FOUND, message: `method not found: ${method}` }),
+    );
+  }
+  try {
+    const parsed: unknown = parseParams(def.params, params);
+    const result: unknown = await def.handler(parsed, ctx);
+    return reply({ jsonrpc: '2.0', result: result === undefined ? null : result, id });
+  } catch (err) {
+    if (err instanceof HephError) {
+      logger.debug({ method, code: err.code, conn: ctx.connectionId }, err.message);
+    } else {
+      logger.error({ err, method, conn: ctx.connectionId }, 'rpc handler failed');
+    }
+    return reply(errorResponse(id, toWireError(err)));
+  }
+}

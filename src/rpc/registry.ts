@@ -1,0 +1,122 @@
+// RPC methods as data. Guarantees: method names are unique `namespace.verb` (or a bare verb
+// such as `next`), the `rpc.` prefix is reserved for the built-ins, top-level param names are
+// snake_case, and params reach a handler only after its zod schema accepted them — a rejection
+// is an invalid_params HephError naming the first offending field as a dotted path.
+
+import { z } from 'zod';
+import { HephError, invalid } from '../core/errors.js';
+import { isPlainObject } from '../core/json.js';
+
+/** Per-connection things a handler may use. Daemon-wide dependencies (store, clock) belong in
+ *  the closure that builds a namespace's methods, not here. */
+export interface RpcContext {
+  /** Stable for the life of one connection; useful in logs and for subscriptions. */
+  readonly connectionId: string;
+  /** Sends a JSON-RPC notification to this connection's peer. Returns false when the
+   *  connection is gone or too far behind to take more. */
+  notify(method: string, params?: Record<string, unknown> | readonly unknown[]): boolean;
+  /** Aborted when the connection closes: end subscriptions and long waits with it. */
+  readonly signal: AbortSignal;
+}
+
+export interface MethodDef<S extends z.ZodType = z.ZodType, C extends RpcContext = RpcContext> {
+  readonly name: string;
+  /** One line for `rpc.methods` and generated docs. */
+  readonly summary: string;
+  readonly params: S;
+  /** Prose description of the result shape. */
+  readonly result?: string;
+  // Method syntax (not a function-typed property) on purpose: it makes a MethodDef<Specific>
+  // assignable to MethodDef<ZodType> so namespaces with different schemas share one list.
+  handler(params: z.output<S>, ctx: C): unknown;
+}
+
+export function defineMethod<S extends z.ZodType, C extends RpcContext = RpcContext>(
+  def: MethodDef<S, C>,
+): MethodDef<S, C> {
+  return def;
+}
+
+export interface MethodDescription {
+  name: string;
+  summary: string;
+  params: Record<string, unknown>;
+  result?: string;
+}
+
+const NAME_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
+const PARAM_RE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+
+export class Registry<C extends RpcContext = RpcContext> {
+  private readonly methods = new Map<string, MethodDef<z.ZodType, C>>();
+  private described: MethodDescription[] | undefined;
+
+  constructor(namespaces: readonly (readonly MethodDef<z.ZodType, C>[])[]) {
+    for (const m of builtins(this)) this.methods.set(m.name, m);
+    for (const ns of namespaces) {
+      for (const m of ns) {
+        if (!NAME_RE.test(m.name)) throw new TypeError(`bad RPC method name: ${m.name}`);
+        if (m.name.startsWith('rpc.')) throw new TypeError(`${m.name}: rpc.* is reserved`);
+        if (this.methods.has(m.name)) throw new TypeError(`duplicate RPC method: ${m.name}`);
+        if (m.params instanceof z.ZodObject) {
+          for (const key of Object.keys(m.params.shape)) {
+            if (!PARAM_RE.test(key))
+              throw new TypeError(`${m.name}: param ${key} is not snake_case`);
+          }
+        }
+        this.methods.set(m.name, m);
+      }
+    }
+  }
+
+  get(name: string): MethodDef<z.ZodType, C> | undefined {
+    return this.methods.get(name);
+  }
+
+  names(): string[] {
+    return [...this.methods.keys()].sort();
+  }
+
+  /** Every method with its params as JSON Schema (input side), sorted by name. */
+  describe(): MethodDescription[] {
+    this.described ??= this.names().map((name) => {
+      const m = this.methods.get(name)!;
+      const params = z.toJSONSchema(m.params, { io: 'input', unrepresentable: 'any' });
+      const d: MethodDescription = { name, summary: m.summary, params };
+      if (m.result !== undefined) d.result = m.result;
+      return d;
+    });
+    return this.described;
+  }
+}
+
+/** Runs zod on raw params; throws invalid_params naming the first bad field. */
+export function parseParams<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  if (raw !== undefined && !isPlainObject(raw)) {
+    throw new HephError('invalid_params', 'params must be an object of named parameters', {
+      field: 'params',
+    });
+  }
+  const r = schema.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  if (issue === undefined) throw invalid('params', 'rejected');
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) {
+    path.push(issue.keys[0]);
+    throw invalid(path.join('.'), 'unknown parameter');
+  }
+  throw invalid(path.length > 0 ? path.join('.') : 'params', issue.message);
+}
+
+function builtins<C extends RpcContext>(reg: Registry<C>): MethodDef<z.ZodType, C>[] {
+  return [
+    defineMethod({
+      name: 'rpc.methods',
+      summary: 'List every method with its summary and params as JSON Schema.',
+      params: z.strictObject({}),
+      result: '{methods: [{name, summary, params (JSON Schema), result?}]}',
+      handler: () => ({ methods: reg.describe() }),
+    }),
+  ];
+}

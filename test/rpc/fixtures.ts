@@ -1,0 +1,114 @@
+// A small registry used by the rpc and transport tests.
+import { z } from 'zod';
+import { HephError } from '../../src/core/errors.js';
+import { defineMethod, Registry, type RpcContext } from '../../src/rpc/registry.js';
+
+export function testContext(over: Partial<RpcContext> = {}): RpcContext {
+  return {
+    connectionId: 'test',
+    notify: () => true,
+    signal: new AbortController().signal,
+    ...over,
+  };
+}
+
+export interface Barrier {
+  arrived: number;
+  target: number;
+  release: () => void;
+  wait: Promise<void>;
+}
+
+export function makeBarrier(target: number): Barrier {
+  let release!: () => void;
+  const wait = new Promise<void>((r) => (release = r));
+  return { arrived: 0, target, release, wait };
+}
+
+export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {}): Registry {
+  const calls = opts.calls ?? [];
+  return new Registry([
+    [
+      defineMethod({
+        name: 'test.echo',
+        summary: 'Returns its value.',
+        params: z.strictObject({ value: z.unknown() }),
+        handler: ({ value }) => {
+          calls.push('echo');
+          return { value };
+        },
+      }),
+      defineMethod({
+        name: 'test.sleep',
+        summary: 'Waits ms, then returns them.',
+        params: z.strictObject({ ms: z.number().int().min(0), tag: z.string().optional() }),
+        handler: async ({ ms, tag }) => {
+          calls.push(`sleep:${tag ?? ''}`);
+          await new Promise((r) => setTimeout(r, ms));
+          return { slept: ms, tag: tag ?? null };
+        },
+      }),
+      defineMethod({
+        name: 'test.fail',
+        summary: 'Throws a HephError.',
+        params: z.strictObject({ id: z.string() }),
+        handler: ({ id }) => {
+          throw new HephError('not_found', `node ${id} not found`, { id });
+        },
+      }),
+      defineMethod({
+        name: 'test.crash',
+        summary: 'Throws a foreign error.',
+        params: z.strictObject({}),
+        handler: () => {
+          throw new Error('SQLITE_CORRUPT at /secret/path');
+        },
+      }),
+      defineMethod({
+        name: 'test.nested',
+        summary: 'Validates nested params.',
+        params: z.strictObject({
+          task: z.strictObject({ title: z.string(), do_date: z.iso.date().optional() }),
+          tags: z.array(z.string()).optional(),
+        }),
+        handler: (p) => p,
+      }),
+      defineMethod({
+        name: 'test.barrier',
+        summary: 'Waits until the barrier target of callers arrived.',
+        params: z.strictObject({ n: z.number() }),
+        handler: async ({ n }) => {
+          const b = opts.barrier;
+          if (b === undefined) throw new Error('no barrier');
+          b.arrived++;
+          if (b.arrived === b.target) b.release();
+          await b.wait;
+          return { n };
+        },
+      }),
+      defineMethod({
+        name: 'test.notify_me',
+        summary: 'Sends count notifications on this connection, then answers.',
+        params: z.strictObject({ count: z.number().int() }),
+        handler: ({ count }, ctx) => {
+          for (let i = 0; i < count; i++) ctx.notify('test.event', { i });
+          return { sent: count, conn: ctx.connectionId };
+        },
+      }),
+      defineMethod({
+        name: 'test.bigint',
+        summary: 'Returns something JSON cannot encode.',
+        params: z.strictObject({}),
+        handler: () => ({ n: 1n }),
+      }),
+    ],
+    [
+      defineMethod({
+        name: 'next',
+        summary: 'A bare verb.',
+        params: z.object({ today: z.iso.date().optional(), limit: z.number().optional() }),
+        handler: () => [],
+      }),
+    ],
+  ]);
+}
