@@ -6,7 +6,8 @@ import { testContext, testRegistry } from './fixtures.js';
 const reg = testRegistry();
 const ctx = testContext();
 
-async function rpc(line: string): Promise<any> {
+// JSON.parse's loosely typed result lets assertions reach into replies.
+async function rpc(line: string) {
   const out = await dispatchLine(reg, line, ctx);
   return out === null ? null : JSON.parse(out);
 }
@@ -160,7 +161,7 @@ describe('batches', () => {
         ']',
     );
     expect(out).toHaveLength(5);
-    const byId = (id: unknown) => out.filter((r: any) => r.id === id);
+    const byId = (id: unknown) => out.filter((r: { id: unknown }) => r.id === id);
     expect(byId('1')[0].result).toEqual({ value: 1 });
     expect(byId('2')[0].result).toEqual({ value: 42 });
     expect(byId('5')[0].error.code).toBe(-32601);
