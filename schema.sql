@@ -1,0 +1,69 @@
+-- heph: the current database schema. A new database is created from this file; older files are
+-- upgraded to it by the ordered migrations in src/store/migrations.ts (PRAGMA user_version).
+-- Everything a user can see is materialized from `oplog`; the other tables can be dropped and
+-- rebuilt by replaying it.
+
+-- Replica-local settings: origin (replica id), HLC high-water mark, schema facts.
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- The op-log. `seq` is the local arrival order (a cursor for opsSince); `id` is the op's HLC.
+CREATE TABLE oplog (
+  seq     INTEGER PRIMARY KEY,
+  id      TEXT NOT NULL UNIQUE,
+  kind    TEXT NOT NULL,
+  target  TEXT NOT NULL,
+  payload TEXT NOT NULL -- canonical JSON
+);
+
+-- Materialized nodes: the visible value of every field, and each field's register (its heads:
+-- the ops no later op of that field supersedes) in `regs`, so one row write applies one op.
+CREATE TABLE nodes (
+  id         TEXT PRIMARY KEY,
+  kind       TEXT,
+  title      TEXT NOT NULL DEFAULT '',
+  aliases    TEXT NOT NULL DEFAULT '[]',
+  deleted    INTEGER NOT NULL DEFAULT 0,
+  state      TEXT,
+  attention  TEXT,
+  do_date    TEXT,
+  late_on    TEXT,
+  recurrence TEXT,
+  extra      TEXT NOT NULL DEFAULT '{}', -- fields this version does not know: {name: value}
+  regs       TEXT NOT NULL DEFAULT '{}', -- {field: [[[head id, value json], …], [pending id, …]]}
+  conflicts  INTEGER NOT NULL DEFAULT 0, -- how many fields are in conflict
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX nodes_kind ON nodes (kind, deleted);
+CREATE INDEX nodes_title ON nodes (title);
+CREATE INDEX nodes_conflicts ON nodes (id) WHERE conflicts > 0;
+
+-- Bodies: the text (materialized) and its CRDT state (a Yjs update holding the whole document).
+CREATE TABLE bodies (
+  node_id TEXT PRIMARY KEY,
+  body    TEXT NOT NULL,
+  ystate  BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- Typed links as add-wins sets, keyed by the deterministic link id.
+CREATE TABLE links (
+  id    TEXT PRIMARY KEY,
+  src   TEXT NOT NULL,
+  dst   TEXT NOT NULL,
+  type  TEXT NOT NULL,
+  state TEXT NOT NULL, -- [[live add ids], [removed-before-arrival ids]]
+  live  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX links_src ON links (src, type) WHERE live = 1;
+CREATE INDEX links_dst ON links (dst, type) WHERE live = 1;
+
+-- Wiki links derived from bodies on every replica (never ops): the raw target text as written.
+CREATE TABLE wiki_links (
+  src    TEXT NOT NULL,
+  target TEXT NOT NULL,
+  PRIMARY KEY (src, target)
+) WITHOUT ROWID;
+CREATE INDEX wiki_links_target ON wiki_links (target COLLATE NOCASE);

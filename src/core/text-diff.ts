@@ -1,0 +1,154 @@
+// Turns "old text → new text" into a short list of splices, so a whole-buffer save touches only
+// what changed and concurrent edits elsewhere in the text survive a merge. Lines are diffed
+// with Myers' algorithm; each changed block is then narrowed to its changed characters.
+// Guarantees: applying the splices (in the order returned: from the end of the text towards the
+// start) to `before` gives exactly `after`; no splice boundary splits a UTF-16 surrogate pair.
+
+export interface Splice {
+  readonly index: number; // UTF-16 offset in the text as it is when this splice is applied
+  readonly remove: number; // UTF-16 code units to delete
+  readonly insert: string;
+}
+
+/** Above this many line edits the diff falls back to one splice (keeps saves fast). */
+const MAX_EDIT_DISTANCE = 1000;
+
+function splitLines(s: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) === 10) {
+      out.push(s.slice(start, i + 1));
+      start = i + 1;
+    }
+  }
+  if (start < s.length) out.push(s.slice(start));
+  return out;
+}
+
+function isHigh(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+function isLow(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+/** Narrows a replaced block to the characters that differ. */
+function narrow(index: number, a: string, b: string): Splice | undefined {
+  if (a === b) return undefined;
+  let p = 0;
+  const maxP = Math.min(a.length, b.length);
+  while (p < maxP && a.charCodeAt(p) === b.charCodeAt(p)) p++;
+  if (p > 0 && isHigh(a.charCodeAt(p - 1))) p--;
+  let s = 0;
+  const maxS = Math.min(a.length, b.length) - p;
+  while (s < maxS && a.charCodeAt(a.length - 1 - s) === b.charCodeAt(b.length - 1 - s)) s++;
+  if (s > 0 && isLow(a.charCodeAt(a.length - s))) s--;
+  return { index: index + p, remove: a.length - p - s, insert: b.slice(p, b.length - s) };
+}
+
+interface Block {
+  aStart: number;
+  aEnd: number;
+  bStart: number;
+  bEnd: number;
+}
+
+/** Myers diff over lines; returns changed blocks in ascending order, or undefined if too far apart. */
+function lineBlocks(a: string[], b: string[]): Block[] | undefined {
+  const n = a.length;
+  const m = b.length;
+  const max = Math.min(n + m, MAX_EDIT_DISTANCE);
+  const offset = max + 1;
+  const v = new Int32Array(2 * max + 3);
+  const trace: Int32Array[] = [];
+  let found = false;
+  outer: for (let d = 0; d <= max; d++) {
+    trace.push(v.slice());
+    for (let k = -d; k <= d; k += 2) {
+      let x: number;
+      if (k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number))) {
+        x = v[offset + k + 1] as number;
+      } else {
+        x = (v[offset + k - 1] as number) + 1;
+      }
+      let y = x - k;
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
+      v[offset + k] = x;
+      if (x >= n && y >= m) {
+        found = true;
+        break outer;
+      }
+    }
+  }
+  if (!found) return undefined;
+  // Walk back through the trace collecting matched (diagonal) runs.
+  const matches: [number, number][] = [];
+  let x = n;
+  let y = m;
+  for (let d = trace.length - 1; d >= 0; d--) {
+    const vd = trace[d] as Int32Array;
+    const k = x - y;
+    let prevK: number;
+    if (k === -d || (k !== d && (vd[offset + k - 1] as number) < (vd[offset + k + 1] as number))) {
+      prevK = k + 1;
+    } else {
+      prevK = k - 1;
+    }
+    const prevX = d === 0 ? 0 : (vd[offset + prevK] as number);
+    const prevY = d === 0 ? 0 : prevX - prevK;
+    while (x > prevX && y > prevY) {
+      x--;
+      y--;
+      matches.push([x, y]);
+    }
+    if (d > 0) {
+      x = prevX;
+      y = prevY;
+    }
+  }
+  matches.reverse();
+  const blocks: Block[] = [];
+  let ai = 0;
+  let bi = 0;
+  for (const [mx, my] of [...matches, [n, m] as [number, number]]) {
+    if (mx > ai || my > bi) blocks.push({ aStart: ai, aEnd: mx, bStart: bi, bEnd: my });
+    ai = mx + 1;
+    bi = my + 1;
+  }
+  return blocks;
+}
+
+/** Splices that turn `before` into `after`, last position first. */
+export function diffText(before: string, after: string): Splice[] {
+  if (before === after) return [];
+  const a = splitLines(before);
+  const b = splitLines(after);
+  const blocks = lineBlocks(a, b);
+  if (!blocks) {
+    const one = narrow(0, before, after);
+    return one ? [one] : [];
+  }
+  const aOffsets = [0];
+  for (const line of a) aOffsets.push((aOffsets[aOffsets.length - 1] as number) + line.length);
+  const out: Splice[] = [];
+  for (let i = blocks.length - 1; i >= 0; i--) {
+    const blk = blocks[i] as Block;
+    const oldText = a.slice(blk.aStart, blk.aEnd).join('');
+    const newText = b.slice(blk.bStart, blk.bEnd).join('');
+    const s = narrow(aOffsets[blk.aStart] as number, oldText, newText);
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+/** Applies splices as returned by diffText. */
+export function applySplices(text: string, splices: readonly Splice[]): string {
+  let t = text;
+  for (const s of splices) t = t.slice(0, s.index) + s.insert + t.slice(s.index + s.remove);
+  return t;
+}

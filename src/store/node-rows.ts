@@ -1,0 +1,132 @@
+// Row shapes of the nodes table and their conversion to the API's node view.
+
+import type { KnownField } from '../core/fields.js';
+import type { NodeKind } from '../core/ids.js';
+import { canonicalJson, type Json } from '../core/json.js';
+import { viewRegister, type RegisterState } from '../core/register.js';
+import type { NodeView } from '../ports/store.js';
+
+export interface NodeRow {
+  id: string;
+  kind: string | null;
+  title: string;
+  aliases: string;
+  body: string | null;
+  deleted: number;
+  state: string | null;
+  attention: string | null;
+  do_date: string | null;
+  late_on: string | null;
+  recurrence: string | null;
+  extra: string;
+  conflicts: number;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** Columns of `nodes` that hold a known field's visible value. */
+export const NODE_COLUMNS = [
+  'kind',
+  'title',
+  'aliases',
+  'deleted',
+  'state',
+  'attention',
+  'do_date',
+  'late_on',
+  'recurrence',
+] as const satisfies readonly KnownField[];
+
+/** Every register of one node, keyed by field name. */
+export type NodeRegs = Record<string, RegisterState>;
+
+/**
+ * A node's registers with each one's encoded form kept beside it, so a write re-encodes only
+ * the field it changed. Encoding: {"field": [[["<head id>", <value>], …], ["<pending id>", …]]}
+ * where values are embedded as JSON (they are canonical JSON already) and ids are hex stamps.
+ */
+export interface NodeState {
+  regs: NodeRegs;
+  frags: Record<string, string>;
+  conflicts: number;
+}
+
+export function encodeRegister(r: RegisterState): string {
+  let s = '[[';
+  for (let i = 0; i < r.heads.length; i++) {
+    const h = r.heads[i] as { id: string; value: string };
+    s += (i ? ',["' : '["') + h.id + '",' + h.value + ']';
+  }
+  s += '],[';
+  for (let i = 0; i < r.pending.length; i++) s += (i ? ',"' : '"') + (r.pending[i] as string) + '"';
+  return s + ']]';
+}
+
+export function encodeRegs(state: NodeState): string {
+  let s = '{';
+  let first = true;
+  for (const f in state.frags) {
+    s += (first ? '"' : ',"') + f + '":' + (state.frags[f] as string);
+    first = false;
+  }
+  return s + '}';
+}
+
+export function decodeRegs(text: string, conflicts: number): NodeState {
+  const raw = JSON.parse(text) as Record<string, [[string, Json][], string[]]>;
+  const state: NodeState = { regs: {}, frags: {}, conflicts };
+  for (const [f, [heads, pending]] of Object.entries(raw)) {
+    const reg: RegisterState = {
+      heads: heads.map(([id, value]) => ({ id, value: canonicalJson(value) })),
+      pending,
+    };
+    state.regs[f] = reg;
+    state.frags[f] = encodeRegister(reg);
+  }
+  return state;
+}
+
+export function countConflicts(regs: NodeRegs): number {
+  let n = 0;
+  for (const r of Object.values(regs)) if (viewRegister(r).conflict) n++;
+  return n;
+}
+
+export function columnValue(field: KnownField, value: Json): string | number | null {
+  switch (field) {
+    case 'aliases':
+      return JSON.stringify(value);
+    case 'deleted':
+      return value === true ? 1 : 0;
+    default:
+      return value as string | null;
+  }
+}
+
+export function isoOf(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function toView(r: NodeRow): NodeView {
+  const v: NodeView = {
+    id: r.id,
+    kind: r.kind as NodeKind,
+    title: r.title,
+    aliases: JSON.parse(r.aliases) as string[],
+    body: r.body ?? '',
+    deleted: r.deleted === 1,
+    created: isoOf(r.created_ms),
+    updated: isoOf(r.updated_ms),
+    created_ms: r.created_ms,
+    updated_ms: r.updated_ms,
+    extra: JSON.parse(r.extra) as Record<string, Json>,
+  };
+  if (r.kind === 'task') {
+    v.state = (r.state ?? 'outstanding') as NonNullable<NodeView['state']>;
+    v.attention = (r.attention ?? 'white') as NonNullable<NodeView['attention']>;
+    v.do_date = r.do_date;
+    v.late_on = r.late_on;
+    v.recurrence = r.recurrence;
+  }
+  return v;
+}

@@ -1,0 +1,51 @@
+// SQLite's errors, translated once where they are caught into heph's typed errors.
+
+import { HephError } from '../core/errors.js';
+
+export function translateSqliteError(e: unknown, context: string): Error {
+  if (e instanceof HephError) return e;
+  const err = e as { code?: unknown; message?: unknown };
+  const code = typeof err.code === 'string' ? err.code : '';
+  const detail = typeof err.message === 'string' ? err.message : String(e);
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED') {
+    return new HephError(
+      'unavailable',
+      `${context}: the database is locked by another process; try again`,
+      { sqlite: code },
+    );
+  }
+  if (code === 'SQLITE_FULL') {
+    return new HephError('storage', `${context}: the disk is full; free some space and try again`, {
+      sqlite: code,
+    });
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new HephError(
+      'storage',
+      `${context}: the file is not a heph database or is damaged (${detail})`,
+      { sqlite: code },
+    );
+  }
+  if (/directory does not exist/i.test(detail)) {
+    return new HephError(
+      'storage',
+      `${context}: its directory does not exist; create it or choose another path`,
+    );
+  }
+  if (code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_CANTOPEN')) {
+    return new HephError(
+      'storage',
+      `${context}: cannot open the file; check that it and its directory are readable and writable`,
+      { sqlite: code },
+    );
+  }
+  if (
+    code === 'SQLITE_READONLY' ||
+    code.startsWith('SQLITE_READONLY') ||
+    code.startsWith('SQLITE_IOERR')
+  ) {
+    return new HephError('storage', `${context}: ${detail}`, { sqlite: code });
+  }
+  if (e instanceof Error) return e;
+  return new Error(String(e));
+}

@@ -1,0 +1,717 @@
+// The SQLite store: the op-log and everything materialized from it, on better-sqlite3.
+// Guarantees:
+// - every mutation appends its ops to `oplog` in the same transaction as its effect, and the
+//   HLC high-water mark is persisted in that transaction too;
+// - local writes and ops from other replicas go through one apply path (applyKnown), so the
+//   materialized state is a function of the set of ops in the log, whatever the order;
+// - an op whose id is already stored is a duplicate when its content matches, and is refused
+//   (never applied) when it does not; a refused op changes nothing and does not move the clock;
+// - dropping the materialized tables and replaying the log (rebuild) gives the same digest.
+// Each node's registers live in its row (and in a write-through cache, dropped on rollback),
+// so applying a field op costs one op-log insert and one row write.
+
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { HephError, invalid, notFound } from '../core/errors.js';
+import { isKnownField, TASK_FIELDS, validateFieldValue } from '../core/fields.js';
+import { decodeHlc, encodeHlc, HlcClock, originOf, wallOf, type Hlc } from '../core/hlc.js';
+import {
+  isLinkType,
+  isNodeId,
+  isNodeKind,
+  linkId,
+  randomHex,
+  ulidFactory,
+  type LinkType,
+  type Random,
+} from '../core/ids.js';
+import { canonicalJson, isPlainObject, type Json } from '../core/json.js';
+import {
+  applyAdd,
+  applyRemove,
+  decodeLinkSet,
+  EMPTY_LINK,
+  encodeLinkSet,
+  isLive,
+  type LinkSetState,
+} from '../core/link-set.js';
+import { interpretOp, parseOp, type KnownOp, type Op } from '../core/op.js';
+import { applyWrite, EMPTY_REGISTER, headIds, viewRegister } from '../core/register.js';
+import type { Clock } from '../ports/clock.js';
+import { silentLogger, type Logger } from '../ports/logger.js';
+import type {
+  ApplyOptions,
+  ApplyResult,
+  Changes,
+  ConflictView,
+  LinkView,
+  ListQuery,
+  NodeInput,
+  NodePatch,
+  NodeView,
+  Refusal,
+  Store,
+} from '../ports/store.js';
+import { bodyText, mergeBodyUpdate, saveBody, yjsClientId } from './body-crdt.js';
+import { migrate } from './migrate.js';
+import { checkCreate, checkPatch } from './node-input.js';
+import {
+  columnValue,
+  decodeRegs,
+  encodeRegister,
+  encodeRegs,
+  isoOf,
+  toView,
+  type NodeRow,
+  type NodeState,
+} from './node-rows.js';
+import { translateSqliteError } from './sqlite-errors.js';
+import { NODE_SELECT, prepareStatements, type Statements } from './statements.js';
+
+export interface SqliteStoreOptions {
+  /** Database file, or ':memory:'. */
+  path: string;
+  /** 'NORMAL' survives process crashes (the daemon); 'FULL' also power loss (the hub). */
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+export interface SqliteStoreDeps {
+  clock: Clock;
+  random: Random;
+  logger?: Logger;
+  /** Derives wiki-link targets from a body; without it no wiki links are kept. */
+  extractWikiTargets?: (body: string) => string[];
+}
+
+const MAX_LIST = 10_000;
+const CACHE_LIMIT = 50_000;
+
+export class SqliteStore implements Store {
+  readonly origin: string;
+  private readonly db: Database.Database;
+  private readonly hlc: HlcClock;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly yjsClient: number;
+  private readonly newUlid: (now: number) => string;
+  private readonly extractWikiTargets: ((body: string) => string[]) | undefined;
+  private readonly listeners = new Set<(c: Changes) => void>();
+  private readonly stmt: Statements;
+  /** Write-through cache of node registers; cleared whenever a transaction rolls back. */
+  private readonly states = new Map<string, NodeState>();
+  private depth = 0;
+  private changed = { nodes: new Set<string>(), links: new Set<string>(), conflicts: false };
+  /** During rebuild: ids below this have been applied. */
+  private replayBound: string | undefined;
+
+  private constructor(db: Database.Database, deps: SqliteStoreDeps) {
+    this.db = db;
+    this.clock = deps.clock;
+    this.logger = deps.logger ?? silentLogger;
+    this.extractWikiTargets = deps.extractWikiTargets;
+    this.newUlid = ulidFactory(deps.random);
+    this.stmt = prepareStatements(db);
+    let origin = this.getMeta('origin');
+    if (origin === undefined) {
+      origin = randomHex(deps.random, 16);
+      this.stmt.putMeta.run('origin', origin);
+    }
+    this.origin = origin;
+    const persisted = this.getMeta('hlc');
+    this.hlc = new HlcClock(origin, deps.clock, persisted ? decodeHlc(persisted) : undefined);
+    this.yjsClient = yjsClientId(origin);
+  }
+
+  static open(options: SqliteStoreOptions, deps: SqliteStoreDeps): SqliteStore {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(options.path);
+      if (options.path !== ':memory:') db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+      return new SqliteStore(db, deps);
+    } catch (e) {
+      db?.close();
+      throw translateSqliteError(e, `cannot open database ${options.path}`);
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- transactions and change notification -------------------------------------------------
+
+  transaction<T>(fn: () => T): T {
+    const start = this.hlc.peek();
+    this.depth++;
+    let result: T;
+    try {
+      result = this.db.transaction(() => {
+        const r = fn();
+        if (this.depth === 1) this.stmt.putMeta.run('hlc', encodeHlc(this.hlc.peek()));
+        return r;
+      })();
+    } catch (e) {
+      this.depth--;
+      // The rows rolled back; the cache must not keep what they held.
+      this.states.clear();
+      if (this.depth === 0) {
+        this.hlc.reset(start);
+        this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
+      }
+      throw translateSqliteError(e, 'database write failed');
+    }
+    this.depth--;
+    if (this.depth === 0) this.emitChanges();
+    return result;
+  }
+
+  onChange(listener: (c: Changes) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emitChanges(): void {
+    const c = this.changed;
+    this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
+    if (this.states.size > CACHE_LIMIT) this.states.clear();
+    if (c.nodes.size === 0 && c.links.size === 0 && !c.conflicts) return;
+    const out: Changes = { nodes: [...c.nodes], links: [...c.links], conflicts: c.conflicts };
+    for (const l of this.listeners) {
+      try {
+        l(out);
+      } catch (e) {
+        this.logger.error({ err: (e as Error).message }, 'change listener failed');
+      }
+    }
+  }
+
+  private getMeta(key: string): string | undefined {
+    return this.stmt.getMeta.get(key) as string | undefined;
+  }
+
+  // ---- the apply path ------------------------------------------------------------------------
+
+  private seen(id: string): boolean {
+    if (this.replayBound !== undefined && id >= this.replayBound) return false;
+    return this.stmt.hasOp.get(id) !== undefined;
+  }
+
+  /** Inserts an op into the log. Returns false for an exact duplicate; throws on id reuse. */
+  private insertOp(op: Op): boolean {
+    const payload = canonicalJson(op.payload);
+    if (this.stmt.insOp.run(op.id, op.kind, op.target, payload).changes === 1) return true;
+    const existing = this.stmt.getOp.get(op.id) as {
+      kind: string;
+      target: string;
+      payload: string;
+    };
+    if (
+      existing.kind === op.kind &&
+      existing.target === op.target &&
+      existing.payload === payload
+    ) {
+      return false;
+    }
+    throw new HephError(
+      'op_id_reused',
+      `op ${op.id} from replica ${originOf(op.id)} reuses an id already stored with different content`,
+      { id: op.id, origin: originOf(op.id) },
+    );
+  }
+
+  private nodeState(id: string): NodeState {
+    let s = this.states.get(id);
+    if (!s) {
+      const row = this.stmt.getRegs.get(id) as { regs: string; conflicts: number } | undefined;
+      s = row ? decodeRegs(row.regs, row.conflicts) : { regs: {}, frags: {}, conflicts: 0 };
+      this.states.set(id, s);
+    }
+    return s;
+  }
+
+  private applyKnown(k: KnownOp): void {
+    const wall = wallOf(k.id);
+    switch (k.kind) {
+      case 'node.set':
+        this.applyField(k.target, k.field, k.id, canonicalJson(k.value), k.prev, wall);
+        return;
+      case 'body.update': {
+        const state = this.stmt.getBody.get(k.target) as Buffer | undefined;
+        const merged = mergeBodyUpdate(state, Buffer.from(k.update, 'base64'));
+        this.stmt.putBody.run(k.target, merged.text, merged.state);
+        this.stmt.touchNode.run(k.target, wall, wall);
+        this.changed.nodes.add(k.target);
+        if (this.extractWikiTargets) {
+          this.stmt.clearWiki.run(k.target);
+          for (const t of new Set(this.extractWikiTargets(merged.text)))
+            this.stmt.addWiki.run(k.target, t);
+        }
+        return;
+      }
+      case 'link.add':
+      case 'link.remove': {
+        const row = this.stmt.getLink.get(k.target) as { state: string } | undefined;
+        const before = row ? decodeLinkSet(row.state) : EMPTY_LINK;
+        const after: LinkSetState =
+          k.kind === 'link.add'
+            ? applyAdd(before, k.id)
+            : applyRemove(before, k.observed, (id) => this.seen(id));
+        const [src, type, dst] = k.target.split('|') as [string, string, string];
+        this.stmt.putLink.run(
+          k.target,
+          src,
+          dst,
+          type,
+          encodeLinkSet(after),
+          isLive(after) ? 1 : 0,
+        );
+        if (isLive(before) !== isLive(after)) this.changed.links.add(k.target);
+        return;
+      }
+    }
+  }
+
+  private applyField(
+    target: string,
+    field: string,
+    id: string,
+    value: string,
+    prev: readonly string[],
+    wall: number,
+  ): void {
+    const node = this.nodeState(target);
+    const before = node.regs[field] ?? EMPTY_REGISTER;
+    const after = applyWrite(before, { id, value, prev }, (p) => this.seen(p));
+    const vBefore = viewRegister(before);
+    const v = viewRegister(after);
+    node.regs[field] = after;
+    node.frags[field] = encodeRegister(after);
+    if (vBefore.conflict !== v.conflict) {
+      node.conflicts += v.conflict ? 1 : -1;
+      this.changed.conflicts = true;
+    }
+    this.changed.nodes.add(target);
+    const regs = encodeRegs(node);
+    if (v.visible === undefined || v.visible === vBefore.visible) {
+      this.stmt.setRegs.run(target, wall, wall, regs, node.conflicts);
+    } else if (isKnownField(field)) {
+      const col = columnValue(field, JSON.parse(v.visible) as Json);
+      this.stmt.setColumn[field].run(target, wall, wall, regs, node.conflicts, col);
+    } else {
+      this.stmt.setRegs.run(target, wall, wall, regs, node.conflicts);
+      this.stmt.setExtra.run(`$."${field}"`, v.visible, target);
+    }
+  }
+
+  // ---- applying ops from elsewhere -----------------------------------------------------------
+
+  applyOps(input: readonly unknown[], options: ApplyOptions = {}): ApplyResult {
+    if (!Array.isArray(input)) throw invalid('ops', 'must be a list of ops');
+    const result: ApplyResult = { applied: [], duplicates: 0, refused: [] };
+    const now = this.clock.now();
+    const accepted: { op: Op; known: KnownOp | undefined }[] = [];
+    for (const raw of input) {
+      try {
+        const op = parseOp(raw);
+        const known = interpretOp(op);
+        const ahead = wallOf(op.id) - now;
+        if (options.maxDriftMs !== undefined && ahead > options.maxDriftMs) {
+          result.refused.push(driftRefusal(op, ahead, options.maxDriftMs));
+          continue;
+        }
+        accepted.push({ op, known });
+      } catch (e) {
+        result.refused.push(refusalOf(raw, e));
+      }
+    }
+    this.transaction(() => {
+      let highest = '';
+      for (const { op, known } of accepted) {
+        if (!this.applyForeign(op, known, result)) continue;
+        if (op.id > highest) highest = op.id;
+        result.applied.push(op);
+      }
+      if (highest !== '') this.hlc.observe(decodeHlc(highest));
+    });
+    return result;
+  }
+
+  /** Stores and applies one validated foreign op; false when it was a duplicate or refused. */
+  private applyForeign(op: Op, known: KnownOp | undefined, result: ApplyResult): boolean {
+    try {
+      if (!this.insertOp(op)) {
+        result.duplicates++;
+        return false;
+      }
+    } catch (e) {
+      if (!(e instanceof HephError) || e.code !== 'op_id_reused') throw e;
+      this.logger.warn({ op: op.id, origin: originOf(op.id) }, 'refused an op that reuses an id');
+      result.refused.push(refusalOf(op, e));
+      return false;
+    }
+    if (!known) return true;
+    try {
+      this.applyKnown(known);
+    } catch (e) {
+      if (!(e instanceof HephError) || e.code !== 'invalid_op') throw e;
+      // Content Yjs cannot decode (checked before anything else was written): take it back out.
+      this.stmt.delOp.run(op.id);
+      result.refused.push(refusalOf(op, e));
+      return false;
+    }
+    return true;
+  }
+
+  // ---- local writes ---------------------------------------------------------------------------
+
+  private emit(kind: string, target: string, payload: Record<string, Json>): void {
+    const op: Op = { id: this.hlc.now(), kind, target, payload };
+    this.insertOp(op);
+    const known = interpretOp(op);
+    if (known) this.applyKnown(known);
+  }
+
+  private writeField(target: string, field: string, value: Json): void {
+    const prev = headIds(this.nodeState(target).regs[field] ?? EMPTY_REGISTER);
+    this.emit('node.set', target, { field, value, prev });
+  }
+
+  private writePatch(id: string, patch: NodePatch): void {
+    for (const f of ['title', 'aliases', ...TASK_FIELDS] as const) {
+      const v = patch[f];
+      if (v !== undefined) this.writeField(id, f, v);
+    }
+    if (patch.extra) for (const [f, v] of Object.entries(patch.extra)) this.writeField(id, f, v);
+    if (patch.body !== undefined) {
+      const saved = saveBody(
+        this.stmt.getBody.get(id) as Buffer | undefined,
+        patch.body,
+        this.yjsClient,
+      );
+      if (saved)
+        this.emit('body.update', id, { update: Buffer.from(saved.update).toString('base64') });
+    }
+  }
+
+  createNode(request: NodeInput): NodeView {
+    const { input, id: given } = checkCreate(request);
+    const id = given ?? this.newUlid(this.clock.now());
+    return this.transaction(() => {
+      if (this.stmt.nodeExists.get(id) !== undefined) {
+        throw new HephError('already_exists', `node ${id} already exists`, { id });
+      }
+      this.writeField(id, 'kind', input.kind);
+      const patch: NodePatch = { ...input, title: input.title ?? '' };
+      if (input.kind === 'task') {
+        patch.state = input.state ?? 'outstanding';
+        patch.attention = input.attention ?? 'white';
+      }
+      this.writePatch(id, patch);
+      return this.getNode(id);
+    });
+  }
+
+  updateNode(id: string, patch: NodePatch): NodeView {
+    const node = this.getNode(id);
+    checkPatch(node.kind, patch);
+    return this.transaction(() => {
+      this.writePatch(id, patch);
+      return this.getNode(id);
+    });
+  }
+
+  deleteNode(id: string): NodeView {
+    return this.setDeleted(id, true);
+  }
+
+  restoreNode(id: string): NodeView {
+    return this.setDeleted(id, false);
+  }
+
+  private setDeleted(id: string, deleted: boolean): NodeView {
+    const node = this.getNode(id);
+    if (node.deleted === deleted) return node;
+    return this.transaction(() => {
+      this.writeField(id, 'deleted', deleted);
+      return this.getNode(id);
+    });
+  }
+
+  resolveConflict(target: string, field: string, value: Json): NodeView {
+    const node = this.getNode(target);
+    if (typeof field !== 'string') throw invalid('field', 'must be a string');
+    const reg = this.nodeState(target).regs[field];
+    if (!reg || !viewRegister(reg).conflict) {
+      throw new HephError(
+        'not_found',
+        `${target} has no open conflict on ${JSON.stringify(field)}`,
+        {
+          target,
+          field,
+        },
+      );
+    }
+    const msg = validateFieldValue(field, value);
+    if (msg) throw invalid('value', msg);
+    if (field === 'kind') throw invalid('field', 'a node kind cannot be changed');
+    if ((TASK_FIELDS as readonly string[]).includes(field) && node.kind !== 'task') {
+      throw invalid('field', `${field} is a task field`);
+    }
+    return this.transaction(() => {
+      this.writeField(target, field, value);
+      return this.getNode(target);
+    });
+  }
+
+  addLink(src: string, dst: string, type: LinkType): LinkView {
+    if (!isLinkType(type)) throw invalid('type', 'is not a link type');
+    if (type === 'wiki')
+      throw invalid('type', 'wiki links come from note bodies; edit the body instead');
+    this.getNode(src);
+    if (!isNodeId(dst)) throw invalid('dst', 'is not a node id');
+    if (!this.findNode(dst)) throw notFound('node', dst);
+    const id = linkId(src, type, dst);
+    const row = this.stmt.getLink.get(id) as { live: number } | undefined;
+    if (row?.live !== 1) this.transaction(() => this.emit('link.add', id, { src, dst, type }));
+    return { id, src, dst, type };
+  }
+
+  removeLink(src: string, dst: string, type: LinkType): void {
+    if (!isNodeId(src)) throw invalid('src', 'is not a node id');
+    if (!isNodeId(dst)) throw invalid('dst', 'is not a node id');
+    if (!isLinkType(type)) throw invalid('type', 'is not a link type');
+    const id = linkId(src, type, dst);
+    const row = this.stmt.getLink.get(id) as { state: string; live: number } | undefined;
+    if (!row || row.live !== 1) {
+      throw new HephError('not_found', `no ${type} link from ${src} to ${dst}`, { id });
+    }
+    const observed = [...decodeLinkSet(row.state).adds];
+    this.transaction(() => this.emit('link.remove', id, { observed }));
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  findNode(id: string): NodeView | undefined {
+    if (typeof id !== 'string') throw invalid('id', 'must be a string');
+    const row = this.stmt.getNode.get(id) as NodeRow | undefined;
+    return row && row.kind !== null ? toView(row) : undefined;
+  }
+
+  getNode(id: string): NodeView {
+    if (!isNodeId(id))
+      throw invalid('id', `${JSON.stringify(String(id).slice(0, 80))} is not a node id`);
+    const n = this.findNode(id);
+    if (!n) throw notFound('node', id);
+    return n;
+  }
+
+  listNodes(query: ListQuery = {}): NodeView[] {
+    if (!isPlainObject(query)) throw invalid('query', 'must be an object');
+    const { kind, scope = 'live', limit = 1000, offset = 0 } = query;
+    if (kind !== undefined && !isNodeKind(kind)) {
+      throw invalid('kind', 'must be one of doc, task, project, tag, journal');
+    }
+    if (!(['live', 'trash', 'all'] as unknown[]).includes(scope))
+      throw invalid('scope', 'must be live, trash or all');
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST)
+      throw invalid('limit', `must be 1-${MAX_LIST}`);
+    if (!Number.isInteger(offset) || offset < 0) throw invalid('offset', 'must be a whole number');
+    const deleted =
+      scope === 'live' ? 'AND n.deleted = 0' : scope === 'trash' ? 'AND n.deleted = 1' : '';
+    const rows = this.db
+      .prepare(
+        `${NODE_SELECT} WHERE n.kind IS NOT NULL ${kind ? 'AND n.kind = @kind' : ''} ${deleted}
+         ORDER BY n.updated_ms DESC, n.id LIMIT @limit OFFSET @offset`,
+      )
+      .all({ kind: kind ?? null, limit, offset }) as NodeRow[];
+    return rows.map(toView);
+  }
+
+  resolveNode(name: string): NodeView {
+    if (typeof name !== 'string' || name.trim() === '')
+      throw invalid('name', 'must be a non-empty string');
+    if (isNodeId(name)) {
+      const n = this.findNode(name);
+      if (n && !n.deleted) return n;
+    }
+    for (const stmt of [this.stmt.byAlias, this.stmt.byTitle]) {
+      const rows = stmt.all(name) as NodeRow[];
+      if (rows.length === 1) return toView(rows[0] as NodeRow);
+      if (rows.length > 1) {
+        const ids = rows.map((r) => r.id);
+        throw new HephError(
+          'ambiguous',
+          `${JSON.stringify(name)} names ${rows.length} nodes: ${ids.join(', ')}`,
+          {
+            ids,
+          },
+        );
+      }
+    }
+    throw new HephError('not_found', `no node has the id, alias or title ${JSON.stringify(name)}`, {
+      name,
+    });
+  }
+
+  links(src: string, type?: LinkType): LinkView[] {
+    if (!isNodeId(src)) throw invalid('id', 'is not a node id');
+    if (type !== undefined && !isLinkType(type)) throw invalid('type', 'is not a link type');
+    return this.stmt.linksFrom.all({ node: src, type: type ?? null }) as LinkView[];
+  }
+
+  backlinks(dst: string, type?: LinkType): LinkView[] {
+    if (!isNodeId(dst)) throw invalid('id', 'is not a node id');
+    if (type !== undefined && !isLinkType(type)) throw invalid('type', 'is not a link type');
+    return this.stmt.linksTo.all({ node: dst, type: type ?? null }) as LinkView[];
+  }
+
+  /** Raw wiki-link targets written in a node's body. */
+  wikiTargets(src: string): string[] {
+    return this.stmt.wikiFrom.all(src) as string[];
+  }
+
+  opsSince(cursor: number, limit = 1000): { ops: Op[]; cursor: number; more: boolean } {
+    if (!Number.isSafeInteger(cursor) || cursor < 0)
+      throw invalid('cursor', 'must be a whole number');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
+      throw invalid('limit', 'must be 1-100000');
+    type Row = { seq: number; id: string; kind: string; target: string; payload: string };
+    const rows = this.stmt.opsSince.all(cursor, limit + 1) as Row[];
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    return {
+      ops: page.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        target: r.target,
+        payload: JSON.parse(r.payload) as Op['payload'],
+      })),
+      cursor: page.length > 0 ? (page[page.length - 1] as Row).seq : cursor,
+      more,
+    };
+  }
+
+  opCount(): number {
+    return this.stmt.countOps.get() as number;
+  }
+
+  conflicts(): ConflictView[] {
+    const out: ConflictView[] = [];
+    for (const row of this.stmt.conflicted.all() as { id: string; regs: string }[]) {
+      const { regs } = decodeRegs(row.regs, 0);
+      for (const field of Object.keys(regs).sort()) {
+        const reg = regs[field];
+        if (!reg || !viewRegister(reg).conflict) continue;
+        out.push({
+          target: row.id,
+          field,
+          heads: reg.heads.map((h) => ({
+            op: h.id,
+            origin: originOf(h.id),
+            at: isoOf(wallOf(h.id)),
+            value: JSON.parse(h.value) as Json,
+          })),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** The current HLC high-water mark (for status and tests). */
+  clockState(): Hlc {
+    return this.hlc.peek();
+  }
+
+  /**
+   * SHA-256 over a canonical dump of user-visible state: every node's fields and body, live
+   * links and open conflicts. Nothing local (origin, arrival order) goes in.
+   */
+  digest(): string {
+    const h = createHash('sha256');
+    h.update('heph-digest-1\n');
+    for (const r of this.stmt.allNodes.iterate() as IterableIterator<NodeRow>) {
+      const { conflicts: _derived, ...fields } = r;
+      h.update(
+        canonicalJson({
+          ...fields,
+          body: r.body ?? '',
+          aliases: JSON.parse(r.aliases) as Json,
+          extra: JSON.parse(r.extra) as Json,
+        }) + '\n',
+      );
+    }
+    h.update('links\n');
+    for (const id of this.stmt.allLinks.iterate() as IterableIterator<string>) h.update(id + '\n');
+    h.update('conflicts\n');
+    for (const c of this.conflicts()) h.update(canonicalJson(c) + '\n');
+    return h.digest('hex');
+  }
+
+  /** Drops the materialized tables and replays the whole op-log into them. */
+  rebuild(): void {
+    type Row = { id: string; kind: string; target: string; payload: string };
+    this.transaction(() => {
+      this.db.exec(
+        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM links; DELETE FROM wiki_links;',
+      );
+      this.states.clear();
+      let after = '';
+      try {
+        for (;;) {
+          const rows = this.stmt.replayPage.all(after) as Row[];
+          if (rows.length === 0) break;
+          for (const r of rows) {
+            this.replayBound = r.id;
+            const payload = JSON.parse(r.payload) as Op['payload'];
+            const known = interpretOp({ id: r.id, kind: r.kind, target: r.target, payload });
+            if (known) this.applyKnown(known);
+          }
+          after = (rows[rows.length - 1] as Row).id;
+        }
+      } finally {
+        this.replayBound = undefined;
+      }
+      this.changed.conflicts = true;
+    });
+  }
+
+  /** Body text straight from the CRDT state (bypassing the materialized column), for tests. */
+  crdtBody(id: string): string {
+    return bodyText(this.stmt.getBody.get(id) as Buffer | undefined);
+  }
+
+  /** The underlying connection, for adapters in this layer (backup, search). */
+  get connection(): Database.Database {
+    return this.db;
+  }
+}
+
+function refusalOf(raw: unknown, e: unknown): Refusal {
+  const id = isPlainObject(raw) && typeof raw.id === 'string' ? raw.id.slice(0, 64) : '?';
+  if (e instanceof HephError) return { id, code: e.code, message: e.message };
+  throw e;
+}
+
+function driftRefusal(op: Op, ahead: number, limit: number): Refusal {
+  const origin = originOf(op.id);
+  return {
+    id: op.id,
+    code: 'clock_drift',
+    message:
+      `op ${op.id} from replica ${origin} is stamped ${formatMs(ahead)} ahead of this clock ` +
+      `(limit ${formatMs(limit)}); fix that device's clock`,
+    origin,
+    ahead_ms: ahead,
+  };
+}
+
+export function formatMs(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

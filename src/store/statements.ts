@@ -1,0 +1,79 @@
+// Every prepared statement the SQLite store runs, prepared once per connection.
+
+import type Database from 'better-sqlite3';
+import type { KnownField } from '../core/fields.js';
+import { NODE_COLUMNS } from './node-rows.js';
+
+/** SELECT list for a node with its body. */
+export const NODE_SELECT = `SELECT n.id, n.kind, n.title, n.aliases, n.deleted, n.state, n.attention,
+  n.do_date, n.late_on, n.recurrence, n.extra, n.conflicts, n.created_ms, n.updated_ms, b.body
+  FROM nodes n LEFT JOIN bodies b ON b.node_id = n.id`;
+
+const UPSERT_HEAD = `INSERT INTO nodes (id, created_ms, updated_ms, regs, conflicts`;
+const UPSERT_TAIL = `created_ms = min(created_ms, excluded.created_ms),
+  updated_ms = max(updated_ms, excluded.updated_ms), regs = excluded.regs, conflicts = excluded.conflicts`;
+
+export function prepareStatements(db: Database.Database) {
+  const setColumn = {} as Record<KnownField, Database.Statement>;
+  for (const c of NODE_COLUMNS) {
+    setColumn[c] = db.prepare(
+      `${UPSERT_HEAD}, ${c}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ${c} = excluded.${c}, ${UPSERT_TAIL}`,
+    );
+  }
+  return {
+    setColumn,
+    setRegs: db.prepare(
+      `${UPSERT_HEAD}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ${UPSERT_TAIL}`,
+    ),
+    setExtra: db.prepare(`UPDATE nodes SET extra = json_set(extra, ?, json(?)) WHERE id = ?`),
+    touchNode: db.prepare(
+      `INSERT INTO nodes (id, created_ms, updated_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET
+       created_ms = min(created_ms, excluded.created_ms), updated_ms = max(updated_ms, excluded.updated_ms)`,
+    ),
+    getRegs: db.prepare('SELECT regs, conflicts FROM nodes WHERE id = ?'),
+    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+    putMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+    insOp: db.prepare(
+      'INSERT OR IGNORE INTO oplog (id, kind, target, payload) VALUES (?, ?, ?, ?)',
+    ),
+    getOp: db.prepare('SELECT kind, target, payload FROM oplog WHERE id = ?'),
+    hasOp: db.prepare('SELECT 1 FROM oplog WHERE id = ?').pluck(),
+    delOp: db.prepare('DELETE FROM oplog WHERE id = ?'),
+    countOps: db.prepare('SELECT count(*) FROM oplog').pluck(),
+    opsSince: db.prepare(
+      'SELECT seq, id, kind, target, payload FROM oplog WHERE seq > ? ORDER BY seq LIMIT ?',
+    ),
+    replayPage: db.prepare(
+      'SELECT id, kind, target, payload FROM oplog WHERE id > ? ORDER BY id LIMIT 1000',
+    ),
+    conflicted: db.prepare('SELECT id, regs FROM nodes WHERE conflicts > 0 ORDER BY id'),
+    getNode: db.prepare(`${NODE_SELECT} WHERE n.id = ?`),
+    nodeExists: db.prepare('SELECT kind FROM nodes WHERE id = ?').pluck(),
+    allNodes: db.prepare(`${NODE_SELECT} ORDER BY n.id`),
+    byTitle: db.prepare(
+      `${NODE_SELECT} WHERE n.title = ? AND n.deleted = 0 AND n.kind IS NOT NULL ORDER BY n.id LIMIT 10`,
+    ),
+    byAlias: db.prepare(
+      `${NODE_SELECT} WHERE n.deleted = 0 AND n.kind IS NOT NULL AND n.aliases != '[]'
+       AND EXISTS (SELECT 1 FROM json_each(n.aliases) WHERE value = ?) ORDER BY n.id LIMIT 10`,
+    ),
+    getBody: db.prepare('SELECT ystate FROM bodies WHERE node_id = ?').pluck(),
+    putBody: db.prepare('INSERT OR REPLACE INTO bodies (node_id, body, ystate) VALUES (?, ?, ?)'),
+    getLink: db.prepare('SELECT state, live FROM links WHERE id = ?'),
+    putLink: db.prepare(
+      'INSERT OR REPLACE INTO links (id, src, dst, type, state, live) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    linksFrom: db.prepare(
+      'SELECT id, src, dst, type FROM links WHERE src = @node AND live = 1 AND (@type IS NULL OR type = @type) ORDER BY id',
+    ),
+    linksTo: db.prepare(
+      'SELECT id, src, dst, type FROM links WHERE dst = @node AND live = 1 AND (@type IS NULL OR type = @type) ORDER BY id',
+    ),
+    allLinks: db.prepare('SELECT id FROM links WHERE live = 1 ORDER BY id').pluck(),
+    clearWiki: db.prepare('DELETE FROM wiki_links WHERE src = ?'),
+    addWiki: db.prepare('INSERT OR IGNORE INTO wiki_links (src, target) VALUES (?, ?)'),
+    wikiFrom: db.prepare('SELECT target FROM wiki_links WHERE src = ? ORDER BY target').pluck(),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;

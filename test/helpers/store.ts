@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import { ManualClock } from '../../src/ports/clock.js';
+import { seededRandom } from '../../src/ports/random.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { tempDir } from './temp.js';
+
+export interface TestStore {
+  store: SqliteStore;
+  clock: ManualClock;
+  path: string;
+  dir: string;
+  reopen(): SqliteStore;
+  close(): void;
+}
+
+let counter = 0;
+
+/** A store on a real SQLite file in a temp dir, with a hand-driven clock. */
+export function openTestStore(opts: { seed?: number; clock?: ManualClock } = {}): TestStore {
+  const t = tempDir();
+  const clock = opts.clock ?? new ManualClock(Date.UTC(2026, 10, 22, 12));
+  const random = seededRandom(opts.seed ?? ++counter * 7919);
+  const path = join(t.dir, 'heph.db');
+  const h: TestStore = {
+    store: SqliteStore.open({ path }, { clock, random }),
+    clock,
+    path,
+    dir: t.dir,
+    reopen() {
+      h.store.close();
+      h.store = SqliteStore.open({ path }, { clock, random });
+      return h.store;
+    },
+    close() {
+      h.store.close();
+      t.cleanup();
+    },
+  };
+  return h;
+}
