@@ -47,7 +47,9 @@ export interface MethodDescription {
 const NAME_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
 const PARAM_RE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 
-export class Registry<C extends RpcContext = RpcContext> {
+// `in`: a registry consumes contexts, so one built for RpcContext serves any richer context, but
+// one whose handlers need a richer context cannot be given a bare RpcContext.
+export class Registry<in C extends RpcContext = RpcContext> {
   private readonly methods = new Map<string, MethodDef<z.ZodType, C>>();
   private described: MethodDescription[] | undefined;
 
