@@ -112,6 +112,8 @@ export function interpretOp(op: Op): KnownOp | undefined {
     }
     case 'link.remove': {
       if (!isLinkId(op.target)) throw bad(op.id, 'target is not a link id');
+      if (op.target.split('|')[1] === 'wiki')
+        throw bad(op.id, 'wiki links are derived from bodies, never ops');
       const observed = stringList(op.id, p.observed, 'observed');
       return { kind: 'link.remove', id: op.id, target: op.target, observed };
     }
