@@ -19,6 +19,7 @@ import {
   isLinkType,
   isNodeId,
   isNodeKind,
+  isUlid,
   linkId,
   randomHex,
   ulidFactory,
@@ -398,7 +399,21 @@ export class SqliteStore implements Store {
 
   createNode(request: NodeInput): NodeView {
     const { input, id: given } = checkCreate(request);
-    const id = given ?? this.newUlid(this.clock.now());
+    return this.insertNode(input, given ?? this.newUlid(this.clock.now()));
+  }
+
+  /**
+   * Creates a node under a given id of any valid form, ULIDs included: for restoring nodes
+   * exported from a heph database, whose ids must survive the round trip. Otherwise the same
+   * checks and ops as createNode.
+   */
+  importNode(request: NodeInput & { id: string }): NodeView {
+    const { id, ...rest } = request;
+    if (!isUlid(id)) return this.createNode(request);
+    return this.insertNode(checkCreate(rest).input, id);
+  }
+
+  private insertNode(input: NodeInput, id: string): NodeView {
     return this.transaction(() => {
       if (this.stmt.nodeExists.get(id) !== undefined) {
         throw new HephError('already_exists', `node ${id} already exists`, { id });
