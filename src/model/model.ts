@@ -1,0 +1,200 @@
+// The notes-and-tasks model: one facade over the store for the RPC layer and the CLI. Each
+// method checks its arguments first (bad input: invalid_params naming the field, and nothing is
+// written) and runs every multi-step change in one store transaction, so it commits whole or
+// not at all. Methods whose answer depends on the day take an optional `today` (YYYY-MM-DD);
+// without it, today is the clock's date in the model's time zone.
+
+import { type ViewName } from '../core/rank.js';
+import type { Clock } from '../ports/clock.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import { openJournal } from './journals.js';
+import type { ModelContext } from './nodes.js';
+import { createProject, deleteProject, getProject, listProjects, moveProject } from './projects.js';
+import { quickAdd } from './quick.js';
+import { tagAdd, tagList, tagRemove } from './tags.js';
+import { logAppend, logTail } from './task-log.js';
+import {
+  completeTask,
+  createTask,
+  deleteTask,
+  dropTask,
+  getTask,
+  reopenTask,
+  setTaskProject,
+  skipTask,
+  updateTask,
+} from './tasks.js';
+import { calendarDay, checkTimeZone, processTimeZone } from './today.js';
+import { restore, trash } from './trash.js';
+import type {
+  CompleteResult,
+  CreateProjectInput,
+  CreateTaskInput,
+  CreateTaskResult,
+  ListFilter,
+  LogEntry,
+  NodeSummary,
+  NodeTags,
+  OpenJournalResult,
+  ProjectView,
+  QuickAddResult,
+  TagInfo,
+  TaskListResult,
+  TaskPatch,
+  TaskView,
+  ViewInfo,
+  ViewResult,
+} from './types.js';
+import { checkDate } from './validate.js';
+import { list, next, view, viewList } from './views.js';
+
+export type * from './types.js';
+
+export interface ModelDeps {
+  clock: Clock;
+  /** IANA zone that defines "today"; default: the process's zone. */
+  timeZone?: string;
+}
+
+export class Model {
+  readonly store: SqliteStore;
+  readonly timeZone: string;
+  private readonly clock: Clock;
+  private readonly ctx: ModelContext;
+
+  constructor(store: SqliteStore, deps: ModelDeps) {
+    this.store = store;
+    this.clock = deps.clock;
+    this.timeZone = checkTimeZone(deps.timeZone ?? processTimeZone());
+    this.ctx = { store, today: (given) => this.today(given) };
+  }
+
+  /** `given` after checking it, or the clock's calendar day in the model's zone. */
+  today(given?: unknown): string {
+    if (given === undefined) return calendarDay(this.timeZone, this.clock.now());
+    return checkDate(given, 'today');
+  }
+
+  // ---- tasks ---------------------------------------------------------------------------------
+
+  createTask(input: CreateTaskInput, today?: string): CreateTaskResult {
+    return createTask(this.ctx, input, today);
+  }
+
+  getTask(id: string): TaskView {
+    return getTask(this.ctx, id);
+  }
+
+  updateTask(id: string, patch: TaskPatch, today?: string): TaskView {
+    return updateTask(this.ctx, id, patch, today);
+  }
+
+  completeTask(id: string, today?: string): CompleteResult {
+    return completeTask(this.ctx, id, today);
+  }
+
+  skipTask(id: string, today?: string): CompleteResult {
+    return skipTask(this.ctx, id, today);
+  }
+
+  dropTask(id: string): TaskView {
+    return dropTask(this.ctx, id);
+  }
+
+  reopenTask(id: string): TaskView {
+    return reopenTask(this.ctx, id);
+  }
+
+  deleteTask(id: string): TaskView {
+    return deleteTask(this.ctx, id);
+  }
+
+  setTaskProject(taskId: string, project: string | null): TaskView {
+    return setTaskProject(this.ctx, taskId, project);
+  }
+
+  // ---- projects ------------------------------------------------------------------------------
+
+  createProject(input: CreateProjectInput): ProjectView {
+    return createProject(this.ctx, input);
+  }
+
+  getProject(id: string): ProjectView {
+    return getProject(this.ctx, id);
+  }
+
+  moveProject(id: string, parent: string | null): ProjectView {
+    return moveProject(this.ctx, id, parent);
+  }
+
+  deleteProject(id: string): ProjectView {
+    return deleteProject(this.ctx, id);
+  }
+
+  listProjects(): { projects: ProjectView[] } {
+    return { projects: listProjects(this.store) };
+  }
+
+  // ---- tags ----------------------------------------------------------------------------------
+
+  tagAdd(nodeId: string, name: string): NodeTags {
+    return tagAdd(this.ctx, nodeId, name);
+  }
+
+  tagRemove(nodeId: string, name: string): NodeTags & { removed: boolean } {
+    return tagRemove(this.ctx, nodeId, name);
+  }
+
+  tagList(nodeId?: string): { tags: TagInfo[] } {
+    return { tags: tagList(this.ctx, nodeId) };
+  }
+
+  // ---- journals and task logs ----------------------------------------------------------------
+
+  openJournal(date?: string): OpenJournalResult {
+    return openJournal(this.ctx, date);
+  }
+
+  logAppend(taskId: string, text: string, today?: string): LogEntry {
+    return logAppend(this.ctx, taskId, text, today);
+  }
+
+  logTail(taskId: string, n?: number): { entries: LogEntry[] } {
+    return { entries: logTail(this.ctx, taskId, n) };
+  }
+
+  // ---- lists and views -----------------------------------------------------------------------
+
+  next(opts?: { limit?: number; today?: string }): TaskListResult {
+    return next(this.ctx, opts);
+  }
+
+  list(opts?: { filter?: ListFilter; today?: string }): TaskListResult {
+    return list(this.ctx, opts);
+  }
+
+  /** Without a name: the views there are. With one: its tasks in rank order. */
+  view(): { views: ViewInfo[] };
+  view(name: ViewName, today?: string): ViewResult;
+  view(name?: ViewName, today?: string): { views: ViewInfo[] } | ViewResult {
+    if (name === undefined) {
+      if (today !== undefined) this.today(today);
+      return { views: viewList() };
+    }
+    return view(this.ctx, name, today);
+  }
+
+  quickAdd(text: string, today?: string): QuickAddResult {
+    return quickAdd(this.ctx, text, today);
+  }
+
+  // ---- trash ---------------------------------------------------------------------------------
+
+  trash(): { nodes: NodeSummary[] } {
+    return { nodes: trash(this.ctx) };
+  }
+
+  restore(id: string): NodeSummary {
+    return restore(this.ctx, id);
+  }
+}

@@ -1,0 +1,69 @@
+// Small helpers over the store shared by the model's parts: the context every part receives,
+// typed lookups, and get-or-create for nodes with deterministic ids.
+
+import { HephError, notFound } from '../core/errors.js';
+import type { LinkType, NodeKind } from '../core/ids.js';
+import type { NodeView } from '../ports/store.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import { bad, checkId } from './validate.js';
+
+export interface ModelContext {
+  readonly store: SqliteStore;
+  /** The given day after checking it, or the clock's day in the model's zone. */
+  today(given: unknown): string;
+}
+
+/**
+ * The node `id` names, of `kind` when given. Missing: not_found. Another kind: invalid_params
+ * naming `field`. Deleted: not_found saying to restore it, unless `allowDeleted`.
+ */
+export function requireNode(
+  store: SqliteStore,
+  id: unknown,
+  field: string,
+  kind?: NodeKind,
+  allowDeleted = false,
+): NodeView {
+  const nid = checkId(id, field);
+  const n = store.findNode(nid);
+  if (!n) throw notFound(kind ?? 'node', nid);
+  if (kind !== undefined && n.kind !== kind)
+    throw bad(field, `${nid} is a ${n.kind}, not a ${kind}`);
+  if (n.deleted && !allowDeleted) {
+    throw new HephError('not_found', `${n.kind} ${nid} is in the trash; restore it first`, {
+      id: nid,
+    });
+  }
+  return n;
+}
+
+/**
+ * The destination of `src`'s `type` link. Links made concurrently on two devices can leave more
+ * than one where the model keeps one (a task's project, a project's parent); every replica then
+ * picks the same: the lowest link id, which for one source and type is the lowest destination id.
+ */
+export function firstLinkDst(store: SqliteStore, src: string, type: LinkType): string | null {
+  return store.links(src, type)[0]?.dst ?? null;
+}
+
+/** Removes every live `type` link out of `src`. */
+export function clearLinks(store: SqliteStore, src: string, type: LinkType): void {
+  for (const l of store.links(src, type)) store.removeLink(l.src, l.dst, type);
+}
+
+export interface Ensured {
+  node: NodeView;
+  created: boolean;
+  restored: boolean;
+}
+
+/** Gets a node with a deterministic id, creating it if missing and restoring it if deleted. */
+export function ensureNode(store: SqliteStore, id: string, kind: NodeKind, title: string): Ensured {
+  const n = store.findNode(id);
+  if (!n) return { node: store.createNode({ id, kind, title }), created: true, restored: false };
+  if (n.kind !== kind) {
+    throw new HephError('conflict', `${id} exists as a ${n.kind}, not a ${kind}`, { id });
+  }
+  if (n.deleted) return { node: store.restoreNode(id), created: false, restored: true };
+  return { node: n, created: false, restored: false };
+}

@@ -1,0 +1,156 @@
+// Task lists: "what is next", filtered lists and the named views. Task rows are read with one
+// SELECT on the nodes table (no per-task lookups) and ordered by core/rank, so a list over ten
+// thousand tasks costs one query and one sort.
+
+import { ATTENTIONS, TASK_STATES, type Attention, type TaskState } from '../core/fields.js';
+import {
+  applyView,
+  DEFAULT_NEXT_LIMIT,
+  filterTasks,
+  isViewName,
+  rankNext,
+  sortByRank,
+  VIEW_NAMES,
+  VIEWS,
+  type RankTask,
+  type TaskFilter,
+} from '../core/rank.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import type { ModelContext } from './nodes.js';
+import { findProject, projectScope, taskProjects } from './projects.js';
+import type { TaskListResult, TaskSummary, ViewInfo, ViewResult } from './types.js';
+import {
+  bad,
+  checkAttention,
+  checkBoolean,
+  checkInt,
+  checkList,
+  checkObject,
+  checkState,
+} from './validate.js';
+
+interface TaskRow extends RankTask {
+  title: string;
+  recurrence: string | null;
+}
+
+interface RawRow {
+  id: string;
+  state: string | null;
+  attention: string | null;
+  do_date: string | null;
+  late_on: string | null;
+  recurrence: string | null;
+  created_ms: number;
+  deleted: number;
+  title: string;
+}
+
+const SELECT_TASKS = `SELECT id, kind, state, attention, do_date, late_on, recurrence, created_ms,
+  deleted, title FROM nodes WHERE kind = 'task' AND deleted = 0`;
+// The candidates for "next", narrowed in SQL; core/rank applies the same test again.
+const SELECT_CANDIDATES = `${SELECT_TASKS} AND coalesce(state, 'outstanding') = 'outstanding'
+  AND coalesce(attention, 'white') != 'blue' AND (do_date IS NULL OR do_date <= ?)`;
+
+function toRow(r: RawRow): TaskRow {
+  return {
+    id: r.id,
+    state: (r.state ?? 'outstanding') as TaskState,
+    attention: (r.attention ?? 'white') as Attention,
+    do_date: r.do_date,
+    late_on: r.late_on,
+    created_ms: r.created_ms,
+    deleted: r.deleted === 1,
+    title: r.title,
+    recurrence: r.recurrence,
+  };
+}
+
+function summary(t: TaskRow): TaskSummary {
+  return {
+    id: t.id,
+    title: t.title,
+    state: t.state,
+    attention: t.attention,
+    do_date: t.do_date,
+    late_on: t.late_on,
+    recurrence: t.recurrence,
+    created: new Date(t.created_ms).toISOString(),
+  };
+}
+
+function liveTasks(store: SqliteStore): TaskRow[] {
+  return (store.connection.prepare(SELECT_TASKS).all() as RawRow[]).map(toRow);
+}
+
+export function next(ctx: ModelContext, opts: unknown): TaskListResult {
+  const o = checkObject(opts, 'params', ['limit', 'today']);
+  const limit = o.limit === undefined ? DEFAULT_NEXT_LIMIT : checkInt(o.limit, 'limit', 0, 10_000);
+  const today = ctx.today(o.today);
+  const rows = (ctx.store.connection.prepare(SELECT_CANDIDATES).all(today) as RawRow[]).map(toRow);
+  return { today, tasks: rankNext(rows, today, limit).map(summary) };
+}
+
+const FILTER_KEYS = [
+  'attention_include',
+  'attention_exclude',
+  'state',
+  'actionable_today',
+  'project',
+] as const;
+
+const oneAttention = (v: unknown, f: string): Attention => checkAttention(v, f);
+const oneState = (v: unknown, f: string): TaskState => checkState(v, f);
+
+export function list(ctx: ModelContext, opts: unknown): TaskListResult {
+  const o = checkObject(opts, 'params', ['filter', 'today']);
+  const f = checkObject(o.filter, 'filter', FILTER_KEYS);
+  const filter: TaskFilter = {};
+  if (f.attention_include !== undefined) {
+    filter.attention_include = checkList(
+      f.attention_include,
+      'filter.attention_include',
+      oneAttention,
+      ATTENTIONS.length,
+    );
+  }
+  if (f.attention_exclude !== undefined) {
+    filter.attention_exclude = checkList(
+      f.attention_exclude,
+      'filter.attention_exclude',
+      oneAttention,
+      ATTENTIONS.length,
+    );
+  }
+  if (f.state !== undefined) {
+    filter.state = Array.isArray(f.state)
+      ? checkList(f.state, 'filter.state', oneState, TASK_STATES.length)
+      : checkState(f.state, 'filter.state');
+  }
+  if (f.actionable_today !== undefined) {
+    filter.actionable_today = checkBoolean(f.actionable_today, 'filter.actionable_today');
+  }
+  const today = ctx.today(o.today);
+  const project =
+    f.project === undefined ? null : findProject(ctx.store, f.project, 'filter.project');
+  let rows = filterTasks(liveTasks(ctx.store), filter, today);
+  if (project) {
+    const scope = projectScope(ctx.store, project.id);
+    const placed = taskProjects(ctx.store);
+    rows = rows.filter((t) => {
+      const p = placed.get(t.id)?.project;
+      return p !== undefined && scope.has(p);
+    });
+  }
+  return { today, tasks: sortByRank(rows, today).map(summary) };
+}
+
+export function viewList(): ViewInfo[] {
+  return VIEW_NAMES.map((name) => ({ name, description: VIEWS[name].description }));
+}
+
+export function view(ctx: ModelContext, name: unknown, today: unknown): ViewResult {
+  if (!isViewName(name)) throw bad('name', `must be one of ${VIEW_NAMES.join(', ')}`);
+  const day = ctx.today(today);
+  return { view: name, today: day, tasks: applyView(liveTasks(ctx.store), name, day).map(summary) };
+}
