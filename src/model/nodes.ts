@@ -4,6 +4,7 @@
 import { HephError, notFound } from '../core/errors.js';
 import type { LinkType, NodeKind } from '../core/ids.js';
 import type { NodeView } from '../ports/store.js';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { bad, checkId } from './validate.js';
 
@@ -66,4 +67,21 @@ export function ensureNode(store: SqliteStore, id: string, kind: NodeKind, title
   }
   if (n.deleted) return { node: store.restoreNode(id), created: false, restored: true };
   return { node: n, created: false, restored: false };
+}
+
+const statements = new WeakMap<SqliteStore, Map<string, Statement>>();
+
+/** A prepared statement on the store's connection, prepared once per store and SQL text. */
+export function prepared(store: SqliteStore, sql: string): Statement {
+  let cache = statements.get(store);
+  if (!cache) {
+    cache = new Map();
+    statements.set(store, cache);
+  }
+  let s = cache.get(sql);
+  if (!s) {
+    s = store.connection.prepare(sql);
+    cache.set(sql, s);
+  }
+  return s;
 }

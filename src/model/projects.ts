@@ -7,16 +7,17 @@
 import { HephError } from '../core/errors.js';
 import { isNodeId } from '../core/ids.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { clearLinks, firstLinkDst, requireNode, type ModelContext } from './nodes.js';
+import { clearLinks, firstLinkDst, prepared, requireNode, type ModelContext } from './nodes.js';
 import type { CreateProjectInput, ProjectView } from './types.js';
 import { checkLine, checkObject, checkTitle } from './validate.js';
 import { MAX_TITLE } from '../core/fields.js';
 
 /** project id → parent id, lowest link id winning. */
 export function projectParents(store: SqliteStore): Map<string, string> {
-  const rows = store.connection
-    .prepare(`SELECT src, dst FROM links WHERE type = 'parent' AND live = 1 ORDER BY id`)
-    .all() as { src: string; dst: string }[];
+  const rows = prepared(
+    store,
+    `SELECT src, dst FROM links WHERE type = 'parent' AND live = 1 ORDER BY id`,
+  ).all() as { src: string; dst: string }[];
   const out = new Map<string, string>();
   for (const r of rows) if (!out.has(r.src)) out.set(r.src, r.dst);
   return out;
@@ -24,13 +25,12 @@ export function projectParents(store: SqliteStore): Map<string, string> {
 
 /** task id → project id for live tasks, lowest link id winning. */
 export function taskProjects(store: SqliteStore): Map<string, { project: string; state: string }> {
-  const rows = store.connection
-    .prepare(
-      `SELECT l.src, l.dst, n.state FROM links l JOIN nodes n ON n.id = l.src
+  const rows = prepared(
+    store,
+    `SELECT l.src, l.dst, n.state FROM links l JOIN nodes n ON n.id = l.src
        WHERE l.type = 'in-project' AND l.live = 1 AND n.deleted = 0 AND n.kind = 'task'
        ORDER BY l.id`,
-    )
-    .all() as { src: string; dst: string; state: string | null }[];
+  ).all() as { src: string; dst: string; state: string | null }[];
   const out = new Map<string, { project: string; state: string }>();
   for (const r of rows) {
     if (!out.has(r.src)) out.set(r.src, { project: r.dst, state: r.state ?? 'outstanding' });
@@ -84,14 +84,12 @@ export function findProject(
     return { id: n.id, title: n.title };
   }
   const base = `SELECT id, title FROM nodes WHERE kind = 'project' AND deleted = 0`;
-  let rows = store.connection.prepare(`${base} AND title = ? ORDER BY id LIMIT 10`).all(text) as {
+  let rows = prepared(store, `${base} AND title = ? ORDER BY id LIMIT 10`).all(text) as {
     id: string;
     title: string;
   }[];
   if (rows.length === 0) {
-    rows = (
-      store.connection.prepare(`${base} ORDER BY id`).all() as { id: string; title: string }[]
-    )
+    rows = (prepared(store, `${base} ORDER BY id`).all() as { id: string; title: string }[])
       .filter((r) => r.title.toLowerCase() === text.toLowerCase())
       .slice(0, 10);
   }
@@ -159,12 +157,11 @@ export function moveProject(ctx: ModelContext, id: unknown, parent: unknown): Pr
 }
 
 export function listProjects(store: SqliteStore): ProjectView[] {
-  const rows = store.connection
-    .prepare(
-      `SELECT id, title FROM nodes WHERE kind = 'project' AND deleted = 0
+  const rows = prepared(
+    store,
+    `SELECT id, title FROM nodes WHERE kind = 'project' AND deleted = 0
        ORDER BY lower(title), id`,
-    )
-    .all() as { id: string; title: string }[];
+  ).all() as { id: string; title: string }[];
   const parents = projectParents(store);
   const counts = new Map<string, { tasks: number; outstanding: number }>();
   for (const t of taskProjects(store).values()) {

@@ -4,7 +4,7 @@
 
 import { tagId } from '../core/ids.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { ensureNode, requireNode, type ModelContext } from './nodes.js';
+import { ensureNode, prepared, requireNode, type ModelContext } from './nodes.js';
 import type { NodeTags, TagInfo } from './types.js';
 import { bad, checkTagName } from './validate.js';
 
@@ -54,21 +54,20 @@ const COUNTS = `SELECT t.id AS id, count(n.id) AS count FROM nodes t
 
 /** Every live tag with how many live nodes carry it, or (given a node) that node's tags. */
 export function tagList(ctx: ModelContext, nodeId: unknown): TagInfo[] {
-  const db = ctx.store.connection;
+  const store = ctx.store;
   let rows: { id: string; count: number }[];
   if (nodeId === undefined) {
-    rows = db.prepare(`${COUNTS} AND t.deleted = 0 GROUP BY t.id ORDER BY t.id`).all() as {
+    rows = prepared(store, `${COUNTS} AND t.deleted = 0 GROUP BY t.id ORDER BY t.id`).all() as {
       id: string;
       count: number;
     }[];
   } else {
     const id = requireNode(ctx.store, nodeId, 'id', undefined, true).id;
-    rows = db
-      .prepare(
-        `${COUNTS} AND t.id IN (SELECT dst FROM links WHERE src = ? AND type = 'tagged' AND live = 1)
+    rows = prepared(
+      store,
+      `${COUNTS} AND t.id IN (SELECT dst FROM links WHERE src = ? AND type = 'tagged' AND live = 1)
          GROUP BY t.id ORDER BY t.id`,
-      )
-      .all(id) as { id: string; count: number }[];
+    ).all(id) as { id: string; count: number }[];
   }
   return rows.map((r) => ({ name: r.id.slice('tag:'.length), id: r.id, count: r.count }));
 }

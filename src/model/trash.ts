@@ -1,6 +1,6 @@
 // The trash: deleted nodes keep every field and their body until restored.
 
-import { requireNode, type ModelContext } from './nodes.js';
+import { prepared, requireNode, type ModelContext } from './nodes.js';
 import type { NodeSummary } from './types.js';
 import type { NodeKind } from '../core/ids.js';
 
@@ -23,12 +23,11 @@ function summary(r: Row, deleted: boolean): NodeSummary {
 
 /** Deleted nodes, most recently changed first. */
 export function trash(ctx: ModelContext): NodeSummary[] {
-  const rows = ctx.store.connection
-    .prepare(
-      `SELECT id, kind, title, updated_ms FROM nodes WHERE kind IS NOT NULL AND deleted = 1
+  const rows = prepared(
+    ctx.store,
+    `SELECT id, kind, title, updated_ms FROM nodes WHERE kind IS NOT NULL AND deleted = 1
        ORDER BY updated_ms DESC, id`,
-    )
-    .all() as Row[];
+  ).all() as Row[];
   return rows.map((r) => summary(r, true));
 }
 

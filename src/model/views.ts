@@ -16,7 +16,7 @@ import {
   type TaskFilter,
 } from '../core/rank.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import type { ModelContext } from './nodes.js';
+import { prepared, type ModelContext } from './nodes.js';
 import { findProject, projectScope, taskProjects } from './projects.js';
 import type { TaskListResult, TaskSummary, ViewInfo, ViewResult } from './types.js';
 import {
@@ -34,36 +34,44 @@ interface TaskRow extends RankTask {
   recurrence: string | null;
 }
 
-interface RawRow {
-  id: string;
-  state: string | null;
-  attention: string | null;
-  do_date: string | null;
-  late_on: string | null;
-  recurrence: string | null;
-  created_ms: number;
-  deleted: number;
-  title: string;
-}
+/** A row as the SELECT below returns it, read in raw (array) mode: no per-row key objects. */
+type RawRow = [
+  id: string,
+  state: string | null,
+  attention: string | null,
+  do_date: string | null,
+  late_on: string | null,
+  recurrence: string | null,
+  created_ms: number,
+  deleted: number,
+  title: string,
+];
 
-const SELECT_TASKS = `SELECT id, kind, state, attention, do_date, late_on, recurrence, created_ms,
-  deleted, title FROM nodes WHERE kind = 'task' AND deleted = 0`;
+const SELECT_TASKS = `SELECT id, state, attention, do_date, late_on, recurrence, created_ms, deleted,
+  title FROM nodes WHERE kind = 'task' AND deleted = 0`;
 // The candidates for "next", narrowed in SQL; core/rank applies the same test again.
 const SELECT_CANDIDATES = `${SELECT_TASKS} AND coalesce(state, 'outstanding') = 'outstanding'
   AND coalesce(attention, 'white') != 'blue' AND (do_date IS NULL OR do_date <= ?)`;
 
 function toRow(r: RawRow): TaskRow {
   return {
-    id: r.id,
-    state: (r.state ?? 'outstanding') as TaskState,
-    attention: (r.attention ?? 'white') as Attention,
-    do_date: r.do_date,
-    late_on: r.late_on,
-    created_ms: r.created_ms,
-    deleted: r.deleted === 1,
-    title: r.title,
-    recurrence: r.recurrence,
+    id: r[0],
+    state: (r[1] ?? 'outstanding') as TaskState,
+    attention: (r[2] ?? 'white') as Attention,
+    do_date: r[3],
+    late_on: r[4],
+    recurrence: r[5],
+    created_ms: r[6],
+    deleted: r[7] === 1,
+    title: r[8],
   };
+}
+
+function readTasks(store: SqliteStore, sql: string, ...params: string[]): TaskRow[] {
+  const rows = prepared(store, sql)
+    .raw()
+    .all(...params) as RawRow[];
+  return rows.map(toRow);
 }
 
 function summary(t: TaskRow): TaskSummary {
@@ -80,14 +88,14 @@ function summary(t: TaskRow): TaskSummary {
 }
 
 function liveTasks(store: SqliteStore): TaskRow[] {
-  return (store.connection.prepare(SELECT_TASKS).all() as RawRow[]).map(toRow);
+  return readTasks(store, SELECT_TASKS);
 }
 
 export function next(ctx: ModelContext, opts: unknown): TaskListResult {
   const o = checkObject(opts, 'params', ['limit', 'today']);
   const limit = o.limit === undefined ? DEFAULT_NEXT_LIMIT : checkInt(o.limit, 'limit', 0, 10_000);
   const today = ctx.today(o.today);
-  const rows = (ctx.store.connection.prepare(SELECT_CANDIDATES).all(today) as RawRow[]).map(toRow);
+  const rows = readTasks(ctx.store, SELECT_CANDIDATES, today);
   return { today, tasks: rankNext(rows, today, limit).map(summary) };
 }
 
