@@ -67,3 +67,25 @@ CREATE TABLE wiki_links (
   PRIMARY KEY (src, target)
 ) WITHOUT ROWID;
 CREATE INDEX wiki_links_target ON wiki_links (target COLLATE NOCASE);
+-- The target's last path segment ("Note" for "folder/Note"), for finding backlinks by file name.
+CREATE INDEX wiki_links_base ON wiki_links (substr(target, length(rtrim(target, replace(target, '/', ''))) + 1) COLLATE NOCASE);
+
+-- Search and name lookup, derived from the op-log by cursor (meta `search_seq`: the highest oplog
+-- seq indexed) before each search or wiki-link query, never on the apply path. They hold live
+-- nodes only, and can be dropped and refilled from seq 0.
+CREATE TABLE search_nodes (
+  id      INTEGER PRIMARY KEY, -- the rowid of the node's row in search_fts
+  node_id TEXT NOT NULL UNIQUE,
+  kind    TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
+
+-- Names wiki links resolve by: a node's title, aliases, and for imported vault notes their path
+-- and file name (both without .md).
+CREATE TABLE node_names (
+  name    TEXT NOT NULL COLLATE NOCASE,
+  node_id TEXT NOT NULL,
+  how     TEXT NOT NULL, -- title, alias, path or file
+  PRIMARY KEY (name, node_id, how)
+) WITHOUT ROWID;
+CREATE INDEX node_names_node ON node_names (node_id);

@@ -1,0 +1,185 @@
+// The search and name indexes (search_fts, search_nodes, node_names), kept in step with the
+// op-log by cursor rather than on the apply path, so applying ops from other devices costs
+// nothing extra. Guarantees:
+// - after catchUpSearchIndex, the indexes hold exactly the live nodes (kind set, not deleted)
+//   with their current title, body, aliases and vault path, whatever order ops arrived in;
+// - the reindexing and the cursor move commit in one transaction, so a crash leaves either the
+//   old cursor (the work is redone) or the new one with its rows;
+// - the cursor (meta `search_seq`) is the highest oplog seq whose effects are indexed. Only ops
+//   that can change what is indexed (title, aliases, kind, deleted, vault_path, body) are read.
+
+import type Database from 'better-sqlite3';
+import type { NodeKind } from '../core/ids.js';
+import type { SqliteStore } from './sqlite-store.js';
+
+export const SEARCH_CURSOR_KEY = 'search_seq';
+
+/** Node fields whose change can change the indexes. */
+const INDEXED_FIELDS = ['title', 'aliases', 'kind', 'deleted', 'vault_path'];
+
+/** Snippet highlight markers around matched words. */
+export const SNIPPET_OPEN = '**';
+export const SNIPPET_CLOSE = '**';
+
+function prepare(db: Database.Database) {
+  return {
+    getCursor: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+    putCursor: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+    maxSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM oplog').pluck(),
+    touched: db
+      .prepare(
+        `SELECT DISTINCT target FROM oplog WHERE seq > ? AND seq <= ?
+         AND (kind = 'body.update' OR (kind = 'node.set'
+           AND json_extract(payload, '$.field') IN (SELECT value FROM json_each(?))))`,
+      )
+      .pluck(),
+    node: db.prepare(
+      `SELECT n.kind, n.title, n.aliases, n.deleted, json_extract(n.extra, '$.vault_path') AS path,
+         b.body FROM nodes n LEFT JOIN bodies b ON b.node_id = n.id WHERE n.id = ?`,
+    ),
+    rowOf: db.prepare('SELECT id FROM search_nodes WHERE node_id = ?').pluck(),
+    delFts: db.prepare('DELETE FROM search_fts WHERE rowid = ?'),
+    delDoc: db.prepare('DELETE FROM search_nodes WHERE id = ?'),
+    delNames: db.prepare('DELETE FROM node_names WHERE node_id = ?'),
+    addDoc: db.prepare('INSERT INTO search_nodes (node_id, kind) VALUES (?, ?)'),
+    addFts: db.prepare('INSERT INTO search_fts (rowid, title, body) VALUES (?, ?, ?)'),
+    addName: db.prepare('INSERT OR IGNORE INTO node_names (name, node_id, how) VALUES (?, ?, ?)'),
+    search: db.prepare(
+      `SELECT s.node_id AS id, s.kind, n.title,
+         snippet(search_fts, 1, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}', '…', 16) AS snippet,
+         bm25(search_fts, 10.0, 1.0) AS bm25
+       FROM search_fts JOIN search_nodes s ON s.id = search_fts.rowid
+         JOIN nodes n ON n.id = s.node_id
+       WHERE search_fts MATCH @match
+         AND (@kinds IS NULL OR s.kind IN (SELECT value FROM json_each(@kinds)))
+       ORDER BY bm25, s.node_id LIMIT @limit`,
+    ),
+  };
+}
+
+type Prepared = ReturnType<typeof prepare>;
+const prepared = new WeakMap<Database.Database, Prepared>();
+
+function statements(store: SqliteStore): Prepared {
+  const db = store.connection;
+  let p = prepared.get(db);
+  if (!p) {
+    p = prepare(db);
+    prepared.set(db, p);
+  }
+  return p;
+}
+
+interface NodeRow {
+  kind: string | null;
+  title: string;
+  aliases: string;
+  deleted: number;
+  path: unknown;
+  body: string | null;
+}
+
+/** A vault path without its `.md` extension. */
+export function stripMd(path: string): string {
+  return /\.md$/i.test(path) ? path.slice(0, -3) : path;
+}
+
+function reindexNode(p: Prepared, id: string): void {
+  const old = p.rowOf.get(id) as number | undefined;
+  if (old !== undefined) {
+    p.delFts.run(old);
+    p.delDoc.run(old);
+  }
+  p.delNames.run(id);
+  const n = p.node.get(id) as NodeRow | undefined;
+  if (!n || n.kind === null || n.deleted !== 0) return;
+  const row = Number(p.addDoc.run(id, n.kind).lastInsertRowid);
+  p.addFts.run(row, n.title, n.body ?? '');
+  if (n.title.trim() !== '') p.addName.run(n.title.trim(), id, 'title');
+  for (const a of JSON.parse(n.aliases) as unknown[]) {
+    if (typeof a === 'string' && a.trim() !== '') p.addName.run(a.trim(), id, 'alias');
+  }
+  if (typeof n.path === 'string' && n.path !== '') {
+    const path = stripMd(n.path);
+    p.addName.run(path, id, 'path');
+    p.addName.run(path.slice(path.lastIndexOf('/') + 1), id, 'file');
+  }
+}
+
+/**
+ * Reindexes every node touched by ops past the cursor and moves the cursor to the end of the
+ * log. Cheap when nothing changed (two indexed reads). The daemon may call it after syncs.
+ */
+export function catchUpSearchIndex(store: SqliteStore): { nodes: number; cursor: number } {
+  const p = statements(store);
+  const read = (): number =>
+    Number((p.getCursor.get(SEARCH_CURSOR_KEY) as string | undefined) ?? 0);
+  if ((p.maxSeq.get() as number) <= read()) return { nodes: 0, cursor: read() };
+  return store.transaction(() => {
+    const from = read();
+    const to = p.maxSeq.get() as number;
+    if (to <= from) return { nodes: 0, cursor: from };
+    const ids = p.touched.all(from, to, JSON.stringify(INDEXED_FIELDS)) as string[];
+    for (const id of ids) reindexNode(p, id);
+    p.putCursor.run(SEARCH_CURSOR_KEY, String(to));
+    return { nodes: ids.length, cursor: to };
+  });
+}
+
+export interface SearchRow {
+  id: string;
+  kind: NodeKind;
+  title: string;
+  snippet: string;
+  /** Higher is better (the negated bm25 rank). */
+  score: number;
+}
+
+/** Runs an FTS5 match expression (already built safely) against the caught-up index. */
+export function runSearch(
+  store: SqliteStore,
+  match: string,
+  limit: number,
+  kinds: readonly NodeKind[] | undefined,
+): SearchRow[] {
+  catchUpSearchIndex(store);
+  const rows = statements(store).search.all({
+    match,
+    limit,
+    kinds: kinds ? JSON.stringify(kinds) : null,
+  }) as { id: string; kind: NodeKind; title: string; snippet: string; bm25: number }[];
+  return rows.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    title: r.title,
+    snippet: r.snippet,
+    score: -r.bm25,
+  }));
+}
+
+export interface NameRow {
+  node_id: string;
+  name: string;
+  how: 'title' | 'alias' | 'path' | 'file';
+  kind: NodeKind;
+  title: string;
+  path: string | null;
+}
+
+const namesStmts = new WeakMap<Database.Database, Database.Statement>();
+
+/** Live nodes one of whose names equals `name`, ignoring ASCII case. Call catchUp first. */
+export function nodesNamed(store: SqliteStore, name: string): NameRow[] {
+  const db = store.connection;
+  let s = namesStmts.get(db);
+  if (!s) {
+    s = db.prepare(
+      `SELECT nn.node_id, nn.name, nn.how, n.kind, n.title,
+         json_extract(n.extra, '$.vault_path') AS path
+       FROM node_names nn JOIN nodes n ON n.id = nn.node_id
+       WHERE nn.name = ? AND n.deleted = 0 AND n.kind IS NOT NULL`,
+    );
+    namesStmts.set(db, s);
+  }
+  return s.all(name) as NameRow[];
+}
