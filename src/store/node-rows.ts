@@ -42,16 +42,22 @@ export type NodeRegs = Record<string, RegisterState>;
 
 /**
  * A node's registers with each one's encoded form kept beside it, so a write re-encodes only
- * the field it changed. Encoding: {"field": [[["<head id>", <value>], …], ["<pending id>", …]]}
- * where values are embedded as JSON (they are canonical JSON already) and ids are hex stamps.
+ * the field it changed. Encoding, per field: a register with one head and nothing pending (the
+ * usual case) is just `"<head id>"` — its value is the visible value, already in the row's
+ * column (or in `extra`); any other register is `[[["<head id>", <value>], …], ["<pending id>", …]]`
+ * with values embedded as JSON. Compact rows matter: applying ops rewrites one row per op.
  */
 export interface NodeState {
+  /** Whether the node's row exists (so a write can be a plain UPDATE). */
+  exists: boolean;
   regs: NodeRegs;
   frags: Record<string, string>;
   conflicts: number;
 }
 
 export function encodeRegister(r: RegisterState): string {
+  const only = r.heads[0];
+  if (r.heads.length === 1 && r.pending.length === 0 && only) return '"' + only.id + '"';
   let s = '[[';
   for (let i = 0; i < r.heads.length; i++) {
     const h = r.heads[i] as { id: string; value: string };
@@ -72,14 +78,51 @@ export function encodeRegs(state: NodeState): string {
   return s + '}';
 }
 
-export function decodeRegs(text: string, conflicts: number): NodeState {
-  const raw = JSON.parse(text) as Record<string, [[string, Json][], string[]]>;
-  const state: NodeState = { regs: {}, frags: {}, conflicts };
-  for (const [f, [heads, pending]] of Object.entries(raw)) {
-    const reg: RegisterState = {
-      heads: heads.map(([id, value]) => ({ id, value: canonicalJson(value) })),
-      pending,
-    };
+/** The row columns a compact register takes its value from. */
+export type ValueRow = Pick<
+  NodeRow,
+  | 'kind'
+  | 'title'
+  | 'aliases'
+  | 'deleted'
+  | 'state'
+  | 'attention'
+  | 'do_date'
+  | 'late_on'
+  | 'recurrence'
+  | 'extra'
+>;
+
+function visibleFromRow(field: string, row: ValueRow): string {
+  switch (field) {
+    case 'aliases':
+      return canonicalJson(JSON.parse(row.aliases) as Json);
+    case 'deleted':
+      return row.deleted === 1 ? 'true' : 'false';
+    case 'kind':
+    case 'title':
+    case 'state':
+    case 'attention':
+    case 'do_date':
+    case 'late_on':
+    case 'recurrence':
+      return JSON.stringify(row[field]);
+    default:
+      return canonicalJson((JSON.parse(row.extra) as Record<string, Json>)[field] ?? null);
+  }
+}
+
+export function decodeRegs(text: string, conflicts: number, row: ValueRow): NodeState {
+  const raw = JSON.parse(text) as Record<string, string | [[string, Json][], string[]]>;
+  const state: NodeState = { exists: true, regs: {}, frags: {}, conflicts };
+  for (const [f, enc] of Object.entries(raw)) {
+    const reg: RegisterState =
+      typeof enc === 'string'
+        ? { heads: [{ id: enc, value: visibleFromRow(f, row) }], pending: [] }
+        : {
+            heads: enc[0].map(([id, value]) => ({ id, value: canonicalJson(value) })),
+            pending: enc[1],
+          };
     state.regs[f] = reg;
     state.frags[f] = encodeRegister(reg);
   }

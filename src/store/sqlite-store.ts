@@ -65,6 +65,7 @@ import {
   toView,
   type NodeRow,
   type NodeState,
+  type ValueRow,
 } from './node-rows.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { NODE_SELECT, prepareStatements, type Statements } from './statements.js';
@@ -74,6 +75,11 @@ export interface SqliteStoreOptions {
   path: string;
   /** 'NORMAL' survives process crashes (the daemon); 'FULL' also power loss (the hub). */
   synchronous?: 'NORMAL' | 'FULL';
+  /**
+   * Take SQLite's exclusive lock for as long as the store is open, so no other process can use
+   * the file. The kernel releases it when the process dies, however it dies.
+   */
+  exclusive?: boolean;
 }
 
 export interface SqliteStoreDeps {
@@ -127,9 +133,11 @@ export class SqliteStore implements Store {
     let db: Database.Database | undefined;
     try {
       db = new Database(options.path);
+      if (options.exclusive) lockExclusively(db, options.path);
       if (options.path !== ':memory:') db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
       db.pragma('busy_timeout = 5000');
+      db.pragma('cache_size = -32768');
       migrate(db);
       return new SqliteStore(db, deps);
     } catch (e) {
@@ -226,8 +234,11 @@ export class SqliteStore implements Store {
   private nodeState(id: string): NodeState {
     let s = this.states.get(id);
     if (!s) {
-      const row = this.stmt.getRegs.get(id) as { regs: string; conflicts: number } | undefined;
-      s = row ? decodeRegs(row.regs, row.conflicts) : { regs: {}, frags: {}, conflicts: 0 };
+      const row = this.stmt.getRegs.get(id) as
+        (ValueRow & { regs: string; conflicts: number }) | undefined;
+      s = row
+        ? decodeRegs(row.regs, row.conflicts, row)
+        : { exists: false, regs: {}, frags: {}, conflicts: 0 };
       this.states.set(id, s);
     }
     return s;
@@ -296,15 +307,24 @@ export class SqliteStore implements Store {
     }
     this.changed.nodes.add(target);
     const regs = encodeRegs(node);
-    if (v.visible === undefined || v.visible === vBefore.visible) {
-      this.stmt.setRegs.run(target, wall, wall, regs, node.conflicts);
-    } else if (isKnownField(field)) {
-      const col = columnValue(field, JSON.parse(v.visible) as Json);
+    const changed = v.visible !== undefined && v.visible !== vBefore.visible;
+    if (node.exists && (!changed || isKnownField(field))) {
+      if (changed && isKnownField(field)) {
+        const col = columnValue(field, JSON.parse(v.visible as string) as Json);
+        this.stmt.updColumn[field].run(col, regs, node.conflicts, wall, wall, target);
+      } else {
+        this.stmt.updRegs.run(regs, node.conflicts, wall, wall, target);
+      }
+      return;
+    }
+    if (changed && isKnownField(field)) {
+      const col = columnValue(field, JSON.parse(v.visible as string) as Json);
       this.stmt.setColumn[field].run(target, wall, wall, regs, node.conflicts, col);
     } else {
       this.stmt.setRegs.run(target, wall, wall, regs, node.conflicts);
-      this.stmt.setExtra.run(`$."${field}"`, v.visible, target);
+      if (changed) this.stmt.setExtra.run(`$."${field}"`, v.visible, target);
     }
+    node.exists = true;
   }
 
   // ---- applying ops from elsewhere -----------------------------------------------------------
@@ -524,7 +544,8 @@ export class SqliteStore implements Store {
   }
 
   listNodes(query: ListQuery = {}): NodeView[] {
-    if (!isPlainObject(query)) throw invalid('query', 'must be an object');
+    const raw: unknown = query;
+    if (!isPlainObject(raw)) throw invalid('query', 'must be an object');
     const { kind, scope = 'live', limit = 1000, offset = 0 } = query;
     if (kind !== undefined && !isNodeKind(kind)) {
       throw invalid('kind', 'must be one of doc, task, project, tag, journal');
@@ -615,8 +636,8 @@ export class SqliteStore implements Store {
 
   conflicts(): ConflictView[] {
     const out: ConflictView[] = [];
-    for (const row of this.stmt.conflicted.all() as { id: string; regs: string }[]) {
-      const { regs } = decodeRegs(row.regs, 0);
+    for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
+      const { regs } = decodeRegs(row.regs, 0, row);
       for (const field of Object.keys(regs).sort()) {
         const reg = regs[field];
         if (!reg || !viewRegister(reg).conflict) continue;
@@ -701,6 +722,22 @@ export class SqliteStore implements Store {
   /** The underlying connection, for adapters in this layer (backup, search). */
   get connection(): Database.Database {
     return this.db;
+  }
+}
+
+function lockExclusively(db: Database.Database, path: string): void {
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.pragma('busy_timeout = 0');
+  try {
+    db.exec('BEGIN EXCLUSIVE; COMMIT;');
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      throw new HephError('already_running', `database ${path} is in use by another process`, {
+        path,
+      });
+    }
+    throw e;
   }
 }
 

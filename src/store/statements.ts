@@ -20,8 +20,20 @@ export function prepareStatements(db: Database.Database) {
       `${UPSERT_HEAD}, ${c}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ${c} = excluded.${c}, ${UPSERT_TAIL}`,
     );
   }
+  const updColumn = {} as Record<KnownField, Database.Statement>;
+  for (const c of NODE_COLUMNS) {
+    updColumn[c] = db.prepare(
+      `UPDATE nodes SET ${c} = ?, regs = ?, conflicts = ?,
+         created_ms = min(created_ms, ?), updated_ms = max(updated_ms, ?) WHERE id = ?`,
+    );
+  }
   return {
     setColumn,
+    updColumn,
+    updRegs: db.prepare(
+      `UPDATE nodes SET regs = ?, conflicts = ?,
+         created_ms = min(created_ms, ?), updated_ms = max(updated_ms, ?) WHERE id = ?`,
+    ),
     setRegs: db.prepare(
       `${UPSERT_HEAD}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ${UPSERT_TAIL}`,
     ),
@@ -30,7 +42,10 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO nodes (id, created_ms, updated_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET
        created_ms = min(created_ms, excluded.created_ms), updated_ms = max(updated_ms, excluded.updated_ms)`,
     ),
-    getRegs: db.prepare('SELECT regs, conflicts FROM nodes WHERE id = ?'),
+    getRegs: db.prepare(
+      `SELECT regs, conflicts, kind, title, aliases, deleted, state, attention, do_date, late_on, recurrence, extra
+       FROM nodes WHERE id = ?`,
+    ),
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
     putMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     insOp: db.prepare(
@@ -46,7 +61,10 @@ export function prepareStatements(db: Database.Database) {
     replayPage: db.prepare(
       'SELECT id, kind, target, payload FROM oplog WHERE id > ? ORDER BY id LIMIT 1000',
     ),
-    conflicted: db.prepare('SELECT id, regs FROM nodes WHERE conflicts > 0 ORDER BY id'),
+    conflicted: db.prepare(
+      `SELECT id, regs, kind, title, aliases, deleted, state, attention, do_date, late_on, recurrence, extra
+       FROM nodes WHERE conflicts > 0 ORDER BY id`,
+    ),
     getNode: db.prepare(`${NODE_SELECT} WHERE n.id = ?`),
     nodeExists: db.prepare('SELECT kind FROM nodes WHERE id = ?').pluck(),
     allNodes: db.prepare(`${NODE_SELECT} ORDER BY n.id`),
