@@ -310,7 +310,7 @@ export class SqliteStore implements Store {
     const changed = v.visible !== undefined && v.visible !== vBefore.visible;
     if (node.exists && (!changed || isKnownField(field))) {
       if (changed && isKnownField(field)) {
-        const col = columnValue(field, JSON.parse(v.visible as string) as Json);
+        const col = columnValue(field, JSON.parse(v.visible) as Json);
         this.stmt.updColumn[field].run(col, regs, node.conflicts, wall, wall, target);
       } else {
         this.stmt.updRegs.run(regs, node.conflicts, wall, wall, target);
@@ -318,7 +318,7 @@ export class SqliteStore implements Store {
       return;
     }
     if (changed && isKnownField(field)) {
-      const col = columnValue(field, JSON.parse(v.visible as string) as Json);
+      const col = columnValue(field, JSON.parse(v.visible) as Json);
       this.stmt.setColumn[field].run(target, wall, wall, regs, node.conflicts, col);
     } else {
       this.stmt.setRegs.run(target, wall, wall, regs, node.conflicts);
