@@ -1,0 +1,360 @@
+// Import from a folder of markdown files: heph's own export format, or a plain vault (Obsidian
+// and the like). Guarantees:
+// - all files are read and checked before anything is written, and all writes happen in one
+//   transaction: a bad file (unreadable, not UTF-8, invalid front matter or field) stops the
+//   import with an error naming it and nothing is stored (unless `skipInvalid`, which reports
+//   bad files in `errors` and imports the rest);
+// - ids are deterministic (an export's ids, or `vault:<path>` for vault notes), so importing
+//   again updates nodes in place instead of duplicating them, and importing unchanged files
+//   writes no op at all;
+// - bodies are stored byte-exactly. A file in heph's format loses its own front matter (heph
+//   wrote it from the node's fields); a plain vault note keeps its front matter in the body.
+// Import never deletes: a note removed from the folder stays in heph.
+
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
+import { HephError, type ErrorCode } from '../core/errors.js';
+import { isKnownField, TASK_FIELDS, validateFieldValue } from '../core/fields.js';
+import { isLinkType, isNodeId, isNodeKind, type LinkType, type NodeKind } from '../core/ids.js';
+import { canonicalJson, isPlainObject, type Json } from '../core/json.js';
+import type { NodePatch, NodeView, TaskFields } from '../ports/store.js';
+import { stripMd } from '../store/search.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import { parseFrontMatter, splitFrontMatter, type FrontMatter } from './front-matter.js';
+
+export interface ImportError {
+  path: string;
+  message: string;
+}
+
+export interface ImportReport {
+  created: number;
+  updated: number;
+  unchanged: number;
+  /** Files that are not markdown notes (attachments), and symbolic links. */
+  skipped: number;
+  errors: ImportError[];
+}
+
+export interface ImportOptions {
+  /** Import the good files and report bad ones in `errors`, instead of importing nothing. */
+  skipInvalid?: boolean;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+const MAX_ID_TEXT = 200;
+
+interface Plan {
+  path: string;
+  id: string;
+  kind: NodeKind;
+  title: string;
+  aliases: string[];
+  body: string;
+  task: Partial<TaskFields>;
+  extra: Record<string, Json>;
+  links: { type: LinkType; dst: string }[];
+}
+
+class FileError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The id of a vault note: `vault:` and its path without `.md` (NFC, `/` separators), with a
+ * space written `+` and whitespace, `%`, `+`, `|`, `#`, `[`, `]`, `^`, `` ` `` and `~`
+ * percent-encoded. Paths that would pass 200 characters are cut and end in `~` and a hash.
+ */
+export function vaultNoteId(relPath: string): string {
+  const p = stripMd(relPath.normalize('NFC'));
+  const enc = p.replace(/[\s%+|#[\]^`~]/gu, (c) =>
+    c === ' '
+      ? '+'
+      : [...Buffer.from(c, 'utf8')]
+          .map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`)
+          .join(''),
+  );
+  if (enc.length <= MAX_ID_TEXT) return `vault:${enc}`;
+  const cut = enc.slice(0, 183).replace(/%[0-9A-F]?$/, '');
+  return `vault:${cut}~${createHash('sha256').update(p).digest('hex').slice(0, 16)}`;
+}
+
+function checkField(field: string, value: unknown): void {
+  const msg = validateFieldValue(field, value);
+  if (msg) throw new FileError('invalid_params', msg);
+}
+
+function asAliases(v: Json | undefined): string[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  const out: string[] = [];
+  for (const a of list) {
+    if (a === null) continue;
+    if (typeof a === 'object') throw new FileError('invalid_params', 'aliases must be names');
+    const s = String(a).trim();
+    if (s !== '' && !out.includes(s)) out.push(s);
+  }
+  checkField('aliases', out);
+  return out;
+}
+
+function planHeph(path: string, fm: FrontMatter, body: string): Plan {
+  const id = fm.id as string;
+  const kind = fm.kind as NodeKind;
+  const title = fm.title ?? '';
+  checkField('title', title);
+  const aliases = fm.aliases ?? [];
+  checkField('aliases', aliases);
+  const task: Partial<TaskFields> = {};
+  for (const f of TASK_FIELDS) {
+    const v = fm[f];
+    if (v === undefined) continue;
+    if (kind !== 'task') throw new FileError('invalid_params', `${f} is a task field`);
+    checkField(f, v);
+    (task as Record<string, Json>)[f] = v;
+  }
+  const extra: Record<string, Json> = {};
+  if (fm.extra !== undefined && fm.extra !== null) {
+    if (!isPlainObject(fm.extra)) throw new FileError('invalid_params', 'extra must be a mapping');
+    for (const [f, v] of Object.entries(fm.extra)) {
+      if (isKnownField(f)) throw new FileError('invalid_params', `extra.${f} is a known field`);
+      checkField(f, v);
+      extra[f] = v;
+    }
+  }
+  const links: Plan['links'] = [];
+  const rawLinks = fm.links ?? [];
+  if (!Array.isArray(rawLinks)) throw new FileError('invalid_params', 'links must be a list');
+  for (const l of rawLinks) {
+    const m = typeof l === 'string' ? /^(\S+) (\S+)$/.exec(l.trim()) : null;
+    const type = m?.[1];
+    const dst = m?.[2];
+    if (!isLinkType(type) || type === 'wiki' || !isNodeId(dst)) {
+      throw new FileError('invalid_params', `links: ${JSON.stringify(l)} is not "<type> <id>"`);
+    }
+    links.push({ type, dst });
+  }
+  return {
+    path,
+    id,
+    kind,
+    title: title as string,
+    aliases: aliases as string[],
+    body,
+    task,
+    extra,
+    links,
+  };
+}
+
+function planVault(path: string, rel: string, fm: FrontMatter | undefined, text: string): Plan {
+  const name = rel.slice(rel.lastIndexOf('/') + 1);
+  let title = stripMd(name).normalize('NFC');
+  const given = fm?.title;
+  if (typeof given === 'string' || typeof given === 'number') {
+    if (String(given).trim() !== '') title = String(given).trim();
+  }
+  checkField('title', title);
+  return {
+    path,
+    id: vaultNoteId(rel),
+    kind: 'doc',
+    title,
+    aliases: asAliases(fm?.aliases ?? fm?.alias),
+    body: text,
+    task: {},
+    extra: { vault_path: rel.normalize('NFC') },
+    links: [],
+  };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function planFile(path: string, rel: string): Plan {
+  let text: string;
+  try {
+    text = utf8.decode(readFileSync(path));
+  } catch (e) {
+    if (e instanceof TypeError) throw new FileError('invalid_params', 'is not UTF-8 text');
+    throw new FileError('io', `cannot read it: ${(e as Error).message}`);
+  }
+  if (text.length > MAX_BODY) throw new FileError('too_large', 'is larger than 16 MiB');
+  const split = splitFrontMatter(text);
+  let fm: FrontMatter | undefined;
+  if (split) {
+    try {
+      fm = parseFrontMatter(split.yaml);
+    } catch (e) {
+      throw new FileError('invalid_params', (e as Error).message);
+    }
+  }
+  if (split && fm && isNodeId(fm.id) && isNodeKind(fm.kind)) {
+    return planHeph(path, fm, split.body);
+  }
+  return planVault(path, rel, fm, text);
+}
+
+interface Walk {
+  notes: { path: string; rel: string }[];
+  skipped: number;
+}
+
+function walk(dir: string, rel: string, out: Walk, errors: (ImportError & { code: ErrorCode })[]) {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    errors.push({ path: dir, message: `cannot read folder: ${(e as Error).message}`, code: 'io' });
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue; // .obsidian, .trash, .git, the export manifest
+    const path = join(dir, e.name);
+    const r = rel === '' ? e.name : `${rel}/${e.name}`;
+    if (e.isDirectory()) walk(path, r, out, errors);
+    else if (e.isFile() && /\.md$/i.test(e.name)) out.notes.push({ path, rel: r });
+    else out.skipped++;
+  }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+}
+
+function patchFor(node: NodeView, plan: Plan): NodePatch {
+  const patch: NodePatch = {};
+  if (node.title !== plan.title) patch.title = plan.title;
+  if (!sameJson(node.aliases, plan.aliases)) patch.aliases = plan.aliases;
+  if (node.body !== plan.body) patch.body = plan.body;
+  for (const f of TASK_FIELDS) {
+    const v = plan.task[f];
+    if (v !== undefined && !sameJson(node[f], v)) (patch as Record<string, Json>)[f] = v;
+  }
+  const extra: Record<string, Json> = {};
+  for (const [f, v] of Object.entries(plan.extra)) if (!sameJson(node.extra[f], v)) extra[f] = v;
+  if (Object.keys(extra).length > 0) patch.extra = extra;
+  return patch;
+}
+
+/** Imports a folder (see the file comment). */
+export function importVault(
+  store: SqliteStore,
+  dir: string,
+  options: ImportOptions = {},
+): ImportReport {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new HephError('not_found', `folder ${dir} does not exist`, { path: dir });
+  }
+  if (!isDir)
+    throw new HephError('invalid_params', `${dir} is a file, not a folder`, { path: dir });
+
+  const problems: (ImportError & { code: ErrorCode })[] = [];
+  const files: Walk = { notes: [], skipped: 0 };
+  walk(dir, '', files, problems);
+  const plans: Plan[] = [];
+  const owner = new Map<string, string>();
+  for (const { path, rel } of files.notes) {
+    try {
+      const plan = planFile(path, rel);
+      const other = owner.get(plan.id);
+      if (other !== undefined) {
+        throw new FileError('conflict', `has the same id (${plan.id}) as ${other}`);
+      }
+      owner.set(plan.id, path);
+      plans.push(plan);
+    } catch (e) {
+      if (!(e instanceof FileError)) throw e;
+      problems.push({ path, message: e.message, code: e.code });
+    }
+  }
+
+  const fail = (p: ImportError & { code: ErrorCode }): never => {
+    throw new HephError(p.code, `${p.path}: ${p.message}`, {
+      path: p.path,
+      errors: problems.map(({ path, message }) => ({ path, message })),
+    });
+  };
+  if (problems.length > 0 && !options.skipInvalid) fail(problems[0] as (typeof problems)[0]);
+
+  const report: ImportReport = {
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    skipped: files.skipped,
+    errors: [],
+  };
+  store.transaction(() => {
+    const changed = new Set<string>();
+    const created = new Set<string>();
+    const imported: Plan[] = [];
+    for (const plan of plans) {
+      const node = store.findNode(plan.id);
+      if (!node) {
+        store.importNode({
+          id: plan.id,
+          kind: plan.kind,
+          title: plan.title,
+          aliases: plan.aliases,
+          body: plan.body,
+          ...plan.task,
+          ...(Object.keys(plan.extra).length > 0 ? { extra: plan.extra } : {}),
+        });
+        report.created++;
+        created.add(plan.id);
+        imported.push(plan);
+        continue;
+      }
+      if (node.kind !== plan.kind) {
+        const p = {
+          path: plan.path,
+          message: `${plan.id} is a ${node.kind} here, not a ${plan.kind}`,
+          code: 'conflict' as const,
+        };
+        problems.push(p);
+        if (!options.skipInvalid) fail(p);
+        continue;
+      }
+      if (node.deleted) {
+        store.restoreNode(plan.id);
+        changed.add(plan.id);
+      }
+      const patch = patchFor(node, plan);
+      if (Object.keys(patch).length > 0) {
+        store.updateNode(plan.id, patch);
+        changed.add(plan.id);
+      }
+      imported.push(plan);
+    }
+    for (const plan of imported) {
+      for (const l of plan.links) {
+        if (store.links(plan.id, l.type).some((x) => x.dst === l.dst)) continue;
+        if (!store.findNode(l.dst)) {
+          const p = {
+            path: plan.path,
+            message: `links: ${l.type} ${l.dst}: no such node here or in the folder`,
+            code: 'not_found' as const,
+          };
+          problems.push(p);
+          if (!options.skipInvalid) fail(p);
+          continue;
+        }
+        store.addLink(plan.id, l.dst, l.type);
+        changed.add(plan.id);
+      }
+    }
+    for (const id of changed) if (!created.has(id)) report.updated++;
+    report.unchanged = imported.length - report.created - report.updated;
+  });
+  report.errors = problems.map(({ path, message }) => ({ path, message }));
+  return report;
+}
