@@ -1,0 +1,97 @@
+import { copyFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { search } from '../../src/model/search.js';
+import { wikiBacklinks } from '../../src/model/wiki.js';
+import { ManualClock } from '../../src/ports/clock.js';
+import { seededRandom } from '../../src/ports/random.js';
+import { SCHEMA_VERSION } from '../../src/store/migrate.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { tempDir } from '../helpers/temp.js';
+
+const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'store-v1.sqlite');
+const facts = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v1.json'), 'utf8'),
+) as { digest: string; opCount: number; overview: string; task: string; deleted: string };
+
+let t: { dir: string; cleanup(): void };
+const open: SqliteStore[] = [];
+beforeEach(() => {
+  t = tempDir();
+});
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+  t.cleanup();
+});
+
+function openAt(path: string): SqliteStore {
+  const s = openStore(
+    { path },
+    { clock: new ManualClock(Date.UTC(2026, 5, 1)), random: seededRandom(5) },
+  );
+  open.push(s);
+  return s;
+}
+
+/** sqlite_master without comments and with whitespace normalized, sorted by name. */
+function schemaOf(path: string): string[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db
+      .prepare(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
+      .all() as { type: string; name: string; tbl_name: string; sql: string | null }[];
+    return rows.map((r) => {
+      const sql = (r.sql ?? '')
+        .replace(/--[^\n]*/g, '')
+        .replace(/\s+/g, ' ')
+        .replace(/\s*([(),])\s*/g, '$1')
+        .trim();
+      return `${r.type} ${r.name} ${r.tbl_name} ${sql}`;
+    });
+  } finally {
+    db.close();
+  }
+}
+
+describe('schema migrations', () => {
+  it('has one migration per version step', () => {
+    expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
+    expect(SCHEMA_VERSION).toBe(2);
+  });
+
+  it('upgrades a version 1 file: data intact, search and backlinks work', () => {
+    const path = join(t.dir, 'old.db');
+    copyFileSync(FIXTURE, path);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(1);
+    raw.close();
+
+    const s = openAt(path);
+    expect(s.connection.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(s.digest()).toBe(facts.digest);
+    expect(s.opCount()).toBe(facts.opCount);
+    expect(search(s, { query: 'ermöglichen' }).map((r) => r.id)).toEqual([facts.overview]);
+    expect(search(s, { query: 'gardening' }).map((r) => r.id)).toEqual([facts.overview]);
+    expect(search(s, { query: 'rent' }).map((r) => r.id)).toEqual([facts.task, facts.overview]);
+    expect(search(s, { query: 'temporary' })).toEqual([]);
+    expect(wikiBacklinks(s, facts.overview).map((b) => b.id)).toEqual([facts.task]);
+    s.rebuild();
+    expect(s.digest()).toBe(facts.digest);
+  });
+
+  it('gives a migrated file the same schema as a new one', () => {
+    const old = join(t.dir, 'old.db');
+    copyFileSync(FIXTURE, old);
+    openAt(old).close();
+    const fresh = join(t.dir, 'fresh.db');
+    openAt(fresh).close();
+    const migrated = schemaOf(old);
+    expect(migrated).toEqual(schemaOf(fresh));
+    expect(migrated.join('\n')).toContain('search_fts');
+  });
+});
