@@ -119,9 +119,15 @@ export class SqliteStore implements Store {
     this.newUlid = ulidFactory(deps.random);
     this.stmt = prepareStatements(db);
     let origin = this.getMeta('origin');
-    if (origin === undefined) {
+    // A copy made by `backup` is marked: whoever opens it first becomes a new replica, so two
+    // replicas never share an origin (their ops would collide).
+    const copied = this.getMeta('backup_of') !== undefined;
+    if (origin === undefined || copied) {
+      const previous = origin;
       origin = randomHex(deps.random, 16);
       this.stmt.putMeta.run('origin', origin);
+      db.prepare("DELETE FROM meta WHERE key = 'backup_of'").run();
+      if (previous) this.logger.info({ previous, origin }, 'opened a copy of a database: new replica id');
     }
     this.origin = origin;
     const persisted = this.getMeta('hlc');

@@ -1,0 +1,150 @@
+// Daemon and CLI settings. Precedence: flags > environment > config file > defaults. The config
+// file is JSON; unknown keys and wrong types are errors that name the key and the file.
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { HephError } from '../core/errors.js';
+import { defaultConfigPath, defaultDbPath, defaultSocketPath, type Env } from './paths.js';
+
+export const MODES = ['local', 'server', 'client'] as const;
+export type Mode = (typeof MODES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const FileConfig = z.strictObject({
+  mode: z.enum(MODES).optional(),
+  db: z.string().min(1).optional(),
+  socket: z.string().min(1).optional(),
+  log_level: z.enum(LOG_LEVELS).optional(),
+  hub_url: z.url().optional(),
+  http_addr: z.string().min(1).optional(),
+  time_zone: z.string().min(1).optional(),
+});
+export type FileConfig = z.infer<typeof FileConfig>;
+
+export interface DaemonFlags {
+  mode?: string | undefined;
+  db?: string | undefined;
+  socket?: string | undefined;
+  logLevel?: string | undefined;
+  config?: string | undefined;
+  hubUrl?: string | undefined;
+  httpAddr?: string | undefined;
+}
+
+export interface DaemonConfig {
+  mode: Mode;
+  db: string;
+  socket: string;
+  logLevel: LogLevel;
+  configPath: string;
+  hubUrl: string | undefined;
+  httpAddr: string;
+  timeZone: string | undefined;
+  /** Shifts the wall clock (testing and diagnosis aid). */
+  clockOffsetMs: number;
+}
+
+function loadFile(path: string, required: boolean): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required) return {};
+    throw new HephError(
+      'invalid_params',
+      `cannot read config file ${path}: ${(e as Error).message}`,
+      { field: 'config' },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new HephError(
+      'invalid_params',
+      `config file ${path} is not valid JSON: ${(e as Error).message}`,
+      { field: 'config' },
+    );
+  }
+  const parsed = FileConfig.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key =
+      issue?.path.join('.') ||
+      (issue && 'keys' in issue ? String((issue as { keys: string[] }).keys[0]) : '');
+    throw new HephError(
+      'invalid_params',
+      `config file ${path}: ${key ? `"${key}": ` : ''}${issue?.message ?? 'invalid'}`,
+      {
+        field: key || 'config',
+      },
+    );
+  }
+  return parsed.data;
+}
+
+function pick<T extends string>(
+  name: string,
+  allowed: readonly T[],
+  ...values: (string | undefined)[]
+): T | undefined {
+  for (const v of values) {
+    if (v === undefined || v === '') continue;
+    if (!(allowed as readonly string[]).includes(v)) {
+      throw new HephError(
+        'invalid_params',
+        `${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`,
+        {
+          field: name,
+        },
+      );
+    }
+    return v as T;
+  }
+  return undefined;
+}
+
+function first(...values: (string | undefined)[]): string | undefined {
+  return values.find((v) => v !== undefined && v !== '');
+}
+
+export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): DaemonConfig {
+  const configPath = resolve(cwd, first(flags.config, env.HEPH_CONFIG) ?? defaultConfigPath(env));
+  const file = loadFile(configPath, first(flags.config, env.HEPH_CONFIG) !== undefined);
+  const offset = env.HEPH_CLOCK_OFFSET_MS;
+  if (offset !== undefined && offset !== '' && !/^-?\d{1,15}$/.test(offset)) {
+    throw new HephError(
+      'invalid_params',
+      `HEPH_CLOCK_OFFSET_MS must be a whole number of milliseconds (got ${JSON.stringify(offset)})`,
+      {
+        field: 'HEPH_CLOCK_OFFSET_MS',
+      },
+    );
+  }
+  return {
+    mode: pick('--mode', MODES, flags.mode, env.HEPH_MODE, file.mode) ?? 'local',
+    db: resolve(cwd, first(flags.db, env.HEPH_DB, file.db) ?? defaultDbPath(env)),
+    socket: resolve(
+      cwd,
+      first(flags.socket, env.HEPH_SOCKET, file.socket) ?? defaultSocketPath(env),
+    ),
+    logLevel:
+      pick('--log-level', LOG_LEVELS, flags.logLevel, env.HEPH_LOG_LEVEL, file.log_level) ?? 'info',
+    configPath,
+    hubUrl: first(flags.hubUrl, env.HEPH_HUB_URL, file.hub_url),
+    httpAddr: first(flags.httpAddr, env.HEPH_HTTP_ADDR, file.http_addr) ?? '127.0.0.1:8787',
+    timeZone: first(env.HEPH_TIME_ZONE, file.time_zone),
+    clockOffsetMs: offset ? Number(offset) : 0,
+  };
+}
+
+/** The socket path the CLI uses: --socket > HEPH_SOCKET > config file > default. */
+export function resolveSocketPath(flag: string | undefined, env: Env, cwd: string): string {
+  const explicit = first(flag, env.HEPH_SOCKET);
+  if (explicit) return resolve(cwd, explicit);
+  const configPath = resolve(cwd, first(env.HEPH_CONFIG) ?? defaultConfigPath(env));
+  const file = loadFile(configPath, false);
+  return resolve(cwd, file.socket ?? defaultSocketPath(env));
+}

@@ -1,0 +1,183 @@
+// hephd local mode: owns one database and serves JSON-RPC on one unix socket.
+// Guarantees: exactly one process owns a database (SQLite's exclusive lock, released by the
+// kernel however the owner dies); a second daemon on the same database or on a live socket
+// fails with "already running (pid N, socket S)" and touches neither; stop() finishes in-flight
+// requests, closes the database and removes the socket and the owner file, and is idempotent.
+
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { HephError } from '../core/errors.js';
+import type { DaemonConfig } from '../config/config.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { Random } from '../ports/random.js';
+import { Registry } from '../rpc/registry.js';
+import { buildNamespaces, type DaemonContext, type Services } from '../rpc/methods/index.js';
+import { EventHub } from './events.js';
+import { Model } from '../model/model.js';
+import { openStore } from '../store/open-store.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import { connect } from '../transport/socket-client.js';
+import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
+
+export interface DaemonDeps {
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  version: string;
+}
+
+export interface Daemon {
+  readonly store: SqliteStore;
+  readonly config: DaemonConfig;
+  stop(): Promise<void>;
+}
+
+interface OwnerRecord {
+  pid: number;
+  socket: string;
+  started: string;
+}
+
+export function ownerFilePath(db: string): string {
+  return `${db}.pid`;
+}
+
+function readOwner(db: string): OwnerRecord | undefined {
+  try {
+    const v = JSON.parse(readFileSync(ownerFilePath(db), 'utf8')) as Partial<OwnerRecord>;
+    if (typeof v.pid === 'number' && typeof v.socket === 'string') return v as OwnerRecord;
+  } catch {
+    // missing or half-written: the owner is still starting
+  }
+  return undefined;
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** The owner's pid and socket, waiting briefly for a daemon that is still starting to record them. */
+async function alreadyRunningError(db: string): Promise<HephError> {
+  for (let i = 0; i < 20; i++) {
+    const o = readOwner(db);
+    if (o) {
+      return new HephError(
+        'already_running',
+        `hephd is already running (pid ${o.pid}, socket ${o.socket}) on ${db}`,
+        {
+          pid: o.pid,
+          socket: o.socket,
+          db,
+        },
+      );
+    }
+    await sleep(50);
+  }
+  return new HephError(
+    'already_running',
+    `hephd is already running on ${db} (another process holds the database)`,
+    { db },
+  );
+}
+
+async function socketOwnerError(socket: string): Promise<HephError> {
+  try {
+    const client = await connect(socket);
+    try {
+      const status = (await client.call('status')) as { pid?: unknown; db?: unknown };
+      return new HephError(
+        'already_running',
+        `hephd is already running (pid ${String(status.pid)}, socket ${socket}) on ${String(status.db)}`,
+        { pid: status.pid, socket },
+      );
+    } finally {
+      await client.close();
+    }
+  } catch {
+    return new HephError('already_running', `another process is already listening on ${socket}`, {
+      socket,
+    });
+  }
+}
+
+export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promise<Daemon> {
+  const { logger } = deps;
+  mkdirSync(dirname(config.db), { recursive: true, mode: 0o700 });
+  let store: SqliteStore;
+  try {
+    store = openStore(
+      {
+        path: config.db,
+        exclusive: true,
+        synchronous: config.mode === 'server' ? 'FULL' : 'NORMAL',
+      },
+      { clock: deps.clock, random: deps.random, logger },
+    );
+  } catch (e) {
+    if (e instanceof HephError && e.code === 'already_running')
+      throw await alreadyRunningError(config.db);
+    throw e;
+  }
+  const owner: OwnerRecord = {
+    pid: process.pid,
+    socket: config.socket,
+    started: new Date(deps.clock.now()).toISOString(),
+  };
+  let server: SocketServer | undefined;
+  const events = new EventHub(store, logger);
+  try {
+    writeFileSync(ownerFilePath(config.db), JSON.stringify(owner) + '\n', { mode: 0o600 });
+    const services: Services = {
+      store,
+      model: new Model(store, {
+        clock: deps.clock,
+        ...(config.timeZone && { timeZone: config.timeZone }),
+      }),
+      events,
+      config,
+      clock: deps.clock,
+      version: deps.version,
+      startedMs: deps.clock.now(),
+    };
+    const registry = new Registry<DaemonContext>(buildNamespaces(services));
+    try {
+      server = await startSocketServer<DaemonContext>({
+        path: config.socket,
+        registry,
+        logger,
+        makeContext: (base) => ({ ...base }),
+      });
+    } catch (e) {
+      if (e instanceof HephError && e.code === 'already_running')
+        throw await socketOwnerError(config.socket);
+      throw e;
+    }
+  } catch (e) {
+    events.close();
+    store.close();
+    rmSync(ownerFilePath(config.db), { force: true });
+    throw e;
+  }
+  logger.info(
+    { db: config.db, socket: config.socket, mode: config.mode, replica: store.origin },
+    'hephd started',
+  );
+  let stopping: Promise<void> | undefined;
+  const running = server;
+  return {
+    store,
+    config,
+    stop() {
+      stopping ??= (async () => {
+        await running.stop();
+        events.close();
+        store.close();
+        if (readOwner(config.db)?.pid === process.pid)
+          rmSync(ownerFilePath(config.db), { force: true });
+        logger.info({}, 'hephd stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// hephd's composition root: reads flags, environment and config, builds the real clock,
+// randomness and logger, starts the daemon, and stops it on SIGINT/SIGTERM (a second signal
+// exits at once). Exit codes come from the error table.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { resolveDaemonConfig, type DaemonConfig } from '../config/config.js';
+import { HephError, isHephError } from '../core/errors.js';
+import { exitCodeFor } from '../protocol/error-wire.js';
+import type { Clock } from '../ports/clock.js';
+import { cryptoRandom } from '../ports/random.js';
+import { startDaemon } from './daemon.js';
+
+const HELP = `Usage: hephd [options]
+
+The heph daemon: owns your heph database and serves the heph CLI and editor plugins
+over a unix socket.
+
+Options:
+  --mode MODE        local (default), server or client
+  --db PATH          database file        (default: $XDG_DATA_HOME/heph/heph.db; env HEPH_DB)
+  --socket PATH      unix socket          (default: $XDG_RUNTIME_DIR/heph/hephd.sock; env HEPH_SOCKET)
+  --config PATH      config file          (default: $XDG_CONFIG_HOME/heph/config.json; env HEPH_CONFIG)
+  --log-level LEVEL  fatal, error, warn, info (default), debug, trace or silent
+  --hub-url URL      the hub to sync with (modes local and client)
+  --http-addr ADDR   where the hub listens (mode server; default 127.0.0.1:8787)
+  -h, --help         show this help
+  -v, --version      print the version
+
+Logs go to standard error as JSON lines. Precedence: flags, then environment, then the
+config file, then defaults. HEPH_CLOCK_OFFSET_MS shifts the daemon's clock (a testing and
+diagnosis aid).`;
+
+export function version(): string {
+  try {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function parseFlags(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        mode: { type: 'string' },
+        db: { type: 'string' },
+        socket: { type: 'string' },
+        config: { type: 'string' },
+        'log-level': { type: 'string' },
+        'hub-url': { type: 'string' },
+        'http-addr': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    }).values;
+  } catch (e) {
+    throw new HephError(
+      'invalid_params',
+      `${(e as Error).message}\nRun hephd --help for the options.`,
+    );
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: DaemonConfig;
+  try {
+    const flags = parseFlags(argv);
+    if (flags.help) {
+      process.stdout.write(HELP + '\n');
+      return 0;
+    }
+    if (flags.version) {
+      process.stdout.write(version() + '\n');
+      return 0;
+    }
+    config = resolveDaemonConfig(
+      {
+        mode: flags.mode,
+        db: flags.db,
+        socket: flags.socket,
+        logLevel: flags['log-level'],
+        config: flags.config,
+        hubUrl: flags['hub-url'],
+        httpAddr: flags['http-addr'],
+      },
+      env,
+      process.cwd(),
+    );
+    if (config.mode !== 'local') {
+      throw new HephError(
+        'invalid_params',
+        `--mode ${config.mode} is not available in this version yet; use --mode local`,
+        {
+          field: 'mode',
+        },
+      );
+    }
+  } catch (e) {
+    process.stderr.write(`hephd: ${(e as Error).message}\n`);
+    return exitCodeFor(e);
+  }
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
+  const offset = config.clockOffsetMs;
+  const clock: Clock = { now: () => Date.now() + offset };
+  let daemon;
+  try {
+    daemon = await startDaemon(config, { clock, random: cryptoRandom, logger, version: version() });
+  } catch (e) {
+    const message = isHephError(e)
+      ? e.message
+      : `unexpected error: ${(e as Error).stack ?? String(e)}`;
+    logger.error({ code: isHephError(e) ? e.code : 'internal' }, message);
+    logger.flush();
+    process.stderr.write(`hephd: ${message}\n`);
+    return exitCodeFor(e);
+  }
+  return await new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal: sig }, 'second signal: exiting now');
+        logger.flush();
+        process.exit(130);
+      }
+      logger.info({ signal: sig }, 'stopping');
+      daemon.stop().then(
+        () => resolve(0),
+        (e: unknown) => {
+          logger.error({ err: (e as Error).message }, 'stop failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

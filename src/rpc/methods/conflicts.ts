@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { defineMethod } from '../registry.js';
+import type { Services } from './context.js';
+import { NodeRef, resolveRef } from './refs.js';
+import { withShortIds } from './node.js';
+
+export function conflictMethods(s: Services) {
+  return [
+    defineMethod({
+      name: 'conflicts.list',
+      summary:
+        'Fields written concurrently to different values on different devices, with every value.',
+      params: z.strictObject({}),
+      result: '{conflicts: [{target, field, heads: [{op, origin, at, value}]}]}',
+      handler: () => ({ conflicts: s.store.conflicts() }),
+    }),
+    defineMethod({
+      name: 'conflicts.resolve',
+      summary: 'Resolves a conflict by writing the value to keep; every device then agrees on it.',
+      params: z.strictObject({
+        target: NodeRef,
+        field: z.string().min(1).max(64),
+        value: z.json(),
+      }),
+      result: 'node',
+      handler: (p) =>
+        withShortIds(s, [
+          s.store.resolveConflict(
+            resolveRef(s.store, p.target, { includeDeleted: true }).id,
+            p.field,
+            p.value,
+          ),
+        ])[0],
+    }),
+  ];
+}

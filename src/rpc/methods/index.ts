@@ -1,0 +1,29 @@
+// Every namespace of the daemon's JSON-RPC methods. The socket, the CLI and docs/rpc-methods.md
+// all come from this one list.
+
+import { backupMethods } from './backup.js';
+import { conflictMethods } from './conflicts.js';
+import { contentMethods } from './content.js';
+import type { Services } from './context.js';
+import { eventMethods } from './events.js';
+import { linkMethods } from './link.js';
+import { nodeMethods } from './node.js';
+import { organizeMethods } from './organize.js';
+import { statusMethods } from './status.js';
+import { taskMethods } from './task.js';
+
+export type { DaemonContext, Services } from './context.js';
+
+export function buildNamespaces(s: Services) {
+  return [
+    nodeMethods(s),
+    taskMethods(s),
+    organizeMethods(s),
+    linkMethods(s),
+    contentMethods(s),
+    conflictMethods(s),
+    statusMethods(s),
+    eventMethods(s),
+    backupMethods(s),
+  ];
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { NODE_KINDS } from '../../core/ids.js';
+import { defineMethod } from '../registry.js';
+import type { Services } from './context.js';
+import { NodeRef, resolveRef, shortIds } from './refs.js';
+
+const Title = z.string().max(1024);
+const Aliases = z.array(z.string().min(1).max(1024)).max(100);
+const Extra = z.record(z.string(), z.json());
+
+/** Adds each node's short id, the form the CLI shows and accepts. */
+export function withShortIds<T extends { id: string }>(
+  s: Services,
+  nodes: T[],
+): (T & { short_id: string })[] {
+  const short = shortIds(
+    s.store,
+    nodes.map((n) => n.id),
+  );
+  return nodes.map((n) => ({ ...n, short_id: short.get(n.id) ?? n.id }));
+}
+
+export function nodeMethods(s: Services) {
+  return [
+    defineMethod({
+      name: 'node.get',
+      summary: 'A node with all its fields and its body.',
+      params: z.strictObject({ id: NodeRef, include_deleted: z.boolean().optional() }),
+      result: 'node',
+      handler: (p) =>
+        withShortIds(s, [
+          resolveRef(s.store, p.id, { includeDeleted: p.include_deleted ?? true }),
+        ])[0],
+    }),
+    defineMethod({
+      name: 'node.create',
+      summary: 'Creates a doc, project or other node (tasks: task.create).',
+      params: z.strictObject({
+        kind: z.enum(
+          NODE_KINDS.filter((k) => k !== 'task') as ['doc', 'project', 'tag', 'journal'],
+        ),
+        title: Title,
+        body: z.string().optional(),
+        aliases: Aliases.optional(),
+        id: z.string().optional(),
+        extra: Extra.optional(),
+      }),
+      result: 'node',
+      handler: (p) =>
+        withShortIds(s, [
+          s.store.createNode({
+            kind: p.kind,
+            title: p.title,
+            ...(p.body !== undefined && { body: p.body }),
+            ...(p.aliases !== undefined && { aliases: p.aliases }),
+            ...(p.id !== undefined && { id: p.id }),
+            ...(p.extra !== undefined && { extra: p.extra }),
+          }),
+        ])[0],
+    }),
+    defineMethod({
+      name: 'node.update',
+      summary:
+        "Changes a node's title, aliases, body or extra fields; the body is a whole-buffer save.",
+      params: z.strictObject({
+        id: NodeRef,
+        title: Title.optional(),
+        body: z.string().optional(),
+        aliases: Aliases.optional(),
+        extra: Extra.optional(),
+      }),
+      result: 'node',
+      handler: (p) => {
+        const { id, ...patch } = p;
+        const n = resolveRef(s.store, id);
+        return withShortIds(s, [
+          s.store.updateNode(n.id, patch as Parameters<typeof s.store.updateNode>[1]),
+        ])[0];
+      },
+    }),
+    defineMethod({
+      name: 'node.delete',
+      summary: 'Moves a node to the trash (nothing is destroyed; node.restore brings it back).',
+      params: z.strictObject({ id: NodeRef }),
+      result: 'node',
+      handler: (p) => withShortIds(s, [s.store.deleteNode(resolveRef(s.store, p.id).id)])[0],
+    }),
+    defineMethod({
+      name: 'node.restore',
+      summary: 'Brings a node back from the trash.',
+      params: z.strictObject({ id: NodeRef }),
+      result: 'node',
+      handler: (p) =>
+        withShortIds(s, [
+          s.store.restoreNode(resolveRef(s.store, p.id, { includeDeleted: true }).id),
+        ])[0],
+    }),
+    defineMethod({
+      name: 'node.list',
+      summary: 'Nodes, most recently changed first.',
+      params: z.strictObject({
+        kind: z.enum(NODE_KINDS).optional(),
+        scope: z.enum(['live', 'trash', 'all']).optional(),
+        limit: z.number().int().min(1).max(10_000).optional(),
+        offset: z.number().int().min(0).optional(),
+      }),
+      result: '{nodes: node[]}',
+      handler: (p) => ({
+        nodes: withShortIds(
+          s,
+          s.store.listNodes({
+            ...(p.kind && { kind: p.kind }),
+            ...(p.scope && { scope: p.scope }),
+            ...(p.limit !== undefined && { limit: p.limit }),
+            ...(p.offset !== undefined && { offset: p.offset }),
+          }),
+        ),
+      }),
+    }),
+    defineMethod({
+      name: 'node.resolve',
+      summary: 'Finds the node a name means: id, short id, alias, then title (exact).',
+      params: z.strictObject({ name: NodeRef }),
+      result: 'node',
+      handler: (p) => withShortIds(s, [resolveRef(s.store, p.name)])[0],
+    }),
+    defineMethod({
+      name: 'trash',
+      summary: 'Deleted nodes, which node.restore can bring back.',
+      params: z.strictObject({ limit: z.number().int().min(1).max(10_000).optional() }),
+      result: '{nodes: node[]}',
+      handler: (p) => ({
+        nodes: withShortIds(s, s.store.listNodes({ scope: 'trash', limit: p.limit ?? 1000 })),
+      }),
+    }),
+  ];
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { defineMethod } from '../registry.js';
+import type { Services } from './context.js';
+import { NodeRef, resolveRef } from './refs.js';
+import { DateParam, TagName, Title, Today } from './schemas.js';
+
+/** Projects, tags, journals and task logs. */
+export function organizeMethods(s: Services) {
+  const node = (ref: string) => resolveRef(s.store, ref, { includeDeleted: true }).id;
+  return [
+    defineMethod({
+      name: 'project.create',
+      summary: 'Creates a project, optionally inside another.',
+      params: z.strictObject({ title: Title.min(1), parent: z.string().min(1).optional() }),
+      result: 'project',
+      handler: (p) =>
+        s.model.createProject(
+          p.parent === undefined ? { title: p.title } : { title: p.title, parent: p.parent },
+        ),
+    }),
+    defineMethod({
+      name: 'project.get',
+      summary: 'A project with its parent and task counts.',
+      params: z.strictObject({ id: z.string().min(1) }),
+      result: 'project',
+      handler: (p) => s.model.getProject(p.id),
+    }),
+    defineMethod({
+      name: 'project.move',
+      summary: 'Moves a project under another, or to the top (parent: null); cycles are refused.',
+      params: z.strictObject({ id: z.string().min(1), parent: z.string().min(1).nullable() }),
+      result: 'project',
+      handler: (p) => s.model.moveProject(p.id, p.parent),
+    }),
+    defineMethod({
+      name: 'project.delete',
+      summary: 'Moves a project to the trash.',
+      params: z.strictObject({ id: z.string().min(1) }),
+      result: 'project',
+      handler: (p) => s.model.deleteProject(p.id),
+    }),
+    defineMethod({
+      name: 'project.list',
+      summary: 'Every project with its parent and task counts.',
+      params: z.strictObject({}),
+      result: '{projects}',
+      handler: () => s.model.listProjects(),
+    }),
+    defineMethod({
+      name: 'tag.add',
+      summary: 'Tags a node (the tag is created if needed).',
+      params: z.strictObject({ id: NodeRef, name: TagName }),
+      result: '{id, tags}',
+      handler: (p) => s.model.tagAdd(node(p.id), p.name),
+    }),
+    defineMethod({
+      name: 'tag.remove',
+      summary: 'Removes a tag from a node.',
+      params: z.strictObject({ id: NodeRef, name: TagName }),
+      result: '{id, tags, removed}',
+      handler: (p) => s.model.tagRemove(node(p.id), p.name),
+    }),
+    defineMethod({
+      name: 'tag.list',
+      summary: "All tags with counts, or one node's tags.",
+      params: z.strictObject({ id: NodeRef.optional() }),
+      result: '{tags}',
+      handler: (p) => s.model.tagList(p.id === undefined ? undefined : node(p.id)),
+    }),
+    defineMethod({
+      name: 'journal.open',
+      summary: "Opens (creating if needed) a day's journal; today by default.",
+      params: z.strictObject({ date: DateParam.optional() }),
+      result: '{journal, created, restored}',
+      handler: (p) => s.model.openJournal(p.date),
+    }),
+    defineMethod({
+      name: 'log.append',
+      summary: "Appends a dated line to a task's log doc.",
+      params: z.strictObject({ id: NodeRef, text: z.string().min(1).max(10_000), today: Today }),
+      result: '{date, text}',
+      handler: (p) => s.model.logAppend(node(p.id), p.text, p.today),
+    }),
+    defineMethod({
+      name: 'log.tail',
+      summary: "The last entries of a task's log.",
+      params: z.strictObject({ id: NodeRef, n: z.number().int().min(1).max(1000).optional() }),
+      result: '{entries}',
+      handler: (p) => s.model.logTail(node(p.id), p.n),
+    }),
+  ];
+}

@@ -1,0 +1,28 @@
+// Param pieces shared by several namespaces. The model checks values in depth (dates exist,
+// recurrences parse); these schemas give rpc.methods and the docs the shape of each param.
+
+import { z } from 'zod';
+import { ATTENTIONS, TASK_STATES } from '../../core/fields.js';
+
+export const DateParam = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+export const Today = DateParam.optional().describe(
+  "the user's local day; defaults to the daemon's",
+);
+export const Attention = z.enum(ATTENTIONS);
+export const State = z.enum(TASK_STATES);
+export const Recurrence = z
+  .string()
+  .min(1)
+  .max(1000)
+  .describe('an RFC 5545 RRULE, e.g. FREQ=MONTHLY');
+export const Title = z.string().max(1024);
+export const TagName = z.string().min(1).max(64);
+
+/** Drops undefined members, so optional params pass through exactOptionalPropertyTypes. */
+export function defined<T extends Record<string, unknown>>(
+  o: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as { [K in keyof T]: Exclude<T[K], undefined> };
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { defineMethod } from '../registry.js';
+import type { Services } from './context.js';
+
+export function statusMethods(s: Services) {
+  return [
+    defineMethod({
+      name: 'status',
+      summary:
+        'What this daemon is: version, mode, replica id, files, op count, state digest, uptime.',
+      params: z.strictObject({}),
+      result:
+        '{version, mode, pid, replica_id, db, socket, ops, digest, conflicts, uptime_s, subscribers}',
+      handler: () => ({
+        version: s.version,
+        mode: s.config.mode,
+        pid: process.pid,
+        replica_id: s.store.origin,
+        db: s.config.db,
+        socket: s.config.socket,
+        ops: s.store.opCount(),
+        digest: s.store.digest(),
+        conflicts: s.store.conflicts().length,
+        uptime_s: Math.round((s.clock.now() - s.startedMs) / 1000),
+        subscribers: s.events.count(),
+      }),
+    }),
+  ];
+}

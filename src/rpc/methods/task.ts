@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { VIEW_NAMES } from '../../core/rank.js';
+import { defineMethod } from '../registry.js';
+import type { Services } from './context.js';
+import { NodeRef, resolveRef } from './refs.js';
+import {
+  Attention,
+  DateParam,
+  defined,
+  Recurrence,
+  State,
+  TagName,
+  Title,
+  Today,
+} from './schemas.js';
+
+const TaskFields = {
+  attention: Attention.optional(),
+  do_date: DateParam.nullable().optional(),
+  late_on: DateParam.nullable().optional(),
+  recurrence: Recurrence.nullable().optional(),
+};
+
+export function taskMethods(s: Services) {
+  const task = (ref: string) => resolveRef(s.store, ref, { includeDeleted: true }).id;
+  return [
+    defineMethod({
+      name: 'task.create',
+      summary: 'Creates a task and its context doc.',
+      params: z.strictObject({
+        title: Title.min(1),
+        body: z.string().optional(),
+        ...TaskFields,
+        project: z.string().min(1).nullable().optional().describe('a project id or title'),
+        tags: z.array(TagName).max(100).optional(),
+        today: Today,
+      }),
+      result: '{task, context}',
+      handler: (p) => {
+        const { today, ...input } = p;
+        return s.model.createTask(defined(input), today);
+      },
+    }),
+    defineMethod({
+      name: 'task.get',
+      summary: 'A task with its context doc, log doc, project and tags.',
+      params: z.strictObject({ id: NodeRef }),
+      result: 'task',
+      handler: (p) => s.model.getTask(task(p.id)),
+    }),
+    defineMethod({
+      name: 'task.update',
+      summary: "Changes a task's title, body, attention, dates or recurrence.",
+      params: z.strictObject({
+        id: NodeRef,
+        title: Title.min(1).optional(),
+        body: z.string().optional(),
+        ...TaskFields,
+        today: Today,
+      }),
+      result: 'task',
+      handler: (p) => {
+        const { id, today, ...patch } = p;
+        return s.model.updateTask(task(id), defined(patch), today);
+      },
+    }),
+    defineMethod({
+      name: 'task.done',
+      summary: 'Completes a task; a recurring one rolls forward to its next date instead.',
+      params: z.strictObject({ id: NodeRef, today: Today }),
+      result: '{task, rolled, next_do_date}',
+      handler: (p) => s.model.completeTask(task(p.id), p.today),
+    }),
+    defineMethod({
+      name: 'task.skip',
+      summary: 'Skips this occurrence of a recurring task (nothing is logged).',
+      params: z.strictObject({ id: NodeRef, today: Today }),
+      result: '{task, rolled, next_do_date}',
+      handler: (p) => s.model.skipTask(task(p.id), p.today),
+    }),
+    defineMethod({
+      name: 'task.drop',
+      summary: 'Drops a task (ends a recurring one).',
+      params: z.strictObject({ id: NodeRef }),
+      result: 'task',
+      handler: (p) => s.model.dropTask(task(p.id)),
+    }),
+    defineMethod({
+      name: 'task.reopen',
+      summary: 'Makes a done or dropped task outstanding again.',
+      params: z.strictObject({ id: NodeRef }),
+      result: 'task',
+      handler: (p) => s.model.reopenTask(task(p.id)),
+    }),
+    defineMethod({
+      name: 'task.delete',
+      summary: 'Moves a task to the trash; its context doc stays.',
+      params: z.strictObject({ id: NodeRef }),
+      result: 'task',
+      handler: (p) => s.model.deleteTask(task(p.id)),
+    }),
+    defineMethod({
+      name: 'task.set_project',
+      summary: 'Moves a task into a project, or out of any (project: null).',
+      params: z.strictObject({ id: NodeRef, project: z.string().min(1).nullable() }),
+      result: 'task',
+      handler: (p) => s.model.setTaskProject(task(p.id), p.project),
+    }),
+    defineMethod({
+      name: 'add',
+      summary: 'Quick add: "Pay rent tomorrow !red #Home +bills every month".',
+      params: z.strictObject({ text: z.string().min(1).max(2000), today: Today }),
+      result: '{task, context, project, created_project}',
+      handler: (p) => s.model.quickAdd(p.text, p.today),
+    }),
+    defineMethod({
+      name: 'next',
+      summary: 'What to do next: actionable tasks in rank order (red tasks are never cut).',
+      params: z.strictObject({ limit: z.number().int().min(1).max(1000).optional(), today: Today }),
+      result: '{today, tasks}',
+      handler: (p) => s.model.next(defined(p)),
+    }),
+    defineMethod({
+      name: 'list',
+      summary: 'Tasks matching a filter, in rank order.',
+      params: z.strictObject({
+        filter: z
+          .strictObject({
+            attention_include: z.array(Attention).optional(),
+            attention_exclude: z.array(Attention).optional(),
+            state: z.union([State, z.array(State)]).optional(),
+            actionable_today: z.boolean().optional(),
+            project: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('a project id or title; includes sub-projects'),
+          })
+          .optional(),
+        today: Today,
+      }),
+      result: '{today, tasks}',
+      handler: (p) =>
+        s.model.list(
+          defined({ filter: p.filter && defined(p.filter), today: p.today }) as Parameters<
+            typeof s.model.list
+          >[0],
+        ),
+    }),
+    defineMethod({
+      name: 'view',
+      summary: `A named view (${VIEW_NAMES.join(', ')}); without a name, the list of views.`,
+      params: z.strictObject({ name: z.enum(VIEW_NAMES).optional(), today: Today }),
+      result: '{views} or {view, today, tasks}',
+      handler: (p) => (p.name ? s.model.view(p.name, p.today) : s.model.view()),
+    }),
+  ];
+}
