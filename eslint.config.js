@@ -3,7 +3,16 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'coverage/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'bin/**',
+      'coverage/**',
+      'eslint.config.js',
+      'scripts/**',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -14,12 +23,15 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       'no-restricted-syntax': [
         'error',
         {
           selector:
-            "CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name=/^(only|skip|todo)$/]",
+            'CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name=/^(only|skip|todo)$/]',
           message: 'No focused, skipped or todo tests.',
         },
       ],
@@ -41,12 +53,23 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:*', 'better-sqlite3', 'yjs', 'undici', 'fastify'], message: 'core/ is pure: IO lives in adapters.' }] },
+        {
+          patterns: [
+            {
+              group: ['node:*', 'better-sqlite3', 'yjs', 'undici', 'fastify'],
+              message: 'core/ is pure: IO lives in adapters.',
+            },
+          ],
+        },
       ],
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'core/ takes time from an injected Clock.' },
-        { object: 'Math', property: 'random', message: 'core/ takes randomness from an injected source.' },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'core/ takes randomness from an injected source.',
+        },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'console', 'process'],
     },
