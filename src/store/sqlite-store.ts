@@ -127,7 +127,8 @@ export class SqliteStore implements Store {
       origin = randomHex(deps.random, 16);
       this.stmt.putMeta.run('origin', origin);
       db.prepare("DELETE FROM meta WHERE key = 'backup_of'").run();
-      if (previous) this.logger.info({ previous, origin }, 'opened a copy of a database: new replica id');
+      if (previous)
+        this.logger.info({ previous, origin }, 'opened a copy of a database: new replica id');
     }
     this.origin = origin;
     const persisted = this.getMeta('hlc');
@@ -638,6 +639,34 @@ export class SqliteStore implements Store {
 
   opCount(): number {
     return this.stmt.countOps.get() as number;
+  }
+
+  /** How many ops arrived after a local cursor (for progress and "not yet pulled" counts). */
+  countOpsSince(cursor: number): number {
+    if (!Number.isSafeInteger(cursor) || cursor < 0)
+      throw invalid('cursor', 'must be a whole number');
+    return this.stmt.countOpsSince.get(cursor) as number;
+  }
+
+  /** The local cursor of the newest op (0 for an empty log). */
+  lastSeq(): number {
+    return (this.stmt.lastSeq.get() as number | null) ?? 0;
+  }
+
+  /**
+   * Replica-local settings kept beside the data (sync cursors and the like). Keys of the store's
+   * own (origin, hlc, backup_of, search_seq) cannot be written here.
+   */
+  getSetting(key: string): string | undefined {
+    return this.getMeta(`setting:${key}`);
+  }
+
+  /** Writes a setting; inside transaction() it commits with the rest of the transaction. */
+  setSetting(key: string, value: string | undefined): void {
+    this.transaction(() => {
+      if (value === undefined) this.stmt.delMeta.run(`setting:${key}`);
+      else this.stmt.putMeta.run(`setting:${key}`, value);
+    });
   }
 
   conflicts(): ConflictView[] {

@@ -55,6 +55,9 @@ export function prepareStatements(db: Database.Database) {
     hasOp: db.prepare('SELECT 1 FROM oplog WHERE id = ?').pluck(),
     delOp: db.prepare('DELETE FROM oplog WHERE id = ?'),
     countOps: db.prepare('SELECT count(*) FROM oplog').pluck(),
+    countOpsSince: db.prepare('SELECT count(*) FROM oplog WHERE seq > ?').pluck(),
+    lastSeq: db.prepare('SELECT max(seq) FROM oplog').pluck(),
+    delMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
     opsSince: db.prepare(
       'SELECT seq, id, kind, target, payload FROM oplog WHERE seq > ? ORDER BY seq LIMIT ?',
     ),
