@@ -1,0 +1,114 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveDaemonConfig, resolveSocketPath } from '../../src/config/config.js';
+import { HephError } from '../../src/core/errors.js';
+import { tempDir } from '../helpers/temp.js';
+
+describe('daemon configuration', () => {
+  let t: { dir: string; cleanup(): void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const env = (extra: Record<string, string> = {}) => ({ HOME: t.dir, ...extra });
+
+  it('uses XDG defaults under the home directory', () => {
+    const c = resolveDaemonConfig({}, env(), '/');
+    expect(c).toMatchObject({
+      mode: 'local',
+      db: join(t.dir, '.local/share/heph/heph.db'),
+      socket: join(t.dir, '.local/share/heph/run/hephd.sock'),
+      logLevel: 'info',
+      httpAddr: '127.0.0.1:8787',
+      clockOffsetMs: 0,
+    });
+    const r = resolveDaemonConfig(
+      {},
+      env({ XDG_RUNTIME_DIR: '/run/user/1', XDG_DATA_HOME: '/data' }),
+      '/',
+    );
+    expect(r.socket).toBe('/run/user/1/heph/hephd.sock');
+    expect(r.db).toBe('/data/heph/heph.db');
+  });
+
+  it('takes flags over environment over the config file', () => {
+    const file = join(t.dir, 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ db: '/file.db', socket: '/file.sock', log_level: 'debug', mode: 'local' }),
+    );
+    const fromFile = resolveDaemonConfig({ config: file }, env(), '/');
+    expect(fromFile).toMatchObject({ db: '/file.db', socket: '/file.sock', logLevel: 'debug' });
+    const fromEnv = resolveDaemonConfig(
+      { config: file },
+      env({ HEPH_DB: '/env.db', HEPH_LOG_LEVEL: 'warn' }),
+      '/',
+    );
+    expect(fromEnv).toMatchObject({ db: '/env.db', socket: '/file.sock', logLevel: 'warn' });
+    const fromFlags = resolveDaemonConfig(
+      { config: file, db: 'rel.db', logLevel: 'error' },
+      env({ HEPH_DB: '/env.db' }),
+      '/work',
+    );
+    expect(fromFlags).toMatchObject({ db: '/work/rel.db', logLevel: 'error' });
+  });
+
+  it('resolves the socket for the CLI the same way', () => {
+    expect(resolveSocketPath('/flag.sock', env({ HEPH_SOCKET: '/env.sock' }), '/')).toBe(
+      '/flag.sock',
+    );
+    expect(resolveSocketPath(undefined, env({ HEPH_SOCKET: '/env.sock' }), '/')).toBe('/env.sock');
+    expect(resolveSocketPath(undefined, env({ XDG_RUNTIME_DIR: '/run/user/7' }), '/')).toBe(
+      '/run/user/7/heph/hephd.sock',
+    );
+  });
+
+  const bad: [string, () => unknown, RegExp][] = [
+    [
+      'unknown mode',
+      () => resolveDaemonConfig({ mode: 'cluster' }, env(), '/'),
+      /--mode must be one of local, server, client/,
+    ],
+    [
+      'unknown log level',
+      () => resolveDaemonConfig({ logLevel: 'loud' }, env(), '/'),
+      /--log-level/,
+    ],
+    [
+      'bad clock offset',
+      () => resolveDaemonConfig({}, env({ HEPH_CLOCK_OFFSET_MS: '5m' }), '/'),
+      /HEPH_CLOCK_OFFSET_MS/,
+    ],
+    [
+      'missing explicit config',
+      () => resolveDaemonConfig({ config: '/nope/config.json' }, env(), '/'),
+      /cannot read config file \/nope\/config.json/,
+    ],
+  ];
+  it.each(bad)('refuses %s with a message naming it', (_label, fn, message) => {
+    expect(fn).toThrow(HephError);
+    expect(fn).toThrow(message);
+  });
+
+  it('refuses a bad config file, naming the file and the key', () => {
+    const file = join(t.dir, 'config.json');
+    writeFileSync(file, '{ not json');
+    expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(/not valid JSON/);
+    writeFileSync(file, JSON.stringify({ db: 5 }));
+    expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(
+      new RegExp(`${file}: "db"`),
+    );
+    writeFileSync(file, JSON.stringify({ colour: 'blue' }));
+    expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(/colour/);
+    writeFileSync(file, JSON.stringify({ mode: 'cluster' }));
+    expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(/mode/);
+  });
+
+  it('ignores a missing default config file', () => {
+    expect(resolveDaemonConfig({}, env({ XDG_CONFIG_HOME: join(t.dir, 'absent') }), '/').mode).toBe(
+      'local',
+    );
+  });
+});

@@ -1,0 +1,262 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON-RPC replies are read loosely here */
+// Every daemon method through the real registry and dispatcher (no socket): good calls work,
+// and bad params get -32602 naming the field, with nothing stored.
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DaemonConfig } from '../../src/config/config.js';
+import { EventHub } from '../../src/daemon/events.js';
+import { Model } from '../../src/model/model.js';
+import { ManualClock } from '../../src/ports/clock.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import { seededRandom } from '../../src/ports/random.js';
+import { dispatchMessage } from '../../src/rpc/dispatch.js';
+import { buildNamespaces, type Services } from '../../src/rpc/methods/index.js';
+import { Registry, type RpcContext } from '../../src/rpc/registry.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { tempDir } from '../helpers/temp.js';
+
+interface Env {
+  store: SqliteStore;
+  registry: Registry;
+  call(method: string, params?: unknown): Promise<{ result?: any; error?: any }>;
+  notes: { method: string; params: unknown }[];
+  abort: AbortController;
+  cleanup(): void;
+}
+
+function setup(): Env {
+  const t = tempDir();
+  const clock = new ManualClock(Date.UTC(2026, 10, 22, 9));
+  const store = openStore({ path: `${t.dir}/heph.db` }, { clock, random: seededRandom(3) });
+  const config: DaemonConfig = {
+    mode: 'local',
+    db: `${t.dir}/heph.db`,
+    socket: `${t.dir}/s.sock`,
+    logLevel: 'silent',
+    configPath: `${t.dir}/config.json`,
+    hubUrl: undefined,
+    httpAddr: '127.0.0.1:8787',
+    timeZone: 'UTC',
+    clockOffsetMs: 0,
+  };
+  const events = new EventHub(store, silentLogger);
+  const services: Services = {
+    store,
+    model: new Model(store, { clock, timeZone: 'UTC' }),
+    events,
+    config,
+    clock,
+    version: 'test',
+    startedMs: clock.now(),
+  };
+  const registry = new Registry(buildNamespaces(services));
+  const notes: { method: string; params: unknown }[] = [];
+  const abort = new AbortController();
+  const ctx: RpcContext = {
+    connectionId: 'c1',
+    notify: (method, params) => {
+      notes.push({ method, params });
+      return true;
+    },
+    signal: abort.signal,
+  };
+  let id = 0;
+  return {
+    store,
+    registry,
+    notes,
+    abort,
+    call: async (method, params) =>
+      (await dispatchMessage(
+        registry,
+        { jsonrpc: '2.0', id: ++id, method, params: params ?? {} },
+        ctx,
+      )) as {
+        result?: any;
+        error?: any;
+      },
+    cleanup: () => {
+      abort.abort();
+      events.close();
+      store.close();
+      t.cleanup();
+    },
+  };
+}
+
+describe('daemon methods', () => {
+  let env: Env;
+  beforeEach(() => {
+    env = setup();
+  });
+  afterEach(() => env.cleanup());
+
+  it('lists every method with a param schema', async () => {
+    const r = await env.call('rpc.methods');
+    const names = (r.result.methods as { name: string; params: object }[]).map((m) => m.name);
+    for (const n of [
+      'node.get',
+      'node.create',
+      'node.update',
+      'node.delete',
+      'node.restore',
+      'node.list',
+      'trash',
+      'task.create',
+      'task.done',
+      'task.skip',
+      'task.drop',
+      'task.set_project',
+      'add',
+      'next',
+      'list',
+      'view',
+      'project.create',
+      'project.move',
+      'tag.add',
+      'journal.open',
+      'log.append',
+      'log.tail',
+      'search',
+      'export',
+      'import',
+      'backup',
+      'conflicts.list',
+      'conflicts.resolve',
+      'status',
+      'events.subscribe',
+      'rpc.methods',
+    ]) {
+      expect(names).toContain(n);
+    }
+  });
+
+  it('runs a day of work through the methods', async () => {
+    const added = await env.call('add', {
+      text: 'Pay rent tomorrow !red #Home +bills every month',
+      today: '2026-11-22',
+    });
+    expect(added.error).toBeUndefined();
+    const task = added.result.task;
+    expect(task).toMatchObject({
+      title: 'Pay rent',
+      attention: 'red',
+      do_date: '2026-11-23',
+      recurrence: 'FREQ=MONTHLY',
+    });
+    expect(added.result.created_project).toBe(true);
+    const next = await env.call('next', { today: '2026-11-23' });
+    expect(next.result.tasks.map((t: { id: string }) => t.id)).toEqual([task.id]);
+    const short = (await env.call('node.get', { id: task.id })).result.short_id as string;
+    expect(short.length).toBeGreaterThanOrEqual(6);
+    const done = await env.call('task.done', { id: short, today: '2026-11-23' });
+    expect(done.result).toMatchObject({ rolled: true, next_do_date: '2026-12-23' });
+    const doc = await env.call('node.create', {
+      kind: 'doc',
+      title: 'Rent notes',
+      body: 'about [[Pay rent]]',
+    });
+    expect((await env.call('wiki.links', { id: doc.result.id })).result.links[0].node.id).toBe(
+      task.id,
+    );
+    expect((await env.call('search', { query: 'notes' })).result.results[0].id).toBe(doc.result.id);
+    await env.call('node.delete', { id: doc.result.id });
+    expect((await env.call('trash')).result.nodes.map((n: { id: string }) => n.id)).toEqual([
+      doc.result.id,
+    ]);
+    await env.call('node.restore', { id: doc.result.id });
+    const status = (await env.call('status')).result;
+    expect(status).toMatchObject({ mode: 'local', replica_id: env.store.origin, conflicts: 0 });
+    expect(status.digest).toBe(env.store.digest());
+  });
+
+  it('streams change events to a subscriber until it unsubscribes', async () => {
+    const sub = (await env.call('events.subscribe', { topics: ['node.changed', 'task.changed'] }))
+      .result.subscription;
+    const t = (await env.call('task.create', { title: 'Watch me' })).result.task;
+    expect(
+      env.notes.some((n) => n.method === 'task.changed' && JSON.stringify(n.params).includes(t.id)),
+    ).toBe(true);
+    expect(env.notes.some((n) => n.method === 'node.changed')).toBe(true);
+    expect((await env.call('events.unsubscribe', { subscription: sub })).result).toEqual({
+      unsubscribed: true,
+    });
+    const before = env.notes.length;
+    await env.call('task.create', { title: 'Unwatched' });
+    expect(env.notes.length).toBe(before);
+    expect((await env.call('events.unsubscribe', { subscription: sub })).error.data.code).toBe(
+      'not_found',
+    );
+  });
+
+  const bad: [string, unknown, string][] = [
+    ['node.get', {}, 'id'],
+    ['node.get', { id: 5 }, 'id'],
+    ['node.create', { kind: 'note', title: 'x' }, 'kind'],
+    ['node.create', { kind: 'doc', title: 7 }, 'title'],
+    ['node.create', { kind: 'doc', title: 'x', extra_field: 1 }, 'extra_field'],
+    ['node.update', { id: 'x', aliases: 'one' }, 'aliases'],
+    ['node.list', { limit: 0 }, 'limit'],
+    ['node.list', { scope: 'gone' }, 'scope'],
+    ['task.create', { title: '' }, 'title'],
+    ['task.create', { title: 'x', do_date: 'tomorrow' }, 'do_date'],
+    ['task.create', { title: 'x', attention: 'green' }, 'attention'],
+    ['task.create', { title: 'x', tags: [''] }, 'tags.0'],
+    ['task.update', { id: 'x', late_on: '2026/01/01' }, 'late_on'],
+    ['task.done', { id: 'x', today: 'monday' }, 'today'],
+    ['task.set_project', { id: 'x' }, 'project'],
+    ['add', { text: '' }, 'text'],
+    ['next', { limit: -1 }, 'limit'],
+    ['list', { filter: { state: 'finished' } }, 'filter.state'],
+    ['list', { filter: { colour: 'red' } }, 'filter.colour'],
+    ['view', { name: 'someday' }, 'name'],
+    ['project.create', { title: 'P', parent: '' }, 'parent'],
+    ['project.move', { id: 'x' }, 'parent'],
+    ['tag.add', { id: 'x', name: '' }, 'name'],
+    ['journal.open', { date: '22.11.2026' }, 'date'],
+    ['log.append', { id: 'x', text: '' }, 'text'],
+    ['log.tail', { id: 'x', n: 0 }, 'n'],
+    ['search', { query: 5 }, 'query'],
+    ['search', { query: 'x', kinds: ['note'] }, 'kinds.0'],
+    ['export', { dir: '' }, 'dir'],
+    ['import', {}, 'dir'],
+    ['backup', { path: 3 }, 'path'],
+    ['conflicts.resolve', { target: 'x', field: 'title' }, 'value'],
+    ['link.add', { src: 'a', dst: 'b', type: 'wiki' }, 'type'],
+    ['events.subscribe', { topics: ['everything'] }, 'topics.0'],
+    ['status', { verbose: true }, 'verbose'],
+  ];
+
+  it.each(bad)(
+    '%s %j → invalid params naming %s, nothing stored',
+    async (method, params, field) => {
+      await env.call('task.create', { title: 'existing' });
+      const digest = env.store.digest();
+      const ops = env.store.opCount();
+      const r = await env.call(method, params);
+      expect(r.error?.code).toBe(-32602);
+      expect(r.error?.data?.field).toBe(field);
+      expect(r.error?.message).toContain(field);
+      expect(env.store.digest()).toBe(digest);
+      expect(env.store.opCount()).toBe(ops);
+    },
+  );
+
+  it('answers application errors with a stable code and stores nothing', async () => {
+    const digest = env.store.digest();
+    const cases: [string, unknown, string][] = [
+      ['node.get', { id: 'no such note' }, 'not_found'],
+      ['task.done', { id: '01KAAAAAAAAAAAAAAAAAAAAAAA' }, 'not_found'],
+      ['export', { dir: 'relative/dir' }, 'invalid_params'],
+      ['import', { dir: '/definitely/not/here' }, 'not_found'],
+      ['backup', { path: 'relative.db' }, 'invalid_params'],
+      ['conflicts.resolve', { target: 'nothing', field: 'title', value: 'x' }, 'not_found'],
+    ];
+    for (const [method, params, code] of cases) {
+      const r = await env.call(method, params);
+      expect([method, r.error?.data?.code]).toEqual([method, code]);
+    }
+    expect(env.store.digest()).toBe(digest);
+  });
+});
