@@ -27,7 +27,7 @@ export function isLinkType(v: unknown): v is LinkType {
 }
 
 const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const TAG_NAME_RE = /^[\p{Ll}\p{Lo}\p{Lm}\p{N}_\-/.]{1,64}$/u;
+const TAG_NAME_RE = /^[\p{Ll}\p{Lo}\p{Lm}\p{M}\p{N}_\-/.]{1,64}$/u;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 // Deterministic ids made from other data (for instance a note's path in an imported vault).
 const DERIVED_RE = /^[a-z][a-z0-9]{0,15}:[^\s|]{1,200}$/u;
@@ -66,8 +66,9 @@ export function isNodeId(v: unknown): v is string {
   return DERIVED_RE.test(v);
 }
 
+/** Trimmed, lower-cased and in Unicode NFC, so every spelling of one name is one tag. */
 export function normalizeTagName(name: string): string {
-  return name.trim().toLowerCase();
+  return name.trim().toLowerCase().normalize('NFC');
 }
 
 export function tagId(name: string): string {

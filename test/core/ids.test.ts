@@ -290,3 +290,13 @@ describe('seeded id sources', () => {
     expect(randomHex(r, 0)).toBe('');
   });
 });
+
+describe('tag names in every script', () => {
+  it('accepts combining marks and folds spellings to one NFC id', async () => {
+    const { tagId, isNodeId } = await import('../../src/core/ids.js');
+    expect(tagId('हिंदी')).toBe('tag:हिंदी');
+    expect(tagId('Cafe\u0301')).toBe(tagId('café'));
+    expect(tagId('Cafe\u0301')).toBe('tag:caf\u00e9');
+    expect(isNodeId('tag:हिंदी')).toBe(true);
+  });
+});
