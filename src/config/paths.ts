@@ -27,7 +27,7 @@ export function defaultDbPath(env: Env): string {
 
 export function defaultSocketPath(env: Env): string {
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'heph', 'hephd.sock');
-  return join(dataDir(env), 'run', 'hephd.sock');
+  return join(dataDir(env), 'hephd.sock');
 }
 
 export function defaultConfigPath(env: Env): string {

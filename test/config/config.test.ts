@@ -19,7 +19,7 @@ describe('daemon configuration', () => {
     expect(c).toMatchObject({
       mode: 'local',
       db: join(t.dir, '.local/share/heph/heph.db'),
-      socket: join(t.dir, '.local/share/heph/run/hephd.sock'),
+      socket: join(t.dir, '.local/share/heph/hephd.sock'),
       logLevel: 'info',
       httpAddr: '127.0.0.1:8787',
       clockOffsetMs: 0,
