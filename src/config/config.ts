@@ -20,6 +20,8 @@ const FileConfig = z.strictObject({
   hub_url: z.url().optional(),
   http_addr: z.string().min(1).optional(),
   time_zone: z.string().min(1).optional(),
+  tls_cert: z.string().min(1).optional(),
+  tls_key: z.string().min(1).optional(),
 });
 export type FileConfig = z.infer<typeof FileConfig>;
 
@@ -31,6 +33,10 @@ export interface DaemonFlags {
   config?: string | undefined;
   hubUrl?: string | undefined;
   httpAddr?: string | undefined;
+  /** Mode server: listen beyond loopback without an identity provider. */
+  insecureOpen?: boolean | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
 }
 
 export interface DaemonConfig {
@@ -44,6 +50,11 @@ export interface DaemonConfig {
   timeZone: string | undefined;
   /** Shifts the wall clock (testing and diagnosis aid). */
   clockOffsetMs: number;
+  /** Mode server: the hub may listen beyond loopback without an identity provider. */
+  insecureOpen?: boolean;
+  /** Mode server: serve HTTPS with this PEM certificate chain and key. */
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function loadFile(path: string, required: boolean): FileConfig {
@@ -137,6 +148,22 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
     httpAddr: first(flags.httpAddr, env.HEPH_HTTP_ADDR, file.http_addr) ?? '127.0.0.1:8787',
     timeZone: first(env.HEPH_TIME_ZONE, file.time_zone),
     clockOffsetMs: offset ? Number(offset) : 0,
+    ...hubFields(flags, env, file, cwd),
+  };
+}
+
+function hubFields(
+  flags: DaemonFlags,
+  env: Env,
+  file: FileConfig,
+  cwd: string,
+): Pick<DaemonConfig, 'insecureOpen' | 'tlsCert' | 'tlsKey'> {
+  const cert = first(flags.tlsCert, env.HEPH_TLS_CERT, file.tls_cert);
+  const key = first(flags.tlsKey, env.HEPH_TLS_KEY, file.tls_key);
+  return {
+    ...(flags.insecureOpen === true && { insecureOpen: true }),
+    ...(cert !== undefined && { tlsCert: resolve(cwd, cert) }),
+    ...(key !== undefined && { tlsKey: resolve(cwd, key) }),
   };
 }
 

@@ -10,6 +10,7 @@ import { HephError, isHephError } from '../core/errors.js';
 import { exitCodeFor } from '../protocol/error-wire.js';
 import type { Clock } from '../ports/clock.js';
 import { cryptoRandom } from '../ports/random.js';
+import { startHub } from '../hub/server.js';
 import { startDaemon } from './daemon.js';
 
 const HELP = `Usage: hephd [options]
@@ -24,13 +25,17 @@ Options:
   --config PATH      config file          (default: $XDG_CONFIG_HOME/heph/config.json; env HEPH_CONFIG)
   --log-level LEVEL  fatal, error, warn, info (default), debug, trace or silent
   --hub-url URL      the hub to sync with (modes local and client)
-  --http-addr ADDR   where the hub listens (mode server; default 127.0.0.1:8787)
+  --http-addr ADDR   where the hub listens (mode server; default 127.0.0.1:8787; port 0 = any)
+  --insecure-open    mode server: allow a non-loopback --http-addr without an identity provider
+  --tls-cert PATH    mode server: serve HTTPS with this PEM certificate chain (env HEPH_TLS_CERT)
+  --tls-key PATH     mode server: and this PEM private key (env HEPH_TLS_KEY)
   -h, --help         show this help
   -v, --version      print the version
 
 Logs go to standard error as JSON lines. Precedence: flags, then environment, then the
 config file, then defaults. HEPH_CLOCK_OFFSET_MS shifts the daemon's clock (a testing and
-diagnosis aid).`;
+diagnosis aid). HEPH_FAILPOINT=hub.push.mid_batch makes a hub kill itself in the middle
+of applying a push (a crash-testing aid; never set it in production).`;
 
 export function version(): string {
   try {
@@ -57,6 +62,9 @@ function parseFlags(argv: string[]) {
         'log-level': { type: 'string' },
         'hub-url': { type: 'string' },
         'http-addr': { type: 'string' },
+        'insecure-open': { type: 'boolean' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -90,14 +98,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         config: flags.config,
         hubUrl: flags['hub-url'],
         httpAddr: flags['http-addr'],
+        insecureOpen: flags['insecure-open'],
+        tlsCert: flags['tls-cert'],
+        tlsKey: flags['tls-key'],
       },
       env,
       process.cwd(),
     );
-    if (config.mode !== 'local') {
+    if (config.mode === 'client') {
       throw new HephError(
         'invalid_params',
-        `--mode ${config.mode} is not available in this version yet; use --mode local`,
+        `--mode ${config.mode} is not available in this version yet; use --mode local or server`,
         {
           field: 'mode',
         },
@@ -110,9 +121,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
   const offset = config.clockOffsetMs;
   const clock: Clock = { now: () => Date.now() + offset };
-  let daemon;
+  let daemon: { stop(): Promise<void> };
   try {
-    daemon = await startDaemon(config, { clock, random: cryptoRandom, logger, version: version() });
+    const deps = { clock, random: cryptoRandom, logger, version: version() };
+    const failpoint = env.HEPH_FAILPOINT;
+    daemon =
+      config.mode === 'server'
+        ? await startHub(config, { ...deps, ...(failpoint && { failpoint }) })
+        : await startDaemon(config, deps);
   } catch (e) {
     const message = isHephError(e)
       ? e.message

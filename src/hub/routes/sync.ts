@@ -1,0 +1,187 @@
+// POST /sync/push and GET /sync/pull. Guarantees:
+// - every request carries Heph-Protocol (a version this hub speaks, else 409 with the supported
+//   list) and Heph-Replica (an origin), checked before the body is read;
+// - a push is applied in one store transaction: each new op gets the next oplog seq (its arrival
+//   stamp) when it commits; refused ops (bad shape, clock drift, reused id) are named and logged
+//   with their origin and never block the others; re-pushing a batch changes nothing;
+// - a pull returns ops in arrival order after the cursor, exactly `limit` of them when that many
+//   exist, and its cursor is the arrival stamp of the last one; with `wait` and nothing to send it
+//   waits for the next commit, its timeout or the client leaving, whichever is first.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HephError, invalid } from '../../core/errors.js';
+import { isHlcString, isOrigin, originOf } from '../../core/hlc.js';
+import { isPlainObject } from '../../core/json.js';
+import type { Logger } from '../../ports/logger.js';
+import type { ApplyResult } from '../../ports/store.js';
+import {
+  cursorToSeq,
+  DEFAULT_PULL_LIMIT,
+  HEADER_PROTOCOL,
+  HEADER_REPLICA,
+  PullQuery,
+  PushRequest,
+  seqToCursor,
+  SUPPORTED_PROTOCOLS,
+  type PullResponse,
+  type PushResponse,
+  type Refused,
+} from '../../protocol/sync.js';
+import type { SqliteStore } from '../../store/sqlite-store.js';
+import { parseWire } from '../body.js';
+import type { CommitNotifier } from '../notifier.js';
+
+export const FAILPOINT_PUSH_MID_BATCH = 'hub.push.mid_batch';
+
+export interface SyncRouteOptions {
+  store: SqliteStore;
+  logger: Logger;
+  notifier: CommitNotifier;
+  maxDriftMs: number;
+  maxOpsPerPush: number;
+  /** Testing aid: `hub.push.mid_batch` kills the process inside a push's transaction. */
+  failpoint?: string | undefined;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** onRequest hook for /sync: the protocol and replica headers. */
+export function checkSyncHeaders(request: FastifyRequest): Promise<void> {
+  const protocol = header(request, HEADER_PROTOCOL);
+  if (protocol === undefined) {
+    throw new HephError('invalid_params', 'missing Heph-Protocol header (this hub speaks 1)', {
+      field: 'heph-protocol',
+    });
+  }
+  if (!/^\d{1,6}$/.test(protocol) || !SUPPORTED_PROTOCOLS.includes(Number(protocol))) {
+    throw new HephError(
+      'protocol_mismatch',
+      `this hub does not speak sync protocol ${JSON.stringify(protocol.slice(0, 20))}; it ` +
+        `speaks ${SUPPORTED_PROTOCOLS.join(', ')}: upgrade the older of the two`,
+      { supported: [...SUPPORTED_PROTOCOLS] },
+    );
+  }
+  const replica = header(request, HEADER_REPLICA);
+  if (replica === undefined) {
+    throw new HephError('invalid_params', 'missing Heph-Replica header (the replica id)', {
+      field: 'heph-replica',
+    });
+  }
+  if (!isOrigin(replica)) {
+    throw invalid('heph-replica', 'must be a replica id of 16 lower-case hex digits');
+  }
+  return Promise.resolve();
+}
+
+/** The replica id from the (already checked) header. */
+function replicaOf(request: FastifyRequest): string {
+  return header(request, HEADER_REPLICA) ?? '';
+}
+
+export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
+  const { store, logger, notifier } = o;
+
+  const apply = (ops: readonly unknown[]): ApplyResult => {
+    if (o.failpoint !== FAILPOINT_PUSH_MID_BATCH) {
+      return store.applyOps(ops, { maxDriftMs: o.maxDriftMs });
+    }
+    return store.transaction(() => {
+      const half = Math.ceil(ops.length / 2);
+      const first = store.applyOps(ops.slice(0, half), { maxDriftMs: o.maxDriftMs });
+      logger.error(
+        { failpoint: FAILPOINT_PUSH_MID_BATCH, applied: first.applied.length, of: ops.length },
+        'failpoint: killing the hub in the middle of a push',
+      );
+      process.kill(process.pid, 'SIGKILL');
+      throw new HephError('internal', 'failpoint hub.push.mid_batch');
+    });
+  };
+
+  app.post('/sync/push', { onRequest: checkSyncHeaders }, (request): PushResponse => {
+    const raw: unknown = request.body;
+    if (isPlainObject(raw) && Array.isArray(raw.ops) && raw.ops.length > o.maxOpsPerPush) {
+      throw new HephError(
+        'too_large',
+        `push of ${raw.ops.length} ops is more than this hub takes in one request ` +
+          `(${o.maxOpsPerPush}); send smaller batches`,
+        { limit: o.maxOpsPerPush },
+      );
+    }
+    const body = parseWire(PushRequest, raw, 'body');
+    const replica = replicaOf(request);
+    if (body.replica.id !== replica) {
+      throw invalid('replica.id', `must equal the Heph-Replica header (${replica})`);
+    }
+    const result = apply(body.ops);
+    const refused: Refused[] = result.refused.map((r) => {
+      const origin = r.origin ?? (isHlcString(r.id) ? originOf(r.id) : undefined);
+      logger.warn(
+        { replica, op: r.id, code: r.code, origin, ahead_ms: r.ahead_ms },
+        `refused an op: ${r.message}`,
+      );
+      return {
+        id: r.id,
+        code: r.code,
+        message: r.message,
+        ...(origin !== undefined && { origin }),
+        ...(r.ahead_ms !== undefined && { ahead_ms: r.ahead_ms }),
+      };
+    });
+    if (result.applied.length > 0) notifier.notify();
+    logger.debug(
+      { replica, accepted: result.applied.length, duplicates: result.duplicates, refused: refused.length },
+      'push',
+    );
+    return { accepted: result.applied.length, duplicates: result.duplicates, refused };
+  });
+
+  app.get(
+    '/sync/pull',
+    { onRequest: checkSyncHeaders },
+    async (request: FastifyRequest, reply: FastifyReply): Promise<PullResponse> => {
+      const q = parseWire(PullQuery, request.query, 'query');
+      const after = cursorToSeq(q.after);
+      if (!Number.isSafeInteger(after)) throw invalid('after', 'is not a cursor this hub issued');
+      const limit = q.limit ?? DEFAULT_PULL_LIMIT;
+      const last = store.lastSeq();
+      if (after > last) {
+        throw new HephError(
+          'conflict',
+          `cursor ${q.after ?? ''} is ahead of this hub's log (last ${last}): the hub's ` +
+            'database was replaced or restored; pull from the beginning',
+          { field: 'after', last: seqToCursor(last) },
+        );
+      }
+      let page = store.opsSince(after, limit);
+      const waitMs = (q.wait ?? 0) * 1000;
+      if (page.ops.length === 0 && waitMs > 0) {
+        const gone = new AbortController();
+        const onClose = (): void => gone.abort();
+        reply.raw.once('close', onClose);
+        try {
+          const deadline = Date.now() + waitMs;
+          // Checking and registering the wait happen in one synchronous step, so a commit can
+          // never fall between them.
+          while (page.ops.length === 0) {
+            const left = deadline - Date.now();
+            if (left <= 0) break;
+            const end = await notifier.wait(left, gone.signal);
+            if (end === 'aborted' || end === 'closed') break;
+            page = store.opsSince(after, limit);
+          }
+        } finally {
+          reply.raw.off('close', onClose);
+        }
+      }
+      return {
+        ops: page.ops.map((op) => ({ ...op })),
+        cursor: seqToCursor(page.cursor),
+        more: page.more,
+        remaining: page.more ? store.countOpsSince(page.cursor) : 0,
+      };
+    },
+  );
+}
