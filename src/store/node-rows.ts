@@ -1,6 +1,6 @@
 // Row shapes of the nodes table and their conversion to the API's node view.
 
-import type { KnownField } from '../core/fields.js';
+import { KNOWN_FIELDS, type KnownField } from '../core/fields.js';
 import type { NodeKind } from '../core/ids.js';
 import { canonicalJson, type Json } from '../core/json.js';
 import { viewRegister, type RegisterState } from '../core/register.js';
@@ -25,17 +25,7 @@ export interface NodeRow {
 }
 
 /** Columns of `nodes` that hold a known field's visible value. */
-export const NODE_COLUMNS = [
-  'kind',
-  'title',
-  'aliases',
-  'deleted',
-  'state',
-  'attention',
-  'do_date',
-  'late_on',
-  'recurrence',
-] as const satisfies readonly KnownField[];
+export const NODE_COLUMNS: readonly KnownField[] = KNOWN_FIELDS;
 
 /** Every register of one node, keyed by field name. */
 export type NodeRegs = Record<string, RegisterState>;

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { ManualClock } from '../../src/ports/clock.js';
 import { seededRandom } from '../../src/ports/random.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from './temp.js';
 
 export interface TestStore {
@@ -15,20 +16,20 @@ export interface TestStore {
 
 let counter = 0;
 
-/** A store on a real SQLite file in a temp dir, with a hand-driven clock. */
+/** A store on a real SQLite file in a temp dir (opened as the daemon opens it), with a hand-driven clock. */
 export function openTestStore(opts: { seed?: number; clock?: ManualClock } = {}): TestStore {
   const t = tempDir();
   const clock = opts.clock ?? new ManualClock(Date.UTC(2026, 10, 22, 12));
   const random = seededRandom(opts.seed ?? ++counter * 7919);
   const path = join(t.dir, 'heph.db');
   const h: TestStore = {
-    store: SqliteStore.open({ path }, { clock, random }),
+    store: openStore({ path }, { clock, random }),
     clock,
     path,
     dir: t.dir,
     reopen() {
       h.store.close();
-      h.store = SqliteStore.open({ path }, { clock, random });
+      h.store = openStore({ path }, { clock, random });
       return h.store;
     },
     close() {

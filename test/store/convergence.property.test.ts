@@ -204,7 +204,7 @@ describe('convergence (property)', () => {
       ),
       { seed: SEED, numRuns: RUNS },
     );
-  });
+  }, 180_000);
 
   it(`any permutation, duplication or batching of one op set gives one digest (${RUNS} runs)`, () => {
     // One shared history made by three replicas, then delivered in many different ways.
@@ -254,5 +254,5 @@ describe('convergence (property)', () => {
       ),
       { seed: SEED, numRuns: RUNS },
     );
-  });
+  }, 180_000);
 });
