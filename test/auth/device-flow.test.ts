@@ -48,7 +48,10 @@ function harness(o: { answers?: Answer[]; approveAt?: number } = {}): Harness {
   };
   const proxy: CustomFetch = async (url, init) => {
     const path = new URL(url).pathname;
-    const body = new URLSearchParams(typeof init.body === 'string' ? init.body : String(init.body));
+    const body =
+      init.body instanceof URLSearchParams
+        ? init.body
+        : new URLSearchParams(typeof init.body === 'string' ? init.body : '');
     if (path === '/device/auth') h.deviceRequests.push(body);
     if (path === '/token' && body.get('grant_type')?.endsWith('device_code')) {
       const answer = o.answers?.[h.polls.length] ?? 'pass';
