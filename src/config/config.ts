@@ -22,6 +22,7 @@ const FileConfig = z.strictObject({
   time_zone: z.string().min(1).optional(),
   tls_cert: z.string().min(1).optional(),
   tls_key: z.string().min(1).optional(),
+  insecure_http: z.boolean().optional(),
 });
 export type FileConfig = z.infer<typeof FileConfig>;
 
@@ -37,6 +38,8 @@ export interface DaemonFlags {
   insecureOpen?: boolean | undefined;
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
+  /** Modes local and client: allow a plain-http hub that is not on loopback. */
+  insecureHttp?: boolean | undefined;
 }
 
 export interface DaemonConfig {
@@ -55,6 +58,8 @@ export interface DaemonConfig {
   /** Mode server: serve HTTPS with this PEM certificate chain and key. */
   tlsCert?: string;
   tlsKey?: string;
+  /** Modes local and client: a plain-http hub off loopback is allowed (tokens in the clear). */
+  insecureHttp?: boolean;
 }
 
 function loadFile(path: string, required: boolean): FileConfig {
@@ -149,6 +154,10 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
     timeZone: first(env.HEPH_TIME_ZONE, file.time_zone),
     clockOffsetMs: offset ? Number(offset) : 0,
     ...hubFields(flags, env, file, cwd),
+    ...((flags.insecureHttp === true ||
+      env.HEPH_INSECURE_HTTP === '1' ||
+      env.HEPH_INSECURE_HTTP === 'true' ||
+      file.insecure_http === true) && { insecureHttp: true }),
   };
 }
 

@@ -653,6 +653,67 @@ export class SqliteStore implements Store {
     return (this.stmt.lastSeq.get() as number | null) ?? 0;
   }
 
+  /** How many of this replica's own ops arrived after a local cursor (sync: not yet pushed). */
+  countOwnOpsSince(cursor: number): number {
+    if (!Number.isSafeInteger(cursor) || cursor < 0)
+      throw invalid('cursor', 'must be a whole number');
+    return this.db
+      .prepare('SELECT count(*) FROM oplog WHERE seq > ? AND substr(id, -16) = ?')
+      .pluck()
+      .get(cursor, this.origin) as number;
+  }
+
+  /**
+   * Gives new stamps to ops of this replica that no other replica has (sync: ops the hub refused
+   * for clock drift, and own ops never sent). In one transaction: the ops leave the log, the
+   * clock falls back to the newest op left (stamps that never existed anywhere need not be
+   * exceeded), the same payloads are written again in their original order under fresh stamps
+   * (a re-stamped op named in a later one's `prev` or `observed` is renamed there too), and
+   * the materialized state is rebuilt. Returns old id → new id.
+   */
+  restampOps(ids: readonly string[]): Map<string, string> {
+    const wanted = [...new Set(ids)].sort();
+    type Row = { id: string; kind: string; target: string; payload: string };
+    return this.transaction(() => {
+      const get = this.db.prepare('SELECT id, kind, target, payload FROM oplog WHERE id = ?');
+      const insert = this.db.prepare(
+        'INSERT INTO oplog (seq, id, kind, target, payload) VALUES (?, ?, ?, ?, ?)',
+      );
+      const rows: Row[] = [];
+      for (const id of wanted) {
+        const r = get.get(id) as Row | undefined;
+        if (!r) continue;
+        if (originOf(r.id) !== this.origin) {
+          throw new HephError('invalid_params', `op ${r.id} is not this replica's own`, { id });
+        }
+        rows.push(r);
+      }
+      const renamed = new Map<string, string>();
+      if (rows.length === 0) return renamed;
+      // New seqs must follow every old one (a sync cursor may already be past the deleted rows),
+      // and SQLite would otherwise hand a deleted top row's seq out again.
+      let seq = this.lastSeq();
+      for (const r of rows) this.stmt.delOp.run(r.id);
+      const newest = this.db.prepare('SELECT max(id) FROM oplog').pluck().get() as string | null;
+      this.hlc.reset(
+        newest
+          ? { ...decodeHlc(newest), origin: this.origin }
+          : { wall: 0, counter: 0, origin: this.origin },
+      );
+      const rename = (v: Json): Json =>
+        Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? (renamed.get(x) ?? x) : x)) : v;
+      for (const r of rows) {
+        const payload = JSON.parse(r.payload) as Record<string, Json>;
+        for (const k of Object.keys(payload)) payload[k] = rename(payload[k] as Json);
+        const id = this.hlc.now();
+        insert.run(++seq, id, r.kind, r.target, canonicalJson(payload));
+        renamed.set(r.id, id);
+      }
+      this.rebuild();
+      return renamed;
+    });
+  }
+
   /**
    * Replica-local settings kept beside the data (sync cursors and the like). Keys of the store's
    * own (origin, hlc, backup_of, search_seq) cannot be written here.

@@ -1,0 +1,319 @@
+// HTTP client for a hub (protocol 1), on undici. Guarantees: every request carries
+// `Heph-Protocol: 1` and `Heph-Replica: <origin>` (and a bearer token when a provider gives
+// one); every reply is `unknown` until a protocol parser accepts it; a failure becomes exactly
+// one HephError, translated here and nowhere else: an unreachable hub (refused, reset, timed
+// out, unknown name) is 'unavailable' with `details.offline = true`, 401/403 are
+// 'unauthorized'/'forbidden', 409 is 'protocol_mismatch', other statuses carry the hub's own
+// message. A plain-http hub off loopback is refused unless `insecureHttp` is set, because a
+// bearer token must not cross a network in the clear. Tokens never appear in errors or logs.
+
+import { Agent, request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { HephError, type ErrorCode } from '../core/errors.js';
+import type { Op } from '../core/op.js';
+import type { Clock } from '../ports/clock.js';
+import { isErrorCode } from '../protocol/error-wire.js';
+import {
+  HEADER_PROTOCOL,
+  HEADER_REPLICA,
+  HubConfig,
+  HubError,
+  PROTOCOL_VERSION,
+  PullResponse,
+  PushResponse,
+  type ReplicaInfo,
+} from '../protocol/sync.js';
+
+export interface HubClientOptions {
+  /** Base URL of the hub, e.g. https://hub.example.org or http://127.0.0.1:8787. */
+  url: string;
+  /** This replica's id (sent as Heph-Replica and in every push). */
+  origin: string;
+  /** Describes this replica to the hub in pushes. */
+  replica?: Omit<ReplicaInfo, 'id'>;
+  /** Allow plain http to a host that is not loopback. */
+  insecureHttp?: boolean;
+  /** Bearer token for each request; undefined sends none (an open hub). Sign-in comes later. */
+  getToken?: () => Promise<string | undefined>;
+  /** Budget for a request beyond any long-poll wait, ms (default 30 s). */
+  timeoutMs?: number;
+  /** Reads the local clock when a reply arrives, to estimate the hub's clock offset. */
+  clock?: Clock;
+  /** For tests: an undici dispatcher to use instead of the client's own pool. */
+  dispatcher?: Dispatcher;
+}
+
+/** The subset of the client that syncOnce uses (tests wrap or fake it). */
+export interface SyncTransport {
+  push(ops: readonly Op[], signal?: AbortSignal): Promise<PushResponse>;
+  pull(
+    after: string | undefined,
+    limit?: number,
+    wait?: number,
+    signal?: AbortSignal,
+  ): Promise<PullResponse>;
+  /** local clock − hub clock (ms) from the last reply's Date header, or undefined. */
+  clockOffsetMs(): number | undefined;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/i;
+
+/** Whether a hub URL may be used: http(s) only, and plain http only on loopback or if allowed. */
+export function checkHubUrl(raw: string, insecureHttp = false): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new HephError('invalid_params', `hub URL ${JSON.stringify(raw)} is not a URL`, {
+      field: 'hub_url',
+    });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new HephError(
+      'invalid_params',
+      `hub URL must start with https:// (got ${url.protocol})`,
+      {
+        field: 'hub_url',
+      },
+    );
+  }
+  if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname) && !insecureHttp) {
+    throw new HephError(
+      'invalid_params',
+      `refusing plain http to ${url.host}: sign-in tokens would cross the network unencrypted. ` +
+        'Use https://, or pass --insecure-http (HEPH_INSECURE_HTTP=1) if you accept that risk',
+      { field: 'hub_url' },
+    );
+  }
+  return url;
+}
+
+const OFFLINE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+]);
+
+function errnoOf(e: unknown): string | undefined {
+  for (let cur = e, depth = 0; cur && depth < 4; depth++) {
+    const c = (cur as { code?: unknown }).code;
+    if (typeof c === 'string' && OFFLINE_CODES.has(c)) return c;
+    const errors = (cur as { errors?: unknown }).errors;
+    if (Array.isArray(errors)) {
+      for (const inner of errors) {
+        const ic = (inner as { code?: unknown }).code;
+        if (typeof ic === 'string' && OFFLINE_CODES.has(ic)) return ic;
+      }
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** True for the error an unreachable hub gives (normal for a laptop on a train). */
+export function isOffline(e: unknown): boolean {
+  return e instanceof HephError && e.code === 'unavailable' && e.details.offline === true;
+}
+
+export class HubClient implements SyncTransport {
+  readonly url: URL;
+  private readonly own: Agent | undefined;
+  private readonly dispatcher: Dispatcher;
+  private readonly timeoutMs: number;
+  private offset: number | undefined;
+
+  constructor(private readonly opts: HubClientOptions) {
+    this.url = checkHubUrl(opts.url, opts.insecureHttp ?? false);
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    if (opts.dispatcher) {
+      this.dispatcher = opts.dispatcher;
+    } else {
+      this.own = new Agent({ connectTimeout: this.timeoutMs, keepAliveTimeout: 10_000 });
+      this.dispatcher = this.own;
+    }
+  }
+
+  async push(ops: readonly Op[], signal?: AbortSignal): Promise<PushResponse> {
+    const body = { replica: { ...this.opts.replica, id: this.opts.origin }, ops };
+    return this.send('POST', '/sync/push', PushResponse, { body, signal });
+  }
+
+  async pull(
+    after: string | undefined,
+    limit?: number,
+    wait?: number,
+    signal?: AbortSignal,
+  ): Promise<PullResponse> {
+    const q = new URLSearchParams();
+    if (after !== undefined) q.set('after', after);
+    if (limit !== undefined) q.set('limit', String(limit));
+    if (wait !== undefined && wait > 0) q.set('wait', String(wait));
+    const qs = q.toString();
+    return this.send('GET', `/sync/pull${qs ? `?${qs}` : ''}`, PullResponse, {
+      signal,
+      waitMs: (wait ?? 0) * 1000,
+    });
+  }
+
+  async config(signal?: AbortSignal): Promise<HubConfig> {
+    return this.send('GET', '/config', HubConfig, { signal });
+  }
+
+  /** Sends one JSON-RPC message to the hub's /rpc; returns its (unvalidated) JSON reply. */
+  async rpc(message: unknown, signal?: AbortSignal): Promise<unknown> {
+    return this.exchange('POST', '/rpc', { body: message, signal });
+  }
+
+  clockOffsetMs(): number | undefined {
+    return this.offset;
+  }
+
+  async close(): Promise<void> {
+    await this.own?.close();
+  }
+
+  private async send<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: z.ZodType<T>,
+    o: { body?: unknown; signal?: AbortSignal | undefined; waitMs?: number },
+  ): Promise<T> {
+    const json = await this.exchange(method, path, o);
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new HephError(
+        'protocol_mismatch',
+        `hub at ${this.url.host} sent a malformed reply to ${method} ${path.split('?')[0]}: ` +
+          `${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+        { path },
+      );
+    }
+    return parsed.data;
+  }
+
+  /** One request; the reply's JSON for a 2xx, a translated HephError otherwise. */
+  private async exchange(
+    method: 'GET' | 'POST',
+    path: string,
+    o: { body?: unknown; signal?: AbortSignal | undefined; waitMs?: number },
+  ): Promise<unknown> {
+    const target = new URL(path, this.url);
+    const headers: Record<string, string> = {
+      [HEADER_PROTOCOL]: String(PROTOCOL_VERSION),
+      [HEADER_REPLICA]: this.opts.origin,
+      accept: 'application/json',
+    };
+    const token = await this.opts.getToken?.();
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    const budget = this.timeoutMs + (o.waitMs ?? 0);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(target, {
+        method,
+        headers,
+        dispatcher: this.dispatcher,
+        headersTimeout: budget,
+        bodyTimeout: budget,
+        ...(o.body !== undefined && { body: JSON.stringify(o.body) }),
+        ...(o.signal && { signal: o.signal }),
+      });
+    } catch (e) {
+      throw this.translate(e, o.signal);
+    }
+    const date = res.headers.date;
+    if (typeof date === 'string' && this.opts.clock) {
+      const hub = Date.parse(date);
+      if (Number.isFinite(hub)) this.offset = this.opts.clock.now() - hub;
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (e) {
+      throw this.translate(e, o.signal);
+    }
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (res.statusCode >= 300) throw this.statusError(res.statusCode, json, text);
+    if (res.statusCode === 204) return undefined;
+    if (json === undefined) {
+      throw new HephError(
+        'protocol_mismatch',
+        `hub at ${this.url.host} sent a reply that is not JSON`,
+        {
+          path,
+        },
+      );
+    }
+    return json;
+  }
+
+  private translate(e: unknown, signal: AbortSignal | undefined): HephError {
+    if (e instanceof HephError) return e;
+    const where = this.url.host;
+    if (signal?.aborted) {
+      return new HephError('unavailable', `request to the hub at ${where} was cancelled`, {
+        aborted: true,
+      });
+    }
+    const code = errnoOf(e);
+    if (code !== undefined) {
+      return new HephError('unavailable', `hub at ${where} is unreachable (${code})`, {
+        offline: true,
+        cause: code,
+      });
+    }
+    return new HephError('unavailable', `hub at ${where} is unreachable: ${(e as Error).message}`, {
+      offline: true,
+    });
+  }
+
+  private statusError(status: number, json: unknown, text: string): HephError {
+    const parsed = HubError.safeParse(json);
+    const hubCode = parsed.success ? parsed.data.error.code : undefined;
+    const hubMessage = parsed.success
+      ? parsed.data.error.message
+      : text.slice(0, 200).trim() || `HTTP ${status}`;
+    const where = `hub at ${this.url.host}`;
+    const details = { status, ...(hubCode !== undefined && { hub_code: hubCode }) };
+    if (status === 401) {
+      return new HephError('unauthorized', `${where} needs sign-in: ${hubMessage}`, details);
+    }
+    if (status === 403) {
+      return new HephError('forbidden', `${where} refused this device: ${hubMessage}`, details);
+    }
+    if (status === 409 && (hubCode === undefined || hubCode === 'protocol_mismatch')) {
+      return new HephError(
+        'protocol_mismatch',
+        `${where} speaks another protocol version: ${hubMessage}`,
+        details,
+      );
+    }
+    let code: ErrorCode;
+    if (isErrorCode(hubCode)) code = hubCode;
+    else if (status === 413) code = 'too_large';
+    else if (status === 400 || status === 422) code = 'invalid_params';
+    else if (status === 404) code = 'not_found';
+    else if (status === 502 || status === 503 || status === 504) code = 'unavailable';
+    else code = 'internal';
+    return new HephError(code, `${where}: ${hubMessage}`, details);
+  }
+}

@@ -1,0 +1,259 @@
+// One sync exchange between a spoke and its hub (ARCHITECTURE §5). Guarantees, for a crash or
+// an error at any point, followed by another run:
+// - pull: each page is applied and the pull cursor saved in ONE transaction, so a page is
+//   either applied with its cursor or neither (re-applying a page is harmless anyway: ops are
+//   identified by id);
+// - push: own ops (origin = this replica) after `sync.push_seq` go in batches of at most
+//   MAX_PUSH_OPS; push_seq moves only after the hub's 2xx, together with the quarantine of
+//   what the hub refused, so an unacknowledged batch is simply sent again (the hub counts it as
+//   duplicates) and nothing is lost or doubled;
+// - clock drift: once the hub refuses ops for drift, pushing stops (later own ops stay unsent),
+//   so every own op after push_seq has never reached anyone. When the local clock is back
+//   within the limit (judged by the hub's Date header), the refused ops and every unsent own op
+//   are re-stamped in one transaction (store.restampOps) and pushed like new ones.
+// Failpoints are a testing aid: with `failpoint` set, `crash(name)` runs at that point (the
+// composition root passes a crash that SIGKILLs the process; tests pass one that throws).
+
+import { HephError } from '../core/errors.js';
+import { DEFAULT_MAX_DRIFT_MS, originOf } from '../core/hlc.js';
+import type { Op } from '../core/op.js';
+import { DEFAULT_PULL_LIMIT, MAX_PUSH_OPS, type Refused } from '../protocol/sync.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import type { SyncTransport } from './hub-client.js';
+import {
+  addToQuarantine,
+  PULL_CURSOR,
+  pullCursor,
+  PUSH_SEQ,
+  pushSeq,
+  quarantine,
+  setQuarantine,
+  UNPULLED,
+} from './sync-state.js';
+
+export const FAILPOINTS = ['push.before_send', 'push.after_response', 'pull.after_apply'] as const;
+export type Failpoint = (typeof FAILPOINTS)[number];
+
+export function isFailpoint(v: unknown): v is Failpoint {
+  return typeof v === 'string' && (FAILPOINTS as readonly string[]).includes(v);
+}
+
+export interface SyncProgress {
+  phase: 'pull' | 'push';
+  /** Ops pulled or pushed so far in this run. */
+  done: number;
+  /** Ops the hub still holds for us (pull) or own ops left to send (push), when known. */
+  remaining?: number;
+}
+
+export interface SyncOnceOptions {
+  onProgress?: (p: SyncProgress) => void;
+  signal?: AbortSignal;
+  failpoint?: Failpoint | undefined;
+  /** Called at the failpoint; must not return normally in real use (default: SIGKILL self). */
+  crash?: (name: Failpoint) => void;
+  /** The hub's drift limit (default 5 min). */
+  maxDriftMs?: number;
+  pullLimit?: number;
+  pushLimit?: number;
+}
+
+export interface SyncResult {
+  /** Ops received from the hub (own echoes and duplicates included). */
+  pulled: number;
+  /** Of those, ops new to this replica. */
+  applied: number;
+  /** Own ops the hub acknowledged (accepted or already had). */
+  pushed: number;
+  /** Ops the hub refused in this run. */
+  refused: Refused[];
+  /** Ops re-stamped after a drift refusal. */
+  restamped: number;
+  /** The hub's `remaining` after the last page. */
+  remaining: number;
+  /** Pushing is held back because the hub refused ops for clock drift and the clock is still off. */
+  driftHeld: boolean;
+}
+
+/** How close to the limit a re-stamp may come (the Date header has 1 s resolution). */
+const DRIFT_MARGIN_MS = 2000;
+
+function defaultCrash(): void {
+  process.kill(process.pid, 'SIGKILL');
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new HephError('unavailable', 'sync was cancelled', { aborted: true });
+  }
+}
+
+export async function syncOnce(
+  store: SqliteStore,
+  hub: SyncTransport,
+  opts: SyncOnceOptions = {},
+): Promise<SyncResult> {
+  const result: SyncResult = {
+    pulled: 0,
+    applied: 0,
+    pushed: 0,
+    refused: [],
+    restamped: 0,
+    remaining: 0,
+    driftHeld: false,
+  };
+  const fail = (name: Failpoint): void => {
+    if (opts.failpoint === name) (opts.crash ?? defaultCrash)(name);
+  };
+  await pullAll(store, hub, opts, result, fail);
+  result.driftHeld = !restampIfClockRight(store, hub, opts, result);
+  if (!result.driftHeld) await pushAll(store, hub, opts, result, fail);
+  return result;
+}
+
+async function pullAll(
+  store: SqliteStore,
+  hub: SyncTransport,
+  opts: SyncOnceOptions,
+  result: SyncResult,
+  fail: (name: Failpoint) => void,
+): Promise<void> {
+  for (;;) {
+    checkAbort(opts.signal);
+    let page;
+    try {
+      page = await hub.pull(
+        pullCursor(store),
+        opts.pullLimit ?? DEFAULT_PULL_LIMIT,
+        0,
+        opts.signal,
+      );
+    } catch (e) {
+      if (!(e instanceof HephError && e.code === 'conflict' && pullCursor(store) !== undefined)) {
+        throw e;
+      }
+      // Our cursor is ahead of the hub's log: its database was replaced or restored. Start over
+      // from its beginning, and offer it every own op again (what it has counts as duplicates).
+      store.transaction(() => {
+        store.setSetting(PULL_CURSOR, undefined);
+        store.setSetting(PUSH_SEQ, undefined);
+      });
+      continue;
+    }
+    applyPage(store, page, result, opts.failpoint === 'pull.after_apply' ? fail : undefined);
+    opts.onProgress?.({ phase: 'pull', done: result.pulled, remaining: page.remaining });
+    if (!page.more) return;
+  }
+}
+
+/**
+ * Applies one pull page and saves its cursor in the same transaction. Exported for the sync
+ * loop's long-poll, which must keep the same guarantee.
+ */
+export function applyPage(
+  store: SqliteStore,
+  page: { ops: readonly unknown[]; cursor: string; remaining: number },
+  result: Pick<SyncResult, 'pulled' | 'applied' | 'remaining'>,
+  fail?: (name: Failpoint) => void,
+): void {
+  const save = (): void => {
+    store.setSetting(PULL_CURSOR, page.cursor);
+    store.setSetting(UNPULLED, String(page.remaining));
+  };
+  let applied: number;
+  if (fail) {
+    // Only under this failpoint the page commits before its cursor: a crash in between must
+    // leave a state from which re-pulling the page is harmless.
+    applied = store.transaction(() => store.applyOps(page.ops).applied.length);
+    fail('pull.after_apply');
+    store.transaction(save);
+  } else {
+    applied = store.transaction(() => {
+      const n = store.applyOps(page.ops).applied.length;
+      save();
+      return n;
+    });
+  }
+  result.pulled += page.ops.length;
+  result.applied += applied;
+  result.remaining = page.remaining;
+}
+
+/** Own ops after push_seq, at most `max`, and the seq the batch reaches. */
+function nextBatch(store: SqliteStore, from: number, max: number): { ops: Op[]; upTo: number } {
+  const ops: Op[] = [];
+  let upTo = from;
+  while (ops.length < max) {
+    const page = store.opsSince(upTo, Math.min(max - ops.length, MAX_PUSH_OPS));
+    for (const op of page.ops) if (originOf(op.id) === store.origin) ops.push(op);
+    upTo = page.cursor;
+    if (!page.more) break;
+  }
+  return { ops, upTo };
+}
+
+async function pushAll(
+  store: SqliteStore,
+  hub: SyncTransport,
+  opts: SyncOnceOptions,
+  result: SyncResult,
+  fail: (name: Failpoint) => void,
+): Promise<void> {
+  const max = Math.min(opts.pushLimit ?? MAX_PUSH_OPS, MAX_PUSH_OPS);
+  for (;;) {
+    checkAbort(opts.signal);
+    const from = pushSeq(store);
+    const batch = nextBatch(store, from, max);
+    if (batch.ops.length === 0) {
+      // Only other replicas' ops past push_seq: skip them for next time.
+      if (batch.upTo > from) store.setSetting(PUSH_SEQ, String(batch.upTo));
+      return;
+    }
+    fail('push.before_send');
+    const res = await hub.push(batch.ops, opts.signal);
+    fail('push.after_response');
+    const sent = new Set(batch.ops.map((o) => o.id));
+    const refused = res.refused.filter((r) => sent.has(r.id));
+    store.transaction(() => {
+      store.setSetting(PUSH_SEQ, String(batch.upTo));
+      addToQuarantine(store, refused);
+    });
+    result.pushed += batch.ops.length - refused.length;
+    result.refused.push(...refused);
+    opts.onProgress?.({ phase: 'push', done: result.pushed });
+    // After a drift refusal nothing more is sent: what follows stays unsent, to be re-stamped.
+    if (refused.some((r) => r.code === 'clock_drift')) return;
+  }
+}
+
+/**
+ * Re-stamps drift-refused ops when the clock allows. Returns false when pushing must wait
+ * (drift-refused ops exist and the clock is still too far ahead, or cannot be judged).
+ */
+function restampIfClockRight(
+  store: SqliteStore,
+  hub: SyncTransport,
+  opts: SyncOnceOptions,
+  result: SyncResult,
+): boolean {
+  const q = quarantine(store);
+  const drifted = q.filter((r) => r.code === 'clock_drift');
+  if (drifted.length === 0) return true;
+  const offset = hub.clockOffsetMs(); // local − hub, from the pull this run just made
+  const limit = opts.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS;
+  // Without a Date header from the hub the clock cannot be judged: keep waiting.
+  if (offset === undefined || offset > limit - DRIFT_MARGIN_MS) {
+    return false;
+  }
+  store.transaction(() => {
+    const unsent = nextBatch(store, pushSeq(store), Number.MAX_SAFE_INTEGER).ops.map((o) => o.id);
+    const renamed = store.restampOps([...drifted.map((r) => r.id), ...unsent]);
+    result.restamped = renamed.size;
+    // The re-stamped ops now sit after push_seq with new seqs and go out in this run's push.
+    setQuarantine(
+      store,
+      q.filter((r) => r.code !== 'clock_drift'),
+    );
+  });
+  return true;
+}

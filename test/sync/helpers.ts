@@ -1,0 +1,184 @@
+// Real parts for sync tests: a real hub (src/hub) on 127.0.0.1:0 over a SQLite file in a temp
+// dir, spokes on real SQLite files, and a proxy that can swallow a reply after the hub sent it.
+// Every helper returns something to close.
+
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { DaemonConfig } from '../../src/config/config.js';
+import { EventHub } from '../../src/daemon/events.js';
+import { buildHubApp } from '../../src/hub/app.js';
+import { Model } from '../../src/model/model.js';
+import type { Clock } from '../../src/ports/clock.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import { seededRandom } from '../../src/ports/random.js';
+import type { Services } from '../../src/rpc/methods/index.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { HubClient } from '../../src/sync/hub-client.js';
+import { tempDir } from '../helpers/temp.js';
+
+/** A clock at real time plus an offset the test changes (the hub judges drift by real time). */
+export class OffsetClock implements Clock {
+  constructor(public offsetMs = 0) {}
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+}
+
+export interface TestHub {
+  url: string;
+  store: SqliteStore;
+  close(): Promise<void>;
+}
+
+let seed = 1000;
+
+export function daemonConfig(db: string, over: Partial<DaemonConfig> = {}): DaemonConfig {
+  return {
+    mode: 'server',
+    db,
+    socket: join(db, '..', 's.sock'),
+    logLevel: 'silent',
+    configPath: join(db, '..', 'config.json'),
+    hubUrl: undefined,
+    httpAddr: '127.0.0.1:0',
+    timeZone: 'UTC',
+    clockOffsetMs: 0,
+    ...over,
+  };
+}
+
+export function servicesFor(store: SqliteStore, clock: Clock, config: DaemonConfig): Services {
+  return {
+    store,
+    model: new Model(store, { clock, timeZone: 'UTC' }),
+    events: new EventHub(store, silentLogger),
+    config,
+    clock,
+    version: 'test',
+    startedMs: clock.now(),
+  };
+}
+
+export async function startTestHub(
+  opts: { clock?: Clock; maxDriftMs?: number } = {},
+): Promise<TestHub> {
+  const t = tempDir('heph-hub-');
+  const clock = opts.clock ?? new OffsetClock();
+  const db = join(t.dir, 'hub.db');
+  const store = openStore(
+    { path: db, synchronous: 'FULL' },
+    { clock, random: seededRandom(seed++) },
+  );
+  const services = servicesFor(store, clock, daemonConfig(db));
+  const app = buildHubApp({
+    store,
+    services,
+    logger: silentLogger,
+    clock,
+    ...(opts.maxDriftMs !== undefined && { maxDriftMs: opts.maxDriftMs }),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    store,
+    async close() {
+      await app.close();
+      services.events.close();
+      store.close();
+      t.cleanup();
+    },
+  };
+}
+
+export interface Spoke {
+  name: string;
+  store: SqliteStore;
+  clock: OffsetClock;
+  client: HubClient;
+  close(): Promise<void>;
+}
+
+export function openSpoke(name: string, hubUrl: string, s = seed++): Spoke {
+  const t = tempDir('heph-spoke-');
+  const clock = new OffsetClock();
+  const store = openStore({ path: join(t.dir, 'heph.db') }, { clock, random: seededRandom(s) });
+  const client = new HubClient({ url: hubUrl, origin: store.origin, clock, timeoutMs: 5000 });
+  return {
+    name,
+    store,
+    clock,
+    client,
+    async close() {
+      await client.close();
+      store.close();
+      t.cleanup();
+    },
+  };
+}
+
+export interface Proxy {
+  url: string;
+  /** The next push is forwarded, and the hub's reply dropped on the floor (socket destroyed). */
+  dropNextPushReply(): void;
+  dropped: number;
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy in front of the hub that can lose a reply after the hub committed. */
+export async function startProxy(target: string): Promise<Proxy> {
+  const to = new URL(target);
+  let armed = false;
+  const state = { dropped: 0 };
+  const server = http.createServer((req, res) => {
+    const drop = armed && req.url?.startsWith('/sync/push') === true;
+    if (drop) armed = false;
+    const up = http.request(
+      { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
+      (upRes) => {
+        if (drop) {
+          upRes.resume();
+          upRes.on('end', () => {
+            state.dropped++;
+            req.socket.destroy();
+          });
+          return;
+        }
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dropNextPushReply() {
+      armed = true;
+    },
+    get dropped() {
+      return state.dropped;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Every op id in a store's log, sorted (to compare op sets). */
+export function opIds(store: SqliteStore): string[] {
+  const ids: string[] = [];
+  let cursor = 0;
+  for (;;) {
+    const page = store.opsSince(cursor, 5000);
+    for (const op of page.ops) ids.push(op.id);
+    cursor = page.cursor;
+    if (!page.more) break;
+  }
+  return ids.sort();
+}
