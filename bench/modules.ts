@@ -1,8 +1,9 @@
 // The benchmark modules, run in this order. Floors come first: later modules compare with them.
 // To add a module, write bench/<name>.ts exporting a BenchModule and append it here.
 
+import { daemon } from './daemon.js';
 import { engine } from './engine.js';
 import { floors } from './floors.js';
 import type { BenchModule } from './types.js';
 
-export const modules: readonly BenchModule[] = [floors, engine];
+export const modules: readonly BenchModule[] = [floors, engine, daemon];

@@ -1,0 +1,311 @@
+// Daemon figures: a real hephd process (bin/hephd.js, built) on a temp database and socket,
+// driven through the same socket client the CLI uses. Round-trip latency of reads, sequential
+// and pipelined throughput, how long a restart after kill -9 takes until a call succeeds, and
+// the daemon's resident memory idle and after 100,000 ops were written through it.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { connect, type RpcClient } from '../src/transport/socket-client.js';
+import { median, nowMs, percentile, perSecond, medianIfShort } from './stats.js';
+import type { BenchContext, BenchModule, FigureMeta } from './types.js';
+
+const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
+const IN_FLIGHT = 100;
+
+export const daemonFigures: FigureMeta[] = [
+  {
+    name: 'rpc_read_p50_us',
+    unit: 'µs',
+    floor: 'echo_rtt_p50_us',
+    target: { op: '<=', value: 3, relative: true },
+    description:
+      'Median round trip of node.get (a doc with a 200-byte body) from the socket client the CLI ' +
+      'uses to a hephd process, one connection, 20,000 sequential calls after 2,000 warm-up calls',
+  },
+  {
+    name: 'rpc_read_p99_us',
+    unit: 'µs',
+    floor: 'echo_rtt_p50_us',
+    description: '99th percentile of the same node.get round trips',
+  },
+  {
+    name: 'rpc_write_per_s',
+    unit: 'calls/s',
+    target: { op: '>=', value: 3000 },
+    description:
+      'Sequential task.create calls (one in flight, each its own transaction: the task, its ' +
+      'context doc and their link) over one connection, 5,000 after 500 warm-up calls',
+  },
+  {
+    name: 'rpc_pipelined_per_s',
+    unit: 'calls/s',
+    description: `node.get over one connection with ${IN_FLIGHT} calls in flight, 50,000 calls`,
+  },
+  {
+    name: 'restart_after_kill_ms',
+    unit: 'ms',
+    target: { op: '<=', value: 1000 },
+    description:
+      'kill -9 of a daemon holding 100,000+ ops, then spawning hephd until its first call ' +
+      'succeeds (stale socket removed, database reopened); median of 5',
+  },
+  {
+    name: 'daemon_rss_mb_idle',
+    unit: 'MB',
+    description: 'Resident memory of a fresh daemon on an empty database after its first call',
+  },
+  {
+    name: 'daemon_rss_mb_100k',
+    unit: 'MB',
+    target: { op: '<=', value: 120 },
+    description:
+      'Resident memory of the same daemon after 100,000 ops were written through it ' +
+      `(pipelined task.create and node.update, ${IN_FLIGHT} in flight)`,
+  },
+];
+
+interface Running {
+  child: ChildProcess;
+  socket: string;
+  stop(): Promise<void>;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Every daemon this module started; any still alive when it finishes is killed. */
+const spawned = new Set<ChildProcess>();
+
+function spawnDaemon(dir: string): Running {
+  const socket = join(dir, 'd.sock');
+  const child = spawn(
+    process.execPath,
+    [HEPHD, '--db', join(dir, 'heph.db'), '--socket', socket, '--log-level', 'silent'],
+    {
+      // No config file or HEPH_* settings from the caller's environment.
+      env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  return {
+    child,
+    socket,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = once(child, 'exit');
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+/** Connects and calls status until it succeeds; fails if the daemon exits first. */
+async function firstCall(d: Running, timeoutMs = 30_000): Promise<RpcClient> {
+  const deadline = nowMs() + timeoutMs;
+  for (;;) {
+    if (d.child.exitCode !== null) throw new Error(`hephd exited with ${d.child.exitCode}`);
+    try {
+      const c = await connect(d.socket);
+      try {
+        await c.call('status');
+        return c;
+      } catch (e) {
+        await c.close();
+        throw e;
+      }
+    } catch {
+      if (nowMs() > deadline) throw new Error(`hephd did not answer within ${timeoutMs} ms`);
+      await sleep(2);
+    }
+  }
+}
+
+const run = promisify(execFile);
+
+async function rssMb(pid: number): Promise<number> {
+  if (process.platform === 'linux') {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  }
+  const { stdout } = await run('ps', ['-o', 'rss=', '-p', String(pid)]);
+  return Number(stdout.trim()) / 1024;
+}
+
+async function status(c: RpcClient): Promise<{ ops: number }> {
+  return (await c.call('status')) as { ops: number };
+}
+
+/** Runs `count` calls with `inFlight` outstanding at a time; returns the wall time in ms. */
+async function pipelined(
+  count: number,
+  inFlight: number,
+  call: (i: number) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const t0 = nowMs();
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, count) }, async () => {
+      while (next < count) await call(next++);
+    }),
+  );
+  return nowMs() - t0;
+}
+
+async function readLatency(ctx: BenchContext, c: RpcClient, ids: string[]) {
+  const calls = ctx.size(20_000, 2_000);
+  for (let i = 0; i < 2000; i++) await c.call('node.get', { id: ids[i % ids.length]! });
+  return medianIfShort(
+    async () => {
+      const rtts = new Float64Array(calls);
+      const t0 = nowMs();
+      for (let i = 0; i < calls; i++) {
+        const s = process.hrtime.bigint();
+        await c.call('node.get', { id: ids[i % ids.length]! });
+        rtts[i] = Number(process.hrtime.bigint() - s) / 1000;
+      }
+      const all = Array.from(rtts);
+      return { ms: nowMs() - t0, value: median(all), p99: percentile(all, 99) };
+    },
+    (s, attempt) =>
+      ctx.progress(`read run ${attempt}: p50 ${s.value.toFixed(1)} µs, p99 ${s.p99.toFixed(1)} µs`),
+  );
+}
+
+async function writeRate(ctx: BenchContext, c: RpcClient): Promise<number> {
+  const calls = ctx.size(5_000, 500);
+  let n = 0;
+  const create = () => c.call('task.create', { title: `Bench task ${n++}` });
+  for (let i = 0; i < 500; i++) await create();
+  const best = await medianIfShort(
+    async () => {
+      const t0 = nowMs();
+      for (let i = 0; i < calls; i++) await create();
+      const ms = nowMs() - t0;
+      return { ms, value: perSecond(calls, ms) };
+    },
+    (s, attempt) => ctx.progress(`write run ${attempt}: ${s.value.toFixed(0)} task.create/s`),
+  );
+  return best.value;
+}
+
+async function pipelinedReads(ctx: BenchContext, c: RpcClient, ids: string[]): Promise<number> {
+  const calls = ctx.size(50_000, 5_000);
+  await pipelined(5_000, IN_FLIGHT, (i) => c.call('node.get', { id: ids[i % ids.length]! }));
+  const best = await medianIfShort(
+    async () => {
+      const ms = await pipelined(calls, IN_FLIGHT, (i) =>
+        c.call('node.get', { id: ids[i % ids.length]! }),
+      );
+      return { ms, value: perSecond(calls, ms) };
+    },
+    (s, attempt) =>
+      ctx.progress(
+        `pipelined run ${attempt}: ${s.value.toFixed(0)} node.get/s, ${IN_FLIGHT} in flight`,
+      ),
+  );
+  return best.value;
+}
+
+/** Writes through the daemon until its log holds `target` ops; a mix of creates and edits. */
+async function fillTo(ctx: BenchContext, c: RpcClient, target: number): Promise<number> {
+  const t0 = nowMs();
+  let ops = (await status(c)).ops;
+  let round = 0;
+  const tasks: string[] = [];
+  while (ops < target) {
+    const batch = Math.max(IN_FLIGHT, Math.min(10_000, Math.ceil((target - ops) / 2)));
+    await pipelined(batch, IN_FLIGHT, async (i) => {
+      if (tasks.length < 100 || i % 2 === 0) {
+        const r = (await c.call('task.create', {
+          title: `Fill ${round}-${i}`,
+          body: `Notes for task ${i}: `.padEnd(120, 'x'),
+        })) as { task: { id: string } };
+        tasks.push(r.task.id);
+      } else {
+        await c.call('task.update', {
+          id: tasks[(i * 7919) % tasks.length]!,
+          title: `Edited ${round}-${i}`,
+        });
+      }
+    });
+    round++;
+    ops = (await status(c)).ops;
+    ctx.progress(`filled ${ops} ops (${((nowMs() - t0) / 1000).toFixed(1)} s)`);
+  }
+  return ops;
+}
+
+async function restartAfterKill(ctx: BenchContext, dir: string, d: Running): Promise<number> {
+  const times: number[] = [];
+  let current = d;
+  for (let i = 0; i < ctx.size(5, 3); i++) {
+    const gone = once(current.child, 'exit');
+    current.child.kill('SIGKILL');
+    await gone;
+    const t0 = nowMs();
+    current = spawnDaemon(dir);
+    const c = await firstCall(current);
+    times.push(nowMs() - t0);
+    await c.close();
+    ctx.progress(`restart ${i + 1}: ${times.at(-1)!.toFixed(0)} ms`);
+  }
+  await current.stop();
+  return median(times);
+}
+
+export const daemon: BenchModule = {
+  name: 'daemon',
+  figures: daemonFigures,
+  async run(ctx) {
+    const dir = ctx.tempDir();
+    const d = spawnDaemon(dir);
+    try {
+      const c = await firstCall(d);
+      await sleep(200);
+      const rssIdle = await rssMb(d.child.pid!);
+      ctx.progress(`idle RSS ${rssIdle.toFixed(1)} MB`);
+
+      const body = 'A line of notes that a context doc might hold. '.repeat(4).slice(0, 200);
+      const ids: string[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const n = (await c.call('node.create', { kind: 'doc', title: `Doc ${i}`, body })) as {
+          id: string;
+        };
+        ids.push(n.id);
+      }
+      const read = await readLatency(ctx, c, ids);
+      const pipelinedPerS = await pipelinedReads(ctx, c, ids);
+      const writePerS = await writeRate(ctx, c);
+
+      const ops = await fillTo(ctx, c, ctx.size(100_000, 10_000));
+      await sleep(200);
+      const rss100k = await rssMb(d.child.pid!);
+      ctx.progress(`RSS after ${ops} ops: ${rss100k.toFixed(1)} MB`);
+      await c.close();
+
+      const restartMs = await restartAfterKill(ctx, dir, d);
+      return {
+        rpc_read_p50_us: read.value,
+        rpc_read_p99_us: read.p99,
+        rpc_write_per_s: writePerS,
+        rpc_pipelined_per_s: pipelinedPerS,
+        restart_after_kill_ms: restartMs,
+        daemon_rss_mb_idle: rssIdle,
+        daemon_rss_mb_100k: rss100k,
+      };
+    } finally {
+      for (const child of spawned) {
+        const gone = once(child, 'exit');
+        child.kill('SIGKILL');
+        await gone;
+      }
+    }
+  },
+};
