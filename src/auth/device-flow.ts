@@ -135,12 +135,22 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/** The part of openid-client's token endpoint response that is kept. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in?: number | undefined;
+  refresh_token?: string | undefined;
+  scope?: string | undefined;
+  claims(): oidc.IDToken | undefined;
+}
+
 /**
  * Tokens to store from a token endpoint response. The access token must be a JWT for the
  * audience (the hub only accepts those); it is decoded, not verified: the hub verifies.
  */
 export function tokensFrom(
-  r: oidc.TokenEndpointResponse & Pick<oidc.TokenEndpointResponseHelpers, 'claims'>,
+  r: TokenResponse,
   o: { issuer: string; clientId: string; audience: string; now: number; previous?: Tokens },
 ): Tokens {
   let claims: JWTPayload;

@@ -63,7 +63,7 @@ function harness(o: { answers?: Answer[]; approveAt?: number } = {}): Harness {
         });
       }
     }
-    return fetch(url, init);
+    return fetch(url, init as RequestInit);
   };
   const approveAt = o.approveAt ?? 2;
   h.options = {
@@ -152,9 +152,11 @@ describe('device flow login', () => {
 
   it('reports an unreachable provider as unavailable', async () => {
     const h = harness();
-    const e = await login({ ...h.options, issuer: 'http://127.0.0.1:9', fetch: fetch }).catch(
-      (x: unknown) => x,
-    );
+    const e = await login({
+      ...h.options,
+      issuer: 'http://127.0.0.1:9',
+      fetch: (u, i) => fetch(u, i as RequestInit),
+    }).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'unavailable', details: { offline: true } });
     expect((e as Error).message).toContain('http://127.0.0.1:9');
   });
