@@ -282,6 +282,9 @@ export function createVerifier(o: VerifierOptions): Verifier {
   };
 }
 
+/** Retry-After for a 503: about one key-refetch cooldown. */
+export const UNAVAILABLE_RETRY_S = 30;
+
 export interface AuthGuardOptions<A> {
   verifier: Verifier;
   /** Failed authentications per client address; omit to not limit. */
@@ -342,7 +345,7 @@ export function createAuthGuard<A>(o: AuthGuardOptions<A>) {
         ok: false,
         status: httpStatusFor(err),
         error: err,
-        headers: { 'retry-after': '30' },
+        headers: err.code === 'unavailable' ? { 'retry-after': String(UNAVAILABLE_RETRY_S) } : {},
       };
     }
     try {
