@@ -1,0 +1,83 @@
+// What command functions get: a lazily opened connection to hephd, the user's local day, the
+// environment and standard input. Built once per run by main.ts, closed by it.
+
+import type { Env } from '../config/paths.js';
+import { openConnection, type Connection } from './rpc.js';
+import { socketPath } from './socket-path.js';
+
+export interface Cli {
+  readonly env: Env;
+  readonly cwd: string;
+  /** The user's local calendar day, sent as `today` to every method that takes it. */
+  readonly today: string;
+  readonly stdinIsTTY: boolean;
+  /** Absolute path of bin/hephd.js, for `heph daemon`. */
+  readonly hephdPath: string;
+  readonly socketFlag: string | undefined;
+  socketPath(): Promise<string>;
+  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
+  connection(): Promise<Connection>;
+  readStdin(): Promise<string>;
+  /** Writes to stdout at once (streams such as `heph events`). */
+  write(text: string): void;
+  /** A line on stderr for people (progress, notes); never part of --json output. */
+  note(text: string): void;
+}
+
+/** The local calendar day of an instant, in the process's time zone. */
+export function localDay(d: Date): string {
+  const y = String(d.getFullYear()).padStart(4, '0');
+  const m = String(d.getMonth() + 1).padStart(2, '0');
+  const day = String(d.getDate()).padStart(2, '0');
+  return `${y}-${m}-${day}`;
+}
+
+export interface CliOptions {
+  env: Env;
+  cwd: string;
+  today: string;
+  socketFlag: string | undefined;
+  hephdPath: string;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export function makeCli(o: CliOptions): Cli & { close(): void } {
+  let conn: Promise<Connection> | undefined;
+  let path: Promise<string> | undefined;
+  const cli = {
+    env: o.env,
+    cwd: o.cwd,
+    today: o.today,
+    stdinIsTTY: o.stdin.isTTY === true,
+    hephdPath: o.hephdPath,
+    socketFlag: o.socketFlag,
+    socketPath() {
+      path ??= socketPath(o.socketFlag, o.env, o.cwd);
+      return path;
+    },
+    connection() {
+      conn ??= cli.socketPath().then(openConnection);
+      return conn;
+    },
+    async call(method: string, params?: Record<string, unknown>) {
+      return (await cli.connection()).call(method, params);
+    },
+    async readStdin() {
+      const chunks: Buffer[] = [];
+      for await (const c of o.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    write(text: string) {
+      o.stdout.write(text);
+    },
+    note(text: string) {
+      o.stderr.write(text + '\n');
+    },
+    close() {
+      if (conn) void conn.then((c) => c.close()).catch(() => {});
+    },
+  };
+  return cli;
+}

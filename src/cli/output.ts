@@ -1,0 +1,387 @@
+// The one place the CLI prints results. Commands return an Output: the data (what --json prints,
+// as one JSON document, never coloured) and a kind that says how to show it to people (short
+// ids, attention colours, dates relative to today). Colour is decided by the caller: only on a
+// terminal, without NO_COLOR and without --no-color.
+
+import { isRec, type Rec } from './wire.js';
+
+export type Output =
+  | { kind: 'tasks'; data: unknown; empty: string }
+  | { kind: 'task'; data: unknown; verb: string }
+  | { kind: 'added'; data: unknown }
+  | { kind: 'completed'; data: unknown; verb: string }
+  | { kind: 'node'; data: unknown; verb: string }
+  | { kind: 'nodes'; data: unknown; empty: string }
+  | { kind: 'show'; data: unknown }
+  | { kind: 'raw'; text: string; data: unknown }
+  | { kind: 'journal'; data: unknown }
+  | { kind: 'log'; data: unknown }
+  | { kind: 'projects'; data: unknown }
+  | { kind: 'tags'; data: unknown }
+  | { kind: 'search'; data: unknown }
+  | { kind: 'links'; data: unknown }
+  | { kind: 'conflicts'; data: unknown }
+  | { kind: 'views'; data: unknown }
+  | { kind: 'methods'; data: unknown }
+  | { kind: 'summary'; heading: string; data: unknown }
+  | { kind: 'json'; data: unknown }
+  | { kind: 'none' };
+
+export interface PrintOptions {
+  json: boolean;
+  color: boolean;
+  /** The user's local day, for relative dates. */
+  today: string;
+}
+
+/** The text to write to stdout for an output ('' for nothing). */
+export function render(out: Output, opts: PrintOptions): string {
+  if (out.kind === 'none') return '';
+  if (opts.json) return JSON.stringify(out.data, null, 2) + '\n';
+  if (out.kind === 'raw') return out.text;
+  const s = styles(opts.color);
+  const text = human(out, s, opts.today);
+  return text === '' || text.endsWith('\n') ? text : text + '\n';
+}
+
+// ---- styles --------------------------------------------------------------------------------
+
+interface Styles {
+  dim(t: string): string;
+  bold(t: string): string;
+  red(t: string): string;
+  yellow(t: string): string;
+  blue(t: string): string;
+  green(t: string): string;
+}
+
+function styles(color: boolean): Styles {
+  const sgr = (code: string) => (t: string) => (color ? `\x1b[${code}m${t}\x1b[0m` : t);
+  return {
+    dim: sgr('2'),
+    bold: sgr('1'),
+    red: sgr('31'),
+    yellow: sgr('33'),
+    blue: sgr('34'),
+    green: sgr('32'),
+  };
+}
+
+function attention(a: unknown, s: Styles): string {
+  switch (a) {
+    case 'red':
+      return s.red('red   ');
+    case 'orange':
+      return s.yellow('orange');
+    case 'blue':
+      return s.blue('blue  ');
+    default:
+      return '      ';
+  }
+}
+
+// ---- values --------------------------------------------------------------------------------
+
+function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  return JSON.stringify(v);
+}
+
+/** The short id a result carries, or a short form of a ULID (its last 8 characters). */
+export function shortId(r: Rec): string {
+  if (typeof r.short_id === 'string') return r.short_id;
+  const id = text(r.id);
+  return /^[0-9A-Z]{26}$/.test(id) ? id.slice(-8).toLowerCase() : id;
+}
+
+function shorten(id: string): string {
+  return /^[0-9A-Z]{26}$/.test(id) ? id.slice(-8).toLowerCase() : id;
+}
+
+function dayNumber(d: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
+  if (!m) return undefined;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000;
+}
+
+/** 'today', 'tomorrow', 'in 3d', '2d ago', or the date itself when far away. */
+function relative(date: string, today: string): string {
+  const a = dayNumber(date);
+  const b = dayNumber(today);
+  if (a === undefined || b === undefined) return date;
+  const n = a - b;
+  if (n === 0) return 'today';
+  if (n === 1) return 'tomorrow';
+  if (n === -1) return 'yesterday';
+  if (n > 1 && n < 7) return `in ${n}d`;
+  if (n < -1 && n > -7) return `${-n}d ago`;
+  return date;
+}
+
+function withRelative(date: string, today: string): string {
+  const r = relative(date, today);
+  return r === date ? date : `${date} (${r})`;
+}
+
+function taskMeta(t: Rec, s: Styles, today: string): string {
+  const parts: string[] = [];
+  if (t.state === 'done') parts.push(s.green('done'));
+  if (t.state === 'dropped') parts.push(s.dim('dropped'));
+  if (typeof t.do_date === 'string') parts.push(`do ${relative(t.do_date, today)}`);
+  if (typeof t.late_on === 'string') {
+    const late = `late ${relative(t.late_on, today)}`;
+    parts.push(t.late_on < today && t.state === 'outstanding' ? s.red(s.bold(late)) : late);
+  }
+  if (typeof t.recurrence === 'string') parts.push(`↻ ${t.recurrence}`);
+  if (Array.isArray(t.tags) && t.tags.length > 0)
+    parts.push(t.tags.map((x) => `+${text(x)}`).join(' '));
+  return parts.join('  ');
+}
+
+function taskLine(t: Rec, s: Styles, today: string): string {
+  const meta = taskMeta(t, s, today);
+  return `${s.dim(shortId(t).padEnd(8))}  ${attention(t.attention, s)}  ${text(t.title)}${meta ? '  ' + s.dim('·') + ' ' + meta : ''}`;
+}
+
+function field(o: Rec, key: string): unknown {
+  return o[key];
+}
+
+function items(o: unknown, key: string): Rec[] {
+  if (!isRec(o)) return [];
+  const v = o[key];
+  return Array.isArray(v) ? v.filter(isRec) : [];
+}
+
+function kv(rows: [string, unknown][], s: Styles): string {
+  const shown = rows.filter(([, v]) => v !== undefined && v !== null && v !== '');
+  const w = Math.max(0, ...shown.map(([k]) => k.length));
+  return shown.map(([k, v]) => `${s.dim((k + ':').padEnd(w + 1))} ${text(v)}`).join('\n');
+}
+
+function nodeLine(n: Rec, s: Styles): string {
+  const kind = typeof n.kind === 'string' ? n.kind : '';
+  return `${s.dim(shortId(n).padEnd(8))}  ${kind.padEnd(7)}  ${text(n.title)}`;
+}
+
+// ---- renderers -----------------------------------------------------------------------------
+
+function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today: string): string {
+  const d = out.data;
+  const r: Rec = isRec(d) ? d : {};
+  switch (out.kind) {
+    case 'tasks': {
+      const tasks = items(d, 'tasks');
+      if (tasks.length === 0) return out.empty;
+      return tasks.map((t) => taskLine(t, s, today)).join('\n');
+    }
+    case 'task':
+      return `${out.verb} ${taskLine(isRec(r.task) ? r.task : r, s, today)}`;
+    case 'added': {
+      const t = isRec(r.task) ? r.task : {};
+      const lines = [`Added ${taskLine(t, s, today)}`];
+      const p = r.project;
+      if (isRec(p)) {
+        lines.push(
+          r.created_project === true
+            ? `Created project ${text(p.title)} (${shorten(text(p.id))})`
+            : `In project ${text(p.title)}`,
+        );
+      }
+      return lines.join('\n');
+    }
+    case 'completed': {
+      const t = isRec(r.task) ? r.task : {};
+      if (r.rolled === true) {
+        const next = typeof r.next_do_date === 'string' ? r.next_do_date : 'its next date';
+        return `${out.verb} ${text(t.title)}; next on ${next} (${shortId(t)})`;
+      }
+      return `${out.verb} ${taskLine(t, s, today)}`;
+    }
+    case 'node':
+      return `${out.verb} ${nodeLine(r, s)}`;
+    case 'nodes': {
+      const nodes = items(d, 'nodes');
+      return nodes.length === 0 ? out.empty : nodes.map((n) => nodeLine(n, s)).join('\n');
+    }
+    case 'show':
+      return show(r, s, today);
+    case 'journal': {
+      const j = isRec(r.journal) ? r.journal : {};
+      const note = r.created === true ? ' (new)' : r.restored === true ? ' (restored)' : '';
+      const body = text(j.body);
+      return `${s.bold(`Journal ${text(j.date)}`)}${note}  ${s.dim(text(j.id))}${body ? '\n\n' + body : ''}`;
+    }
+    case 'log': {
+      if (Array.isArray(r.entries)) {
+        const e = items(d, 'entries');
+        return e.length === 0
+          ? 'No log entries.'
+          : e.map((x) => `${s.dim(text(x.date))}  ${text(x.text)}`).join('\n');
+      }
+      return `Logged ${s.dim(text(r.date))}  ${text(r.text)}`;
+    }
+    case 'projects': {
+      const ps = items(d, 'projects');
+      if (ps.length === 0) return 'No projects.';
+      const byId = new Map(ps.map((p) => [text(p.id), p]));
+      const depth = (p: Rec): number => {
+        let n = 0;
+        let cur: Rec | undefined = p;
+        while (cur && typeof cur.parent === 'string' && n < 32) {
+          cur = byId.get(cur.parent);
+          n++;
+        }
+        return n;
+      };
+      const lines: string[] = [];
+      const walk = (parent: string | null) => {
+        for (const p of ps.filter((x) => (x.parent ?? null) === parent)) {
+          lines.push(
+            `${s.dim(shortId(p).padEnd(8))}  ${'  '.repeat(depth(p))}${text(p.title)}  ${s.dim(`${text(p.outstanding)}/${text(p.tasks)} open`)}`,
+          );
+          walk(text(p.id));
+        }
+      };
+      walk(null);
+      // Projects whose parent is not in the list (deleted parent) still show.
+      for (const p of ps) {
+        if (typeof p.parent === 'string' && !byId.has(p.parent)) {
+          lines.push(`${s.dim(shortId(p).padEnd(8))}  ${text(p.title)}`);
+        }
+      }
+      return lines.join('\n');
+    }
+    case 'tags': {
+      if (Array.isArray(r.tags) && r.tags.every((t) => typeof t === 'string')) {
+        const tags = r.tags;
+        const removed = r.removed === false ? ' (it did not have that tag)' : '';
+        return `${shorten(text(r.id))}: ${tags.length ? tags.map((t) => `+${t}`).join(' ') : 'no tags'}${removed}`;
+      }
+      const tags = items(d, 'tags');
+      if (tags.length === 0) return 'No tags.';
+      return tags
+        .map((t) => `+${text(t.name)}${t.count !== undefined ? '  ' + s.dim(text(t.count)) : ''}`)
+        .join('\n');
+    }
+    case 'search': {
+      const res = items(d, 'results');
+      if (res.length === 0) return 'No matches.';
+      return res
+        .map((x) => {
+          const snip = text(x.snippet).replace(/\s+/g, ' ').trim();
+          return `${nodeLine(x, s)}${snip ? '\n' + ' '.repeat(10) + s.dim(snip) : ''}`;
+        })
+        .join('\n');
+    }
+    case 'links':
+      return linkLines(r, s) || 'No links.';
+    case 'conflicts': {
+      const cs = items(d, 'conflicts');
+      if (cs.length === 0) return 'No conflicts.';
+      return cs
+        .map((c) => {
+          const heads = items(c, 'heads').map(
+            (h) =>
+              `    ${JSON.stringify(h.value)}  ${s.dim(`from ${text(h.origin)} at ${text(h.at)}`)}`,
+          );
+          return [`${shorten(text(c.target))} ${s.bold(text(c.field))}`, ...heads].join('\n');
+        })
+        .join('\n');
+    }
+    case 'views': {
+      if (Array.isArray(r.views)) {
+        return items(d, 'views')
+          .map((v) => `${text(v.name).padEnd(12)} ${s.dim(text(v.description))}`)
+          .join('\n');
+      }
+      const tasks = items(d, 'tasks');
+      return tasks.length === 0 ? 'No tasks.' : tasks.map((t) => taskLine(t, s, today)).join('\n');
+    }
+    case 'methods': {
+      const ms = items(d, 'methods');
+      const w = Math.max(0, ...ms.map((m) => text(m.name).length));
+      return ms.map((m) => `${text(m.name).padEnd(w)}  ${s.dim(text(m.summary))}`).join('\n');
+    }
+    case 'summary':
+      return `${out.heading}\n${kv(
+        Object.entries(r).map(([k, v]): [string, unknown] => [k.replace(/_/g, ' '), v]),
+        s,
+      )
+        .split('\n')
+        .map((l) => '  ' + l)
+        .join('\n')}`;
+    case 'json':
+      return JSON.stringify(d, null, 2);
+  }
+}
+
+function linkLines(r: Rec, s: Styles): string {
+  const lines: string[] = [];
+  const titles = isRec(r.titles) ? r.titles : {};
+  const name = (id: string) => {
+    const t = titles[id];
+    return `${s.dim(shorten(id).padEnd(8))}  ${typeof t === 'string' ? t : ''}`;
+  };
+  for (const l of items(r, 'links')) {
+    const other = text(l.src) === text(r.id) ? text(l.dst) : text(l.src);
+    lines.push(`${text(l.type).padEnd(17)}  ${name(other)}`);
+  }
+  for (const w of items(r, 'wiki')) {
+    const n = isRec(w.node) ? w.node : undefined;
+    const target = text(w.target ?? w.title);
+    if (n) lines.push(`${'wiki'.padEnd(17)}  ${s.dim(shortId(n).padEnd(8))}  ${text(n.title)}`);
+    else if (typeof w.id === 'string') {
+      lines.push(`${'wiki'.padEnd(17)}  ${s.dim(shortId(w).padEnd(8))}  ${text(w.title)}`);
+    } else lines.push(`${'wiki'.padEnd(17)}  ${s.dim('(unresolved)')}  [[${target}]]`);
+  }
+  return lines.join('\n');
+}
+
+function show(r: Rec, s: Styles, today: string): string {
+  const node = isRec(r.node) ? r.node : r; // `heph get` gives the node alone
+  const task = isRec(r.task) ? r.task : undefined;
+  const out: string[] = [];
+  out.push(`${s.bold(text(node.title))}  ${s.dim(`${text(node.kind)} ${shortId(node)}`)}`);
+  const rows: [string, unknown][] = [['id', node.id]];
+  if (task) {
+    rows.push(
+      ['state', task.state],
+      ['attention', task.attention],
+      ['do', typeof task.do_date === 'string' ? withRelative(task.do_date, today) : null],
+      ['late on', typeof task.late_on === 'string' ? withRelative(task.late_on, today) : null],
+      ['recurs', task.recurrence],
+      [
+        'project',
+        isRec(r.titles) && typeof task.project === 'string'
+          ? (r.titles[task.project] ?? task.project)
+          : task.project,
+      ],
+      [
+        'tags',
+        Array.isArray(task.tags) && task.tags.length
+          ? task.tags.map((t) => `+${text(t)}`).join(' ')
+          : null,
+      ],
+      ['context', typeof task.context === 'string' ? shorten(task.context) : null],
+      ['log', typeof task.log === 'string' ? task.log : null],
+    );
+  }
+  const aliases = field(node, 'aliases');
+  if (Array.isArray(aliases) && aliases.length)
+    rows.push(['aliases', aliases.map(text).join(', ')]);
+  rows.push(['updated', node.updated]);
+  if (node.deleted === true) rows.push(['deleted', 'yes (in the trash)']);
+  out.push(kv(rows, s));
+  const body = text(task ? task.body : node.body);
+  if (body.trim()) out.push('', body.replace(/\n+$/, ''));
+  const links = linkLines({ ...r, id: node.id, links: r.links ?? [], wiki: r.wiki ?? [] }, s);
+  if (links) out.push('', s.bold('Links'), links);
+  const back = linkLines(
+    { id: node.id, titles: r.titles, links: r.backlinks ?? [], wiki: r.wiki_backlinks ?? [] },
+    s,
+  );
+  if (back) out.push('', s.bold('Backlinks'), back);
+  return out.join('\n');
+}
