@@ -1,0 +1,111 @@
+// Conflicts, files in and out, daemon status, raw calls and the event stream.
+
+import { resolve } from 'node:path';
+import { HephError } from '../../core/errors.js';
+import { arg, flag, many, optArg, type Args } from '../args.js';
+import type { Cli } from '../context.js';
+import type { Output } from '../output.js';
+import { isRec } from '../wire.js';
+
+export async function conflicts(cli: Cli): Promise<Output> {
+  return { kind: 'conflicts', data: await cli.call('conflicts.list', {}) };
+}
+
+/** VALUE is JSON when it parses as JSON, else the string as typed. */
+export function parseValue(v: string): unknown {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
+
+export async function resolveConflict(cli: Cli, a: Args): Promise<Output> {
+  const data = await cli.call('conflicts.resolve', {
+    target: arg(a, 'target'),
+    field: arg(a, 'field'),
+    value: parseValue(arg(a, 'value')),
+  });
+  return { kind: 'node', data, verb: 'Resolved' };
+}
+
+export async function exportDir(cli: Cli, a: Args): Promise<Output> {
+  const dir = resolve(cli.cwd, arg(a, 'dir'));
+  return {
+    kind: 'summary',
+    heading: `Exported to ${dir}`,
+    data: await cli.call('export', { dir }),
+  };
+}
+
+export async function importDir(cli: Cli, a: Args): Promise<Output> {
+  const dir = resolve(cli.cwd, arg(a, 'dir'));
+  const data = await cli.call('import', {
+    dir,
+    ...(flag(a, 'skip-invalid') && { skip_invalid: true }),
+  });
+  return { kind: 'summary', heading: `Imported from ${dir}`, data };
+}
+
+export async function backup(cli: Cli, a: Args): Promise<Output> {
+  const path = resolve(cli.cwd, arg(a, 'file'));
+  const data = await cli.call('backup', { path, ...(flag(a, 'overwrite') && { overwrite: true }) });
+  return { kind: 'summary', heading: 'Backup written', data };
+}
+
+export async function status(cli: Cli): Promise<Output> {
+  return { kind: 'summary', heading: 'hephd is running', data: await cli.call('status', {}) };
+}
+
+export async function methods(cli: Cli): Promise<Output> {
+  return { kind: 'methods', data: await cli.call('rpc.methods', {}) };
+}
+
+export async function call(cli: Cli, a: Args): Promise<Output> {
+  const method = arg(a, 'method');
+  const raw = optArg(a, 'params');
+  let params: unknown;
+  if (raw !== undefined) {
+    try {
+      params = JSON.parse(raw) as unknown;
+    } catch (e) {
+      throw new HephError('invalid_params', `params are not JSON: ${(e as Error).message}`, {
+        field: 'params',
+      });
+    }
+    if (!isRec(params))
+      throw new HephError('invalid_params', 'params must be a JSON object', { field: 'params' });
+  }
+  return { kind: 'json', data: await cli.call(method, isRec(params) ? params : undefined) };
+}
+
+/** Prints notifications as JSON lines until Ctrl-C (or the daemon goes away). */
+export async function events(cli: Cli, a: Args): Promise<Output> {
+  const topics = many(a, 'topics');
+  const conn = await cli.connection();
+  conn.onNotification((method, params) => cli.write(JSON.stringify({ method, params }) + '\n'));
+  const sub = await conn.call('events.subscribe', topics.length ? { topics } : {});
+  const subscription = isRec(sub) ? sub.subscription : undefined;
+  cli.note(`listening for ${topics.length ? topics.join(', ') : 'all events'}; Ctrl-C to stop`);
+  const stopped = await new Promise<'signal' | 'closed'>((done) => {
+    const onSignal = () => done('signal');
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    void conn.closed.then(() => done('closed'));
+  });
+  if (stopped === 'closed') throw new HephError('unavailable', 'the connection to hephd was lost');
+  if (typeof subscription === 'string') {
+    await conn.call('events.unsubscribe', { subscription }).catch(() => undefined);
+  }
+  return { kind: 'none' };
+}
+
+export async function sync(cli: Cli, a: Args): Promise<Output> {
+  if (optArg(a, 'action') === 'status') {
+    const data = await cli.call('sync.status', {});
+    const verdict = isRec(data) && typeof data.verdict === 'string' ? data.verdict : 'Sync status';
+    return { kind: 'summary', heading: verdict, data };
+  }
+  const data = await cli.call('sync.now', a.wait === false ? { wait: false } : {});
+  return { kind: 'summary', heading: a.wait === false ? 'Sync started' : 'Synced', data };
+}

@@ -1,0 +1,199 @@
+// Node commands: show, get, doc, journal, search, links, typed links, lists, rm, trash, restore.
+
+import { HephError } from '../../core/errors.js';
+import { arg, flag, many, optArg, optInt, words, type Args } from '../args.js';
+import type { Cli } from '../context.js';
+import { parseDateArg } from '../dates.js';
+import type { Output } from '../output.js';
+import { isRec, rec, recs, str, type Rec } from '../wire.js';
+
+/** Titles of the nodes at the other end of links, fetched in one pipelined batch. */
+async function titles(cli: Cli, ids: Iterable<string>): Promise<Record<string, string>> {
+  const unique = [...new Set(ids)].slice(0, 200);
+  const got = await Promise.all(
+    unique.map((id) =>
+      cli.call('node.get', { id }).then(
+        (n) => (isRec(n) && typeof n.title === 'string' ? n.title : ''),
+        () => '',
+      ),
+    ),
+  );
+  return Object.fromEntries(unique.map((id, i) => [id, got[i] ?? '']));
+}
+
+function ends(links: Rec[]): string[] {
+  return links.flatMap((l) => [l.src, l.dst]).filter((x): x is string => typeof x === 'string');
+}
+
+export async function show(cli: Cli, a: Args): Promise<Output> {
+  const node = rec(await cli.call('node.get', { id: arg(a, 'id') }));
+  const id = str(node, 'id');
+  const [task, out, back, wiki, wikiBack] = await Promise.all([
+    node.kind === 'task' ? cli.call('task.get', { id }) : Promise.resolve(undefined),
+    cli.call('link.list', { id }),
+    cli.call('link.backlinks', { id }),
+    cli.call('wiki.links', { id }),
+    cli.call('wiki.backlinks', { id }),
+  ]);
+  const links = recs(rec(out), 'links');
+  const backlinks = recs(rec(back), 'links');
+  const project = isRec(task) && typeof task.project === 'string' ? [task.project] : [];
+  const data = {
+    node,
+    ...(task !== undefined && { task }),
+    links,
+    backlinks,
+    wiki: recs(rec(wiki), 'links'),
+    wiki_backlinks: recs(rec(wikiBack), 'backlinks'),
+    titles: await titles(
+      cli,
+      [...ends(links), ...ends(backlinks), ...project].filter((x) => x !== id),
+    ),
+  };
+  return { kind: 'show', data };
+}
+
+export async function get(cli: Cli, a: Args): Promise<Output> {
+  const node = rec(await cli.call('node.get', { id: arg(a, 'id') }));
+  if (flag(a, 'body')) {
+    const body = str(node, 'body');
+    return { kind: 'raw', text: body, data: { id: node.id, short_id: node.short_id, body } };
+  }
+  return { kind: 'show', data: node };
+}
+
+export async function doc(cli: Cli, a: Args): Promise<Output> {
+  const title = words(a, 'title').trim();
+  const given = optArg(a, 'body');
+  const body = given ?? (cli.stdinIsTTY ? '' : await cli.readStdin());
+  const aliases = many(a, 'alias');
+  const data = await cli.call('node.create', {
+    kind: 'doc',
+    title,
+    body,
+    ...(aliases.length > 0 && { aliases }),
+  });
+  return { kind: 'node', data, verb: 'Created' };
+}
+
+export async function journal(cli: Cli, a: Args): Promise<Output> {
+  const d = optArg(a, 'date');
+  const date = d === undefined ? cli.today : parseDateArg(d, cli.today, 'date');
+  return { kind: 'journal', data: await cli.call('journal.open', { date }) };
+}
+
+export async function search(cli: Cli, a: Args): Promise<Output> {
+  const query = words(a, 'query');
+  const limit = optInt(a, 'limit');
+  const kinds = many(a, 'kind');
+  const data = await cli.call('search', {
+    query,
+    ...(limit !== undefined && { limit }),
+    ...(kinds.length > 0 && { kinds }),
+  });
+  return { kind: 'search', data };
+}
+
+export async function links(cli: Cli, a: Args): Promise<Output> {
+  const id = str(rec(await cli.call('node.resolve', { name: arg(a, 'id') })), 'id');
+  const [out, wiki] = await Promise.all([
+    cli.call('link.list', { id }),
+    cli.call('wiki.links', { id }),
+  ]);
+  const ls = recs(rec(out), 'links');
+  return {
+    kind: 'links',
+    data: {
+      id,
+      links: ls,
+      wiki: recs(rec(wiki), 'links'),
+      titles: await titles(
+        cli,
+        ends(ls).filter((x) => x !== id),
+      ),
+    },
+  };
+}
+
+export async function backlinks(cli: Cli, a: Args): Promise<Output> {
+  const id = str(rec(await cli.call('node.resolve', { name: arg(a, 'id') })), 'id');
+  const [back, wiki] = await Promise.all([
+    cli.call('link.backlinks', { id }),
+    cli.call('wiki.backlinks', { id }),
+  ]);
+  const ls = recs(rec(back), 'links');
+  return {
+    kind: 'links',
+    data: {
+      id,
+      links: ls,
+      wiki: recs(rec(wiki), 'backlinks'),
+      titles: await titles(
+        cli,
+        ends(ls).filter((x) => x !== id),
+      ),
+    },
+  };
+}
+
+export async function link(cli: Cli, a: Args, verb: 'add' | 'rm'): Promise<Output> {
+  const params = { src: arg(a, 'src'), dst: arg(a, 'dst'), type: arg(a, 'type') };
+  const data = await cli.call(verb === 'add' ? 'link.add' : 'link.remove', params);
+  return {
+    kind: 'summary',
+    heading: verb === 'add' ? 'Linked' : 'Unlinked',
+    data: verb === 'add' ? data : { ...params, ...rec(data) },
+  };
+}
+
+export async function nodes(cli: Cli, a: Args): Promise<Output> {
+  const kind = optArg(a, 'kind');
+  const limit = optInt(a, 'limit');
+  const scope = flag(a, 'trash') ? 'trash' : flag(a, 'all') ? 'all' : undefined;
+  const data = await cli.call('node.list', {
+    ...(kind !== undefined && { kind }),
+    ...(scope !== undefined && { scope }),
+    ...(limit !== undefined && { limit }),
+  });
+  return { kind: 'nodes', data, empty: 'No nodes.' };
+}
+
+export async function resolve(cli: Cli, a: Args): Promise<Output> {
+  return {
+    kind: 'node',
+    data: await cli.call('node.resolve', { name: words(a, 'name') }),
+    verb: 'Found',
+  };
+}
+
+export async function rm(cli: Cli, a: Args): Promise<Output> {
+  const node = rec(await cli.call('node.get', { id: arg(a, 'id') }));
+  const id = str(node, 'id');
+  if (node.deleted === true)
+    throw new HephError('not_found', `${id} is already in the trash`, { id });
+  const method =
+    node.kind === 'task'
+      ? 'task.delete'
+      : node.kind === 'project'
+        ? 'project.delete'
+        : 'node.delete';
+  const data = rec(await cli.call(method, { id }));
+  return { kind: 'node', data: { kind: node.kind, ...data }, verb: 'Moved to the trash:' };
+}
+
+export async function trash(cli: Cli, a: Args): Promise<Output> {
+  const limit = optInt(a, 'limit');
+  return {
+    kind: 'nodes',
+    data: await cli.call('trash', { ...(limit !== undefined && { limit }) }),
+    empty: 'The trash is empty.',
+  };
+}
+
+export async function restore(cli: Cli, a: Args): Promise<Output> {
+  return {
+    kind: 'node',
+    data: await cli.call('node.restore', { id: arg(a, 'id') }),
+    verb: 'Restored',
+  };
+}
