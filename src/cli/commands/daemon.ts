@@ -1,0 +1,305 @@
+// `heph daemon start|stop|restart|status|uninstall`. With a systemd user manager, hephd runs as
+// a user unit (installed, enabled, restarted by systemd); elsewhere (containers, CI) it is
+// started detached with a pid file and a log file under $XDG_STATE_HOME/heph/. Every verb is
+// idempotent: starting a running daemon or stopping a stopped one says so and succeeds.
+
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { stateDir, type Env } from '../../config/paths.js';
+import { HephError } from '../../core/errors.js';
+import { optArg, type Args } from '../args.js';
+import type { Cli } from '../context.js';
+import type { Output } from '../output.js';
+import { openConnection } from '../rpc.js';
+import { renderUnit, UNIT_NAME } from '../unit-file.js';
+import { isRec, type Rec } from '../wire.js';
+
+type Manager = 'systemd' | 'detached';
+export type DaemonVerb = 'start' | 'stop' | 'restart' | 'status' | 'uninstall';
+
+interface Files {
+  socket: string;
+  pidFile: string;
+  logFile: string;
+  unitFile: string;
+}
+
+function home(env: Env): string {
+  return env.HOME || '/';
+}
+
+export function unitPath(env: Env): string {
+  return join(env.XDG_CONFIG_HOME || join(home(env), '.config'), 'systemd', 'user', UNIT_NAME);
+}
+
+function systemctl(...args: string[]): { ok: boolean; out: string } {
+  const r = spawnSync('systemctl', ['--user', ...args], { encoding: 'utf8', timeout: 10_000 });
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
+}
+
+function detectManager(a: Args): Manager {
+  const m = optArg(a, 'manager') ?? 'auto';
+  if (m === 'systemd' || m === 'detached') return m;
+  return systemctl('show-environment').ok ? 'systemd' : 'detached';
+}
+
+/** The daemon's status, or undefined when nothing answers on the socket. */
+async function probe(socket: string): Promise<Rec | undefined> {
+  try {
+    const conn = await openConnection(socket);
+    try {
+      const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000).unref());
+      const st = await Promise.race([conn.call('status', {}), timeout]);
+      return isRec(st) ? st : undefined;
+    } finally {
+      conn.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Guards against a stale pid file naming a process that is no longer hephd. */
+function looksLikeHephd(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('hephd');
+  } catch {
+    return true; // no /proc (macOS): trust the pid file
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function hephdArgs(cli: Cli, a: Args, socket: string): string[] {
+  const mode = optArg(a, 'mode') ?? 'local';
+  const db = optArg(a, 'db') ?? cli.env.HEPH_DB;
+  const config = cli.env.HEPH_CONFIG;
+  return [
+    '--mode',
+    mode,
+    '--socket',
+    socket,
+    ...(db ? ['--db', resolve(cli.cwd, db)] : []),
+    ...(config ? ['--config', resolve(cli.cwd, config)] : []),
+  ];
+}
+
+function report(
+  heading: string,
+  manager: Manager,
+  f: Files,
+  st: Rec | undefined,
+  extra: Rec = {},
+): Output {
+  return {
+    kind: 'summary',
+    heading,
+    data: {
+      ...extra,
+      running: st !== undefined,
+      manager,
+      pid: st?.pid ?? null,
+      socket: f.socket,
+      db: st?.db ?? null,
+      log: manager === 'detached' ? f.logFile : `journalctl --user -u ${UNIT_NAME}`,
+      ...(manager === 'systemd' && { unit: f.unitFile }),
+    },
+  };
+}
+
+async function waitUntilUp(
+  socket: string,
+  exited: () => string | undefined,
+  logFile: string | undefined,
+): Promise<Rec> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const st = await probe(socket);
+    if (st) return st;
+    const why = exited();
+    if (why !== undefined || Date.now() > deadline) {
+      let detail = why ?? 'it did not answer within 15 s';
+      if (logFile) {
+        const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n') : [];
+        const last =
+          [...tail].reverse().find((l) => l.startsWith('hephd:')) ?? tail[tail.length - 1];
+        if (last) detail += `: ${last.replace(/^hephd: /, '')}`;
+        detail += ` (log: ${logFile})`;
+      }
+      throw new HephError('unavailable', `hephd did not start; ${detail}`);
+    }
+    await sleep(100);
+  }
+}
+
+async function startDetached(cli: Cli, a: Args, f: Files): Promise<Output> {
+  const running = await probe(f.socket);
+  if (running)
+    return report('hephd is already running', 'detached', f, running, { action: 'none' });
+  mkdirSync(dirname(f.logFile), { recursive: true, mode: 0o700 });
+  const fd = openSync(f.logFile, 'a', 0o600);
+  let exitedWith: string | undefined;
+  try {
+    const child = spawn(process.execPath, [cli.hephdPath, ...hephdArgs(cli, a, f.socket)], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...cli.env },
+    });
+    child.on('exit', (code, signal) => {
+      exitedWith = `it exited with ${code ?? signal ?? 'an error'}`;
+    });
+    child.on('error', (e) => {
+      exitedWith = `it could not be run (${e.message})`;
+    });
+    if (child.pid !== undefined) writeFileSync(f.pidFile, `${child.pid}\n`);
+    child.unref();
+  } finally {
+    closeSync(fd);
+  }
+  const st = await waitUntilUp(f.socket, () => exitedWith, f.logFile);
+  return report('hephd started', 'detached', f, st, { action: 'started' });
+}
+
+async function stopDetached(f: Files): Promise<Output> {
+  const st = await probe(f.socket);
+  let pid = readPid(f.pidFile);
+  if (pid === undefined || !alive(pid) || !looksLikeHephd(pid)) {
+    pid = typeof st?.pid === 'number' ? st.pid : undefined;
+  }
+  if (pid === undefined || !alive(pid)) {
+    rmSync(f.pidFile, { force: true });
+    return report('hephd is not running', 'detached', f, undefined, { action: 'none' });
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (alive(pid) && Date.now() < deadline) await sleep(50);
+  if (alive(pid)) {
+    throw new HephError(
+      'unavailable',
+      `hephd (pid ${pid}) did not stop within 10 s; it may still be finishing work`,
+      { pid },
+    );
+  }
+  rmSync(f.pidFile, { force: true });
+  return report('hephd stopped', 'detached', f, undefined, { action: 'stopped', stopped_pid: pid });
+}
+
+async function startSystemd(cli: Cli, a: Args, f: Files): Promise<Output> {
+  const unit = renderUnit({
+    node: process.execPath,
+    hephd: cli.hephdPath,
+    args: hephdArgs(cli, a, f.socket),
+  });
+  const old = existsSync(f.unitFile) ? readFileSync(f.unitFile, 'utf8') : undefined;
+  if (old !== unit) {
+    mkdirSync(dirname(f.unitFile), { recursive: true });
+    writeFileSync(f.unitFile, unit);
+    systemctl('daemon-reload');
+  }
+  if (systemctl('is-active', '--quiet', UNIT_NAME).ok) {
+    const st = await probe(f.socket);
+    const heading =
+      old !== unit
+        ? 'hephd is running; its unit changed, run `heph daemon restart` to apply'
+        : 'hephd is already running';
+    return report(heading, 'systemd', f, st, { action: 'none' });
+  }
+  const r = systemctl('enable', '--now', UNIT_NAME);
+  if (!r.ok)
+    throw new HephError(
+      'unavailable',
+      `systemctl --user enable --now ${UNIT_NAME} failed: ${r.out}`,
+    );
+  const st = await waitUntilUp(
+    f.socket,
+    () => (systemctl('is-failed', '--quiet', UNIT_NAME).ok ? 'the unit failed' : undefined),
+    undefined,
+  );
+  return report('hephd started', 'systemd', f, st, { action: 'started' });
+}
+
+function retitle(out: Output, heading: string): Output {
+  return out.kind === 'summary' ? { ...out, heading } : out;
+}
+
+export async function daemon(cli: Cli, a: Args, verb: DaemonVerb): Promise<Output> {
+  const manager = detectManager(a);
+  const state = stateDir(cli.env);
+  const f: Files = {
+    socket: await cli.socketPath(),
+    pidFile: join(state, 'hephd.pid'),
+    logFile: join(state, 'hephd.log'),
+    unitFile: unitPath(cli.env),
+  };
+  switch (verb) {
+    case 'status': {
+      const st = await probe(f.socket);
+      return report(st ? 'hephd is running' : 'hephd is not running', manager, f, st);
+    }
+    case 'start':
+      return manager === 'systemd' ? startSystemd(cli, a, f) : startDetached(cli, a, f);
+    case 'stop':
+      if (manager === 'systemd') {
+        const r = systemctl('stop', UNIT_NAME);
+        if (!r.ok)
+          throw new HephError('unavailable', `systemctl --user stop ${UNIT_NAME} failed: ${r.out}`);
+        return report('hephd stopped', manager, f, undefined, { action: 'stopped' });
+      }
+      return stopDetached(f);
+    case 'restart':
+      if (manager === 'systemd') {
+        await startSystemd(cli, a, f); // installs or refreshes the unit
+        const r = systemctl('restart', UNIT_NAME);
+        if (!r.ok)
+          throw new HephError(
+            'unavailable',
+            `systemctl --user restart ${UNIT_NAME} failed: ${r.out}`,
+          );
+        const st = await waitUntilUp(f.socket, () => undefined, undefined);
+        return report('hephd restarted', manager, f, st, { action: 'restarted' });
+      }
+      await stopDetached(f);
+      return retitle(await startDetached(cli, a, f), 'hephd restarted');
+    case 'uninstall': {
+      if (manager === 'systemd') {
+        systemctl('disable', '--now', UNIT_NAME);
+        rmSync(f.unitFile, { force: true });
+        systemctl('daemon-reload');
+        return report('hephd stopped and its unit removed', manager, f, undefined, {
+          action: 'uninstalled',
+        });
+      }
+      return retitle(
+        await stopDetached(f),
+        'hephd is stopped (nothing else to remove when it runs detached)',
+      );
+    }
+  }
+}
