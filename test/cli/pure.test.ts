@@ -1,0 +1,137 @@
+// The CLI's pure parts: the systemd unit renderer, date words, JSON-or-text values and the printer.
+
+import { describe, expect, it } from 'vitest';
+import { parseValue } from '../../src/cli/commands/admin.js';
+import { parseDateArg, parseDateOrNone } from '../../src/cli/dates.js';
+import { render } from '../../src/cli/output.js';
+import { renderUnit, systemdQuote } from '../../src/cli/unit-file.js';
+
+describe('renderUnit', () => {
+  it('renders a user unit that restarts hephd with absolute paths', () => {
+    const unit = renderUnit({
+      node: '/usr/bin/node',
+      hephd: '/opt/heph/bin/hephd.js',
+      args: ['--mode', 'local', '--socket', '/run/user/1000/heph/hephd.sock'],
+    });
+    expect(unit).toBe(
+      [
+        '[Unit]',
+        'Description=heph daemon (notes and tasks)',
+        '',
+        '[Service]',
+        'Type=simple',
+        'ExecStart=/usr/bin/node /opt/heph/bin/hephd.js --mode local --socket /run/user/1000/heph/hephd.sock',
+        'Restart=always',
+        'RestartSec=2',
+        '',
+        '[Install]',
+        'WantedBy=default.target',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('quotes spaces, quotes, backslashes, % specifiers and $ expansions', () => {
+    expect(systemdQuote('/home/a b/heph.db')).toBe('"/home/a b/heph.db"');
+    expect(systemdQuote('/x/100%')).toBe('/x/100%%');
+    expect(systemdQuote('/x/$HOME')).toBe('/x/$$HOME');
+    expect(systemdQuote('a"b\\c')).toBe('"a\\"b\\\\c"');
+    const unit = renderUnit({
+      node: '/n',
+      hephd: '/h j/hephd.js',
+      args: ['--db', '/d/50% off.db'],
+    });
+    expect(unit).toContain('ExecStart=/n "/h j/hephd.js" --db "/d/50%% off.db"');
+  });
+});
+
+describe('date words', () => {
+  const today = '2026-03-04'; // a Wednesday
+  it('accepts dates, relative words, weekdays and offsets', () => {
+    expect(parseDateArg('2026-12-31', today)).toBe('2026-12-31');
+    expect(parseDateArg('today', today)).toBe(today);
+    expect(parseDateArg('Tomorrow', today)).toBe('2026-03-05');
+    expect(parseDateArg('yesterday', today)).toBe('2026-03-03');
+    expect(parseDateArg('fri', today)).toBe('2026-03-06');
+    expect(parseDateArg('wednesday', today)).toBe('2026-03-11'); // strictly after today
+    expect(parseDateArg('+3d', today)).toBe('2026-03-07');
+    expect(parseDateArg('+2w', today)).toBe('2026-03-18');
+    expect(parseDateArg('+1m', today)).toBe('2026-04-04');
+    expect(parseDateArg('-1y', today)).toBe('2025-03-04');
+    expect(parseDateOrNone('none', today, '--do')).toBe(null);
+  });
+  it('refuses what is not a date, naming the flag', () => {
+    expect(() => parseDateArg('2026-02-30', today, '--do')).toThrow(/--do/);
+    expect(() => parseDateArg('someday', today, '--late-on')).toThrow(/--late-on/);
+  });
+});
+
+describe('parseValue', () => {
+  it('reads JSON when it parses, else keeps the text', () => {
+    expect(parseValue('42')).toBe(42);
+    expect(parseValue('"x"')).toBe('x');
+    expect(parseValue('null')).toBe(null);
+    expect(parseValue('["a"]')).toEqual(['a']);
+    expect(parseValue('plain words')).toBe('plain words');
+  });
+});
+
+describe('render', () => {
+  const data = {
+    today: '2026-03-04',
+    tasks: [
+      {
+        id: '01M82P44NEKDFTVQC8AHS2CBY5',
+        title: 'Pay rent',
+        state: 'outstanding',
+        attention: 'red',
+        do_date: null,
+        late_on: '2026-03-01',
+        recurrence: null,
+      },
+      {
+        id: '01M82P45154GGXK5Z0YS79PTK7',
+        short_id: 'ptk7ab',
+        title: 'Call',
+        state: 'outstanding',
+        attention: 'white',
+        do_date: '2026-03-05',
+        late_on: null,
+        recurrence: null,
+      },
+    ],
+  };
+  const out = { kind: 'tasks', data, empty: 'Nothing.' } as const;
+
+  it('prints --json as one stable document, never coloured', () => {
+    const s = render(out, { json: true, color: true, today: '2026-03-04' });
+    expect(JSON.parse(s)).toEqual(data);
+    expect(s).not.toContain('\x1b[');
+  });
+
+  it('prints tables with short ids, attention and relative dates; colour only when asked', () => {
+    const plain = render(out, { json: false, color: false, today: '2026-03-04' });
+    expect(plain).toBe(
+      'ahs2cby5  red     Pay rent  · late 3d ago\nptk7ab    ' +
+        '      ' +
+        '  Call  · do tomorrow\n',
+    );
+    const coloured = render(out, { json: false, color: true, today: '2026-03-04' });
+    expect(coloured).toContain('\x1b[31mred');
+    expect(
+      render(
+        { kind: 'tasks', data: { tasks: [] }, empty: 'Nothing.' },
+        { json: false, color: false, today: '2026-03-04' },
+      ),
+    ).toBe('Nothing.\n');
+  });
+
+  it('prints a raw body exactly', () => {
+    expect(
+      render(
+        { kind: 'raw', text: 'a\nb', data: {} },
+        { json: false, color: false, today: '2026-03-04' },
+      ),
+    ).toBe('a\nb');
+  });
+});
