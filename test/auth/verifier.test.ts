@@ -208,15 +208,21 @@ describe('bearer token verifier', () => {
     for (const [name, build, reasons] of cases) {
       it(name, async () => {
         const token = await build(op);
-        const e = await refusal(make().verify(`Bearer ${token}`));
+        const logged: unknown[] = [];
+        const record = (obj: object, msg?: string) => void logged.push(obj, msg);
+        const logger = { debug: record, info: record, warn: record, error: record };
+        const e = await refusal(make({ logger }).verify(`Bearer ${token}`));
+        expect(logged.length).toBeGreaterThan(0);
         expect(e.code).toBe('unauthorized');
         expect(reasons).toContain(e.details.reason);
         expect(e.details.www_authenticate).toMatch(
           /^Bearer error="invalid_token", error_description="[^"]+"$/,
         );
-        // Neither the token nor any part of it is echoed back.
+        // Neither the token nor any part of it is echoed back or logged.
         const parts = token.split('.').filter((p) => p.length >= 8);
-        for (const p of parts) expect(JSON.stringify([e.message, e.details])).not.toContain(p);
+        for (const p of parts) {
+          expect(JSON.stringify([e.message, e.details, logged])).not.toContain(p);
+        }
       });
     }
   });
