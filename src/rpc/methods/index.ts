@@ -10,6 +10,7 @@ import { linkMethods } from './link.js';
 import { nodeMethods } from './node.js';
 import { organizeMethods } from './organize.js';
 import { statusMethods } from './status.js';
+import { syncMethods } from './sync.js';
 import { taskMethods } from './task.js';
 
 export type { DaemonContext, Services } from './context.js';
@@ -25,5 +26,6 @@ export function buildNamespaces(s: Services) {
     statusMethods(s),
     eventMethods(s),
     backupMethods(s),
+    syncMethods(s),
   ];
 }

@@ -1,0 +1,290 @@
+// hephd --mode client: no replica, online only. Every socket call is validated with the same
+// schemas as a local daemon's and forwarded to the hub's POST /rpc; the hub's result comes back
+// as it is, and its error with the same code, message and data. Local to this process:
+// `rpc.methods`, `status` (mode client, plus the hub's status when it answers), `sync.status`,
+// `sync.now` (refused: nothing to sync), `events.subscribe`/`events.unsubscribe` (fed by
+// long-polling the hub's /sync/pull from its current end and mapping ops to node.changed,
+// task.changed and link.changed; conflict.changed is not derived in this version), and
+// `export`/`import`/`backup`, which are refused in this version with a message saying so.
+// stop() stops the socket server, the long-poll and the HTTP client, and is idempotent.
+
+import { z } from 'zod';
+import type { DaemonConfig } from '../config/config.js';
+import { HephError } from '../core/errors.js';
+import { randomHex } from '../core/ids.js';
+import { isPlainObject } from '../core/json.js';
+import { fromWireError } from '../protocol/error-wire.js';
+import { MAX_PULL_LIMIT } from '../protocol/sync.js';
+import { buildNamespaces, type Services } from '../rpc/methods/index.js';
+import { defineMethod, Registry, type MethodDef } from '../rpc/registry.js';
+import { HubClient } from '../sync/hub-client.js';
+import { unsyncedStatus } from '../sync/sync-service.js';
+import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
+import type { DaemonDeps } from './daemon.js';
+import { TOPICS, type Topic } from './events.js';
+
+/** Methods that read or write local files: refused in client mode in this version. */
+export const CLIENT_REFUSED = ['export', 'import', 'backup'];
+const LOCAL = new Set([
+  'status',
+  'sync.status',
+  'sync.now',
+  'events.subscribe',
+  'events.unsubscribe',
+]);
+const TASK_FIELDS = new Set(['state', 'attention', 'do_date', 'late_on', 'recurrence']);
+const LONG_POLL_S = 25;
+
+export interface ClientDaemon {
+  readonly hub: string;
+  stop(): Promise<void>;
+}
+
+/** The daemon's method list without a replica behind it: only names and schemas are read. */
+function methodShapes(): MethodDef[] {
+  // The namespace builders only capture their services in handlers, which are replaced below;
+  // any access to this stand-in is a bug and fails loudly.
+  const none = new Proxy(
+    {},
+    {
+      get(_t, key) {
+        throw new Error(`client mode has no ${String(key)}`);
+      },
+    },
+  ) as Services;
+  return buildNamespaces(none).flat();
+}
+
+/** The notifications one op implies (without a replica, a task is known by its fields). */
+export function eventsOf(ops: readonly unknown[]): Map<Topic, Set<string>> {
+  const out = new Map<Topic, Set<string>>();
+  const add = (t: Topic, id: string): void => {
+    let s = out.get(t);
+    if (!s) out.set(t, (s = new Set()));
+    s.add(id);
+  };
+  for (const op of ops) {
+    if (!isPlainObject(op) || typeof op.kind !== 'string' || typeof op.target !== 'string') {
+      continue;
+    }
+    const payload = isPlainObject(op.payload) ? op.payload : {};
+    if (op.kind === 'node.set' || op.kind === 'body.update') {
+      add('node.changed', op.target);
+      const field = payload.field;
+      if (
+        typeof field === 'string' &&
+        (TASK_FIELDS.has(field) || (field === 'kind' && payload.value === 'task'))
+      ) {
+        add('task.changed', op.target);
+      }
+    } else if (op.kind === 'link.add' || op.kind === 'link.remove') {
+      add('link.changed', op.target);
+    }
+  }
+  return out;
+}
+
+interface Sub {
+  connectionId: string;
+  topics: ReadonlySet<Topic>;
+  send(method: string, params: Record<string, unknown>): boolean;
+}
+
+export async function startClientDaemon(
+  config: DaemonConfig,
+  deps: DaemonDeps,
+): Promise<ClientDaemon> {
+  const { logger } = deps;
+  if (config.hubUrl === undefined) {
+    throw new HephError(
+      'invalid_params',
+      '--mode client needs a hub: pass --hub-url URL (or set HEPH_HUB_URL)',
+      { field: 'hub-url' },
+    );
+  }
+  const client = new HubClient({
+    url: config.hubUrl,
+    // Client mode has no replica; the sync routes still want a well-formed replica id.
+    origin: randomHex(deps.random, 16),
+    clock: deps.clock,
+    ...(config.insecureHttp !== undefined && { insecureHttp: config.insecureHttp }),
+  });
+  const hub = client.url.href;
+  const subs = new Map<string, Sub>();
+  let nextSub = 1;
+  const stopAll = new AbortController();
+  let feeding: Promise<void> | undefined;
+
+  const forward = async (method: string, params: unknown): Promise<unknown> => {
+    const reply = await client.rpc(
+      { jsonrpc: '2.0', method, params: params ?? {}, id: 1 },
+      stopAll.signal,
+    );
+    if (!isPlainObject(reply) || reply.jsonrpc !== '2.0') {
+      throw new HephError('protocol_mismatch', `hub at ${client.url.host} sent no JSON-RPC reply`);
+    }
+    if (Object.hasOwn(reply, 'error')) throw fromWireError(reply.error);
+    if (!Object.hasOwn(reply, 'result')) {
+      throw new HephError(
+        'protocol_mismatch',
+        `hub at ${client.url.host} sent a reply without result`,
+      );
+    }
+    return reply.result;
+  };
+
+  const emit = (topic: Topic, params: Record<string, unknown>): void => {
+    for (const [id, s] of subs) {
+      if (!s.topics.has(topic)) continue;
+      if (!s.send(topic, { subscription: id, ...params })) subs.delete(id);
+    }
+  };
+
+  // Long-polls the hub from its current end and turns arriving ops into notifications.
+  const feed = async (): Promise<void> => {
+    let cursor: string | undefined;
+    let caughtUp = false;
+    let failures = 0;
+    while (!stopAll.signal.aborted && subs.size > 0) {
+      try {
+        const page = await client.pull(
+          cursor,
+          MAX_PULL_LIMIT,
+          caughtUp ? LONG_POLL_S : 0,
+          stopAll.signal,
+        );
+        failures = 0;
+        cursor = page.cursor;
+        if (caughtUp) {
+          for (const [topic, ids] of eventsOf(page.ops)) emit(topic, { ids: [...ids] });
+        }
+        if (!page.more) caughtUp = true;
+      } catch (e) {
+        if (stopAll.signal.aborted) return;
+        failures++;
+        const ms = Math.min(60_000, 1000 * 2 ** Math.min(failures - 1, 6));
+        if (failures === 1) {
+          logger.warn({ err: (e as Error).message }, 'events: hub unreachable; retrying');
+        }
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, ms * (0.5 + deps.random.next() / 2));
+          stopAll.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), {
+            once: true,
+          });
+        });
+      }
+    }
+  };
+
+  const local: MethodDef[] = [
+    defineMethod({
+      name: 'status',
+      summary: 'What this daemon is (mode client) and, when the hub answers, the hub’s status.',
+      params: z.strictObject({}),
+      handler: async () => {
+        const own = {
+          version: deps.version,
+          mode: 'client',
+          pid: process.pid,
+          socket: config.socket,
+          hub,
+          subscribers: subs.size,
+        };
+        try {
+          const theirs = await forward('status', {});
+          return { ...(isPlainObject(theirs) ? theirs : {}), ...own, hub_reachable: true };
+        } catch (e) {
+          return { ...own, hub_reachable: false, hub_error: (e as Error).message };
+        }
+      },
+    }),
+    defineMethod({
+      name: 'sync.status',
+      summary: 'Client mode keeps no replica: every call goes to the hub.',
+      params: z.strictObject({}),
+      handler: () => {
+        const s = unsyncedStatus('client');
+        return { ...s, hub, verdict: `online only: every call goes to ${hub}` };
+      },
+    }),
+    defineMethod({
+      name: 'sync.now',
+      summary: 'Refused in client mode: there is no replica to sync.',
+      params: z.strictObject({ wait: z.boolean().optional() }),
+      handler: () => {
+        throw new HephError(
+          'invalid_params',
+          'hephd runs in client mode: it keeps no replica, every call already goes to the hub',
+          { mode: 'client' },
+        );
+      },
+    }),
+    defineMethod({
+      name: 'events.subscribe',
+      summary: `Streams change notifications on this connection (topics: ${TOPICS.join(', ')}).`,
+      params: z.strictObject({ topics: z.array(z.enum(TOPICS)).min(1).optional() }),
+      handler: (p, ctx) => {
+        const id = `sub-${nextSub++}`;
+        subs.set(id, {
+          connectionId: ctx.connectionId,
+          topics: new Set(p.topics ?? TOPICS),
+          send: (m, params) => ctx.notify(m, params),
+        });
+        ctx.signal.addEventListener('abort', () => subs.delete(id), { once: true });
+        feeding ??= feed().finally(() => (feeding = undefined));
+        return { subscription: id };
+      },
+    }),
+    defineMethod({
+      name: 'events.unsubscribe',
+      summary: 'Ends a subscription made on this connection.',
+      params: z.strictObject({ subscription: z.string().min(1).max(64) }),
+      handler: (p, ctx) => {
+        const s = subs.get(p.subscription);
+        if (!s || s.connectionId !== ctx.connectionId) {
+          throw new HephError('not_found', `no subscription ${p.subscription} on this connection`);
+        }
+        subs.delete(p.subscription);
+        return { unsubscribed: true };
+      },
+    }),
+  ];
+
+  const forwarded = methodShapes()
+    .filter((m) => !LOCAL.has(m.name))
+    .map((m): MethodDef => ({
+      name: m.name,
+      summary: m.summary,
+      params: m.params,
+      ...(m.result !== undefined && { result: m.result }),
+      handler: CLIENT_REFUSED.includes(m.name)
+        ? () => {
+            throw new HephError(
+              'invalid_params',
+              `${m.name} is not available in client mode in this version: run it against a ` +
+                'local daemon (hephd --mode local --hub-url …), which has the data on this machine',
+              { method: m.name, mode: 'client' },
+            );
+          }
+        : (params) => forward(m.name, params),
+    }));
+
+  const registry = new Registry([local, forwarded]);
+  const server: SocketServer = await startSocketServer({ path: config.socket, registry, logger });
+  logger.info({ socket: config.socket, hub, mode: 'client' }, 'hephd started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    hub,
+    stop() {
+      stopping ??= (async () => {
+        stopAll.abort();
+        await server.stop();
+        await feeding;
+        await client.close();
+        logger.info({}, 'hephd stopped');
+      })();
+      return stopping;
+    },
+  };
+}
