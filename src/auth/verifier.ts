@@ -322,7 +322,7 @@ export function createAuthGuard<A>(o: AuthGuardOptions<A>) {
         const retry = Math.max(wait, after);
         if (wait > 0) {
           const tooMany = new HephError(
-            'unauthorized',
+            'rate_limited',
             `too many failed authentications from this address; retry in ${retry} s`,
             { reason: 'rate_limited', retry_after_s: retry },
           );

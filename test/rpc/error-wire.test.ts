@@ -25,6 +25,7 @@ const ALL: ErrorCode[] = [
   'already_running',
   'unauthorized',
   'forbidden',
+  'rate_limited',
   'too_large',
   'protocol_mismatch',
   'io',
