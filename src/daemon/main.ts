@@ -11,6 +11,8 @@ import { exitCodeFor } from '../protocol/error-wire.js';
 import type { Clock } from '../ports/clock.js';
 import { cryptoRandom } from '../ports/random.js';
 import { startHub } from '../hub/server.js';
+import { isFailpoint } from '../sync/sync-once.js';
+import { startClientDaemon } from './client-mode.js';
 import { startDaemon } from './daemon.js';
 
 const HELP = `Usage: hephd [options]
@@ -25,6 +27,7 @@ Options:
   --config PATH      config file          (default: $XDG_CONFIG_HOME/heph/config.json; env HEPH_CONFIG)
   --log-level LEVEL  fatal, error, warn, info (default), debug, trace or silent
   --hub-url URL      the hub to sync with (modes local and client)
+  --insecure-http    allow a plain http:// hub that is not on loopback (env HEPH_INSECURE_HTTP=1)
   --http-addr ADDR   where the hub listens (mode server; default 127.0.0.1:8787; port 0 = any)
   --insecure-open    mode server: allow a non-loopback --http-addr without an identity provider
   --tls-cert PATH    mode server: serve HTTPS with this PEM certificate chain (env HEPH_TLS_CERT)
@@ -35,7 +38,10 @@ Options:
 Logs go to standard error as JSON lines. Precedence: flags, then environment, then the
 config file, then defaults. HEPH_CLOCK_OFFSET_MS shifts the daemon's clock (a testing and
 diagnosis aid). HEPH_FAILPOINT=hub.push.mid_batch makes a hub kill itself in the middle
-of applying a push (a crash-testing aid; never set it in production).`;
+of applying a push, and push.before_send, push.after_response or pull.after_apply make a
+spoke kill itself at that point of a sync (crash-testing aids; never set them in production).
+Mode client keeps no data: every call goes to the hub; export, import and backup are not
+available in it in this version.`;
 
 export function version(): string {
   try {
@@ -63,6 +69,7 @@ function parseFlags(argv: string[]) {
         'hub-url': { type: 'string' },
         'http-addr': { type: 'string' },
         'insecure-open': { type: 'boolean' },
+        'insecure-http': { type: 'boolean' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -99,21 +106,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         hubUrl: flags['hub-url'],
         httpAddr: flags['http-addr'],
         insecureOpen: flags['insecure-open'],
+        insecureHttp: flags['insecure-http'],
         tlsCert: flags['tls-cert'],
         tlsKey: flags['tls-key'],
       },
       env,
       process.cwd(),
     );
-    if (config.mode === 'client') {
-      throw new HephError(
-        'invalid_params',
-        `--mode ${config.mode} is not available in this version yet; use --mode local or server`,
-        {
-          field: 'mode',
-        },
-      );
-    }
   } catch (e) {
     process.stderr.write(`hephd: ${(e as Error).message}\n`);
     return exitCodeFor(e);
@@ -127,8 +126,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const failpoint = env.HEPH_FAILPOINT;
     daemon =
       config.mode === 'server'
-        ? await startHub(config, { ...deps, ...(failpoint && { failpoint }) })
-        : await startDaemon(config, deps);
+        ? await startHub(config, {
+            ...deps,
+            ...(failpoint?.startsWith('hub.') && { hubFailpoint: failpoint }),
+          })
+        : config.mode === 'client'
+          ? await startClientDaemon(config, deps)
+          : await startDaemon(config, {
+              ...deps,
+              ...(isFailpoint(failpoint) && { syncFailpoint: failpoint }),
+            });
   } catch (e) {
     const message = isHephError(e)
       ? e.message

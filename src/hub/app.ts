@@ -40,6 +40,8 @@ export interface HubTimeouts {
   checkIntervalMs?: number;
   /** Keep-alive connections idle between requests are closed after this (default 72 s). */
   keepAliveMs?: number;
+  /** On close, requests still running after this are cut off (default 2 s). */
+  closeGraceMs?: number;
 }
 
 export interface HubAppOptions {
@@ -116,11 +118,25 @@ export function buildHub(o: HubAppOptions): HubApp {
     const e = new HephError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
     void reply.code(404).send(errorBody(e));
   });
+  // Stopping: wake long-polls, and have every reply still in flight close its connection, or
+  // server.close() would wait for those keep-alive connections to time out.
+  let closing = false;
+  let cut: NodeJS.Timeout | undefined;
   app.addHook('preClose', (done) => {
+    closing = true;
     notifier.close();
+    // Connections still busy after the grace period (a client that stopped reading, a socket the
+    // peer abandoned mid-request) are cut, so stop() is bounded.
+    cut = setTimeout(() => app.server.closeAllConnections(), t.closeGraceMs ?? 2000);
+    cut.unref();
     done();
   });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.addHook('onClose', (_app, done) => {
+    clearTimeout(cut);
     offChange();
     done();
   });
@@ -137,9 +153,11 @@ export function buildHub(o: HubAppOptions): HubApp {
   const clock = o.clock ?? systemClock;
   // The hub's time lets a spoke see its own clock drift before a push is refused for it.
   app.get('/healthz', () => ({ ok: true, time_ms: clock.now() }));
-  app.get(
-    '/config',
-    (): HubConfig => ({ issuer: null, client_id: null, audience: null, protocol: [PROTOCOL_VERSION] }),
-  );
+  app.get('/config', (): HubConfig => ({
+    issuer: null,
+    client_id: null,
+    audience: null,
+    protocol: [PROTOCOL_VERSION],
+  }));
   return { app, notifier };
 }

@@ -67,7 +67,11 @@ export function makeErrorHandler(logger: Logger, bodyLimit: number) {
     const t = translate(e, bodyLimit);
     if (t === undefined) {
       logger.error(
-        { err: e instanceof Error ? e.message : String(e), method: request.method, url: request.url },
+        {
+          err: e instanceof Error ? e.message : String(e),
+          method: request.method,
+          url: request.url,
+        },
         'hub request failed',
       );
       const internal = new HephError('internal', 'internal error in the hub; see its log');

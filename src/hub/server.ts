@@ -20,7 +20,7 @@ import { buildHubApp, type HubTimeouts } from './app.js';
 
 export interface HubDeps extends DaemonDeps {
   /** Testing aid (HEPH_FAILPOINT): `hub.push.mid_batch`. */
-  failpoint?: string;
+  hubFailpoint?: string | undefined;
   timeouts?: HubTimeouts;
   maxDriftMs?: number;
 }
@@ -156,7 +156,7 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
         ...(deps.maxDriftMs !== undefined && { maxDriftMs: deps.maxDriftMs }),
         ...(deps.timeouts && { timeouts: deps.timeouts }),
         ...(tls && { tls }),
-        ...(deps.failpoint !== undefined && { failpoint: deps.failpoint }),
+        ...(deps.hubFailpoint !== undefined && { failpoint: deps.hubFailpoint }),
       });
     } catch (e) {
       if (!tls) throw e;
@@ -175,8 +175,11 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
     throw e;
   }
   const url = urlOf(app, tls !== undefined);
-  if (deps.failpoint !== undefined) {
-    logger.warn({ failpoint: deps.failpoint }, 'failpoint armed (a testing aid): expect a crash');
+  if (deps.hubFailpoint !== undefined) {
+    logger.warn(
+      { failpoint: deps.hubFailpoint },
+      'failpoint armed (a testing aid): expect a crash',
+    );
   }
   logger.info({ url, open: !isLoopback(addr.host) }, `hub listening on ${url}`);
   let stopping: Promise<void> | undefined;

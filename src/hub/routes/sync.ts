@@ -132,7 +132,12 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
     });
     if (result.applied.length > 0) notifier.notify();
     logger.debug(
-      { replica, accepted: result.applied.length, duplicates: result.duplicates, refused: refused.length },
+      {
+        replica,
+        accepted: result.applied.length,
+        duplicates: result.duplicates,
+        refused: refused.length,
+      },
       'push',
     );
     return { accepted: result.applied.length, duplicates: result.duplicates, refused };

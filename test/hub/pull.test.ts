@@ -1,0 +1,176 @@
+// A real hub listening on 127.0.0.1:0, driven over HTTP with undici.
+
+import * as net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ORIGIN_A,
+  ORIGIN_B,
+  T0,
+  httpPull,
+  httpPush,
+  makeHub,
+  pullAll,
+  titleOp,
+  type TestHub,
+  type TestOp,
+} from './helpers.js';
+
+const hubs: TestHub[] = [];
+async function listening(opts: Parameters<typeof makeHub>[0] = {}): Promise<TestHub> {
+  const h = makeHub(opts);
+  hubs.push(h);
+  await h.listen();
+  return h;
+}
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((h) => h.close()));
+});
+
+const ORIGINS = ['0000000000000001', '00000000000000a2', '0123456789abcdef', 'ffffffffffffffff'];
+
+describe('pull pages', () => {
+  /** n ops stamped in one millisecond (counters 0..n-1 across four origins), pushed so that
+   *  arrival order differs from authoring order: the second half first. */
+  async function filled(n: number): Promise<{ hub: TestHub; arrival: string[] }> {
+    const hub = await listening();
+    const ops: TestOp[] = Array.from({ length: n }, (_, i) =>
+      titleOp(T0, i, ORIGINS[i % ORIGINS.length]!),
+    );
+    const order = [...ops.slice(n / 2), ...ops.slice(0, n / 2)];
+    for (let i = 0; i < n; i += 5000) {
+      const r = await httpPush(hub.url, order.slice(i, i + 5000));
+      expect(r).toEqual({ accepted: Math.min(5000, n - i), duplicates: 0, refused: [] });
+    }
+    return { hub, arrival: order.map((o) => o.id) };
+  }
+
+  async function pullsExactly(hub: TestHub, arrival: string[], sizes: number[]): Promise<void> {
+    const n = arrival.length;
+    for (const size of sizes) {
+      const { ops: got, pages, cursor, last } = await pullAll(hub.url, size);
+      expect(got.length, `page size ${size}`).toBe(n);
+      expect(new Set(got.map((o) => o.id)).size).toBe(n);
+      expect(got.map((o) => o.id)).toEqual(arrival);
+      expect(pages).toBe(Math.ceil(n / size));
+      expect(cursor).toBe(String(n));
+      expect(last).toMatchObject({ more: false, remaining: 0 });
+    }
+  }
+
+  it('serves 10,000 ops stamped within one millisecond exactly once at page sizes 3, 7, 97 and 1,000', async () => {
+    const { hub, arrival } = await filled(10_000);
+    await pullsExactly(hub, arrival, [3, 7, 97, 1000]);
+    const mid = await httpPull(hub.url, { after: '9990', limit: 3 });
+    expect(mid).toMatchObject({ cursor: '9993', more: true, remaining: 7 });
+  }, 60_000);
+
+  // 10,000 one-op pages take tens of seconds on a loaded machine: 2,000 ops here.
+  it('serves 2,000 ops stamped within one millisecond exactly once at page sizes 1 and 2', async () => {
+    const { hub, arrival } = await filled(2_000);
+    await pullsExactly(hub, arrival, [1, 2]);
+  }, 60_000);
+
+  it('delivers an op authored earlier but pushed later after the cursor (arrival order)', async () => {
+    const hub = await listening();
+    await httpPush(hub.url, [titleOp(T0, 0, ORIGIN_A), titleOp(T0, 1, ORIGIN_A)]);
+    const first = await pullAll(hub.url, 100);
+    expect(first.ops).toHaveLength(2);
+    // A device whose clock ran an hour behind, or that was offline, pushes now.
+    const late = titleOp(T0 - 3_600_000, 0, ORIGIN_B);
+    await httpPush(hub.url, [late], ORIGIN_B);
+    const next = await pullAll(hub.url, 100, first.cursor);
+    expect(next.ops.map((o) => o.id)).toEqual([late.id]);
+  });
+});
+
+describe('long-poll', () => {
+  it('wakes every waiting pull well under a second after a push', async () => {
+    const hub = await listening();
+    const waiting = Array.from({ length: 20 }, () => httpPull(hub.url, { wait: 30 }));
+    while (hub.notifier.waiting < 20) await new Promise((r) => setTimeout(r, 5));
+    const t0 = performance.now();
+    await httpPush(hub.url, [titleOp(T0, 0, ORIGIN_A)]);
+    const pages = await Promise.all(waiting);
+    const ms = performance.now() - t0;
+    expect(ms).toBeLessThan(500);
+    for (const p of pages) expect(p).toMatchObject({ cursor: '1', more: false, remaining: 0 });
+    expect(pages[0]!.ops).toHaveLength(1);
+  });
+
+  it('answers at once when ops exist, and with an empty page and the same cursor after wait', async () => {
+    const hub = await listening();
+    await httpPush(hub.url, [titleOp(T0, 0, ORIGIN_A)]);
+    let t0 = performance.now();
+    expect((await httpPull(hub.url, { wait: 30 })).ops).toHaveLength(1);
+    expect(performance.now() - t0).toBeLessThan(500);
+    t0 = performance.now();
+    const p = await httpPull(hub.url, { after: '1', wait: 1 });
+    const ms = performance.now() - t0;
+    expect(p).toEqual({ ops: [], cursor: '1', more: false, remaining: 0 });
+    expect(ms).toBeGreaterThanOrEqual(950);
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('a duplicate-only push does not end a wait; a pull that disconnects stops waiting', async () => {
+    const hub = await listening();
+    const op = titleOp(T0, 0, ORIGIN_A);
+    await httpPush(hub.url, [op]);
+    const gone = new AbortController();
+    const abandoned = httpPull(hub.url, { after: '1', wait: 30 }, gone.signal).catch(
+      (e: Error) => e,
+    );
+    while (hub.notifier.waiting < 1) await new Promise((r) => setTimeout(r, 5));
+    await httpPush(hub.url, [op]);
+    expect(hub.notifier.waiting).toBe(1);
+    gone.abort();
+    expect(await abandoned).toBeInstanceOf(Error);
+    const deadline = Date.now() + 2000;
+    while (hub.notifier.waiting > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(hub.notifier.waiting).toBe(0);
+  });
+
+  it('is not cut by the request timeout, and close() ends waiting pulls at once', async () => {
+    const hub = await listening({
+      timeouts: { requestMs: 300, headersMs: 300, checkIntervalMs: 50 },
+    });
+    const p = await httpPull(hub.url, { wait: 1 });
+    expect(p).toMatchObject({ ops: [], cursor: '0' });
+    const waiting = httpPull(hub.url, { wait: 30 }).catch((e: Error) => e);
+    while (hub.notifier.waiting < 1) await new Promise((r) => setTimeout(r, 5));
+    const t0 = performance.now();
+    await hub.close();
+    expect(performance.now() - t0).toBeLessThan(2000);
+    const r = await waiting;
+    if (!(r instanceof Error)) expect(r.ops).toEqual([]);
+  });
+});
+
+describe('slow clients', () => {
+  it('drops a client that trickles its headers', async () => {
+    const hub = await listening({ timeouts: { headersMs: 500, checkIntervalMs: 100 } });
+    const port = Number(new URL(hub.url).port);
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (received += d));
+    const closed = new Promise<number>((resolve) =>
+      socket.once('close', () => resolve(performance.now())),
+    );
+    socket.on('error', () => undefined);
+    const t0 = performance.now();
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    const timer = setInterval(() => {
+      if (!socket.destroyed) socket.write('X-Slow: 1\r\n');
+    }, 100);
+    try {
+      const end = await closed;
+      expect(end - t0).toBeLessThan(3000);
+      expect(received).not.toMatch(/200 OK/);
+    } finally {
+      clearInterval(timer);
+      socket.destroy();
+    }
+    // The hub still serves everyone else.
+    expect((await httpPull(hub.url, {})).cursor).toBe('0');
+  });
+});
