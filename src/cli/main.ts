@@ -509,7 +509,7 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
       .help()
       .alias('help', 'h')
       .strict()
-      .demandCommand(1, 'say what to do, for example `heph next` (see heph --help)')
+      .demandCommand(1, 'say what to do, for example `heph next`')
       .wrap(Math.min(100, process.stdout.columns || 100))
       .exitProcess(false)
       .fail((msg: string | null, err: Error | undefined) => {
