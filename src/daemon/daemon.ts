@@ -17,7 +17,7 @@ import { EventHub } from './events.js';
 import { Model } from '../model/model.js';
 import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { connect } from '../transport/socket-client.js';
+import { connect, type RpcClient } from '../transport/socket-client.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
 
 export interface DaemonDeps {
@@ -81,23 +81,39 @@ async function alreadyRunningError(db: string): Promise<HephError> {
   );
 }
 
+/** How long whatever listens on our socket gets to answer `status` before we give up on it
+ *  (generous: status computes the state digest, which takes seconds on a large database). */
+const OWNER_STATUS_TIMEOUT_MS = 5000;
+
 async function socketOwnerError(socket: string): Promise<HephError> {
+  // A listener that accepts but never answers (a hung process, or not hephd at all) must not
+  // hang this start: the status call gets a deadline.
+  let client: RpcClient | undefined;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const client = await connect(socket);
-    try {
-      const status = (await client.call('status')) as { pid?: unknown; db?: unknown };
-      return new HephError(
-        'already_running',
-        `hephd is already running (pid ${String(status.pid)}, socket ${socket}) on ${String(status.db)}`,
-        { pid: status.pid, socket },
-      );
-    } finally {
-      await client.close();
-    }
-  } catch {
-    return new HephError('already_running', `another process is already listening on ${socket}`, {
-      socket,
+    client = await connect(socket);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer')), OWNER_STATUS_TIMEOUT_MS);
     });
+    const status = (await Promise.race([client.call('status'), deadline])) as {
+      pid?: unknown;
+      db?: unknown;
+    };
+    return new HephError(
+      'already_running',
+      `hephd is already running (pid ${String(status.pid)}, socket ${socket}) on ${String(status.db)}`,
+      { pid: status.pid, socket },
+    );
+  } catch {
+    return new HephError(
+      'already_running',
+      `another process is already listening on ${socket} and did not answer as hephd; ` +
+        `stop it or choose another --socket`,
+      { socket },
+    );
+  } finally {
+    clearTimeout(timer);
+    await client?.close();
   }
 }
 

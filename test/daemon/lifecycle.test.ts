@@ -54,6 +54,22 @@ describe('one owner', () => {
     expect(await answersStatus(first.socket, first.pid)).toBe(true);
   });
 
+  it('refuses a socket held by a listener that never answers, instead of hanging', async () => {
+    const dir = h.dir();
+    const socket = join(dir, 'd.sock');
+    const mute = net.createServer(() => {}); // accepts, never replies
+    await new Promise<void>((r) => mute.listen(socket, () => r()));
+    try {
+      const d = h.spawn({ db: join(dir, 'heph.db'), socket });
+      const exit = await d.exited;
+      expect(exit.code).toBe(5);
+      expect(d.stderr()).toContain(`listening on ${socket}`);
+      expect(existsSync(join(dir, 'heph.db.pid'))).toBe(false);
+    } finally {
+      mute.close();
+    }
+  });
+
   it('after kill -9, a restart removes the stale socket and serves again', async ({ annotate }) => {
     const dir = h.dir();
     const first = await h.start(files(dir));
