@@ -432,6 +432,40 @@ function commands(y: Argv, run: (fn: Run) => (a: Args) => Promise<void>): Argv {
         (b) => b.positional('topics', { type: 'string', array: true }),
         run(async (c, a) => (await admin()).events(c, a)),
       )
+      .command('auth', 'Sign in to your hub: login, status, logout', (b) =>
+        b
+          .option('hub', {
+            type: 'string',
+            describe: "the hub's URL (default: the configured hub)",
+          })
+          .option('insecure-http', {
+            type: 'boolean',
+            describe: 'allow a plain http:// hub off loopback',
+          })
+          .command(
+            'login',
+            'Sign in with the device flow; tokens go to the OS keyring',
+            (l) =>
+              l.option('insecure-storage', {
+                type: 'boolean',
+                describe: 'without a keyring, keep tokens in a 0600 file',
+              }),
+            run(async (c, a) => (await import('./commands/auth.js')).login(c, a)),
+          )
+          .command(
+            'status',
+            'Whether you are signed in, and where tokens are kept',
+            (l) => l,
+            run(async (c, a) => (await import('./commands/auth.js')).status(c, a)),
+          )
+          .command(
+            'logout',
+            'Forget the stored tokens',
+            (l) => l,
+            run(async (c, a) => (await import('./commands/auth.js')).logout(c, a)),
+          )
+          .demandCommand(1, 'heph auth login|status|logout'),
+      )
       .command(
         'daemon <action>',
         'Start, stop, restart, inspect or uninstall hephd',
