@@ -4,6 +4,8 @@
 import { daemon } from './daemon.js';
 import { engine } from './engine.js';
 import { floors } from './floors.js';
+import { model } from './model.js';
+import { sync } from './sync.js';
 import type { BenchModule } from './types.js';
 
-export const modules: readonly BenchModule[] = [floors, engine, daemon];
+export const modules: readonly BenchModule[] = [floors, engine, model, daemon, sync];
