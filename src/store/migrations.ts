@@ -26,4 +26,12 @@ CREATE TABLE node_names (
 CREATE INDEX node_names_node ON node_names (node_id);
 `);
   },
+  // v2 → v3: a covering partial index over the candidates for "what is next".
+  (db) => {
+    db.exec(`
+CREATE INDEX nodes_next_candidates ON nodes (kind, deleted, state, attention, do_date, late_on, created_ms)
+  WHERE kind = 'task' AND deleted = 0 AND coalesce(state, 'outstanding') = 'outstanding'
+    AND coalesce(attention, 'white') != 'blue';
+`);
+  },
 ];
