@@ -260,3 +260,24 @@ describe('daemon methods', () => {
     expect(env.store.digest()).toBe(digest);
   });
 });
+
+describe('naming nodes', () => {
+  let env: Env;
+  beforeEach(() => {
+    env = setup();
+  });
+  afterEach(() => env.cleanup());
+
+  it('finds the task by its title although its context doc shares it, and projects by name', async () => {
+    await env.call('project.create', { title: 'Home' });
+    const t = (await env.call('task.create', { title: 'Pay rent', project: 'Home' })).result.task;
+    expect(t.short_id).toBe(t.id.slice(-t.short_id.length).toLowerCase());
+    expect((await env.call('node.get', { id: 'Pay rent' })).error.data.code).toBe('ambiguous');
+    const done = await env.call('task.done', { id: 'Pay rent' });
+    expect(done.result.task.id).toBe(t.id);
+    const home = (await env.call('project.get', { id: 'Home' })).result;
+    expect((await env.call('project.get', { id: home.id.slice(-8) })).result.id).toBe(home.id);
+    const next = (await env.call('list', { filter: { state: 'done' } })).result.tasks;
+    expect(next[0].short_id).toBeDefined();
+  });
+});

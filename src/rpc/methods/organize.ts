@@ -7,6 +7,7 @@ import { DateParam, TagName, Title, Today } from './schemas.js';
 /** Projects, tags, journals and task logs. */
 export function organizeMethods(s: Services) {
   const node = (ref: string) => resolveRef(s.store, ref, { includeDeleted: true }).id;
+  const project = (ref: string) => resolveRef(s.store, ref, { kind: 'project' }).id;
   return [
     defineMethod({
       name: 'project.create',
@@ -21,23 +22,24 @@ export function organizeMethods(s: Services) {
     defineMethod({
       name: 'project.get',
       summary: 'A project with its parent and task counts.',
-      params: z.strictObject({ id: z.string().min(1) }),
+      params: z.strictObject({ id: NodeRef }),
       result: 'project',
-      handler: (p) => s.model.getProject(p.id),
+      handler: (p) => s.model.getProject(project(p.id)),
     }),
     defineMethod({
       name: 'project.move',
       summary: 'Moves a project under another, or to the top (parent: null); cycles are refused.',
-      params: z.strictObject({ id: z.string().min(1), parent: z.string().min(1).nullable() }),
+      params: z.strictObject({ id: NodeRef, parent: NodeRef.nullable() }),
       result: 'project',
-      handler: (p) => s.model.moveProject(p.id, p.parent),
+      handler: (p) =>
+        s.model.moveProject(project(p.id), p.parent === null ? null : project(p.parent)),
     }),
     defineMethod({
       name: 'project.delete',
       summary: 'Moves a project to the trash.',
-      params: z.strictObject({ id: z.string().min(1) }),
+      params: z.strictObject({ id: NodeRef }),
       result: 'project',
-      handler: (p) => s.model.deleteProject(p.id),
+      handler: (p) => s.model.deleteProject(project(p.id)),
     }),
     defineMethod({
       name: 'project.list',

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
-import { isNodeId } from '../../core/ids.js';
+import { isNodeId, type NodeKind } from '../../core/ids.js';
 import type { NodeView } from '../../ports/store.js';
 import type { SqliteStore } from '../../store/sqlite-store.js';
 
@@ -11,11 +11,16 @@ export const MIN_SHORT_ID = 6;
 
 export const NodeRef = z.string().min(1).max(1024).describe('a node id, short id, alias or title');
 
-export function resolveRef(
-  store: SqliteStore,
-  ref: string,
-  opts: { includeDeleted?: boolean } = {},
-): NodeView {
+export interface RefOptions {
+  includeDeleted?: boolean;
+  /**
+   * The kind the caller wants: when a name matches several nodes and exactly one is of this
+   * kind, that one is meant (a task and its context doc share a title; `task.done` means the task).
+   */
+  kind?: NodeKind;
+}
+
+export function resolveRef(store: SqliteStore, ref: string, opts: RefOptions = {}): NodeView {
   if (isNodeId(ref)) {
     const n = store.findNode(ref);
     if (n && (opts.includeDeleted || !n.deleted)) return n;
@@ -43,6 +48,11 @@ export function resolveRef(
   try {
     return store.resolveNode(ref);
   } catch (e) {
+    if (e instanceof HephError && e.code === 'ambiguous' && opts.kind) {
+      const ids = Array.isArray(e.details.ids) ? (e.details.ids as string[]) : [];
+      const ofKind = ids.filter((id) => store.findNode(id)?.kind === opts.kind);
+      if (ofKind.length === 1) return store.getNode(ofKind[0] as string);
+    }
     if (e instanceof HephError && e.code === 'not_found') {
       throw new HephError(
         'not_found',

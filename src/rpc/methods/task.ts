@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { VIEW_NAMES } from '../../core/rank.js';
 import { defineMethod } from '../registry.js';
 import type { Services } from './context.js';
+import { withShortIds } from './node.js';
 import { NodeRef, resolveRef } from './refs.js';
 import {
   Attention,
@@ -22,7 +23,14 @@ const TaskFields = {
 };
 
 export function taskMethods(s: Services) {
-  const task = (ref: string) => resolveRef(s.store, ref, { includeDeleted: true }).id;
+  const task = (ref: string) => resolveRef(s.store, ref, { includeDeleted: true, kind: 'task' }).id;
+  const short = <T extends { id: string }>(x: T) =>
+    withShortIds(s, [x])[0] as T & { short_id: string };
+  const shortTask = <T extends { task: { id: string } }>(r: T) => ({ ...r, task: short(r.task) });
+  const shortList = <T extends { tasks: { id: string }[] }>(r: T) => ({
+    ...r,
+    tasks: withShortIds(s, r.tasks),
+  });
   return [
     defineMethod({
       name: 'task.create',
@@ -38,7 +46,7 @@ export function taskMethods(s: Services) {
       result: '{task, context}',
       handler: (p) => {
         const { today, ...input } = p;
-        return s.model.createTask(defined(input), today);
+        return shortTask(s.model.createTask(defined(input), today));
       },
     }),
     defineMethod({
@@ -46,7 +54,7 @@ export function taskMethods(s: Services) {
       summary: 'A task with its context doc, log doc, project and tags.',
       params: z.strictObject({ id: NodeRef }),
       result: 'task',
-      handler: (p) => s.model.getTask(task(p.id)),
+      handler: (p) => short(s.model.getTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.update',
@@ -61,7 +69,7 @@ export function taskMethods(s: Services) {
       result: 'task',
       handler: (p) => {
         const { id, today, ...patch } = p;
-        return s.model.updateTask(task(id), defined(patch), today);
+        return short(s.model.updateTask(task(id), defined(patch), today));
       },
     }),
     defineMethod({
@@ -69,56 +77,56 @@ export function taskMethods(s: Services) {
       summary: 'Completes a task; a recurring one rolls forward to its next date instead.',
       params: z.strictObject({ id: NodeRef, today: Today }),
       result: '{task, rolled, next_do_date}',
-      handler: (p) => s.model.completeTask(task(p.id), p.today),
+      handler: (p) => shortTask(s.model.completeTask(task(p.id), p.today)),
     }),
     defineMethod({
       name: 'task.skip',
       summary: 'Skips this occurrence of a recurring task (nothing is logged).',
       params: z.strictObject({ id: NodeRef, today: Today }),
       result: '{task, rolled, next_do_date}',
-      handler: (p) => s.model.skipTask(task(p.id), p.today),
+      handler: (p) => shortTask(s.model.skipTask(task(p.id), p.today)),
     }),
     defineMethod({
       name: 'task.drop',
       summary: 'Drops a task (ends a recurring one).',
       params: z.strictObject({ id: NodeRef }),
       result: 'task',
-      handler: (p) => s.model.dropTask(task(p.id)),
+      handler: (p) => short(s.model.dropTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.reopen',
       summary: 'Makes a done or dropped task outstanding again.',
       params: z.strictObject({ id: NodeRef }),
       result: 'task',
-      handler: (p) => s.model.reopenTask(task(p.id)),
+      handler: (p) => short(s.model.reopenTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.delete',
       summary: 'Moves a task to the trash; its context doc stays.',
       params: z.strictObject({ id: NodeRef }),
       result: 'task',
-      handler: (p) => s.model.deleteTask(task(p.id)),
+      handler: (p) => short(s.model.deleteTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.set_project',
       summary: 'Moves a task into a project, or out of any (project: null).',
       params: z.strictObject({ id: NodeRef, project: z.string().min(1).nullable() }),
       result: 'task',
-      handler: (p) => s.model.setTaskProject(task(p.id), p.project),
+      handler: (p) => short(s.model.setTaskProject(task(p.id), p.project)),
     }),
     defineMethod({
       name: 'add',
       summary: 'Quick add: "Pay rent tomorrow !red #Home +bills every month".',
       params: z.strictObject({ text: z.string().min(1).max(2000), today: Today }),
       result: '{task, context, project, created_project}',
-      handler: (p) => s.model.quickAdd(p.text, p.today),
+      handler: (p) => shortTask(s.model.quickAdd(p.text, p.today)),
     }),
     defineMethod({
       name: 'next',
       summary: 'What to do next: actionable tasks in rank order (red tasks are never cut).',
       params: z.strictObject({ limit: z.number().int().min(1).max(1000).optional(), today: Today }),
       result: '{today, tasks}',
-      handler: (p) => s.model.next(defined(p)),
+      handler: (p) => shortList(s.model.next(defined(p))),
     }),
     defineMethod({
       name: 'list',
@@ -141,10 +149,12 @@ export function taskMethods(s: Services) {
       }),
       result: '{today, tasks}',
       handler: (p) =>
-        s.model.list(
-          defined({ filter: p.filter && defined(p.filter), today: p.today }) as Parameters<
-            typeof s.model.list
-          >[0],
+        shortList(
+          s.model.list(
+            defined({ filter: p.filter && defined(p.filter), today: p.today }) as Parameters<
+              typeof s.model.list
+            >[0],
+          ),
         ),
     }),
     defineMethod({
@@ -152,7 +162,7 @@ export function taskMethods(s: Services) {
       summary: `A named view (${VIEW_NAMES.join(', ')}); without a name, the list of views.`,
       params: z.strictObject({ name: z.enum(VIEW_NAMES).optional(), today: Today }),
       result: '{views} or {view, today, tasks}',
-      handler: (p) => (p.name ? s.model.view(p.name, p.today) : s.model.view()),
+      handler: (p) => (p.name ? shortList(s.model.view(p.name, p.today)) : s.model.view()),
     }),
   ];
 }
