@@ -182,7 +182,8 @@ export class HubClient implements SyncTransport {
   }
 
   async close(): Promise<void> {
-    await this.own?.close();
+    // Whatever is still in flight was aborted by its owner; do not wait on a held long-poll.
+    await this.own?.destroy();
   }
 
   private async send<T>(
