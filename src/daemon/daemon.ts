@@ -19,12 +19,16 @@ import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
+import type { Failpoint } from '../sync/sync-once.js';
+import { attachSyncService, SyncService } from '../sync/sync-service.js';
 
 export interface DaemonDeps {
   clock: Clock;
   random: Random;
   logger: Logger;
   version: string;
+  /** Testing aid (HEPH_FAILPOINT): where the sync exchange kills the process. */
+  syncFailpoint?: Failpoint | undefined;
 }
 
 export interface Daemon {
@@ -141,6 +145,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     started: new Date(deps.clock.now()).toISOString(),
   };
   let server: SocketServer | undefined;
+  let sync: SyncService | undefined;
   const events = new EventHub(store, logger);
   try {
     writeFileSync(ownerFilePath(config.db), JSON.stringify(owner) + '\n', { mode: 0o600 });
@@ -156,6 +161,26 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       version: deps.version,
       startedMs: deps.clock.now(),
     };
+    // A spoke: built (and its hub URL checked) now, started once the socket is up.
+    if (config.mode === 'local' && config.hubUrl !== undefined) {
+      sync = new SyncService(
+        {
+          hubUrl: config.hubUrl,
+          insecureHttp: config.insecureHttp,
+          failpoint: deps.syncFailpoint,
+          timeZone: config.timeZone,
+          replica: { platform: process.platform, version: deps.version },
+        },
+        {
+          store,
+          clock: deps.clock,
+          random: deps.random,
+          logger,
+          onState: (status) => events.emit('sync.state', { ...status }),
+          listening: () => events.count() > 0,
+        },
+      );
+    }
     const registry = new Registry<DaemonContext>(buildNamespaces(services));
     try {
       server = await startSocketServer<DaemonContext>({
@@ -179,13 +204,21 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     { db: config.db, socket: config.socket, mode: config.mode, replica: store.origin },
     'hephd started',
   );
+  const detachSync = sync ? attachSyncService(store, sync) : undefined;
+  if (sync) {
+    sync.start();
+    logger.info({ hub: config.hubUrl }, 'syncing with hub');
+  }
   let stopping: Promise<void> | undefined;
   const running = server;
+  const spoke = sync;
   return {
     store,
     config,
     stop() {
       stopping ??= (async () => {
+        await spoke?.stop();
+        detachSync?.();
         await running.stop();
         events.close();
         store.close();
