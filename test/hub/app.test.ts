@@ -216,6 +216,27 @@ describe('push semantics', () => {
     expect(hub.store.opCount()).toBe(2);
   });
 
+  it('commits pushes that arrive together in one transaction, each with its own reply', async () => {
+    let commits = 0;
+    const off = hub.store.onChange(() => commits++);
+    const origins = ['1000000000000000', '2000000000000000', '3000000000000000'];
+    const replies = await Promise.all(
+      origins.map((origin, k) => {
+        const ops = Array.from({ length: 10 }, (_, i) => titleOp(T0, i, origin, k * 10 + i));
+        if (k === 1) ops.push(titleOp(T0 + 3_600_000, 0, origin)); // refused: drift
+        return push(pushBody(ops, origin), SYNC_HEADERS(origin));
+      }),
+    );
+    off();
+    expect(replies.map((r) => r.json<{ accepted: number; refused: unknown[] }>())).toMatchObject([
+      { accepted: 10, refused: [] },
+      { accepted: 10, refused: [{ code: 'clock_drift' }] },
+      { accepted: 10, refused: [] },
+    ]);
+    expect(hub.store.opCount()).toBe(30);
+    expect(commits).toBe(1);
+  });
+
   it('refuses an op of bad shape by name and takes the rest', async () => {
     const good = titleOp(T0, 1, ORIGIN_A);
     const r = await push(pushBody([{ id: 'nope', kind: 'node.set' }, good]));

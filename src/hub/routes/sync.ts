@@ -1,8 +1,9 @@
 // POST /sync/push and GET /sync/pull. Guarantees:
 // - every request carries Heph-Protocol (a version this hub speaks, else 409 with the supported
 //   list) and Heph-Replica (an origin), checked before the body is read;
-// - a push is applied in one store transaction: each new op gets the next oplog seq (its arrival
-//   stamp) when it commits; refused ops (bad shape, clock drift, reused id) are named and logged
+// - a push is applied in one store transaction (shared with the pushes that arrived at the same
+//   time, see push-queue.ts): each new op gets the next oplog seq (its arrival stamp) when it
+//   commits, and the reply is sent only after that commit; refused ops (bad shape, clock drift, reused id) are named and logged
 //   with their origin and never block the others; re-pushing a batch changes nothing;
 // - a pull returns ops in arrival order after the cursor, exactly `limit` of them when that many
 //   exist, and its cursor is the arrival stamp of the last one; with `wait` and nothing to send it
@@ -13,7 +14,6 @@ import { HephError, invalid } from '../../core/errors.js';
 import { isHlcString, isOrigin, originOf } from '../../core/hlc.js';
 import { isPlainObject } from '../../core/json.js';
 import type { Logger } from '../../ports/logger.js';
-import type { ApplyResult } from '../../ports/store.js';
 import {
   cursorToSeq,
   DEFAULT_PULL_LIMIT,
@@ -30,6 +30,7 @@ import {
 import type { SqliteStore } from '../../store/sqlite-store.js';
 import { parseWire } from '../body.js';
 import type { CommitNotifier } from '../notifier.js';
+import { applyInOneTransaction, PushQueue, type ApplyGroup } from '../push-queue.js';
 
 export const FAILPOINT_PUSH_MID_BATCH = 'hub.push.mid_batch';
 
@@ -84,64 +85,73 @@ function replicaOf(request: FastifyRequest): string {
 export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
   const { store, logger, notifier } = o;
 
-  const apply = (ops: readonly unknown[]): ApplyResult => {
-    if (o.failpoint !== FAILPOINT_PUSH_MID_BATCH) {
-      return store.applyOps(ops, { maxDriftMs: o.maxDriftMs });
-    }
-    return store.transaction(() => {
-      const half = Math.ceil(ops.length / 2);
-      const first = store.applyOps(ops.slice(0, half), { maxDriftMs: o.maxDriftMs });
-      logger.error(
-        { failpoint: FAILPOINT_PUSH_MID_BATCH, applied: first.applied.length, of: ops.length },
-        'failpoint: killing the hub in the middle of a push',
-      );
-      process.kill(process.pid, 'SIGKILL');
-      throw new HephError('internal', 'failpoint hub.push.mid_batch');
-    });
-  };
+  const applyGroup: ApplyGroup =
+    o.failpoint === FAILPOINT_PUSH_MID_BATCH
+      ? (groups) =>
+          store.transaction(() => {
+            const ops = groups[0] ?? [];
+            const half = Math.ceil(ops.length / 2);
+            const first = store.applyOps(ops.slice(0, half), { maxDriftMs: o.maxDriftMs });
+            logger.error(
+              {
+                failpoint: FAILPOINT_PUSH_MID_BATCH,
+                applied: first.applied.length,
+                of: ops.length,
+              },
+              'failpoint: killing the hub in the middle of a push',
+            );
+            process.kill(process.pid, 'SIGKILL');
+            throw new HephError('internal', 'failpoint hub.push.mid_batch');
+          })
+      : applyInOneTransaction(store, o.maxDriftMs);
+  const queue = new PushQueue(applyGroup);
 
-  app.post('/sync/push', { onRequest: checkSyncHeaders }, (request): PushResponse => {
-    const raw: unknown = request.body;
-    if (isPlainObject(raw) && Array.isArray(raw.ops) && raw.ops.length > o.maxOpsPerPush) {
-      throw new HephError(
-        'too_large',
-        `push of ${raw.ops.length} ops is more than this hub takes in one request ` +
-          `(${o.maxOpsPerPush}); send smaller batches`,
-        { limit: o.maxOpsPerPush },
+  app.post(
+    '/sync/push',
+    { onRequest: checkSyncHeaders },
+    async (request): Promise<PushResponse> => {
+      const raw: unknown = request.body;
+      if (isPlainObject(raw) && Array.isArray(raw.ops) && raw.ops.length > o.maxOpsPerPush) {
+        throw new HephError(
+          'too_large',
+          `push of ${raw.ops.length} ops is more than this hub takes in one request ` +
+            `(${o.maxOpsPerPush}); send smaller batches`,
+          { limit: o.maxOpsPerPush },
+        );
+      }
+      const body = parseWire(PushRequest, raw, 'body');
+      const replica = replicaOf(request);
+      if (body.replica.id !== replica) {
+        throw invalid('replica.id', `must equal the Heph-Replica header (${replica})`);
+      }
+      const result = await queue.submit(body.ops);
+      const refused: Refused[] = result.refused.map((r) => {
+        const origin = r.origin ?? (isHlcString(r.id) ? originOf(r.id) : undefined);
+        logger.warn(
+          { replica, op: r.id, code: r.code, origin, ahead_ms: r.ahead_ms },
+          `refused an op: ${r.message}`,
+        );
+        return {
+          id: r.id,
+          code: r.code,
+          message: r.message,
+          ...(origin !== undefined && { origin }),
+          ...(r.ahead_ms !== undefined && { ahead_ms: r.ahead_ms }),
+        };
+      });
+      if (result.applied.length > 0) notifier.notify();
+      logger.debug(
+        {
+          replica,
+          accepted: result.applied.length,
+          duplicates: result.duplicates,
+          refused: refused.length,
+        },
+        'push',
       );
-    }
-    const body = parseWire(PushRequest, raw, 'body');
-    const replica = replicaOf(request);
-    if (body.replica.id !== replica) {
-      throw invalid('replica.id', `must equal the Heph-Replica header (${replica})`);
-    }
-    const result = apply(body.ops);
-    const refused: Refused[] = result.refused.map((r) => {
-      const origin = r.origin ?? (isHlcString(r.id) ? originOf(r.id) : undefined);
-      logger.warn(
-        { replica, op: r.id, code: r.code, origin, ahead_ms: r.ahead_ms },
-        `refused an op: ${r.message}`,
-      );
-      return {
-        id: r.id,
-        code: r.code,
-        message: r.message,
-        ...(origin !== undefined && { origin }),
-        ...(r.ahead_ms !== undefined && { ahead_ms: r.ahead_ms }),
-      };
-    });
-    if (result.applied.length > 0) notifier.notify();
-    logger.debug(
-      {
-        replica,
-        accepted: result.applied.length,
-        duplicates: result.duplicates,
-        refused: refused.length,
-      },
-      'push',
-    );
-    return { accepted: result.applied.length, duplicates: result.duplicates, refused };
-  });
+      return { accepted: result.applied.length, duplicates: result.duplicates, refused };
+    },
+  );
 
   app.get(
     '/sync/pull',
