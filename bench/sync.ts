@@ -1,0 +1,305 @@
+// Sync figures against a real hub: a hephd --mode server process (bin/hephd.js, built) on a temp
+// database, listening on 127.0.0.1 with a free port. Sustained push throughput of 1,000-op
+// batches from one client, and a load run (autocannon, 50 connections) pushing unique 10-op
+// batches, after which every acknowledged op must be in the hub's log.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { decodeHlc, encodeHlc } from '../src/core/hlc.js';
+import { ulidFactory } from '../src/core/ids.js';
+import { seededRandom } from '../src/ports/random.js';
+import { nowMs, perSecond } from './stats.js';
+import type { BenchContext, BenchModule, FigureMeta } from './types.js';
+
+const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
+const BATCH = 1000;
+const LOAD_BATCH = 10;
+const LOAD_CONNECTIONS = 50;
+
+export const syncFigures: FigureMeta[] = [
+  {
+    name: 'push_ops_per_s',
+    unit: 'ops/s',
+    description:
+      'POST /sync/push of 1,000-op batches (title sets over 1,000 tasks), one after another from ' +
+      'one client, to a hephd --mode server process on loopback (synchronous=FULL): 100 batches',
+  },
+  {
+    name: 'hub_load_errors',
+    unit: 'requests',
+    target: { op: '<=', value: 0 },
+    description:
+      `Connection errors, timeouts and non-2xx replies while autocannon pushes unique ` +
+      `${LOAD_BATCH}-op batches over ${LOAD_CONNECTIONS} connections for 30 s`,
+  },
+  {
+    name: 'hub_load_p99_ms',
+    unit: 'ms',
+    description: '99th percentile latency of the pushes in that load run',
+  },
+  {
+    name: 'hub_load_lost_ops',
+    unit: 'ops',
+    target: { op: '<=', value: 0 },
+    description:
+      'Ops of pushes acknowledged with a 2xx in that load run that are missing from the hub’s ' +
+      'log afterwards (every op is pulled back and matched to its request)',
+  },
+];
+
+// autocannon ships no type declarations: the part of its API used here.
+interface AutocannonRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+interface AutocannonResult {
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  latency: { p99: number };
+  requests: { total: number };
+}
+type Context = Record<string, unknown>;
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  timeout: number;
+  requests: {
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    setupRequest(req: AutocannonRequest, context: Context): AutocannonRequest;
+    onResponse(status: number, body: string, context: Context): void;
+  }[];
+}) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+interface Hub {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Every hub this module started; any still alive when it finishes is killed. */
+const spawned = new Set<ChildProcess>();
+
+async function startHub(dir: string): Promise<Hub> {
+  const child = spawn(
+    process.execPath,
+    [
+      HEPHD,
+      '--mode',
+      'server',
+      '--http-addr',
+      '127.0.0.1:0',
+      '--db',
+      join(dir, 'hub.db'),
+      '--socket',
+      join(dir, 'h.sock'),
+      '--log-level',
+      'info',
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      const m = /"url":"(http[^"]+)"/.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`hub exited (${code}):\n${stderr}`)));
+  });
+  child.stderr.resume();
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = once(child, 'exit');
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+/** Unique ops: request n's ops are stamped (base + n div 1000 ms, (n mod 1000) * 10 + j). */
+class OpSource {
+  private readonly targets: string[];
+  constructor(
+    readonly origin: string,
+    private readonly base: number,
+    private readonly width: number,
+  ) {
+    const ulid = ulidFactory(seededRandom(17));
+    this.targets = Array.from({ length: 1000 }, () => ulid(base));
+  }
+
+  batch(n: number): object[] {
+    const per = Math.floor(65536 / this.width);
+    const wall = this.base + Math.floor(n / per);
+    return Array.from({ length: this.width }, (_, j) => {
+      const counter = (n % per) * this.width + j;
+      return {
+        id: encodeHlc({ wall, counter, origin: this.origin }),
+        kind: 'node.set',
+        target: this.targets[(n * this.width + j) % this.targets.length]!,
+        payload: { field: 'title', value: `Task ${n}.${j}`, prev: [] },
+      };
+    });
+  }
+
+  /** The request number an op of this source came from. */
+  requestOf(id: string): number {
+    const h = decodeHlc(id);
+    const per = Math.floor(65536 / this.width);
+    return (h.wall - this.base) * per + Math.floor(h.counter / this.width);
+  }
+
+  body(n: number): string {
+    return JSON.stringify({ replica: { id: this.origin, name: 'bench' }, ops: this.batch(n) });
+  }
+}
+
+function headers(origin: string): Record<string, string> {
+  return { 'content-type': 'application/json', 'heph-protocol': '1', 'heph-replica': origin };
+}
+
+async function pushThroughput(ctx: BenchContext): Promise<number> {
+  const hub = await startHub(ctx.tempDir());
+  try {
+    const batches = ctx.size(100, 10);
+    // Stamped in the past, so no op is near the drift limit.
+    const src = new OpSource('00000000000b0001', Date.now() - 600_000, BATCH);
+    const bodies = Array.from({ length: batches + 5 }, (_, n) => src.body(n));
+    const push = async (body: string): Promise<void> => {
+      const r = await request(`${hub.url}/sync/push`, {
+        method: 'POST',
+        headers: headers(src.origin),
+        body,
+      });
+      const reply = (await r.body.json()) as { accepted?: number };
+      if (r.statusCode !== 200 || reply.accepted !== BATCH) {
+        throw new Error(`push: ${r.statusCode} ${JSON.stringify(reply).slice(0, 300)}`);
+      }
+    };
+    for (const b of bodies.slice(0, 5)) await push(b); // warm-up
+    const t0 = nowMs();
+    for (const b of bodies.slice(5)) await push(b);
+    const ms = nowMs() - t0;
+    const rate = perSecond(batches * BATCH, ms);
+    ctx.progress(
+      `pushed ${batches} batches of ${BATCH} in ${ms.toFixed(0)} ms: ${rate.toFixed(0)} ops/s`,
+    );
+    return rate;
+  } finally {
+    await hub.stop();
+  }
+}
+
+/** Every op id in the hub's log, pulled page by page. */
+async function pullIds(url: string, origin: string): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const q = new URLSearchParams({ limit: '5000', ...(after !== undefined && { after }) });
+    const r = await request(`${url}/sync/pull?${q.toString()}`, { headers: headers(origin) });
+    const page = (await r.body.json()) as { ops: { id: string }[]; cursor: string; more: boolean };
+    if (r.statusCode !== 200) throw new Error(`pull: ${r.statusCode}`);
+    for (const op of page.ops) ids.push(op.id);
+    after = page.cursor;
+    if (!page.more) return ids;
+  }
+}
+
+async function hubLoad(ctx: BenchContext): Promise<Record<string, number>> {
+  const hub = await startHub(ctx.tempDir());
+  try {
+    const duration = ctx.size(30, 5);
+    const src = new OpSource('00000000000b0002', Date.now() - 600_000, LOAD_BATCH);
+    let next = 0;
+    const acked = new Set<number>();
+    let badReplies = 0;
+    ctx.progress(`autocannon: ${LOAD_CONNECTIONS} connections for ${duration} s`);
+    const result = await autocannon({
+      url: hub.url,
+      connections: LOAD_CONNECTIONS,
+      duration,
+      timeout: 30,
+      requests: [
+        {
+          method: 'POST',
+          path: '/sync/push',
+          headers: headers(src.origin),
+          // One request in flight per connection, so the context names the request answered.
+          setupRequest(req, context) {
+            const n = next++;
+            context.n = n;
+            return { ...req, body: src.body(n) };
+          },
+          onResponse(status, body, context) {
+            if (status < 200 || status >= 300 || typeof context.n !== 'number') return;
+            const reply = JSON.parse(body) as { accepted?: number };
+            if (reply.accepted === LOAD_BATCH) acked.add(context.n);
+            else badReplies++;
+          },
+        },
+      ],
+    });
+    const errors = result.errors + result.non2xx + badReplies;
+    const stored = new Map<number, number>();
+    for (const id of await pullIds(hub.url, src.origin)) {
+      const n = src.requestOf(id);
+      stored.set(n, (stored.get(n) ?? 0) + 1);
+    }
+    let lost = 0;
+    for (const n of acked) lost += LOAD_BATCH - (stored.get(n) ?? 0);
+    const total = [...stored.values()].reduce((a, b) => a + b, 0);
+    const unacked = [...stored.keys()].filter((n) => !acked.has(n)).length;
+    ctx.progress(
+      `${result.requests.total} requests, ${acked.size} acknowledged (${acked.size * LOAD_BATCH} ` +
+        `ops); hub holds ${total} ops; ${unacked} committed pushes were cut off unanswered at the ` +
+        `end of the run; ${errors} errors; p99 ${result.latency.p99} ms`,
+    );
+    if (total !== acked.size * LOAD_BATCH + unacked * LOAD_BATCH) {
+      ctx.progress(`the hub's log does not match the acknowledged pushes`);
+    }
+    return {
+      hub_load_errors: errors,
+      hub_load_p99_ms: result.latency.p99,
+      hub_load_lost_ops: lost,
+    };
+  } finally {
+    await hub.stop();
+  }
+}
+
+export const sync: BenchModule = {
+  name: 'sync',
+  figures: syncFigures,
+  async run(ctx) {
+    try {
+      const push = await pushThroughput(ctx);
+      const load = await hubLoad(ctx);
+      return { push_ops_per_s: push, ...load };
+    } finally {
+      for (const child of spawned) {
+        const gone = once(child, 'exit');
+        child.kill('SIGKILL');
+        await gone;
+      }
+    }
+  },
+};
