@@ -4,7 +4,7 @@
 // `do_date` is a gate (a task is not a candidate before it) and never affects the order;
 // `late_on` is the only urgency signal.
 
-import { assertDate, daysBetween } from './dates.js';
+import { assertDate, toDayNumber } from './dates.js';
 import { HephError } from './errors.js';
 import type { Attention, TaskState } from './fields.js';
 
@@ -58,7 +58,12 @@ export const RANK_ORDER: readonly RankDimension[] = [
 ];
 
 export function rankKey(task: RankTask, today: string): RankKey {
-  const overdue = task.late_on === null ? 0 : daysBetween(task.late_on, today);
+  return keyAt(task, toDayNumber(today, 'today'));
+}
+
+/** rankKey with today already turned into a day number (done once per ranking, not per task). */
+function keyAt(task: RankTask, todayNumber: number): RankKey {
+  const overdue = task.late_on === null ? 0 : todayNumber - toDayNumber(task.late_on, 'late_on');
   return { task, pastLateOn: overdue > 0, daysOverdue: Math.max(0, overdue) };
 }
 
@@ -77,10 +82,23 @@ export function compareTasks(a: RankTask, b: RankTask, today: string): number {
 
 /** Tasks in rank order (a new array; the input is not changed). */
 export function sortByRank<T extends RankTask>(tasks: readonly T[], today: string): T[] {
+  const day = toDayNumber(today, 'today');
   return tasks
-    .map((task) => ({ task, key: rankKey(task, today) }))
-    .sort((a, b) => compareKeys(a.key, b.key))
-    .map((x) => x.task);
+    .map((task) => keyAt(task, day))
+    .sort(compareKeys)
+    .map((k) => k.task as T);
+}
+
+/** Inserts `k` into `sorted` (ascending rank order), keeping it sorted. */
+function insertByRank(sorted: RankKey[], k: RankKey): void {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(sorted[mid] as RankKey, k) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  sorted.splice(lo, 0, k);
 }
 
 /** Outstanding, not deleted, not blue, and its do_date (if any) has arrived. */
@@ -124,11 +142,27 @@ export function rankNext<T extends RankTask>(
 ): T[] {
   checkLimit(limit);
   assertDate(today, 'today');
-  const ranked = sortByRank(
-    tasks.filter((t) => isActionable(t, today)),
-    today,
-  );
-  return ranked.filter((t, i) => i < limit || t.attention === 'red');
+  const day = toDayNumber(today, 'today');
+  // One pass keeps the best `limit` candidates in order; red ones outside them are collected
+  // and merged in at the end. Same result as sorting every candidate, without the full sort.
+  const best: RankKey[] = [];
+  const reds: RankKey[] = [];
+  for (const t of tasks) {
+    if (!isActionable(t, today)) continue;
+    const k = keyAt(t, day);
+    const last = best[best.length - 1];
+    if (best.length < limit) {
+      insertByRank(best, k);
+    } else if (last && compareKeys(k, last) < 0) {
+      best.pop();
+      insertByRank(best, k);
+      if (last.task.attention === 'red') reds.push(last);
+    } else if (t.attention === 'red') {
+      reds.push(k);
+    }
+  }
+  if (reds.length === 0) return best.map((k) => k.task as T);
+  return [...best, ...reds].sort(compareKeys).map((k) => k.task as T);
 }
 
 export type ViewName = 'actionable' | 'ondeck' | 'overdue' | 'all';

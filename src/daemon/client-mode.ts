@@ -108,6 +108,7 @@ export async function startClientDaemon(
     origin: randomHex(deps.random, 16),
     clock: deps.clock,
     ...(config.insecureHttp !== undefined && { insecureHttp: config.insecureHttp }),
+    ...(deps.getToken && { getToken: deps.getToken }),
   });
   const hub = client.url.href;
   const subs = new Map<string, Sub>();

@@ -29,6 +29,8 @@ export interface DaemonDeps {
   version: string;
   /** Testing aid (HEPH_FAILPOINT): where the sync exchange kills the process. */
   syncFailpoint?: Failpoint | undefined;
+  /** The bearer token for the hub, when signed in (undefined for an open hub). */
+  getToken?: (() => Promise<string | undefined>) | undefined;
 }
 
 export interface Daemon {
@@ -177,6 +179,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
           random: deps.random,
           logger,
           onState: (status) => events.emit('sync.state', { ...status }),
+          ...(deps.getToken && { getToken: deps.getToken }),
           listening: () => events.count() > 0,
         },
       );

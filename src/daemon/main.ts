@@ -9,6 +9,7 @@ import { resolveDaemonConfig, type DaemonConfig } from '../config/config.js';
 import { HephError, isHephError } from '../core/errors.js';
 import { exitCodeFor } from '../protocol/error-wire.js';
 import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
 import { cryptoRandom } from '../ports/random.js';
 import { startHub } from '../hub/server.js';
 import { isFailpoint } from '../sync/sync-once.js';
@@ -84,6 +85,27 @@ function parseFlags(argv: string[]) {
   }
 }
 
+/** Tokens from `heph auth login` for this hub: the OS keyring first, then the opt-in file. */
+async function signedInSession(
+  hub: string,
+  env: NodeJS.ProcessEnv,
+  clock: Clock,
+  logger: Logger,
+): Promise<() => Promise<string | undefined>> {
+  const [{ createSession }, { keyringStore }, { fileStore, tokensFilePath }] = await Promise.all([
+    import('../auth/session.js'),
+    import('../auth/keyring-store.js'),
+    import('../auth/file-store.js'),
+  ]);
+  const session = createSession({
+    hub,
+    stores: [keyringStore(), fileStore({ path: tokensFilePath(env) })],
+    clock,
+    logger,
+  });
+  return () => session.getToken();
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config: DaemonConfig;
   try {
@@ -122,7 +144,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const clock: Clock = { now: () => Date.now() + offset };
   let daemon: { stop(): Promise<void> };
   try {
-    const deps = { clock, random: cryptoRandom, logger, version: version() };
+    const deps = {
+      clock,
+      random: cryptoRandom,
+      logger,
+      version: version(),
+      getToken:
+        config.hubUrl === undefined
+          ? undefined
+          : await signedInSession(config.hubUrl, env, clock, logger),
+    };
     const failpoint = env.HEPH_FAILPOINT;
     daemon =
       config.mode === 'server'

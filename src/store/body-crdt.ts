@@ -10,7 +10,8 @@ import { diffText } from '../core/text-diff.js';
 const TEXT = 'body';
 
 function load(state: Uint8Array | undefined): Y.Doc {
-  const doc = new Y.Doc({ gc: true });
+  // A fixed guid: these documents live for one call, and a random one costs a system call.
+  const doc = new Y.Doc({ gc: true, guid: 'heph-body' });
   if (state) Y.applyUpdate(doc, state);
   return doc;
 }

@@ -354,3 +354,41 @@ describe('filterTasks', () => {
     expect(() => filterTasks(ts, {}, 'soon')).toThrow(/today/);
   });
 });
+
+describe('rankNext selects without a full sort', () => {
+  it('returns exactly what sorting every candidate and cutting at the limit (reds kept) returns', async () => {
+    const fc = (await import('fast-check')).default;
+    const {
+      rankNext: next,
+      sortByRank: sort,
+      isActionable: actionable,
+    } = await import('../../src/core/rank.js');
+    const date = fc
+      .integer({ min: 0, max: 40 })
+      .map((d) => `2026-11-${String(1 + (d % 30)).padStart(2, '0')}`);
+    const task = fc.record({
+      id: fc.string({ minLength: 1, maxLength: 4 }),
+      state: fc.constantFrom('outstanding' as const, 'done' as const),
+      attention: fc.constantFrom(
+        'white' as const,
+        'orange' as const,
+        'red' as const,
+        'blue' as const,
+      ),
+      do_date: fc.option(date, { nil: null }),
+      late_on: fc.option(date, { nil: null }),
+      created_ms: fc.integer({ min: 0, max: 50 }),
+      deleted: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(task, { maxLength: 80 }), fc.nat(30), date, (tasks, limit, today) => {
+        const expected = sort(
+          tasks.filter((t) => actionable(t, today)),
+          today,
+        ).filter((t, i) => i < limit || t.attention === 'red');
+        expect(next(tasks, today, limit)).toEqual(expected);
+      }),
+      { seed: 424242, numRuns: 300 },
+    );
+  });
+});
