@@ -135,7 +135,14 @@ async function startHub(dir: string): Promise<Hub> {
   };
 }
 
-/** Unique ops: request n's ops are stamped (base + n div 1000 ms, (n mod 1000) * 10 + j). */
+const TARGETS = 1000;
+
+/**
+ * Unique ops: op j of request n is op k = n * width + j, stamped (base + n div per ms,
+ * (n mod per) * width + j) with per = 65536 div width. Op k sets the title of task k mod 1,000
+ * and names op k - 1,000 (the previous title of that task) as its `prev`, like real edits: each
+ * title keeps one head instead of piling up concurrent ones.
+ */
 class OpSource {
   private readonly targets: string[];
   constructor(
@@ -144,19 +151,28 @@ class OpSource {
     private readonly width: number,
   ) {
     const ulid = ulidFactory(seededRandom(17));
-    this.targets = Array.from({ length: 1000 }, () => ulid(base));
+    this.targets = Array.from({ length: TARGETS }, () => ulid(base));
+  }
+
+  private idOf(k: number): string {
+    const per = Math.floor(65536 / this.width);
+    const n = Math.floor(k / this.width);
+    const counter = (n % per) * this.width + (k % this.width);
+    return encodeHlc({ wall: this.base + Math.floor(n / per), counter, origin: this.origin });
   }
 
   batch(n: number): object[] {
-    const per = Math.floor(65536 / this.width);
-    const wall = this.base + Math.floor(n / per);
     return Array.from({ length: this.width }, (_, j) => {
-      const counter = (n % per) * this.width + j;
+      const k = n * this.width + j;
       return {
-        id: encodeHlc({ wall, counter, origin: this.origin }),
+        id: this.idOf(k),
         kind: 'node.set',
-        target: this.targets[(n * this.width + j) % this.targets.length]!,
-        payload: { field: 'title', value: `Task ${n}.${j}`, prev: [] },
+        target: this.targets[k % TARGETS]!,
+        payload: {
+          field: 'title',
+          value: `Task ${k}`,
+          prev: k >= TARGETS ? [this.idOf(k - TARGETS)] : [],
+        },
       };
     });
   }
