@@ -29,7 +29,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until cond() holds; fails after ms with what was awaited. */
-export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+export async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

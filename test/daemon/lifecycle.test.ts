@@ -130,7 +130,7 @@ describe('shutdown', () => {
     let burst = '';
     for (let i = 0; i < 200; i++) burst += req('node.create', { kind: 'doc', title: `n${i}` }, i);
     conn.send(burst);
-    await conn.waitLines(1);
+    await conn.waitLines(1, 20_000);
     d.child.kill('SIGTERM');
     const exit = await d.exited;
     await conn.closed;

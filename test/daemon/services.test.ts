@@ -56,18 +56,18 @@ describe('events', () => {
     const { d } = await daemon();
     const conn = await RawConn.open(d.socket);
     conn.send(req('events.subscribe', { topics: ['task.changed'] }, 1));
-    await conn.waitLines(1);
+    await conn.waitLines(1, 20_000);
     const writer = await h.client(d.socket);
     await writer.call('node.create', { kind: 'doc', title: 'a doc, not a task' });
     conn.send(req('status', {}, 2));
-    await conn.waitLines(2);
+    await conn.waitLines(2, 20_000);
     expect(conn.json(1)).toMatchObject({ id: 2, result: { subscribers: 1 } });
     expect(conn.lines).toHaveLength(2); // no task.changed for a doc
     conn.close();
     await conn.closed;
     // The daemon notices the close on its own time: ask until it has.
     let subscribers = 1;
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000;
     while (subscribers !== 0 && Date.now() < deadline) {
       subscribers = ((await writer.call('status')) as Status).subscribers;
     }
@@ -194,7 +194,7 @@ describe('logs', () => {
     raw.send(`${secret}\n`);
     raw.send(req('no.such', { body: secret }, 1));
     raw.send(`{"jsonrpc":"2.0","method":"node.create","params":{"body":"${secret}`);
-    await raw.waitLines(3);
+    await raw.waitLines(3, 20_000);
     raw.close();
     await raw.closed;
     await c.close();

@@ -32,7 +32,7 @@ async function open(): Promise<RawConn> {
 async function roundTrip(c: RawConn, line: string): Promise<Wire> {
   const n = c.lines.length;
   c.send(line.endsWith('\n') ? line : line + '\n');
-  await c.waitLines(n + 1);
+  await c.waitLines(n + 1, 20_000);
   return JSON.parse(c.lines[n]!);
 }
 
@@ -133,7 +133,7 @@ describe('hostile input', () => {
   it('a line over 8 MiB: one too_large error, that connection closed, others answered meanwhile', async () => {
     const big = await open();
     big.send(req('status', {}, 'before'));
-    await big.waitLines(1);
+    await big.waitLines(1, 20_000);
     const other = await connect(d.socket);
     try {
       let answered = 0;
@@ -204,7 +204,7 @@ describe('hostile input', () => {
     await stillServing();
     expect(c.lines).toHaveLength(0);
     c.send(line.slice(30));
-    await c.waitLines(1);
+    await c.waitLines(1, 20_000);
     expect(c.json(0)).toMatchObject({ id: 'half', result: { pid: d.pid } });
 
     const dropped = await RawConn.open(d.socket);
