@@ -45,6 +45,8 @@ CREATE INDEX nodes_conflicts ON nodes (id) WHERE conflicts > 0;
 CREATE INDEX nodes_next_candidates ON nodes (kind, deleted, state, attention, do_date, late_on, created_ms)
   WHERE kind = 'task' AND deleted = 0 AND coalesce(state, 'outstanding') = 'outstanding'
     AND coalesce(attention, 'white') != 'blue';
+-- Short ids: the CLI shows and accepts a ULID's shortest unique suffix of at least 6 characters.
+CREATE INDEX nodes_id_suffix ON nodes (substr(id, -6));
 
 -- Bodies: the text (materialized) and its CRDT state (a Yjs update holding the whole document).
 CREATE TABLE bodies (

@@ -11,9 +11,7 @@ import { exitCodeFor } from '../protocol/error-wire.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import { cryptoRandom } from '../ports/random.js';
-import { startHub } from '../hub/server.js';
 import { isFailpoint } from '../sync/sync-once.js';
-import { startClientDaemon } from './client-mode.js';
 import { startDaemon } from './daemon.js';
 
 const HELP = `Usage: hephd [options]
@@ -139,6 +137,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     process.stderr.write(`hephd: ${(e as Error).message}\n`);
     return exitCodeFor(e);
   }
+  // Everything the daemon creates (database, WAL, socket, pid file) is for this user only.
+  process.umask(0o077);
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
   const offset = config.clockOffsetMs;
   const clock: Clock = { now: () => Date.now() + offset };
@@ -157,12 +157,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const failpoint = env.HEPH_FAILPOINT;
     daemon =
       config.mode === 'server'
-        ? await startHub(config, {
+        ? await (
+            await import('../hub/server.js')
+          ).startHub(config, {
             ...deps,
             ...(failpoint?.startsWith('hub.') && { hubFailpoint: failpoint }),
           })
         : config.mode === 'client'
-          ? await startClientDaemon(config, deps)
+          ? await (await import('./client-mode.js')).startClientDaemon(config, deps)
           : await startDaemon(config, {
               ...deps,
               ...(isFailpoint(failpoint) && { syncFailpoint: failpoint }),

@@ -34,4 +34,8 @@ CREATE INDEX nodes_next_candidates ON nodes (kind, deleted, state, attention, do
     AND coalesce(attention, 'white') != 'blue';
 `);
   },
+  // v3 → v4: short ids (a unique suffix of at least 6 characters) found by index, not by scan.
+  (db) => {
+    db.exec(`CREATE INDEX nodes_id_suffix ON nodes (substr(id, -6));`);
+  },
 ];

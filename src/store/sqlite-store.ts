@@ -91,7 +91,7 @@ export interface SqliteStoreDeps {
 }
 
 const MAX_LIST = 10_000;
-const CACHE_LIMIT = 50_000;
+const CACHE_LIMIT = 5_000;
 
 export class SqliteStore implements Store {
   readonly origin: string;
@@ -108,6 +108,8 @@ export class SqliteStore implements Store {
   private readonly states = new Map<string, NodeState>();
   private depth = 0;
   private changed = { nodes: new Set<string>(), links: new Set<string>(), conflicts: false };
+  /** The last digest computed, until the next committed change. */
+  private digestCache: string | undefined;
   /** During rebuild: ids below this have been applied. */
   private replayBound: string | undefined;
 
@@ -194,6 +196,7 @@ export class SqliteStore implements Store {
     this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
     if (this.states.size > CACHE_LIMIT) this.states.clear();
     if (c.nodes.size === 0 && c.links.size === 0 && !c.conflicts) return;
+    this.digestCache = undefined;
     const out: Changes = { nodes: [...c.nodes], links: [...c.links], conflicts: c.conflicts };
     for (const l of this.listeners) {
       try {
@@ -762,6 +765,7 @@ export class SqliteStore implements Store {
    * links and open conflicts. Nothing local (origin, arrival order) goes in.
    */
   digest(): string {
+    if (this.digestCache !== undefined && this.depth === 0) return this.digestCache;
     const h = createHash('sha256');
     h.update('heph-digest-1\n');
     for (const r of this.stmt.allNodes.iterate() as IterableIterator<NodeRow>) {
@@ -779,7 +783,9 @@ export class SqliteStore implements Store {
     for (const id of this.stmt.allLinks.iterate() as IterableIterator<string>) h.update(id + '\n');
     h.update('conflicts\n');
     for (const c of this.conflicts()) h.update(canonicalJson(c) + '\n');
-    return h.digest('hex');
+    const digest = h.digest('hex');
+    if (this.depth === 0) this.digestCache = digest;
+    return digest;
   }
 
   /** Drops the materialized tables and replays the whole op-log into them. */

@@ -7,7 +7,7 @@
 // message. A plain-http hub off loopback is refused unless `insecureHttp` is set, because a
 // bearer token must not cross a network in the clear. Tokens never appear in errors or logs.
 
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher, request as undiciRequest } from 'undici';
 import type { z } from 'zod';
 import { HephError, type ErrorCode } from '../core/errors.js';
 import type { Op } from '../core/op.js';
@@ -130,20 +130,25 @@ export function isOffline(e: unknown): boolean {
 
 export class HubClient implements SyncTransport {
   readonly url: URL;
-  private readonly own: Agent | undefined;
-  private readonly dispatcher: Dispatcher;
+  /** undici, loaded on the first request (it is heavy, and a daemon may never need it). */
+  private http:
+    Promise<{ request: typeof undiciRequest; dispatcher: Dispatcher }> | undefined;
+  private own: Agent | undefined;
   private readonly timeoutMs: number;
   private offset: number | undefined;
 
   constructor(private readonly opts: HubClientOptions) {
     this.url = checkHubUrl(opts.url, opts.insecureHttp ?? false);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    if (opts.dispatcher) {
-      this.dispatcher = opts.dispatcher;
-    } else {
-      this.own = new Agent({ connectTimeout: this.timeoutMs, keepAliveTimeout: 10_000 });
-      this.dispatcher = this.own;
-    }
+  }
+
+  private undici(): Promise<{ request: typeof undiciRequest; dispatcher: Dispatcher }> {
+    this.http ??= import('undici').then((u) => {
+      if (this.opts.dispatcher) return { request: u.request, dispatcher: this.opts.dispatcher };
+      this.own = new u.Agent({ connectTimeout: this.timeoutMs, keepAliveTimeout: 10_000 });
+      return { request: u.request, dispatcher: this.own };
+    });
+    return this.http;
   }
 
   async push(ops: readonly Op[], signal?: AbortSignal): Promise<PushResponse> {
@@ -224,10 +229,11 @@ export class HubClient implements SyncTransport {
     const budget = this.timeoutMs + (o.waitMs ?? 0);
     let res: Dispatcher.ResponseData;
     try {
+      const { request, dispatcher } = await this.undici();
       res = await request(target, {
         method,
         headers,
-        dispatcher: this.dispatcher,
+        dispatcher,
         headersTimeout: budget,
         bodyTimeout: budget,
         ...(o.body !== undefined && { body: JSON.stringify(o.body) }),

@@ -1,6 +1,7 @@
 // How methods find the node a user means: a full id, a short id (a unique suffix of at least 6
 // characters of a ULID, as the CLI shows them), an alias, or a title — exact, never fuzzy.
 
+import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
 import { isNodeId, type NodeKind } from '../../core/ids.js';
@@ -27,20 +28,17 @@ export function resolveRef(store: SqliteStore, ref: string, opts: RefOptions = {
   }
   if (/^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{6,25}$/.test(ref)) {
     const suffix = ref.toUpperCase();
-    const rows = store.connection
-      .prepare(
-        `SELECT id FROM nodes WHERE kind IS NOT NULL AND length(id) = 26 AND substr(id, -@len) = @suffix
-         ${opts.includeDeleted ? '' : 'AND deleted = 0'} LIMIT 3`,
-      )
-      .pluck()
-      .all({ len: suffix.length, suffix }) as string[];
-    if (rows.length === 1) return store.getNode(rows[0] as string);
+    const rows = bySuffix(store, suffix).filter(
+      (r) => r.id.endsWith(suffix) && r.kind !== null && (opts.includeDeleted || r.deleted === 0),
+    );
+    if (rows.length === 1) return store.getNode((rows[0] as SuffixRow).id);
     if (rows.length > 1) {
+      const ids = rows.map((r) => r.id);
       throw new HephError(
         'ambiguous',
-        `short id ${ref} matches several nodes (${rows.join(', ')}); use more characters`,
+        `short id ${ref} matches several nodes (${ids.join(', ')}); use more characters`,
         {
-          ids: rows,
+          ids,
         },
       );
     }
@@ -66,19 +64,39 @@ export function resolveRef(store: SqliteStore, ref: string, opts: RefOptions = {
   }
 }
 
+interface SuffixRow {
+  id: string;
+  kind: string | null;
+  deleted: number;
+}
+
+/** ULID nodes whose last 6 characters match `suffix`'s (found by the nodes_id_suffix index). */
+const suffixQueries = new WeakMap<SqliteStore, Statement>();
+
+function bySuffix(store: SqliteStore, suffix: string): SuffixRow[] {
+  let q = suffixQueries.get(store);
+  if (!q) {
+    q = store.connection.prepare(
+      'SELECT id, kind, deleted FROM nodes WHERE substr(id, -6) = ? AND length(id) = 26',
+    );
+    suffixQueries.set(store, q);
+  }
+  return q.all(suffix.slice(-MIN_SHORT_ID)) as SuffixRow[];
+}
+
 /** The shortest suffix of at least MIN_SHORT_ID characters that names only this node. */
 export function shortIds(store: SqliteStore, ids: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
-  const stmt = store.connection
-    .prepare('SELECT count(*) FROM nodes WHERE length(id) = 26 AND substr(id, -@len) = @suffix')
-    .pluck();
   for (const id of ids) {
     if (id.length !== 26) {
       out.set(id, id);
       continue;
     }
+    const others = bySuffix(store, id)
+      .map((r) => r.id)
+      .filter((o) => o !== id);
     let len = MIN_SHORT_ID;
-    while (len < 26 && (stmt.get({ len, suffix: id.slice(-len) }) as number) > 1) len++;
+    while (len < 26 && others.some((o) => o.endsWith(id.slice(-len)))) len++;
     out.set(id, id.slice(-len).toLowerCase());
   }
   return out;
