@@ -68,7 +68,7 @@ export const daemonFigures: FigureMeta[] = [
   },
 ];
 
-interface Running {
+export interface Running {
   child: ChildProcess;
   socket: string;
   stop(): Promise<void>;
@@ -81,7 +81,7 @@ function sleep(ms: number): Promise<void> {
 /** Every daemon this module started; any still alive when it finishes is killed. */
 const spawned = new Set<ChildProcess>();
 
-function spawnDaemon(dir: string): Running {
+export function spawnDaemon(dir: string): Running {
   const socket = join(dir, 'd.sock');
   const child = spawn(
     process.execPath,
@@ -111,7 +111,7 @@ function spawnDaemon(dir: string): Running {
  * rpc.methods, which touches no data: `status` computes the state digest, which grows with
  * the database and would be measured instead of the restart.
  */
-async function firstCall(d: Running, timeoutMs = 60_000): Promise<RpcClient> {
+export async function firstCall(d: Running, timeoutMs = 60_000): Promise<RpcClient> {
   const deadline = nowMs() + timeoutMs;
   for (;;) {
     if (d.child.exitCode !== null) throw new Error(`hephd exited with ${d.child.exitCode}`);

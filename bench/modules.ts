@@ -1,11 +1,13 @@
 // The benchmark modules, run in this order. Floors come first: later modules compare with them.
 // To add a module, write bench/<name>.ts exporting a BenchModule and append it here.
 
+import { cli } from './cli.js';
 import { daemon } from './daemon.js';
 import { engine } from './engine.js';
 import { floors } from './floors.js';
 import { model } from './model.js';
+import { spoke } from './spoke.js';
 import { sync } from './sync.js';
 import type { BenchModule } from './types.js';
 
-export const modules: readonly BenchModule[] = [floors, engine, model, daemon, sync];
+export const modules: readonly BenchModule[] = [floors, engine, model, daemon, cli, sync, spoke];
