@@ -1,0 +1,462 @@
+// Spoke figures against real processes: a hub (hephd --mode server on 127.0.0.1, free port) and
+// spokes (hephd --mode local --hub-url …) on temp databases and sockets, driven through the
+// socket client the CLI uses. How long a fresh device takes to pull a hub's 100,000 ops until it
+// is queryable, and how long an edit on one device takes to be visible on another.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { keyringStore } from '../src/auth/keyring-store.js';
+import { ManualClock } from '../src/ports/clock.js';
+import { seededRandom, type Random } from '../src/ports/random.js';
+import { openStore } from '../src/store/open-store.js';
+import type { SqliteStore } from '../src/store/sqlite-store.js';
+import { connect, type RpcClient } from '../src/transport/socket-client.js';
+import { median, nowMs, percentile, perSecond } from './stats.js';
+import type { BenchContext, BenchModule, FigureMeta } from './types.js';
+
+const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
+const BATCH = 1000;
+const POLL_MS = 20;
+
+export const spokeFigures: FigureMeta[] = [
+  {
+    name: 'initial_sync_100k_s',
+    unit: 's',
+    target: { op: '<=', value: 10 },
+    description:
+      'A fresh spoke (hephd --mode local --hub-url) against a hub holding 100,000 ops (10,000 ' +
+      'tasks created, then title, attention, state and body edits, pushed in 1,000-op ' +
+      'batches): from spawning the process until sync.status shows a success with nothing ' +
+      'pending or unpulled and its op count equals the hub’s',
+  },
+  {
+    name: 'edit_to_other_device_p50_ms',
+    unit: 'ms',
+    description:
+      'Two spokes online against that hub: from a node.update of a task title on one until ' +
+      'node.get on the other returns the new title (woken by its node.changed events, checked ' +
+      `at least every ${POLL_MS} ms); median of 50 edits`,
+  },
+  {
+    name: 'edit_to_other_device_p95_ms',
+    unit: 'ms',
+    target: { op: '<=', value: 2000 },
+    description: '95th percentile of the same 50 edits',
+  },
+];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+interface Proc {
+  child: ChildProcess;
+  /** The last few KB the process wrote to stderr, for error messages. */
+  stderr(): string;
+}
+
+/** Every process this module started; any still alive when it finishes is killed. */
+const spawned = new Set<ChildProcess>();
+
+function spawnHephd(dir: string, args: string[], logLevel: string, bus?: string): Proc {
+  const child = spawn(process.execPath, [HEPHD, ...args, '--log-level', logLevel], {
+    // No config file or HEPH_* settings from the caller's environment.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      ...(bus !== undefined && { DBUS_SESSION_BUS_ADDRESS: bus }),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  let tail = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    tail = (tail + d).slice(-8192);
+  });
+  return { child, stderr: () => tail };
+}
+
+function exited(p: Proc): boolean {
+  return p.child.exitCode !== null || p.child.signalCode !== null;
+}
+
+async function startHub(dir: string): Promise<{ url: string; socket: string; proc: Proc }> {
+  const socket = join(dir, 'h.sock');
+  const proc = spawnHephd(
+    dir,
+    [
+      '--mode',
+      'server',
+      '--http-addr',
+      '127.0.0.1:0',
+      '--db',
+      join(dir, 'hub.db'),
+      '--socket',
+      socket,
+    ],
+    'info',
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const check = (): void => {
+      const m = /"url":"(http[^"]+)"/.exec(proc.stderr());
+      if (m) resolve(m[1]!);
+    };
+    proc.child.stderr!.on('data', check);
+    proc.child.once('exit', (code) => reject(new Error(`hub exited (${code}):\n${proc.stderr()}`)));
+  });
+  return { url, socket, proc };
+}
+
+function startSpoke(dir: string, hubUrl: string, bus: string): { socket: string; proc: Proc } {
+  const socket = join(dir, 's.sock');
+  const proc = spawnHephd(
+    dir,
+    ['--mode', 'local', '--hub-url', hubUrl, '--db', join(dir, 'heph.db'), '--socket', socket],
+    'warn',
+    bus,
+  );
+  return { socket, proc };
+}
+
+/** Connects as soon as the daemon's socket answers; fails if it exits first. */
+async function connectWhenUp(p: Proc, socket: string, timeoutMs = 60_000): Promise<RpcClient> {
+  const deadline = nowMs() + timeoutMs;
+  for (;;) {
+    if (exited(p)) throw new Error(`hephd exited (${p.child.exitCode}):\n${p.stderr()}`);
+    try {
+      return await connect(socket);
+    } catch {
+      if (nowMs() > deadline) throw new Error(`hephd did not answer within ${timeoutMs} ms`);
+      await sleep(2);
+    }
+  }
+}
+
+/**
+ * A private Secret Service, as on a desktop: a session dbus-daemon on a socket in `dir` (no
+ * service activation) and a gnome-keyring-daemon unlocked with a known password, holding no
+ * heph sign-in. A spoke reads its hub's tokens from the keyring before every exchange and finds
+ * none (the hub is open). Resolves with the bus address once the keyring answers.
+ */
+async function startSecretService(dir: string): Promise<string> {
+  const home = join(dir, 'home');
+  const run = join(dir, 'run');
+  mkdirSync(home, { mode: 0o700 });
+  mkdirSync(run, { mode: 0o700 });
+  const conf = join(dir, 'bus.conf');
+  writeFileSync(
+    conf,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=${join(dir, 'bus')}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`,
+  );
+  const hint =
+    'the spoke bench needs dbus-daemon and gnome-keyring-daemon (apt-get install dbus gnome-keyring)';
+  const track = (c: ChildProcess): ChildProcess => {
+    spawned.add(c);
+    c.once('exit', () => spawned.delete(c));
+    return c;
+  };
+  const bus = track(
+    spawn('dbus-daemon', ['--config-file', conf, '--nofork', '--nopidfile', '--print-address=1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    bus.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
+    });
+    bus.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    bus.once('exit', (code) => reject(new Error(`dbus-daemon exited (${code}): ${err}`)));
+    bus.once('error', (e) => reject(new Error(`${e.message}: ${hint}`)));
+  });
+  const keyring = track(
+    spawn('gnome-keyring-daemon', ['--unlock', '--components=secrets', '--foreground'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        XDG_DATA_HOME: join(home, '.local', 'share'),
+        XDG_CONFIG_HOME: join(home, '.config'),
+        XDG_CACHE_HOME: join(home, '.cache'),
+        XDG_RUNTIME_DIR: run,
+        DBUS_SESSION_BUS_ADDRESS: address,
+      },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    }),
+  );
+  let keyringErr = '';
+  keyring.stderr!.on('data', (c: Buffer) => (keyringErr += c.toString()));
+  keyring.once('error', (e) => (keyringErr += `${e.message}: ${hint}`));
+  keyring.stdin!.end('heph-bench-password');
+  // The keyring library reads the bus address from this process's environment.
+  const previous = process.env.DBUS_SESSION_BUS_ADDRESS;
+  process.env.DBUS_SESSION_BUS_ADDRESS = address;
+  try {
+    const probe = keyringStore({ service: 'heph-bench-probe' });
+    const deadline = nowMs() + 20_000;
+    for (;;) {
+      const s = await probe.status();
+      if (s.available) return address;
+      if (keyring.exitCode !== null || nowMs() > deadline) {
+        throw new Error(`gnome-keyring-daemon did not come up: ${s.reason} ${keyringErr}`);
+      }
+      await sleep(100);
+    }
+  } finally {
+    if (previous === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+    else process.env.DBUS_SESSION_BUS_ADDRESS = previous;
+  }
+}
+
+interface SyncStatus {
+  last_success: string | null;
+  last_error: { kind: string; message: string; since: string } | null;
+  pending: number;
+  unpulled: number;
+  verdict: string;
+}
+
+async function opCount(c: RpcClient): Promise<number> {
+  return ((await c.call('status')) as { ops: number }).ops;
+}
+
+/**
+ * Polls sync.status until a sync has succeeded with nothing pending or unpulled and the spoke
+ * holds `ops` ops; resolves with the time the status first said so.
+ */
+async function waitSynced(p: Proc, c: RpcClient, ops: number, timeoutMs: number) {
+  const deadline = nowMs() + timeoutMs;
+  let last: SyncStatus | undefined;
+  for (;;) {
+    if (exited(p)) throw new Error(`spoke exited (${p.child.exitCode}):\n${p.stderr()}`);
+    last = (await c.call('sync.status')) as SyncStatus;
+    const e = last.last_error;
+    if (e && e.kind !== 'offline' && nowMs() - Date.parse(e.since) > 10_000) {
+      throw new Error(`spoke failing to sync for 10 s: ${JSON.stringify(last)}\n${p.stderr()}`);
+    }
+    if (last.last_success !== null && last.unpulled === 0 && last.pending === 0) {
+      const at = nowMs();
+      const held = await opCount(c);
+      if (held === ops) return { at, status: last };
+    }
+    if (nowMs() > deadline) {
+      throw new Error(
+        `spoke not in sync after ${timeoutMs} ms: ${JSON.stringify(last)}\n${p.stderr()}`,
+      );
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+const ATTENTION = ['white', 'orange', 'red', 'blue'] as const;
+const WORDS = ['review', 'draft', 'call', 'fix', 'plan', 'order', 'write', 'check', 'book', 'pay'];
+
+function phrase(r: Random, n: number): string {
+  return Array.from({ length: n }, () => WORDS[Math.floor(r.next() * WORDS.length)]!).join(' ');
+}
+
+/**
+ * Writes `tasks` tasks and then edits to them on a source store until its log holds `target`
+ * ops: titles (half the edits), attention, state, and body appends. The store's clock starts
+ * 30 minutes in the past and moves 3 ms per action, so no op is near the hub's drift limit.
+ */
+function generate(ctx: BenchContext, store: SqliteStore, clock: ManualClock, tasks: number) {
+  const r = seededRandom(71);
+  const ids: string[] = [];
+  const target = ctx.size(100_000, 10_000);
+  const CHUNK = 500;
+  for (let i = 0; i < tasks; i += CHUNK) {
+    store.transaction(() => {
+      for (let j = i; j < Math.min(tasks, i + CHUNK); j++) {
+        clock.advance(3);
+        const body = r.next() < 0.25 ? `Notes: ${phrase(r, 12)}.\n` : undefined;
+        const node = store.createNode({
+          kind: 'task',
+          title: `Task ${j}: ${phrase(r, 3)}`,
+          ...(body !== undefined && { body }),
+          ...(r.next() < 0.2 && { attention: ATTENTION[1 + Math.floor(r.next() * 3)]! }),
+        });
+        ids.push(node.id);
+      }
+    });
+  }
+  ctx.progress(`created ${tasks} tasks: ${store.opCount()} ops`);
+  let ops = store.opCount();
+  let edit = 0;
+  while (ops < target) {
+    store.transaction(() => {
+      for (let k = 0; k < CHUNK && ops < target; k++, edit++) {
+        clock.advance(3);
+        const id = ids[Math.floor(r.next() * ids.length)]!;
+        const x = r.next();
+        // Near the end only title sets (one op each), so the log ends at exactly `target`.
+        if (target - ops < 50 || x < 0.5) {
+          store.updateNode(id, { title: `Task edit ${edit}: ${phrase(r, 3)}` });
+        } else if (x < 0.7) {
+          store.updateNode(id, { attention: ATTENTION[Math.floor(r.next() * 4)]! });
+        } else if (x < 0.8) {
+          store.updateNode(id, { state: r.next() < 0.8 ? 'done' : 'outstanding' });
+        } else {
+          const before = store.getNode(id).body;
+          store.updateNode(id, { body: `${before}- ${phrase(r, 6)}\n` });
+        }
+        ops = store.opCount();
+      }
+    });
+  }
+  return { ids, ops };
+}
+
+function headers(origin: string): Record<string, string> {
+  return { 'content-type': 'application/json', 'heph-protocol': '1', 'heph-replica': origin };
+}
+
+/** Pushes the source store's whole log to the hub in BATCH-op batches. */
+async function pushAll(url: string, store: SqliteStore): Promise<number> {
+  let cursor = 0;
+  let pushed = 0;
+  for (;;) {
+    const page = store.opsSince(cursor, BATCH);
+    if (page.ops.length === 0) return pushed;
+    const r = await request(`${url}/sync/push`, {
+      method: 'POST',
+      headers: headers(store.origin),
+      body: JSON.stringify({ replica: { id: store.origin, name: 'bench-source' }, ops: page.ops }),
+    });
+    const reply = (await r.body.json()) as { accepted?: number };
+    if (r.statusCode !== 200 || reply.accepted !== page.ops.length) {
+      throw new Error(`push: ${r.statusCode} ${JSON.stringify(reply).slice(0, 300)}`);
+    }
+    pushed += page.ops.length;
+    cursor = page.cursor;
+    if (!page.more) return pushed;
+  }
+}
+
+/** Edits on `a` and waits for them on `b`; returns each edit's latency in ms. */
+async function editLatencies(ctx: BenchContext, a: RpcClient, b: RpcClient, ids: string[]) {
+  const edits = ctx.size(50, 10);
+  const r = seededRandom(113);
+  await b.call('events.subscribe', { topics: ['node.changed'] });
+  let wake: (() => void) | undefined;
+  b.onNotification((method) => {
+    if (method === 'node.changed') wake?.();
+  });
+  const times: number[] = [];
+  for (let i = 0; i < edits; i++) {
+    // Edits at uneven moments, so they do not fall into step with the spokes' sync loops.
+    await sleep(100 + r.next() * 400);
+    const id = ids[Math.floor(r.next() * ids.length)]!;
+    const title = `Edited on A #${i} ${r.next().toString(36).slice(2, 10)}`;
+    const t0 = nowMs();
+    await a.call('node.update', { id, title });
+    const deadline = t0 + 30_000;
+    for (;;) {
+      const seen = ((await b.call('node.get', { id })) as { title: string }).title === title;
+      if (seen) break;
+      if (nowMs() > deadline) throw new Error(`edit ${i} not visible on B after 30 s`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, POLL_MS);
+        wake = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
+      wake = undefined;
+    }
+    times.push(nowMs() - t0);
+  }
+  ctx.progress(
+    `${edits} edits A → B: p50 ${median(times).toFixed(0)} ms, p95 ` +
+      `${percentile(times, 95).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms`,
+  );
+  return times;
+}
+
+export const spoke: BenchModule = {
+  name: 'spoke',
+  figures: spokeFigures,
+  async run(ctx) {
+    const clients: RpcClient[] = [];
+    try {
+      // The source device's data, written locally and pushed to the hub like a first sync.
+      const clock = new ManualClock(Date.now() - 30 * 60_000);
+      const src = openStore(
+        { path: join(ctx.tempDir(), 'source.db') },
+        { clock, random: seededRandom(67) },
+      );
+      let ids: string[];
+      let ops: number;
+      const bus = await startSecretService(ctx.tempDir());
+      const hub = await startHub(ctx.tempDir());
+      try {
+        const t0 = nowMs();
+        ({ ids, ops } = generate(ctx, src, clock, ctx.size(10_000, 1_000)));
+        ctx.progress(`generated ${ops} ops in ${((nowMs() - t0) / 1000).toFixed(1)} s`);
+        const t1 = nowMs();
+        const pushed = await pushAll(hub.url, src);
+        ctx.progress(`pushed ${pushed} ops in ${((nowMs() - t1) / 1000).toFixed(1)} s`);
+      } finally {
+        src.close();
+      }
+      const hubClient = await connectWhenUp(hub.proc, hub.socket);
+      clients.push(hubClient);
+      const hubOps = await opCount(hubClient);
+      if (hubOps !== ops) throw new Error(`the hub holds ${hubOps} ops, expected ${ops}`);
+
+      // A fresh device: from spawning it until it has everything and answers.
+      const t0 = nowMs();
+      const a = startSpoke(ctx.tempDir(), hub.url, bus);
+      const ca = await connectWhenUp(a.proc, a.socket);
+      clients.push(ca);
+      ctx.progress(`fresh spoke answers after ${(nowMs() - t0).toFixed(0)} ms`);
+      const synced = await waitSynced(a.proc, ca, hubOps, 120_000);
+      const initialS = (synced.at - t0) / 1000;
+      ctx.progress(
+        `fresh spoke pulled ${hubOps} ops in ${initialS.toFixed(2)} s ` +
+          `(${perSecond(hubOps, initialS * 1000).toFixed(0)} ops/s end to end): ` +
+          synced.status.verdict,
+      );
+
+      // A second device, then edits on the first watched for on the second.
+      const b = startSpoke(ctx.tempDir(), hub.url, bus);
+      const cb = await connectWhenUp(b.proc, b.socket);
+      clients.push(cb);
+      const tb = nowMs();
+      await waitSynced(b.proc, cb, hubOps, 120_000);
+      ctx.progress(`second spoke in sync after ${((nowMs() - tb) / 1000).toFixed(2)} s`);
+      const times = await editLatencies(ctx, ca, cb, ids);
+      return {
+        initial_sync_100k_s: initialS,
+        edit_to_other_device_p50_ms: median(times),
+        edit_to_other_device_p95_ms: percentile(times, 95),
+      };
+    } finally {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      for (const child of spawned) {
+        const gone = once(child, 'exit');
+        child.kill('SIGKILL');
+        await gone;
+      }
+    }
+  },
+};
