@@ -80,7 +80,10 @@ export function createSession(o: SessionOptions): Session {
         const tokens = await store.get(hub);
         if (tokens) return { tokens, store };
       } catch (e) {
-        // An unreachable keyring is not fatal when the file store has the tokens.
+        // A store that does not exist here (no Secret Service on a headless machine) holds no
+        // tokens: that is not an error, an open hub needs none. A store that exists but fails
+        // (a corrupt entry) is reported, unless another store has the tokens.
+        if (!(await store.status()).available) continue;
         firstError ??= e instanceof Error ? e : new Error(String(e));
       }
     }
