@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseAllowUsers } from '../auth/owners.js';
 import { HephError } from '../core/errors.js';
 import { defaultConfigPath, defaultDbPath, defaultSocketPath, type Env } from './paths.js';
 
@@ -23,6 +24,12 @@ const FileConfig = z.strictObject({
   tls_cert: z.string().min(1).optional(),
   tls_key: z.string().min(1).optional(),
   insecure_http: z.boolean().optional(),
+  oidc_issuer: z.string().min(1).optional(),
+  oidc_audience: z.string().min(1).optional(),
+  oidc_client_id: z.string().min(1).optional(),
+  owner: z.string().min(1).optional(),
+  allow_users: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  trust_proxy: z.boolean().optional(),
 });
 export type FileConfig = z.infer<typeof FileConfig>;
 
@@ -40,6 +47,16 @@ export interface DaemonFlags {
   tlsKey?: string | undefined;
   /** Modes local and client: allow a plain-http hub that is not on loopback. */
   insecureHttp?: boolean | undefined;
+  /** Mode server: require sign-in with this OpenID Connect issuer. */
+  oidcIssuer?: string | undefined;
+  oidcAudience?: string | undefined;
+  oidcClientId?: string | undefined;
+  /** Mode server: the hub owner's subject at the issuer. */
+  owner?: string | undefined;
+  /** Mode server: `SUB,SUB` or `*`. */
+  allowUsers?: string | undefined;
+  /** Mode server: take client addresses from X-Forwarded-For. */
+  trustProxy?: boolean | undefined;
 }
 
 export interface DaemonConfig {
@@ -60,6 +77,24 @@ export interface DaemonConfig {
   tlsKey?: string;
   /** Modes local and client: a plain-http hub off loopback is allowed (tokens in the clear). */
   insecureHttp?: boolean;
+  /** Mode server: the hub requires sign-in with this identity provider. */
+  oidc?: OidcConfig;
+  /** Mode server: the hub is behind a reverse proxy; client addresses come from
+   *  X-Forwarded-For. */
+  trustProxy?: boolean;
+}
+
+export interface OidcConfig {
+  /** The issuer URL, exactly as in its tokens. */
+  issuer: string;
+  /** The value the hub expects in `aud`. */
+  audience: string;
+  /** The public client `heph auth login` uses (reported by /config). */
+  clientId?: string;
+  /** The hub owner's subject (`--owner`). */
+  owner?: string;
+  /** Other accounts served, each with a partition of its own (`--allow-users`). */
+  allowUsers?: readonly string[] | '*';
 }
 
 function loadFile(path: string, required: boolean): FileConfig {
@@ -166,13 +201,76 @@ function hubFields(
   env: Env,
   file: FileConfig,
   cwd: string,
-): Pick<DaemonConfig, 'insecureOpen' | 'tlsCert' | 'tlsKey'> {
+): Pick<DaemonConfig, 'insecureOpen' | 'tlsCert' | 'tlsKey' | 'oidc' | 'trustProxy'> {
   const cert = first(flags.tlsCert, env.HEPH_TLS_CERT, file.tls_cert);
   const key = first(flags.tlsKey, env.HEPH_TLS_KEY, file.tls_key);
+  const oidc = oidcFields(flags, env, file);
   return {
     ...(flags.insecureOpen === true && { insecureOpen: true }),
     ...(cert !== undefined && { tlsCert: resolve(cwd, cert) }),
     ...(key !== undefined && { tlsKey: resolve(cwd, key) }),
+    ...(oidc !== undefined && { oidc }),
+    ...((flags.trustProxy === true ||
+      env.HEPH_TRUST_PROXY === '1' ||
+      env.HEPH_TRUST_PROXY === 'true' ||
+      file.trust_proxy === true) && { trustProxy: true }),
+  };
+}
+
+function oidcFields(flags: DaemonFlags, env: Env, file: FileConfig): OidcConfig | undefined {
+  const issuer = first(flags.oidcIssuer, env.HEPH_OIDC_ISSUER, file.oidc_issuer);
+  const audience = first(flags.oidcAudience, env.HEPH_OIDC_AUDIENCE, file.oidc_audience);
+  const clientId = first(flags.oidcClientId, env.HEPH_OIDC_CLIENT_ID, file.oidc_client_id);
+  const owner = first(flags.owner, env.HEPH_OWNER, file.owner);
+  const fileAllow = Array.isArray(file.allow_users) ? file.allow_users.join(',') : file.allow_users;
+  const allow = first(flags.allowUsers, env.HEPH_ALLOW_USERS, fileAllow);
+  if (issuer === undefined) {
+    const stray: [string, string | undefined][] = [
+      ['oidc-audience', audience],
+      ['oidc-client-id', clientId],
+      ['owner', owner],
+      ['allow-users', allow],
+    ];
+    const given = stray.find(([, v]) => v !== undefined);
+    if (given !== undefined) {
+      throw new HephError(
+        'invalid_params',
+        `--${given[0]} only means something with --oidc-issuer (the identity provider the hub ` +
+          'trusts); give both, or neither for an open hub',
+        { field: given[0] },
+      );
+    }
+    return undefined;
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new HephError(
+      'invalid_params',
+      `--oidc-issuer must be the identity provider's issuer URL, e.g. ` +
+        `https://id.example.org/realms/home (got ${JSON.stringify(issuer)})`,
+      { field: 'oidc-issuer' },
+    );
+  }
+  if (audience === undefined) {
+    throw new HephError(
+      'invalid_params',
+      '--oidc-issuer needs --oidc-audience: the value the hub expects in the `aud` claim of ' +
+        "access tokens, usually the hub's own URL (e.g. https://hub.example.org)",
+      { field: 'oidc-audience' },
+    );
+  }
+  const allowUsers = allow === undefined ? undefined : parseAllowUsers(allow);
+  return {
+    issuer,
+    audience,
+    ...(clientId !== undefined && { clientId }),
+    ...(owner !== undefined && { owner }),
+    ...(allowUsers !== undefined && { allowUsers }),
   };
 }
 

@@ -31,6 +31,20 @@ Options:
   --insecure-open    mode server: allow a non-loopback --http-addr without an identity provider
   --tls-cert PATH    mode server: serve HTTPS with this PEM certificate chain (env HEPH_TLS_CERT)
   --tls-key PATH     mode server: and this PEM private key (env HEPH_TLS_KEY)
+  --oidc-issuer URL  mode server: require sign-in with this OpenID Connect issuer; the hub may
+                     then listen beyond loopback (env HEPH_OIDC_ISSUER)
+  --oidc-audience AUD
+                     required with --oidc-issuer: the aud of the hub's access tokens, usually
+                     the hub's URL (env HEPH_OIDC_AUDIENCE)
+  --oidc-client-id ID
+                     the public client \`heph auth login\` uses (env HEPH_OIDC_CLIENT_ID)
+  --owner SUB        the hub owner's subject at the issuer; else the first account to sign in
+                     claims the hub (env HEPH_OWNER)
+  --allow-users LIST
+                     other accounts to serve, each with data of its own: SUB,SUB or '*'
+                     (env HEPH_ALLOW_USERS; default: the owner only)
+  --trust-proxy      mode server: behind a reverse proxy, take client addresses from
+                     X-Forwarded-For (env HEPH_TRUST_PROXY=1)
   -h, --help         show this help
   -v, --version      print the version
 
@@ -71,6 +85,12 @@ function parseFlags(argv: string[]) {
         'insecure-http': { type: 'boolean' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        'oidc-issuer': { type: 'string' },
+        'oidc-audience': { type: 'string' },
+        'oidc-client-id': { type: 'string' },
+        owner: { type: 'string' },
+        'allow-users': { type: 'string' },
+        'trust-proxy': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -129,6 +149,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         insecureHttp: flags['insecure-http'],
         tlsCert: flags['tls-cert'],
         tlsKey: flags['tls-key'],
+        oidcIssuer: flags['oidc-issuer'],
+        oidcAudience: flags['oidc-audience'],
+        oidcClientId: flags['oidc-client-id'],
+        owner: flags.owner,
+        allowUsers: flags['allow-users'],
+        trustProxy: flags['trust-proxy'],
       },
       env,
       process.cwd(),

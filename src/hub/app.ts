@@ -4,13 +4,20 @@
 // reason); every error is `{error: {code, message}}` with the status from the error table;
 // a client that trickles its headers or body is dropped after headersTimeoutMs /
 // requestTimeoutMs; close() wakes every long-polling pull so the hub stops at once.
+// With `auth` (an OIDC issuer), /sync/* and /rpc serve only authenticated callers, each from its
+// own partition (see auth.ts and partitions.ts); /healthz and /config stay open, and /config
+// names the issuer, client id and audience the CLI signs in with. Without it the hub is open and
+// everything is the hub database's.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import fastify, { type FastifyInstance } from 'fastify';
+import { dirname, join } from 'node:path';
+import fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { identityKey, type Access } from '../auth/owners.js';
 import { DEFAULT_MAX_DRIFT_MS } from '../core/hlc.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
+import { cryptoRandom, type Random } from '../ports/random.js';
 import type { Services } from '../rpc/methods/index.js';
 import {
   MAX_PULL_WAIT_S,
@@ -19,14 +26,19 @@ import {
   type HubConfig,
 } from '../protocol/sync.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import { makeAuthenticate, type HubAuthOptions } from './auth.js';
 import { MAX_JSON_DEPTH, parseJsonBody } from './body.js';
 import { errorBody, makeErrorHandler } from './http-errors.js';
-import { CommitNotifier } from './notifier.js';
-import { httpRegistry, rpcRoutes } from './routes/rpc.js';
-import { syncRoutes } from './routes/sync.js';
+import type { CommitNotifier } from './notifier.js';
+import { makePartition, Partitions, type Partition } from './partitions.js';
+import { rpcRoutes } from './routes/rpc.js';
+import { makeApplyGroup, syncRoutes } from './routes/sync.js';
 import { HephError } from '../core/errors.js';
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+
+/** Routes served without sign-in: the CLI needs /config to know where to sign in. */
+export const OPEN_ROUTES: readonly string[] = ['/healthz', '/config'];
 
 export interface HubTimeouts {
   /** Whole request head must arrive within this (default 10 s). */
@@ -62,11 +74,25 @@ export interface HubAppOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Testing aid, see routes/sync.ts. */
   failpoint?: string;
+  /** Require sign-in with this identity provider (see auth.ts); omit for an open hub. */
+  auth?: HubAuthOptions;
+  /** Take the client address from X-Forwarded-For (the hub is behind a reverse proxy). */
+  trustProxy?: boolean;
+  /** For the stores of user partitions (default: crypto randomness). */
+  random?: Random;
+}
+
+/** Where the other accounts' databases go for a hub database at `db`. */
+export function defaultPartitionDir(db: string): string {
+  return join(dirname(db), 'users');
 }
 
 export interface HubApp {
   app: FastifyInstance;
+  /** Wakes long-polls on the hub database (the hub owner's partition). */
   notifier: CommitNotifier;
+  /** The other accounts' partitions (undefined on an open hub). */
+  partitions: Partitions | undefined;
 }
 
 export function buildHubApp(o: HubAppOptions): FastifyInstance {
@@ -88,8 +114,13 @@ export function buildHub(o: HubAppOptions): HubApp {
   };
   const idleMs = t.idleMs ?? (MAX_PULL_WAIT_S + 30) * 1000;
   const tls = o.tls;
+  const auth = o.auth;
+  if (auth !== undefined && (auth.issuer === '' || auth.audience === '')) {
+    throw new TypeError('auth needs an issuer and an audience');
+  }
   const app = fastify({
     bodyLimit,
+    trustProxy: o.trustProxy === true,
     forceCloseConnections: 'idle',
     serverFactory: (handler) => {
       const server = tls
@@ -100,10 +131,36 @@ export function buildHub(o: HubAppOptions): HubApp {
     },
   });
   const { logger, store } = o;
-  const notifier = new CommitNotifier();
-  // Local writes (the owner's socket, /rpc) wake pulls too; pushes notify explicitly, because ops
-  // of kinds this version does not apply change no materialized row.
-  const offChange = store.onChange(() => notifier.notify());
+  const clock = o.clock ?? systemClock;
+  const maxDriftMs = o.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS;
+  const main = makePartition(
+    store,
+    o.services,
+    makeApplyGroup(store, logger, maxDriftMs, o.failpoint),
+  );
+  const { notifier } = main;
+  const partitions =
+    auth === undefined
+      ? undefined
+      : new Partitions({
+          dir: auth.partitionDir,
+          services: o.services,
+          clock,
+          random: o.random ?? cryptoRandom,
+          logger,
+          applyGroup: (s) => makeApplyGroup(s, logger, maxDriftMs),
+        });
+  // The access of each authenticated request; a request without one is served from the hub
+  // database only when the hub is open.
+  const accessOf = new WeakMap<FastifyRequest, Access>();
+  const partitionOf = (request: FastifyRequest): Partition => {
+    if (partitions === undefined) return main;
+    const access = accessOf.get(request);
+    if (access === undefined) {
+      throw new HephError('unauthorized', 'this request was not authenticated');
+    }
+    return access.role === 'owner' ? main : partitions.get(identityKey(access.identity));
+  };
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
@@ -125,6 +182,7 @@ export function buildHub(o: HubAppOptions): HubApp {
   app.addHook('preClose', (done) => {
     closing = true;
     notifier.close();
+    partitions?.closeWaits();
     // Connections still busy after the grace period (a client that stopped reading, a socket the
     // peer abandoned mid-request) are cut, so stop() is bounded.
     cut = setTimeout(() => app.server.closeAllConnections(), t.closeGraceMs ?? 2000);
@@ -137,27 +195,32 @@ export function buildHub(o: HubAppOptions): HubApp {
   });
   app.addHook('onClose', (_app, done) => {
     clearTimeout(cut);
-    offChange();
+    main.offChange();
+    partitions?.close();
     done();
   });
 
-  syncRoutes(app, {
-    store,
-    logger,
-    notifier,
-    maxDriftMs: o.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS,
-    maxOpsPerPush,
-    failpoint: o.failpoint,
-  });
-  rpcRoutes(app, httpRegistry(o.services), logger);
-  const clock = o.clock ?? systemClock;
+  if (auth !== undefined) {
+    const authenticate = makeAuthenticate(auth, store, auth.clock ?? clock, logger, (r, a) =>
+      accessOf.set(r, a),
+    );
+    // Before the body is read: an unauthenticated caller cannot make the hub parse anything.
+    // By matched route, not by URL text, and every route but the open ones (default deny).
+    app.addHook('onRequest', (request, reply) => {
+      const route = request.routeOptions.url;
+      if (route === undefined || OPEN_ROUTES.includes(route)) return Promise.resolve(undefined);
+      return authenticate(request, reply);
+    });
+  }
+  syncRoutes(app, { partitionOf, logger, maxOpsPerPush });
+  rpcRoutes(app, (request) => partitionOf(request).registry, logger);
   // The hub's time lets a spoke see its own clock drift before a push is refused for it.
   app.get('/healthz', () => ({ ok: true, time_ms: clock.now() }));
   app.get('/config', (): HubConfig => ({
-    issuer: null,
-    client_id: null,
-    audience: null,
+    issuer: auth?.issuer ?? null,
+    client_id: auth?.clientId ?? null,
+    audience: auth?.audience ?? null,
     protocol: [PROTOCOL_VERSION],
   }));
-  return { app, notifier };
+  return { app, notifier, partitions };
 }

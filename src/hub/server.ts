@@ -1,7 +1,8 @@
 // hephd --mode server: the local daemon (one owner per database, the owner's unix socket) plus
 // the hub's HTTP endpoints on the same store. Guarantees: the store is opened with
 // synchronous=FULL (a 2xx is a promise to other machines) and SQLite's exclusive lock; without an
-// identity provider the hub binds to loopback only unless insecureOpen is set; TLS material is
+// identity provider (--oidc-issuer) the hub binds to loopback only unless insecureOpen is set,
+// and with one every /sync and /rpc call needs a bearer token from it; TLS material is
 // read and checked before anything is opened; stop() closes HTTP first (waking long-polls), then
 // the daemon, and is idempotent.
 
@@ -16,13 +17,16 @@ import { EventHub } from '../daemon/events.js';
 import { Model } from '../model/model.js';
 import type { Services } from '../rpc/methods/index.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { buildHubApp, type HubTimeouts } from './app.js';
+import type { VerifierOptions } from '../auth/verifier.js';
+import { buildHubApp, defaultPartitionDir, type HubTimeouts } from './app.js';
 
 export interface HubDeps extends DaemonDeps {
   /** Testing aid (HEPH_FAILPOINT): `hub.push.mid_batch`. */
   hubFailpoint?: string | undefined;
   timeouts?: HubTimeouts;
   maxDriftMs?: number;
+  /** Testing aid: verifier settings (a short key-fetch cooldown). */
+  verifier?: Pick<VerifierOptions, 'cooldownMs' | 'fetch' | 'leewaySec' | 'timeoutMs'>;
 }
 
 export interface Hub {
@@ -87,13 +91,14 @@ export function loadTls(config: DaemonConfig): { cert: Buffer; key: Buffer } | u
 }
 
 function checkExposure(addr: HttpAddr, config: DaemonConfig): void {
-  if (isLoopback(addr.host) || config.insecureOpen) return;
+  if (isLoopback(addr.host) || config.insecureOpen || config.oidc !== undefined) return;
   throw new HephError(
     'invalid_params',
     `refusing to listen on ${config.httpAddr}: without an identity provider the hub has no ` +
       'authentication, so anyone who can reach it could read and change your data. Listen on ' +
-      'loopback (e.g. --http-addr 127.0.0.1:8787, behind an authenticating proxy) or pass ' +
-      '--insecure-open if the network is trusted',
+      'loopback (e.g. --http-addr 127.0.0.1:8787, behind an authenticating proxy), require ' +
+      'sign-in with --oidc-issuer and --oidc-audience, or pass --insecure-open if the network ' +
+      'is trusted',
     { field: 'http-addr' },
   );
 }
@@ -157,6 +162,16 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
         ...(deps.timeouts && { timeouts: deps.timeouts }),
         ...(tls && { tls }),
         ...(deps.hubFailpoint !== undefined && { failpoint: deps.hubFailpoint }),
+        ...(config.trustProxy === true && { trustProxy: true }),
+        random: deps.random,
+        ...(config.oidc !== undefined && {
+          auth: {
+            ...config.oidc,
+            partitionDir: defaultPartitionDir(config.db),
+            clock: deps.clock,
+            ...(deps.verifier !== undefined && { verifier: deps.verifier }),
+          },
+        }),
       });
     } catch (e) {
       if (!tls) throw e;
@@ -181,7 +196,31 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
       'failpoint armed (a testing aid): expect a crash',
     );
   }
-  logger.info({ url, open: !isLoopback(addr.host) }, `hub listening on ${url}`);
+  const oidc = config.oidc;
+  if (oidc !== undefined && oidc.clientId === undefined) {
+    logger.warn(
+      {},
+      'no --oidc-client-id: /config names no client, so `heph auth login` cannot sign in to ' +
+        'this hub until it does',
+    );
+  }
+  if (oidc !== undefined && oidc.clientId === oidc.audience) {
+    logger.warn(
+      {},
+      '--oidc-audience equals --oidc-client-id: the hub then relies on the token type and claims ' +
+        "alone to refuse the CLI's ID tokens; prefer the hub's URL as its audience",
+    );
+  }
+  logger.info(
+    {
+      url,
+      open: !isLoopback(addr.host),
+      ...(oidc !== undefined && { issuer: oidc.issuer, audience: oidc.audience }),
+    },
+    oidc === undefined
+      ? `hub listening on ${url} (open: no sign-in required)`
+      : `hub listening on ${url}; sign-in required (issuer ${oidc.issuer})`,
+  );
   let stopping: Promise<void> | undefined;
   const running = app;
   return {

@@ -2,9 +2,10 @@
 // the same registry and engine as the socket, except the methods that touch the serving
 // machine's filesystem (export, import, backup), which answer with a `forbidden` error naming the
 // socket as the place to call them; a reply is 200 with the JSON-RPC response, or 204 when the
-// body held only notifications; a result that cannot be serialized becomes an internal error.
+// body held only notifications; a result that cannot be serialized becomes an internal error;
+// with sign-in on, the methods run on the caller's own partition, never another owner's.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HephError } from '../../core/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import { dispatchMessage, serialize } from '../../rpc/dispatch.js';
@@ -38,7 +39,12 @@ export function httpRegistry(services: Services): Registry {
   return new Registry(namespaces);
 }
 
-export function rpcRoutes(app: FastifyInstance, registry: Registry, logger: Logger): void {
+/** `registryOf` gives the caller's registry: the methods over the caller's own partition. */
+export function rpcRoutes(
+  app: FastifyInstance,
+  registryOf: (request: FastifyRequest) => Registry,
+  logger: Logger,
+): void {
   let next = 1;
   app.post('/rpc', async (request, reply) => {
     const gone = new AbortController();
@@ -49,7 +55,7 @@ export function rpcRoutes(app: FastifyInstance, registry: Registry, logger: Logg
       notify: () => false,
       signal: gone.signal,
     };
-    const result = await dispatchMessage(registry, request.body, ctx, { logger });
+    const result = await dispatchMessage(registryOf(request), request.body, ctx, { logger });
     if (result === null) return reply.code(204).send();
     const text = Array.isArray(result)
       ? '[' + result.map((r) => serialize(r, logger)).join(',') + ']'

@@ -7,8 +7,11 @@
 //   with their origin and never block the others; re-pushing a batch changes nothing;
 // - a pull returns ops in arrival order after the cursor, exactly `limit` of them when that many
 //   exist, and its cursor is the arrival stamp of the last one; with `wait` and nothing to send it
-//   waits for the next commit, its timeout or the client leaving, whichever is first.
+//   waits for the next commit, its timeout or the client leaving, whichever is first;
+// - with sign-in on, every request reads and writes the caller's own partition (its store, push
+//   queue and long-poll wake-ups), never another owner's.
 
+import { writeSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HephError, invalid } from '../../core/errors.js';
 import { isHlcString, isOrigin, originOf } from '../../core/hlc.js';
@@ -30,18 +33,22 @@ import {
 import type { SqliteStore } from '../../store/sqlite-store.js';
 import { parseWire } from '../body.js';
 import type { CommitNotifier } from '../notifier.js';
-import { applyInOneTransaction, PushQueue, type ApplyGroup } from '../push-queue.js';
+import { applyInOneTransaction, type ApplyGroup, type PushQueue } from '../push-queue.js';
 
 export const FAILPOINT_PUSH_MID_BATCH = 'hub.push.mid_batch';
 
-export interface SyncRouteOptions {
+/** Where one caller's sync requests go: a store, the pulls waiting on it, its push queue. */
+export interface SyncPartition {
   store: SqliteStore;
-  logger: Logger;
   notifier: CommitNotifier;
-  maxDriftMs: number;
+  queue: PushQueue;
+}
+
+export interface SyncRouteOptions {
+  /** The caller's partition (resolved by the hub's authentication, else the hub's own). */
+  partitionOf(request: FastifyRequest): SyncPartition;
+  logger: Logger;
   maxOpsPerPush: number;
-  /** Testing aid: `hub.push.mid_batch` kills the process inside a push's transaction. */
-  failpoint?: string | undefined;
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -82,29 +89,38 @@ function replicaOf(request: FastifyRequest): string {
   return header(request, HEADER_REPLICA) ?? '';
 }
 
-export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
-  const { store, logger, notifier } = o;
+/** How pushes to `store` are applied; `hub.push.mid_batch` kills the process inside one
+ *  (a testing aid). */
+export function makeApplyGroup(
+  store: SqliteStore,
+  logger: Logger,
+  maxDriftMs: number,
+  failpoint?: string,
+): ApplyGroup {
+  return failpoint === FAILPOINT_PUSH_MID_BATCH
+    ? (groups) =>
+        store.transaction(() => {
+          const ops = groups[0] ?? [];
+          const half = Math.ceil(ops.length / 2);
+          const first = store.applyOps(ops.slice(0, half), { maxDriftMs: maxDriftMs });
+          logger.error(
+            {
+              failpoint: FAILPOINT_PUSH_MID_BATCH,
+              applied: first.applied.length,
+              of: ops.length,
+            },
+            'failpoint: killing the hub in the middle of a push',
+          );
+          // The logger may write asynchronously, and SIGKILL drops what it has not written.
+          writeSync(2, 'hephd: failpoint: killing the hub in the middle of a push\n');
+          process.kill(process.pid, 'SIGKILL');
+          throw new HephError('internal', 'failpoint hub.push.mid_batch');
+        })
+    : applyInOneTransaction(store, maxDriftMs);
+}
 
-  const applyGroup: ApplyGroup =
-    o.failpoint === FAILPOINT_PUSH_MID_BATCH
-      ? (groups) =>
-          store.transaction(() => {
-            const ops = groups[0] ?? [];
-            const half = Math.ceil(ops.length / 2);
-            const first = store.applyOps(ops.slice(0, half), { maxDriftMs: o.maxDriftMs });
-            logger.error(
-              {
-                failpoint: FAILPOINT_PUSH_MID_BATCH,
-                applied: first.applied.length,
-                of: ops.length,
-              },
-              'failpoint: killing the hub in the middle of a push',
-            );
-            process.kill(process.pid, 'SIGKILL');
-            throw new HephError('internal', 'failpoint hub.push.mid_batch');
-          })
-      : applyInOneTransaction(store, o.maxDriftMs);
-  const queue = new PushQueue(applyGroup);
+export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
+  const { logger } = o;
 
   app.post(
     '/sync/push',
@@ -124,6 +140,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
       if (body.replica.id !== replica) {
         throw invalid('replica.id', `must equal the Heph-Replica header (${replica})`);
       }
+      const { queue, notifier } = o.partitionOf(request);
       const result = await queue.submit(body.ops);
       const refused: Refused[] = result.refused.map((r) => {
         const origin = r.origin ?? (isHlcString(r.id) ? originOf(r.id) : undefined);
@@ -157,6 +174,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
     '/sync/pull',
     { onRequest: checkSyncHeaders },
     async (request: FastifyRequest, reply: FastifyReply): Promise<PullResponse> => {
+      const { store, notifier } = o.partitionOf(request);
       const q = parseWire(PullQuery, request.query, 'query');
       const after = cursorToSeq(q.after);
       if (!Number.isSafeInteger(after)) throw invalid('after', 'is not a cursor this hub issued');

@@ -1,0 +1,143 @@
+// Sign-in on the hub: who may call /sync/* and /rpc, and which partition each caller gets.
+// Guarantees: with an issuer configured, every request to those routes is authenticated before
+// its body is read (verifier.ts), failed attempts are rate limited per client address
+// (rate-limit.ts) and the account is authorized by the owner policy (owners.ts); refusals are
+// 401 with WWW-Authenticate, 403, 429 with Retry-After or 503 with Retry-After, each with the
+// hub's usual `{error: {code, message}}` body; the hub owner (the `--owner` pin, else the first
+// account to sign in, whose claim is kept in the hub database's settings as `hub.owner`) is served
+// from the hub's own database, every other allowed account from a partition of its own; a request
+// that was not authenticated never reaches a partition.
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createOwnerPolicy, identityKey, type Access, type Identity } from '../auth/owners.js';
+import { createFailureLimiter, type FailureLimiter } from '../auth/rate-limit.js';
+import { createAuthGuard, createVerifier, type VerifierOptions } from '../auth/verifier.js';
+import { HephError } from '../core/errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import { errorBody } from './http-errors.js';
+
+/** The hub database setting that records who claimed the hub (an identityKey). */
+export const OWNER_SETTING = 'hub.owner';
+
+export interface HubAuthOptions {
+  /** The OIDC issuer, exactly as in its tokens. */
+  issuer: string;
+  /** The hub's audience (the token's `aud`). */
+  audience: string;
+  /** The public client the CLI signs in with (reported by /config). */
+  clientId?: string | undefined;
+  /** `--owner SUB`: the hub owner, whoever claimed the hub before. */
+  owner?: string | undefined;
+  /** `--allow-users`: other accounts, each served from a partition of its own. */
+  allowUsers?: readonly string[] | '*' | undefined;
+  /** Directory of the other accounts' databases. */
+  partitionDir: string;
+  /** Clock for token expiry and the failure limiter (default: the hub's clock). */
+  clock?: Clock;
+  /** Failed-authentication limiter (default: 10 at once, then 10 a minute); false: none. */
+  limiter?: FailureLimiter | false;
+  /** Passed to the verifier (tests: a short key-fetch cooldown, a fetch). */
+  verifier?: Pick<VerifierOptions, 'cooldownMs' | 'fetch' | 'leewaySec' | 'timeoutMs'>;
+}
+
+/** The claim recorded in the hub database, if any. */
+export function readOwnerClaim(store: SqliteStore): Identity | undefined {
+  const raw = store.getSetting(OWNER_SETTING);
+  if (raw === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = undefined;
+  }
+  if (
+    Array.isArray(v) &&
+    v.length === 2 &&
+    typeof v[0] === 'string' &&
+    typeof v[1] === 'string' &&
+    v[1] !== ''
+  ) {
+    return { iss: v[0], sub: v[1] };
+  }
+  throw new HephError(
+    'storage',
+    `the hub database's ${OWNER_SETTING} setting is not an owner this version understands`,
+    { setting: OWNER_SETTING },
+  );
+}
+
+export type Authenticate = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => Promise<FastifyReply | undefined>;
+
+/**
+ * An onRequest hook: authenticates the request and records its access with `remember`, or
+ * replies with the refusal (and fastify then stops the request).
+ */
+export function makeAuthenticate(
+  o: HubAuthOptions,
+  store: SqliteStore,
+  clock: Clock,
+  logger: Logger,
+  remember: (request: FastifyRequest, access: Access) => void,
+): Authenticate {
+  const claimed = readOwnerClaim(store);
+  if (claimed !== undefined && claimed.iss !== o.issuer && o.owner === undefined) {
+    logger.warn(
+      { claimed_by: claimed.iss, issuer: o.issuer },
+      'this hub was claimed by an account of another issuer; only --allow-users accounts can ' +
+        'sign in until --owner names the owner at this issuer',
+    );
+  }
+  const policy = createOwnerPolicy(
+    {
+      issuer: o.issuer,
+      ...(o.owner !== undefined && { owner: o.owner }),
+      ...(o.allowUsers !== undefined && { allowUsers: o.allowUsers }),
+    },
+    {
+      ...(claimed !== undefined && { claimed }),
+      persist(owner) {
+        store.setSetting(OWNER_SETTING, identityKey(owner));
+        logger.info({ sub: owner.sub, iss: owner.iss }, 'the hub was claimed by its owner');
+      },
+    },
+  );
+  const verifier = createVerifier({
+    issuer: o.issuer,
+    audience: o.audience,
+    clock,
+    logger,
+    ...o.verifier,
+  });
+  const limiter = o.limiter === false ? undefined : (o.limiter ?? createFailureLimiter({ clock }));
+  const guard = createAuthGuard<Access>({
+    verifier,
+    ...(limiter !== undefined && { limiter }),
+    authorize: (token) => policy.authorize({ iss: token.iss, sub: token.sub }),
+  });
+
+  return async (request, reply) => {
+    const outcome = await guard(request.headers.authorization, request.ip);
+    if (outcome.ok) {
+      remember(request, outcome.access);
+      return undefined;
+    }
+    if (outcome.status >= 500) {
+      logger.warn({ code: outcome.error.code, url: request.url }, outcome.error.message);
+    } else {
+      logger.debug(
+        { code: outcome.error.code, status: outcome.status, url: request.url },
+        outcome.error.message,
+      );
+    }
+    // The challenge travels in the header; the body keeps the reason and the message.
+    const { www_authenticate: _challenge, ...details } = outcome.error.details;
+    void _challenge;
+    const error = new HephError(outcome.error.code, outcome.error.message, details);
+    return reply.code(outcome.status).headers(outcome.headers).send(errorBody(error));
+  };
+}
