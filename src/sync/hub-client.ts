@@ -131,8 +131,7 @@ export function isOffline(e: unknown): boolean {
 export class HubClient implements SyncTransport {
   readonly url: URL;
   /** undici, loaded on the first request (it is heavy, and a daemon may never need it). */
-  private http:
-    Promise<{ request: typeof undiciRequest; dispatcher: Dispatcher }> | undefined;
+  private http: Promise<{ request: typeof undiciRequest; dispatcher: Dispatcher }> | undefined;
   private own: Agent | undefined;
   private readonly timeoutMs: number;
   private offset: number | undefined;
