@@ -91,7 +91,7 @@ export interface SqliteStoreDeps {
 }
 
 const MAX_LIST = 10_000;
-const CACHE_LIMIT = 5_000;
+const CACHE_LIMIT = 20_000;
 
 export class SqliteStore implements Store {
   readonly origin: string;
@@ -194,7 +194,15 @@ export class SqliteStore implements Store {
   private emitChanges(): void {
     const c = this.changed;
     this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
-    if (this.states.size > CACHE_LIMIT) this.states.clear();
+    if (this.states.size > CACHE_LIMIT) {
+      // Drop the oldest quarter (a Map iterates in insertion order), not everything: clearing
+      // it all would make a working set just over the limit reload every node on every write.
+      let drop = this.states.size - (CACHE_LIMIT * 3) / 4;
+      for (const id of this.states.keys()) {
+        if (drop-- <= 0) break;
+        this.states.delete(id);
+      }
+    }
     if (c.nodes.size === 0 && c.links.size === 0 && !c.conflicts) return;
     this.digestCache = undefined;
     const out: Changes = { nodes: [...c.nodes], links: [...c.links], conflicts: c.conflicts };
