@@ -1,5 +1,6 @@
 // Rendering a run: target checks, the console table, BENCHMARKS.md and results.json.
 
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, arch, totalmem } from 'node:os';
 import type { FigureMeta, Target } from './types.js';
 
@@ -160,7 +161,19 @@ export function benchmarksMarkdown(all: Row[], machine: Machine, load: string): 
       `- \`${r.meta.name}\` missed its target (${targetText(r.meta.target)}): measured ${measured}.`,
     );
   }
+  // Hand-written analysis of the targets not yet met (profiles, what was tried) lives beside the
+  // code in bench/notes.md, so every run carries it.
+  const notes = readNotes();
+  if (notes) lines.push('', notes.trim());
   lines.push('', '## What the figures measure', '');
   for (const r of all) lines.push(`- \`${r.meta.name}\`: ${r.meta.description}.`);
   return lines.join('\n') + '\n';
+}
+
+function readNotes(): string | undefined {
+  try {
+    return readFileSync(new URL('../../bench/notes.md', import.meta.url), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
