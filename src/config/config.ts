@@ -24,6 +24,7 @@ const FileConfig = z.strictObject({
   tls_cert: z.string().min(1).optional(),
   tls_key: z.string().min(1).optional(),
   insecure_http: z.boolean().optional(),
+  insecure_storage: z.boolean().optional(),
   oidc_issuer: z.string().min(1).optional(),
   oidc_audience: z.string().min(1).optional(),
   oidc_client_id: z.string().min(1).optional(),
@@ -77,6 +78,8 @@ export interface DaemonConfig {
   tlsKey?: string;
   /** Modes local and client: a plain-http hub off loopback is allowed (tokens in the clear). */
   insecureHttp?: boolean;
+  /** Keep sign-in tokens in a 0600 file where there is no OS keyring (`heph auth login`). */
+  insecureStorage?: boolean;
   /** Mode server: the hub requires sign-in with this identity provider. */
   oidc?: OidcConfig;
   /** Mode server: the hub is behind a reverse proxy; client addresses come from
@@ -193,6 +196,9 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
       env.HEPH_INSECURE_HTTP === '1' ||
       env.HEPH_INSECURE_HTTP === 'true' ||
       file.insecure_http === true) && { insecureHttp: true }),
+    ...((env.HEPH_INSECURE_STORAGE === '1' ||
+      env.HEPH_INSECURE_STORAGE === 'true' ||
+      file.insecure_storage === true) && { insecureStorage: true }),
   };
 }
 

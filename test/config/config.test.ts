@@ -106,6 +106,18 @@ describe('daemon configuration', () => {
     expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(/mode/);
   });
 
+  it('opts into file token storage from the config file or the environment', () => {
+    const file = join(t.dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ insecure_storage: true }));
+    expect(resolveDaemonConfig({ config: file }, env(), '/').insecureStorage).toBe(true);
+    expect(resolveDaemonConfig({}, env({ HEPH_INSECURE_STORAGE: '1' }), '/').insecureStorage).toBe(
+      true,
+    );
+    expect(resolveDaemonConfig({}, env(), '/').insecureStorage).toBeUndefined();
+    writeFileSync(file, JSON.stringify({ insecure_storage: 'yes' }));
+    expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(/insecure_storage/);
+  });
+
   it('ignores a missing default config file', () => {
     expect(resolveDaemonConfig({}, env({ XDG_CONFIG_HOME: join(t.dir, 'absent') }), '/').mode).toBe(
       'local',

@@ -121,7 +121,8 @@ export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): 
   // Checked before the user is sent to a browser, so a missing keyring is known up front.
   const store = await storeForLogin(
     deps,
-    flag(a, 'insecure-storage') || truthy(cli.env.HEPH_INSECURE_STORAGE),
+    flag(a, 'insecure-storage') ||
+      resolveDaemonConfig({}, cli.env, cli.cwd).insecureStorage === true,
   );
   const tokens = await deps.login({
     ...deps.loginOptions,
