@@ -12,9 +12,9 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Random } from '../ports/random.js';
 import { Registry } from '../rpc/registry.js';
-import { buildNamespaces, type DaemonContext, type Services } from '../rpc/methods/index.js';
+import { buildNamespaces, type DaemonContext } from '../rpc/methods/index.js';
+import { createServices } from '../rpc/methods/context.js';
 import { EventHub } from './events.js';
-import { Model } from '../model/model.js';
 import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
@@ -151,18 +151,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const events = new EventHub(store, logger);
   try {
     writeFileSync(ownerFilePath(config.db), JSON.stringify(owner) + '\n', { mode: 0o600 });
-    const services: Services = {
-      store,
-      model: new Model(store, {
-        clock: deps.clock,
-        ...(config.timeZone && { timeZone: config.timeZone }),
-      }),
-      events,
-      config,
-      clock: deps.clock,
-      version: deps.version,
-      startedMs: deps.clock.now(),
-    };
+    const services = createServices(store, events, config, deps);
     // A spoke: built (and its hub URL checked) now, started once the socket is up.
     if (config.mode === 'local' && config.hubUrl !== undefined) {
       sync = new SyncService(

@@ -12,11 +12,11 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventHub } from '../daemon/events.js';
-import { Model } from '../model/model.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Random } from '../ports/random.js';
 import type { Services } from '../rpc/methods/index.js';
+import { createServices } from '../rpc/methods/context.js';
 import type { Registry } from '../rpc/registry.js';
 import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
@@ -101,16 +101,7 @@ export class Partitions {
       }
       events = new EventHub(store, o.logger);
       const base = o.services;
-      const services: Services = {
-        ...base,
-        store,
-        model: new Model(store, {
-          clock: base.clock,
-          ...(base.config.timeZone !== undefined && { timeZone: base.config.timeZone }),
-        }),
-        events,
-        config: { ...base.config, db: path },
-      };
+      const services = createServices(store, events, { ...base.config, db: path }, base);
       const partition = makePartition(store, services, o.applyGroup(store));
       this.open.set(identityKey, { partition, events });
       o.logger.info({ partition: partitionFileName(identityKey) }, 'opened a user partition');

@@ -14,8 +14,7 @@ import type { DaemonConfig } from '../config/config.js';
 import { HephError } from '../core/errors.js';
 import { startDaemon, type DaemonDeps } from '../daemon/daemon.js';
 import { EventHub } from '../daemon/events.js';
-import { Model } from '../model/model.js';
-import type { Services } from '../rpc/methods/index.js';
+import { createServices } from '../rpc/methods/context.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { VerifierOptions } from '../auth/verifier.js';
 import { buildHubApp, defaultPartitionDir, type HubTimeouts } from './app.js';
@@ -140,18 +139,7 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   const events = new EventHub(store, logger);
   let app: FastifyInstance | undefined;
   try {
-    const services: Services = {
-      store,
-      model: new Model(store, {
-        clock: deps.clock,
-        ...(config.timeZone && { timeZone: config.timeZone }),
-      }),
-      events,
-      config,
-      clock: deps.clock,
-      version: deps.version,
-      startedMs: deps.clock.now(),
-    };
+    const services = createServices(store, events, config, deps);
     try {
       app = buildHubApp({
         store,

@@ -1,6 +1,6 @@
 import type { DaemonConfig } from '../../config/config.js';
 import type { EventHub } from '../../daemon/events.js';
-import type { Model } from '../../model/model.js';
+import { Model } from '../../model/model.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SqliteStore } from '../../store/sqlite-store.js';
 import type { RpcContext } from '../registry.js';
@@ -17,3 +17,24 @@ export interface Services {
 }
 
 export type DaemonContext = RpcContext;
+
+/** The services of one store: its model (in the configured time zone) beside it. */
+export function createServices(
+  store: SqliteStore,
+  events: EventHub,
+  config: DaemonConfig,
+  deps: { clock: Clock; version: string; startedMs?: number },
+): Services {
+  return {
+    store,
+    model: new Model(store, {
+      clock: deps.clock,
+      ...(config.timeZone !== undefined && { timeZone: config.timeZone }),
+    }),
+    events,
+    config,
+    clock: deps.clock,
+    version: deps.version,
+    startedMs: deps.startedMs ?? deps.clock.now(),
+  };
+}
