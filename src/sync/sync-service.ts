@@ -106,8 +106,7 @@ export function verdictOf(s: Omit<SyncStatus, 'verdict'>, timeZone?: string): st
   const parts: string[] = [];
   const e = s.last_error;
   if (e?.kind === 'offline') parts.push(`hub unreachable since ${hhmm(e.since, timeZone)}`);
-  else if (e?.kind === 'auth')
-    parts.push(`not syncing: the hub refused this device (${e.message})`);
+  else if (e?.kind === 'auth') parts.push(`not syncing: sign-in needed (${e.message})`);
   else if (e?.kind === 'clock-drift') parts.push(`not uploading: ${e.message}`);
   else if (e?.kind === 'protocol') parts.push(`not syncing: ${e.message}`);
   else if (e?.kind === 'hub-error') parts.push(`sync failing: ${e.message}`);

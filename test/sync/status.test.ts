@@ -55,7 +55,7 @@ describe('sync verdicts', () => {
     ).toBe('1 change refused by the hub');
     expect(
       verdictOf({ ...base, last_error: { kind: 'auth', message: 'token expired', since } }),
-    ).toContain('refused this device (token expired)');
+    ).toContain('not syncing: sign-in needed (token expired)');
   });
 
   it('plain http is only for loopback unless allowed', () => {
