@@ -10,11 +10,10 @@ import { ulidFactory } from '../../src/core/ids.js';
 import { EventHub } from '../../src/daemon/events.js';
 import { buildHub, type HubAppOptions } from '../../src/hub/app.js';
 import type { CommitNotifier } from '../../src/hub/notifier.js';
-import { Model } from '../../src/model/model.js';
+import { createServices } from '../../src/rpc/methods/context.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
-import type { Services } from '../../src/rpc/methods/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/temp.js';
@@ -61,15 +60,7 @@ export function makeHub(opts: Partial<Omit<HubAppOptions, 'store' | 'services'>>
     clockOffsetMs: 0,
   };
   const events = new EventHub(store, silentLogger);
-  const services: Services = {
-    store,
-    model: new Model(store, { clock, timeZone: 'UTC' }),
-    events,
-    config,
-    clock,
-    version: 'test',
-    startedMs: clock.now(),
-  };
+  const services = createServices(store, events, config, { clock, version: 'test' });
   const { app, notifier } = buildHub({
     store,
     services,

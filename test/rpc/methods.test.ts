@@ -5,12 +5,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DaemonConfig } from '../../src/config/config.js';
 import { EventHub } from '../../src/daemon/events.js';
-import { Model } from '../../src/model/model.js';
+import { createServices } from '../../src/rpc/methods/context.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { dispatchMessage } from '../../src/rpc/dispatch.js';
-import { buildNamespaces, type Services } from '../../src/rpc/methods/index.js';
+import { buildNamespaces } from '../../src/rpc/methods/index.js';
 import { Registry, type RpcContext } from '../../src/rpc/registry.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -41,15 +41,7 @@ function setup(): Env {
     clockOffsetMs: 0,
   };
   const events = new EventHub(store, silentLogger);
-  const services: Services = {
-    store,
-    model: new Model(store, { clock, timeZone: 'UTC' }),
-    events,
-    config,
-    clock,
-    version: 'test',
-    startedMs: clock.now(),
-  };
+  const services = createServices(store, events, config, { clock, version: 'test' });
   const registry = new Registry(buildNamespaces(services));
   const notes: { method: string; params: unknown }[] = [];
   const abort = new AbortController();

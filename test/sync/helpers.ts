@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { DaemonConfig } from '../../src/config/config.js';
 import { EventHub } from '../../src/daemon/events.js';
 import { buildHubApp } from '../../src/hub/app.js';
-import { Model } from '../../src/model/model.js';
+import { createServices } from '../../src/rpc/methods/context.js';
 import type { Clock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
@@ -50,15 +50,10 @@ export function daemonConfig(db: string, over: Partial<DaemonConfig> = {}): Daem
 }
 
 export function servicesFor(store: SqliteStore, clock: Clock, config: DaemonConfig): Services {
-  return {
-    store,
-    model: new Model(store, { clock, timeZone: 'UTC' }),
-    events: new EventHub(store, silentLogger),
-    config,
+  return createServices(store, new EventHub(store, silentLogger), config, {
     clock,
     version: 'test',
-    startedMs: clock.now(),
-  };
+  });
 }
 
 export async function startTestHub(
