@@ -4,15 +4,16 @@
 // `rpc.methods`, `status` (mode client, plus the hub's status when it answers), `sync.status`,
 // `sync.now` (refused: nothing to sync), `events.subscribe`/`events.unsubscribe` (fed by
 // long-polling the hub's /sync/pull from its current end and mapping ops to node.changed,
-// task.changed and link.changed; conflict.changed is not derived in this version), and
-// `export`/`import`/`backup`, which are refused in this version with a message saying so.
+// task.changed and link.changed; conflict.changed when the hub's conflict list differs after a
+// field change arrives), and `export`/`import`/`backup`, which work on this machine's files with
+// the hub's data methods (client-files.ts).
 // stop() stops the socket server, the long-poll and the HTTP client, and is idempotent.
 
 import { z } from 'zod';
 import type { DaemonConfig } from '../config/config.js';
 import { HephError } from '../core/errors.js';
 import { randomHex } from '../core/ids.js';
-import { isPlainObject } from '../core/json.js';
+import { canonicalJson, isPlainObject } from '../core/json.js';
 import { fromWireError } from '../protocol/error-wire.js';
 import { MAX_PULL_LIMIT } from '../protocol/sync.js';
 import { buildNamespaces, type Services } from '../rpc/methods/index.js';
@@ -20,20 +21,32 @@ import { defineMethod, Registry, type MethodDef } from '../rpc/registry.js';
 import { HubClient } from '../sync/hub-client.js';
 import { unsyncedStatus } from '../sync/sync-service.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
+import { backupFromHub, exportViaHub, importViaHub } from './client-files.js';
 import type { DaemonDeps } from './daemon.js';
 import { TOPICS, type Topic } from './events.js';
 
-/** Methods that read or write local files: refused in client mode in this version. */
-export const CLIENT_REFUSED = ['export', 'import', 'backup'];
 const LOCAL = new Set([
   'status',
   'sync.status',
   'sync.now',
   'events.subscribe',
   'events.unsubscribe',
+  'export',
+  'import',
+  'backup',
 ]);
 const TASK_FIELDS = new Set(['state', 'attention', 'do_date', 'late_on', 'recurrence']);
 const LONG_POLL_S = 25;
+/** How long events.subscribe waits for the feed to reach the hub's end. */
+const READY_WAIT_MS = 10_000;
+
+function stopAfter(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
 
 export interface ClientDaemon {
   readonly hub: string;
@@ -141,11 +154,18 @@ export async function startClientDaemon(
     }
   };
 
-  // Long-polls the hub from its current end and turns arriving ops into notifications.
-  const feed = async (): Promise<void> => {
+  const wants = (topic: Topic): boolean => [...subs.values()].some((x) => x.topics.has(topic));
+  const conflictList = async (): Promise<string> =>
+    canonicalJson(await forward('conflicts.list', {}));
+
+  // Long-polls the hub from its current end and turns arriving ops into notifications. `ready`
+  // is called once the feed has reached the hub's end (so a subscriber sees every later change),
+  // or has failed to (the hub is unreachable: events start when it answers again).
+  const feed = async (ready: () => void): Promise<void> => {
     let cursor: string | undefined;
     let caughtUp = false;
     let failures = 0;
+    let conflicts: string | undefined;
     while (!stopAll.signal.aborted && subs.size > 0) {
       try {
         const page = await client.pull(
@@ -157,11 +177,23 @@ export async function startClientDaemon(
         failures = 0;
         cursor = page.cursor;
         if (caughtUp) {
-          for (const [topic, ids] of eventsOf(page.ops)) emit(topic, { ids: [...ids] });
+          const events = eventsOf(page.ops);
+          for (const [topic, ids] of events) emit(topic, { ids: [...ids] });
+          // A conflict appears or goes away only with a field write.
+          if (events.has('node.changed') && wants('conflict.changed')) {
+            const now = await conflictList();
+            if (now !== conflicts) emit('conflict.changed', {});
+            conflicts = now;
+          }
         }
-        if (!page.more) caughtUp = true;
+        if (!page.more && !caughtUp) {
+          caughtUp = true;
+          if (wants('conflict.changed')) conflicts = await conflictList();
+          ready();
+        }
       } catch (e) {
         if (stopAll.signal.aborted) return;
+        ready();
         failures++;
         const ms = Math.min(60_000, 1000 * 2 ** Math.min(failures - 1, 6));
         if (failures === 1) {
@@ -175,6 +207,32 @@ export async function startClientDaemon(
         });
       }
     }
+  };
+  let feedReady: Promise<void> = Promise.resolve();
+  const startFeed = (): Promise<void> => {
+    if (!feeding) {
+      let ready!: () => void;
+      feedReady = new Promise<void>((r) => (ready = r));
+      feeding = feed(ready).finally(() => {
+        ready();
+        feeding = undefined;
+      });
+    }
+    // Bounded: a hub with a long log still answers the subscriber soon.
+    return Promise.race([feedReady, stopAfter(READY_WAIT_MS, stopAll.signal)]);
+  };
+
+  const files: Record<string, (p: Record<string, unknown>) => Promise<unknown>> = {
+    export: (p) => exportViaHub(forward, p.dir as string),
+    import: (p) =>
+      importViaHub(forward, p.dir as string, p.skip_invalid === true ? { skipInvalid: true } : {}),
+    backup: (p) =>
+      backupFromHub(client, p.path as string, p.overwrite === true, {
+        clock: deps.clock,
+        random: deps.random,
+        logger,
+        signal: stopAll.signal,
+      }),
   };
 
   const local: MethodDef[] = [
@@ -224,7 +282,7 @@ export async function startClientDaemon(
       name: 'events.subscribe',
       summary: `Streams change notifications on this connection (topics: ${TOPICS.join(', ')}).`,
       params: z.strictObject({ topics: z.array(z.enum(TOPICS)).min(1).optional() }),
-      handler: (p, ctx) => {
+      handler: async (p, ctx) => {
         const id = `sub-${nextSub++}`;
         subs.set(id, {
           connectionId: ctx.connectionId,
@@ -232,7 +290,7 @@ export async function startClientDaemon(
           send: (m, params) => ctx.notify(m, params),
         });
         ctx.signal.addEventListener('abort', () => subs.delete(id), { once: true });
-        feeding ??= feed().finally(() => (feeding = undefined));
+        await startFeed();
         return { subscription: id };
       },
     }),
@@ -252,22 +310,13 @@ export async function startClientDaemon(
   ];
 
   const forwarded = methodShapes()
-    .filter((m) => !LOCAL.has(m.name))
+    .filter((m) => !LOCAL.has(m.name) || Object.hasOwn(files, m.name))
     .map((m): MethodDef => ({
       name: m.name,
       summary: m.summary,
       params: m.params,
       ...(m.result !== undefined && { result: m.result }),
-      handler: CLIENT_REFUSED.includes(m.name)
-        ? () => {
-            throw new HephError(
-              'invalid_params',
-              `${m.name} is not available in client mode in this version: run it against a ` +
-                'local daemon (hephd --mode local --hub-url …), which has the data on this machine',
-              { method: m.name, mode: 'client' },
-            );
-          }
-        : (params) => forward(m.name, params),
+      handler: files[m.name] ?? ((params) => forward(m.name, params)),
     }));
 
   const registry = new Registry([local, forwarded]);

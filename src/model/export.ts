@@ -113,60 +113,133 @@ function ioError(e: unknown, path: string, doing: string): HephError {
   return new HephError('io', `cannot ${doing} ${path}: ${(e as Error).message}`, { path });
 }
 
-/** Writes every live node into `dir` (created if missing). */
-export function exportVault(store: SqliteStore, dir: string): ExportReport {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new HephError('invalid_params', `${dir} is a file, not a folder`, { path: dir });
+/** One live node as an export needs it: its fields and its typed links to live nodes. */
+export interface ExportEntry {
+  node: NodeView;
+  links: { type: string; dst: string }[];
+}
+
+/** A page of live nodes in id order, for an export made elsewhere (client mode). */
+export interface ExportPage {
+  entries: ExportEntry[];
+  /** The id to continue after, or null at the end. */
+  next: string | null;
+}
+
+/** Bodies per export page, in characters: a page stays well under a request's size limit. */
+const PAGE_BODY_CHARS = 4 * 1024 * 1024;
+
+/**
+ * Up to `limit` live nodes with ids after `after`, fewer when their bodies pass 4 Mi characters
+ * (at least one node per page).
+ */
+export function exportPage(
+  store: SqliteStore,
+  after: string | undefined,
+  limit: number,
+): ExportPage {
+  const ids = store.connection
+    .prepare(
+      'SELECT id FROM nodes WHERE kind IS NOT NULL AND deleted = 0 AND id > ? ORDER BY id LIMIT ?',
+    )
+    .pluck()
+    .all(after ?? '', limit + 1) as string[];
+  const entries: ExportEntry[] = [];
+  let chars = 0;
+  for (const id of ids.slice(0, limit)) {
+    if (entries.length > 0 && chars >= PAGE_BODY_CHARS) break;
+    const node = store.getNode(id);
+    chars += node.body.length;
+    const links = store
+      .links(id)
+      .filter((l) => store.findNode(l.dst)?.deleted === false)
+      .map((l) => ({ type: l.type, dst: l.dst }));
+    entries.push({ node, links });
   }
-  const report: ExportReport = { written: 0, unchanged: 0, removed: 0 };
-  const manifestPath = join(dir, MANIFEST);
-  let current = '';
-  try {
-    mkdirSync(dir, { recursive: true });
-    const previous = readManifest(manifestPath);
-    const next: Record<string, string> = {};
-    const ids = store.connection
-      .prepare('SELECT id FROM nodes WHERE kind IS NOT NULL AND deleted = 0 ORDER BY id')
-      .pluck()
-      .all() as string[];
-    const live = new Set(ids);
-    for (const id of ids) {
-      const node = store.getNode(id);
-      const links = store.links(id).filter((l) => live.has(l.dst));
-      const text = nodeFile(node, links);
-      const rel = `${node.kind}/${idToFileName(id)}.md`;
-      const path = join(dir, rel);
-      current = path;
-      next[rel] = sha256(text);
+  const more = entries.length < ids.length;
+  return { entries, next: more ? (entries.at(-1)?.node.id ?? null) : null };
+}
+
+/**
+ * Writes an export into a folder, node by node (see the file comment): `add` each live node in
+ * any order, then `finish` removes the files of nodes no longer live and writes the manifest.
+ * Every file error is a HephError naming the file.
+ */
+export class ExportWriter {
+  readonly report: ExportReport = { written: 0, unchanged: 0, removed: 0 };
+  private readonly manifestPath: string;
+  private readonly previous: Record<string, string>;
+  private readonly next: Record<string, string> = {};
+
+  constructor(private readonly dir: string) {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) {
+      throw new HephError('invalid_params', `${dir} is a file, not a folder`, { path: dir });
+    }
+    this.manifestPath = join(dir, MANIFEST);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw ioError(e, dir, 'write');
+    }
+    this.previous = readManifest(this.manifestPath);
+  }
+
+  add({ node, links }: ExportEntry): void {
+    const text = nodeFile(node, links);
+    const rel = `${node.kind}/${idToFileName(node.id)}.md`;
+    const path = join(this.dir, rel);
+    this.next[rel] = sha256(text);
+    try {
       if (existsSync(path) && readFileSync(path, 'utf8') === text) {
-        report.unchanged++;
+        this.report.unchanged++;
       } else {
         writeAtomically(path, text);
-        report.written++;
+        this.report.written++;
       }
+    } catch (e) {
+      throw ioError(e, path, 'write');
     }
-    for (const [rel, hash] of Object.entries(previous)) {
-      if (Object.hasOwn(next, rel)) continue;
-      const path = join(dir, rel);
-      current = path;
-      // Only a file this export wrote and nobody has changed since.
-      if (existsSync(path) && sha256(readFileSync(path, 'utf8')) === hash) {
-        unlinkSync(path);
-        report.removed++;
-        try {
-          rmdirSync(dirname(path));
-        } catch {
-          // The kind folder still holds files.
-        }
-      }
-    }
-    current = manifestPath;
-    writeAtomically(
-      manifestPath,
-      JSON.stringify({ format: 'heph-export', version: 1, files: next }, null, 1) + '\n',
-    );
-  } catch (e) {
-    throw ioError(e, current || dir, 'write');
   }
-  return report;
+
+  finish(): ExportReport {
+    for (const [rel, hash] of Object.entries(this.previous)) {
+      if (Object.hasOwn(this.next, rel)) continue;
+      const path = join(this.dir, rel);
+      try {
+        // Only a file this export wrote and nobody has changed since.
+        if (existsSync(path) && sha256(readFileSync(path, 'utf8')) === hash) {
+          unlinkSync(path);
+          this.report.removed++;
+          try {
+            rmdirSync(dirname(path));
+          } catch {
+            // The kind folder still holds files.
+          }
+        }
+      } catch (e) {
+        throw ioError(e, path, 'remove');
+      }
+    }
+    try {
+      writeAtomically(
+        this.manifestPath,
+        JSON.stringify({ format: 'heph-export', version: 1, files: this.next }, null, 1) + '\n',
+      );
+    } catch (e) {
+      throw ioError(e, this.manifestPath, 'write');
+    }
+    return this.report;
+  }
+}
+
+/** Writes every live node into `dir` (created if missing). */
+export function exportVault(store: SqliteStore, dir: string): ExportReport {
+  const writer = new ExportWriter(dir);
+  let after: string | undefined;
+  for (;;) {
+    const page = exportPage(store, after, 500);
+    for (const e of page.entries) writer.add(e);
+    if (page.next === null) return writer.finish();
+    after = page.next;
+  }
 }

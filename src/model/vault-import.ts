@@ -45,7 +45,9 @@ export interface ImportOptions {
 const MAX_BODY = 16 * 1024 * 1024;
 const MAX_ID_TEXT = 200;
 
-interface Plan {
+/** One note read from a folder, ready to store: what `import.notes` takes. */
+export interface ImportNote {
+  /** Where it was read from (for messages only). */
   path: string;
   id: string;
   kind: NodeKind;
@@ -56,6 +58,16 @@ interface Plan {
   extra: Record<string, Json>;
   links: { type: LinkType; dst: string }[];
 }
+
+/** What reading a folder found: its notes, the files that are not notes, and bad files. */
+export interface VaultRead {
+  notes: ImportNote[];
+  skipped: number;
+  problems: Problem[];
+}
+
+type Problem = ImportError & { code: ErrorCode };
+type Plan = ImportNote;
 
 class FileError extends Error {
   constructor(
@@ -105,52 +117,64 @@ function asAliases(v: Json | undefined): string[] {
 }
 
 function planHeph(path: string, fm: FrontMatter, body: string): Plan {
-  const id = fm.id as string;
-  const kind = fm.kind as NodeKind;
-  const title = fm.title ?? '';
-  checkField('title', title);
-  const aliases = fm.aliases ?? [];
-  checkField('aliases', aliases);
-  const task: Partial<TaskFields> = {};
-  for (const f of TASK_FIELDS) {
-    const v = fm[f];
-    if (v === undefined) continue;
-    if (kind !== 'task') throw new FileError('invalid_params', `${f} is a task field`);
-    checkField(f, v);
-    (task as Record<string, Json>)[f] = v;
+  const task: Record<string, Json> = {};
+  for (const f of TASK_FIELDS) if (fm[f] !== undefined) task[f] = fm[f];
+  if (fm.extra !== undefined && fm.extra !== null && !isPlainObject(fm.extra)) {
+    throw new FileError('invalid_params', 'extra must be a mapping');
   }
-  const extra: Record<string, Json> = {};
-  if (fm.extra !== undefined && fm.extra !== null) {
-    if (!isPlainObject(fm.extra)) throw new FileError('invalid_params', 'extra must be a mapping');
-    for (const [f, v] of Object.entries(fm.extra)) {
-      if (isKnownField(f)) throw new FileError('invalid_params', `extra.${f} is a known field`);
-      checkField(f, v);
-      extra[f] = v;
-    }
-  }
-  const links: Plan['links'] = [];
+  const links: { type: string; dst: string }[] = [];
   const rawLinks = fm.links ?? [];
   if (!Array.isArray(rawLinks)) throw new FileError('invalid_params', 'links must be a list');
   for (const l of rawLinks) {
     const m = typeof l === 'string' ? /^(\S+) (\S+)$/.exec(l.trim()) : null;
-    const type = m?.[1];
-    const dst = m?.[2];
-    if (!isLinkType(type) || type === 'wiki' || !isNodeId(dst)) {
+    if (!m)
       throw new FileError('invalid_params', `links: ${JSON.stringify(l)} is not "<type> <id>"`);
-    }
-    links.push({ type, dst });
+    links.push({ type: m[1] as string, dst: m[2] as string });
   }
-  return {
+  const note = {
     path,
-    id,
-    kind,
-    title: title as string,
-    aliases: aliases as string[],
+    id: fm.id as string,
+    kind: fm.kind as NodeKind,
+    title: (fm.title ?? '') as string,
+    aliases: (fm.aliases ?? []) as string[],
     body,
-    task,
-    extra,
-    links,
+    task: task as Partial<TaskFields>,
+    extra: (fm.extra ?? {}) as Record<string, Json>,
+    links: links as Plan['links'],
   };
+  const msg = checkImportNote(note);
+  if (msg !== undefined) throw new FileError('invalid_params', msg);
+  return note;
+}
+
+/**
+ * What is wrong with a note to import, or undefined: the same checks whether it was read here
+ * or arrives in `import.notes` from another process.
+ */
+export function checkImportNote(note: ImportNote): string | undefined {
+  if (!isNodeId(note.id)) return 'id is not a node id';
+  if (!isNodeKind(note.kind)) return 'kind is not a node kind';
+  if (note.body.length > MAX_BODY) return 'body is larger than 16 MiB';
+  const fieldMsg = (f: string, v: unknown): string | undefined => validateFieldValue(f, v);
+  const title = fieldMsg('title', note.title) ?? fieldMsg('aliases', note.aliases);
+  if (title !== undefined) return title;
+  for (const [f, v] of Object.entries(note.task)) {
+    if (!(TASK_FIELDS as readonly string[]).includes(f)) return `task.${f} is not a task field`;
+    if (note.kind !== 'task') return `${f} is a task field`;
+    const m = fieldMsg(f, v);
+    if (m !== undefined) return m;
+  }
+  for (const [f, v] of Object.entries(note.extra)) {
+    if (isKnownField(f)) return `extra.${f} is a known field`;
+    const m = fieldMsg(f, v);
+    if (m !== undefined) return m;
+  }
+  for (const l of note.links) {
+    if (!isLinkType(l.type) || l.type === 'wiki' || !isNodeId(l.dst)) {
+      return `links: ${JSON.stringify(`${l.type} ${l.dst}`)} is not "<type> <id>"`;
+    }
+  }
+  return undefined;
 }
 
 function planVault(path: string, rel: string, fm: FrontMatter | undefined, text: string): Plan {
@@ -243,12 +267,8 @@ function patchFor(node: NodeView, plan: Plan): NodePatch {
   return patch;
 }
 
-/** Imports a folder (see the file comment). */
-export function importVault(
-  store: SqliteStore,
-  dir: string,
-  options: ImportOptions = {},
-): ImportReport {
+/** Reads and checks every note under `dir`, writing nothing. */
+export function readVault(dir: string): VaultRead {
   let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();
@@ -258,10 +278,10 @@ export function importVault(
   if (!isDir)
     throw new HephError('invalid_params', `${dir} is a file, not a folder`, { path: dir });
 
-  const problems: (ImportError & { code: ErrorCode })[] = [];
+  const problems: Problem[] = [];
   const files: Walk = { notes: [], skipped: 0 };
   walk(dir, '', files, problems);
-  const plans: Plan[] = [];
+  const notes: Plan[] = [];
   const owner = new Map<string, string>();
   for (const { path, rel } of files.notes) {
     try {
@@ -271,33 +291,55 @@ export function importVault(
         throw new FileError('conflict', `has the same id (${plan.id}) as ${other}`);
       }
       owner.set(plan.id, path);
-      plans.push(plan);
+      notes.push(plan);
     } catch (e) {
       if (!(e instanceof FileError)) throw e;
       problems.push({ path, message: e.message, code: e.code });
     }
   }
+  return { notes, skipped: files.skipped, problems };
+}
 
-  const fail = (p: ImportError & { code: ErrorCode }): never => {
-    throw new HephError(p.code, `${p.path}: ${p.message}`, {
-      path: p.path,
-      errors: problems.map(({ path, message }) => ({ path, message })),
-    });
+function problemError(p: Problem, problems: readonly Problem[]): HephError {
+  return new HephError(p.code, `${p.path}: ${p.message}`, {
+    path: p.path,
+    errors: problems.map(({ path, message }) => ({ path, message })),
+  });
+}
+
+/** Without `skipInvalid`, the first bad file found while reading stops the import. */
+export function refuseProblems(read: VaultRead, options: ImportOptions): void {
+  const first = read.problems[0];
+  if (first && !options.skipInvalid) throw problemError(first, read.problems);
+}
+
+/**
+ * Stores the notes a folder read found, in one transaction (see the file comment). Notes whose
+ * id is another kind here, or links to nodes neither here nor among the notes, are problems:
+ * they stop the import, or with `skipInvalid` are reported in `errors`.
+ */
+export function applyImport(
+  store: SqliteStore,
+  read: VaultRead,
+  options: ImportOptions = {},
+): ImportReport {
+  refuseProblems(read, options);
+  const problems = [...read.problems];
+  const fail = (p: Problem): never => {
+    throw problemError(p, problems);
   };
-  if (problems.length > 0 && !options.skipInvalid) fail(problems[0] as (typeof problems)[0]);
-
   const report: ImportReport = {
     created: 0,
     updated: 0,
     unchanged: 0,
-    skipped: files.skipped,
+    skipped: read.skipped,
     errors: [],
   };
   store.transaction(() => {
     const changed = new Set<string>();
     const created = new Set<string>();
     const imported: Plan[] = [];
-    for (const plan of plans) {
+    for (const plan of read.notes) {
       const node = store.findNode(plan.id);
       if (!node) {
         store.importNode({
@@ -357,4 +399,13 @@ export function importVault(
   });
   report.errors = problems.map(({ path, message }) => ({ path, message }));
   return report;
+}
+
+/** Imports a folder (see the file comment). */
+export function importVault(
+  store: SqliteStore,
+  dir: string,
+  options: ImportOptions = {},
+): ImportReport {
+  return applyImport(store, readVault(dir), options);
 }

@@ -355,6 +355,10 @@ describe('heph', () => {
       'export',
       'import',
       'backup',
+      // the data halves of export and import, which a client-mode daemon runs them on
+      // (`heph call` reaches them)
+      'export.nodes',
+      'import.notes',
       'status',
       'rpc.methods',
       'events.subscribe',

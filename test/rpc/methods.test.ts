@@ -251,6 +251,102 @@ describe('daemon methods', () => {
     }
     expect(env.store.digest()).toBe(digest);
   });
+
+  it('import.notes stores notes read elsewhere; export.nodes pages them back', async () => {
+    const note = (over: Record<string, unknown> = {}) => ({
+      path: '/elsewhere/a.md',
+      id: 'vault:a',
+      kind: 'doc',
+      title: 'A',
+      aliases: [],
+      body: 'body of a\n',
+      task: {},
+      extra: { vault_path: 'a.md' },
+      links: [],
+      ...over,
+    });
+    const task = note({
+      path: '/elsewhere/t.md',
+      id: 'vault:t',
+      kind: 'task',
+      title: 'T',
+      extra: {},
+      task: { state: 'outstanding', attention: 'red' },
+      links: [{ type: 'canonical-context', dst: 'vault:a' }],
+    });
+    const r = await env.call('import.notes', { notes: [note(), task] });
+    expect(r.result).toEqual({ created: 2, updated: 0, unchanged: 0, skipped: 0, errors: [] });
+    expect(env.store.getNode('vault:t').attention).toBe('red');
+    expect(env.store.links('vault:t').map((l) => l.dst)).toEqual(['vault:a']);
+    const again = await env.call('import.notes', { notes: [note(), task] });
+    expect(again.result).toMatchObject({ created: 0, unchanged: 2 });
+
+    const first = await env.call('export.nodes', { limit: 1 });
+    expect(first.result.nodes.map((n: any) => n.id)).toEqual(['vault:a']);
+    expect(first.result.next).toBe('vault:a');
+    const second = await env.call('export.nodes', { after: first.result.next, limit: 1 });
+    expect(second.result.nodes).toMatchObject([
+      { id: 'vault:t', links: [{ type: 'canonical-context', dst: 'vault:a' }] },
+    ]);
+    expect(second.result.next).toBeNull();
+  });
+
+  it('import.notes refuses a bad note by index and path, and stores nothing', async () => {
+    const good = {
+      path: '/x/good.md',
+      id: 'vault:good',
+      kind: 'doc',
+      title: 'Good',
+      aliases: [],
+      body: '',
+      task: {},
+      extra: {},
+      links: [],
+    };
+    const digest = env.store.digest();
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ id: 'not an id' }, /notes\[1\] \(\/x\/bad\.md\): id is not a node id/],
+      [{ task: { state: 'done' } }, /state is a task field/],
+      [{ kind: 'task', task: { colour: 'red' } }, /task\.colour is not a task field/],
+      [{ extra: { title: 'x' } }, /extra\.title is a known field/],
+      [{ links: [{ type: 'wiki', dst: 'vault:good' }] }, /is not "<type> <id>"/],
+      [{ id: 'vault:good' }, /has the same id \(vault:good\) as \/x\/good\.md/],
+      [{ title: 'x'.repeat(5000) }, /title/],
+    ];
+    for (const [over, message] of bad) {
+      const r = await env.call('import.notes', {
+        notes: [good, { ...good, path: '/x/bad.md', id: 'vault:bad', ...over }],
+      });
+      expect(r.error?.data?.code).toBe('invalid_params');
+      expect(r.error?.message).toMatch(message);
+    }
+    // Shape errors are caught by the schema.
+    for (const params of [
+      { notes: [{ ...good, kind: 'folder' }] },
+      { notes: [{ ...good, surprise: 1 }] },
+      { notes: 'all of them' },
+      {},
+    ]) {
+      expect((await env.call('import.notes', params)).error?.code).toBe(-32602);
+    }
+    // A link to a node that is nowhere stops the whole call.
+    const r = await env.call('import.notes', {
+      notes: [
+        good,
+        {
+          ...good,
+          path: '/x/l.md',
+          id: 'vault:l',
+          links: [{ type: 'parent', dst: 'vault:nowhere' }],
+        },
+      ],
+    });
+    expect(r.error?.data?.code).toBe('not_found');
+    expect(env.store.digest()).toBe(digest);
+    for (const params of [{ limit: 0 }, { limit: 1001 }, { after: 5 }, { extra: true }]) {
+      expect((await env.call('export.nodes', params)).error?.code).toBe(-32602);
+    }
+  });
 });
 
 describe('naming nodes', () => {

@@ -57,7 +57,7 @@ export function servicesFor(store: SqliteStore, clock: Clock, config: DaemonConf
 }
 
 export async function startTestHub(
-  opts: { clock?: Clock; maxDriftMs?: number } = {},
+  opts: { clock?: Clock; maxDriftMs?: number; bodyLimit?: number } = {},
 ): Promise<TestHub> {
   const t = tempDir('heph-hub-');
   const clock = opts.clock ?? new OffsetClock();
@@ -73,6 +73,7 @@ export async function startTestHub(
     logger: silentLogger,
     clock,
     ...(opts.maxDriftMs !== undefined && { maxDriftMs: opts.maxDriftMs }),
+    ...(opts.bodyLimit !== undefined && { bodyLimit: opts.bodyLimit }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;

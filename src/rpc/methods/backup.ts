@@ -6,25 +6,41 @@ import { HephError, invalid } from '../../core/errors.js';
 import { defineMethod } from '../registry.js';
 import type { Services } from './context.js';
 
+/** Refuses a relative path, and an existing file unless `overwrite`. */
+export function checkBackupTarget(path: string, overwrite: boolean | undefined): void {
+  if (!isAbsolute(path)) throw invalid('path', 'must be an absolute path');
+  if (existsSync(path) && !overwrite) {
+    throw new HephError('already_exists', `${path} already exists; pass overwrite to replace it`, {
+      path,
+    });
+  }
+}
+
+/** Marks a copy, so that a daemon that opens it takes a new replica id (two replicas must never
+ * share one). */
+export function markBackup(path: string, origin: string): void {
+  const copy = new Database(path);
+  try {
+    copy.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('backup_of', ?)").run(origin);
+  } finally {
+    copy.close();
+  }
+}
+
+export const BackupParams = z.strictObject({
+  path: z.string().min(1).max(4096),
+  overwrite: z.boolean().optional(),
+});
+
 export function backupMethods(s: Services) {
   return [
     defineMethod({
       name: 'backup',
       summary: 'Writes a consistent copy of the database while the daemon runs (socket only).',
-      params: z.strictObject({
-        path: z.string().min(1).max(4096),
-        overwrite: z.boolean().optional(),
-      }),
+      params: BackupParams,
       result: '{path, bytes, ops}',
       handler: async (p) => {
-        if (!isAbsolute(p.path)) throw invalid('path', 'must be an absolute path');
-        if (existsSync(p.path) && !p.overwrite) {
-          throw new HephError(
-            'already_exists',
-            `${p.path} already exists; pass overwrite to replace it`,
-            { path: p.path },
-          );
-        }
+        checkBackupTarget(p.path, p.overwrite);
         let bytes: number;
         try {
           const r = await s.store.connection.backup(p.path);
@@ -35,16 +51,7 @@ export function backupMethods(s: Services) {
             path: p.path,
           });
         }
-        // Mark the copy, so that a daemon that opens it takes a new replica id (two replicas must
-        // never share one).
-        const copy = new Database(p.path);
-        try {
-          copy
-            .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('backup_of', ?)")
-            .run(s.store.origin);
-        } finally {
-          copy.close();
-        }
+        markBackup(p.path, s.store.origin);
         return { path: p.path, bytes, ops: s.store.opCount() };
       },
     }),

@@ -1,10 +1,15 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { invalid } from '../../core/errors.js';
+import { HephError, invalid } from '../../core/errors.js';
 import { NODE_KINDS } from '../../core/ids.js';
-import { exportVault } from '../../model/export.js';
+import { exportPage, exportVault } from '../../model/export.js';
 import { search } from '../../model/search.js';
-import { importVault } from '../../model/vault-import.js';
+import {
+  applyImport,
+  checkImportNote,
+  importVault,
+  type ImportNote,
+} from '../../model/vault-import.js';
 import { outgoingWikiLinks, wikiBacklinks } from '../../model/wiki.js';
 import { defineMethod } from '../registry.js';
 import type { Services } from './context.js';
@@ -12,7 +17,39 @@ import { NodeRef, resolveRef } from './refs.js';
 
 const Dir = z.string().min(1).max(4096).describe('an absolute path to a folder');
 
-function absolute(dir: string): string {
+const ImportNoteParam = z.strictObject({
+  path: z.string().min(1).max(4096).describe('where the note was read from, for messages'),
+  id: z.string().min(1).max(1024),
+  kind: z.enum(NODE_KINDS),
+  title: z.string(),
+  aliases: z.array(z.string()),
+  body: z.string(),
+  task: z.record(z.string(), z.json()),
+  extra: z.record(z.string(), z.json()),
+  links: z.array(z.strictObject({ type: z.string(), dst: z.string() })),
+});
+
+/** Notes from another process, checked as a folder's notes are (the first bad one is named). */
+function checkedNotes(notes: readonly z.infer<typeof ImportNoteParam>[]): ImportNote[] {
+  const seen = new Map<string, string>();
+  notes.forEach((n, i) => {
+    const msg = checkImportNote(n as ImportNote);
+    const other = seen.get(n.id);
+    const problem =
+      msg ?? (other !== undefined ? `has the same id (${n.id}) as ${other}` : undefined);
+    if (problem !== undefined) {
+      throw new HephError('invalid_params', `notes[${i}] (${n.path}): ${problem}`, {
+        field: `notes[${i}]`,
+        path: n.path,
+      });
+    }
+    seen.set(n.id, n.path);
+  });
+  return notes as ImportNote[];
+}
+
+/** Refuses a relative folder path. */
+export function absolute(dir: string): string {
   if (!isAbsolute(dir)) throw invalid('dir', 'must be an absolute path');
   return dir;
 }
@@ -72,6 +109,41 @@ export function contentMethods(s: Services) {
         importVault(
           s.store,
           absolute(p.dir),
+          p.skip_invalid === undefined ? {} : { skipInvalid: p.skip_invalid },
+        ),
+    }),
+    defineMethod({
+      name: 'export.nodes',
+      summary:
+        'A page of live nodes in id order with their typed links: what an export writes ' +
+        '(client mode exports with it).',
+      params: z.strictObject({
+        after: z.string().max(1024).optional().describe('the next of the previous page'),
+        limit: z.number().int().min(1).max(1000).optional().describe('default 200'),
+      }),
+      result: '{nodes: [node & {links: [{type, dst}]}], next}',
+      handler: (p) => {
+        const page = exportPage(s.store, p.after, p.limit ?? 200);
+        return {
+          nodes: page.entries.map((e) => ({ ...e.node, links: e.links })),
+          next: page.next,
+        };
+      },
+    }),
+    defineMethod({
+      name: 'import.notes',
+      summary:
+        'Stores notes read from a folder elsewhere, in one transaction, as import does ' +
+        '(client mode imports with it).',
+      params: z.strictObject({
+        notes: z.array(ImportNoteParam).max(100_000),
+        skip_invalid: z.boolean().optional(),
+      }),
+      result: '{created, updated, unchanged, skipped, errors}',
+      handler: (p) =>
+        applyImport(
+          s.store,
+          { notes: checkedNotes(p.notes), skipped: 0, problems: [] },
           p.skip_invalid === undefined ? {} : { skipInvalid: p.skip_invalid },
         ),
     }),
