@@ -30,6 +30,8 @@ const yargs = createRequire(import.meta.url)('yargs/yargs') as typeof YargsFacto
 
 type Run = (cli: Cli, a: Args) => Promise<Output>;
 
+/** Commands `--wait` means nothing to (sync has its own). */
+const NO_WAIT = new Set(['sync', 'daemon', 'auth']);
 const ATTENTIONS = ['white', 'orange', 'red', 'blue'];
 const STATES = ['outstanding', 'done', 'dropped'];
 const LINK_TYPES = ['canonical-context', 'log-of', 'in-project', 'tagged', 'parent'];
@@ -524,6 +526,17 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
         });
         open.cli = cli;
         result = await fn(cli, a);
+        const command = Array.isArray(a._) ? String(a._[0]) : '';
+        if (a.wait === true && !NO_WAIT.has(command)) {
+          try {
+            await (await admin()).waitForHub(cli);
+          } catch (e) {
+            // The change was made: show it, then say why it is not on the hub yet.
+            if (result !== undefined) io.stdout.write(render(result, { json, color, today }));
+            result = undefined;
+            throw e;
+          }
+        }
       };
     const y = yargs(argv)
       .scriptName('heph')
@@ -538,6 +551,11 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
         type: 'boolean',
         global: true,
         describe: 'colour on a terminal (--no-color: never)',
+      })
+      .option('wait', {
+        type: 'boolean',
+        global: true,
+        describe: 'after a change, return only once the hub has it',
       })
       .version(version())
       .help()

@@ -128,14 +128,14 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(dir: string): Promise<Daemon> {
+export async function startDaemon(dir: string, extraArgs: string[] = []): Promise<Daemon> {
   const run = join(dir, 'd');
   mkdirSync(run, { mode: 0o700 });
   const socket = join(run, 'hephd.sock');
   const db = join(dir, 'heph.db');
   const child = spawn(
     process.execPath,
-    [HEPHD, '--db', db, '--socket', socket, '--log-level', 'silent'],
+    [HEPHD, '--db', db, '--socket', socket, '--log-level', 'silent', ...extraArgs],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: baseEnv({ HOME: dir }),

@@ -109,3 +109,35 @@ export async function sync(cli: Cli, a: Args): Promise<Output> {
   const data = await cli.call('sync.now', a.wait === false ? { wait: false } : {});
   return { kind: 'summary', heading: a.wait === false ? 'Sync started' : 'Synced', data };
 }
+
+/**
+ * `--wait` after a change: returns once the hub has every change made here so far, or throws
+ * saying why not (the change itself is kept here either way and uploads later).
+ */
+export async function waitForHub(cli: Cli): Promise<void> {
+  const before = await cli.call('sync.status', {});
+  if (!isRec(before)) return;
+  if (before.mode === 'client') return; // every call already went to the hub
+  if (before.hub === null) {
+    throw new HephError(
+      'unavailable',
+      'saved here, but --wait needs a hub and this daemon has none (start hephd with --hub-url URL)',
+      { reason: 'no_hub' },
+    );
+  }
+  try {
+    await cli.call('sync.now', {});
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    const code = e instanceof HephError ? e.code : 'unavailable';
+    throw new HephError(code, `saved here, but not on the hub yet: ${why}`, { reason: 'sync' });
+  }
+  const after = await cli.call('sync.status', {});
+  if (isRec(after) && typeof after.pending === 'number' && after.pending > 0) {
+    const verdict = typeof after.verdict === 'string' ? after.verdict : '';
+    throw new HephError('unavailable', `saved here, but not on the hub yet: ${verdict}`, {
+      reason: 'pending',
+      pending: after.pending,
+    });
+  }
+}
