@@ -84,7 +84,7 @@ function createTasks(store: SqliteStore, clock: ManualClock, count: number): str
   return ids;
 }
 
-interface Workload {
+export interface Workload {
   creation: Op[];
   updates: Op[];
   digest: string;
@@ -92,7 +92,7 @@ interface Workload {
 }
 
 /** Builds the foreign ops on an in-memory source replica. */
-function buildWorkload(tasks: number, updates: number): Workload {
+export function buildWorkload(tasks: number, updates: number): Workload {
   const clock = new ManualClock(START);
   const source = SqliteStore.open({ path: ':memory:' }, { clock, random: seededRandom(11) });
   try {
@@ -131,7 +131,7 @@ function buildWorkload(tasks: number, updates: number): Workload {
   }
 }
 
-function applyAll(store: SqliteStore, ops: readonly Op[]): void {
+export function applyAll(store: SqliteStore, ops: readonly Op[]): void {
   for (let i = 0; i < ops.length; i += BATCH) {
     const batch = ops.slice(i, i + BATCH);
     const r = store.applyOps(batch);

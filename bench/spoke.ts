@@ -5,11 +5,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { keyringStore } from '../src/auth/keyring-store.js';
 import { ManualClock } from '../src/ports/clock.js';
 import { seededRandom, type Random } from '../src/ports/random.js';
 import { openStore } from '../src/store/open-store.js';
@@ -53,23 +51,26 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-interface Proc {
+export interface Proc {
   child: ChildProcess;
   /** The last few KB the process wrote to stderr, for error messages. */
   stderr(): string;
 }
 
 /** Every process this module started; any still alive when it finishes is killed. */
-const spawned = new Set<ChildProcess>();
+export const spawned = new Set<ChildProcess>();
 
-function spawnHephd(dir: string, args: string[], logLevel: string, bus?: string): Proc {
-  const child = spawn(process.execPath, [HEPHD, ...args, '--log-level', logLevel], {
+/** Extra node flags for every hephd this module starts (the profiling tool sets --cpu-prof). */
+export const hephdNodeFlags: string[] = [];
+
+function spawnHephd(dir: string, args: string[], logLevel: string): Proc {
+  const argv = [...hephdNodeFlags, HEPHD, ...args, '--log-level', logLevel];
+  const child = spawn(process.execPath, argv, {
     // No config file or HEPH_* settings from the caller's environment.
     env: {
       PATH: process.env.PATH ?? '',
       HOME: dir,
       XDG_CONFIG_HOME: join(dir, 'config'),
-      ...(bus !== undefined && { DBUS_SESSION_BUS_ADDRESS: bus }),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -82,24 +83,18 @@ function spawnHephd(dir: string, args: string[], logLevel: string, bus?: string)
   return { child, stderr: () => tail };
 }
 
-function exited(p: Proc): boolean {
+export function exited(p: Proc): boolean {
   return p.child.exitCode !== null || p.child.signalCode !== null;
 }
 
-async function startHub(dir: string): Promise<{ url: string; socket: string; proc: Proc }> {
+export async function startHub(
+  dir: string,
+  db = join(dir, 'hub.db'),
+): Promise<{ url: string; socket: string; proc: Proc }> {
   const socket = join(dir, 'h.sock');
   const proc = spawnHephd(
     dir,
-    [
-      '--mode',
-      'server',
-      '--http-addr',
-      '127.0.0.1:0',
-      '--db',
-      join(dir, 'hub.db'),
-      '--socket',
-      socket,
-    ],
+    ['--mode', 'server', '--http-addr', '127.0.0.1:0', '--db', db, '--socket', socket],
     'info',
   );
   const url = await new Promise<string>((resolve, reject) => {
@@ -113,19 +108,22 @@ async function startHub(dir: string): Promise<{ url: string; socket: string; pro
   return { url, socket, proc };
 }
 
-function startSpoke(dir: string, hubUrl: string, bus: string): { socket: string; proc: Proc } {
+export function startSpoke(dir: string, hubUrl: string): { socket: string; proc: Proc } {
   const socket = join(dir, 's.sock');
   const proc = spawnHephd(
     dir,
     ['--mode', 'local', '--hub-url', hubUrl, '--db', join(dir, 'heph.db'), '--socket', socket],
     'warn',
-    bus,
   );
   return { socket, proc };
 }
 
 /** Connects as soon as the daemon's socket answers; fails if it exits first. */
-async function connectWhenUp(p: Proc, socket: string, timeoutMs = 60_000): Promise<RpcClient> {
+export async function connectWhenUp(
+  p: Proc,
+  socket: string,
+  timeoutMs = 60_000,
+): Promise<RpcClient> {
   const deadline = nowMs() + timeoutMs;
   for (;;) {
     if (exited(p)) throw new Error(`hephd exited (${p.child.exitCode}):\n${p.stderr()}`);
@@ -138,95 +136,6 @@ async function connectWhenUp(p: Proc, socket: string, timeoutMs = 60_000): Promi
   }
 }
 
-/**
- * A private Secret Service, as on a desktop: a session dbus-daemon on a socket in `dir` (no
- * service activation) and a gnome-keyring-daemon unlocked with a known password, holding no
- * heph sign-in. A spoke reads its hub's tokens from the keyring before every exchange and finds
- * none (the hub is open). Resolves with the bus address once the keyring answers.
- */
-async function startSecretService(dir: string): Promise<string> {
-  const home = join(dir, 'home');
-  const run = join(dir, 'run');
-  mkdirSync(home, { mode: 0o700 });
-  mkdirSync(run, { mode: 0o700 });
-  const conf = join(dir, 'bus.conf');
-  writeFileSync(
-    conf,
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=${join(dir, 'bus')}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`,
-  );
-  const hint =
-    'the spoke bench needs dbus-daemon and gnome-keyring-daemon (apt-get install dbus gnome-keyring)';
-  const track = (c: ChildProcess): ChildProcess => {
-    spawned.add(c);
-    c.once('exit', () => spawned.delete(c));
-    return c;
-  };
-  const bus = track(
-    spawn('dbus-daemon', ['--config-file', conf, '--nofork', '--nopidfile', '--print-address=1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    bus.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
-    });
-    bus.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    bus.once('exit', (code) => reject(new Error(`dbus-daemon exited (${code}): ${err}`)));
-    bus.once('error', (e) => reject(new Error(`${e.message}: ${hint}`)));
-  });
-  const keyring = track(
-    spawn('gnome-keyring-daemon', ['--unlock', '--components=secrets', '--foreground'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        XDG_DATA_HOME: join(home, '.local', 'share'),
-        XDG_CONFIG_HOME: join(home, '.config'),
-        XDG_CACHE_HOME: join(home, '.cache'),
-        XDG_RUNTIME_DIR: run,
-        DBUS_SESSION_BUS_ADDRESS: address,
-      },
-      stdio: ['pipe', 'ignore', 'pipe'],
-    }),
-  );
-  let keyringErr = '';
-  keyring.stderr!.on('data', (c: Buffer) => (keyringErr += c.toString()));
-  keyring.once('error', (e) => (keyringErr += `${e.message}: ${hint}`));
-  keyring.stdin!.end('heph-bench-password');
-  // The keyring library reads the bus address from this process's environment.
-  const previous = process.env.DBUS_SESSION_BUS_ADDRESS;
-  process.env.DBUS_SESSION_BUS_ADDRESS = address;
-  try {
-    const probe = keyringStore({ service: 'heph-bench-probe' });
-    const deadline = nowMs() + 20_000;
-    for (;;) {
-      const s = await probe.status();
-      if (s.available) return address;
-      if (keyring.exitCode !== null || nowMs() > deadline) {
-        throw new Error(`gnome-keyring-daemon did not come up: ${s.reason} ${keyringErr}`);
-      }
-      await sleep(100);
-    }
-  } finally {
-    if (previous === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
-    else process.env.DBUS_SESSION_BUS_ADDRESS = previous;
-  }
-}
-
 interface SyncStatus {
   last_success: string | null;
   last_error: { kind: string; message: string; since: string } | null;
@@ -235,7 +144,7 @@ interface SyncStatus {
   verdict: string;
 }
 
-async function opCount(c: RpcClient): Promise<number> {
+export async function opCount(c: RpcClient): Promise<number> {
   return ((await c.call('status')) as { ops: number }).ops;
 }
 
@@ -243,7 +152,7 @@ async function opCount(c: RpcClient): Promise<number> {
  * Polls sync.status until a sync has succeeded with nothing pending or unpulled and the spoke
  * holds `ops` ops; resolves with the time the status first said so.
  */
-async function waitSynced(p: Proc, c: RpcClient, ops: number, timeoutMs: number) {
+export async function waitSynced(p: Proc, c: RpcClient, ops: number, timeoutMs: number) {
   const deadline = nowMs() + timeoutMs;
   let last: SyncStatus | undefined;
   for (;;) {
@@ -279,7 +188,7 @@ function phrase(r: Random, n: number): string {
  * ops: titles (half the edits), attention, state, and body appends. The store's clock starts
  * 30 minutes in the past and moves 3 ms per action, so no op is near the hub's drift limit.
  */
-function generate(ctx: BenchContext, store: SqliteStore, clock: ManualClock, tasks: number) {
+export function generate(ctx: BenchContext, store: SqliteStore, clock: ManualClock, tasks: number) {
   const r = seededRandom(71);
   const ids: string[] = [];
   const target = ctx.size(100_000, 10_000);
@@ -331,7 +240,7 @@ function headers(origin: string): Record<string, string> {
 }
 
 /** Pushes the source store's whole log to the hub in BATCH-op batches. */
-async function pushAll(url: string, store: SqliteStore): Promise<number> {
+export async function pushAll(url: string, store: SqliteStore): Promise<number> {
   let cursor = 0;
   let pushed = 0;
   for (;;) {
@@ -406,7 +315,6 @@ export const spoke: BenchModule = {
       );
       let ids: string[];
       let ops: number;
-      const bus = await startSecretService(ctx.tempDir());
       const hub = await startHub(ctx.tempDir());
       try {
         const t0 = nowMs();
@@ -425,7 +333,7 @@ export const spoke: BenchModule = {
 
       // A fresh device: from spawning it until it has everything and answers.
       const t0 = nowMs();
-      const a = startSpoke(ctx.tempDir(), hub.url, bus);
+      const a = startSpoke(ctx.tempDir(), hub.url);
       const ca = await connectWhenUp(a.proc, a.socket);
       clients.push(ca);
       ctx.progress(`fresh spoke answers after ${(nowMs() - t0).toFixed(0)} ms`);
@@ -438,7 +346,7 @@ export const spoke: BenchModule = {
       );
 
       // A second device, then edits on the first watched for on the second.
-      const b = startSpoke(ctx.tempDir(), hub.url, bus);
+      const b = startSpoke(ctx.tempDir(), hub.url);
       const cb = await connectWhenUp(b.proc, b.socket);
       clients.push(cb);
       const tb = nowMs();

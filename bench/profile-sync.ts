@@ -1,0 +1,137 @@
+// A tool for profiling initial_sync_100k_s, not a benchmark module:
+//   node dist/bench/profile-sync.js [--hub-db FILE] [--runs N] [--cpu-prof DIR]
+// Builds the spoke module's hub (100,000 ops) once and keeps its database in FILE (reused when it
+// exists, so a run costs the sync alone), then, N times, starts a hub on a copy of it and a fresh
+// spoke, and reports the wall time to "in sync" like the bench, plus the CPU time (user + system)
+// each process spent in that window, read from /proc. With --cpu-prof both processes write V8 CPU
+// profiles into DIR (they are stopped with SIGTERM, so the profiles are flushed).
+
+import { type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ManualClock } from '../src/ports/clock.js';
+import { seededRandom } from '../src/ports/random.js';
+import { openStore } from '../src/store/open-store.js';
+import {
+  connectWhenUp,
+  generate,
+  hephdNodeFlags,
+  opCount,
+  pushAll,
+  spawned,
+  startHub,
+  startSpoke,
+  waitSynced,
+} from './spoke.js';
+import { nowMs } from './stats.js';
+import type { BenchContext } from './types.js';
+
+interface Args {
+  hubDb: string;
+  runs: number;
+  cpuProf: string | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = { hubDb: join(tmpdir(), 'heph-profile-hub.db'), runs: 1, cpuProf: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`${k} needs a value`);
+    if (k === '--hub-db') a.hubDb = resolve(v);
+    else if (k === '--runs') a.runs = Number(v);
+    else if (k === '--cpu-prof') a.cpuProf = resolve(v);
+    else throw new Error(`unknown argument ${k}; use --hub-db FILE, --runs N, --cpu-prof DIR`);
+  }
+  return a;
+}
+
+const log = (m: string): void => void process.stderr.write(`${m}\n`);
+
+/** CPU seconds (user + system) a live process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime), counted from the state field (3): indexes 11, 12.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = once(child, 'exit');
+  child.kill(signal);
+  await gone;
+}
+
+async function buildHubDb(path: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'heph-profile-build-'));
+  try {
+    const ctx: BenchContext = {
+      quick: false,
+      size: (full) => full,
+      tempDir: () => dir,
+      figures: {},
+      progress: log,
+    };
+    const clock = new ManualClock(Date.now() - 30 * 60_000);
+    const src = openStore({ path: join(dir, 'source.db') }, { clock, random: seededRandom(67) });
+    const hub = await startHub(dir, path);
+    try {
+      generate(ctx, src, clock, 10_000);
+      log(`pushed ${await pushAll(hub.url, src)} ops`);
+    } finally {
+      src.close();
+      await stop(hub.proc.child, 'SIGTERM');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function run(a: Args, n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'heph-profile-'));
+  try {
+    copyFileSync(a.hubDb, join(dir, 'hub.db'));
+    const hub = await startHub(dir, join(dir, 'hub.db'));
+    const hc = await connectWhenUp(hub.proc, hub.socket);
+    const ops = await opCount(hc);
+    await hc.close();
+    const hubCpu0 = cpuSeconds(hub.proc.child.pid!);
+    const t0 = nowMs();
+    const s = startSpoke(dir, hub.url);
+    const c = await connectWhenUp(s.proc, s.socket);
+    const synced = await waitSynced(s.proc, c, ops, 300_000);
+    const wall = (synced.at - t0) / 1000;
+    const spokeCpu = cpuSeconds(s.proc.child.pid!);
+    const hubCpu = cpuSeconds(hub.proc.child.pid!) - hubCpu0;
+    log(
+      `run ${n}: ${ops} ops in sync after ${wall.toFixed(2)} s; CPU spoke ${spokeCpu.toFixed(2)} s, ` +
+        `hub ${hubCpu.toFixed(2)} s`,
+    );
+    await c.close();
+    await stop(s.proc.child, a.cpuProf ? 'SIGTERM' : 'SIGKILL');
+    await stop(hub.proc.child, a.cpuProf ? 'SIGTERM' : 'SIGKILL');
+  } finally {
+    for (const child of spawned) await stop(child, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  if (a.cpuProf) hephdNodeFlags.push('--cpu-prof', '--cpu-prof-dir', a.cpuProf);
+  if (!existsSync(a.hubDb)) {
+    log(`building the hub database ${a.hubDb}`);
+    const flags = hephdNodeFlags.splice(0);
+    await buildHubDb(a.hubDb);
+    hephdNodeFlags.push(...flags);
+  }
+  for (let i = 1; i <= a.runs; i++) await run(a, i);
+}
+
+main().catch((e: unknown) => {
+  log(`profile-sync failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  process.exitCode = 1;
+});
