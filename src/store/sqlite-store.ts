@@ -112,6 +112,12 @@ export class SqliteStore implements Store {
   private digestCache: string | undefined;
   /** During rebuild: ids below this have been applied. */
   private replayBound: string | undefined;
+  /**
+   * countOwnOpsSince's last answer: own ops in (cursor, upTo]. Extended by counting only rows
+   * past upTo; dropped when oplog rows are deleted or a transaction rolls back (either can make
+   * a later row take a seq at or below upTo).
+   */
+  private ownCount: { cursor: number; upTo: number; count: number } | undefined;
 
   private constructor(db: Database.Database, deps: SqliteStoreDeps) {
     this.db = db;
@@ -173,8 +179,9 @@ export class SqliteStore implements Store {
       })();
     } catch (e) {
       this.depth--;
-      // The rows rolled back; the cache must not keep what they held.
+      // The rows rolled back; the caches must not keep what they held.
       this.states.clear();
+      this.ownCount = undefined;
       if (this.depth === 0) {
         this.hlc.reset(start);
         this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
@@ -398,6 +405,7 @@ export class SqliteStore implements Store {
       if (!(e instanceof HephError) || e.code !== 'invalid_op') throw e;
       // Content Yjs cannot decode (checked before anything else was written): take it back out.
       this.stmt.delOp.run(op.id);
+      this.ownCount = undefined;
       result.refused.push(refusalOf(op, e));
       return false;
     }
@@ -664,14 +672,50 @@ export class SqliteStore implements Store {
     return (this.stmt.lastSeq.get() as number | null) ?? 0;
   }
 
-  /** How many of this replica's own ops arrived after a local cursor (sync: not yet pushed). */
+  /**
+   * How many of this replica's own ops arrived after a local cursor (sync: not yet pushed).
+   * Asked after every commit and by every status call with the same cursor, so the answer is
+   * kept and extended by the rows added since, instead of scanning the log from the cursor.
+   */
   countOwnOpsSince(cursor: number): number {
     if (!Number.isSafeInteger(cursor) || cursor < 0)
       throw invalid('cursor', 'must be a whole number');
-    return this.db
-      .prepare('SELECT count(*) FROM oplog WHERE seq > ? AND substr(id, -16) = ?')
-      .pluck()
-      .get(cursor, this.origin) as number;
+    const last = this.lastSeq();
+    let c = this.ownCount;
+    if (c === undefined || c.cursor !== cursor || c.upTo > last) {
+      c = { cursor, upTo: cursor, count: 0 };
+    }
+    if (last > c.upTo) {
+      c.count += this.stmt.countOwnBetween.get(c.upTo, last, this.origin) as number;
+      c.upTo = last;
+    }
+    this.ownCount = c;
+    return c.count;
+  }
+
+  /**
+   * This replica's own ops after a local cursor, at most `limit`, and the cursor they reach: the
+   * last one's seq when there may be more, else the end of the log (the other replicas' ops in
+   * between need not be looked at again).
+   */
+  ownOpsSince(cursor: number, limit: number): { ops: Op[]; cursor: number; more: boolean } {
+    if (!Number.isSafeInteger(cursor) || cursor < 0)
+      throw invalid('cursor', 'must be a whole number');
+    if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', 'must be at least 1');
+    type Row = { seq: number; id: string; kind: string; target: string; payload: string };
+    const rows = this.stmt.ownOpsSince.all(cursor, this.origin, limit) as Row[];
+    const more = rows.length === limit;
+    const last = rows[rows.length - 1];
+    return {
+      ops: rows.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        target: r.target,
+        payload: JSON.parse(r.payload) as Op['payload'],
+      })),
+      cursor: more && last ? last.seq : Math.max(cursor, this.lastSeq()),
+      more,
+    };
   }
 
   /**
@@ -705,6 +749,7 @@ export class SqliteStore implements Store {
       // and SQLite would otherwise hand a deleted top row's seq out again.
       let seq = this.lastSeq();
       for (const r of rows) this.stmt.delOp.run(r.id);
+      this.ownCount = undefined;
       const newest = this.db.prepare('SELECT max(id) FROM oplog').pluck().get() as string | null;
       this.hlc.reset(
         newest

@@ -57,6 +57,13 @@ export function prepareStatements(db: Database.Database) {
     countOps: db.prepare('SELECT count(*) FROM oplog').pluck(),
     countOpsSince: db.prepare('SELECT count(*) FROM oplog WHERE seq > ?').pluck(),
     lastSeq: db.prepare('SELECT max(seq) FROM oplog').pluck(),
+    countOwnBetween: db
+      .prepare('SELECT count(*) FROM oplog WHERE seq > ? AND seq <= ? AND substr(id, -16) = ?')
+      .pluck(),
+    ownOpsSince: db.prepare(
+      `SELECT seq, id, kind, target, payload FROM oplog WHERE seq > ? AND substr(id, -16) = ?
+       ORDER BY seq LIMIT ?`,
+    ),
     delMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
     opsSince: db.prepare(
       'SELECT seq, id, kind, target, payload FROM oplog WHERE seq > ? ORDER BY seq LIMIT ?',

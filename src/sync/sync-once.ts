@@ -15,9 +15,9 @@
 // composition root passes a crash that SIGKILLs the process; tests pass one that throws).
 
 import { HephError } from '../core/errors.js';
-import { DEFAULT_MAX_DRIFT_MS, originOf } from '../core/hlc.js';
+import { DEFAULT_MAX_DRIFT_MS } from '../core/hlc.js';
 import type { Op } from '../core/op.js';
-import { DEFAULT_PULL_LIMIT, MAX_PUSH_OPS, type Refused } from '../protocol/sync.js';
+import { MAX_PULL_LIMIT, MAX_PUSH_OPS, type Refused } from '../protocol/sync.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { SyncTransport } from './hub-client.js';
 import {
@@ -75,6 +75,9 @@ export interface SyncResult {
   driftHeld: boolean;
 }
 
+/** Ops a spoke asks for per pull page: fewer, larger pages mean fewer commits and requests. */
+export const SYNC_PULL_LIMIT = MAX_PULL_LIMIT;
+
 /** How close to the limit a re-stamp may come (the Date header has 1 s resolution). */
 const DRIFT_MARGIN_MS = 2000;
 
@@ -118,31 +121,47 @@ async function pullAll(
   result: SyncResult,
   fail: (name: Failpoint) => void,
 ): Promise<void> {
-  for (;;) {
-    checkAbort(opts.signal);
-    let page;
-    try {
-      page = await hub.pull(
-        pullCursor(store),
-        opts.pullLimit ?? DEFAULT_PULL_LIMIT,
-        0,
-        opts.signal,
-      );
-    } catch (e) {
-      if (!(e instanceof HephError && e.code === 'conflict' && pullCursor(store) !== undefined)) {
-        throw e;
+  const limit = opts.pullLimit ?? SYNC_PULL_LIMIT;
+  // The next page is asked for before this one is applied, so the hub reads and sends it while
+  // this process applies (pages are still applied one by one, in order, each with its cursor).
+  // Leaving early (an error, a cancel) aborts the request still in flight.
+  const local = new AbortController();
+  const cancel = (): void => local.abort();
+  opts.signal?.addEventListener('abort', cancel, { once: true });
+  const fetchPage = (after: string | undefined) => {
+    const p = hub.pull(after, limit, 0, local.signal);
+    p.catch(() => undefined); // awaited below, or abandoned on the way out
+    return p;
+  };
+  try {
+    let next = fetchPage(pullCursor(store));
+    for (;;) {
+      checkAbort(opts.signal);
+      let page;
+      try {
+        page = await next;
+      } catch (e) {
+        if (!(e instanceof HephError && e.code === 'conflict' && pullCursor(store) !== undefined)) {
+          throw e;
+        }
+        // Our cursor is ahead of the hub's log: its database was replaced or restored. Start
+        // over from its beginning, and offer it every own op again (what it has counts as
+        // duplicates).
+        store.transaction(() => {
+          store.setSetting(PULL_CURSOR, undefined);
+          store.setSetting(PUSH_SEQ, undefined);
+        });
+        next = fetchPage(undefined);
+        continue;
       }
-      // Our cursor is ahead of the hub's log: its database was replaced or restored. Start over
-      // from its beginning, and offer it every own op again (what it has counts as duplicates).
-      store.transaction(() => {
-        store.setSetting(PULL_CURSOR, undefined);
-        store.setSetting(PUSH_SEQ, undefined);
-      });
-      continue;
+      if (page.more) next = fetchPage(page.cursor);
+      applyPage(store, page, result, opts.failpoint === 'pull.after_apply' ? fail : undefined);
+      opts.onProgress?.({ phase: 'pull', done: result.pulled, remaining: page.remaining });
+      if (!page.more) return;
     }
-    applyPage(store, page, result, opts.failpoint === 'pull.after_apply' ? fail : undefined);
-    opts.onProgress?.({ phase: 'pull', done: result.pulled, remaining: page.remaining });
-    if (!page.more) return;
+  } finally {
+    opts.signal?.removeEventListener('abort', cancel);
+    local.abort();
   }
 }
 
@@ -181,15 +200,8 @@ export function applyPage(
 
 /** Own ops after push_seq, at most `max`, and the seq the batch reaches. */
 function nextBatch(store: SqliteStore, from: number, max: number): { ops: Op[]; upTo: number } {
-  const ops: Op[] = [];
-  let upTo = from;
-  while (ops.length < max) {
-    const page = store.opsSince(upTo, Math.min(max - ops.length, MAX_PUSH_OPS));
-    for (const op of page.ops) if (originOf(op.id) === store.origin) ops.push(op);
-    upTo = page.cursor;
-    if (!page.more) break;
-  }
-  return { ops, upTo };
+  const page = store.ownOpsSince(from, max);
+  return { ops: page.ops, upTo: page.cursor };
 }
 
 async function pushAll(
