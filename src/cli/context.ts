@@ -22,6 +22,12 @@ export interface Cli {
   write(text: string): void;
   /** A line on stderr for people (progress, notes); never part of --json output. */
   note(text: string): void;
+  /**
+   * A status line that rewrites itself on a terminal's stderr (progress of long work); nothing
+   * when stderr is not a terminal. Empty text clears it.
+   */
+  status(text: string): void;
+  readonly stderrIsTTY: boolean;
 }
 
 /** The local calendar day of an instant, in the process's time zone. */
@@ -40,7 +46,7 @@ export interface CliOptions {
   hephdPath: string;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 export function makeCli(o: CliOptions): Cli & { close(): void } {
@@ -74,6 +80,10 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
     },
     note(text: string) {
       o.stderr.write(text + '\n');
+    },
+    stderrIsTTY: o.stderr.isTTY === true,
+    status(text: string) {
+      if (o.stderr.isTTY === true) o.stderr.write(`\r\x1b[K${text}`);
     },
     close() {
       if (conn) void conn.then((c) => c.close()).catch(() => {});

@@ -21,7 +21,7 @@ export interface MainIo {
   cwd: string;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 // yargs' ESM entry wraps the same CommonJS bundle; requiring it directly skips the ESM wrapper's

@@ -31,6 +31,7 @@ const FileConfig = z.strictObject({
   owner: z.string().min(1).optional(),
   allow_users: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   trust_proxy: z.boolean().optional(),
+  sync_interval: z.number().int().min(1).max(86_400).optional(),
 });
 export type FileConfig = z.infer<typeof FileConfig>;
 
@@ -58,6 +59,8 @@ export interface DaemonFlags {
   allowUsers?: string | undefined;
   /** Mode server: take client addresses from X-Forwarded-For. */
   trustProxy?: boolean | undefined;
+  /** Mode local with a hub: seconds between background syncs. */
+  syncInterval?: string | undefined;
 }
 
 export interface DaemonConfig {
@@ -85,6 +88,8 @@ export interface DaemonConfig {
   /** Mode server: the hub is behind a reverse proxy; client addresses come from
    *  X-Forwarded-For. */
   trustProxy?: boolean;
+  /** Mode local with a hub: seconds between background syncs (default 30). */
+  syncIntervalS?: number;
 }
 
 export interface OidcConfig {
@@ -191,6 +196,7 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
     httpAddr: first(flags.httpAddr, env.HEPH_HTTP_ADDR, file.http_addr) ?? '127.0.0.1:8787',
     timeZone: first(env.HEPH_TIME_ZONE, file.time_zone),
     clockOffsetMs: offset ? Number(offset) : 0,
+    ...syncInterval(flags, env, file),
     ...hubFields(flags, env, file, cwd),
     ...((flags.insecureHttp === true ||
       env.HEPH_INSECURE_HTTP === '1' ||
@@ -200,6 +206,26 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
       env.HEPH_INSECURE_STORAGE === 'true' ||
       file.insecure_storage === true) && { insecureStorage: true }),
   };
+}
+
+function syncInterval(
+  flags: DaemonFlags,
+  env: Env,
+  file: FileConfig,
+): Pick<DaemonConfig, 'syncIntervalS'> {
+  const given = first(flags.syncInterval, env.HEPH_SYNC_INTERVAL);
+  if (given === undefined) {
+    return file.sync_interval === undefined ? {} : { syncIntervalS: file.sync_interval };
+  }
+  const n = /^\d{1,5}$/.test(given) ? Number(given) : NaN;
+  if (!(n >= 1 && n <= 86_400)) {
+    throw new HephError(
+      'invalid_params',
+      `--sync-interval must be a whole number of seconds from 1 to 86400 (got ${JSON.stringify(given)})`,
+      { field: 'sync-interval' },
+    );
+  }
+  return { syncIntervalS: n };
 }
 
 function hubFields(

@@ -161,6 +161,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
           failpoint: deps.syncFailpoint,
           timeZone: config.timeZone,
           replica: { platform: process.platform, version: deps.version },
+          ...(config.syncIntervalS !== undefined && {
+            loop: { intervalMs: config.syncIntervalS * 1000 },
+          }),
         },
         {
           store,

@@ -27,6 +27,8 @@ Options:
   --log-level LEVEL  fatal, error, warn, info (default), debug, trace or silent
   --hub-url URL      the hub to sync with (modes local and client)
   --insecure-http    allow a plain http:// hub that is not on loopback (env HEPH_INSECURE_HTTP=1)
+  --sync-interval S  mode local: seconds between background syncs (default 30; env
+                     HEPH_SYNC_INTERVAL); changes also sync a second after they are made
   --http-addr ADDR   where the hub listens (mode server; default 127.0.0.1:8787; port 0 = any)
   --insecure-open    mode server: allow a non-loopback --http-addr without an identity provider
   --tls-cert PATH    mode server: serve HTTPS with this PEM certificate chain (env HEPH_TLS_CERT)
@@ -53,8 +55,8 @@ config file, then defaults. HEPH_CLOCK_OFFSET_MS shifts the daemon's clock (a te
 diagnosis aid). HEPH_FAILPOINT=hub.push.mid_batch makes a hub kill itself in the middle
 of applying a push, and push.before_send, push.after_response or pull.after_apply make a
 spoke kill itself at that point of a sync (crash-testing aids; never set them in production).
-Mode client keeps no data: every call goes to the hub; export, import and backup are not
-available in it in this version.`;
+Mode client keeps no data: every call goes to the hub; export, import and backup work on
+this machine's files with the hub's data.`;
 
 export function version(): string {
   try {
@@ -91,6 +93,7 @@ function parseFlags(argv: string[]) {
         owner: { type: 'string' },
         'allow-users': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
+        'sync-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -155,6 +158,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         owner: flags.owner,
         allowUsers: flags['allow-users'],
         trustProxy: flags['trust-proxy'],
+        syncInterval: flags['sync-interval'],
       },
       env,
       process.cwd(),

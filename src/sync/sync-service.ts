@@ -13,7 +13,13 @@ import { DEFAULT_PULL_LIMIT, MAX_PULL_WAIT_S } from '../protocol/sync.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { HubClient, isOffline } from './hub-client.js';
 import { SyncLoop, type SyncLoopOptions } from './sync-loop.js';
-import { applyPage, syncOnce, type Failpoint, type SyncResult } from './sync-once.js';
+import {
+  applyPage,
+  syncOnce,
+  type Failpoint,
+  type SyncProgress,
+  type SyncResult,
+} from './sync-once.js';
 import { pendingCount, pullCursor, quarantine, unpulled } from './sync-state.js';
 
 export type SyncErrorKind =
@@ -143,6 +149,7 @@ export class SyncService {
   private lastError: SyncErrorView | undefined;
   private lastResult: SyncResult | undefined;
   private lastEmitted = '';
+  private readonly progress = new Set<(p: SyncProgress) => void>();
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -191,10 +198,18 @@ export class SyncService {
     return this.stopping;
   }
 
-  /** Runs a sync now (after any in progress) and reports what it moved. */
-  async now(): Promise<SyncNowResult> {
+  /**
+   * Runs a sync now (after any in progress) and reports what it moved. `onProgress` hears the
+   * pages of every run until this one ends.
+   */
+  async now(onProgress?: (p: SyncProgress) => void): Promise<SyncNowResult> {
     if (this.stopping) throw new HephError('unavailable', 'sync is stopping');
-    await this.loop.now();
+    if (onProgress) this.progress.add(onProgress);
+    try {
+      await this.loop.now();
+    } finally {
+      if (onProgress) this.progress.delete(onProgress);
+    }
     const r = this.lastResult;
     return { pulled: r?.pulled ?? 0, applied: r?.applied ?? 0, pushed: r?.pushed ?? 0 };
   }
@@ -224,6 +239,9 @@ export class SyncService {
     try {
       const r = await syncOnce(store, this.client, {
         signal,
+        onProgress: (p) => {
+          for (const listener of this.progress) listener(p);
+        },
         failpoint: this.o.failpoint,
         ...(this.deps.crash && { crash: this.deps.crash }),
       });

@@ -79,6 +79,8 @@ function fakeCli(): Cli & { notes: string[] } {
     readStdin: () => Promise.resolve(''),
     write: () => undefined,
     note: (t) => notes.push(t),
+    stderrIsTTY: false,
+    status: () => undefined,
   };
 }
 

@@ -118,6 +118,26 @@ describe('daemon configuration', () => {
     expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(/insecure_storage/);
   });
 
+  it('takes the sync interval from a flag, the environment or the file, in whole seconds', () => {
+    const file = join(t.dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ sync_interval: 120 }));
+    expect(resolveDaemonConfig({ config: file }, env(), '/').syncIntervalS).toBe(120);
+    expect(
+      resolveDaemonConfig({ config: file }, env({ HEPH_SYNC_INTERVAL: '60' }), '/').syncIntervalS,
+    ).toBe(60);
+    expect(resolveDaemonConfig({ config: file, syncInterval: '5' }, env(), '/').syncIntervalS).toBe(
+      5,
+    );
+    expect(resolveDaemonConfig({}, env(), '/').syncIntervalS).toBeUndefined();
+    for (const bad of ['0', '-5', '1.5', '30s', '86401']) {
+      expect(() => resolveDaemonConfig({ syncInterval: bad }, env(), '/')).toThrow(
+        /--sync-interval must be a whole number of seconds from 1 to 86400/,
+      );
+    }
+    writeFileSync(file, JSON.stringify({ sync_interval: '30' }));
+    expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(/sync_interval/);
+  });
+
   it('ignores a missing default config file', () => {
     expect(resolveDaemonConfig({}, env({ XDG_CONFIG_HOME: join(t.dir, 'absent') }), '/').mode).toBe(
       'local',

@@ -106,8 +106,30 @@ export async function sync(cli: Cli, a: Args): Promise<Output> {
     const verdict = isRec(data) && typeof data.verdict === 'string' ? data.verdict : 'Sync status';
     return { kind: 'summary', heading: verdict, data };
   }
-  const data = await cli.call('sync.now', a.wait === false ? { wait: false } : {});
-  return { kind: 'summary', heading: a.wait === false ? 'Sync started' : 'Synced', data };
+  // On a terminal, a line that follows the pages as they move.
+  const progress = cli.stderrIsTTY && a.json !== true && a.wait !== false;
+  if (progress) {
+    (await cli.connection()).onNotification((method, p) => {
+      if (method === 'sync.progress' && isRec(p)) cli.status(progressLine(p));
+    });
+  }
+  try {
+    const data = await cli.call('sync.now', {
+      ...(a.wait === false && { wait: false }),
+      ...(progress && { progress: true }),
+    });
+    return { kind: 'summary', heading: a.wait === false ? 'Sync started' : 'Synced', data };
+  } finally {
+    if (progress) cli.status('');
+  }
+}
+
+/** `pulling: 3,000 changes, 97,000 to go` */
+export function progressLine(p: Record<string, unknown>): string {
+  const n = (v: unknown): string => (typeof v === 'number' ? v.toLocaleString('en-US') : '?');
+  const verb = p.phase === 'push' ? 'pushing' : 'pulling';
+  const left = typeof p.remaining === 'number' ? `, ${n(p.remaining)} to go` : '';
+  return `${verb}: ${n(p.done)} changes${left}`;
 }
 
 /**

@@ -25,10 +25,16 @@ export function syncMethods(s: Services) {
       name: 'sync.now',
       summary:
         'Syncs with the hub now (after any sync in progress). With wait false, starts it and ' +
-        'returns at once.',
-      params: z.strictObject({ wait: z.boolean().optional() }),
+        'returns at once; with progress, reports each page as it goes.',
+      params: z.strictObject({
+        wait: z.boolean().optional(),
+        progress: z
+          .boolean()
+          .optional()
+          .describe('send sync.progress notifications {phase, done, remaining} on this connection'),
+      }),
       result: '{pulled, applied, pushed} (or {started: true} with wait false)',
-      handler: async (p) => {
+      handler: async (p, ctx) => {
         const sync = syncServiceFor(s.store);
         if (!sync) {
           throw new HephError(
@@ -42,7 +48,13 @@ export function syncMethods(s: Services) {
           sync.now().catch(() => undefined);
           return { started: true };
         }
-        return await sync.now();
+        return await sync.now(
+          p.progress === true
+            ? (pr) => {
+                ctx.notify('sync.progress', { ...pr });
+              }
+            : undefined,
+        );
       },
     }),
   ];
