@@ -53,6 +53,7 @@ import type {
   Refusal,
   Store,
 } from '../ports/store.js';
+import { ApplyBatch } from './apply-batch.js';
 import { bodyText, mergeBodyUpdate, saveBody, yjsClientId } from './body-crdt.js';
 import { migrate } from './migrate.js';
 import { checkCreate, checkPatch } from './node-input.js';
@@ -118,6 +119,8 @@ export class SqliteStore implements Store {
    * a later row take a seq at or below upTo).
    */
   private ownCount: { cursor: number; upTo: number; count: number } | undefined;
+  /** While applying a batch of ops: node rows and bodies written once at its end. */
+  private batch: ApplyBatch | undefined;
 
   private constructor(db: Database.Database, deps: SqliteStoreDeps) {
     this.db = db;
@@ -276,6 +279,11 @@ export class SqliteStore implements Store {
         this.applyField(k.target, k.field, k.id, canonicalJson(k.value), k.prev, wall);
         return;
       case 'body.update': {
+        if (this.batch) {
+          this.batch.body(k.target, Buffer.from(k.update, 'base64'), wall);
+          this.changed.nodes.add(k.target);
+          return;
+        }
         const state = this.stmt.getBody.get(k.target) as Buffer | undefined;
         const merged = mergeBodyUpdate(state, Buffer.from(k.update, 'base64'));
         this.stmt.putBody.run(k.target, merged.text, merged.state);
@@ -331,8 +339,12 @@ export class SqliteStore implements Store {
       this.changed.conflicts = true;
     }
     this.changed.nodes.add(target);
-    const regs = encodeRegs(node);
     const changed = v.visible !== undefined && v.visible !== vBefore.visible;
+    if (this.batch) {
+      this.batch.field(target, node, field, changed ? v.visible : undefined, wall);
+      return;
+    }
+    const regs = encodeRegs(node);
     if (node.exists && (!changed || isKnownField(field))) {
       if (changed && isKnownField(field)) {
         const col = columnValue(field, JSON.parse(v.visible) as Json);
@@ -375,14 +387,38 @@ export class SqliteStore implements Store {
     }
     this.transaction(() => {
       let highest = '';
-      for (const { op, known } of accepted) {
-        if (!this.applyForeign(op, known, result)) continue;
-        if (op.id > highest) highest = op.id;
-        result.applied.push(op);
-      }
+      this.inBatch(() => {
+        for (const { op, known } of accepted) {
+          if (!this.applyForeign(op, known, result)) continue;
+          if (op.id > highest) highest = op.id;
+          result.applied.push(op);
+        }
+      });
       if (highest !== '') this.hlc.observe(decodeHlc(highest));
     });
     return result;
+  }
+
+  /**
+   * Runs `fn` (inside a transaction) with node rows and bodies written back once at its end
+   * instead of once per op: a node that several ops touch is written once.
+   */
+  private inBatch(fn: () => void): void {
+    if (this.batch) {
+      fn();
+      return;
+    }
+    const batch = new ApplyBatch(this.stmt, this.db, this.extractWikiTargets);
+    this.batch = batch;
+    try {
+      fn();
+      batch.flush();
+    } catch (e) {
+      batch.discard();
+      throw e;
+    } finally {
+      this.batch = undefined;
+    }
   }
 
   /** Stores and applies one validated foreign op; false when it was a duplicate or refused. */
@@ -854,12 +890,14 @@ export class SqliteStore implements Store {
         for (;;) {
           const rows = this.stmt.replayPage.all(after) as Row[];
           if (rows.length === 0) break;
-          for (const r of rows) {
-            this.replayBound = r.id;
-            const payload = JSON.parse(r.payload) as Op['payload'];
-            const known = interpretOp({ id: r.id, kind: r.kind, target: r.target, payload });
-            if (known) this.applyKnown(known);
-          }
+          this.inBatch(() => {
+            for (const r of rows) {
+              this.replayBound = r.id;
+              const payload = JSON.parse(r.payload) as Op['payload'];
+              const known = interpretOp({ id: r.id, kind: r.kind, target: r.target, payload });
+              if (known) this.applyKnown(known);
+            }
+          });
           after = (rows[rows.length - 1] as Row).id;
         }
       } finally {

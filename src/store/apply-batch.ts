@@ -1,0 +1,214 @@
+// Write-back of what a batch of ops does to node rows and bodies. While the store applies a batch
+// (a pulled page, a push, a replay page) the registers still change op by op, in order, exactly
+// as without a batch; only the SQL writes wait: each touched node's row is written once with its
+// final registers, visible values and time bounds, and each touched body is merged in one Yjs
+// document and written once. Guarantees:
+// - the rows and bodies written at flush are those op-by-op writes would leave: a column holds
+//   the last visible value set, created_ms/updated_ms the min/max over the batch, the Yjs
+//   document the merge of every accepted update (CRDT merges do not depend on grouping);
+// - nothing reads a pending row or body through SQL before the flush: the batch covers the
+//   store's apply loop only, which reads node registers from the write-through cache, bodies
+//   from here, and the op-log (which is written at once);
+// - an update Yjs cannot decode leaves the merged document as it was before that update.
+
+import type Database from 'better-sqlite3';
+import * as Y from 'yjs';
+import { HephError } from '../core/errors.js';
+import { isKnownField, type KnownField } from '../core/fields.js';
+import type { Json } from '../core/json.js';
+import { columnValue, encodeRegs, type NodeState } from './node-rows.js';
+import type { Statements } from './statements.js';
+
+interface PendingRow {
+  /** Set once a field op touched the node (else only its times change: a body update). */
+  state: NodeState | undefined;
+  /** Known fields whose visible value changed: their column values. */
+  cols: Map<KnownField, string | number | null>;
+  /** Unknown fields whose visible value changed: canonical JSON for `extra`. */
+  extra: Map<string, string>;
+  minWall: number;
+  maxWall: number;
+}
+
+const TEXT = 'body';
+
+/** One body's merge in progress: its stored state plus the updates applied since. */
+class BodyMerge {
+  private doc: Y.Doc;
+  private readonly applied: Uint8Array[] = [];
+
+  constructor(private readonly base: Uint8Array | undefined) {
+    this.doc = BodyMerge.load(base);
+  }
+
+  private static load(state: Uint8Array | undefined): Y.Doc {
+    // A fixed guid: these documents live for one batch, and a random one costs a system call.
+    const doc = new Y.Doc({ gc: true, guid: 'heph-body' });
+    if (state) Y.applyUpdate(doc, state);
+    return doc;
+  }
+
+  /** Applies a foreign update; throws invalid_op (leaving the merge as it was) when Yjs cannot. */
+  apply(update: Uint8Array): void {
+    try {
+      Y.applyUpdate(this.doc, update);
+    } catch (e) {
+      // Yjs may have taken in part of it: start again from what was accepted.
+      this.doc.destroy();
+      this.doc = BodyMerge.load(this.base);
+      for (const u of this.applied) Y.applyUpdate(this.doc, u);
+      throw new HephError(
+        'invalid_op',
+        `body update is not a valid Yjs update: ${(e as Error).message}`,
+      );
+    }
+    this.applied.push(update);
+  }
+
+  finish(): { state: Uint8Array; text: string } {
+    const out = { state: Y.encodeStateAsUpdate(this.doc), text: this.doc.getText(TEXT).toJSON() };
+    this.doc.destroy();
+    return out;
+  }
+
+  destroy(): void {
+    this.doc.destroy();
+  }
+}
+
+export class ApplyBatch {
+  private readonly rows = new Map<string, PendingRow>();
+  private readonly bodies = new Map<string, BodyMerge>();
+
+  constructor(
+    private readonly stmt: Statements,
+    private readonly db: Database.Database,
+    private readonly extractWikiTargets: ((body: string) => string[]) | undefined,
+  ) {}
+
+  private row(target: string, wall: number): PendingRow {
+    let r = this.rows.get(target);
+    if (!r) {
+      r = { state: undefined, cols: new Map(), extra: new Map(), minWall: wall, maxWall: wall };
+      this.rows.set(target, r);
+    } else {
+      if (wall < r.minWall) r.minWall = wall;
+      if (wall > r.maxWall) r.maxWall = wall;
+    }
+    return r;
+  }
+
+  /**
+   * Records a field write already applied to `state` (the cached registers). `visible` is the
+   * field's visible value when the write changed it, else undefined.
+   */
+  field(
+    target: string,
+    state: NodeState,
+    field: string,
+    visible: string | undefined,
+    wall: number,
+  ): void {
+    const r = this.row(target, wall);
+    r.state = state;
+    if (visible === undefined) return;
+    if (isKnownField(field)) r.cols.set(field, columnValue(field, JSON.parse(visible) as Json));
+    else r.extra.set(field, visible);
+  }
+
+  /** Merges a body update into the node's pending body; throws invalid_op when Yjs cannot. */
+  body(target: string, update: Uint8Array, wall: number): void {
+    let m = this.bodies.get(target);
+    if (!m) {
+      m = new BodyMerge(this.stmt.getBody.get(target) as Buffer | undefined);
+      this.bodies.set(target, m);
+    }
+    m.apply(update);
+    this.row(target, wall);
+  }
+
+  /** Writes every pending row and body. Call inside the batch's transaction, once. */
+  flush(): void {
+    for (const [id, m] of this.bodies) {
+      const merged = m.finish();
+      this.stmt.putBody.run(id, merged.text, merged.state);
+      if (this.extractWikiTargets) {
+        this.stmt.clearWiki.run(id);
+        for (const t of new Set(this.extractWikiTargets(merged.text))) this.stmt.addWiki.run(id, t);
+      }
+    }
+    this.bodies.clear();
+    for (const [id, r] of this.rows) {
+      const s = r.state;
+      if (!s) {
+        this.stmt.touchNode.run(id, r.minWall, r.maxWall);
+        continue;
+      }
+      const cols = [...r.cols.keys()];
+      const values = [...r.cols.values()];
+      const regs = encodeRegs(s);
+      if (s.exists) {
+        rowUpdate(this.db, cols).run(...values, regs, s.conflicts, r.minWall, r.maxWall, id);
+      } else {
+        rowUpsert(this.db, cols).run(id, r.minWall, r.maxWall, regs, s.conflicts, ...values);
+        s.exists = true;
+      }
+      for (const [f, v] of r.extra) this.stmt.setExtra.run(`$."${f}"`, v, id);
+    }
+    this.rows.clear();
+  }
+
+  /** Drops what is pending (the transaction is rolling back). */
+  discard(): void {
+    for (const m of this.bodies.values()) m.destroy();
+    this.bodies.clear();
+    this.rows.clear();
+  }
+}
+
+// Row writes for each set of changed columns, prepared once per connection and column set.
+const updates = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+const upserts = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+function cached(
+  cache: WeakMap<Database.Database, Map<string, Database.Statement>>,
+  db: Database.Database,
+  cols: readonly string[],
+  sql: () => string,
+): Database.Statement {
+  let m = cache.get(db);
+  if (!m) {
+    m = new Map();
+    cache.set(db, m);
+  }
+  const key = cols.join(',');
+  let s = m.get(key);
+  if (!s) {
+    s = db.prepare(sql());
+    m.set(key, s);
+  }
+  return s;
+}
+
+/** UPDATE of an existing row: cols…, regs, conflicts, created bound, updated bound, id. */
+function rowUpdate(db: Database.Database, cols: readonly string[]): Database.Statement {
+  return cached(updates, db, cols, () => {
+    const set = cols.map((c) => `${c} = ?, `).join('');
+    return `UPDATE nodes SET ${set}regs = ?, conflicts = ?,
+      created_ms = min(created_ms, ?), updated_ms = max(updated_ms, ?) WHERE id = ?`;
+  });
+}
+
+/** Upsert of a row that may not exist: id, created, updated, regs, conflicts, cols…. */
+function rowUpsert(db: Database.Database, cols: readonly string[]): Database.Statement {
+  return cached(upserts, db, cols, () => {
+    const names = cols.map((c) => `, ${c}`).join('');
+    const marks = cols.map(() => ', ?').join('');
+    const set = cols.map((c) => `${c} = excluded.${c}, `).join('');
+    return `INSERT INTO nodes (id, created_ms, updated_ms, regs, conflicts${names})
+      VALUES (?, ?, ?, ?, ?${marks}) ON CONFLICT (id) DO UPDATE SET ${set}
+      created_ms = min(created_ms, excluded.created_ms),
+      updated_ms = max(updated_ms, excluded.updated_ms),
+      regs = excluded.regs, conflicts = excluded.conflicts`;
+  });
+}
