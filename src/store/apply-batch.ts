@@ -148,10 +148,23 @@ export class ApplyBatch {
       const values = [...r.cols.values()];
       const regs = encodeRegs(s);
       if (s.exists) {
-        rowUpdate(this.db, cols).run(...values, regs, s.conflicts, r.minWall, r.maxWall, id);
+        if (s.created === undefined || r.minWall < s.created) {
+          rowUpdate(this.db, cols, true).run(
+            ...values,
+            regs,
+            s.conflicts,
+            r.minWall,
+            r.maxWall,
+            id,
+          );
+          s.created = Math.min(s.created ?? r.minWall, r.minWall);
+        } else {
+          rowUpdate(this.db, cols, false).run(...values, regs, s.conflicts, r.maxWall, id);
+        }
       } else {
         rowUpsert(this.db, cols).run(id, r.minWall, r.maxWall, regs, s.conflicts, ...values);
         s.exists = true;
+        s.created = Math.min(s.created ?? r.minWall, r.minWall);
       }
       for (const [f, v] of r.extra) this.stmt.setExtra.run(`$."${f}"`, v, id);
     }
@@ -190,12 +203,21 @@ function cached(
   return s;
 }
 
-/** UPDATE of an existing row: cols…, regs, conflicts, created bound, updated bound, id. */
-function rowUpdate(db: Database.Database, cols: readonly string[]): Database.Statement {
-  return cached(updates, db, cols, () => {
+/**
+ * UPDATE of an existing row: cols…, regs, conflicts, [created bound,] updated bound, id. Without
+ * `created` the statement leaves created_ms out of its SET list: SQLite rewrites the entries of
+ * every index holding a column that is SET, changed or not.
+ */
+function rowUpdate(
+  db: Database.Database,
+  cols: readonly string[],
+  created: boolean,
+): Database.Statement {
+  return cached(updates, db, [...cols, created ? '+created' : '-created'], () => {
     const set = cols.map((c) => `${c} = ?, `).join('');
-    return `UPDATE nodes SET ${set}regs = ?, conflicts = ?,
-      created_ms = min(created_ms, ?), updated_ms = max(updated_ms, ?) WHERE id = ?`;
+    const bound = created ? 'created_ms = min(created_ms, ?), ' : '';
+    return `UPDATE nodes SET ${set}regs = ?, conflicts = ?, ${bound}updated_ms = max(updated_ms, ?)
+      WHERE id = ?`;
   });
 }
 

@@ -43,6 +43,12 @@ export interface NodeState {
   regs: NodeRegs;
   frags: Record<string, string>;
   conflicts: number;
+  /**
+   * An upper bound of the row's created_ms when known (created_ms only ever decreases, so a
+   * value read earlier stays one): a write whose op is not older need not set it, which spares
+   * the update of the covering index that holds it.
+   */
+  created?: number;
 }
 
 export function encodeRegister(r: RegisterState): string {

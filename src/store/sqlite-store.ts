@@ -54,6 +54,7 @@ import type {
   Store,
 } from '../ports/store.js';
 import { ApplyBatch } from './apply-batch.js';
+import { canonicalText } from './canonical-text.js';
 import { bodyText, mergeBodyUpdate, saveBody, yjsClientId } from './body-crdt.js';
 import { migrate } from './migrate.js';
 import { checkCreate, checkPatch } from './node-input.js';
@@ -238,7 +239,7 @@ export class SqliteStore implements Store {
 
   /** Inserts an op into the log. Returns false for an exact duplicate; throws on id reuse. */
   private insertOp(op: Op): boolean {
-    const payload = canonicalJson(op.payload);
+    const payload = canonicalText(op.payload);
     if (this.stmt.insOp.run(op.id, op.kind, op.target, payload).changes === 1) return true;
     const existing = this.stmt.getOp.get(op.id) as {
       kind: string;
@@ -263,10 +264,13 @@ export class SqliteStore implements Store {
     let s = this.states.get(id);
     if (!s) {
       const row = this.stmt.getRegs.get(id) as
-        (ValueRow & { regs: string; conflicts: number }) | undefined;
-      s = row
-        ? decodeRegs(row.regs, row.conflicts, row)
-        : { exists: false, regs: {}, frags: {}, conflicts: 0 };
+        (ValueRow & { regs: string; conflicts: number; created_ms: number }) | undefined;
+      if (row) {
+        s = decodeRegs(row.regs, row.conflicts, row);
+        s.created = row.created_ms;
+      } else {
+        s = { exists: false, regs: {}, frags: {}, conflicts: 0 };
+      }
       this.states.set(id, s);
     }
     return s;
@@ -276,7 +280,7 @@ export class SqliteStore implements Store {
     const wall = wallOf(k.id);
     switch (k.kind) {
       case 'node.set':
-        this.applyField(k.target, k.field, k.id, canonicalJson(k.value), k.prev, wall);
+        this.applyField(k.target, k.field, k.id, canonicalText(k.value), k.prev, wall);
         return;
       case 'body.update': {
         if (this.batch) {

@@ -43,7 +43,7 @@ export function prepareStatements(db: Database.Database) {
        created_ms = min(created_ms, excluded.created_ms), updated_ms = max(updated_ms, excluded.updated_ms)`,
     ),
     getRegs: db.prepare(
-      `SELECT regs, conflicts, kind, title, aliases, deleted, state, attention, do_date, late_on, recurrence, extra
+      `SELECT regs, conflicts, created_ms, kind, title, aliases, deleted, state, attention, do_date, late_on, recurrence, extra
        FROM nodes WHERE id = ?`,
     ),
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
