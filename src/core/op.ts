@@ -31,6 +31,11 @@ export const MAX_TARGET_LENGTH = 512;
 export const MAX_PREV = 256;
 /** Encoded payload size limit for one op (a body update carries a Yjs update). */
 export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+/**
+ * The most text one body change may add, in UTF-8 bytes: its Yjs update, in base64, then stays
+ * under MAX_PAYLOAD_BYTES (a body can grow beyond it over several changes).
+ */
+export const MAX_BODY_CHANGE_BYTES = 3 * 1024 * 1024 - 64 * 1024;
 
 function bad(id: unknown, message: string): HephError {
   const shown = typeof id === 'string' && id.length <= 64 ? id : '?';

@@ -18,6 +18,7 @@ import { HephError, type ErrorCode } from '../core/errors.js';
 import { isKnownField, TASK_FIELDS, validateFieldValue } from '../core/fields.js';
 import { isLinkType, isNodeId, isNodeKind, type LinkType, type NodeKind } from '../core/ids.js';
 import { canonicalJson, isPlainObject, type Json } from '../core/json.js';
+import { MAX_BODY_CHANGE_BYTES } from '../core/op.js';
 import type { NodePatch, NodeView, TaskFields } from '../ports/store.js';
 import { stripMd } from '../store/search.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
@@ -42,7 +43,7 @@ export interface ImportOptions {
   skipInvalid?: boolean;
 }
 
-const MAX_BODY = 16 * 1024 * 1024;
+const MAX_NOTE_MIB = (MAX_BODY_CHANGE_BYTES / 1024 / 1024).toFixed(1);
 const MAX_ID_TEXT = 200;
 
 /** One note read from a folder, ready to store: what `import.notes` takes. */
@@ -154,7 +155,12 @@ function planHeph(path: string, fm: FrontMatter, body: string): Plan {
 export function checkImportNote(note: ImportNote): string | undefined {
   if (!isNodeId(note.id)) return 'id is not a node id';
   if (!isNodeKind(note.kind)) return 'kind is not a node kind';
-  if (note.body.length > MAX_BODY) return 'body is larger than 16 MiB';
+  if (
+    note.body.length > MAX_BODY_CHANGE_BYTES ||
+    Buffer.byteLength(note.body) > MAX_BODY_CHANGE_BYTES
+  ) {
+    return `body is larger than ${MAX_NOTE_MIB} MiB, the most one change may add`;
+  }
   const fieldMsg = (f: string, v: unknown): string | undefined => validateFieldValue(f, v);
   const title = fieldMsg('title', note.title) ?? fieldMsg('aliases', note.aliases);
   if (title !== undefined) return title;
@@ -208,7 +214,12 @@ function planFile(path: string, rel: string): Plan {
     if (e instanceof TypeError) throw new FileError('invalid_params', 'is not UTF-8 text');
     throw new FileError('io', `cannot read it: ${(e as Error).message}`);
   }
-  if (text.length > MAX_BODY) throw new FileError('too_large', 'is larger than 16 MiB');
+  if (Buffer.byteLength(text) > MAX_BODY_CHANGE_BYTES) {
+    throw new FileError(
+      'too_large',
+      `is larger than ${MAX_NOTE_MIB} MiB, the most one change may add`,
+    );
+  }
   const split = splitFrontMatter(text);
   let fm: FrontMatter | undefined;
   if (split) {

@@ -19,6 +19,8 @@ export const MAX_PUSH_OPS = 5000;
 /** Most ops one pull page may return. */
 export const MAX_PULL_LIMIT = 5000;
 export const DEFAULT_PULL_LIMIT = 1000;
+/** A pull page stops short of `limit` when its ops' text would pass this many characters. */
+export const MAX_PULL_PAGE_CHARS = 8 * 1024 * 1024;
 /** Longest long-poll a pull may ask for, in seconds. */
 export const MAX_PULL_WAIT_S = 60;
 

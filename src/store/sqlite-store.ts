@@ -36,7 +36,14 @@ import {
   isLive,
   type LinkSetState,
 } from '../core/link-set.js';
-import { interpretOp, parseOp, type KnownOp, type Op } from '../core/op.js';
+import {
+  interpretOp,
+  MAX_BODY_CHANGE_BYTES,
+  MAX_PAYLOAD_BYTES,
+  parseOp,
+  type KnownOp,
+  type Op,
+} from '../core/op.js';
 import { applyWrite, EMPTY_REGISTER, headIds, viewRegister } from '../core/register.js';
 import type { Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
@@ -478,8 +485,18 @@ export class SqliteStore implements Store {
         patch.body,
         this.yjsClient,
       );
-      if (saved)
-        this.emit('body.update', id, { update: Buffer.from(saved.update).toString('base64') });
+      if (saved) {
+        const update = Buffer.from(saved.update).toString('base64');
+        if (update.length > MAX_PAYLOAD_BYTES) {
+          throw new HephError(
+            'too_large',
+            `body: one change may add at most ${mib(MAX_BODY_CHANGE_BYTES)} MiB of text, and ` +
+              `this one encodes to ${mib((update.length * 3) / 4)} MiB: save it in smaller parts`,
+            { field: 'body', limit: MAX_BODY_CHANGE_BYTES },
+          );
+        }
+        this.emit('body.update', id, { update });
+      }
     }
   }
 
@@ -675,15 +692,30 @@ export class SqliteStore implements Store {
     return this.stmt.wikiFrom.all(src) as string[];
   }
 
-  opsSince(cursor: number, limit = 1000): { ops: Op[]; cursor: number; more: boolean } {
+  /**
+   * Up to `limit` ops after `cursor` in log order; fewer (never none when there are any) when
+   * their stored text would pass `maxBytes`, with `more` true.
+   */
+  opsSince(
+    cursor: number,
+    limit = 1000,
+    maxBytes = Infinity,
+  ): { ops: Op[]; cursor: number; more: boolean } {
     if (!Number.isSafeInteger(cursor) || cursor < 0)
       throw invalid('cursor', 'must be a whole number');
     if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
       throw invalid('limit', 'must be 1-100000');
     type Row = { seq: number; id: string; kind: string; target: string; payload: string };
     const rows = this.stmt.opsSince.all(cursor, limit + 1) as Row[];
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
+    let take = Math.min(rows.length, limit);
+    let bytes = 0;
+    for (let i = 0; i < take; i++) {
+      const r = rows[i] as Row;
+      bytes += r.payload.length + r.target.length + r.kind.length + r.id.length;
+      if (bytes > maxBytes && i > 0) take = i;
+    }
+    const more = rows.length > take;
+    const page = more ? rows.slice(0, take) : rows;
     return {
       ops: page.map((r) => ({
         id: r.id,
@@ -955,6 +987,10 @@ function driftRefusal(op: Op, ahead: number, limit: number): Refusal {
     origin,
     ahead_ms: ahead,
   };
+}
+
+function mib(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1);
 }
 
 export function formatMs(ms: number): string {

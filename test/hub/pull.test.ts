@@ -2,6 +2,10 @@
 
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/ports/clock.js';
+import { seededRandom } from '../../src/ports/random.js';
+import { MAX_PULL_PAGE_CHARS } from '../../src/protocol/sync.js';
+import { openStore } from '../../src/store/open-store.js';
 import {
   ORIGIN_A,
   ORIGIN_B,
@@ -69,6 +73,41 @@ describe('pull pages', () => {
     const { hub, arrival } = await filled(2_000);
     await pullsExactly(hub, arrival, [1, 2]);
   }, 60_000);
+
+  it('stops a page short of its limit when its ops would pass 8 MiB of text, never at none', async () => {
+    const hub = await listening();
+    const src = openStore(
+      { path: ':memory:' },
+      { clock: new ManualClock(T0), random: seededRandom(9) },
+    );
+    // Each body change near the most one change may add (2.9 MiB): about 3.7 MiB of base64.
+    for (let i = 0; i < 5; i++) {
+      src.createNode({ kind: 'doc', title: `big ${i}`, body: String(i).repeat(2_800_000) });
+    }
+    const ops = src.opsSince(0, 100).ops;
+    src.close();
+    // One op per push keeps each request under the hub's body limit.
+    for (const op of ops) await httpPush(hub.url, [op]);
+    const pages: Awaited<ReturnType<typeof httpPull>>[] = [];
+    let after: string | undefined;
+    do {
+      const page = await httpPull(hub.url, { limit: 1000, ...(after !== undefined && { after }) });
+      pages.push(page);
+      after = page.cursor;
+    } while (pages.at(-1)!.more);
+    const got = pages.flatMap((p) => p.ops as { id: string }[]);
+    expect(got.map((o) => o.id)).toEqual(ops.map((o) => o.id));
+    expect(pages.length).toBeGreaterThanOrEqual(3);
+    expect(pages[0]!.more).toBe(true);
+    for (const p of pages) {
+      expect(p.ops.length).toBeGreaterThan(0);
+      const chars = (p.ops as unknown[]).reduce<number>(
+        (n, o) => n + JSON.stringify((o as { payload: unknown }).payload).length,
+        0,
+      );
+      if (p.ops.length > 1) expect(chars).toBeLessThanOrEqual(MAX_PULL_PAGE_CHARS);
+    }
+  });
 
   it('delivers an op authored earlier but pushed later after the cursor (arrival order)', async () => {
     const hub = await listening();

@@ -79,6 +79,12 @@ const cases = (): Case[] => [
   ],
   ['createTask: body', (m) => m.createTask(x({ title: 't', body: 1 })), 'invalid_params', 'body'],
   [
+    'createTask: one change adds more body than syncs',
+    (m) => m.createTask({ title: 't', body: 'é'.repeat(1_600_000) }),
+    'too_large',
+    'body',
+  ],
+  [
     'createTask: tags not a list',
     (m) => m.createTask(x({ title: 't', tags: 'a' })),
     'invalid_params',

@@ -162,6 +162,9 @@ describe('vault import', () => {
       expectRefused(() => importVault(h.store, vault.dir), 'invalid_params', bad);
       writeFileSync(bad, Buffer.from([0x66, 0xff, 0xfe]));
       expectRefused(() => importVault(h.store, vault.dir), 'invalid_params', bad);
+      // More text than one change may add (2.9 MiB of UTF-8; 1.6 M two-byte characters).
+      writeFileSync(bad, 'é'.repeat(1_600_000));
+      expectRefused(() => importVault(h.store, vault.dir), 'too_large', bad);
     });
 
     it('an unreadable file', () => {

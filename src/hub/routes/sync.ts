@@ -6,7 +6,8 @@
 //   commits, and the reply is sent only after that commit; refused ops (bad shape, clock drift, reused id) are named and logged
 //   with their origin and never block the others; re-pushing a batch changes nothing;
 // - a pull returns ops in arrival order after the cursor, exactly `limit` of them when that many
-//   exist, and its cursor is the arrival stamp of the last one; with `wait` and nothing to send it
+//   exist (fewer, at least one, when their text would pass MAX_PULL_PAGE_CHARS, with `more`
+//   true), and its cursor is the arrival stamp of the last one; with `wait` and nothing to send it
 //   waits for the next commit, its timeout or the client leaving, whichever is first;
 // - with sign-in on, every request reads and writes the caller's own partition (its store, push
 //   queue and long-poll wake-ups), never another owner's.
@@ -20,6 +21,7 @@ import type { Logger } from '../../ports/logger.js';
 import {
   cursorToSeq,
   DEFAULT_PULL_LIMIT,
+  MAX_PULL_PAGE_CHARS,
   HEADER_PROTOCOL,
   HEADER_REPLICA,
   PullQuery,
@@ -188,7 +190,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
           { field: 'after', last: seqToCursor(last) },
         );
       }
-      let page = store.opsSince(after, limit);
+      let page = store.opsSince(after, limit, MAX_PULL_PAGE_CHARS);
       const waitMs = (q.wait ?? 0) * 1000;
       if (page.ops.length === 0 && waitMs > 0) {
         const gone = new AbortController();
@@ -203,7 +205,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
             if (left <= 0) break;
             const end = await notifier.wait(left, gone.signal);
             if (end === 'aborted' || end === 'closed') break;
-            page = store.opsSince(after, limit);
+            page = store.opsSince(after, limit, MAX_PULL_PAGE_CHARS);
           }
         } finally {
           reply.raw.off('close', onClose);
