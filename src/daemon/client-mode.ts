@@ -31,9 +31,6 @@ const LOCAL = new Set([
   'sync.now',
   'events.subscribe',
   'events.unsubscribe',
-  'export',
-  'import',
-  'backup',
 ]);
 const TASK_FIELDS = new Set(['state', 'attention', 'do_date', 'late_on', 'recurrence']);
 const LONG_POLL_S = 25;
@@ -222,18 +219,29 @@ export async function startClientDaemon(
     return Promise.race([feedReady, stopAfter(READY_WAIT_MS, stopAll.signal)]);
   };
 
-  const files: Record<string, (p: Record<string, unknown>) => Promise<unknown>> = {
-    export: (p) => exportViaHub(forward, p.dir as string),
-    import: (p) =>
-      importViaHub(forward, p.dir as string, p.skip_invalid === true ? { skipInvalid: true } : {}),
-    backup: (p) =>
-      backupFromHub(client, p.path as string, p.overwrite === true, {
-        clock: deps.clock,
-        random: deps.random,
-        logger,
-        signal: stopAll.signal,
-      }),
-  };
+  // The filesystem methods run here, on this machine's files (the hub refuses them).
+  const files = new Map<string, (p: Record<string, unknown>) => Promise<unknown>>([
+    ['export', (p) => exportViaHub(forward, p.dir as string)],
+    [
+      'import',
+      (p) =>
+        importViaHub(
+          forward,
+          p.dir as string,
+          p.skip_invalid === true ? { skipInvalid: true } : {},
+        ),
+    ],
+    [
+      'backup',
+      (p) =>
+        backupFromHub(client, p.path as string, p.overwrite === true, {
+          clock: deps.clock,
+          random: deps.random,
+          logger,
+          signal: stopAll.signal,
+        }),
+    ],
+  ]);
 
   const local: MethodDef[] = [
     defineMethod({
@@ -310,13 +318,13 @@ export async function startClientDaemon(
   ];
 
   const forwarded = methodShapes()
-    .filter((m) => !LOCAL.has(m.name) || Object.hasOwn(files, m.name))
+    .filter((m) => !LOCAL.has(m.name))
     .map((m): MethodDef => ({
       name: m.name,
       summary: m.summary,
       params: m.params,
       ...(m.result !== undefined && { result: m.result }),
-      handler: files[m.name] ?? ((params) => forward(m.name, params)),
+      handler: files.get(m.name) ?? ((params) => forward(m.name, params)),
     }));
 
   const registry = new Registry([local, forwarded]);
