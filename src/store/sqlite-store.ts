@@ -8,7 +8,9 @@
 //   (never applied) when it does not; a refused op changes nothing and does not move the clock;
 // - dropping the materialized tables and replaying the log (rebuild) gives the same digest.
 // Each node's registers live in its row (and in a write-through cache, dropped on rollback),
-// so applying a field op costs one op-log insert and one row write.
+// so applying a field op costs one op-log insert and one row write; a batch of ops (a pulled
+// page, a replay page, one createNode or updateNode call) writes each node's row once.
+// A transaction nested in another joins it (no savepoint): an inner failure fails the outer.
 
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -116,6 +118,8 @@ export class SqliteStore implements Store {
   /** Write-through cache of node registers; cleared whenever a transaction rolls back. */
   private readonly states = new Map<string, NodeState>();
   private depth = 0;
+  /** The error of a nested transaction that failed: the outermost one must not commit. */
+  private failedInner: Error | undefined;
   private changed = { nodes: new Set<string>(), links: new Set<string>(), conflicts: false };
   /** The last digest computed, until the next committed change. */
   private digestCache: string | undefined;
@@ -129,6 +133,11 @@ export class SqliteStore implements Store {
   private ownCount: { cursor: number; upTo: number; count: number } | undefined;
   /** While applying a batch of ops: node rows and bodies written once at its end. */
   private batch: ApplyBatch | undefined;
+  /**
+   * better-sqlite3's transaction wrapper, made once: making one per call defines properties on
+   * four new functions, which cost more than the BEGIN and COMMIT it runs.
+   */
+  private readonly runTransaction: (fn: () => unknown) => unknown;
 
   private constructor(db: Database.Database, deps: SqliteStoreDeps) {
     this.db = db;
@@ -137,6 +146,7 @@ export class SqliteStore implements Store {
     this.extractWikiTargets = deps.extractWikiTargets;
     this.newUlid = ulidFactory(deps.random);
     this.stmt = prepareStatements(db);
+    this.runTransaction = db.transaction((fn: () => unknown) => fn());
     let origin = this.getMeta('origin');
     // A copy made by `backup` is marked: whoever opens it first becomes a new replica, so two
     // replicas never share an origin (their ops would collide).
@@ -178,30 +188,50 @@ export class SqliteStore implements Store {
 
   // ---- transactions and change notification -------------------------------------------------
 
+  /**
+   * Runs `fn` in one transaction: all of it commits, or none of it. A call inside another
+   * joins it without a savepoint (each savepoint copied every page it touched to a statement
+   * journal, which cost more than the commit): if the inner one fails, the outer one can no
+   * longer commit, and fails with the inner one's error even when it caught that error.
+   */
   transaction<T>(fn: () => T): T {
+    if (this.depth > 0) return this.nestedTransaction(fn);
     const start = this.hlc.peek();
     this.depth++;
     let result: T;
     try {
-      result = this.db.transaction(() => {
+      result = this.runTransaction(() => {
         const r = fn();
-        if (this.depth === 1) this.stmt.putMeta.run('hlc', encodeHlc(this.hlc.peek()));
+        if (this.failedInner !== undefined) throw this.failedInner;
+        this.stmt.putMeta.run('hlc', encodeHlc(this.hlc.peek()));
         return r;
-      })();
+      }) as T;
     } catch (e) {
       this.depth--;
+      this.failedInner = undefined;
       // The rows rolled back; the caches must not keep what they held.
       this.states.clear();
       this.ownCount = undefined;
-      if (this.depth === 0) {
-        this.hlc.reset(start);
-        this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
-      }
+      this.hlc.reset(start);
+      this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
       throw translateSqliteError(e, 'database write failed');
     }
     this.depth--;
-    if (this.depth === 0) this.emitChanges();
+    this.emitChanges();
     return result;
+  }
+
+  private nestedTransaction<T>(fn: () => T): T {
+    this.depth++;
+    try {
+      return fn();
+    } catch (e) {
+      const err = translateSqliteError(e, 'database write failed');
+      this.failedInner ??= err;
+      throw err;
+    } finally {
+      this.depth--;
+    }
   }
 
   onChange(listener: (c: Changes) => void): () => void {
@@ -521,13 +551,16 @@ export class SqliteStore implements Store {
       if (this.stmt.nodeExists.get(id) !== undefined) {
         throw new HephError('already_exists', `node ${id} already exists`, { id });
       }
-      this.writeField(id, 'kind', input.kind);
       const patch: NodePatch = { ...input, title: input.title ?? '' };
       if (input.kind === 'task') {
         patch.state = input.state ?? 'outstanding';
         patch.attention = input.attention ?? 'white';
       }
-      this.writePatch(id, patch);
+      // One row write for the whole new node instead of one per field.
+      this.inBatch(() => {
+        this.writeField(id, 'kind', input.kind);
+        this.writePatch(id, patch);
+      });
       return this.getNode(id);
     });
   }
@@ -536,7 +569,7 @@ export class SqliteStore implements Store {
     const node = this.getNode(id);
     checkPatch(node.kind, patch);
     return this.transaction(() => {
-      this.writePatch(id, patch);
+      this.inBatch(() => this.writePatch(id, patch));
       return this.getNode(id);
     });
   }
@@ -588,9 +621,11 @@ export class SqliteStore implements Store {
     if (!isLinkType(type)) throw invalid('type', 'is not a link type');
     if (type === 'wiki')
       throw invalid('type', 'wiki links come from note bodies; edit the body instead');
-    this.getNode(src);
+    if (!isNodeId(src))
+      throw invalid('id', `${JSON.stringify(String(src).slice(0, 80))} is not a node id`);
+    if (!this.isNode(src)) throw notFound('node', src);
     if (!isNodeId(dst)) throw invalid('dst', 'is not a node id');
-    if (!this.findNode(dst)) throw notFound('node', dst);
+    if (!this.isNode(dst)) throw notFound('node', dst);
     const id = linkId(src, type, dst);
     const row = this.stmt.getLink.get(id) as { live: number } | undefined;
     if (row?.live !== 1) this.transaction(() => this.emit('link.add', id, { src, dst, type }));
@@ -616,6 +651,11 @@ export class SqliteStore implements Store {
     if (typeof id !== 'string') throw invalid('id', 'must be a string');
     const row = this.stmt.getNode.get(id) as NodeRow | undefined;
     return row && row.kind !== null ? toView(row) : undefined;
+  }
+
+  /** Whether a node with this id exists (deleted or not): findNode without reading the row. */
+  private isNode(id: string): boolean {
+    return (this.stmt.nodeExists.get(id) ?? null) !== null;
   }
 
   getNode(id: string): NodeView {

@@ -1,7 +1,7 @@
 // Batched write-back (src/store/apply-batch.ts) against op-by-op application: whatever the batch
 // sizes, order and duplicates, a replica ends with exactly the rows that applying the same ops
 // one at a time leaves, and so does the replica that wrote half of them itself (its own writes
-// go straight to the rows) and a rebuild from the log. Compared table by table: node rows with
+// are written back once per store call) and a rebuild from the log. Compared table by table: node rows with
 // their registers and times, body text, links and wiki links. Seeded: a failure prints the seed
 // and the counterexample path; HEPH_PROPERTY_SEED / HEPH_PROPERTY_RUNS replay or widen it.
 
