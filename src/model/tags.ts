@@ -8,9 +8,14 @@ import { ensureNode, prepared, requireNode, type ModelContext } from './nodes.js
 import type { NodeTags, TagInfo } from './types.js';
 import { bad, checkTagName } from './validate.js';
 
+/** The name of the tag node `id` (`tag:<name>`). */
+export function tagName(id: string): string {
+  return id.slice('tag:'.length);
+}
+
 /** The tag names on a node, sorted. */
 export function tagsOf(store: SqliteStore, id: string): string[] {
-  return store.links(id, 'tagged').map((l) => l.dst.slice('tag:'.length));
+  return store.links(id, 'tagged').map((l) => tagName(l.dst));
 }
 
 /** Tags `nodeId` with `name`; call inside a transaction when part of a larger change. */

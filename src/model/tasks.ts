@@ -6,13 +6,13 @@
 
 import { HephError } from '../core/errors.js';
 import { uncheckBoxes } from '../core/extract.js';
-import { isValidDate } from '../core/ids.js';
+import { isValidDate, type LinkType } from '../core/ids.js';
 import { firstDoDate, nextDoDate } from '../core/recur.js';
 import type { NodeInput, NodePatch, NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { firstLinkDst, requireNode, type ModelContext } from './nodes.js';
 import { findProject } from './projects.js';
-import { applyTag, tagsOf } from './tags.js';
+import { applyTag, tagName } from './tags.js';
 import { appendToLog } from './task-log.js';
 import type { CompleteResult, CreateTaskResult, TaskView } from './types.js';
 import {
@@ -31,6 +31,10 @@ export const ANCHOR_FIELD = 'recurrence_anchor';
 
 export function taskView(store: SqliteStore, n: NodeView): TaskView {
   const anchor = n.extra[ANCHOR_FIELD];
+  // One query for every outgoing link (in id order, so per type in destination order, as
+  // firstLinkDst and tagsOf would read them) instead of one per link type.
+  const out = store.links(n.id);
+  const first = (type: LinkType): string | null => out.find((l) => l.type === type)?.dst ?? null;
   return {
     id: n.id,
     title: n.title,
@@ -41,10 +45,10 @@ export function taskView(store: SqliteStore, n: NodeView): TaskView {
     late_on: n.late_on ?? null,
     recurrence: n.recurrence ?? null,
     recurrence_anchor: typeof anchor === 'string' ? anchor : null,
-    context: firstLinkDst(store, n.id, 'canonical-context'),
+    context: first('canonical-context'),
     log: store.backlinks(n.id, 'log-of')[0]?.src ?? null,
-    project: firstLinkDst(store, n.id, 'in-project'),
-    tags: tagsOf(store, n.id),
+    project: first('in-project'),
+    tags: out.filter((l) => l.type === 'tagged').map((l) => tagName(l.dst)),
     deleted: n.deleted,
     created: n.created,
     updated: n.updated,

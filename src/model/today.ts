@@ -29,12 +29,22 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * The last answer: asked on every write that takes a date, usually within the same second.
+ * Zone offsets are whole seconds, so every instant of one UTC second has the same local date.
+ */
+let last: { timeZone: string; second: number; day: string } | undefined;
+
 /** The calendar date ('YYYY-MM-DD') of the instant `epochMs` in `timeZone`. */
 export function calendarDay(timeZone: string, epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  if (last !== undefined && last.second === second && last.timeZone === timeZone) return last.day;
   const parts = formatter(timeZone).formatToParts(epochMs);
   const part = (type: Intl.DateTimeFormatPartTypes): string =>
     parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('year').padStart(4, '0')}-${part('month')}-${part('day')}`;
+  const day = `${part('year').padStart(4, '0')}-${part('month')}-${part('day')}`;
+  last = { timeZone, second, day };
+  return day;
 }
 
 /** The zone of the running process. */
