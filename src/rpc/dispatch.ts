@@ -74,6 +74,9 @@ export function parseMessage(text: string, maxDepth: number = DEFAULT_MAX_DEPTH)
 /** Scans bracket depth outside strings. Approximate on malformed input, which JSON.parse
  *  rejects anyway; exact on valid JSON. */
 function nestingExceeds(s: string, max: number): boolean {
+  // The depth never passes the number of opening brackets, which indexOf counts far faster
+  // than the scan below walks the text (a node.get reply: 0.2 µs against 2.7 µs).
+  if (openersAtMost(s, max)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < s.length; i++) {
@@ -92,13 +95,33 @@ function nestingExceeds(s: string, max: number): boolean {
   return false;
 }
 
+function openersAtMost(s: string, max: number): boolean {
+  let n = 0;
+  for (let i = s.indexOf('{'); i !== -1; i = s.indexOf('{', i + 1)) if (++n > max) return false;
+  for (let i = s.indexOf('['); i !== -1; i = s.indexOf('[', i + 1)) if (++n > max) return false;
+  return true;
+}
+
+type Reply = RpcResponse | RpcResponse[] | null;
+
 /** Processes one parsed message: a request, a notification or a batch. null means no reply. */
 export async function dispatchMessage<C extends RpcContext>(
   registry: Registry<C>,
   message: unknown,
   ctx: C,
   opts: DispatchOptions = {},
-): Promise<RpcResponse | RpcResponse[] | null> {
+): Promise<Reply> {
+  return dispatchParsed(registry, message, ctx, opts);
+}
+
+/** dispatchMessage, but a request whose handler returns a plain value is answered without
+ *  waiting for the microtask queue (the awaits were a measurable part of a node.get). */
+function dispatchParsed<C extends RpcContext>(
+  registry: Registry<C>,
+  message: unknown,
+  ctx: C,
+  opts: DispatchOptions,
+): Reply | Promise<Reply> {
   const logger = opts.logger ?? SILENT;
   if (!Array.isArray(message)) return handleOne(registry, message, ctx, logger);
   if (message.length === 0) {
@@ -119,23 +142,35 @@ export async function dispatchMessage<C extends RpcContext>(
     return errorResponse(null, toWireError(e));
   }
   const members: unknown[] = message;
-  const replies = await Promise.all(members.map((m) => handleOne(registry, m, ctx, logger)));
-  const out = replies.filter((r): r is RpcResponse => r !== null);
-  return out.length > 0 ? out : null;
+  return Promise.all(members.map((m) => Promise.resolve(handleOne(registry, m, ctx, logger)))).then(
+    (replies) => {
+      const out = replies.filter((r): r is RpcResponse => r !== null);
+      return out.length > 0 ? out : null;
+    },
+  );
 }
 
 /** Parses and processes one line; returns the serialized reply (no newline) or null. */
-export async function dispatchLine<C extends RpcContext>(
+export function dispatchLine<C extends RpcContext>(
   registry: Registry<C>,
   line: string,
   ctx: C,
   opts: DispatchOptions = {},
 ): Promise<string | null> {
-  const parsed = parseMessage(line, opts.maxDepth);
-  if (!parsed.ok) return JSON.stringify(parsed.response);
-  const reply = await dispatchMessage(registry, parsed.value, ctx, opts);
+  try {
+    const parsed = parseMessage(line, opts.maxDepth);
+    if (!parsed.ok) return Promise.resolve(JSON.stringify(parsed.response));
+    const logger = opts.logger ?? SILENT;
+    const reply = dispatchParsed(registry, parsed.value, ctx, opts);
+    if (reply instanceof Promise) return reply.then((r) => serializeReply(r, logger));
+    return Promise.resolve(serializeReply(reply, logger));
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
+function serializeReply(reply: Reply, logger: RpcLogger): string | null {
   if (reply === null) return null;
-  const logger = opts.logger ?? SILENT;
   if (Array.isArray(reply)) return '[' + reply.map((r) => serialize(r, logger)).join(',') + ']';
   return serialize(reply, logger);
 }
@@ -155,12 +190,12 @@ function isValidId(v: unknown): v is RpcId {
   return v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 }
 
-async function handleOne<C extends RpcContext>(
+function handleOne<C extends RpcContext>(
   registry: Registry<C>,
   req: unknown,
   ctx: C,
   logger: RpcLogger,
-): Promise<RpcResponse | null> {
+): RpcResponse | null | Promise<RpcResponse | null> {
   const invalid = (id: RpcId, why: string): RpcResponse =>
     errorResponse(id, { code: RPC_INVALID_REQUEST, message: `invalid request: ${why}` });
 
@@ -185,16 +220,32 @@ async function handleOne<C extends RpcContext>(
       errorResponse(id, { code: RPC_METHOD_NOT_FOUND, message: `method not found: ${method}` }),
     );
   }
-  try {
-    const parsed: unknown = parseParams(def.params, params);
-    const result: unknown = await def.handler(parsed, ctx);
-    return reply({ jsonrpc: '2.0', result: result === undefined ? null : result, id });
-  } catch (err) {
+  const succeeded = (result: unknown): RpcResponse | null =>
+    reply({ jsonrpc: '2.0', result: result === undefined ? null : result, id });
+  const failed = (err: unknown): RpcResponse | null => {
     if (err instanceof HephError) {
       logger.debug({ method, code: err.code, conn: ctx.connectionId }, err.message);
     } else {
       logger.error({ err, method, conn: ctx.connectionId }, 'rpc handler failed');
     }
     return reply(errorResponse(id, toWireError(err)));
+  };
+  let result: unknown;
+  try {
+    const parsed: unknown = parseParams(def.params, params);
+    result = def.handler(parsed, ctx);
+  } catch (err) {
+    return failed(err);
   }
+  // Anything with a then method is awaited, as `await` would.
+  if (isThenable(result)) return Promise.resolve(result).then(succeeded, failed);
+  return succeeded(result);
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
 }

@@ -1,6 +1,6 @@
 // JSON-RPC 2.0 conformance of dispatch, in process. Cases follow the spec's examples (§7).
 import { describe, expect, it } from 'vitest';
-import { dispatchLine } from '../../src/rpc/dispatch.js';
+import { dispatchLine, parseMessage } from '../../src/rpc/dispatch.js';
 import { testContext, testRegistry } from './fixtures.js';
 
 const reg = testRegistry();
@@ -132,6 +132,16 @@ describe('invalid input', () => {
     expect(await rpc(deepParams)).toMatchObject({ error: { code: -32700 }, id: null });
     const strings = `{"jsonrpc":"2.0","method":"test.echo","params":{"value":"${'['.repeat(100_000)}"},"id":1}`;
     expect((await rpc(strings)).result.value).toHaveLength(100_000);
+  });
+});
+
+describe('parseMessage depth limit', () => {
+  it('accepts exactly maxDepth levels and refuses one more, however many brackets', () => {
+    expect(parseMessage('[[[1]]]', 3)).toEqual({ ok: true, value: [[[1]]] });
+    expect(parseMessage('[[[[1]]]]', 3)).toMatchObject({ ok: false, response: { id: null } });
+    expect(parseMessage('[[],{},[],{"a":[]}]', 3).ok).toBe(true);
+    expect(parseMessage('[[],{},[],{"a":[{}]}]', 3).ok).toBe(false);
+    expect(parseMessage('["[[[[", "{{{{"]', 3).ok).toBe(true);
   });
 });
 
