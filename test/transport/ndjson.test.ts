@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, LineSplitter, type Frame } from '../../src/transport/ndjson.js';
 
@@ -72,5 +73,77 @@ describe('encodeFrame', () => {
     expect(encodeFrame({ a: 'x\ny' })).toBe('{"a":"x\\ny"}\n');
     expect(() => encodeFrame(undefined)).toThrow(TypeError);
     expect(() => encodeFrame({ n: 1n })).toThrow(TypeError);
+  });
+});
+
+describe('LineSplitter against a whole-input reference', () => {
+  /** Frames of an input ending in '\n', computed line by line from the whole of it. */
+  function reference(input: Uint8Array, max: number): Frame[] {
+    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const out: Frame[] = [];
+    let start = 0;
+    for (let nl = input.indexOf(0x0a); nl !== -1; nl = input.indexOf(0x0a, start)) {
+      let line = input.subarray(start, nl);
+      start = nl + 1;
+      if (line.length > max + 1) {
+        out.push({ kind: 'oversize', limit: max });
+        continue;
+      }
+      if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
+      if (line.length > max) out.push({ kind: 'oversize', limit: max });
+      else if (line.length === 0) continue;
+      else {
+        let text: string;
+        try {
+          text = decoder.decode(line);
+        } catch {
+          out.push({ kind: 'invalid_utf8' });
+          continue;
+        }
+        if (text.trim() !== '') out.push({ kind: 'line', text });
+      }
+    }
+    return out;
+  }
+
+  const pieces = [
+    'a',
+    '{"x":1}',
+    'é',
+    '€',
+    '😀',
+    '\uFEFF',
+    ' ',
+    '\r',
+    '\n',
+    '\n',
+    [0xed, 0xa0, 0x80], // an encoded surrogate
+    [0xc0, 0x80], // overlong NUL
+    [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+    [0xe2, 0x82], // truncated
+    [0xff],
+  ].map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)));
+
+  it('gives the same frames however the input is cut into chunks', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: pieces.length - 1 }), { maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 1, max: 12 }),
+        (picks, cuts, max) => {
+          const input = Buffer.concat([...picks.map((i) => pieces[i]!), Buffer.from('\n')]);
+          const splitter = new LineSplitter(max);
+          const got: Frame[] = [];
+          let at = 0;
+          for (let k = 0; at < input.length; k++) {
+            const n = cuts[k % cuts.length]!;
+            got.push(...splitter.push(input.subarray(at, at + n)));
+            at += n;
+          }
+          expect(got).toEqual(reference(input, max));
+        },
+      ),
+      { seed: 7, numRuns: 3000 },
+    );
   });
 });
