@@ -20,6 +20,16 @@ export function withShortIds<T extends { id: string }>(
   return nodes.map((n) => ({ ...n, short_id: short.get(n.id) ?? n.id }));
 }
 
+/**
+ * withShortIds for one node the caller owns (a store read returns a new object each time):
+ * sets the field in place, which a node.get spent 2 to 3 µs copying the node to add.
+ */
+function withOwnShortId<T extends { id: string }>(s: Services, node: T): T & { short_id: string } {
+  const out = node as T & { short_id: string };
+  out.short_id = shortIds(s.store, [node.id]).get(node.id) ?? node.id;
+  return out;
+}
+
 export function nodeMethods(s: Services) {
   return [
     defineMethod({
@@ -28,9 +38,7 @@ export function nodeMethods(s: Services) {
       params: z.strictObject({ id: NodeRef, include_deleted: z.boolean().optional() }),
       result: 'node',
       handler: (p) =>
-        withShortIds(s, [
-          resolveRef(s.store, p.id, { includeDeleted: p.include_deleted ?? true }),
-        ])[0],
+        withOwnShortId(s, resolveRef(s.store, p.id, { includeDeleted: p.include_deleted ?? true })),
     }),
     defineMethod({
       name: 'node.create',
