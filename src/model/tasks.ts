@@ -113,12 +113,12 @@ export function insertTask(store: SqliteStore, t: NewTask): CreateTaskResult {
     input.recurrence = t.recurrence;
     if (t.do_date !== null) input.extra = { [ANCHOR_FIELD]: t.do_date };
   }
-  const task = store.createNode(input);
-  const doc = store.createNode({ kind: 'doc', title: t.title });
-  store.addLink(task.id, doc.id, 'canonical-context');
-  if (t.project) store.addLink(task.id, t.project.id, 'in-project');
-  for (const tag of t.tags) applyTag(store, task.id, tag);
-  return { task: taskView(store, store.getNode(task.id)), context: doc.id };
+  const task = store.createNodeId(input);
+  const doc = store.createNodeId({ kind: 'doc', title: t.title });
+  store.addLink(task, doc, 'canonical-context');
+  if (t.project) store.addLink(task, t.project.id, 'in-project');
+  for (const tag of t.tags) applyTag(store, task, tag);
+  return { task: taskView(store, store.getNode(task)), context: doc };
 }
 
 export function createTask(ctx: ModelContext, input: unknown, today: unknown): CreateTaskResult {

@@ -532,7 +532,19 @@ export class SqliteStore implements Store {
 
   createNode(request: NodeInput): NodeView {
     const { input, id: given } = checkCreate(request);
-    return this.insertNode(input, given ?? this.newUlid(this.clock.now()));
+    const id = given ?? this.newUlid(this.clock.now());
+    return this.transaction(() => {
+      this.writeNewNode(input, id);
+      return this.getNode(id);
+    });
+  }
+
+  /** createNode for callers that need only the new node's id: its row is not read back. */
+  createNodeId(request: NodeInput): string {
+    const { input, id: given } = checkCreate(request);
+    const id = given ?? this.newUlid(this.clock.now());
+    this.transaction(() => this.writeNewNode(input, id));
+    return id;
   }
 
   /**
@@ -543,25 +555,27 @@ export class SqliteStore implements Store {
   importNode(request: NodeInput & { id: string }): NodeView {
     const { id, ...rest } = request;
     if (!isUlid(id)) return this.createNode(request);
-    return this.insertNode(checkCreate(rest).input, id);
+    const { input } = checkCreate(rest);
+    return this.transaction(() => {
+      this.writeNewNode(input, id);
+      return this.getNode(id);
+    });
   }
 
-  private insertNode(input: NodeInput, id: string): NodeView {
-    return this.transaction(() => {
-      if (this.stmt.nodeExists.get(id) !== undefined) {
-        throw new HephError('already_exists', `node ${id} already exists`, { id });
-      }
-      const patch: NodePatch = { ...input, title: input.title ?? '' };
-      if (input.kind === 'task') {
-        patch.state = input.state ?? 'outstanding';
-        patch.attention = input.attention ?? 'white';
-      }
-      // One row write for the whole new node instead of one per field.
-      this.inBatch(() => {
-        this.writeField(id, 'kind', input.kind);
-        this.writePatch(id, patch);
-      });
-      return this.getNode(id);
+  /** Writes a new node's ops and its row. Call inside a transaction. */
+  private writeNewNode(input: NodeInput, id: string): void {
+    if (this.stmt.nodeExists.get(id) !== undefined) {
+      throw new HephError('already_exists', `node ${id} already exists`, { id });
+    }
+    const patch: NodePatch = { ...input, title: input.title ?? '' };
+    if (input.kind === 'task') {
+      patch.state = input.state ?? 'outstanding';
+      patch.attention = input.attention ?? 'white';
+    }
+    // One row write for the whole new node instead of one per field.
+    this.inBatch(() => {
+      this.writeField(id, 'kind', input.kind);
+      this.writePatch(id, patch);
     });
   }
 

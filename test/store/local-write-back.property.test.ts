@@ -315,6 +315,24 @@ describe('local writes against a model of one replica (property)', () => {
   }, 180_000);
 });
 
+describe('createNodeId', () => {
+  it('writes what createNode writes and returns the id', () => {
+    const a = openTestStore({ seed: 930 });
+    const b = openTestStore({ seed: 930 });
+    try {
+      const input = { kind: 'task' as const, title: 't', body: 'b [[x]]\n', extra: { k: 1 } };
+      const id = a.store.createNodeId(input);
+      const view = b.store.createNode(input);
+      expect(id).toBe(view.id);
+      expect(a.store.getNode(id)).toEqual(view);
+      expect(tables(a.store)).toEqual(tables(b.store));
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
+
 describe('nested store transactions', () => {
   it('a failed inner call leaves nothing committed, even when the caller catches it', () => {
     const h = openTestStore({ seed: 910 });
