@@ -68,8 +68,10 @@ export async function startSocketServer<C extends RpcContext>(
   const live = new Set<Connection>();
   let nextId = 1;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    // One context per connection: it is built from per-connection basics only.
+    let ctx: C | undefined;
     const conn = new Connection(`c${nextId++}`, socket, settings, logger, (base, line) =>
-      dispatchLine(opts.registry, line, makeContext(base), dispatchOpts),
+      dispatchLine(opts.registry, line, (ctx ??= makeContext(base)), dispatchOpts),
     );
     live.add(conn);
     socket.once('close', () => live.delete(conn));
@@ -266,17 +268,28 @@ class Connection {
 
   private run(line: string): void {
     this.inFlight++;
-    this.handle(this.base, line)
-      .then(
-        (reply) => {
+    // Two handlers rather than then().finally(): one promise hop less per request.
+    this.handle(this.base, line).then(
+      (reply) => {
+        try {
           if (reply !== null) this.write(reply + '\n');
-        },
-        (err: unknown) => this.logger.error({ err, conn: this.id }, 'dispatch failed'),
-      )
-      .finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
+        } finally {
+          this.done();
+        }
+      },
+      (err: unknown) => {
+        try {
+          this.logger.error({ err, conn: this.id }, 'dispatch failed');
+        } finally {
+          this.done();
+        }
+      },
+    );
+  }
+
+  private done(): void {
+    this.inFlight--;
+    this.pump();
   }
 
   private write(text: string): void {
