@@ -63,7 +63,9 @@ function daysFromCivil(y0: number, m: number, d: number): number {
   return era * 146_097 + doe - 719_468;
 }
 
-function civilFromDays(n: number): CalendarDate {
+/** The proleptic Gregorian date of a day number (days since 1970-01-01; H. Hinnant's
+ *  civil_from_days). */
+export function civilFromDays(n: number): CalendarDate {
   const z = n + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;

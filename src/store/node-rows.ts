@@ -1,5 +1,6 @@
 // Row shapes of the nodes table and their conversion to the API's node view.
 
+import { civilFromDays } from '../core/dates.js';
 import { KNOWN_FIELDS, type KnownField } from '../core/fields.js';
 import type { NodeKind } from '../core/ids.js';
 import { canonicalJson, type Json } from '../core/json.js';
@@ -154,18 +155,7 @@ export function isoOf(ms: number): string {
   t -= min * 60_000;
   const sec = Math.floor(t / 1000);
   const milli = t - sec * 1000;
-  // Days to the proleptic Gregorian calendar (H. Hinnant's civil_from_days), eras from 0000-03-01.
-  const z = day + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const { year: y, month: m, day: d } = civilFromDays(day);
   return (
     String(y).padStart(4, '0') +
     (m < 10 ? '-0' : '-') +

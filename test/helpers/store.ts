@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { canonicalJson } from '../../src/core/json.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -38,4 +39,24 @@ export function openTestStore(opts: { seed?: number; clock?: ManualClock } = {})
     },
   };
   return h;
+}
+
+/**
+ * Every materialized table a user's view comes from, in a fixed order, for comparing two stores.
+ * A row's registers are a JSON object whose key order follows arrival order: compared as values.
+ */
+export function materializedTables(s: SqliteStore): unknown {
+  const db = s.connection;
+  return {
+    nodes: (db.prepare('SELECT * FROM nodes ORDER BY id').all() as { regs: string }[]).map((r) => ({
+      ...r,
+      regs: canonicalJson(JSON.parse(r.regs)),
+    })),
+    bodies: db.prepare('SELECT node_id, body FROM bodies ORDER BY node_id').all(),
+    crdt: (db.prepare('SELECT node_id FROM bodies ORDER BY node_id').pluck().all() as string[]).map(
+      (id) => s.crdtBody(id),
+    ),
+    links: db.prepare('SELECT * FROM links ORDER BY id').all(),
+    wiki: db.prepare('SELECT * FROM wiki_links ORDER BY src, target').all(),
+  };
 }

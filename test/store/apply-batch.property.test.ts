@@ -7,11 +7,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/core/json.js';
 import type { Op } from '../../src/core/op.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { openTestStore, type TestStore } from '../helpers/store.js';
+import { materializedTables, openTestStore, type TestStore } from '../helpers/store.js';
 
 const SEED = Number(process.env.HEPH_PROPERTY_SEED ?? 20261123);
 const RUNS = Number(process.env.HEPH_PROPERTY_RUNS ?? 60);
@@ -106,25 +105,6 @@ function edit(rs: TestStore[], e: Edit): void {
   }
 }
 
-/** Every materialized table a user's view comes from, in a fixed order. */
-function tables(s: SqliteStore): unknown {
-  const db = s.connection;
-  return {
-    // A row's registers are a JSON object whose key order follows arrival order: compared as
-    // values.
-    nodes: (db.prepare('SELECT * FROM nodes ORDER BY id').all() as { regs: string }[]).map((r) => ({
-      ...r,
-      regs: canonicalJson(JSON.parse(r.regs)),
-    })),
-    bodies: db.prepare('SELECT node_id, body FROM bodies ORDER BY node_id').all(),
-    crdt: (db.prepare('SELECT node_id FROM bodies ORDER BY node_id').pluck().all() as string[]).map(
-      (id) => s.crdtBody(id),
-    ),
-    links: db.prepare('SELECT * FROM links ORDER BY id').all(),
-    wiki: db.prepare('SELECT * FROM wiki_links ORDER BY src, target').all(),
-  };
-}
-
 describe('batched write-back of applied ops (property)', () => {
   it(`any batching, order and duplication leaves the rows op-by-op application leaves (${RUNS} runs, seed ${SEED})`, () => {
     fc.assert(
@@ -164,11 +144,11 @@ describe('batched write-back of applied ops (property)', () => {
               expect(batched.store.applyOps(shuffled.slice(at, at + size)).refused).toEqual([]);
               at += size;
             }
-            const expected = tables(one.store);
-            expect(tables(batched.store)).toEqual(expected);
-            expect(tables(makers[0]!.store)).toEqual(expected);
+            const expected = materializedTables(one.store);
+            expect(materializedTables(batched.store)).toEqual(expected);
+            expect(materializedTables(makers[0]!.store)).toEqual(expected);
             batched.store.rebuild();
-            expect(tables(batched.store)).toEqual(expected);
+            expect(materializedTables(batched.store)).toEqual(expected);
             expect(batched.store.digest()).toBe(one.store.digest());
           } finally {
             for (const h of [...makers, one, batched]) h.close();
@@ -201,7 +181,7 @@ describe('batched write-back of applied ops (property)', () => {
       expect(r.refused.map((x) => x.id)).toEqual([bad.id]);
       expect(r.applied.length).toBe(ops.length);
       for (const op of ops) c.store.applyOps([op]);
-      expect(tables(b.store)).toEqual(tables(c.store));
+      expect(materializedTables(b.store)).toEqual(materializedTables(c.store));
       expect(b.store.getNode(n.id).body).toBe('one\ntwo [[x]]\n');
       expect(b.store.wikiTargets(n.id)).toEqual(['x']);
       expect(b.store.opCount()).toBe(ops.length);

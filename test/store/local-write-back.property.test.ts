@@ -8,12 +8,12 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, type Json } from '../../src/core/json.js';
+import type { Json } from '../../src/core/json.js';
 import type { Op } from '../../src/core/op.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import type { NodePatch } from '../../src/ports/store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { openTestStore, type TestStore } from '../helpers/store.js';
+import { materializedTables, openTestStore, type TestStore } from '../helpers/store.js';
 
 const SEED = Number(process.env.HEPH_PROPERTY_SEED ?? 20261124);
 const RUNS = Number(process.env.HEPH_PROPERTY_RUNS ?? 60);
@@ -121,23 +121,6 @@ function edit(rs: TestStore[], e: Edit): void {
   }
 }
 
-/** Every materialized table a user's view comes from, in a fixed order. */
-function tables(s: SqliteStore): unknown {
-  const db = s.connection;
-  return {
-    nodes: (db.prepare('SELECT * FROM nodes ORDER BY id').all() as { regs: string }[]).map((r) => ({
-      ...r,
-      regs: canonicalJson(JSON.parse(r.regs)),
-    })),
-    bodies: db.prepare('SELECT node_id, body FROM bodies ORDER BY node_id').all(),
-    crdt: (db.prepare('SELECT node_id FROM bodies ORDER BY node_id').pluck().all() as string[]).map(
-      (id) => s.crdtBody(id),
-    ),
-    links: db.prepare('SELECT * FROM links ORDER BY id').all(),
-    wiki: db.prepare('SELECT * FROM wiki_links ORDER BY src, target').all(),
-  };
-}
-
 describe('local writes written back once per call (property)', () => {
   it(`any patches and grouping into transactions leave the rows op-by-op application leaves (${RUNS} runs, seed ${SEED})`, () => {
     fc.assert(
@@ -172,10 +155,10 @@ describe('local writes written back once per call (property)', () => {
               const fresh = openTestStore({ seed: 901 });
               try {
                 for (const op of ops) fresh.store.applyOps([op]);
-                expect(tables(m.store)).toEqual(tables(fresh.store));
-                const before = tables(m.store);
+                expect(materializedTables(m.store)).toEqual(materializedTables(fresh.store));
+                const before = materializedTables(m.store);
                 m.store.rebuild();
-                expect(tables(m.store)).toEqual(before);
+                expect(materializedTables(m.store)).toEqual(before);
               } finally {
                 fresh.close();
               }
@@ -325,7 +308,7 @@ describe('createNodeId', () => {
       const view = b.store.createNode(input);
       expect(id).toBe(view.id);
       expect(a.store.getNode(id)).toEqual(view);
-      expect(tables(a.store)).toEqual(tables(b.store));
+      expect(materializedTables(a.store)).toEqual(materializedTables(b.store));
     } finally {
       a.close();
       b.close();
