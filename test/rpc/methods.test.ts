@@ -3,7 +3,6 @@
 // and bad params get -32602 naming the field, with nothing stored.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DaemonConfig } from '../../src/config/config.js';
 import { EventHub } from '../../src/daemon/events.js';
 import { createServices } from '../../src/rpc/methods/context.js';
 import { ManualClock } from '../../src/ports/clock.js';
@@ -15,6 +14,7 @@ import { Registry, type RpcContext } from '../../src/rpc/registry.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/temp.js';
+import { daemonConfig } from '../sync/helpers.js';
 
 interface Env {
   store: SqliteStore;
@@ -29,17 +29,7 @@ function setup(): Env {
   const t = tempDir();
   const clock = new ManualClock(Date.UTC(2026, 10, 22, 9));
   const store = openStore({ path: `${t.dir}/heph.db` }, { clock, random: seededRandom(3) });
-  const config: DaemonConfig = {
-    mode: 'local',
-    db: `${t.dir}/heph.db`,
-    socket: `${t.dir}/s.sock`,
-    logLevel: 'silent',
-    configPath: `${t.dir}/config.json`,
-    hubUrl: undefined,
-    httpAddr: '127.0.0.1:8787',
-    timeZone: 'UTC',
-    clockOffsetMs: 0,
-  };
+  const config = daemonConfig(`${t.dir}/heph.db`, { mode: 'local' });
   const events = new EventHub(store, silentLogger);
   const services = createServices(store, events, config, { clock, version: 'test' });
   const registry = new Registry(buildNamespaces(services));

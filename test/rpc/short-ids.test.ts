@@ -4,7 +4,6 @@
 // rebuild), and a rolled-back write must not leave a longer one behind.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DaemonConfig } from '../../src/config/config.js';
 import { EventHub } from '../../src/daemon/events.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
@@ -17,6 +16,7 @@ import { Registry, type RpcContext } from '../../src/rpc/registry.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/temp.js';
+import { daemonConfig } from '../sync/helpers.js';
 
 /** A doc made on another replica: its two ops, as a pull would bring them. */
 function remoteDoc(id: string, origin: string, title: string): unknown[] {
@@ -53,17 +53,7 @@ function setup(seed: number): Env {
   const t = tempDir();
   const clock = new ManualClock(Date.UTC(2026, 10, 22, 9));
   const store = openStore({ path: `${t.dir}/heph.db` }, { clock, random: seededRandom(seed) });
-  const config: DaemonConfig = {
-    mode: 'local',
-    db: `${t.dir}/heph.db`,
-    socket: `${t.dir}/s.sock`,
-    logLevel: 'silent',
-    configPath: `${t.dir}/config.json`,
-    hubUrl: undefined,
-    httpAddr: '127.0.0.1:8787',
-    timeZone: 'UTC',
-    clockOffsetMs: 0,
-  };
+  const config = daemonConfig(`${t.dir}/heph.db`, { mode: 'local' });
   const events = new EventHub(store, silentLogger);
   const services = createServices(store, events, config, { clock, version: 'test' });
   const registry = new Registry(buildNamespaces(services));
