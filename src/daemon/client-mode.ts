@@ -37,12 +37,14 @@ const LONG_POLL_S = 25;
 /** How long events.subscribe waits for the feed to reach the hub's end. */
 const READY_WAIT_MS = 10_000;
 
-function stopAfter(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
+/** Waits for `p`, at most `ms` (the timer is cleared either way). */
+async function atMost(p: Promise<void>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(t);
+  }
 }
 
 export interface ClientDaemon {
@@ -215,8 +217,9 @@ export async function startClientDaemon(
         feeding = undefined;
       });
     }
-    // Bounded: a hub with a long log still answers the subscriber soon.
-    return Promise.race([feedReady, stopAfter(READY_WAIT_MS, stopAll.signal)]);
+    // Bounded: a hub with a long log still answers the subscriber soon. (Stopping ends the feed,
+    // which resolves feedReady.)
+    return atMost(feedReady, READY_WAIT_MS);
   };
 
   // The filesystem methods run here, on this machine's files (the hub refuses them).

@@ -759,25 +759,19 @@ export class SqliteStore implements Store {
       throw invalid('cursor', 'must be a whole number');
     if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
       throw invalid('limit', 'must be 1-100000');
-    type Row = { seq: number; id: string; kind: string; target: string; payload: string };
-    const rows = this.stmt.opsSince.all(cursor, limit + 1) as Row[];
+    const rows = this.stmt.opsSince.all(cursor, limit + 1) as OpRow[];
     let take = Math.min(rows.length, limit);
     let bytes = 0;
     for (let i = 0; i < take; i++) {
-      const r = rows[i] as Row;
+      const r = rows[i] as OpRow;
       bytes += r.payload.length + r.target.length + r.kind.length + r.id.length;
       if (bytes > maxBytes && i > 0) take = i;
     }
     const more = rows.length > take;
     const page = more ? rows.slice(0, take) : rows;
     return {
-      ops: page.map((r) => ({
-        id: r.id,
-        kind: r.kind,
-        target: r.target,
-        payload: JSON.parse(r.payload) as Op['payload'],
-      })),
-      cursor: page.length > 0 ? (page[page.length - 1] as Row).seq : cursor,
+      ops: page.map(opOfRow),
+      cursor: page.length > 0 ? (page[page.length - 1] as OpRow).seq : cursor,
       more,
     };
   }
@@ -828,17 +822,11 @@ export class SqliteStore implements Store {
     if (!Number.isSafeInteger(cursor) || cursor < 0)
       throw invalid('cursor', 'must be a whole number');
     if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', 'must be at least 1');
-    type Row = { seq: number; id: string; kind: string; target: string; payload: string };
-    const rows = this.stmt.ownOpsSince.all(cursor, this.origin, limit) as Row[];
+    const rows = this.stmt.ownOpsSince.all(cursor, this.origin, limit) as OpRow[];
     const more = rows.length === limit;
     const last = rows[rows.length - 1];
     return {
-      ops: rows.map((r) => ({
-        id: r.id,
-        kind: r.kind,
-        target: r.target,
-        payload: JSON.parse(r.payload) as Op['payload'],
-      })),
+      ops: rows.map(opOfRow),
       cursor: more && last ? last.seq : Math.max(cursor, this.lastSeq()),
       more,
     };
@@ -1040,6 +1028,24 @@ function driftRefusal(op: Op, ahead: number, limit: number): Refusal {
       `(limit ${formatMs(limit)}); fix that device's clock`,
     origin,
     ahead_ms: ahead,
+  };
+}
+
+/** An op-log row as its columns come back. */
+interface OpRow {
+  seq: number;
+  id: string;
+  kind: string;
+  target: string;
+  payload: string;
+}
+
+function opOfRow(r: OpRow): Op {
+  return {
+    id: r.id,
+    kind: r.kind,
+    target: r.target,
+    payload: JSON.parse(r.payload) as Op['payload'],
   };
 }
 
