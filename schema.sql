@@ -10,12 +10,15 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 
 -- The op-log. `seq` is the local arrival order (a cursor for opsSince); `id` is the op's HLC.
+-- `change` is the change (one local command) the op belongs to: the id of the change's first op,
+-- or NULL when the op is that first op (or came from a version without changes).
 CREATE TABLE oplog (
   seq     INTEGER PRIMARY KEY,
   id      TEXT NOT NULL UNIQUE,
   kind    TEXT NOT NULL,
   target  TEXT NOT NULL,
-  payload TEXT NOT NULL -- canonical JSON
+  payload TEXT NOT NULL, -- canonical JSON
+  change  TEXT
 );
 
 -- Materialized nodes: the visible value of every field, and each field's register (its heads:

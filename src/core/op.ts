@@ -3,9 +3,11 @@
 //     target: <node id or link id>, payload: { … } }
 // The id is the op's identity: two ops with one id must have identical content. Unknown kinds
 // are valid ops (stored and forwarded, not applied); unknown payload fields are ignored.
+// A change (the ops of one local command) is named by its first op's id: every later op of it
+// carries `payload.change` = that id (see changeOf).
 
 import { HephError } from './errors.js';
-import { isHlcString } from './hlc.js';
+import { isHlcString, originOf } from './hlc.js';
 import { isLinkId, isLinkType, isNodeId, linkId } from './ids.js';
 import { canonicalJson, isJson, isPlainObject, type Json } from './json.js';
 import { validateFieldValue } from './fields.js';
@@ -56,6 +58,17 @@ export function parseOp(v: unknown): Op {
   if (!isPlainObject(payload) || !isJson(payload, 16))
     throw bad(id, 'payload is not a JSON object (max depth 16)');
   return { id, kind, target, payload: payload };
+}
+
+/**
+ * The change an op belongs to: the id of the change's first op. An op without a usable
+ * `payload.change` (the first op of a change, an op from a version before changes, or a
+ * malformed value) is a change of its own; a value is usable when it is an earlier stamp of the
+ * same replica. Lenient on purpose: every replica reads the same answer from the same op.
+ */
+export function changeOf(op: Pick<Op, 'id' | 'payload'>): string {
+  const c = op.payload.change;
+  return isHlcString(c) && c < op.id && originOf(c) === originOf(op.id) ? c : op.id;
 }
 
 /** The content that must match when an id is seen twice. */

@@ -38,4 +38,9 @@ CREATE INDEX nodes_next_candidates ON nodes (kind, deleted, state, attention, do
   (db) => {
     db.exec(`CREATE INDEX nodes_id_suffix ON nodes (substr(id, -6));`);
   },
+  // v4 → v5: the change (local command) each op belongs to. Older ops keep NULL: each is a
+  // change of its own, which is all that can be known of them.
+  (db) => {
+    db.exec(`ALTER TABLE oplog ADD COLUMN change TEXT;`);
+  },
 ];

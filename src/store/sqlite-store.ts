@@ -39,6 +39,7 @@ import {
   type LinkSetState,
 } from '../core/link-set.js';
 import {
+  changeOf,
   interpretOp,
   MAX_BODY_CHANGE_BYTES,
   MAX_PAYLOAD_BYTES,
@@ -131,6 +132,10 @@ export class SqliteStore implements Store {
    * a later row take a seq at or below upTo).
    */
   private ownCount: { cursor: number; upTo: number; count: number } | undefined;
+  /** The same for changes: own changes with an op in (cursor, upTo], and the last one's id. */
+  private ownChanges: { cursor: number; upTo: number; count: number; last: string } | undefined;
+  /** The change the local ops of the open transaction belong to: its first op's id. */
+  private changeId: string | undefined;
   /** While applying a batch of ops: node rows and bodies written once at its end. */
   private batch: ApplyBatch | undefined;
   /**
@@ -209,14 +214,17 @@ export class SqliteStore implements Store {
     } catch (e) {
       this.depth--;
       this.failedInner = undefined;
+      this.changeId = undefined;
       // The rows rolled back; the caches must not keep what they held.
       this.states.clear();
       this.ownCount = undefined;
+      this.ownChanges = undefined;
       this.hlc.reset(start);
       this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
       throw translateSqliteError(e, 'database write failed');
     }
     this.depth--;
+    this.changeId = undefined;
     this.emitChanges();
     return result;
   }
@@ -277,7 +285,15 @@ export class SqliteStore implements Store {
   /** Inserts an op into the log. Returns false for an exact duplicate; throws on id reuse. */
   private insertOp(op: Op): boolean {
     const payload = canonicalText(op.payload);
-    if (this.stmt.insOp.run(op.id, op.kind, op.target, payload).changes === 1) return true;
+    const change = changeOf(op);
+    const inserted = this.stmt.insOp.run(
+      op.id,
+      op.kind,
+      op.target,
+      payload,
+      change === op.id ? null : change,
+    );
+    if (inserted.changes === 1) return true;
     const existing = this.stmt.getOp.get(op.id) as {
       kind: string;
       target: string;
@@ -483,6 +499,7 @@ export class SqliteStore implements Store {
       // Content Yjs cannot decode (checked before anything else was written): take it back out.
       this.stmt.delOp.run(op.id);
       this.ownCount = undefined;
+      this.ownChanges = undefined;
       result.refused.push(refusalOf(op, e));
       return false;
     }
@@ -491,8 +508,17 @@ export class SqliteStore implements Store {
 
   // ---- local writes ---------------------------------------------------------------------------
 
+  /** Appends and applies one local op, as part of the open transaction's change. */
   private emit(kind: string, target: string, payload: Record<string, Json>): void {
-    const op: Op = { id: this.hlc.now(), kind, target, payload };
+    const id = this.hlc.now();
+    const change = this.changeId;
+    const op: Op = {
+      id,
+      kind,
+      target,
+      payload: change === undefined ? payload : { ...payload, change },
+    };
+    this.changeId ??= id;
     this.insertOp(op);
     const known = interpretOp(op);
     if (known) this.applyKnown(known);
@@ -814,6 +840,45 @@ export class SqliteStore implements Store {
   }
 
   /**
+   * How many of this replica's own changes (local commands) have an op after a local cursor: the
+   * "changes waiting to upload" a person reads. Kept and extended like countOwnOpsSince. The ops
+   * of one change are adjacent in the log (one transaction wrote them), so counting where the
+   * change id differs from the op before it counts each change once.
+   */
+  countOwnChangesSince(cursor: number): number {
+    if (!Number.isSafeInteger(cursor) || cursor < 0)
+      throw invalid('cursor', 'must be a whole number');
+    const last = this.lastSeq();
+    let c = this.ownChanges;
+    if (c === undefined || c.cursor !== cursor || c.upTo > last) {
+      c = { cursor, upTo: cursor, count: 0, last: '' };
+    }
+    if (last > c.upTo) {
+      for (const change of this.stmt.ownChangesBetween.iterate(
+        c.upTo,
+        last,
+        this.origin,
+      ) as IterableIterator<string>) {
+        if (change !== c.last) c.count++;
+        c.last = change;
+      }
+      c.upTo = last;
+    }
+    this.ownChanges = c;
+    return c.count;
+  }
+
+  /** The changes the given ops of this log belong to (ids not in the log are left out). */
+  changesOf(ids: readonly string[]): Set<string> {
+    const changes = new Set<string>();
+    for (const id of ids) {
+      const row = this.stmt.getOp.get(id) as { payload: string } | undefined;
+      if (row) changes.add(changeOf({ id, payload: JSON.parse(row.payload) as Op['payload'] }));
+    }
+    return changes;
+  }
+
+  /**
    * This replica's own ops after a local cursor, at most `limit`, and the cursor they reach: the
    * last one's seq when there may be more, else the end of the log (the other replicas' ops in
    * between need not be looked at again).
@@ -846,7 +911,7 @@ export class SqliteStore implements Store {
     return this.transaction(() => {
       const get = this.db.prepare('SELECT id, kind, target, payload FROM oplog WHERE id = ?');
       const insert = this.db.prepare(
-        'INSERT INTO oplog (seq, id, kind, target, payload) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO oplog (seq, id, kind, target, payload, change) VALUES (?, ?, ?, ?, ?, ?)',
       );
       const rows: Row[] = [];
       for (const id of wanted) {
@@ -864,6 +929,7 @@ export class SqliteStore implements Store {
       let seq = this.lastSeq();
       for (const r of rows) this.stmt.delOp.run(r.id);
       this.ownCount = undefined;
+      this.ownChanges = undefined;
       const newest = this.db.prepare('SELECT max(id) FROM oplog').pluck().get() as string | null;
       this.hlc.reset(
         newest
@@ -875,8 +941,19 @@ export class SqliteStore implements Store {
       for (const r of rows) {
         const payload = JSON.parse(r.payload) as Record<string, Json>;
         for (const k of Object.keys(payload)) payload[k] = rename(payload[k] as Json);
+        // A change keeps its ops together under its first op's new id.
+        const was = payload.change;
+        if (typeof was === 'string' && renamed.has(was)) payload.change = renamed.get(was) ?? was;
         const id = this.hlc.now();
-        insert.run(++seq, id, r.kind, r.target, canonicalJson(payload));
+        const change = changeOf({ id, payload });
+        insert.run(
+          ++seq,
+          id,
+          r.kind,
+          r.target,
+          canonicalJson(payload),
+          change === id ? null : change,
+        );
         renamed.set(r.id, id);
       }
       this.rebuild();

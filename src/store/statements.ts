@@ -49,7 +49,7 @@ export function prepareStatements(db: Database.Database) {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
     putMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     insOp: db.prepare(
-      'INSERT OR IGNORE INTO oplog (id, kind, target, payload) VALUES (?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO oplog (id, kind, target, payload, change) VALUES (?, ?, ?, ?, ?)',
     ),
     getOp: db.prepare('SELECT kind, target, payload FROM oplog WHERE id = ?'),
     hasOp: db.prepare('SELECT 1 FROM oplog WHERE id = ?').pluck(),
@@ -59,6 +59,12 @@ export function prepareStatements(db: Database.Database) {
     lastSeq: db.prepare('SELECT max(seq) FROM oplog').pluck(),
     countOwnBetween: db
       .prepare('SELECT count(*) FROM oplog WHERE seq > ? AND seq <= ? AND substr(id, -16) = ?')
+      .pluck(),
+    ownChangesBetween: db
+      .prepare(
+        `SELECT coalesce(change, id) FROM oplog WHERE seq > ? AND seq <= ? AND substr(id, -16) = ?
+         ORDER BY seq`,
+      )
       .pluck(),
     ownOpsSince: db.prepare(
       `SELECT seq, id, kind, target, payload FROM oplog WHERE seq > ? AND substr(id, -16) = ?

@@ -153,6 +153,52 @@ describe('daemon methods', () => {
     expect(status.digest).toBe(env.store.digest());
   });
 
+  it('makes each writing command one change, however many ops it writes', async () => {
+    const pendingChanges = () => env.store.countOwnChangesSince(0);
+    const pendingOps = () => env.store.countOwnOpsSince(0);
+    const one = async (method: string, params: unknown): Promise<any> => {
+      const [c0, o0] = [pendingChanges(), pendingOps()];
+      const r = await env.call(method, params);
+      expect(r.error, method).toBeUndefined();
+      expect(pendingChanges() - c0, `${method}: changes`).toBe(1);
+      expect(pendingOps() - o0, `${method}: ops`).toBeGreaterThan(0);
+      return r.result;
+    };
+    const today = '2026-11-22';
+    const added = await one('add', {
+      text: 'Pay rent tomorrow !red #Home +bills every month',
+      today,
+    });
+    const id = added.task.id as string;
+    await one('task.done', { id, today: '2026-11-23' });
+    await one('task.skip', { id, today: '2026-11-23' });
+    await one('task.update', { id, title: 'Pay the rent', late_on: '2026-12-30' });
+    const other = await one('task.create', { title: 'Call the plumber', tags: ['house'], today });
+    await one('task.set_project', { id: other.task.id, project: 'Home' });
+    const doc = await one('node.create', {
+      kind: 'doc',
+      title: 'Notes',
+      body: 'about [[Pay the rent]]',
+    });
+    await one('node.update', { id: doc.id, body: 'about [[Pay the rent]] and more' });
+    await one('tag.add', { id: doc.id, name: 'later' });
+    await one('link.add', { src: doc.id, dst: id, type: 'parent' });
+    await one('project.create', { title: 'Garden' });
+    await one('project.move', { id: 'Garden', parent: 'Home' });
+    await one('journal.open', { date: '2026-11-22' });
+    await one('log.append', { id, text: 'called the landlord', today });
+    await one('node.delete', { id: doc.id });
+    await one('node.restore', { id: doc.id });
+    // The first op of a change carries no change id; every later one names it.
+    const ops = env.store.opsSince(0, 10_000).ops;
+    const firsts = ops.filter((o) => o.payload.change === undefined);
+    expect(firsts).toHaveLength(pendingChanges());
+    for (const o of ops) {
+      if (o.payload.change !== undefined)
+        expect(firsts.map((f) => f.id)).toContain(o.payload.change);
+    }
+  });
+
   it('streams change events to a subscriber until it unsubscribes', async () => {
     const sub = (await env.call('events.subscribe', { topics: ['node.changed', 'task.changed'] }))
       .result.subscription;
