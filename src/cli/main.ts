@@ -404,7 +404,17 @@ function commands(y: Argv, run: (fn: Run) => (a: Args) => Promise<void>): Argv {
             .option('wait', {
               type: 'boolean',
               describe: '--no-wait: start it and return at once',
-            }),
+            })
+            .option('details', {
+              type: 'boolean',
+              describe: 'with status: list each change held back and the reason',
+            })
+            .epilog(
+              '`heph sync` succeeds only when the hub has every change made on this device. ' +
+                'Otherwise it says what is not on the hub and why, and exits 4 (changes ' +
+                'refused, or held back because this clock is ahead of the hub), 5 (hub ' +
+                'unreachable) or 6 (sign-in needed).',
+            ),
         run(async (c, a) => (await admin()).sync(c, a)),
       )
       .command(

@@ -3,6 +3,7 @@
 // ids, attention colours, dates relative to today). Colour is decided by the caller: only on a
 // terminal, without NO_COLOR and without --no-color.
 
+import { syncedLines, syncStatusLines } from './sync-output.js';
 import { isRec, type Rec } from './wire.js';
 
 export type Output =
@@ -24,6 +25,8 @@ export type Output =
   | { kind: 'views'; data: unknown }
   | { kind: 'methods'; data: unknown }
   | { kind: 'summary'; heading: string; data: unknown }
+  | { kind: 'synced'; data: unknown }
+  | { kind: 'sync-status'; data: unknown; details: boolean }
   | { kind: 'json'; data: unknown }
   | { kind: 'none' };
 
@@ -46,7 +49,7 @@ export function render(out: Output, opts: PrintOptions): string {
 
 // ---- styles --------------------------------------------------------------------------------
 
-interface Styles {
+export interface Styles {
   dim(t: string): string;
   bold(t: string): string;
   red(t: string): string;
@@ -312,6 +315,10 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
         .split('\n')
         .map((l) => '  ' + l)
         .join('\n')}`;
+    case 'synced':
+      return syncedLines(r);
+    case 'sync-status':
+      return syncStatusLines(r, out.details, s);
     case 'json':
       return JSON.stringify(d, null, 2);
   }

@@ -19,7 +19,7 @@ import { MAX_PULL_LIMIT } from '../protocol/sync.js';
 import { buildNamespaces, type Services } from '../rpc/methods/index.js';
 import { defineMethod, Registry, type MethodDef } from '../rpc/registry.js';
 import { HubClient } from '../sync/hub-client.js';
-import { unsyncedStatus } from '../sync/sync-service.js';
+import { unsyncedStatus } from '../sync/sync-status.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
 import { backupFromHub, exportViaHub, importViaHub } from './client-files.js';
 import type { DaemonDeps } from './daemon.js';

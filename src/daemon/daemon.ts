@@ -20,7 +20,7 @@ import type { SqliteStore } from '../store/sqlite-store.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
 import type { Failpoint } from '../sync/sync-once.js';
-import { attachSyncService, SyncService } from '../sync/sync-service.js';
+import { SyncService } from '../sync/sync-service.js';
 
 export interface DaemonDeps {
   clock: Clock;
@@ -151,7 +151,6 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const events = new EventHub(store, logger);
   try {
     writeFileSync(ownerFilePath(config.db), JSON.stringify(owner) + '\n', { mode: 0o600 });
-    const services = createServices(store, events, config, deps);
     // A spoke: built (and its hub URL checked) now, started once the socket is up.
     if (config.mode === 'local' && config.hubUrl !== undefined) {
       sync = new SyncService(
@@ -176,6 +175,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         },
       );
     }
+    const services = createServices(store, events, config, { ...deps, sync });
     const registry = new Registry<DaemonContext>(buildNamespaces(services));
     try {
       server = await startSocketServer<DaemonContext>({
@@ -199,7 +199,6 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     { db: config.db, socket: config.socket, mode: config.mode, replica: store.origin },
     'hephd started',
   );
-  const detachSync = sync ? attachSyncService(store, sync) : undefined;
   if (sync) {
     sync.start();
     logger.info({ hub: config.hubUrl }, 'syncing with hub');
@@ -213,7 +212,6 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     stop() {
       stopping ??= (async () => {
         await spoke?.stop();
-        detachSync?.();
         await running.stop();
         events.close();
         store.close();

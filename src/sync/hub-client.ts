@@ -41,6 +41,8 @@ export interface HubClientOptions {
   clock?: Clock;
   /** For tests: an undici dispatcher to use instead of the client's own pool. */
   dispatcher?: Dispatcher;
+  /** Called whenever the hub answers (any status): it is reachable. */
+  onReply?: () => void;
 }
 
 /** The subset of the client that syncOnce uses (tests wrap or fake it). */
@@ -241,6 +243,7 @@ export class HubClient implements SyncTransport {
     } catch (e) {
       throw this.translate(e, o.signal);
     }
+    this.opts.onReply?.();
     const date = res.headers.date;
     if (typeof date === 'string' && this.opts.clock) {
       const hub = Date.parse(date);

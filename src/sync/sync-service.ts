@@ -1,10 +1,11 @@
 // A spoke's sync, assembled: the hub client, the loop that schedules, the exchange it runs, and
-// what sync.status reports. Guarantees: an unreachable hub is a state, not a crash — it is
-// logged once when it begins and once when it ends; every change of the reported state (error
-// kind, verdict, counts) is passed to onState exactly once; stop() stops the loop and closes
-// the client, and is idempotent.
+// what sync.status reports (sync-status.ts words it). Guarantees: an unreachable hub is a state,
+// not a crash — it is logged once when it begins and once when it ends, and it ends with the
+// first reply the hub sends, whatever request it answers; every change of the reported state
+// (error kind, verdict, counts) is passed to onState exactly once; now() settles as success only
+// when the hub has every change this device holds; stop() stops the loop and closes the client,
+// and is idempotent.
 
-import type { ErrorCode } from '../core/errors.js';
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
@@ -20,36 +21,23 @@ import {
   type SyncProgress,
   type SyncResult,
 } from './sync-once.js';
-import { pendingCount, pullCursor, quarantine, unpulled } from './sync-state.js';
-
-export type SyncErrorKind =
-  'offline' | 'auth' | 'refused-by-hub' | 'clock-drift' | 'protocol' | 'hub-error';
-
-export interface SyncErrorView {
-  kind: SyncErrorKind;
-  message: string;
-  /** ISO time this kind of error began. */
-  since: string;
-}
-
-export interface SyncStatus {
-  mode: string;
-  hub: string | null;
-  replica_id: string | null;
-  last_attempt: string | null;
-  last_success: string | null;
-  last_error: SyncErrorView | null;
-  pending: number;
-  unpulled: number;
-  conflicts: number;
-  quarantined: { id: string; code: ErrorCode; message: string }[];
-  verdict: string;
-}
+import { pendingCount, pullCursor, quarantine, unpulled, unsentCounts } from './sync-state.js';
+import {
+  plural,
+  withVerdict,
+  type SyncErrorKind,
+  type SyncErrorView,
+  type SyncState,
+  type SyncStatus,
+} from './sync-status.js';
 
 export interface SyncNowResult {
   pulled: number;
   applied: number;
   pushed: number;
+  /** After the run: `in_sync`, or `refused`/`pending` never (those throw), see sync-status. */
+  state: SyncState;
+  verdict: string;
 }
 
 export interface SyncServiceOptions {
@@ -88,58 +76,8 @@ export function classify(e: unknown): SyncErrorKind {
   return 'hub-error';
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-function hhmm(iso: string, timeZone: string | undefined): string {
-  try {
-    return new Intl.DateTimeFormat('en-GB', {
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-      ...(timeZone !== undefined && { timeZone }),
-    }).format(new Date(iso));
-  } catch {
-    return iso.slice(11, 16);
-  }
-}
-
-/** The one-line verdict a person reads first. */
-export function verdictOf(s: Omit<SyncStatus, 'verdict'>, timeZone?: string): string {
-  if (s.mode === 'client') return s.hub ? `online only: every call goes to ${s.hub}` : 'no hub';
-  if (s.hub === null) return 'not syncing: no hub configured';
-  const parts: string[] = [];
-  const e = s.last_error;
-  if (e?.kind === 'offline') parts.push(`hub unreachable since ${hhmm(e.since, timeZone)}`);
-  else if (e?.kind === 'auth') parts.push(`not syncing: sign-in needed (${e.message})`);
-  else if (e?.kind === 'clock-drift') parts.push(`not uploading: ${e.message}`);
-  else if (e?.kind === 'protocol') parts.push(`not syncing: ${e.message}`);
-  else if (e?.kind === 'hub-error') parts.push(`sync failing: ${e.message}`);
-  const refused = s.quarantined.filter((q) => q.code !== 'clock_drift').length;
-  if (refused > 0) parts.push(`${plural(refused, 'change')} refused by the hub`);
-  if (s.pending > 0) parts.push(`${plural(s.pending, 'change')} waiting to upload`);
-  if (s.unpulled > 0) parts.push(`${plural(s.unpulled, 'change')} waiting to download`);
-  if (parts.length === 0 && s.last_success === null) parts.push('not synced yet');
-  return parts.length > 0 ? parts.join('; ') : 'in sync';
-}
-
-/** Status of a daemon that has no hub to sync with. */
-export function unsyncedStatus(mode: string): SyncStatus {
-  const s = {
-    mode,
-    hub: null,
-    replica_id: null,
-    last_attempt: null,
-    last_success: null,
-    last_error: null,
-    pending: 0,
-    unpulled: 0,
-    conflicts: 0,
-    quarantined: [],
-  };
-  return { ...s, verdict: verdictOf(s) };
-}
+/** How many runs one sync.now makes at most to take changes made while it ran. */
+const NOW_ROUNDS = 3;
 
 export class SyncService {
   readonly client: HubClient;
@@ -164,6 +102,7 @@ export class SyncService {
       ...(o.insecureHttp !== undefined && { insecureHttp: o.insecureHttp }),
       ...(o.replica && { replica: o.replica }),
       ...(deps.getToken && { getToken: deps.getToken }),
+      onReply: () => this.reached(),
     });
     const longPollS = Math.min(o.longPollS ?? 25, MAX_PULL_WAIT_S);
     this.loop = new SyncLoop(
@@ -199,38 +138,56 @@ export class SyncService {
   }
 
   /**
-   * Runs a sync now (after any in progress) and reports what it moved. `onProgress` hears the
-   * pages of every run until this one ends.
+   * Runs a sync now (after any in progress) and reports what it moved. It settles only on the
+   * truth: it resolves when the hub has every change this device holds (a change made while it
+   * ran is taken by another run, at most NOW_ROUNDS in all), and otherwise rejects with what
+   * could not be done: `clock_drift` (uploads held), the code of a change the hub refused,
+   * `unavailable` for a hub that cannot be reached, `unauthorized` for sign-in. `onProgress`
+   * hears the pages of every run until this one ends.
    */
   async now(onProgress?: (p: SyncProgress) => void): Promise<SyncNowResult> {
     if (this.stopping) throw new HephError('unavailable', 'sync is stopping');
     if (onProgress) this.progress.add(onProgress);
+    const moved = { pulled: 0, applied: 0, pushed: 0 };
     try {
-      await this.loop.now();
+      for (let round = 1; ; round++) {
+        await this.loop.now();
+        const r = this.lastResult;
+        moved.pulled += r?.pulled ?? 0;
+        moved.applied += r?.applied ?? 0;
+        moved.pushed += r?.pushed ?? 0;
+        const st = this.status();
+        if (st.state === 'pending' && st.pending.ops > 0 && round < NOW_ROUNDS) continue;
+        const unsent = incompleteError(st, moved);
+        if (unsent) throw unsent;
+        return { ...moved, state: st.state, verdict: st.verdict };
+      }
     } finally {
       if (onProgress) this.progress.delete(onProgress);
     }
-    const r = this.lastResult;
-    return { pulled: r?.pulled ?? 0, applied: r?.applied ?? 0, pushed: r?.pushed ?? 0 };
   }
 
   status(): SyncStatus {
     const { store } = this.deps;
     const iso = (t: number | undefined): string | null =>
       t === undefined ? null : new Date(t).toISOString();
-    const s = {
-      mode: 'local',
-      hub: this.client.url.href,
-      replica_id: store.origin,
-      last_attempt: iso(this.lastAttempt),
-      last_success: iso(this.lastSuccess),
-      last_error: this.lastError ?? null,
-      pending: pendingCount(store),
-      unpulled: unpulled(store),
-      conflicts: store.conflicts().length,
-      quarantined: quarantine(store).map(({ id, code, message }) => ({ id, code, message })),
-    };
-    return { ...s, verdict: verdictOf(s, this.o.timeZone) };
+    const { pending, refused } = unsentCounts(store);
+    return withVerdict(
+      {
+        mode: 'local',
+        hub: this.client.url.href,
+        replica_id: store.origin,
+        last_attempt: iso(this.lastAttempt),
+        last_success: iso(this.lastSuccess),
+        last_error: this.lastError ?? null,
+        pending,
+        unpulled: unpulled(store),
+        refused,
+        conflicts: store.conflicts().length,
+        quarantined: quarantine(store).map(({ id, code, message }) => ({ id, code, message })),
+      },
+      this.o.timeZone,
+    );
   }
 
   private async runOnce(signal: AbortSignal): Promise<SyncResult> {
@@ -247,16 +204,8 @@ export class SyncService {
       });
       this.lastResult = r;
       this.lastSuccess = clock.now();
-      const refused = r.refused.find((x) => x.code !== 'clock_drift');
       if (r.driftHeld || r.refused.some((x) => x.code === 'clock_drift')) {
-        const ahead = this.client.clockOffsetMs();
-        const by = ahead === undefined ? '' : ` by about ${Math.round(ahead / 1000)} s`;
-        this.setError(
-          'clock-drift',
-          `this device's clock is ahead of the hub's${by}; fix the clock and its changes will upload`,
-        );
-      } else if (refused) {
-        this.setError('refused-by-hub', refused.message);
+        this.setError('clock-drift', this.driftMessage(r));
       } else {
         this.setError(undefined);
       }
@@ -268,6 +217,20 @@ export class SyncService {
     } finally {
       this.publish();
     }
+  }
+
+  /** "this device's clock is 601 s ahead of the hub's; fix the clock, then `heph sync`" */
+  private driftMessage(r: SyncResult): string {
+    const ahead = this.client.clockOffsetMs() ?? r.refused.find((x) => x.ahead_ms)?.ahead_ms;
+    const by = ahead === undefined ? 'ahead of' : `${Math.round(ahead / 1000)} s ahead of`;
+    return `this device's clock is ${by} the hub's; fix the clock, then \`heph sync\``;
+  }
+
+  /** Any reply from the hub proves it reachable: "hub unreachable" goes at once. */
+  private reached(): void {
+    if (this.lastError?.kind !== 'offline') return;
+    this.setError(undefined);
+    this.publish();
   }
 
   private async longPoll(signal: AbortSignal, waitS: number): Promise<number> {
@@ -311,17 +274,38 @@ export class SyncService {
   }
 }
 
-// The RPC methods find a daemon's sync service through its store: Services (rpc/methods/
-// context.ts) is shared with other namespaces and has no sync member yet.
-const services = new WeakMap<SqliteStore, SyncService>();
-
-export function attachSyncService(store: SqliteStore, s: SyncService): () => void {
-  services.set(store, s);
-  return () => {
-    if (services.get(store) === s) services.delete(store);
-  };
-}
-
-export function syncServiceFor(store: SqliteStore): SyncService | undefined {
-  return services.get(store);
+/**
+ * The error a sync.now that did not get everything onto the hub settles with, or undefined when
+ * the hub has every change this device holds (conflicts are on the hub too: they are not an
+ * error of sync).
+ */
+function incompleteError(
+  st: SyncStatus,
+  moved: { pulled: number; applied: number; pushed: number },
+): HephError | undefined {
+  const details = { ...moved, state: st.state, pending: st.pending, refused: st.refused };
+  if (st.state === 'clock_drift') {
+    const what = plural(st.pending.changes, 'change');
+    const why = st.last_error?.message ?? "this device's clock is ahead of the hub's";
+    return new HephError('clock_drift', `${what} not uploaded: ${why}`, details);
+  }
+  if (st.refused.ops > 0) {
+    const first = st.quarantined.find((q) => q.code !== 'clock_drift');
+    const what = plural(st.refused.changes, 'change');
+    return new HephError(
+      first?.code ?? 'conflict',
+      `${what} refused by the hub and kept here (${first?.message ?? 'no reason given'}); ` +
+        'see `heph sync status --details`',
+      details,
+    );
+  }
+  if (st.pending.ops > 0) {
+    return new HephError(
+      'unavailable',
+      `${plural(st.pending.changes, 'change')} made while syncing ${st.pending.changes === 1 ? 'is' : 'are'} ` +
+        'not on the hub yet; run `heph sync` again',
+      details,
+    );
+  }
+  return undefined;
 }

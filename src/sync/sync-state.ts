@@ -7,8 +7,10 @@
 // Settings are parsed like wire data: a damaged value reads as absent, never as a wrong cursor.
 
 import { z } from 'zod';
+import { changeOf } from '../core/op.js';
 import { Refused } from '../protocol/sync.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import type { Counts } from './sync-status.js';
 
 export const PULL_CURSOR = 'sync.pull_cursor';
 export const PUSH_SEQ = 'sync.push_seq';
@@ -59,4 +61,26 @@ export function setQuarantine(store: SqliteStore, list: readonly Quarantined[]):
 /** Own ops not yet acknowledged by the hub (quarantined ones are behind push_seq). */
 export function pendingCount(store: SqliteStore): number {
   return store.countOwnOpsSince(pushSeq(store));
+}
+
+/**
+ * What this device holds that the hub does not, in changes (commands) and ops: `pending` will be
+ * sent (own ops after push_seq, and ops held back for clock drift, which are re-stamped and sent
+ * once the clock is right); `refused` the hub turned down for good.
+ */
+export function unsentCounts(store: SqliteStore): { pending: Counts; refused: Counts } {
+  const seq = pushSeq(store);
+  const q = quarantine(store);
+  const drift = q.filter((r) => r.code === 'clock_drift').map((r) => r.id);
+  const gone = q.filter((r) => r.code !== 'clock_drift').map((r) => r.id);
+  const pending = { changes: store.countOwnChangesSince(seq), ops: store.countOwnOpsSince(seq) };
+  if (drift.length > 0) {
+    const held = store.changesOf(drift);
+    // A change split by the refusal has ops on both sides: count it once.
+    const first = store.ownOpsSince(seq, 1).ops[0];
+    const split = first !== undefined && held.has(changeOf(first)) ? 1 : 0;
+    pending.changes += held.size - split;
+    pending.ops += drift.length;
+  }
+  return { pending, refused: { changes: store.changesOf(gone).size, ops: gone.length } };
 }

@@ -128,9 +128,13 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(dir: string, extraArgs: string[] = []): Promise<Daemon> {
+export async function startDaemon(
+  dir: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Daemon> {
   const run = join(dir, 'd');
-  mkdirSync(run, { mode: 0o700 });
+  mkdirSync(run, { recursive: true, mode: 0o700 });
   const socket = join(run, 'hephd.sock');
   const db = join(dir, 'heph.db');
   const child = spawn(
@@ -138,7 +142,7 @@ export async function startDaemon(dir: string, extraArgs: string[] = []): Promis
     [HEPHD, '--db', db, '--socket', socket, '--log-level', 'silent', ...extraArgs],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
-      env: baseEnv({ HOME: dir }),
+      env: baseEnv({ HOME: dir, ...env }),
     },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

@@ -16,6 +16,7 @@ import type { Services } from '../../src/rpc/methods/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { HubClient } from '../../src/sync/hub-client.js';
+import type { SyncService } from '../../src/sync/sync-service.js';
 import { tempDir } from '../helpers/temp.js';
 
 /** A clock at real time plus an offset the test changes (the hub judges drift by real time). */
@@ -49,10 +50,16 @@ export function daemonConfig(db: string, over: Partial<DaemonConfig> = {}): Daem
   };
 }
 
-export function servicesFor(store: SqliteStore, clock: Clock, config: DaemonConfig): Services {
+export function servicesFor(
+  store: SqliteStore,
+  clock: Clock,
+  config: DaemonConfig,
+  sync?: SyncService,
+): Services {
   return createServices(store, new EventHub(store, silentLogger), config, {
     clock,
     version: 'test',
+    sync,
   });
 }
 
@@ -124,7 +131,7 @@ export interface Proxy {
 }
 
 /** An HTTP proxy in front of the hub that can lose a reply after the hub committed. */
-export async function startProxy(target: string): Promise<Proxy> {
+export async function startProxy(target: string, port = 0): Promise<Proxy> {
   const to = new URL(target);
   let armed = false;
   const state = { dropped: 0 };
@@ -149,10 +156,10 @@ export async function startProxy(target: string): Promise<Proxy> {
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     dropNextPushReply() {
       armed = true;
     },

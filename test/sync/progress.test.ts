@@ -10,7 +10,7 @@ import { dispatchMessage } from '../../src/rpc/dispatch.js';
 import { buildNamespaces } from '../../src/rpc/methods/index.js';
 import { Registry, type RpcContext } from '../../src/rpc/registry.js';
 import { SYNC_PULL_LIMIT, syncOnce } from '../../src/sync/sync-once.js';
-import { attachSyncService, SyncService } from '../../src/sync/sync-service.js';
+import { SyncService } from '../../src/sync/sync-service.js';
 import { until } from '../daemon/helpers.js';
 import { daemonConfig, openSpoke, servicesFor, startTestHub } from './helpers.js';
 
@@ -36,7 +36,6 @@ describe('sync progress', () => {
       { store: me.store, clock: me.clock, random: seededRandom(5), logger: silentLogger },
     );
     closers.push(() => svc.stop());
-    closers.push(attachSyncService(me.store, svc));
     // The loop's first run, against an empty hub; no other run starts on its own for an hour.
     svc.start();
     await until(() => svc.status().last_success !== null, 'the first run');
@@ -50,7 +49,9 @@ describe('sync progress', () => {
     });
     await syncOnce(seed.store, seed.client);
     const registry = new Registry(
-      buildNamespaces(servicesFor(me.store, me.clock, daemonConfig(':memory:', { mode: 'local' }))),
+      buildNamespaces(
+        servicesFor(me.store, me.clock, daemonConfig(':memory:', { mode: 'local' }), svc),
+      ),
     );
     const call = async (params: unknown, notes: unknown[]) => {
       const ctx: RpcContext = {
@@ -95,8 +96,8 @@ describe('sync progress', () => {
 
   it('words a progress line', () => {
     expect(progressLine({ phase: 'pull', done: 3000, remaining: 97000 })).toBe(
-      'pulling: 3,000 changes, 97,000 to go',
+      'pulling: 3,000 updates, 97,000 to go',
     );
-    expect(progressLine({ phase: 'push', done: 12 })).toBe('pushing: 12 changes');
+    expect(progressLine({ phase: 'push', done: 12 })).toBe('pushing: 12 updates');
   });
 });

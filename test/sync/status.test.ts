@@ -2,60 +2,96 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { checkHubUrl } from '../../src/sync/hub-client.js';
+import { SyncService } from '../../src/sync/sync-service.js';
 import {
-  SyncService,
+  stateOf,
   unsyncedStatus,
   verdictOf,
+  type SyncFacts,
   type SyncStatus,
-} from '../../src/sync/sync-service.js';
-import { openSpoke, startTestHub, type Spoke } from './helpers.js';
+} from '../../src/sync/sync-status.js';
+import * as net from 'node:net';
+import { openSpoke, startProxy, startTestHub, type Spoke } from './helpers.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-const base: Omit<SyncStatus, 'verdict'> = {
+const none = { changes: 0, ops: 0 };
+const base: SyncFacts = {
   mode: 'local',
   hub: 'https://hub.example/',
   replica_id: '0123456789abcdef',
   last_attempt: '2026-01-01T10:05:00.000Z',
   last_success: '2026-01-01T10:00:00.000Z',
   last_error: null,
-  pending: 0,
+  pending: none,
   unpulled: 0,
+  refused: none,
   conflicts: 0,
   quarantined: [],
 };
 
 describe('sync verdicts', () => {
-  it('say what a person needs first', () => {
-    expect(unsyncedStatus('local').verdict).toBe('not syncing: no hub configured');
-    expect(verdictOf(base)).toBe('in sync');
-    expect(verdictOf({ ...base, last_success: null })).toBe('not synced yet');
-    expect(verdictOf({ ...base, pending: 3 })).toBe('3 changes waiting to upload');
-    expect(verdictOf({ ...base, pending: 1, unpulled: 2 })).toBe(
-      '1 change waiting to upload; 2 changes waiting to download',
-    );
+  it('say what a person needs first, and never "in sync" while something is not on the hub', () => {
     const since = '2026-01-01T10:02:00.000Z';
+    const offline = { kind: 'offline' as const, message: 'x', since };
+    const cases: [SyncFacts, string, string][] = [
+      [base, 'in sync', 'in_sync'],
+      [{ ...base, last_success: null }, 'not synced yet', 'not_synced'],
+      // One command of seven ops is one change.
+      [{ ...base, pending: { changes: 1, ops: 7 } }, '1 change waiting to upload', 'pending'],
+      [
+        { ...base, pending: { changes: 1, ops: 2 }, unpulled: 2 },
+        '1 change waiting to upload · 2 updates waiting to download',
+        'pending',
+      ],
+      [{ ...base, last_error: offline }, 'hub unreachable since 10:02', 'offline'],
+      [{ ...base, conflicts: 2 }, 'in sync · 2 conflicts to resolve (heph conflicts)', 'in_sync'],
+      [
+        { ...base, refused: { changes: 3, ops: 5 } },
+        'in sync · 3 changes refused (heph sync status --details)',
+        'refused',
+      ],
+      [
+        { ...base, pending: { changes: 2, ops: 4 }, refused: { changes: 1, ops: 1 }, conflicts: 1 },
+        '2 changes waiting to upload · 1 change refused (heph sync status --details) · ' +
+          '1 conflict to resolve (heph conflicts)',
+        'refused',
+      ],
+      [
+        {
+          ...base,
+          pending: { changes: 1, ops: 3 },
+          last_error: { kind: 'clock-drift', message: 'clock 601 s ahead', since },
+        },
+        'not uploading: clock 601 s ahead · 1 change waiting to upload',
+        'clock_drift',
+      ],
+      [
+        { ...base, last_error: { kind: 'auth', message: 'token expired', since } },
+        'not syncing: sign-in needed (token expired)',
+        'sign_in',
+      ],
+      [
+        { ...base, mode: 'client' },
+        'online only: every call goes to https://hub.example/',
+        'online_only',
+      ],
+      [{ ...base, hub: null }, 'not syncing: no hub configured', 'no_hub'],
+    ];
+    for (const [facts, verdict, state] of cases) {
+      expect(verdictOf(facts, 'UTC')).toBe(verdict);
+      expect(stateOf(facts)).toBe(state);
+    }
     expect(
-      verdictOf({ ...base, last_error: { kind: 'offline', message: 'x', since } }, 'UTC'),
-    ).toBe('hub unreachable since 10:02');
-    expect(
-      verdictOf(
-        { ...base, pending: 2, last_error: { kind: 'offline', message: 'x', since } },
-        'Europe/Berlin',
-      ),
-    ).toBe('hub unreachable since 11:02; 2 changes waiting to upload');
-    expect(
-      verdictOf({
-        ...base,
-        quarantined: [{ id: 'x', code: 'op_id_reused', message: 'm' }],
-      }),
-    ).toBe('1 change refused by the hub');
-    expect(
-      verdictOf({ ...base, last_error: { kind: 'auth', message: 'token expired', since } }),
-    ).toContain('not syncing: sign-in needed (token expired)');
+      verdictOf({ ...base, pending: { changes: 2, ops: 9 }, last_error: offline }, 'Europe/Berlin'),
+    ).toBe('hub unreachable since 11:02 · 2 changes waiting to upload');
+    expect(unsyncedStatus('local')).toMatchObject({
+      state: 'no_hub',
+      verdict: 'not syncing: no hub configured',
+    });
   });
 
   it('plain http is only for loopback unless allowed', () => {
@@ -93,14 +129,19 @@ describe('SyncService', () => {
     const states: SyncStatus[] = [];
     const svc = service(a, hub.url, states);
     a.store.createNode({ kind: 'doc', title: 'x' });
-    expect(svc.status()).toMatchObject({ pending: 2, verdict: '2 changes waiting to upload' });
+    expect(svc.status()).toMatchObject({
+      pending: { changes: 1, ops: 2 },
+      state: 'not_synced',
+      verdict: 'not synced yet · 1 change waiting to upload',
+    });
     svc.loop.start();
     const r = await svc.now();
     expect(r).toMatchObject({ pushed: 2 });
     const st = svc.status();
     expect(st).toMatchObject({
-      pending: 0,
+      pending: { changes: 0, ops: 0 },
       last_error: null,
+      state: 'in_sync',
       verdict: 'in sync',
       hub: `${hub.url}/`,
     });
@@ -123,9 +164,49 @@ describe('SyncService', () => {
     await expect(svc.now()).rejects.toMatchObject({ code: 'unavailable' });
     const st = svc.status();
     expect(st.last_error?.kind).toBe('offline');
-    expect(st.verdict).toMatch(/^hub unreachable since \d\d:\d\d; 2 changes waiting to upload$/);
+    expect(st.verdict).toMatch(/^hub unreachable since \d\d:\d\d · 1 change waiting to upload$/);
+    expect(st.state).toBe('offline');
     const since = st.last_error?.since;
     await expect(svc.now()).rejects.toMatchObject({ code: 'unavailable' });
     expect(svc.status().last_error?.since).toBe(since);
+  });
+
+  it('says "hub unreachable" only while it is: the first reply clears it', async () => {
+    const hub = await startTestHub();
+    closers.push(() => hub.close());
+    // A port nothing listens on yet; the hub's front door opens there later.
+    const port = await new Promise<number>((done) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as net.AddressInfo).port;
+        probe.close(() => done(p));
+      });
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const a = openSpoke('a', url);
+    closers.push(() => a.close());
+    const states: SyncStatus[] = [];
+    const svc = new SyncService(
+      // Retries an hour apart: only the requests this test makes reach the hub.
+      { hubUrl: url, timeZone: 'UTC', longPollS: 0, loop: { backoffBaseMs: 3_600_000 } },
+      {
+        store: a.store,
+        clock: a.clock,
+        random: seededRandom(3),
+        logger: silentLogger,
+        onState: (st) => states.push(st),
+      },
+    );
+    closers.push(() => svc.stop());
+    svc.loop.start();
+    await expect(svc.now()).rejects.toMatchObject({ code: 'unavailable' });
+    expect(svc.status().state).toBe('offline');
+    const proxy = await startProxy(hub.url, port);
+    closers.push(() => proxy.close());
+    // Still unreachable as far as anyone knows: nothing has asked it since.
+    expect(svc.status().state).toBe('offline');
+    // Any request the hub answers clears it at once, before any sync run completes.
+    await svc.client.config();
+    expect(svc.status()).toMatchObject({ last_error: null, state: 'not_synced' });
+    expect(states.at(-1)).toMatchObject({ last_error: null });
   });
 });

@@ -103,8 +103,7 @@ export async function events(cli: Cli, a: Args): Promise<Output> {
 export async function sync(cli: Cli, a: Args): Promise<Output> {
   if (optArg(a, 'action') === 'status') {
     const data = await cli.call('sync.status', {});
-    const verdict = isRec(data) && typeof data.verdict === 'string' ? data.verdict : 'Sync status';
-    return { kind: 'summary', heading: verdict, data };
+    return { kind: 'sync-status', data, details: flag(a, 'details') };
   }
   // On a terminal, a line that follows the pages as they move.
   const progress = cli.stderrIsTTY && a.json !== true && a.wait !== false;
@@ -114,27 +113,34 @@ export async function sync(cli: Cli, a: Args): Promise<Output> {
     });
   }
   try {
-    const data = await cli.call('sync.now', {
-      ...(a.wait === false && { wait: false }),
-      ...(progress && { progress: true }),
-    });
-    return { kind: 'summary', heading: a.wait === false ? 'Sync started' : 'Synced', data };
+    if (a.wait === false) {
+      return {
+        kind: 'summary',
+        heading: 'Sync started',
+        data: await cli.call('sync.now', { wait: false }),
+      };
+    }
+    // It succeeds only when the hub has every change made here; otherwise it fails saying what
+    // is not on the hub and why, with the exit code of that reason.
+    const data = await cli.call('sync.now', progress ? { progress: true } : {});
+    return { kind: 'synced', data };
   } finally {
     if (progress) cli.status('');
   }
 }
 
-/** `pulling: 3,000 changes, 97,000 to go` */
+/** `pulling: 3,000 updates, 97,000 to go` */
 export function progressLine(p: Record<string, unknown>): string {
   const n = (v: unknown): string => (typeof v === 'number' ? v.toLocaleString('en-US') : '?');
   const verb = p.phase === 'push' ? 'pushing' : 'pulling';
   const left = typeof p.remaining === 'number' ? `, ${n(p.remaining)} to go` : '';
-  return `${verb}: ${n(p.done)} changes${left}`;
+  return `${verb}: ${n(p.done)} updates${left}`;
 }
 
 /**
  * `--wait` after a change: returns once the hub has every change made here so far, or throws
- * saying why not (the change itself is kept here either way and uploads later).
+ * saying why not, with the exit code of that reason (the change itself is kept here either way
+ * and uploads later).
  */
 export async function waitForHub(cli: Cli): Promise<void> {
   const before = await cli.call('sync.status', {});
@@ -148,18 +154,11 @@ export async function waitForHub(cli: Cli): Promise<void> {
     );
   }
   try {
+    // sync.now settles as success only when the hub has everything this device holds.
     await cli.call('sync.now', {});
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     const code = e instanceof HephError ? e.code : 'unavailable';
     throw new HephError(code, `saved here, but not on the hub yet: ${why}`, { reason: 'sync' });
-  }
-  const after = await cli.call('sync.status', {});
-  if (isRec(after) && typeof after.pending === 'number' && after.pending > 0) {
-    const verdict = typeof after.verdict === 'string' ? after.verdict : '';
-    throw new HephError('unavailable', `saved here, but not on the hub yet: ${verdict}`, {
-      reason: 'pending',
-      pending: after.pending,
-    });
   }
 }

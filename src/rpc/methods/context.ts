@@ -3,6 +3,7 @@ import type { EventHub } from '../../daemon/events.js';
 import { Model } from '../../model/model.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SqliteStore } from '../../store/sqlite-store.js';
+import type { SyncService } from '../../sync/sync-service.js';
 import type { RpcContext } from '../registry.js';
 
 /** What the daemon's method handlers share: built once in the composition root. */
@@ -14,6 +15,8 @@ export interface Services {
   clock: Clock;
   version: string;
   startedMs: number;
+  /** A spoke's sync with its hub; absent when the daemon has no hub. */
+  sync?: SyncService;
 }
 
 export type DaemonContext = RpcContext;
@@ -23,7 +26,7 @@ export function createServices(
   store: SqliteStore,
   events: EventHub,
   config: DaemonConfig,
-  deps: { clock: Clock; version: string; startedMs?: number },
+  deps: { clock: Clock; version: string; startedMs?: number; sync?: SyncService | undefined },
 ): Services {
   return {
     store,
@@ -36,5 +39,6 @@ export function createServices(
     clock: deps.clock,
     version: deps.version,
     startedMs: deps.startedMs ?? deps.clock.now(),
+    ...(deps.sync && { sync: deps.sync }),
   };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
-import { syncServiceFor, unsyncedStatus } from '../../sync/sync-service.js';
+import { unsyncedStatus } from '../../sync/sync-status.js';
 import { defineMethod } from '../registry.js';
 import type { Services } from './context.js';
 
@@ -9,33 +9,40 @@ export function syncMethods(s: Services) {
     defineMethod({
       name: 'sync.status',
       summary:
-        'How this replica stands with its hub: last attempt and success, the last error, ' +
-        'changes waiting either way, refused changes and a one-line verdict.',
+        'How this replica stands with its hub: a state, a one-line verdict and the counts ' +
+        'behind them.',
       params: z.strictObject({}),
       result:
-        '{mode, hub, replica_id, last_attempt, last_success, last_error: {kind, message, since} | null, ' +
-        'pending, unpulled, conflicts, quarantined: [{id, code, message}], verdict}',
+        '{mode, hub, replica_id, state: no_hub|online_only|offline|sign_in|protocol|failing|' +
+        'clock_drift|not_synced|refused|pending|in_sync, verdict, last_attempt, last_success, ' +
+        'last_error: {kind, message, since} | null, pending: {changes, ops}, unpulled, ' +
+        'refused: {changes, ops}, conflicts, quarantined: [{id, code, message}]}',
       handler: () => {
-        const sync = syncServiceFor(s.store);
-        if (sync) return sync.status();
-        return { ...unsyncedStatus(s.config.mode), replica_id: s.store.origin };
+        if (s.sync) return s.sync.status();
+        return {
+          ...unsyncedStatus(s.config.mode, s.store.origin),
+          conflicts: s.store.conflicts().length,
+        };
       },
     }),
     defineMethod({
       name: 'sync.now',
       summary:
-        'Syncs with the hub now (after any sync in progress). With wait false, starts it and ' +
-        'returns at once; with progress, reports each page as it goes.',
+        'Syncs with the hub now; succeeds only when the hub has every change this device holds.',
       params: z.strictObject({
-        wait: z.boolean().optional(),
+        wait: z.boolean().optional().describe('false: start it and return at once'),
         progress: z
           .boolean()
           .optional()
           .describe('send sync.progress notifications {phase, done, remaining} on this connection'),
       }),
-      result: '{pulled, applied, pushed} (or {started: true} with wait false)',
+      result:
+        '{pulled, applied, pushed, state, verdict} once the hub has every change this device ' +
+        'holds (or {started: true} with wait false); otherwise an error saying what is not on ' +
+        'the hub and why (clock_drift, the code of a refused change, unavailable, unauthorized), ' +
+        'with {pulled, applied, pushed, state, pending, refused} in its data',
       handler: async (p, ctx) => {
-        const sync = syncServiceFor(s.store);
+        const sync = s.sync;
         if (!sync) {
           throw new HephError(
             'unavailable',
