@@ -61,13 +61,23 @@ export function syncStatusLines(r: Rec, details: boolean, s: Styles): string {
   for (const [k, v] of rows) lines.push(`  ${s.dim((k + ':').padEnd(w + 1))} ${v}`);
   const q = Array.isArray(r.quarantined) ? r.quarantined.filter(isRec) : [];
   if (details) {
+    const drift = q.filter((x) => x.code === 'clock_drift');
+    const refused = q.filter((x) => x.code !== 'clock_drift');
     if (q.length === 0) {
       lines.push('', 'Nothing is held back: the hub refused no change from this device.');
-    } else {
-      lines.push('', 'Held back (kept here; refused ones are never sent again):');
-      for (const x of q) {
-        const held = x.code === 'clock_drift' ? 'held until the clock is right' : 'refused';
-        lines.push(`  ${s.dim(String(x.id))}  ${held}: ${String(x.message)}`);
+    }
+    if (drift.length > 0) {
+      lines.push(
+        '',
+        `Held until this device's clock is right (${count(drift.length, 'op')}, sent again then):`,
+        `  ${String(drift[0]?.message)}`,
+      );
+    }
+    if (refused.length > 0) {
+      lines.push('', 'Refused by the hub (kept here, never sent again):');
+      for (const x of refused) {
+        const on = typeof x.target === 'string' ? ` on ${x.target}` : '';
+        lines.push(`  ${s.dim(String(x.id))}${on}: ${String(x.message)}`);
       }
     }
   } else if (q.some((x) => x.code !== 'clock_drift')) {

@@ -868,12 +868,25 @@ export class SqliteStore implements Store {
     return c.count;
   }
 
+  /** One op of this log by its id. */
+  findOp(id: string): Op | undefined {
+    const row = this.stmt.getOp.get(id) as Omit<OpRow, 'seq' | 'id'> | undefined;
+    return (
+      row && {
+        id,
+        kind: row.kind,
+        target: row.target,
+        payload: JSON.parse(row.payload) as Op['payload'],
+      }
+    );
+  }
+
   /** The changes the given ops of this log belong to (ids not in the log are left out). */
   changesOf(ids: readonly string[]): Set<string> {
     const changes = new Set<string>();
     for (const id of ids) {
-      const row = this.stmt.getOp.get(id) as { payload: string } | undefined;
-      if (row) changes.add(changeOf({ id, payload: JSON.parse(row.payload) as Op['payload'] }));
+      const op = this.findOp(id);
+      if (op) changes.add(changeOf(op));
     }
     return changes;
   }

@@ -184,7 +184,10 @@ export class SyncService {
         unpulled: unpulled(store),
         refused,
         conflicts: store.conflicts().length,
-        quarantined: quarantine(store).map(({ id, code, message }) => ({ id, code, message })),
+        quarantined: quarantine(store).map(({ id, code, message }) => {
+          const target = store.findOp(id)?.target;
+          return { id, code, message, ...(target !== undefined && { target }) };
+        }),
       },
       this.o.timeZone,
     );

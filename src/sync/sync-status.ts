@@ -46,6 +46,8 @@ export interface QuarantineView {
   id: string;
   code: ErrorCode;
   message: string;
+  /** The node or link the op changes, where this log still holds the op. */
+  target?: string;
 }
 
 export interface SyncFacts {

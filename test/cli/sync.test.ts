@@ -105,6 +105,10 @@ describe('heph sync', () => {
       /^not uploading: this device's clock is \d+ s ahead of the hub's; fix the clock, then `heph sync` · 1 change waiting to upload$/,
     );
     expect(human.stdout).toMatch(/to upload: +1 change \(\d+ ops\)/);
+    const held = await d.run(['sync', 'status', '--details']);
+    expect(held.stdout).toMatch(
+      /\nHeld until this device's clock is right \(\d+ ops, sent again then\):\n {2}op \S+ from replica [0-9a-f]{16} is stamped 10m00s ahead/,
+    );
 
     // The clock is fixed: the held change is stamped again and sent, once.
     await d.restart();
@@ -233,8 +237,9 @@ describe('heph sync', () => {
     expect(st.refused.ops).toBe(st.quarantined.length);
     expect(st.verdict).toBe('in sync · 1 change refused (heph sync status --details)');
     const details = await copy.run(['sync', 'status', '--details']);
-    expect(details.stdout).toContain('Held back (kept here; refused ones are never sent again):');
-    for (const q of st.quarantined) expect(details.stdout).toContain(q.id);
-    expect(details.stdout).toMatch(/refused: op \S+ from replica/);
+    expect(details.stdout).toContain('Refused by the hub (kept here, never sent again):');
+    for (const q of st.quarantined) {
+      expect(details.stdout).toContain(`${q.id} on ${q.target}: op ${q.id} from replica`);
+    }
   });
 });
