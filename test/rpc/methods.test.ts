@@ -199,6 +199,47 @@ describe('daemon methods', () => {
     }
   });
 
+  it('link.backlinks with type wiki gives the notes wiki.backlinks gives, as links', async () => {
+    const create = async (title: string, body = '', aliases?: string[]) =>
+      (await env.call('node.create', { kind: 'doc', title, body, ...(aliases && { aliases }) }))
+        .result.id as string;
+    const target = await create('Garden plan', '', ['Plan']);
+    const byTitle = await create('Seeds', 'see [[Garden plan]] and again [[Garden plan|it]]');
+    const byAlias = await create('Tools', 'for the [[Plan]]');
+    const byId = await create('Log', `[[${target}]]`);
+    const gone = await create('Old', 'was about [[Garden plan]]');
+    await env.call('node.delete', { id: gone });
+    const inCode = await create('Code', '`[[Garden plan]]`');
+    const typed = await create('Parent');
+    expect((await env.call('link.add', { src: typed, dst: target, type: 'parent' })).error).toBe(
+      undefined,
+    );
+
+    const wiki = (await env.call('link.backlinks', { id: 'Garden plan', type: 'wiki' })).result;
+    const expected = [byTitle, byAlias, byId].map((src) => ({
+      id: `${src}|wiki|${target}`,
+      src,
+      dst: target,
+      type: 'wiki',
+    }));
+    expect(wiki.links).toEqual(expected.sort((a, b) => (a.id < b.id ? -1 : 1)));
+    const sources = (await env.call('wiki.backlinks', { id: target })).result.backlinks.map(
+      (b: { id: string }) => b.id,
+    );
+    expect(wiki.links.map((l: { src: string }) => l.src).sort()).toEqual([...sources].sort());
+    expect(sources).not.toContain(gone);
+    expect(sources).not.toContain(inCode);
+
+    // Without a type: the typed links, as before (the CLI asks wiki.backlinks separately).
+    const all = (await env.call('link.backlinks', { id: target })).result.links;
+    expect(all).toEqual([
+      { id: `${typed}|parent|${target}`, src: typed, dst: target, type: 'parent' },
+    ]);
+    expect((await env.call('link.backlinks', { id: byTitle, type: 'wiki' })).result.links).toEqual(
+      [],
+    );
+  });
+
   it('streams change events to a subscriber until it unsubscribes', async () => {
     const sub = (await env.call('events.subscribe', { topics: ['node.changed', 'task.changed'] }))
       .result.subscription;

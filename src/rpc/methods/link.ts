@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { LINK_TYPES, type LinkType } from '../../core/ids.js';
+import { LINK_TYPES, linkId, type LinkType } from '../../core/ids.js';
+import { wikiBacklinks } from '../../model/wiki.js';
+import type { LinkView } from '../../ports/store.js';
 import { defineMethod } from '../registry.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
@@ -41,13 +43,28 @@ export function linkMethods(s: Services) {
     }),
     defineMethod({
       name: 'link.backlinks',
-      summary: 'Links pointing at a node.',
-      params: z.strictObject({ id: NodeRef, type: z.enum(LINK_TYPES).optional() }),
+      summary:
+        'Links pointing at a node: its typed links, or with type "wiki" one link from each note ' +
+        'whose body links to it (the notes wiki.backlinks gives).',
+      params: z.strictObject({
+        id: NodeRef,
+        type: z
+          .enum(LINK_TYPES)
+          .optional()
+          .describe('without it, typed links only; "wiki" for the links written in bodies'),
+      }),
       result: '{links: link[]}',
       handler: (p) => {
         const id = resolveRef(s.store, p.id, { includeDeleted: true }).id;
-        return { links: p.type === 'wiki' ? [] : s.store.backlinks(id, p.type) };
+        return { links: p.type === 'wiki' ? wikiLinksTo(s, id) : s.store.backlinks(id, p.type) };
       },
     }),
   ];
+}
+
+/** wiki.backlinks as links: one per node whose body links here, by id like the typed ones. */
+function wikiLinksTo(s: Services, dst: string): LinkView[] {
+  return wikiBacklinks(s.store, dst)
+    .map((b): LinkView => ({ id: linkId(b.id, 'wiki', dst), src: b.id, dst, type: 'wiki' }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
