@@ -5,13 +5,22 @@
 // the interval for all later polls; polling stops when the code expires (by the injected clock)
 // or the provider says expired_token/access_denied; time and sleep are injected, so tests run
 // without waiting. openid-client's own polling loop is not used because it sleeps on real
-// timers. Every foreign error becomes one HephError here; no token reaches a message.
+// timers. Every request to the provider (discovery, device authorization, token) passes the one
+// provider URL policy (url-policy.ts): https, or plain http on loopback, or plain http elsewhere
+// only with the user's --insecure-http. Every foreign error becomes one HephError here; no token
+// reaches a message.
 
 import { decodeJwt, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 import { HephError } from '../core/errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Tokens } from './token-store.js';
+import {
+  checkProviderUrl,
+  CLI_OPT_IN,
+  guardedFetch,
+  isPlainHttpOffLoopback,
+} from './url-policy.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const DEFAULT_SCOPE = 'openid offline_access';
@@ -43,8 +52,8 @@ export interface ProviderOptions {
   clientId: string;
   /** Used for every request to the provider (tests count, delay or rewrite requests). */
   fetch?: oidc.CustomFetch;
-  /** Allow plain http (a loopback test provider). Never set from user input. */
-  allowInsecureRequests?: boolean;
+  /** The user allowed plain http to a provider that is not on loopback (--insecure-http). */
+  insecureHttp?: boolean;
   /** Per-request timeout, seconds (openid-client's default is 30). */
   timeoutSec?: number;
 }
@@ -60,20 +69,20 @@ export interface LoginOptions extends ProviderOptions {
   signal?: AbortSignal;
 }
 
+/** What openid-client does without a customFetch, spelled out so the policy can wrap it. */
+const globalFetch: oidc.CustomFetch = (url, { body, signal, ...init }) =>
+  fetch(url, { ...init, body: body ?? null, ...(signal && { signal }) });
+
 /** Provider metadata and client settings, discovered from the issuer. */
 export async function discover(o: ProviderOptions): Promise<oidc.Configuration> {
-  const options: oidc.DiscoveryRequestOptions = {};
-  if (o.allowInsecureRequests === true) options.execute = [oidc.allowInsecureRequests];
-  if (o.fetch) options[oidc.customFetch] = o.fetch;
+  const policy = { insecureHttp: o.insecureHttp === true, optIn: CLI_OPT_IN };
+  const issuer = checkProviderUrl(o.issuer, policy);
+  // openid-client's own check (https only) gives way to the policy, which every request passes.
+  const options: oidc.DiscoveryRequestOptions = {
+    execute: [oidc.allowInsecureRequests],
+    [oidc.customFetch]: guardedFetch(o.fetch ?? globalFetch, policy),
+  };
   if (o.timeoutSec !== undefined) options.timeout = o.timeoutSec;
-  let issuer: URL;
-  try {
-    issuer = new URL(o.issuer);
-  } catch {
-    throw new HephError('invalid_params', `issuer ${JSON.stringify(o.issuer)} is not a URL`, {
-      field: 'issuer',
-    });
-  }
   try {
     return await oidc.discovery(issuer, o.clientId, undefined, oidc.None(), options);
   } catch (e) {
@@ -99,14 +108,6 @@ export function providerError(e: unknown, issuer: string, what: string): HephErr
       'unauthorized',
       `the sign-in provider refused ${what} (${e.error}${desc})`,
       { oauth_error: e.error },
-    );
-  }
-  const code = (e as { code?: unknown } | null)?.code;
-  if (code === 'OAUTH_HTTP_REQUEST_FORBIDDEN') {
-    return new HephError(
-      'invalid_params',
-      `the sign-in provider ${issuer} must be reached over https://`,
-      { field: 'issuer' },
     );
   }
   const net = causeCode(e);
@@ -151,7 +152,15 @@ export interface TokenResponse {
  */
 export function tokensFrom(
   r: TokenResponse,
-  o: { issuer: string; clientId: string; audience: string; now: number; previous?: Tokens },
+  o: {
+    issuer: string;
+    clientId: string;
+    audience: string;
+    now: number;
+    previous?: Tokens;
+    /** The user allowed plain http off loopback for this sign-in (kept for renewals). */
+    insecureHttp?: boolean;
+  },
 ): Tokens {
   let claims: JWTPayload;
   try {
@@ -201,6 +210,8 @@ export function tokensFrom(
     str(claims.email) ??
     o.previous?.name;
   if (name !== undefined) t.name = name;
+  const optedIn = o.insecureHttp === true || o.previous?.insecure_http === true;
+  if (optedIn && isPlainHttpOffLoopback(new URL(o.issuer))) t.insecure_http = true;
   return t;
 }
 
@@ -260,6 +271,7 @@ export async function login(o: LoginOptions): Promise<Tokens> {
         clientId: o.clientId,
         audience: o.audience,
         now: clock.now(),
+        ...(o.insecureHttp === true && { insecureHttp: true }),
       });
     } catch (e) {
       if (!(e instanceof oidc.ResponseBodyError)) throw providerError(e, o.issuer, 'sign-in');

@@ -4,7 +4,10 @@
 // are kept (a symmetric or encryption key in the set is dropped); at most one fetch is in flight,
 // and a new fetch starts at most once per cooldown (after the first), whatever the tokens say, so
 // random `kid`s cannot make the hub hammer the provider; when a refresh fails, the keys already
-// held keep working. Network, HTTP and document errors become HephError 'unavailable' here, once.
+// held keep working; every URL fetched (the discovery document, the key set, each redirect) passes
+// the one provider URL policy (url-policy.ts), so keys never come over plain http off loopback
+// unless the operator opted in. Network, HTTP, document and policy errors become HephError
+// 'unavailable' here, once.
 
 import {
   createLocalJWKSet,
@@ -17,8 +20,15 @@ import { HephError } from '../core/errors.js';
 import { isPlainObject } from '../core/json.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
+import {
+  checkProviderUrl,
+  guardedFetch,
+  HUB_OPT_IN,
+  type FetchLike,
+  type ProviderUrlPolicy,
+} from './url-policy.js';
 
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+export type { FetchLike };
 
 export interface JwksCacheOptions {
   issuer: string;
@@ -32,6 +42,8 @@ export interface JwksCacheOptions {
   /** Per request to the provider (default 5 s). */
   timeoutMs?: number;
   logger?: Logger;
+  /** Plain http off loopback was allowed (`--insecure-oidc-http`); default false. */
+  insecureHttp?: boolean;
 }
 
 export interface KeyLookup {
@@ -68,7 +80,7 @@ export function discoveryUrl(issuer: string): string {
 }
 
 async function fetchJson(
-  fetchFn: FetchLike,
+  fetchFn: (input: string, init: RequestInit) => Promise<Response>,
   url: string,
   timeoutMs: number,
   what: string,
@@ -80,6 +92,16 @@ async function fetchJson(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
+    if (e instanceof HephError) {
+      throw new HephError(
+        'unavailable',
+        `could not fetch the identity provider's ${what}: ${e.message}`,
+        {
+          ...e.details,
+          url,
+        },
+      );
+    }
     const why = e instanceof Error && e.name === 'TimeoutError' ? 'timed out' : 'unreachable';
     throw new HephError('unavailable', `identity provider ${why}: could not fetch its ${what}`, {
       url,
@@ -103,8 +125,9 @@ async function fetchJson(
   }
 }
 
-/** The `jwks_uri` of a discovery document, after checking it belongs to `issuer`. */
-export function parseDiscovery(doc: unknown, issuer: string): string {
+/** The `jwks_uri` of a discovery document, after checking it belongs to `issuer` and that the
+ *  policy allows fetching it. */
+export function parseDiscovery(doc: unknown, issuer: string, policy: ProviderUrlPolicy): string {
   const bad = (why: string) =>
     new HephError('unavailable', `identity provider's discovery document ${why}`, { issuer });
   if (!isPlainObject(doc)) throw bad('is not a JSON object');
@@ -115,18 +138,11 @@ export function parseDiscovery(doc: unknown, issuer: string): string {
     );
   }
   if (typeof doc.jwks_uri !== 'string') throw bad('has no jwks_uri');
-  let uri: URL;
   try {
-    uri = new URL(doc.jwks_uri);
-  } catch {
-    throw bad('has a jwks_uri that is not a URL');
+    return checkProviderUrl(doc.jwks_uri, policy).href;
+  } catch (e) {
+    throw bad(`names a jwks_uri that cannot be used: ${(e as Error).message}`);
   }
-  // Plain http only where the issuer itself is plain http (a loopback or test deployment).
-  const issuerHttp = new URL(issuer).protocol === 'http:';
-  if (uri.protocol !== 'https:' && !(issuerHttp && uri.protocol === 'http:')) {
-    throw bad('has a jwks_uri that is not https');
-  }
-  return uri.href;
 }
 
 /** The public asymmetric signing keys of a JWK Set; everything else is dropped. */
@@ -150,7 +166,11 @@ export function parseJwks(doc: unknown): JSONWebKeySet {
 }
 
 export function createJwksCache(o: JwksCacheOptions): JwksCache {
-  const fetchFn: FetchLike = o.fetch ?? ((input, init) => fetch(input, init));
+  const policy: ProviderUrlPolicy = { insecureHttp: o.insecureHttp === true, optIn: HUB_OPT_IN };
+  const fetchFn = guardedFetch<RequestInit>(
+    o.fetch ?? ((input, init) => fetch(input, init)),
+    policy,
+  );
   const clock = o.clock ?? systemClock;
   const cooldownMs = o.cooldownMs ?? 30_000;
   const maxAgeMs = o.maxAgeMs ?? 10 * 60_000;
@@ -171,6 +191,7 @@ export function createJwksCache(o: JwksCacheOptions): JwksCache {
       jwksUri ??= parseDiscovery(
         await fetchJson(fetchFn, discoveryUrl(o.issuer), timeoutMs, 'discovery document'),
         o.issuer,
+        policy,
       );
       fetches++;
       const set = parseJwks(await fetchJson(fetchFn, jwksUri, timeoutMs, 'key set'));

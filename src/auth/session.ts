@@ -6,7 +6,9 @@
 // different tokens appear in the store (a new login, even from another process); a provider
 // that cannot be reached is an 'unavailable' error that changes nothing, so the caller's own
 // schedule decides when to try again. Refreshed tokens are written back to the store they came
-// from. Tokens never reach a log line or an error message.
+// from. The provider is reached only as url-policy.ts allows: plain http off loopback needs the
+// choice made at sign-in (stored with the tokens) or hephd's --insecure-http. Tokens never reach
+// a log line or an error message.
 
 import * as oidc from 'openid-client';
 import { HephError } from '../core/errors.js';
@@ -27,8 +29,9 @@ export interface SessionOptions {
   logger?: Logger;
   /** For requests to the identity provider (tests). */
   fetch?: oidc.CustomFetch;
-  /** Allow a plain-http provider (loopback tests only). */
-  allowInsecureRequests?: boolean;
+  /** Allow plain http to a provider off loopback for any stored sign-in (hephd --insecure-http);
+   *  a sign-in made with `heph auth login --insecure-http` carries that choice itself. */
+  insecureHttp?: boolean;
 }
 
 export interface Session {
@@ -92,11 +95,12 @@ export function createSession(o: SessionOptions): Session {
   }
 
   function configFor(t: Tokens): Promise<oidc.Configuration> {
-    const key = `${t.issuer} ${t.client_id}`;
+    const insecureHttp = o.insecureHttp === true || t.insecure_http === true;
+    const key = `${t.issuer} ${t.client_id} ${insecureHttp}`;
     if (config?.key !== key) {
       const opts: Parameters<typeof discover>[0] = { issuer: t.issuer, clientId: t.client_id };
       if (o.fetch) opts.fetch = o.fetch;
-      if (o.allowInsecureRequests === true) opts.allowInsecureRequests = true;
+      if (insecureHttp) opts.insecureHttp = true;
       const promise = discover(opts);
       config = { key, promise };
       // A failed discovery is not cached.

@@ -22,6 +22,9 @@ export interface Tokens {
   sub?: string;
   /** A name to show people (preferred_username, email or name), when the provider gave one. */
   name?: string;
+  /** The user allowed plain http to this issuer, which is not on loopback, when signing in
+   *  (`heph auth login --insecure-http`); renewals honour the same choice. */
+  insecure_http?: true;
 }
 
 export type StoreKind = 'keyring' | 'file';
@@ -53,6 +56,7 @@ const TokensSchema = z.object({
   audience: z.string().min(1),
   sub: z.string().optional(),
   name: z.string().optional(),
+  insecure_http: z.boolean().optional(),
 });
 
 /** The error for an entry that does not parse. Names the field, never its value. */
@@ -87,6 +91,7 @@ export function parseTokens(value: unknown, hub: string, where: string): Tokens 
   if (d.scope !== undefined) t.scope = d.scope;
   if (d.sub !== undefined) t.sub = d.sub;
   if (d.name !== undefined) t.name = d.name;
+  if (d.insecure_http === true) t.insecure_http = true;
   return t;
 }
 

@@ -3,7 +3,8 @@
 // `none`; `iss` must equal the configured issuer and `aud` must be (or contain) the hub's
 // audience; `exp` and `sub` are required, `nbf` is honoured, both within `leewaySec`; keys come
 // only from the issuer's discovery document (`jku`, `x5u`, `jwk` and `x5c` headers are never
-// used); ID tokens are refused (see rejectIdToken). Every failure is a HephError: 'unauthorized'
+// used) and only as url-policy.ts allows (https, or http on loopback unless the operator opted
+// in); ID tokens are refused (see rejectIdToken). Every failure is a HephError: 'unauthorized'
 // (401) with an RFC 6750 `WWW-Authenticate` value in details.www_authenticate, or 'unavailable'
 // (503) when the provider cannot be reached and no cached key fits. jose's errors are translated
 // here, once. The token never appears in an error message or a log line.
@@ -56,6 +57,8 @@ export interface VerifierOptions {
   /** Require the RFC 9068 header `typ: at+jwt` (default false: many providers send `JWT`). */
   requireAtJwtType?: boolean;
   maxTokenBytes?: number;
+  /** Fetch keys over plain http from a provider off loopback (`--insecure-oidc-http`). */
+  insecureHttp?: boolean;
 }
 
 export interface VerifiedToken {
@@ -213,6 +216,7 @@ export function createVerifier(o: VerifierOptions): Verifier {
     ...(o.cooldownMs !== undefined && { cooldownMs: o.cooldownMs }),
     ...(o.maxKeyAgeMs !== undefined && { maxAgeMs: o.maxKeyAgeMs }),
     ...(o.timeoutMs !== undefined && { timeoutMs: o.timeoutMs }),
+    ...(o.insecureHttp === true && { insecureHttp: true }),
   });
 
   async function verifyToken(token: string, network: boolean): Promise<VerifiedToken> {

@@ -452,7 +452,7 @@ function commands(y: Argv, run: (fn: Run) => (a: Args) => Promise<void>): Argv {
           })
           .option('insecure-http', {
             type: 'boolean',
-            describe: 'allow a plain http:// hub off loopback',
+            describe: 'allow a plain http:// hub or identity provider off loopback',
           })
           .command(
             'login',

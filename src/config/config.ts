@@ -28,6 +28,7 @@ const FileConfig = z.strictObject({
   oidc_issuer: z.string().min(1).optional(),
   oidc_audience: z.string().min(1).optional(),
   oidc_client_id: z.string().min(1).optional(),
+  insecure_oidc_http: z.boolean().optional(),
   owner: z.string().min(1).optional(),
   allow_users: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   trust_proxy: z.boolean().optional(),
@@ -53,6 +54,8 @@ export interface DaemonFlags {
   oidcIssuer?: string | undefined;
   oidcAudience?: string | undefined;
   oidcClientId?: string | undefined;
+  /** Mode server: fetch the issuer's keys over plain http although it is not on loopback. */
+  insecureOidcHttp?: boolean | undefined;
   /** Mode server: the hub owner's subject at the issuer. */
   owner?: string | undefined;
   /** Mode server: `SUB,SUB` or `*`. */
@@ -103,6 +106,10 @@ export interface OidcConfig {
   owner?: string;
   /** Other accounts served, each with a partition of its own (`--allow-users`). */
   allowUsers?: readonly string[] | '*';
+  /** Keys may be fetched over plain http from an issuer off loopback (`--insecure-oidc-http`). */
+  insecureHttp?: boolean;
+  /** Where the issuer was set, for messages: a flag, a variable, or a key of a config file. */
+  issuerFrom?: string;
 }
 
 function loadFile(path: string, required: boolean): FileConfig {
@@ -197,7 +204,7 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
     timeZone: first(env.HEPH_TIME_ZONE, file.time_zone),
     clockOffsetMs: offset ? Number(offset) : 0,
     ...syncInterval(flags, env, file),
-    ...hubFields(flags, env, file, cwd),
+    ...hubFields(flags, env, file, cwd, configPath),
     ...((flags.insecureHttp === true ||
       env.HEPH_INSECURE_HTTP === '1' ||
       env.HEPH_INSECURE_HTTP === 'true' ||
@@ -233,10 +240,11 @@ function hubFields(
   env: Env,
   file: FileConfig,
   cwd: string,
+  configPath: string,
 ): Pick<DaemonConfig, 'insecureOpen' | 'tlsCert' | 'tlsKey' | 'oidc' | 'trustProxy'> {
   const cert = first(flags.tlsCert, env.HEPH_TLS_CERT, file.tls_cert);
   const key = first(flags.tlsKey, env.HEPH_TLS_KEY, file.tls_key);
-  const oidc = oidcFields(flags, env, file);
+  const oidc = oidcFields(flags, env, file, configPath);
   return {
     ...(flags.insecureOpen === true && { insecureOpen: true }),
     ...(cert !== undefined && { tlsCert: resolve(cwd, cert) }),
@@ -249,8 +257,18 @@ function hubFields(
   };
 }
 
-function oidcFields(flags: DaemonFlags, env: Env, file: FileConfig): OidcConfig | undefined {
+function oidcFields(
+  flags: DaemonFlags,
+  env: Env,
+  file: FileConfig,
+  configPath: string,
+): OidcConfig | undefined {
   const issuer = first(flags.oidcIssuer, env.HEPH_OIDC_ISSUER, file.oidc_issuer);
+  const insecureHttp =
+    flags.insecureOidcHttp === true ||
+    env.HEPH_INSECURE_OIDC_HTTP === '1' ||
+    env.HEPH_INSECURE_OIDC_HTTP === 'true' ||
+    file.insecure_oidc_http === true;
   const audience = first(flags.oidcAudience, env.HEPH_OIDC_AUDIENCE, file.oidc_audience);
   const clientId = first(flags.oidcClientId, env.HEPH_OIDC_CLIENT_ID, file.oidc_client_id);
   const owner = first(flags.owner, env.HEPH_OWNER, file.owner);
@@ -262,6 +280,7 @@ function oidcFields(flags: DaemonFlags, env: Env, file: FileConfig): OidcConfig 
       ['oidc-client-id', clientId],
       ['owner', owner],
       ['allow-users', allow],
+      ['insecure-oidc-http', insecureHttp ? 'set' : undefined],
     ];
     const given = stray.find(([, v]) => v !== undefined);
     if (given !== undefined) {
@@ -299,10 +318,17 @@ function oidcFields(flags: DaemonFlags, env: Env, file: FileConfig): OidcConfig 
   const allowUsers = allow === undefined ? undefined : parseAllowUsers(allow);
   return {
     issuer,
+    issuerFrom:
+      first(flags.oidcIssuer) !== undefined
+        ? '--oidc-issuer'
+        : first(env.HEPH_OIDC_ISSUER) !== undefined
+          ? 'HEPH_OIDC_ISSUER'
+          : `oidc_issuer in ${configPath}`,
     audience,
     ...(clientId !== undefined && { clientId }),
     ...(owner !== undefined && { owner }),
     ...(allowUsers !== undefined && { allowUsers }),
+    ...(insecureHttp && { insecureHttp: true }),
   };
 }
 

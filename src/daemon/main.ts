@@ -26,7 +26,8 @@ Options:
   --config PATH      config file          (default: $XDG_CONFIG_HOME/heph/config.json; env HEPH_CONFIG)
   --log-level LEVEL  fatal, error, warn, info (default), debug, trace or silent
   --hub-url URL      the hub to sync with (modes local and client)
-  --insecure-http    allow a plain http:// hub that is not on loopback (env HEPH_INSECURE_HTTP=1)
+  --insecure-http    allow a plain http:// hub, and renewing sign-in with a plain http://
+                     identity provider, that is not on loopback (env HEPH_INSECURE_HTTP=1)
   --sync-interval S  mode local: seconds between background syncs (default 30; env
                      HEPH_SYNC_INTERVAL); changes also sync a second after they are made
   --http-addr ADDR   where the hub listens (mode server; default 127.0.0.1:8787; port 0 = any)
@@ -40,6 +41,9 @@ Options:
                      the hub's URL (env HEPH_OIDC_AUDIENCE)
   --oidc-client-id ID
                      the public client \`heph auth login\` uses (env HEPH_OIDC_CLIENT_ID)
+  --insecure-oidc-http
+                     allow an http:// --oidc-issuer that is not on loopback: its signing keys
+                     then travel unencrypted (env HEPH_INSECURE_OIDC_HTTP=1; warns at every start)
   --owner SUB        the hub owner's subject at the issuer; else the first account to sign in
                      claims the hub (env HEPH_OWNER)
   --allow-users LIST
@@ -90,6 +94,7 @@ function parseFlags(argv: string[]) {
         'oidc-issuer': { type: 'string' },
         'oidc-audience': { type: 'string' },
         'oidc-client-id': { type: 'string' },
+        'insecure-oidc-http': { type: 'boolean' },
         owner: { type: 'string' },
         'allow-users': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
@@ -108,7 +113,7 @@ function parseFlags(argv: string[]) {
 
 /** Tokens from `heph auth login` for this hub: the OS keyring first, then the opt-in file. */
 async function signedInSession(
-  hub: string,
+  config: DaemonConfig & { hubUrl: string },
   env: NodeJS.ProcessEnv,
   clock: Clock,
   logger: Logger,
@@ -119,10 +124,11 @@ async function signedInSession(
     import('../auth/file-store.js'),
   ]);
   const session = createSession({
-    hub,
+    hub: config.hubUrl,
     stores: [keyringStore(), fileStore({ path: tokensFilePath(env) })],
     clock,
     logger,
+    ...(config.insecureHttp === true && { insecureHttp: true }),
   });
   return () => session.getToken();
 }
@@ -155,6 +161,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         oidcIssuer: flags['oidc-issuer'],
         oidcAudience: flags['oidc-audience'],
         oidcClientId: flags['oidc-client-id'],
+        insecureOidcHttp: flags['insecure-oidc-http'],
         owner: flags.owner,
         allowUsers: flags['allow-users'],
         trustProxy: flags['trust-proxy'],
@@ -182,7 +189,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       getToken:
         config.hubUrl === undefined
           ? undefined
-          : await signedInSession(config.hubUrl, env, clock, logger),
+          : await signedInSession({ ...config, hubUrl: config.hubUrl }, env, clock, logger),
     };
     const failpoint = env.HEPH_FAILPOINT;
     daemon =

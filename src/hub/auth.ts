@@ -38,6 +38,8 @@ export interface HubAuthOptions {
   clock?: Clock;
   /** Failed-authentication limiter (default: 10 at once, then 10 a minute); false: none. */
   limiter?: FailureLimiter | false;
+  /** Keys may come over plain http from a provider off loopback (`--insecure-oidc-http`). */
+  insecureHttp?: boolean | undefined;
   /** Passed to the verifier (tests: a short key-fetch cooldown, a fetch). */
   verifier?: Pick<VerifierOptions, 'cooldownMs' | 'fetch' | 'leewaySec' | 'timeoutMs'>;
 }
@@ -111,6 +113,7 @@ export function makeAuthenticate(
     audience: o.audience,
     clock,
     logger,
+    ...(o.insecureHttp === true && { insecureHttp: true }),
     ...o.verifier,
   });
   const limiter = o.limiter === false ? undefined : (o.limiter ?? createFailureLimiter({ clock }));

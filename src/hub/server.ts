@@ -2,7 +2,9 @@
 // the hub's HTTP endpoints on the same store. Guarantees: the store is opened with
 // synchronous=FULL (a 2xx is a promise to other machines) and SQLite's exclusive lock; without an
 // identity provider (--oidc-issuer) the hub binds to loopback only unless insecureOpen is set,
-// and with one every /sync and /rpc call needs a bearer token from it; TLS material is
+// and with one every /sync and /rpc call needs a bearer token from it; an issuer reached over
+// plain http off loopback is refused before anything is opened unless the operator opted in
+// (--insecure-oidc-http), and then every start logs a warning; TLS material is
 // read and checked before anything is opened; stop() closes HTTP first (waking long-polls), then
 // the daemon, and is idempotent.
 
@@ -16,6 +18,12 @@ import { startDaemon, type DaemonDeps } from '../daemon/daemon.js';
 import { EventHub } from '../daemon/events.js';
 import { createServices } from '../rpc/methods/context.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import {
+  checkProviderUrl,
+  HUB_OPT_IN,
+  isLoopbackHost,
+  isPlainHttpOffLoopback,
+} from '../auth/url-policy.js';
 import type { VerifierOptions } from '../auth/verifier.js';
 import { buildHubApp, defaultPartitionDir, type HubTimeouts } from './app.js';
 
@@ -60,13 +68,6 @@ export function parseHttpAddr(addr: string): HttpAddr {
   return { host, port };
 }
 
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  return h.startsWith('::ffff:127.');
-}
-
 function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
@@ -90,7 +91,7 @@ export function loadTls(config: DaemonConfig): { cert: Buffer; key: Buffer } | u
 }
 
 function checkExposure(addr: HttpAddr, config: DaemonConfig): void {
-  if (isLoopback(addr.host) || config.insecureOpen || config.oidc !== undefined) return;
+  if (isLoopbackHost(addr.host) || config.insecureOpen || config.oidc !== undefined) return;
   throw new HephError(
     'invalid_params',
     `refusing to listen on ${config.httpAddr}: without an identity provider the hub has no ` +
@@ -100,6 +101,42 @@ function checkExposure(addr: HttpAddr, config: DaemonConfig): void {
       'is trusted',
     { field: 'http-addr' },
   );
+}
+
+/** The issuer must pass the provider URL policy; says which setting to change when not. */
+function checkIssuer(config: DaemonConfig): void {
+  const oidc = config.oidc;
+  if (oidc === undefined) return;
+  try {
+    checkProviderUrl(oidc.issuer, { insecureHttp: oidc.insecureHttp === true, optIn: HUB_OPT_IN });
+  } catch (e) {
+    if (!(e instanceof HephError)) throw e;
+    throw new HephError(
+      'invalid_params',
+      `cannot start the hub with ${oidc.issuerFrom ?? '--oidc-issuer'} ` +
+        `${JSON.stringify(oidc.issuer)}: ${e.message}`,
+      { ...e.details, field: 'oidc-issuer' },
+    );
+  }
+}
+
+function warnInsecureIssuer(config: DaemonConfig, logger: HubDeps['logger']): void {
+  const oidc = config.oidc;
+  if (oidc?.insecureHttp !== true) return;
+  if (isPlainHttpOffLoopback(new URL(oidc.issuer))) {
+    logger.warn(
+      { issuer: oidc.issuer },
+      `--insecure-oidc-http: the identity provider's signing keys are fetched over plain http ` +
+        `from ${oidc.issuer}, which is not on loopback; anyone on the network path can forge ` +
+        'sign-ins this hub accepts. Serve the provider over https and drop this setting',
+    );
+  } else {
+    logger.warn(
+      { issuer: oidc.issuer },
+      '--insecure-oidc-http is set but the issuer is https or on loopback: it has no effect; ' +
+        'drop it',
+    );
+  }
 }
 
 function urlOf(app: FastifyInstance, tls: boolean): string {
@@ -129,8 +166,10 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   const config: DaemonConfig = { ...given, mode: 'server' };
   const addr = parseHttpAddr(config.httpAddr);
   checkExposure(addr, config);
+  checkIssuer(config);
   const tls = loadTls(config);
   const { logger } = deps;
+  warnInsecureIssuer(config, logger);
 
   const daemon = await startDaemon(config, deps);
   const store = daemon.store;
@@ -202,7 +241,7 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   logger.info(
     {
       url,
-      open: !isLoopback(addr.host),
+      open: !isLoopbackHost(addr.host),
       ...(oidc !== undefined && { issuer: oidc.issuer, audience: oidc.audience }),
     },
     oidc === undefined

@@ -9,6 +9,7 @@
 
 import type { Agent, Dispatcher, request as undiciRequest } from 'undici';
 import type { z } from 'zod';
+import { isLoopbackHost } from '../auth/url-policy.js';
 import { HephError, type ErrorCode } from '../core/errors.js';
 import type { Op } from '../core/op.js';
 import type { Clock } from '../ports/clock.js';
@@ -58,8 +59,6 @@ export interface SyncTransport {
   clockOffsetMs(): number | undefined;
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/i;
-
 /** Whether a hub URL may be used: http(s) only, and plain http only on loopback or if allowed. */
 export function checkHubUrl(raw: string, insecureHttp = false): URL {
   let url: URL;
@@ -79,7 +78,7 @@ export function checkHubUrl(raw: string, insecureHttp = false): URL {
       },
     );
   }
-  if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname) && !insecureHttp) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !insecureHttp) {
     throw new HephError(
       'invalid_params',
       `refusing plain http to ${url.host}: sign-in tokens would cross the network unencrypted. ` +

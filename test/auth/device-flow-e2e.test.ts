@@ -97,7 +97,6 @@ function deps(cli: Cli & { notes: string[] }, clock: ManualClock, o: Partial<Aut
     file,
     clock,
     loginOptions: {
-      allowInsecureRequests: true,
       sleep: async (ms) => {
         clock.advance(ms);
         const code = /enter the code: (\S+)/.exec(cli.notes.join('\n'))?.[1];
@@ -149,7 +148,6 @@ describe('heph auth, end to end', () => {
       hub: hub.url,
       stores: [d.keyring, d.file],
       clock,
-      allowInsecureRequests: true,
     });
     const before = op.hits('/token');
     const client = new HubClient({

@@ -70,7 +70,6 @@ function harness(o: { answers?: Answer[]; approveAt?: number } = {}): Harness {
     issuer: op.issuer,
     clientId: op.clientId,
     audience: op.audience,
-    allowInsecureRequests: true,
     fetch: proxy,
     clock,
     print: (l) => h.lines.push(l),
@@ -161,10 +160,37 @@ describe('device flow login', () => {
     expect((e as Error).message).toContain('http://127.0.0.1:9');
   });
 
-  it('refuses a plain-http provider unless told otherwise', async () => {
+  it('reaches a plain-http provider on loopback without an opt-in', async () => {
+    // The harness provider is http://127.0.0.1:<port> and no option allows plain http.
     const h = harness();
-    const { allowInsecureRequests: _, ...opts } = h.options;
-    await expect(login(opts)).rejects.toMatchObject({ code: 'invalid_params' });
+    expect(h.options.insecureHttp).toBeUndefined();
+    expect(new URL(op.issuer).protocol).toBe('http:');
+    expect(await login(h.options)).toMatchObject({ sub: 'alice', issuer: op.issuer });
+  });
+
+  it('refuses a plain-http provider off loopback, naming --insecure-http, before any request', async () => {
+    const urls: string[] = [];
+    const h = harness();
+    const opts = {
+      ...h.options,
+      issuer: 'http://10.11.12.13:8080',
+      fetch: (u: string) => {
+        urls.push(u);
+        return Promise.reject(new Error('must not be called'));
+      },
+    };
+    const e = await login(opts).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'invalid_params', details: { field: 'issuer' } });
+    expect((e as Error).message).toMatch(
+      /refusing plain http to the identity provider at http:\/\/10\.11\.12\.13:8080.*--insecure-http/,
+    );
+    expect(urls).toEqual([]);
+    expect(h.lines).toEqual([]);
+    // With the opt-in the provider is asked (and here cannot be reached).
+    await expect(login({ ...opts, insecureHttp: true })).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+    expect(urls).toEqual(['http://10.11.12.13:8080/.well-known/openid-configuration']);
   });
 
   it('refuses an access token for another audience, or an opaque one', async () => {

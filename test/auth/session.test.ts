@@ -36,7 +36,6 @@ async function signIn(clock: ManualClock, sub = 'alice'): Promise<Tokens> {
     issuer: op.issuer,
     clientId: op.clientId,
     audience: op.audience,
-    allowInsecureRequests: true,
     clock,
     print: (l) => lines.push(l),
     sleep: async (ms) => {
@@ -63,7 +62,6 @@ async function setup(o: Partial<SessionOptions> = {}) {
     hub: HUB,
     stores: [s],
     clock,
-    allowInsecureRequests: true,
     logger,
     ...o,
   });
@@ -173,7 +171,6 @@ describe('session', () => {
       hub: `${HUB}/`,
       stores: [empty, holding],
       clock,
-      allowInsecureRequests: true,
     });
     clock.advance(tokens.expires_at - clock.now() + 1);
     const t = await session.getAccessToken();

@@ -40,6 +40,7 @@ describe('sign-in settings', () => {
     const c = resolveDaemonConfig({ oidcClientId: 'cli', owner: 'flag-o' }, env, d);
     expect(c.oidc).toEqual({
       issuer: 'https://file.example',
+      issuerFrom: `oidc_issuer in ${file}`,
       audience: 'https://hub.env',
       clientId: 'cli',
       owner: 'flag-o',
@@ -56,6 +57,39 @@ describe('sign-in settings', () => {
         d,
       ).oidc?.allowUsers,
     ).toBe('*');
+  });
+
+  it('--insecure-oidc-http: flag, HEPH_INSECURE_OIDC_HTTP or insecure_oidc_http, with an issuer', () => {
+    const d = dir();
+    const file = join(d, 'config.json');
+    const base = { oidc_issuer: 'http://10.1.2.3:8080', oidc_audience: 'https://hub' };
+    writeFileSync(file, JSON.stringify(base));
+    const env = { HEPH_CONFIG: file };
+    expect(resolveDaemonConfig({}, env, d).oidc).toEqual({
+      issuer: 'http://10.1.2.3:8080',
+      issuerFrom: `oidc_issuer in ${file}`,
+      audience: 'https://hub',
+    });
+    expect(resolveDaemonConfig({ insecureOidcHttp: true }, env, d).oidc?.insecureHttp).toBe(true);
+    for (const v of ['1', 'true']) {
+      expect(
+        resolveDaemonConfig({}, { ...env, HEPH_INSECURE_OIDC_HTTP: v }, d).oidc?.insecureHttp,
+      ).toBe(true);
+    }
+    expect(
+      resolveDaemonConfig({}, { ...env, HEPH_OIDC_ISSUER: 'http://10.9.9.9' }, d).oidc?.issuerFrom,
+    ).toBe('HEPH_OIDC_ISSUER');
+    expect(resolveDaemonConfig({ oidcIssuer: 'http://10.9.9.9' }, env, d).oidc?.issuerFrom).toBe(
+      '--oidc-issuer',
+    );
+    writeFileSync(file, JSON.stringify({ ...base, insecure_oidc_http: true }));
+    expect(resolveDaemonConfig({}, env, d).oidc?.insecureHttp).toBe(true);
+    writeFileSync(file, JSON.stringify({ ...base, insecure_oidc_http: 'yes' }));
+    expect(() => resolveDaemonConfig({}, env, d)).toThrow(/"insecure_oidc_http"/);
+    writeFileSync(file, JSON.stringify({ insecure_oidc_http: true }));
+    expect(() => resolveDaemonConfig({}, env, d)).toThrow(
+      /--insecure-oidc-http only means something with --oidc-issuer/,
+    );
   });
 
   it('say clearly what is missing or wrong', () => {

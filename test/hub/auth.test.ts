@@ -326,7 +326,6 @@ describe('a hub with sign-in', () => {
       issuer: op.issuer,
       clientId: op.clientId,
       audience: op.audience,
-      allowInsecureRequests: true,
       print: (l) => printed.push(l),
       sleep: async () => {
         const code = /enter the code: (\S+)/.exec(printed.join('\n'))?.[1];
@@ -336,7 +335,7 @@ describe('a hub with sign-in', () => {
     expect(tokens.sub).toBe('dana');
     const file = fileStore({ path: join(dir, 'creds', 'tokens.json') });
     await file.set(url, tokens);
-    const session = createSession({ hub: url, stores: [file], allowInsecureRequests: true });
+    const session = createSession({ hub: url, stores: [file] });
 
     const spoke = openStore(
       { path: join(dir, 'spoke.db') },

@@ -64,8 +64,13 @@ function hubOf(cli: Cli, a: Args): string {
   return hubKey(hub);
 }
 
+/** --insecure-http: plain http to the hub, and to the identity provider, off loopback. */
 function insecureHttp(cli: Cli, a: Args): boolean {
-  return flag(a, 'insecure-http') || truthy(cli.env.HEPH_INSECURE_HTTP);
+  return (
+    flag(a, 'insecure-http') ||
+    truthy(cli.env.HEPH_INSECURE_HTTP) ||
+    resolveDaemonConfig({}, cli.env, cli.cwd).insecureHttp === true
+  );
 }
 
 function who(t: Tokens): string {
@@ -103,7 +108,8 @@ async function storeForLogin(deps: AuthDeps, allowFile: boolean): Promise<TokenS
 
 export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
   const hub = hubOf(cli, a);
-  const cfg = await deps.hubConfig(hub, insecureHttp(cli, a));
+  const insecure = insecureHttp(cli, a);
+  const cfg = await deps.hubConfig(hub, insecure);
   if (cfg.issuer === null && cfg.client_id === null && cfg.audience === null) {
     return {
       kind: 'summary',
@@ -129,6 +135,7 @@ export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): 
     issuer: cfg.issuer,
     clientId: cfg.client_id,
     audience: cfg.audience,
+    ...(insecure && { insecureHttp: true }),
     clock: deps.clock,
     print: (line) => cli.note(line),
   });
