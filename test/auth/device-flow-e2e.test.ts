@@ -1,7 +1,10 @@
 // End to end: `heph auth login|status|logout` through the command functions, against a real
 // OpenID Provider, a real Secret Service (private, see keyring-service.ts) and a stand-in hub
 // serving GET /config on loopback; then a session refreshes the stored tokens after expiry (by a
-// manual clock) and a hub client sends the renewed token.
+// manual clock) and a hub client sends the renewed token. The provider speaks plain http on
+// 127.0.0.1, which needs no opt-in; a second provider on an address off loopback (a veth pair
+// with a network namespace, see non-loopback.ts) is refused unless the user passes
+// --insecure-http, a choice the daemon's renewals then honour.
 
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +18,7 @@ import type { Cli } from '../../src/cli/context.js';
 import { render, type Output } from '../../src/cli/output.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { HubClient } from '../../src/sync/hub-client.js';
+import { nonLoopbackAddress, type NonLoopback } from '../helpers/non-loopback.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
 import { tempDir } from '../helpers/temp.js';
 import { startSecretService, type SecretService } from './keyring-service.js';
@@ -85,7 +89,12 @@ function fakeCli(): Cli & { notes: string[] } {
 }
 
 let n = 0;
-function deps(cli: Cli & { notes: string[] }, clock: ManualClock, o: Partial<AuthDeps> = {}) {
+function deps(
+  cli: Cli & { notes: string[] },
+  clock: ManualClock,
+  o: Partial<AuthDeps> = {},
+  provider = op,
+) {
   const real = authDeps(cli);
   const file = fileStore({
     path: `${tmp.dir}/f${++n}/tokens.json`,
@@ -100,7 +109,7 @@ function deps(cli: Cli & { notes: string[] }, clock: ManualClock, o: Partial<Aut
       sleep: async (ms) => {
         clock.advance(ms);
         const code = /enter the code: (\S+)/.exec(cli.notes.join('\n'))?.[1];
-        if (code !== undefined) await op.approveDeviceCode(code, 'alice');
+        if (code !== undefined) await provider.approveDeviceCode(code, 'alice');
       },
     },
     ...o,
@@ -112,7 +121,7 @@ const json = (out: Output) => render(out, { json: true, color: false, today: '20
 const human = (out: Output) => render(out, { json: false, color: false, today: '2026-01-01' });
 
 describe('heph auth, end to end', () => {
-  it('login, status, refresh after expiry, the hub gets the token, logout', async () => {
+  it('login, status, refresh after expiry, the hub gets the token, logout (plain http on loopback, no opt-in)', async () => {
     const cli = fakeCli();
     const clock = new ManualClock(Date.now());
     const d = deps(cli, clock);
@@ -218,5 +227,94 @@ describe('heph auth, end to end', () => {
     await expect(login(cli, {}, deps(cli, new ManualClock()))).rejects.toMatchObject({
       code: 'invalid_params',
     });
+  });
+});
+
+describe('heph auth with a plain-http provider off loopback', () => {
+  let net: NonLoopback;
+  let far: OidcTestProvider;
+  let farHub: typeof hub;
+  beforeAll(async () => {
+    net = await nonLoopbackAddress();
+    far = await startOidcProvider({ host: net.address, accessTokenTtlSec: 120 });
+    farHub = await startHub();
+    farHub.config = {
+      issuer: far.issuer,
+      client_id: far.clientId,
+      audience: far.audience,
+      protocol: [1],
+    };
+    process.stderr.write(`provider off loopback at ${far.issuer}: ${net.how}\n`);
+  }, 30_000);
+  afterAll(async () => {
+    await farHub?.close();
+    await far?.close();
+    await net?.close();
+  });
+
+  const requests = () =>
+    ['/.well-known/openid-configuration', '/device/auth', '/token'].map((p) => far.hits(p));
+
+  it('login refuses it, naming --insecure-http, before any request reaches it', async () => {
+    expect(new URL(far.issuer).hostname).toBe(net.address);
+    const cli = fakeCli();
+    const d = deps(cli, new ManualClock(Date.now()), {}, far);
+    const e = await login(cli, { hub: farHub.url }, d).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'invalid_params' });
+    expect((e as Error).message).toContain(
+      `refusing plain http to the identity provider at ${far.issuer}: it is not on loopback`,
+    );
+    expect((e as Error).message).toContain('--insecure-http');
+    expect(requests()).toEqual([0, 0, 0]);
+    expect(cli.notes).toEqual([]);
+    expect(await d.keyring.get(farHub.url)).toBeUndefined();
+  });
+
+  it('--insecure-http signs in; renewals honour that choice, or hephd --insecure-http', async () => {
+    const cli = fakeCli();
+    const clock = new ManualClock(Date.now());
+    const d = deps(cli, clock, {}, far);
+    const out = await login(cli, { hub: farHub.url, 'insecure-http': true }, d);
+    expect(out).toMatchObject({ data: { subject: 'alice', issuer: far.issuer } });
+    const stored = await d.keyring.get(farHub.url);
+    expect(stored).toMatchObject({ sub: 'alice', insecure_http: true });
+
+    // The daemon's session, with hephd's default settings, renews over plain http because the
+    // sign-in said so.
+    clock.advance(121_000);
+    const tokenCalls = far.hits('/token');
+    const session = createSession({ hub: farHub.url, stores: [d.keyring], clock });
+    const renewed = await session.getAccessToken();
+    expect(renewed).not.toBe(stored!.access_token);
+    expect(far.hits('/token')).toBe(tokenCalls + 1);
+    expect(await d.keyring.get(farHub.url)).toMatchObject({ insecure_http: true });
+
+    // A sign-in stored without that choice is not renewed over plain http, unless hephd itself
+    // was started with --insecure-http.
+    const { insecure_http: _, ...without } = (await d.keyring.get(farHub.url))!;
+    await d.file.set(farHub.url, { ...without, expires_at: clock.now() - 1 });
+    const strict = createSession({ hub: farHub.url, stores: [d.file], clock });
+    const before = requests();
+    await expect(strict.getAccessToken()).rejects.toThrow(
+      /refusing plain http to the identity provider.*--insecure-http/,
+    );
+    expect(requests()).toEqual(before);
+    const allowed = createSession({
+      hub: farHub.url,
+      stores: [d.file],
+      clock,
+      insecureHttp: true,
+    });
+    expect(await allowed.getAccessToken()).toMatch(/^ey/);
+    expect(far.hits('/token')).toBe(before[2]! + 1);
+    await logout(cli, { hub: farHub.url }, d);
+  });
+
+  it('HEPH_INSECURE_HTTP=1 is the same opt-in', async () => {
+    const base = fakeCli();
+    const cli = { ...base, env: { ...base.env, HEPH_INSECURE_HTTP: '1' } };
+    const d = deps(cli, new ManualClock(Date.now()), {}, far);
+    expect(await login(cli, { hub: farHub.url }, d)).toMatchObject({ data: { subject: 'alice' } });
+    await logout(cli, { hub: farHub.url }, d);
   });
 });

@@ -1,7 +1,7 @@
-// A real OpenID Provider (panva's `oidc-provider`) on 127.0.0.1 for tests: the device
-// authorization grant, resource indicators (an access token requested for the hub's audience is
-// an RFC 9068 JWT whose `aud` is that audience), a public CLI client, refresh tokens, short TTLs
-// and in-memory storage owned by this harness.
+// A real OpenID Provider (panva's `oidc-provider`) on 127.0.0.1 (or a given address) for tests:
+// the device authorization grant, resource indicators (an access token requested for the hub's
+// audience is an RFC 9068 JWT whose `aud` is that audience), a public CLI client, refresh tokens,
+// short TTLs and in-memory storage owned by this harness.
 //
 //   const op = await startOidcProvider({ accessTokenTtlSec: 30 });
 //   // ...point the code under test at op.issuer, op.audience, op.clientId...
@@ -36,6 +36,8 @@ import { request } from 'undici';
 export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
 
 export interface OidcProviderOptions {
+  /** The address to listen on and name in the issuer (default '127.0.0.1'). */
+  host?: string;
   /** The hub's audience, a resource indicator URI (default 'https://hub.heph.test'). */
   audience?: string;
   /** Scope the resource server grants (default 'heph'). */
@@ -62,7 +64,7 @@ export interface MintOptions {
 }
 
 export interface OidcTestProvider {
-  /** `http://127.0.0.1:<port>`, exactly as the OP puts it in `iss`. */
+  /** `http://127.0.0.1:<port>` (or the `host` asked for), exactly as the OP puts it in `iss`. */
   readonly issuer: string;
   readonly port: number;
   readonly audience: string;
@@ -261,9 +263,10 @@ export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise
     }
     handler?.(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   function build(): void {
     provider = new Provider(issuer, {
