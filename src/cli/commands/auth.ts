@@ -13,6 +13,7 @@ import { login as deviceLogin, realSleep, type LoginOptions } from '../../auth/d
 import { fileStore, tokensFilePath } from '../../auth/file-store.js';
 import { keyringStore } from '../../auth/keyring-store.js';
 import { hubKey, type TokenStore, type Tokens } from '../../auth/token-store.js';
+import { checkProviderUrl, CLI_OPT_IN } from '../../auth/url-policy.js';
 import { flag, optArg, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
@@ -124,7 +125,9 @@ export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): 
         `ask its operator to set all three`,
     );
   }
-  // Checked before the user is sent to a browser, so a missing keyring is known up front.
+  // Checked before the user is sent to a browser, so a refused provider or a missing keyring
+  // is known up front.
+  checkProviderUrl(cfg.issuer, { insecureHttp: insecure, optIn: CLI_OPT_IN });
   const store = await storeForLogin(
     deps,
     flag(a, 'insecure-storage') ||
