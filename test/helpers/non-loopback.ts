@@ -11,6 +11,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 
 export interface NonLoopback {
@@ -26,15 +27,6 @@ function ip(args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Namespaces left by test processes that died before their close(). */
 function removeStale(): void {
   let names: string[];
@@ -47,7 +39,7 @@ function removeStale(): void {
   }
   for (const name of names) {
     const pid = Number(/^heph-test-(\d+)-/.exec(name)?.[1]);
-    if (Number.isInteger(pid) && !alive(pid)) {
+    if (Number.isInteger(pid) && !existsSync(`/proc/${pid}`)) {
       try {
         ip(['netns', 'del', name]);
       } catch {

@@ -5,7 +5,6 @@
 // tokens with the keys it fetched. A loopback or https issuer whose discovery document or
 // redirects lead to plain http off loopback gets no keys from there either.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -21,6 +20,7 @@ import { useDaemons, until } from '../daemon/helpers.js';
 import { nonLoopbackAddress, type NonLoopback } from '../helpers/non-loopback.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
 import { tempDir } from '../helpers/temp.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { daemonConfig } from '../sync/helpers.js';
 import { SYNC_HEADERS } from './helpers.js';
 
@@ -272,29 +272,7 @@ describe("the hub's key fetches", () => {
   it('never follow an https issuer redirecting to plain http off loopback', async () => {
     const dir = tempDir('hip-tls-');
     cleanups.push(() => dir.cleanup());
-    const cert = join(dir.dir, 'cert.pem');
-    const key = join(dir.dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = selfSignedCert(dir.dir, '127.0.0.1');
     const tls = { cert: readFileSync(cert), key: readFileSync(key) };
     const good = await nearIssuer(
       (issuer) => ({

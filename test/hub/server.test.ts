@@ -1,7 +1,6 @@
 // startHub in-process, and hephd --mode server as a real process (the built daemon), including
 // the crash failpoint.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -13,6 +12,7 @@ import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { connect } from '../../src/transport/socket-client.js';
 import { tempDir } from '../helpers/temp.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { useDaemons, until } from '../daemon/helpers.js';
 import { ORIGIN_A, httpPull, httpPush, pushBody, SYNC_HEADERS, titleOp } from './helpers.js';
 
@@ -115,29 +115,7 @@ describe('startHub', () => {
   it('serves HTTPS with --tls-cert and --tls-key', async () => {
     const c = config();
     const dir = join(c.db, '..');
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = selfSignedCert(dir);
     const hub = await started({ ...c, tlsCert: cert, tlsKey: key });
     expect(hub.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
