@@ -113,7 +113,8 @@ function parseFlags(argv: string[]) {
 
 /** Tokens from `heph auth login` for this hub: the OS keyring first, then the opt-in file. */
 async function signedInSession(
-  config: DaemonConfig & { hubUrl: string },
+  hub: string,
+  insecureHttp: boolean,
   env: NodeJS.ProcessEnv,
   clock: Clock,
   logger: Logger,
@@ -124,11 +125,11 @@ async function signedInSession(
     import('../auth/file-store.js'),
   ]);
   const session = createSession({
-    hub: config.hubUrl,
+    hub,
     stores: [keyringStore(), fileStore({ path: tokensFilePath(env) })],
     clock,
     logger,
-    ...(config.insecureHttp === true && { insecureHttp: true }),
+    ...(insecureHttp && { insecureHttp: true }),
   });
   return () => session.getToken();
 }
@@ -189,7 +190,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       getToken:
         config.hubUrl === undefined
           ? undefined
-          : await signedInSession({ ...config, hubUrl: config.hubUrl }, env, clock, logger),
+          : await signedInSession(config.hubUrl, config.insecureHttp === true, env, clock, logger),
     };
     const failpoint = env.HEPH_FAILPOINT;
     daemon =

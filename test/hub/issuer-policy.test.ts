@@ -137,6 +137,20 @@ describe('a hub whose issuer is plain http off loopback', () => {
     }
   });
 
+  it('--insecure-oidc-http with an https or loopback issuer says it has no effect', async () => {
+    for (const issuer of ['https://id.example.org', 'http://127.0.0.1:9']) {
+      const logger = recordingLogger();
+      await started(
+        hubConfig({ issuer, audience: far.audience, clientId: far.clientId, insecureHttp: true }),
+        deps(logger),
+      );
+      expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
+        '--insecure-oidc-http is set but the issuer is https or on loopback: it has no effect; ' +
+          'drop it',
+      ]);
+    }
+  });
+
   describe('hephd', () => {
     const daemons = useDaemons();
 
