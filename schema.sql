@@ -20,6 +20,8 @@ CREATE TABLE oplog (
   payload TEXT NOT NULL, -- canonical JSON
   change  TEXT
 );
+-- A node's ops (its history, its body at an older version).
+CREATE INDEX oplog_target ON oplog (target, id);
 
 -- Materialized nodes: the visible value of every field, and each field's register (its heads:
 -- the ops no later op of that field supersedes) in `regs`, so one row write applies one op.
@@ -51,11 +53,29 @@ CREATE INDEX nodes_next_candidates ON nodes (kind, deleted, state, attention, do
 -- Short ids: the CLI shows and accepts a ULID's shortest unique suffix of at least 6 characters.
 CREATE INDEX nodes_id_suffix ON nodes (substr(id, -6));
 
--- Bodies: the text (materialized) and its CRDT state (a Yjs update holding the whole document).
+-- Bodies: the text shown for each node (materialized from its documents), its body version (the
+-- highest body op id of each replica that wrote to it, ',' joined) and how many of its documents
+-- are not resolved (more than one: a body conflict).
 CREATE TABLE bodies (
   node_id TEXT PRIMARY KEY,
   body    TEXT NOT NULL,
-  ystate  BLOB NOT NULL
+  version TEXT NOT NULL DEFAULT '',
+  heads   INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+CREATE INDEX bodies_conflicts ON bodies (node_id) WHERE heads > 1;
+
+-- A node's body documents, each a Yjs text CRDT state: '' for the document body.update ops edit
+-- (most nodes have only it), else a branch that a body.init started. `since` orders branches (a
+-- branch's highest init op id; the '' document's lowest op id); `version` covers the document's
+-- ops; `resolved` the ops a conflict resolution saw (resolved once it covers `version`).
+CREATE TABLE body_docs (
+  node_id  TEXT NOT NULL,
+  branch   TEXT NOT NULL,
+  since    TEXT NOT NULL,
+  ystate   BLOB NOT NULL,
+  version  TEXT NOT NULL,
+  resolved TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (node_id, branch)
 ) WITHOUT ROWID;
 
 -- Typed links as add-wins sets, keyed by the deterministic link id.

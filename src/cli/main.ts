@@ -418,6 +418,18 @@ function commands(y: Argv, run: (fn: Run) => (a: Args) => Promise<void>): Argv {
         run(async (c, a) => (await admin()).sync(c, a)),
       )
       .command(
+        'repair',
+        'Make bodies an earlier version doubled single again (--check: only list them)',
+        (b) =>
+          b
+            .option('check', { type: 'boolean', describe: 'list doubled bodies, change nothing' })
+            .epilog(
+              'An earlier heph doubled the text of a note created on two devices before they ' +
+                'first synced (a vault imported on both). Repairs are ordinary edits that sync.',
+            ),
+        run(async (c, a) => (await admin()).repair(c, a)),
+      )
+      .command(
         'status',
         "The daemon's version, files and state",
         (b) => b,

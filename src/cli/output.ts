@@ -26,6 +26,7 @@ export type Output =
   | { kind: 'methods'; data: unknown }
   | { kind: 'summary'; heading: string; data: unknown }
   | { kind: 'synced'; data: unknown }
+  | { kind: 'repair'; data: unknown; check: boolean }
   | { kind: 'sync-status'; data: unknown; details: boolean }
   | { kind: 'json'; data: unknown }
   | { kind: 'none' };
@@ -317,6 +318,28 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
         .join('\n')}`;
     case 'synced':
       return syncedLines(r);
+    case 'repair': {
+      const found = items(d, 'doubled');
+      if (found.length === 0) return 'No doubled bodies.';
+      const line = (x: Rec) =>
+        `  ${s.dim(shortId(x).padEnd(8))}  ${text(x.title)}  ${s.dim(`${text(x.copies)} copies of ${text(x.length)} characters`)}${x.fixable === false ? '  (edited since: fix by hand)' : ''}`;
+      const fixable = found.filter((x) => x.fixable !== false).length;
+      if (out.check) {
+        const head = `${found.length} ${found.length === 1 ? 'note has' : 'notes have'} a doubled body:`;
+        const tail =
+          fixable > 0
+            ? `\nRun \`heph repair\` to make ${fixable === 1 ? 'it' : 'them'} single.`
+            : '';
+        return [head, ...found.map(line)].join('\n') + tail;
+      }
+      const left = found.filter((x) => x.fixable === false);
+      return [
+        `Repaired ${text(r.fixed)} ${r.fixed === 1 ? 'note' : 'notes'}.`,
+        ...(left.length > 0
+          ? ['Left as they are (edited since they were doubled):', ...left.map(line)]
+          : []),
+      ].join('\n');
+    }
     case 'sync-status':
       return syncStatusLines(r, out.details, s);
     case 'json':

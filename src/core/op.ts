@@ -19,13 +19,42 @@ export interface Op {
   readonly payload: { readonly [k: string]: Json };
 }
 
+/**
+ * An edit of one of a node's body documents (see docs/ops-and-merge.md, Bodies): `doc` is ''
+ * for the document `body.update` ops edit, else the branch a `body.init` started. `init` marks
+ * the op that starts a branch (its update is the branch's deterministic first text).
+ * `resolves` (body.edit only) lists branches a conflict resolution superseded, each with the
+ * version of that branch the resolver saw. `imported` marks an edit an import made: the body
+ * version right after it (the base of the next import of the same file).
+ */
+export interface BodyOp {
+  kind: 'body.update' | 'body.init' | 'body.edit';
+  id: string;
+  target: string;
+  doc: string;
+  init: boolean;
+  update: string;
+  resolves: [string, string[]][];
+  imported: string[] | undefined;
+}
+
 export type KnownOp =
   | { kind: 'node.set'; id: string; target: string; field: string; value: Json; prev: string[] }
-  | { kind: 'body.update'; id: string; target: string; update: string }
+  | BodyOp
   | { kind: 'link.add'; id: string; target: string; src: string; dst: string; type: string }
   | { kind: 'link.remove'; id: string; target: string; observed: string[] };
 
-export const KNOWN_KINDS = ['node.set', 'body.update', 'link.add', 'link.remove'] as const;
+export const KNOWN_KINDS = [
+  'node.set',
+  'body.update',
+  'body.init',
+  'body.edit',
+  'link.add',
+  'link.remove',
+] as const;
+
+/** A body branch id: the first 32 hex digits of SHA-256 over the node id and the first text. */
+export const BRANCH_RE = /^[0-9a-f]{32}$/;
 
 const KIND_RE = /^[a-z][a-z0-9_-]{0,31}(\.[a-z][a-z0-9_-]{0,31}){0,3}$/;
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -110,13 +139,52 @@ export function interpretOp(op: Op): KnownOp | undefined {
         prev,
       };
     }
-    case 'body.update': {
+    case 'body.update':
+    case 'body.init':
+    case 'body.edit': {
       if (!isNodeId(op.target)) throw bad(op.id, 'target is not a node id');
       if (typeof p.update !== 'string' || !BASE64_RE.test(p.update) || p.update.length === 0) {
         throw bad(op.id, 'payload.update must be a non-empty base64 string');
       }
       if (p.update.length > MAX_PAYLOAD_BYTES) throw bad(op.id, 'payload.update is too large');
-      return { kind: 'body.update', id: op.id, target: op.target, update: p.update };
+      let doc = '';
+      if (op.kind !== 'body.update') {
+        const b = p.branch;
+        if (
+          typeof b !== 'string' ||
+          !(BRANCH_RE.test(b) || (b === '' && op.kind === 'body.edit'))
+        ) {
+          throw bad(op.id, 'payload.branch must be a branch id (32 hex digits)');
+        }
+        doc = b;
+      }
+      const resolves: [string, string[]][] = [];
+      if (op.kind === 'body.edit' && p.resolves !== undefined) {
+        if (!isPlainObject(p.resolves) || Object.keys(p.resolves).length > MAX_PREV) {
+          throw bad(op.id, 'payload.resolves must map branch ids to versions');
+        }
+        for (const [branch, seen] of Object.entries(p.resolves)) {
+          if (branch !== '' && !BRANCH_RE.test(branch)) {
+            throw bad(op.id, 'payload.resolves must map branch ids to versions');
+          }
+          resolves.push([branch, stringList(op.id, seen, `resolves.${branch}`)]);
+        }
+      }
+      // Only the base of a later import: a malformed one is no base, never a refusal.
+      const imported =
+        Array.isArray(p.imported) && p.imported.length <= MAX_PREV && p.imported.every(isHlcString)
+          ? p.imported
+          : undefined;
+      return {
+        kind: op.kind,
+        id: op.id,
+        target: op.target,
+        doc,
+        init: op.kind === 'body.init',
+        update: p.update,
+        resolves,
+        imported,
+      };
     }
     case 'link.add': {
       const { src, dst, type } = p;

@@ -80,7 +80,7 @@ export function eventsOf(ops: readonly unknown[]): Map<Topic, Set<string>> {
       continue;
     }
     const payload = isPlainObject(op.payload) ? op.payload : {};
-    if (op.kind === 'node.set' || op.kind === 'body.update') {
+    if (op.kind === 'node.set' || op.kind.startsWith('body.')) {
       add('node.changed', op.target);
       const field = payload.field;
       if (
@@ -178,7 +178,7 @@ export async function startClientDaemon(
         if (caughtUp) {
           const events = eventsOf(page.ops);
           for (const [topic, ids] of events) emit(topic, { ids: [...ids] });
-          // A conflict appears or goes away only with a field write.
+          // A conflict appears or goes away only with a field or body write.
           if (events.has('node.changed') && wants('conflict.changed')) {
             const now = await conflictList();
             if (now !== conflicts) emit('conflict.changed', {});

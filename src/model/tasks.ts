@@ -130,7 +130,15 @@ export function getTask(ctx: ModelContext, id: unknown): TaskView {
   return taskView(ctx.store, requireNode(ctx.store, id, 'id', 'task', true));
 }
 
-const PATCH_KEYS = ['title', 'body', 'attention', 'do_date', 'late_on', 'recurrence'] as const;
+const PATCH_KEYS = [
+  'title',
+  'body',
+  'base_version',
+  'attention',
+  'do_date',
+  'late_on',
+  'recurrence',
+] as const;
 
 /**
  * Edits a task's fields. Setting a recurrence (re)starts its series at the do_date it will
@@ -148,6 +156,10 @@ export function updateTask(
   const out: NodePatch = {};
   if (p.title !== undefined) out.title = checkTitle(p.title, 'patch.title');
   if (p.body !== undefined) out.body = checkBody(p.body, 'patch.body');
+  if (p.base_version !== undefined) {
+    if (typeof p.base_version !== 'string') throw bad('patch.base_version', 'must be a string');
+    out.base_version = p.base_version;
+  }
   if (p.attention !== undefined) out.attention = checkAttention(p.attention, 'patch.attention');
   if (p.do_date !== undefined) out.do_date = checkDateOrNull(p.do_date, 'patch.do_date');
   if (p.late_on !== undefined) out.late_on = checkDateOrNull(p.late_on, 'patch.late_on');

@@ -8,7 +8,11 @@
 //   again updates nodes in place instead of duplicating them, and importing unchanged files
 //   writes no op at all;
 // - bodies are stored byte-exactly. A file in heph's format loses its own front matter (heph
-//   wrote it from the node's fields); a plain vault note keeps its front matter in the body.
+//   wrote it from the node's fields); a plain vault note keeps its front matter in the body;
+// - importing a file again applies what changed in the file since the note's previous import
+//   as an edit (three-way, from the text that import wrote), so edits made in heph meanwhile
+//   stay; devices importing the same file before they first sync hold one copy of its text, and
+//   different versions of it become a body conflict, never one text after the other.
 // Import never deletes: a note removed from the folder stays in heph.
 
 import { createHash } from 'node:crypto';
@@ -58,6 +62,11 @@ export interface ImportNote {
   task: Partial<TaskFields>;
   extra: Record<string, Json>;
   links: { type: LinkType; dst: string }[];
+  /**
+   * The body_version the text was made from. Without it an import that changes the body is
+   * merged from the text the note's previous import wrote, so edits made in heph meanwhile stay.
+   */
+  base_version?: string | undefined;
 }
 
 /** What reading a folder found: its notes, the files that are not notes, and bad files. */
@@ -383,8 +392,16 @@ export function applyImport(
       }
       const patch = patchFor(node, plan);
       if (Object.keys(patch).length > 0) {
-        store.updateNode(plan.id, patch);
-        changed.add(plan.id);
+        // Three-way for the body: the file's change since the last import is applied as an edit.
+        if (patch.body !== undefined) {
+          const base = plan.base_version ?? store.importBase(plan.id);
+          if (base !== undefined) patch.base_version = base;
+        }
+        const after = store.updateNode(plan.id, patch, { imported: true });
+        const { body: _body, base_version: _base, ...fields } = patch;
+        if (Object.keys(fields).length > 0 || after.body_version !== node.body_version) {
+          changed.add(plan.id);
+        }
       }
       imported.push(plan);
     }

@@ -21,6 +21,11 @@ export interface NodeView extends Partial<TaskFields> {
   title: string;
   aliases: string[];
   body: string;
+  /**
+   * The body's version: the highest body op id of each replica that wrote to it (',' joined; ''
+   * before any). An editor sends it back as `base_version` with its save.
+   */
+  body_version: string;
   deleted: boolean;
   created: string; // ISO time of the node's earliest op
   updated: string; // ISO time of its latest op
@@ -42,6 +47,11 @@ export interface NodeInput extends Partial<TaskFields> {
 export interface NodePatch extends Partial<TaskFields> {
   title?: string;
   body?: string;
+  /**
+   * The body_version the body was read at: the save is then merged as an edit made from that
+   * version, so what synced in meanwhile is kept.
+   */
+  base_version?: string;
   aliases?: string[];
   extra?: Record<string, Json>;
 }
@@ -66,6 +76,8 @@ export interface ConflictHead {
   origin: string; // replica that wrote it
   at: string; // ISO time of the write
   value: Json;
+  /** A body conflict's heads are documents: the branch ('' for the first document). */
+  branch?: string;
 }
 
 export interface ConflictView {

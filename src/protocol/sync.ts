@@ -1,4 +1,4 @@
-// The sync protocol's wire types (protocol 1), shared by the hub and its spokes. Every message is
+// The sync protocol's wire types (protocol 2), shared by the hub and its spokes. Every message is
 // `unknown` until one of these parsers accepts it: the hub never trusts a spoke's body, and a
 // spoke never trusts a hub's reply. Ops themselves are checked op by op by the store (a bad op is
 // refused by name without blocking the others), so here they are only required to be objects.
@@ -8,8 +8,13 @@ import type { ErrorCode } from '../core/errors.js';
 import { isPlainObject } from '../core/json.js';
 import { ERROR_CODES } from './error-wire.js';
 
-export const PROTOCOL_VERSION = 1;
-export const SUPPORTED_PROTOCOLS: readonly number[] = [1];
+/**
+ * 2: bodies may hold branches (`body.init`, `body.edit`: first texts made the same way on every
+ * device, different ones a conflict). A device of protocol 1 would neither apply those ops nor
+ * leave the bodies they write alone, so a hub of protocol 2 refuses it.
+ */
+export const PROTOCOL_VERSION = 2;
+export const SUPPORTED_PROTOCOLS: readonly number[] = [2];
 
 export const HEADER_PROTOCOL = 'heph-protocol';
 export const HEADER_REPLICA = 'heph-replica';

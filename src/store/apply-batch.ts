@@ -4,18 +4,19 @@
 // final registers, visible values and time bounds, and each touched body is merged in one Yjs
 // document and written once. Guarantees:
 // - the rows and bodies written at flush are those op-by-op writes would leave: a column holds
-//   the last visible value set, created_ms/updated_ms the min/max over the batch, the Yjs
-//   document the merge of every accepted update (CRDT merges do not depend on grouping);
+//   the last visible value set, created_ms/updated_ms the min/max over the batch, each body
+//   document the merge of every accepted update (CRDT merges do not depend on grouping; see
+//   bodies.ts);
 // - nothing reads a pending row or body through SQL before the flush: the batch covers the
 //   store's apply loop only, which reads node registers from the write-through cache, bodies
 //   from here, and the op-log (which is written at once);
 // - an update Yjs cannot decode leaves the merged document as it was before that update.
 
 import type Database from 'better-sqlite3';
-import * as Y from 'yjs';
-import { HephError } from '../core/errors.js';
 import { isKnownField, type KnownField } from '../core/fields.js';
 import type { Json } from '../core/json.js';
+import type { BodyOp } from '../core/op.js';
+import { BodyBatch, type BodyStatements } from './bodies.js';
 import { columnValue, encodeRegs, type NodeState } from './node-rows.js';
 import type { Statements } from './statements.js';
 
@@ -30,61 +31,21 @@ interface PendingRow {
   maxWall: number;
 }
 
-const TEXT = 'body';
-
-/** One body's merge in progress: its stored state plus the updates applied since. */
-class BodyMerge {
-  private doc: Y.Doc;
-  private readonly applied: Uint8Array[] = [];
-
-  constructor(private readonly base: Uint8Array | undefined) {
-    this.doc = BodyMerge.load(base);
-  }
-
-  private static load(state: Uint8Array | undefined): Y.Doc {
-    // A fixed guid: these documents live for one batch, and a random one costs a system call.
-    const doc = new Y.Doc({ gc: true, guid: 'heph-body' });
-    if (state) Y.applyUpdate(doc, state);
-    return doc;
-  }
-
-  /** Applies a foreign update; throws invalid_op (leaving the merge as it was) when Yjs cannot. */
-  apply(update: Uint8Array): void {
-    try {
-      Y.applyUpdate(this.doc, update);
-    } catch (e) {
-      // Yjs may have taken in part of it: start again from what was accepted.
-      this.doc.destroy();
-      this.doc = BodyMerge.load(this.base);
-      for (const u of this.applied) Y.applyUpdate(this.doc, u);
-      throw new HephError(
-        'invalid_op',
-        `body update is not a valid Yjs update: ${(e as Error).message}`,
-      );
-    }
-    this.applied.push(update);
-  }
-
-  finish(): { state: Uint8Array; text: string } {
-    const out = { state: Y.encodeStateAsUpdate(this.doc), text: this.doc.getText(TEXT).toJSON() };
-    this.doc.destroy();
-    return out;
-  }
-
-  destroy(): void {
-    this.doc.destroy();
-  }
-}
-
 export class ApplyBatch {
   private readonly rows = new Map<string, PendingRow>();
-  private readonly bodies = new Map<string, BodyMerge>();
+  readonly bodies: BodyBatch;
 
   constructor(
     private readonly stmt: Statements,
     private readonly db: Database.Database,
-    private readonly extractWikiTargets: ((body: string) => string[]) | undefined,
-  ) {}
+    bodyStmt: BodyStatements,
+    extractWikiTargets: ((body: string) => string[]) | undefined,
+  ) {
+    this.bodies = new BodyBatch(bodyStmt, extractWikiTargets, {
+      clear: stmt.clearWiki,
+      add: stmt.addWiki,
+    });
+  }
 
   private row(target: string, wall: number): PendingRow {
     let r = this.rows.get(target);
@@ -116,28 +77,18 @@ export class ApplyBatch {
     else r.extra.set(field, visible);
   }
 
-  /** Merges a body update into the node's pending body; throws invalid_op when Yjs cannot. */
-  body(target: string, update: Uint8Array, wall: number): void {
-    let m = this.bodies.get(target);
-    if (!m) {
-      m = new BodyMerge(this.stmt.getBody.get(target) as Buffer | undefined);
-      this.bodies.set(target, m);
-    }
-    m.apply(update);
-    this.row(target, wall);
+  /** Merges a body op into the node's pending documents; throws invalid_op when Yjs cannot. */
+  body(k: BodyOp, wall: number): void {
+    this.bodies.apply(k);
+    this.row(k.target, wall);
   }
 
-  /** Writes every pending row and body. Call inside the batch's transaction, once. */
-  flush(): void {
-    for (const [id, m] of this.bodies) {
-      const merged = m.finish();
-      this.stmt.putBody.run(id, merged.text, merged.state);
-      if (this.extractWikiTargets) {
-        this.stmt.clearWiki.run(id);
-        for (const t of new Set(this.extractWikiTargets(merged.text))) this.stmt.addWiki.run(id, t);
-      }
-    }
-    this.bodies.clear();
+  /**
+   * Writes every pending row and body. Call inside the batch's transaction, once. Returns
+   * whether a body conflict began or ended.
+   */
+  flush(): boolean {
+    const { conflictsChanged } = this.bodies.flush();
     for (const [id, r] of this.rows) {
       const s = r.state;
       if (!s) {
@@ -169,12 +120,12 @@ export class ApplyBatch {
       for (const [f, v] of r.extra) this.stmt.setExtra.run(`$."${f}"`, v, id);
     }
     this.rows.clear();
+    return conflictsChanged;
   }
 
   /** Drops what is pending (the transaction is rolling back). */
   discard(): void {
-    for (const m of this.bodies.values()) m.destroy();
-    this.bodies.clear();
+    this.bodies.discard();
     this.rows.clear();
   }
 }

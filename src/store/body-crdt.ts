@@ -3,6 +3,7 @@
 // in any order and keeps updates whose dependencies have not arrived yet inside the encoded
 // state, so the materialized text is a function of the set of updates seen.
 
+import { createHash } from 'node:crypto';
 import * as Y from 'yjs';
 import { HephError } from '../core/errors.js';
 import { diffText } from '../core/text-diff.js';
@@ -82,4 +83,160 @@ export function saveBody(
 /** The Yjs client id a replica uses, derived from its origin. */
 export function yjsClientId(origin: string): number {
   return parseInt(origin.slice(0, 8), 16) >>> 0 || 1;
+}
+
+// ---- first bodies ------------------------------------------------------------------------------
+
+/**
+ * The first body of a node that other replicas may create too (a shared id): its branch id and a
+ * Yjs update built the same way on every replica (a client id and clock derived from the node
+ * id and the text, not from the replica), so identical first texts are one Yjs item everywhere:
+ * merged, they appear once.
+ */
+export function firstBody(nodeId: string, text: string): { branch: string; update: Uint8Array } {
+  const h = createHash('sha256').update(nodeId).update('\0').update(text).digest();
+  const doc = new Y.Doc({ gc: true, guid: 'heph-body' });
+  // Never 0: a Yjs client id of 0 is valid, but 0 is what an unset id looks like in a dump.
+  doc.clientID = h.readUInt32BE(0) || 1;
+  doc.getText(TEXT).insert(0, text);
+  const update = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return { branch: h.subarray(0, 16).toString('hex'), update };
+}
+
+/** A document's state made from a set of updates (any order); throws invalid_op when Yjs cannot. */
+export function stateOf(updates: readonly Uint8Array[]): Uint8Array {
+  const doc = load(undefined);
+  try {
+    for (const u of updates) Y.applyUpdate(doc, u);
+    return Y.encodeStateAsUpdate(doc);
+  } catch (e) {
+    throw new HephError(
+      'invalid_op',
+      `body update is not a valid Yjs update: ${(e as Error).message}`,
+    );
+  } finally {
+    doc.destroy();
+  }
+}
+
+/** Whether a document holds no item at all (not even deleted ones): a first write goes next. */
+export function isEmptyDoc(state: Uint8Array | undefined): boolean {
+  if (!state) return true;
+  const doc = load(state);
+  const empty = Y.encodeStateVector(doc).length <= 1;
+  doc.destroy();
+  return empty;
+}
+
+// ---- saves made from an older version ----------------------------------------------------------
+
+/** A run of Yjs item ids: `len` characters from `clock` of `client`. */
+interface IdRun {
+  client: number;
+  clock: number;
+  len: number;
+}
+
+/** The ids of the visible characters [from, to) of a text, as runs. */
+function idRuns(ytext: Y.Text, from: number, to: number): IdRun[] {
+  const out: IdRun[] = [];
+  let index = 0;
+  for (let item = ytext._start; item !== null && index < to; item = item.right) {
+    if (item.deleted || !item.countable) continue;
+    const start = Math.max(from, index);
+    const end = Math.min(to, index + item.length);
+    if (start < end) {
+      out.push({
+        client: item.id.client,
+        clock: item.id.clock + (start - index),
+        len: end - start,
+      });
+    }
+    index += item.length;
+  }
+  return out;
+}
+
+/** Where the visible characters of `runs` are now: [index, length] pieces, last first. */
+function visiblePieces(ytext: Y.Text, runs: readonly IdRun[]): [number, number][] {
+  const out: [number, number][] = [];
+  let index = 0;
+  for (let item = ytext._start; item !== null; item = item.right) {
+    if (item.deleted || !item.countable) continue;
+    const a = item.id.clock;
+    const b = a + item.length;
+    for (const r of runs) {
+      if (r.client !== item.id.client) continue;
+      const lo = Math.max(a, r.clock);
+      const hi = Math.min(b, r.clock + r.len);
+      if (lo < hi) out.push([index + (lo - a), hi - lo]);
+    }
+    index += item.length;
+  }
+  return out.sort((x, y) => y[0] - x[0]);
+}
+
+/**
+ * A whole-buffer save made by an editor that read the body at `base` (an older state of the
+ * same document), applied to the document as it is now (`current`) as an edit by `clientId`:
+ * the characters the editor removed are removed (those still there), and what it typed goes where
+ * it typed it, after any text another replica put in the same place meanwhile. Text that synced
+ * in after the editor read the body is kept. Returns undefined when the save changes nothing.
+ */
+export function rebaseSave(
+  base: Uint8Array | undefined,
+  current: Uint8Array | undefined,
+  next: string,
+  clientId: number,
+): { update: Uint8Array; state: Uint8Array; text: string } | undefined {
+  const baseDoc = load(base);
+  const baseText = baseDoc.getText(TEXT);
+  const splices = diffText(baseText.toJSON(), next);
+  if (splices.length === 0) {
+    baseDoc.destroy();
+    return undefined;
+  }
+  // Everything about the editor's edit is taken from the base before the current one changes.
+  const plan = splices.map((s) => ({
+    remove: idRuns(baseText, s.index, s.index + s.remove),
+    at: Y.createRelativePositionFromTypeIndex(baseText, s.index + s.remove),
+    insert: s.insert,
+  }));
+  baseDoc.destroy();
+  const doc = load(current);
+  doc.clientID = clientId;
+  const ytext = doc.getText(TEXT);
+  const before = Y.encodeStateVector(doc);
+  const was = ytext.toJSON();
+  doc.transact(() => {
+    // Splices come last position first, so each one's places are still where the base had them.
+    for (const p of plan) {
+      for (const [index, len] of visiblePieces(ytext, p.remove)) ytext.delete(index, len);
+      if (p.insert.length > 0) {
+        const pos = Y.createAbsolutePositionFromRelativePosition(p.at, doc);
+        ytext.insert(pos?.index ?? ytext.length, p.insert);
+      }
+    }
+  });
+  const text = ytext.toJSON();
+  if (text === was) {
+    doc.destroy();
+    return undefined;
+  }
+  const out = {
+    update: Y.encodeStateAsUpdate(doc, before),
+    state: Y.encodeStateAsUpdate(doc),
+    text,
+  };
+  doc.destroy();
+  return out;
+}
+
+/** An update that changes nothing (a resolution that keeps the text shown). */
+export function emptyUpdate(): Uint8Array {
+  const doc = load(undefined);
+  const u = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return u;
 }

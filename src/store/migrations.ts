@@ -38,9 +38,51 @@ CREATE INDEX nodes_next_candidates ON nodes (kind, deleted, state, attention, do
   (db) => {
     db.exec(`CREATE INDEX nodes_id_suffix ON nodes (substr(id, -6));`);
   },
-  // v4 → v5: the change (local command) each op belongs to. Older ops keep NULL: each is a
-  // change of its own, which is all that can be known of them.
+  // v4 → v5: the change (local command) each op belongs to, ops by node, and bodies as
+  // documents. Older ops keep change NULL: each is a change of its own, which is all that can be
+  // known of them. Each body's Yjs state moves to its '' document, and its version is computed
+  // from the log.
   (db) => {
-    db.exec(`ALTER TABLE oplog ADD COLUMN change TEXT;`);
+    db.exec(`
+ALTER TABLE oplog ADD COLUMN change TEXT;
+CREATE INDEX oplog_target ON oplog (target, id);
+CREATE TABLE body_docs (
+  node_id  TEXT NOT NULL,
+  branch   TEXT NOT NULL,
+  since    TEXT NOT NULL,
+  ystate   BLOB NOT NULL,
+  version  TEXT NOT NULL,
+  resolved TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (node_id, branch)
+) WITHOUT ROWID;
+INSERT INTO body_docs (node_id, branch, since, ystate, version)
+  SELECT b.node_id, '',
+    coalesce((SELECT min(o.id) FROM oplog o WHERE o.target = b.node_id AND o.kind = 'body.update'), ''),
+    b.ystate, ''
+  FROM bodies b;
+ALTER TABLE bodies ADD COLUMN version TEXT NOT NULL DEFAULT '';
+ALTER TABLE bodies ADD COLUMN heads INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE bodies DROP COLUMN ystate;
+CREATE INDEX bodies_conflicts ON bodies (node_id) WHERE heads > 1;
+`);
+    const latest = db
+      .prepare(
+        `SELECT target, max(id) AS id FROM oplog WHERE kind = 'body.update'
+         GROUP BY target, substr(id, -16) ORDER BY target`,
+      )
+      .all() as { target: string; id: string }[];
+    const versions = new Map<string, string[]>();
+    for (const r of latest) {
+      const ids = versions.get(r.target) ?? [];
+      ids.push(r.id);
+      versions.set(r.target, ids);
+    }
+    const doc = db.prepare("UPDATE body_docs SET version = ? WHERE node_id = ? AND branch = ''");
+    const body = db.prepare('UPDATE bodies SET version = ? WHERE node_id = ?');
+    for (const [target, ids] of versions) {
+      const v = ids.sort().join(',');
+      doc.run(v, target);
+      body.run(v, target);
+    }
   },
 ];

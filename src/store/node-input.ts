@@ -22,6 +22,11 @@ export function checkPatch(
       if (value.length > MAX_BODY) throw invalid('body', `must be at most ${MAX_BODY} characters`);
       continue;
     }
+    if (key === 'base_version') {
+      if (typeof value !== 'string') throw invalid('base_version', 'must be a body_version string');
+      if (input.body === undefined) throw invalid('base_version', 'goes with a body to save');
+      continue;
+    }
     if (key === 'extra') {
       if (!isPlainObject(value)) throw invalid('extra', 'must be an object of fields');
       for (const [f, v] of Object.entries(value)) {

@@ -13,6 +13,7 @@ export interface NodeRow {
   title: string;
   aliases: string;
   body: string | null;
+  body_version: string | null;
   deleted: number;
   state: string | null;
   attention: string | null;
@@ -194,6 +195,7 @@ export function toView(r: NodeRow): NodeView {
     title: r.title,
     aliases: parseAliases(r.aliases),
     body: r.body ?? '',
+    body_version: r.body_version ?? '',
     deleted: r.deleted === 1,
     created: isoOf(r.created_ms),
     updated: isoOf(r.updated_ms),

@@ -29,7 +29,7 @@ function prepare(db: Database.Database) {
     touched: db
       .prepare(
         `SELECT DISTINCT target FROM oplog WHERE seq > ? AND seq <= ?
-         AND (kind = 'body.update' OR (kind = 'node.set'
+         AND (kind IN ('body.update', 'body.init', 'body.edit') OR (kind = 'node.set'
            AND json_extract(payload, '$.field') IN (SELECT value FROM json_each(?))))`,
       )
       .pluck(),

@@ -16,7 +16,15 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { HephError, invalid, notFound } from '../core/errors.js';
 import { isKnownField, TASK_FIELDS, validateFieldValue } from '../core/fields.js';
-import { decodeHlc, encodeHlc, HlcClock, originOf, wallOf, type Hlc } from '../core/hlc.js';
+import {
+  decodeHlc,
+  encodeHlc,
+  HlcClock,
+  isHlcString,
+  originOf,
+  wallOf,
+  type Hlc,
+} from '../core/hlc.js';
 import {
   isLinkType,
   isNodeId,
@@ -41,6 +49,7 @@ import {
 import {
   changeOf,
   interpretOp,
+  type BodyOp,
   MAX_BODY_CHANGE_BYTES,
   MAX_PAYLOAD_BYTES,
   parseOp,
@@ -48,6 +57,17 @@ import {
   type Op,
 } from '../core/op.js';
 import { applyWrite, EMPTY_REGISTER, headIds, viewRegister } from '../core/register.js';
+import {
+  covers,
+  formatVersion,
+  parseVersion,
+  versionOf,
+  union,
+  versionIds,
+  within,
+  withOp,
+  type Version,
+} from '../core/version.js';
 import type { Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type {
@@ -65,7 +85,23 @@ import type {
 } from '../ports/store.js';
 import { ApplyBatch } from './apply-batch.js';
 import { canonicalText } from './canonical-text.js';
-import { bodyText, mergeBodyUpdate, saveBody, yjsClientId } from './body-crdt.js';
+import {
+  emptyUpdate,
+  firstBody,
+  isEmptyDoc,
+  rebaseSave,
+  saveBody,
+  stateOf,
+  yjsClientId,
+} from './body-crdt.js';
+import {
+  chooseShown,
+  latestOp,
+  prepareBodyStatements,
+  storedDocs,
+  type BodyDoc,
+  type BodyStatements,
+} from './bodies.js';
 import { migrate } from './migrate.js';
 import { checkCreate, checkPatch } from './node-input.js';
 import {
@@ -116,6 +152,7 @@ export class SqliteStore implements Store {
   private readonly extractWikiTargets: ((body: string) => string[]) | undefined;
   private readonly listeners = new Set<(c: Changes) => void>();
   private readonly stmt: Statements;
+  private readonly bodyStmt: BodyStatements;
   /** Write-through cache of node registers; cleared whenever a transaction rolls back. */
   private readonly states = new Map<string, NodeState>();
   private depth = 0;
@@ -151,6 +188,7 @@ export class SqliteStore implements Store {
     this.extractWikiTargets = deps.extractWikiTargets;
     this.newUlid = ulidFactory(deps.random);
     this.stmt = prepareStatements(db);
+    this.bodyStmt = prepareBodyStatements(db);
     this.runTransaction = db.transaction((fn: () => unknown) => fn());
     let origin = this.getMeta('origin');
     // A copy made by `backup` is marked: whoever opens it first becomes a new replica, so two
@@ -335,24 +373,12 @@ export class SqliteStore implements Store {
       case 'node.set':
         this.applyField(k.target, k.field, k.id, canonicalText(k.value), k.prev, wall);
         return;
-      case 'body.update': {
-        if (this.batch) {
-          this.batch.body(k.target, Buffer.from(k.update, 'base64'), wall);
-          this.changed.nodes.add(k.target);
-          return;
-        }
-        const state = this.stmt.getBody.get(k.target) as Buffer | undefined;
-        const merged = mergeBodyUpdate(state, Buffer.from(k.update, 'base64'));
-        this.stmt.putBody.run(k.target, merged.text, merged.state);
-        this.stmt.touchNode.run(k.target, wall, wall);
+      case 'body.update':
+      case 'body.init':
+      case 'body.edit':
+        this.inBatch(() => this.batch?.body(k, wall));
         this.changed.nodes.add(k.target);
-        if (this.extractWikiTargets) {
-          this.stmt.clearWiki.run(k.target);
-          for (const t of new Set(this.extractWikiTargets(merged.text)))
-            this.stmt.addWiki.run(k.target, t);
-        }
         return;
-      }
       case 'link.add':
       case 'link.remove': {
         const row = this.stmt.getLink.get(k.target) as { state: string } | undefined;
@@ -465,11 +491,11 @@ export class SqliteStore implements Store {
       fn();
       return;
     }
-    const batch = new ApplyBatch(this.stmt, this.db, this.extractWikiTargets);
+    const batch = new ApplyBatch(this.stmt, this.db, this.bodyStmt, this.extractWikiTargets);
     this.batch = batch;
     try {
       fn();
-      batch.flush();
+      if (batch.flush()) this.changed.conflicts = true;
     } catch (e) {
       batch.discard();
       throw e;
@@ -509,14 +535,20 @@ export class SqliteStore implements Store {
   // ---- local writes ---------------------------------------------------------------------------
 
   /** Appends and applies one local op, as part of the open transaction's change. */
-  private emit(kind: string, target: string, payload: Record<string, Json>): void {
+  private emit(
+    kind: string,
+    target: string,
+    payload: Record<string, Json> | ((id: string) => Record<string, Json>),
+  ): void {
     const id = this.hlc.now();
     const change = this.changeId;
     const op: Op = {
       id,
       kind,
       target,
-      payload: change === undefined ? payload : { ...payload, change },
+      payload: ((p) => (change === undefined ? p : { ...p, change }))(
+        typeof payload === 'function' ? payload(id) : payload,
+      ),
     };
     this.changeId ??= id;
     this.insertOp(op);
@@ -529,38 +561,144 @@ export class SqliteStore implements Store {
     this.emit('node.set', target, { field, value, prev });
   }
 
-  private writePatch(id: string, patch: NodePatch): void {
+  private writePatch(id: string, patch: NodePatch, body: Omit<BodyWrite, 'base'>): void {
     for (const f of ['title', 'aliases', ...TASK_FIELDS] as const) {
       const v = patch[f];
       if (v !== undefined) this.writeField(id, f, v);
     }
     if (patch.extra) for (const [f, v] of Object.entries(patch.extra)) this.writeField(id, f, v);
     if (patch.body !== undefined) {
-      const saved = saveBody(
-        this.stmt.getBody.get(id) as Buffer | undefined,
-        patch.body,
-        this.yjsClient,
+      this.writeBody(id, patch.body, { ...body, base: patch.base_version });
+    }
+  }
+
+  /**
+   * Writes a body save as the op the node's documents call for (see bodies.ts). Call inside
+   * inBatch. The first text of a node other replicas may create too (`shared`) is a
+   * deterministic update: identical first texts are then one copy everywhere; different ones
+   * are branches (a body conflict), except in journals and task logs, whose first lines all stay.
+   * With `base` (the body_version the editor read) the save is merged as an edit made from that
+   * version. `imported` marks the op as an import's, for the next import's three-way merge.
+   */
+  private writeBody(id: string, text: string, o: BodyWrite): void {
+    const bodies = this.batch?.bodies;
+    if (!bodies) throw new HephError('internal', 'a body is written inside a batch');
+    const docs = bodies.docsNow(id);
+    const { shown } = chooseShown(docs);
+    const now = docs.reduce<Version>((v, d) => union(v, d.version), new Map());
+    let kind: 'body.update' | 'body.init' | 'body.edit';
+    let branch = shown?.branch ?? '';
+    let update: Uint8Array;
+    const base = o.base === undefined ? undefined : parseVersion(o.base);
+    if (base !== undefined && !(within(base, now) && within(now, base))) {
+      const then = chooseShown(this.bodyAt(id, base)).shown;
+      branch = then?.branch ?? branch;
+      const current = docs.find((d) => d.branch === branch)?.state;
+      const saved = rebaseSave(then?.state, current, text, this.yjsClient);
+      if (!saved) return;
+      kind = branch === '' ? 'body.update' : 'body.edit';
+      update = saved.update;
+    } else if ((shown === undefined || isEmptyDoc(shown.state)) && o.shared) {
+      if (text === '') return;
+      const first = firstBody(id, text);
+      update = first.update;
+      if (mergesFirstTexts(id)) {
+        kind = 'body.update';
+        branch = '';
+      } else {
+        kind = 'body.init';
+        branch = first.branch;
+      }
+    } else {
+      const saved = saveBody(shown?.state, text, this.yjsClient);
+      if (!saved) return;
+      kind = branch === '' ? 'body.update' : 'body.edit';
+      update = saved.update;
+    }
+    const encoded = Buffer.from(update).toString('base64');
+    if (encoded.length > MAX_PAYLOAD_BYTES) {
+      throw new HephError(
+        'too_large',
+        `body: one change may add at most ${mib(MAX_BODY_CHANGE_BYTES)} MiB of text, and ` +
+          `this one encodes to ${mib((encoded.length * 3) / 4)} MiB: save it in smaller parts`,
+        { field: 'body', limit: MAX_BODY_CHANGE_BYTES },
       );
-      if (saved) {
-        const update = Buffer.from(saved.update).toString('base64');
-        if (update.length > MAX_PAYLOAD_BYTES) {
-          throw new HephError(
-            'too_large',
-            `body: one change may add at most ${mib(MAX_BODY_CHANGE_BYTES)} MiB of text, and ` +
-              `this one encodes to ${mib((update.length * 3) / 4)} MiB: save it in smaller parts`,
-            { field: 'body', limit: MAX_BODY_CHANGE_BYTES },
-          );
-        }
-        this.emit('body.update', id, { update });
+    }
+    this.emit(kind, id, (opId) => ({
+      ...(kind !== 'body.update' && { branch }),
+      update: encoded,
+      ...(o.imported && { imported: versionIds(withOp(now, opId)) }),
+    }));
+  }
+
+  /** A node's body ops (every kind, every document), oldest first. */
+  bodyOps(id: string): BodyOp[] {
+    type Row = { id: string; kind: string; payload: string };
+    return (this.bodyStmt.nodeOps.all(id) as Row[]).map(
+      (r) =>
+        interpretOp({
+          id: r.id,
+          kind: r.kind,
+          target: id,
+          payload: JSON.parse(r.payload) as Op['payload'],
+        }) as BodyOp,
+    );
+  }
+
+  /** The body_version right after the newest import of this node's body, if any import marked one. */
+  importBase(id: string): string | undefined {
+    const raw = this.bodyStmt.lastImport.get(id) as string | undefined;
+    if (raw === undefined) return undefined;
+    const ids = JSON.parse(raw) as unknown;
+    return Array.isArray(ids) && ids.every(isHlcString) ? formatVersion(versionOf(ids)) : undefined;
+  }
+
+  /**
+   * A node's body documents as they were at `version`: from the body ops it covers. Refuses a
+   * version that names ops this replica does not have (conflict: sync first) or ops that are not
+   * this node's body ops (invalid_params).
+   */
+  private bodyAt(id: string, version: Version): (BodyDoc & { state: Uint8Array })[] {
+    const ops = this.bodyOps(id);
+    const ids = new Set(ops.map((k) => k.id));
+    for (const v of version.values()) {
+      if (ids.has(v)) continue;
+      if (this.stmt.hasOp.get(v) !== undefined) {
+        throw invalid('base_version', `names ${v}, which is not a change of ${id}'s body`);
+      }
+      throw new HephError(
+        'conflict',
+        `base_version names changes to ${id} that this device does not have yet: sync, then ` +
+          'read the body again',
+        { id, field: 'base_version' },
+      );
+    }
+    const docs = new Map<string, BodyDoc & { updates: Uint8Array[] }>();
+    for (const k of ops) {
+      if (!covers(version, k.id)) continue;
+      let d = docs.get(k.doc);
+      if (!d) {
+        d = { branch: k.doc, since: '', version: new Map(), resolved: new Map(), updates: [] };
+        docs.set(k.doc, d);
+      }
+      d.updates.push(Buffer.from(k.update, 'base64'));
+      d.version = withOp(d.version, k.id);
+      if (k.init ? k.id > d.since : k.doc === '' && (d.since === '' || k.id < d.since)) {
+        d.since = k.id;
+      }
+      for (const [branch, seen] of k.resolves) {
+        const t = docs.get(branch);
+        if (t) t.resolved = union(t.resolved, parseVersion(seen.join(','), 'resolves'));
       }
     }
+    return [...docs.values()].map(({ updates, ...d }) => ({ ...d, state: stateOf(updates) }));
   }
 
   createNode(request: NodeInput): NodeView {
     const { input, id: given } = checkCreate(request);
     const id = given ?? this.newUlid(this.clock.now());
     return this.transaction(() => {
-      this.writeNewNode(input, id);
+      this.writeNewNode(input, id, { shared: given !== undefined, imported: false });
       return this.getNode(id);
     });
   }
@@ -569,27 +707,28 @@ export class SqliteStore implements Store {
   createNodeId(request: NodeInput): string {
     const { input, id: given } = checkCreate(request);
     const id = given ?? this.newUlid(this.clock.now());
-    this.transaction(() => this.writeNewNode(input, id));
+    this.transaction(() =>
+      this.writeNewNode(input, id, { shared: given !== undefined, imported: false }),
+    );
     return id;
   }
 
   /**
-   * Creates a node under a given id of any valid form, ULIDs included: for restoring nodes
-   * exported from a heph database, whose ids must survive the round trip. Otherwise the same
-   * checks and ops as createNode.
+   * Creates a node read from files (an import): under the id the files give it (ULIDs of a heph
+   * export included, so ids survive the round trip), with the same checks and ops as createNode,
+   * its first text written as every replica importing the same file writes it.
    */
   importNode(request: NodeInput & { id: string }): NodeView {
     const { id, ...rest } = request;
-    if (!isUlid(id)) return this.createNode(request);
-    const { input } = checkCreate(rest);
+    const { input } = isUlid(id) ? checkCreate(rest) : checkCreate(request);
     return this.transaction(() => {
-      this.writeNewNode(input, id);
+      this.writeNewNode(input, id, { shared: true, imported: true });
       return this.getNode(id);
     });
   }
 
   /** Writes a new node's ops and its row. Call inside a transaction. */
-  private writeNewNode(input: NodeInput, id: string): void {
+  private writeNewNode(input: NodeInput, id: string, body: Omit<BodyWrite, 'base'>): void {
     if (this.stmt.nodeExists.get(id) !== undefined) {
       throw new HephError('already_exists', `node ${id} already exists`, { id });
     }
@@ -601,15 +740,21 @@ export class SqliteStore implements Store {
     // One row write for the whole new node instead of one per field.
     this.inBatch(() => {
       this.writeField(id, 'kind', input.kind);
-      this.writePatch(id, patch);
+      this.writePatch(id, patch, body);
     });
   }
 
-  updateNode(id: string, patch: NodePatch): NodeView {
+  /**
+   * Changes a node. `patch.base_version` makes a body save an edit from that version (see
+   * writeBody); `imported` marks it as an import's.
+   */
+  updateNode(id: string, patch: NodePatch, opts: { imported?: boolean } = {}): NodeView {
     const node = this.getNode(id);
     checkPatch(node.kind, patch);
     return this.transaction(() => {
-      this.inBatch(() => this.writePatch(id, patch));
+      this.inBatch(() =>
+        this.writePatch(id, patch, { shared: !isUlid(id), imported: opts.imported === true }),
+      );
       return this.getNode(id);
     });
   }
@@ -634,6 +779,7 @@ export class SqliteStore implements Store {
   resolveConflict(target: string, field: string, value: Json): NodeView {
     const node = this.getNode(target);
     if (typeof field !== 'string') throw invalid('field', 'must be a string');
+    if (field === 'body') return this.resolveBody(target, value);
     const reg = this.nodeState(target).regs[field];
     if (!reg || !viewRegister(reg).conflict) {
       throw new HephError(
@@ -653,6 +799,37 @@ export class SqliteStore implements Store {
     }
     return this.transaction(() => {
       this.writeField(target, field, value);
+      return this.getNode(target);
+    });
+  }
+
+  /**
+   * Ends a body conflict: `value` is written as an edit of the document shown, and every other
+   * document not resolved is resolved as far as this replica has seen it (an edit it has not seen
+   * opens the conflict again, on every replica alike).
+   */
+  private resolveBody(target: string, value: Json): NodeView {
+    if (typeof value !== 'string') throw invalid('value', 'a body is text: give a string');
+    if (((this.bodyStmt.heads.get(target) as number | undefined) ?? 1) <= 1) {
+      throw new HephError('not_found', `${target} has no open conflict on "body"`, {
+        target,
+        field: 'body',
+      });
+    }
+    return this.transaction(() => {
+      this.inBatch(() => {
+        const docs = this.batch?.bodies.docsNow(target) ?? [];
+        const { shown, heads } = chooseShown(docs);
+        if (!shown) return;
+        const saved = saveBody(shown.state, value, this.yjsClient);
+        const resolves: Record<string, string[]> = {};
+        for (const h of heads) if (h !== shown) resolves[h.branch] = versionIds(h.version);
+        this.emit('body.edit', target, {
+          branch: shown.branch,
+          update: Buffer.from(saved?.update ?? emptyUpdate()).toString('base64'),
+          resolves,
+        });
+      });
       return this.getNode(target);
     });
   }
@@ -1009,7 +1186,28 @@ export class SqliteStore implements Store {
         });
       }
     }
-    return out;
+    for (const node of this.bodyStmt.conflicted.all() as string[]) {
+      const { heads } = chooseShown(storedDocs(this.bodyStmt, node));
+      out.push({
+        target: node,
+        field: 'body',
+        heads: heads
+          .sort((a, b) => (a.since < b.since ? -1 : a.since > b.since ? 1 : 0))
+          .map((h) => {
+            const op = latestOp(h);
+            return {
+              op,
+              origin: originOf(op),
+              at: isoOf(wallOf(op)),
+              value: h.text,
+              branch: h.branch,
+            };
+          }),
+      });
+    }
+    return out.sort((a, b) =>
+      a.target !== b.target ? (a.target < b.target ? -1 : 1) : a.field < b.field ? -1 : 1,
+    );
   }
 
   /** The current HLC high-water mark (for status and tests). */
@@ -1026,7 +1224,7 @@ export class SqliteStore implements Store {
     const h = createHash('sha256');
     h.update('heph-digest-1\n');
     for (const r of this.stmt.allNodes.iterate() as IterableIterator<NodeRow>) {
-      const { conflicts: _derived, ...fields } = r;
+      const { conflicts: _derived, body_version: _version, ...fields } = r;
       h.update(
         canonicalJson({
           ...fields,
@@ -1050,7 +1248,7 @@ export class SqliteStore implements Store {
     type Row = { id: string; kind: string; target: string; payload: string };
     this.transaction(() => {
       this.db.exec(
-        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM links; DELETE FROM wiki_links;',
+        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM body_docs; DELETE FROM links; DELETE FROM wiki_links;',
       );
       this.states.clear();
       let after = '';
@@ -1077,7 +1275,7 @@ export class SqliteStore implements Store {
 
   /** Body text straight from the CRDT state (bypassing the materialized column), for tests. */
   crdtBody(id: string): string {
-    return bodyText(this.stmt.getBody.get(id) as Buffer | undefined);
+    return chooseShown(storedDocs(this.bodyStmt, id)).shown?.text ?? '';
   }
 
   /** The underlying connection, for adapters in this layer (backup, search). */
@@ -1149,4 +1347,20 @@ export function formatMs(ms: number): string {
   const m = Math.floor(s / 60);
   if (m < 120) return `${m}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** How a body save is written (see writeBody). */
+interface BodyWrite {
+  /** Other replicas may create this node too: its first text is deterministic. */
+  shared: boolean;
+  imported: boolean;
+  base?: string | undefined;
+}
+
+/**
+ * Whether different first texts of this node all stay (journals and task logs: two devices'
+ * first lines of a day are both kept) rather than becoming a body conflict.
+ */
+function mergesFirstTexts(id: string): boolean {
+  return id.startsWith('journal:') || id.startsWith('log:');
 }

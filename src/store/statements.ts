@@ -6,7 +6,8 @@ import { NODE_COLUMNS } from './node-rows.js';
 
 /** SELECT list for a node with its body. */
 export const NODE_SELECT = `SELECT n.id, n.kind, n.title, n.aliases, n.deleted, n.state, n.attention,
-  n.do_date, n.late_on, n.recurrence, n.extra, n.conflicts, n.created_ms, n.updated_ms, b.body
+  n.do_date, n.late_on, n.recurrence, n.extra, n.conflicts, n.created_ms, n.updated_ms, b.body,
+  b.version AS body_version
   FROM nodes n LEFT JOIN bodies b ON b.node_id = n.id`;
 
 const UPSERT_HEAD = `INSERT INTO nodes (id, created_ms, updated_ms, regs, conflicts`;
@@ -91,8 +92,6 @@ export function prepareStatements(db: Database.Database) {
       `${NODE_SELECT} WHERE n.deleted = 0 AND n.kind IS NOT NULL AND n.aliases != '[]'
        AND EXISTS (SELECT 1 FROM json_each(n.aliases) WHERE value = ?) ORDER BY n.id LIMIT 10`,
     ),
-    getBody: db.prepare('SELECT ystate FROM bodies WHERE node_id = ?').pluck(),
-    putBody: db.prepare('INSERT OR REPLACE INTO bodies (node_id, body, ystate) VALUES (?, ?, ?)'),
     getLink: db.prepare('SELECT state, live FROM links WHERE id = ?'),
     putLink: db.prepare(
       'INSERT OR REPLACE INTO links (id, src, dst, type, state, live) VALUES (?, ?, ?, ?, ?, ?)',

@@ -58,7 +58,7 @@ beforeAll(async () => {
   secrets = await startSecretService();
   op = await startOidcProvider({ accessTokenTtlSec: 120 });
   hub = await startHub();
-  hub.config = { issuer: op.issuer, client_id: op.clientId, audience: op.audience, protocol: [1] };
+  hub.config = { issuer: op.issuer, client_id: op.clientId, audience: op.audience, protocol: [2] };
 }, 30_000);
 afterAll(async () => {
   await hub?.close();
@@ -211,7 +211,7 @@ describe('heph auth, end to end', () => {
 
   it('says so when the hub does not require sign-in', async () => {
     const open = await startHub();
-    open.config = { issuer: null, client_id: null, audience: null, protocol: [1] };
+    open.config = { issuer: null, client_id: null, audience: null, protocol: [2] };
     try {
       const cli = fakeCli();
       const out = await login(cli, { hub: open.url }, deps(cli, new ManualClock()));

@@ -287,6 +287,28 @@ describe('heph', () => {
     expect(ok(await run(['get', id, '--body'])).stdout).toBe('after ✓\nline 2');
   });
 
+  it('keeps an edit that arrived while $EDITOR was open, beside the one saved', async () => {
+    const created = json(ok(await run(['doc', 'Shared note', '--json'], 'one\ntwo\nthree\n')));
+    const id = str(created.id);
+    const { HEPH } = await import('./helpers.js');
+    // While "the editor" is open, another client changes the last line; then the user's edit of
+    // the first line is saved.
+    const script = join(home.dir, 'busy-editor.sh');
+    writeFileSync(
+      script,
+      `#!/bin/sh
+"${process.execPath}" "${HEPH}" call node.update '{"id":"${id}","body":"one\\ntwo\\nthree, from elsewhere\\n"}' >/dev/null || exit 9
+printf 'one, from the editor\ntwo\nthree\n' > "$1"
+`,
+    );
+    chmodSync(script, 0o755);
+    const saved = json(ok(await run(['edit-body', id, '--json'], '', { EDITOR: script })));
+    expect(saved).toMatchObject({ changed: true, merged: true });
+    expect(ok(await run(['get', id, '--body'])).stdout).toBe(
+      'one, from the editor\ntwo\nthree, from elsewhere\n',
+    );
+  });
+
   it('streams events as JSON lines until interrupted', async () => {
     const { spawn } = await import('node:child_process');
     const { HEPH } = await import('./helpers.js');
@@ -365,6 +387,8 @@ describe('heph', () => {
       'events.unsubscribe',
       'sync.now',
       'sync.status',
+      'repair.check',
+      'repair.run',
     ]);
     const methods = (json(ok(await run(['methods', '--json']))).methods as { name: string }[]).map(
       (m) => m.name,

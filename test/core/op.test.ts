@@ -334,8 +334,23 @@ describe('interpretOp: body.update', () => {
       kind: 'body.update',
       id: ID,
       target: NODE,
+      doc: '',
+      init: false,
       update: 'AQID',
+      resolves: [],
+      imported: undefined,
     });
+  });
+
+  it('reads an import mark, and takes a malformed one for none (never a refusal)', () => {
+    expect(interpretOp(op('body.update', NODE, { update: 'AQID', imported: [ID2] }))).toMatchObject(
+      { imported: [ID2] },
+    );
+    for (const imported of ['x', [ID2, 'x'], 3]) {
+      expect(interpretOp(op('body.update', NODE, { update: 'AQID', imported }))).toMatchObject({
+        imported: undefined,
+      });
+    }
   });
 
   it.each([
@@ -374,6 +389,48 @@ describe('interpretOp: body.update', () => {
       payload: { update: 'A'.repeat(MAX_PAYLOAD_BYTES + 4) },
     };
     expect(invalidOp(() => interpretOp(big)).message).toMatch(/payload\.update is too large/);
+  });
+});
+
+describe('interpretOp: body.init and body.edit', () => {
+  const BRANCH = 'ab'.repeat(16);
+
+  it('reads the branch an init starts, and the branch an edit edits', () => {
+    expect(interpretOp(op('body.init', NODE, { branch: BRANCH, update: 'AQID' }))).toMatchObject({
+      kind: 'body.init',
+      doc: BRANCH,
+      init: true,
+      resolves: [],
+    });
+    expect(
+      interpretOp(
+        op('body.edit', NODE, { branch: '', update: 'AQID', resolves: { [BRANCH]: [ID2] } }),
+      ),
+    ).toMatchObject({ kind: 'body.edit', doc: '', init: false, resolves: [[BRANCH, [ID2]]] });
+  });
+
+  it.each([
+    ['an init without a branch', 'body.init', { update: 'AQID' }],
+    ['an init of the first document', 'body.init', { branch: '', update: 'AQID' }],
+    [
+      'a branch that is not 32 hex digits',
+      'body.edit',
+      { branch: 'AB'.repeat(16), update: 'AQID' },
+    ],
+    ['resolves that is a list', 'body.edit', { branch: BRANCH, update: 'AQID', resolves: [] }],
+    [
+      'resolves naming no branch',
+      'body.edit',
+      { branch: '', update: 'AQID', resolves: { x: [ID2] } },
+    ],
+    [
+      'resolves with a bad version',
+      'body.edit',
+      { branch: '', update: 'AQID', resolves: { [BRANCH]: ['x'] } },
+    ],
+    ['an edit without an update', 'body.edit', { branch: BRANCH }],
+  ])('rejects %s', (_name, kind, payload) => {
+    expect(invalidOp(() => interpretOp(op(kind, NODE, payload))).message).toMatch(/payload\./);
   });
 });
 

@@ -36,7 +36,7 @@ describe('routing and headers', () => {
     expect(h.statusCode).toBe(200);
     expect(h.json()).toEqual({ ok: true, time_ms: T0 });
     const c = await hub.app.inject({ method: 'GET', url: '/config' });
-    expect(c.json()).toEqual({ issuer: null, client_id: null, audience: null, protocol: [1] });
+    expect(c.json()).toEqual({ issuer: null, client_id: null, audience: null, protocol: [2] });
   });
 
   it('answers an unknown route with a JSON 404', async () => {
@@ -60,10 +60,28 @@ describe('routing and headers', () => {
   });
 
   it('answers an unknown protocol with 409 and the supported versions', async () => {
-    for (const v of ['2', '0', 'banana']) {
-      const r = await push(pushBody([]), { ...SYNC_HEADERS(), 'heph-protocol': v });
+    for (const [v, upgrade] of [
+      ['3', 'the hub'],
+      ['0', 'this device'],
+      ['banana', 'the hub'],
+    ]) {
+      const r = await push(pushBody([]), { ...SYNC_HEADERS(), 'heph-protocol': v! });
       expect(r.statusCode).toBe(409);
-      expect(errorOf(r)).toMatchObject({ code: 'protocol_mismatch', supported: [1] });
+      expect(errorOf(r)).toMatchObject({ code: 'protocol_mismatch', supported: [2] });
+      expect(errorOf(r).message).toMatch(new RegExp(`upgrade heph on ${upgrade}$`));
+    }
+  });
+
+  it('refuses a device of protocol 1, which would misapply bodies with branches', async () => {
+    for (const r of [
+      await push(pushBody([]), { ...SYNC_HEADERS(), 'heph-protocol': '1' }),
+      await pull('', { ...SYNC_HEADERS(), 'heph-protocol': '1' }),
+    ]) {
+      expect(r.statusCode).toBe(409);
+      expect(errorOf(r)).toMatchObject({ code: 'protocol_mismatch', supported: [2] });
+      expect(errorOf(r).message).toBe(
+        'this hub speaks sync protocol 2 and this device "1": upgrade heph on this device',
+      );
     }
   });
 });

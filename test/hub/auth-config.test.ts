@@ -140,7 +140,7 @@ describe('sign-in settings', () => {
     cleanups.push(() => hub.stop());
     const port = new URL(hub.url).port;
     const r = await request(`http://127.0.0.1:${port}/sync/pull`, {
-      headers: { 'heph-protocol': '1', 'heph-replica': 'aaaaaaaaaaaaaaaa' },
+      headers: { 'heph-protocol': '2', 'heph-replica': 'aaaaaaaaaaaaaaaa' },
     });
     expect(r.statusCode).toBe(401);
     expect(r.headers['www-authenticate']).toBe('Bearer');
@@ -150,7 +150,7 @@ describe('sign-in settings', () => {
       issuer: 'https://id.invalid',
       client_id: null,
       audience: 'https://hub.test',
-      protocol: [1],
+      protocol: [2],
     });
   });
 });

@@ -184,7 +184,7 @@ describe('a hub with sign-in', () => {
       issuer: op.issuer,
       client_id: op.clientId,
       audience: op.audience,
-      protocol: [1],
+      protocol: [2],
     });
     // Nothing was stored and nobody claimed the hub.
     expect(h.store.lastSeq()).toBe(0);

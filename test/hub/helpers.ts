@@ -1,6 +1,7 @@
 // Hubs for tests: an in-process app on a real SQLite file (for inject), or the same app
 // listening on 127.0.0.1:0 (for real HTTP). Every helper returns something the test closes.
 
+import { PROTOCOL_VERSION } from '../../src/protocol/sync.js';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -23,7 +24,7 @@ export const ORIGIN_A = 'aaaaaaaaaaaaaaaa';
 export const ORIGIN_B = 'bbbbbbbbbbbbbbbb';
 
 export const SYNC_HEADERS = (origin = ORIGIN_A): Record<string, string> => ({
-  'heph-protocol': '1',
+  'heph-protocol': String(PROTOCOL_VERSION),
   'heph-replica': origin,
   'content-type': 'application/json',
 });
@@ -150,7 +151,7 @@ export async function httpPull(
   if (q.limit !== undefined) qs.set('limit', String(q.limit));
   if (q.wait !== undefined) qs.set('wait', String(q.wait));
   const r = await request(`${url}/sync/pull?${qs.toString()}`, {
-    headers: { 'heph-protocol': '1', 'heph-replica': ORIGIN_B },
+    headers: { 'heph-protocol': String(PROTOCOL_VERSION), 'heph-replica': ORIGIN_B },
     ...(signal && { signal }),
   });
   const body = (await r.body.json()) as Page;

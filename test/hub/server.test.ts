@@ -121,7 +121,7 @@ describe('startHub', () => {
     const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
     cleanups.push(() => dispatcher.close());
     const r = await request(`${hub.url}/config`, { dispatcher });
-    expect(await r.body.json()).toMatchObject({ protocol: [1] });
+    expect(await r.body.json()).toMatchObject({ protocol: [2] });
   });
 });
 

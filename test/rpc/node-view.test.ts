@@ -52,6 +52,7 @@ describe('toView', () => {
     title: 'Doc',
     aliases: '[]',
     body: 'text',
+    body_version: '',
     deleted: 0,
     state: null,
     attention: null,

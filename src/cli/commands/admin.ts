@@ -53,6 +53,12 @@ export async function backup(cli: Cli, a: Args): Promise<Output> {
   return { kind: 'summary', heading: 'Backup written', data };
 }
 
+export async function repair(cli: Cli, a: Args): Promise<Output> {
+  const check = flag(a, 'check');
+  const data = await cli.call(check ? 'repair.check' : 'repair.run', {});
+  return { kind: 'repair', data, check };
+}
+
 export async function status(cli: Cli): Promise<Output> {
   return { kind: 'summary', heading: 'hephd is running', data: await cli.call('status', {}) };
 }

@@ -1,6 +1,6 @@
 // `heph edit-body ID`: the body goes to a temp file, $VISUAL or $EDITOR edits it, and a changed
-// file is saved with node.update. If the body changed in the daemon while the editor was open,
-// nothing is overwritten: the edit stays in the temp file and the command says where.
+// file is saved with node.update and the body_version it was read at, so an edit that synced in
+// while the editor was open is kept beside this one (the reply is the merged body).
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,17 +49,31 @@ export async function editBody(cli: Cli, a: Args): Promise<Output> {
     const after = readFileSync(file, 'utf8');
     if (after === before)
       return { kind: 'node', data: { ...node, changed: false }, verb: 'Unchanged:' };
-    const now = rec(await cli.call('node.get', { id }));
-    if (str(now, 'body') !== before) {
+    let data: Record<string, unknown>;
+    try {
+      data = rec(
+        await cli.call('node.update', {
+          id,
+          body: after,
+          base_version: str(node, 'body_version'),
+        }),
+      );
+    } catch (e) {
+      // Nothing was saved: the edit stays in its file.
       keep = true;
+      const why = e instanceof Error ? e.message : String(e);
       throw new HephError(
-        'conflict',
-        `the body of ${id} changed while you were editing; your version is in ${file}`,
+        e instanceof HephError ? e.code : 'internal',
+        `${why}; your version is in ${file}`,
         { id, file },
       );
     }
-    const data = rec(await cli.call('node.update', { id, body: after }));
-    return { kind: 'node', data: { ...data, changed: true }, verb: 'Saved' };
+    const merged = str(data, 'body') !== after;
+    return {
+      kind: 'node',
+      data: { ...data, changed: true, merged },
+      verb: merged ? 'Saved (with changes made elsewhere meanwhile kept)' : 'Saved',
+    };
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }

@@ -61,16 +61,22 @@ function header(request: FastifyRequest, name: string): string | undefined {
 /** onRequest hook for /sync: the protocol and replica headers. */
 export function checkSyncHeaders(request: FastifyRequest): Promise<void> {
   const protocol = header(request, HEADER_PROTOCOL);
+  const speaks = SUPPORTED_PROTOCOLS.join(', ');
   if (protocol === undefined) {
-    throw new HephError('invalid_params', 'missing Heph-Protocol header (this hub speaks 1)', {
-      field: 'heph-protocol',
-    });
+    throw new HephError(
+      'invalid_params',
+      `missing Heph-Protocol header (this hub speaks ${speaks})`,
+      {
+        field: 'heph-protocol',
+      },
+    );
   }
   if (!/^\d{1,6}$/.test(protocol) || !SUPPORTED_PROTOCOLS.includes(Number(protocol))) {
+    const older = /^\d{1,6}$/.test(protocol) && Number(protocol) < Math.min(...SUPPORTED_PROTOCOLS);
     throw new HephError(
       'protocol_mismatch',
-      `this hub does not speak sync protocol ${JSON.stringify(protocol.slice(0, 20))}; it ` +
-        `speaks ${SUPPORTED_PROTOCOLS.join(', ')}: upgrade the older of the two`,
+      `this hub speaks sync protocol ${speaks} and this device ${JSON.stringify(protocol.slice(0, 20))}: ` +
+        (older ? 'upgrade heph on this device' : 'upgrade heph on the hub'),
       { supported: [...SUPPORTED_PROTOCOLS] },
     );
   }

@@ -9,14 +9,19 @@ export function conflictMethods(s: Services) {
     defineMethod({
       name: 'conflicts.list',
       summary:
-        'Fields written concurrently to different values on different devices, with every value.',
+        'Fields and bodies written concurrently to different values on different devices, with ' +
+        'every value.',
       params: z.strictObject({}),
-      result: '{conflicts: [{target, field, heads: [{op, origin, at, value}]}]}',
+      result:
+        '{conflicts: [{target, field, heads: [{op, origin, at, value, branch?}]}]}; a body ' +
+        'conflict has field "body" and one head per version of the text',
       handler: () => ({ conflicts: s.store.conflicts() }),
     }),
     defineMethod({
       name: 'conflicts.resolve',
-      summary: 'Resolves a conflict by writing the value to keep; every device then agrees on it.',
+      summary:
+        'Resolves a conflict by writing the value to keep (for "body", the text); every device ' +
+        'then agrees on it.',
       params: z.strictObject({
         target: NodeRef,
         field: z.string().min(1).max(64),

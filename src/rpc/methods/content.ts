@@ -27,6 +27,11 @@ const ImportNoteParam = z.strictObject({
   task: z.record(z.string(), z.json()),
   extra: z.record(z.string(), z.json()),
   links: z.array(z.strictObject({ type: z.string(), dst: z.string() })),
+  base_version: z
+    .string()
+    .max(100_000)
+    .optional()
+    .describe('the body_version this text was made from (else the last import of the note)'),
 });
 
 /** Notes from another process, checked as a folder's notes are (the first bad one is named). */

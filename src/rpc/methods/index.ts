@@ -9,6 +9,7 @@ import { eventMethods } from './events.js';
 import { linkMethods } from './link.js';
 import { nodeMethods } from './node.js';
 import { organizeMethods } from './organize.js';
+import { repairMethods } from './repair.js';
 import { statusMethods } from './status.js';
 import { syncMethods } from './sync.js';
 import { taskMethods } from './task.js';
@@ -27,5 +28,6 @@ export function buildNamespaces(s: Services) {
     eventMethods(s),
     backupMethods(s),
     syncMethods(s),
+    repairMethods(s),
   ];
 }

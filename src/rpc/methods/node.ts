@@ -3,6 +3,7 @@ import { NODE_KINDS } from '../../core/ids.js';
 import { defineMethod } from '../registry.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef, shortIds } from './refs.js';
+import { BaseVersion } from './schemas.js';
 
 const Title = z.string().max(1024);
 const Aliases = z.array(z.string().min(1).max(1024)).max(100);
@@ -74,6 +75,7 @@ export function nodeMethods(s: Services) {
         id: NodeRef,
         title: Title.optional(),
         body: z.string().optional(),
+        base_version: BaseVersion.optional(),
         aliases: Aliases.optional(),
         extra: Extra.optional(),
       }),

@@ -17,6 +17,13 @@ export const Recurrence = z
   .describe('an RFC 5545 RRULE, e.g. FREQ=MONTHLY');
 export const Title = z.string().max(1024);
 export const TagName = z.string().min(1).max(64);
+export const BaseVersion = z
+  .string()
+  .max(100_000)
+  .describe(
+    'the body_version the body was read at: the save is merged as an edit made from it, so ' +
+      'what synced in meanwhile is kept (editors must send it)',
+  );
 
 /** Drops undefined members, so optional params pass through exactOptionalPropertyTypes. */
 export function defined<T extends Record<string, unknown>>(

@@ -5,6 +5,7 @@ import type { Services } from './context.js';
 import { withShortIds } from './node.js';
 import { NodeRef, resolveRef } from './refs.js';
 import {
+  BaseVersion,
   Attention,
   DateParam,
   defined,
@@ -63,6 +64,7 @@ export function taskMethods(s: Services) {
         id: NodeRef,
         title: Title.min(1).optional(),
         body: z.string().optional(),
+        base_version: BaseVersion.optional(),
         ...TaskFields,
         today: Today,
       }),
