@@ -16,6 +16,7 @@ export function openJournal(ctx: ModelContext, date: unknown): OpenJournalResult
     date: day,
     title: n.title,
     body: n.body,
+    body_version: n.body_version,
     created: n.created,
     updated: n.updated,
   };

@@ -39,6 +39,7 @@ export function taskView(store: SqliteStore, n: NodeView): TaskView {
     id: n.id,
     title: n.title,
     body: n.body,
+    body_version: n.body_version,
     state: n.state ?? 'outstanding',
     attention: n.attention ?? 'white',
     do_date: n.do_date ?? null,

@@ -9,6 +9,8 @@ export interface TaskView {
   id: string;
   title: string;
   body: string;
+  /** The body's version: what an editor sends back as `base_version` when it saves. */
+  body_version: string;
   state: TaskState;
   attention: Attention;
   do_date: string | null;
@@ -55,6 +57,8 @@ export interface CreateTaskInput {
 export interface TaskPatch {
   title?: string;
   body?: string;
+  /** The body_version the body was read at (see NodePatch). */
+  base_version?: string;
   attention?: Attention;
   do_date?: string | null;
   late_on?: string | null;
@@ -108,6 +112,8 @@ export interface JournalView {
   date: string;
   title: string;
   body: string;
+  /** The body's version: what an editor sends back as `base_version` when it saves. */
+  body_version: string;
   created: string;
   updated: string;
 }

@@ -34,6 +34,15 @@ describe('journals', () => {
     expect(h.store.opCount()).toBe(ops);
   });
 
+  it("returns the body's version, the same as node.get gives", () => {
+    const id = h.model.openJournal('2026-01-01').journal.id;
+    expect(h.model.openJournal('2026-01-01').journal.body_version).toBe('');
+    h.store.updateNode(id, { body: 'a line\n' });
+    const v = h.model.openJournal('2026-01-01').journal.body_version;
+    expect(v).toBe(h.store.getNode(id).body_version);
+    expect(v).not.toBe('');
+  });
+
   it('restores a deleted journal', () => {
     h.model.openJournal('2026-01-01');
     h.store.deleteNode('journal:2026-01-01');

@@ -80,6 +80,16 @@ describe('updateTask', () => {
     expect(cleared.late_on).toBeNull();
   });
 
+  it('returns the body_version an editor saves from, the same as node.get gives', () => {
+    const { task } = h.model.createTask({ title: 'T', body: 'one\n' });
+    expect(task.body_version).toBe(h.store.getNode(task.id).body_version);
+    expect(task.body_version).not.toBe('');
+    const t = h.model.updateTask(task.id, { body: 'one\ntwo\n', base_version: task.body_version });
+    expect(t.body_version).toBe(h.store.getNode(task.id).body_version);
+    expect(t.body_version).not.toBe(task.body_version);
+    expect(h.model.getTask(task.id).body_version).toBe(t.body_version);
+  });
+
   it('keeps a context doc title the user changed', () => {
     const { task, context } = h.model.createTask({ title: 'Old' });
     h.store.updateNode(context, { title: 'My notes' });
