@@ -179,6 +179,10 @@ describe('two versions of one file imported on two devices', () => {
     expect(count(d.store.getNode(ID).body, '# Plan')).toBe(1);
     expect(e.store.digest()).toBe(d.store.digest());
     expect(hub.store.digest()).toBe(d.store.digest());
+    // And it is derived from the op-log: replaying the log gives it again.
+    const digest = d.store.digest();
+    d.store.rebuild();
+    expect(d.store.digest()).toBe(digest);
 
     // The device whose own version is not shown edits what it now sees.
     const loser = shown === V1 ? e : d;

@@ -4,6 +4,7 @@
 // Where both changed the same span, both texts stay, the editor's after the other's. A
 // base_version this device cannot honour is refused with nothing changed.
 
+import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Closers, count, syncAll } from './helpers.js';
 
@@ -93,6 +94,32 @@ describe('a save made from the version the editor read', () => {
     expect(saved.body_version).toBe((await d.call('node.get', { id: task.id })).body_version);
     await syncAll([d, e]);
     expect((await e.call('task.get', { id: task.id })).body).toBe(saved.body);
+  });
+
+  it('works the same for an editor in client mode, through the hub’s /rpc', async () => {
+    const { hub, d, e, id } = await shared();
+    const rpc = async (method: string, params: object) => {
+      const r = await request(`${hub.url}/rpc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      });
+      expect(r.statusCode).toBe(200);
+      return ((await r.body.json()) as { result: { body: string; body_version: string } }).result;
+    };
+    const read = await rpc('node.get', { id });
+    // The version names the same ops on the hub as on a device.
+    expect(read.body_version).toBe((await d.call('node.get', { id })).body_version);
+    await e.call('node.update', { id, body: 'alpha\nbeta\ngamma (E)\n' });
+    await e.sync();
+    const saved = await rpc('node.update', {
+      id,
+      body: 'alpha (client)\nbeta\ngamma\n',
+      base_version: read.body_version,
+    });
+    expect(saved.body).toBe('alpha (client)\nbeta\ngamma (E)\n');
+    await syncAll([d, e]);
+    for (const dev of [d, e]) expect((await dev.call('node.get', { id })).body).toBe(saved.body);
   });
 
   it('without base_version is a whole-buffer save, as before (the editor must send it)', async () => {
