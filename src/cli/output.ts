@@ -322,7 +322,7 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       const found = items(d, 'doubled');
       if (found.length === 0) return 'No doubled bodies.';
       const line = (x: Rec) =>
-        `  ${s.dim(shortId(x).padEnd(8))}  ${text(x.title)}  ${s.dim(`${text(x.copies)} copies of ${text(x.length)} characters`)}${x.fixable === false ? '  (edited since: fix by hand)' : ''}`;
+        `  ${s.dim(shortId(x).padEnd(8))}  ${text(x.title)}  ${s.dim(`${text(x.copies)} copies of ${typeof x.length === 'number' ? x.length.toLocaleString('en-US') : text(x.length)} characters`)}${x.fixable === false ? '  (edited since: fix by hand)' : ''}`;
       const fixable = found.filter((x) => x.fixable !== false).length;
       if (out.check) {
         const head = `${found.length} ${found.length === 1 ? 'note has' : 'notes have'} a doubled body:`;

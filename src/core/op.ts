@@ -24,8 +24,8 @@ export interface Op {
  * for the document `body.update` ops edit, else the branch a `body.init` started. `init` marks
  * the op that starts a branch (its update is the branch's deterministic first text).
  * `resolves` (body.edit only) lists branches a conflict resolution superseded, each with the
- * version of that branch the resolver saw. `imported` marks an edit an import made: the body
- * version right after it (the base of the next import of the same file).
+ * version of that branch the resolver saw. `imported` marks an edit an import made: the import
+ * ops of a document, alone, hold the text the last import wrote (the base of the next one).
  */
 export interface BodyOp {
   kind: 'body.update' | 'body.init' | 'body.edit';
@@ -35,7 +35,7 @@ export interface BodyOp {
   init: boolean;
   update: string;
   resolves: [string, string[]][];
-  imported: string[] | undefined;
+  imported: boolean;
 }
 
 export type KnownOp =
@@ -170,11 +170,8 @@ export function interpretOp(op: Op): KnownOp | undefined {
           resolves.push([branch, stringList(op.id, seen, `resolves.${branch}`)]);
         }
       }
-      // Only the base of a later import: a malformed one is no base, never a refusal.
-      const imported =
-        Array.isArray(p.imported) && p.imported.length <= MAX_PREV && p.imported.every(isHlcString)
-          ? p.imported
-          : undefined;
+      // Only the base of a later import: anything but true is no mark, never a refusal.
+      const imported = p.imported === true;
       return {
         kind: op.kind,
         id: op.id,

@@ -1,6 +1,7 @@
 // Turns "old text → new text" into a short list of splices, so a whole-buffer save touches only
 // what changed and concurrent edits elsewhere in the text survive a merge. Lines are diffed
-// with Myers' algorithm; each changed block is then narrowed to its changed characters.
+// with Myers' algorithm; each changed block is then narrowed to its changed characters (line by
+// line where a block replaces as many lines as it had).
 // Guarantees: applying the splices (in the order returned: from the end of the text towards the
 // start) to `before` gives exactly `after`; no splice boundary splits a UTF-16 surrogate pair.
 
@@ -138,6 +139,20 @@ export function diffText(before: string, after: string): Splice[] {
   const out: Splice[] = [];
   for (let i = blocks.length - 1; i >= 0; i--) {
     const blk = blocks[i] as Block;
+    if (blk.aEnd - blk.aStart === blk.bEnd - blk.bStart) {
+      // As many lines changed as replace them: each line is narrowed on its own, so a splice
+      // never spans a line that stayed in place around it (what another replica typed between
+      // two of these lines then stays a line of its own).
+      for (let l = blk.aEnd - blk.aStart - 1; l >= 0; l--) {
+        const s = narrow(
+          aOffsets[blk.aStart + l] as number,
+          a[blk.aStart + l] as string,
+          b[blk.bStart + l] as string,
+        );
+        if (s) out.push(s);
+      }
+      continue;
+    }
     const oldText = a.slice(blk.aStart, blk.aEnd).join('');
     const newText = b.slice(blk.bStart, blk.bEnd).join('');
     const s = narrow(aOffsets[blk.aStart] as number, oldText, newText);

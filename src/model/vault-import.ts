@@ -392,10 +392,10 @@ export function applyImport(
       }
       const patch = patchFor(node, plan);
       if (Object.keys(patch).length > 0) {
-        // Three-way for the body: the file's change since the last import is applied as an edit.
-        if (patch.body !== undefined) {
-          const base = plan.base_version ?? store.importBase(plan.id);
-          if (base !== undefined) patch.base_version = base;
+        // Three-way for the body: the file's change since the last import (or since the version
+        // given) is applied as an edit.
+        if (patch.body !== undefined && plan.base_version !== undefined) {
+          patch.base_version = plan.base_version;
         }
         const after = store.updateNode(plan.id, patch, { imported: true });
         const { body: _body, base_version: _base, ...fields } = patch;

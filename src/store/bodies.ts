@@ -61,13 +61,6 @@ export function prepareBodyStatements(db: Database.Database) {
     ),
     heads: db.prepare('SELECT heads FROM bodies WHERE node_id = ?').pluck(),
     conflicted: db.prepare('SELECT node_id FROM bodies WHERE heads > 1 ORDER BY node_id').pluck(),
-    lastImport: db
-      .prepare(
-        `SELECT json_extract(payload, '$.imported') FROM oplog WHERE target = ?
-         AND kind IN ('body.update', 'body.init', 'body.edit')
-         AND json_extract(payload, '$.imported') IS NOT NULL ORDER BY id DESC LIMIT 1`,
-      )
-      .pluck(),
     nodeOps: db.prepare(
       `SELECT id, kind, payload FROM oplog WHERE target = ? AND kind IN ('body.update', 'body.init', 'body.edit')
        ORDER BY id`,

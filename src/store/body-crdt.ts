@@ -233,6 +233,46 @@ export function rebaseSave(
   return out;
 }
 
+/**
+ * An edit that depends only on the document it starts from and the text it ends at: made on
+ * `base` by a Yjs client derived from the node, the base document's encoding and the text.
+ * Devices that make the same change to the same document (two devices importing one changed file
+ * over the same version) make the same update, the same Yjs items: merged, the change appears
+ * once. The same client id never writes two different updates: a different document or text is
+ * a different client. Undefined when `next` is the base's text.
+ */
+export function sameEditEverywhere(
+  base: Uint8Array | undefined,
+  next: string,
+  nodeId: string,
+): Uint8Array | undefined {
+  const doc = load(base);
+  const ytext = doc.getText(TEXT);
+  const splices = diffText(ytext.toJSON(), next);
+  if (splices.length === 0) {
+    doc.destroy();
+    return undefined;
+  }
+  const h = createHash('sha256')
+    .update(nodeId)
+    .update('\0')
+    .update(Y.encodeStateAsUpdate(doc))
+    .update('\0')
+    .update(next)
+    .digest();
+  doc.clientID = h.readUInt32BE(0) || 1;
+  const sv = Y.encodeStateVector(doc);
+  doc.transact(() => {
+    for (const sp of splices) {
+      if (sp.remove > 0) ytext.delete(sp.index, sp.remove);
+      if (sp.insert.length > 0) ytext.insert(sp.index, sp.insert);
+    }
+  });
+  const update = Y.encodeStateAsUpdate(doc, sv);
+  doc.destroy();
+  return update;
+}
+
 /** An update that changes nothing (a resolution that keeps the text shown). */
 export function emptyUpdate(): Uint8Array {
   const doc = load(undefined);

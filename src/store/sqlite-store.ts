@@ -16,15 +16,7 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { HephError, invalid, notFound } from '../core/errors.js';
 import { isKnownField, TASK_FIELDS, validateFieldValue } from '../core/fields.js';
-import {
-  decodeHlc,
-  encodeHlc,
-  HlcClock,
-  isHlcString,
-  originOf,
-  wallOf,
-  type Hlc,
-} from '../core/hlc.js';
+import { decodeHlc, encodeHlc, HlcClock, originOf, wallOf, type Hlc } from '../core/hlc.js';
 import {
   isLinkType,
   isNodeId,
@@ -59,9 +51,7 @@ import {
 import { applyWrite, EMPTY_REGISTER, headIds, viewRegister } from '../core/register.js';
 import {
   covers,
-  formatVersion,
   parseVersion,
-  versionOf,
   union,
   versionIds,
   within,
@@ -90,6 +80,7 @@ import {
   firstBody,
   isEmptyDoc,
   rebaseSave,
+  sameEditEverywhere,
   saveBody,
   stateOf,
   yjsClientId,
@@ -535,20 +526,14 @@ export class SqliteStore implements Store {
   // ---- local writes ---------------------------------------------------------------------------
 
   /** Appends and applies one local op, as part of the open transaction's change. */
-  private emit(
-    kind: string,
-    target: string,
-    payload: Record<string, Json> | ((id: string) => Record<string, Json>),
-  ): void {
+  private emit(kind: string, target: string, payload: Record<string, Json>): void {
     const id = this.hlc.now();
     const change = this.changeId;
     const op: Op = {
       id,
       kind,
       target,
-      payload: ((p) => (change === undefined ? p : { ...p, change }))(
-        typeof payload === 'function' ? payload(id) : payload,
-      ),
+      payload: change === undefined ? payload : { ...payload, change },
     };
     this.changeId ??= id;
     this.insertOp(op);
@@ -590,7 +575,21 @@ export class SqliteStore implements Store {
     let branch = shown?.branch ?? '';
     let update: Uint8Array;
     const base = o.base === undefined ? undefined : parseVersion(o.base);
-    if (base !== undefined && !(within(base, now) && within(now, base))) {
+    const current = base === undefined || (within(base, now) && within(now, base));
+    if (o.imported && shown !== undefined && !isEmptyDoc(shown.state)) {
+      // Three-way: the file's change since the last import, made on the text that import wrote
+      // (the document's import ops alone, every replica has them) or on the version given, and
+      // the same on every device that imports the same file: two devices re-importing one
+      // changed file change the note once. Without an earlier import here, two-way.
+      const then = base === undefined || current ? shown : chooseShown(this.bodyAt(id, base)).shown;
+      branch = then?.branch ?? branch;
+      const from =
+        base === undefined ? (this.importedState(id, branch) ?? then?.state) : then?.state;
+      const edit = sameEditEverywhere(from, text, id);
+      if (!edit) return;
+      kind = branch === '' ? 'body.update' : 'body.edit';
+      update = edit;
+    } else if (!current && base !== undefined) {
       const then = chooseShown(this.bodyAt(id, base)).shown;
       branch = then?.branch ?? branch;
       const current = docs.find((d) => d.branch === branch)?.state;
@@ -624,11 +623,11 @@ export class SqliteStore implements Store {
         { field: 'body', limit: MAX_BODY_CHANGE_BYTES },
       );
     }
-    this.emit(kind, id, (opId) => ({
+    this.emit(kind, id, {
       ...(kind !== 'body.update' && { branch }),
       update: encoded,
-      ...(o.imported && { imported: versionIds(withOp(now, opId)) }),
-    }));
+      ...(o.imported && { imported: true }),
+    });
   }
 
   /** A node's body ops (every kind, every document), oldest first. */
@@ -645,12 +644,13 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** The body_version right after the newest import of this node's body, if any import marked one. */
-  importBase(id: string): string | undefined {
-    const raw = this.bodyStmt.lastImport.get(id) as string | undefined;
-    if (raw === undefined) return undefined;
-    const ids = JSON.parse(raw) as unknown;
-    return Array.isArray(ids) && ids.every(isHlcString) ? formatVersion(versionOf(ids)) : undefined;
+  /**
+   * The text the imports of one of a node's documents wrote, as a document: its import ops alone
+   * (each made on the one before it). Undefined when no import wrote to it.
+   */
+  private importedState(id: string, branch: string): Uint8Array | undefined {
+    const ops = this.bodyOps(id).filter((k) => k.doc === branch && k.imported);
+    return ops.length === 0 ? undefined : stateOf(ops.map((k) => Buffer.from(k.update, 'base64')));
   }
 
   /**

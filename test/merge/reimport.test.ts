@@ -67,6 +67,36 @@ describe('importing a changed file again', () => {
     expect((await d.call('node.get', { id: ID })).body).toBe(EDITED);
   });
 
+  it('keeps the edit through every later import, changed file or not', async () => {
+    const { d, e } = await open();
+    const v = vault(V1);
+    await d.call('import', { dir: v.dir });
+    await editInHeph(d, EDITED);
+    v.write(V2);
+    await d.call('import', { dir: v.dir });
+    expect((await d.call('node.get', { id: ID })).body).toBe(BOTH);
+    // The same file again: the text that import wrote is the file's, not the merged one.
+    const ops = d.store.opCount();
+    expect(await d.call('import', { dir: v.dir })).toMatchObject({ updated: 0, unchanged: 1 });
+    expect(d.store.opCount()).toBe(ops);
+    expect((await d.call('node.get', { id: ID })).body).toBe(BOTH);
+    // A third version: only its own change is applied.
+    v.write('# Recipe\n\nflour\nwater\nsea salt\npepper\n');
+    await d.call('import', { dir: v.dir });
+    expect((await d.call('node.get', { id: ID })).body).toBe(BOTH + 'pepper\n');
+    // Another device importing the same files in the same order changes nothing more.
+    await syncAll([d, e]);
+    const w = vault(V1);
+    for (const text of [V1, V2, '# Recipe\n\nflour\nwater\nsea salt\npepper\n']) {
+      w.write(text);
+      await e.call('import', { dir: w.dir });
+    }
+    await syncAll([d, e]);
+    for (const dev of [d, e]) {
+      expect((await dev.call('node.get', { id: ID })).body).toBe(BOTH + 'pepper\n');
+    }
+  });
+
   it('finds the previous import on another device: edit on one, re-import on the other', async () => {
     const { hub, d, e } = await open();
     const v = vault(V1);
