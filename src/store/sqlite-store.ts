@@ -668,8 +668,8 @@ export class SqliteStore implements Store {
       }
       throw new HephError(
         'conflict',
-        `base_version names changes to ${id} that this device does not have yet: sync, then ` +
-          'read the body again',
+        `base_version names changes to ${id} that are not here yet: sync, then read the body ` +
+          'again',
         { id, field: 'base_version' },
       );
     }

@@ -1,6 +1,6 @@
-// HTTP client for a hub (protocol 1), on undici. Guarantees: every request carries
-// `Heph-Protocol: 1` and `Heph-Replica: <origin>` (and a bearer token when a provider gives
-// one); every reply is `unknown` until a protocol parser accepts it; a failure becomes exactly
+// HTTP client for a hub (the sync protocol of protocol/sync.ts), on undici. Guarantees: every
+// request carries `Heph-Protocol` and `Heph-Replica: <origin>` (and a bearer token when a
+// provider gives one); every reply is `unknown` until a protocol parser accepts it; a failure becomes exactly
 // one HephError, translated here and nowhere else: an unreachable hub (refused, reset, timed
 // out, unknown name) is 'unavailable' with `details.offline = true`, 401/403 are
 // 'unauthorized'/'forbidden', 409 is 'protocol_mismatch', other statuses carry the hub's own

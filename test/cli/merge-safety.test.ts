@@ -119,7 +119,7 @@ describe('a save naming changes this device does not have', () => {
     expect(refused.code).toBe(4);
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toMatch(
-      /^heph: base_version names changes to \S+ that this device does not have yet: sync, then read the body again\n$/,
+      /^heph: base_version names changes to \S+ that are not here yet: sync, then read the body again\n$/,
     );
     const bad = await d.run([
       'call',

@@ -144,7 +144,7 @@ describe('a save made from the version the editor read', () => {
     const digest = d.store.digest();
     const err = await d.fail('node.update', save);
     expect(err.data).toMatchObject({ code: 'conflict', field: 'base_version' });
-    expect(err.message).toMatch(/does not have yet: sync, then read the body again/);
+    expect(err.message).toMatch(/are not here yet: sync, then read the body again/);
     expect(d.store.opCount()).toBe(ops);
     expect(d.store.digest()).toBe(digest);
     // Once synced, the same save is accepted, and E's line is there once.
