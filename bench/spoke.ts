@@ -3,6 +3,7 @@
 // socket client the CLI uses. How long a fresh device takes to pull a hub's 100,000 ops until it
 // is queryable, and how long an edit on one device takes to be visible on another.
 
+import { PROTOCOL_VERSION } from '../src/protocol/sync.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ export const spokeFigures: FigureMeta[] = [
   {
     name: 'edit_to_other_device_p50_ms',
     unit: 'ms',
+    target: { op: '<=', value: 60 },
     description:
       'Two spokes online against that hub: from a node.update of a task title on one until ' +
       'node.get on the other returns the new title (woken by its node.changed events, checked ' +
@@ -42,8 +44,24 @@ export const spokeFigures: FigureMeta[] = [
   {
     name: 'edit_to_other_device_p95_ms',
     unit: 'ms',
-    target: { op: '<=', value: 2000 },
+    target: { op: '<=', value: 150 },
     description: '95th percentile of the same 50 edits',
+  },
+  {
+    name: 'edit_to_5_devices_p95_ms',
+    unit: 'ms',
+    target: { op: '<=', value: 150 },
+    description:
+      'Five spokes online: edits on one, each watched for on the four others as above; the ' +
+      '95th percentile over every reader of 50 edits',
+  },
+  {
+    name: 'burst_1000_pushes',
+    unit: 'pushes',
+    target: { op: '<=', value: 50 },
+    description:
+      'How many pushes a spoke made for 1,000 title edits made within one second (sync.status ' +
+      'counts them)',
   },
 ];
 
@@ -139,7 +157,7 @@ export async function connectWhenUp(
 interface SyncStatus {
   last_success: string | null;
   last_error: { kind: string; message: string; since: string } | null;
-  pending: number;
+  pending: { changes: number; ops: number };
   unpulled: number;
   verdict: string;
 }
@@ -162,7 +180,7 @@ export async function waitSynced(p: Proc, c: RpcClient, ops: number, timeoutMs: 
     if (e && e.kind !== 'offline' && nowMs() - Date.parse(e.since) > 10_000) {
       throw new Error(`spoke failing to sync for 10 s: ${JSON.stringify(last)}\n${p.stderr()}`);
     }
-    if (last.last_success !== null && last.unpulled === 0 && last.pending === 0) {
+    if (last.last_success !== null && last.unpulled === 0 && last.pending.ops === 0) {
       const at = nowMs();
       const held = await opCount(c);
       if (held === ops) return { at, status: last };
@@ -236,7 +254,11 @@ export function generate(ctx: BenchContext, store: SqliteStore, clock: ManualClo
 }
 
 function headers(origin: string): Record<string, string> {
-  return { 'content-type': 'application/json', 'heph-protocol': '1', 'heph-replica': origin };
+  return {
+    'content-type': 'application/json',
+    'heph-protocol': String(PROTOCOL_VERSION),
+    'heph-replica': origin,
+  };
 }
 
 /** Pushes the source store's whole log to the hub in BATCH-op batches. */
@@ -261,15 +283,42 @@ export async function pushAll(url: string, store: SqliteStore): Promise<number> 
   }
 }
 
-/** Edits on `a` and waits for them on `b`; returns each edit's latency in ms. */
-async function editLatencies(ctx: BenchContext, a: RpcClient, b: RpcClient, ids: string[]) {
+/**
+ * Edits on `a` and waits for each on every reader; returns each edit's latency per reader, in ms.
+ */
+async function editLatencies(
+  ctx: BenchContext,
+  a: RpcClient,
+  readers: readonly RpcClient[],
+  ids: string[],
+  label: string,
+) {
   const edits = ctx.size(50, 10);
-  const r = seededRandom(113);
-  await b.call('events.subscribe', { topics: ['node.changed'] });
-  let wake: (() => void) | undefined;
-  b.onNotification((method) => {
-    if (method === 'node.changed') wake?.();
-  });
+  const r = seededRandom(113 + readers.length);
+  const wakes = new Map<RpcClient, () => void>();
+  for (const b of readers) {
+    await b.call('events.subscribe', { topics: ['node.changed'] });
+    b.onNotification((method) => {
+      if (method === 'node.changed') wakes.get(b)?.();
+    });
+  }
+  const seenOn = async (b: RpcClient, id: string, title: string, t0: number): Promise<number> => {
+    const deadline = t0 + 30_000;
+    for (;;) {
+      if (((await b.call('node.get', { id })) as { title: string }).title === title) {
+        return nowMs() - t0;
+      }
+      if (nowMs() > deadline) throw new Error(`${label}: an edit was not visible after 30 s`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, POLL_MS);
+        wakes.set(b, () => {
+          clearTimeout(t);
+          res();
+        });
+      });
+      wakes.delete(b);
+    }
+  };
   const times: number[] = [];
   for (let i = 0; i < edits; i++) {
     // Edits at uneven moments, so they do not fall into step with the spokes' sync loops.
@@ -278,27 +327,31 @@ async function editLatencies(ctx: BenchContext, a: RpcClient, b: RpcClient, ids:
     const title = `Edited on A #${i} ${r.next().toString(36).slice(2, 10)}`;
     const t0 = nowMs();
     await a.call('node.update', { id, title });
-    const deadline = t0 + 30_000;
-    for (;;) {
-      const seen = ((await b.call('node.get', { id })) as { title: string }).title === title;
-      if (seen) break;
-      if (nowMs() > deadline) throw new Error(`edit ${i} not visible on B after 30 s`);
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, POLL_MS);
-        wake = () => {
-          clearTimeout(t);
-          res();
-        };
-      });
-      wake = undefined;
-    }
-    times.push(nowMs() - t0);
+    times.push(...(await Promise.all(readers.map((b) => seenOn(b, id, title, t0)))));
   }
   ctx.progress(
-    `${edits} edits A → B: p50 ${median(times).toFixed(0)} ms, p95 ` +
+    `${label}: ${edits} edits, p50 ${median(times).toFixed(0)} ms, p95 ` +
       `${percentile(times, 95).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms`,
   );
   return times;
+}
+
+/** How many pushes a spoke makes for 1,000 title edits made within one second. */
+async function burstPushes(ctx: BenchContext, a: RpcClient, ids: string[]): Promise<number> {
+  const pushes = async () => ((await a.call('sync.status')) as { pushes: number }).pushes;
+  const before = await pushes();
+  const n = ctx.size(1000, 200);
+  const t0 = nowMs();
+  for (let i = 0; i < n; i++) {
+    await a.call('node.update', { id: ids[i % ids.length]!, title: `Burst ${i}` });
+    // Spread over one second.
+    const due = t0 + ((i + 1) * 1000) / n;
+    if (nowMs() < due) await sleep(due - nowMs());
+  }
+  await a.call('sync.now');
+  const made = (await pushes()) - before;
+  ctx.progress(`${n} edits in ${((nowMs() - t0) / 1000).toFixed(2)} s took ${made} pushes`);
+  return made;
 }
 
 export const spoke: BenchModule = {
@@ -352,11 +405,24 @@ export const spoke: BenchModule = {
       const tb = nowMs();
       await waitSynced(b.proc, cb, hubOps, 120_000);
       ctx.progress(`second spoke in sync after ${((nowMs() - tb) / 1000).toFixed(2)} s`);
-      const times = await editLatencies(ctx, ca, cb, ids);
+      const times = await editLatencies(ctx, ca, [cb], ids, 'A → B');
+      // Three more devices: one writer, four readers.
+      const readers = [cb];
+      for (let i = 0; i < 3; i++) {
+        const d = startSpoke(ctx.tempDir(), hub.url);
+        const cd = await connectWhenUp(d.proc, d.socket);
+        clients.push(cd);
+        await waitSynced(d.proc, cd, await opCount(ca), 120_000);
+        readers.push(cd);
+      }
+      const five = await editLatencies(ctx, ca, readers, ids, 'A → 4 others');
+      const burst = await burstPushes(ctx, ca, ids);
       return {
         initial_sync_100k_s: initialS,
         edit_to_other_device_p50_ms: median(times),
         edit_to_other_device_p95_ms: percentile(times, 95),
+        edit_to_5_devices_p95_ms: percentile(five, 95),
+        burst_1000_pushes: burst,
       };
     } finally {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));

@@ -3,6 +3,7 @@
 // batches from one client, and a load run (autocannon, 50 connections) pushing unique 10-op
 // batches, after which every acknowledged op must be in the hub's log.
 
+import { PROTOCOL_VERSION } from '../src/protocol/sync.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -190,7 +191,11 @@ class OpSource {
 }
 
 function headers(origin: string): Record<string, string> {
-  return { 'content-type': 'application/json', 'heph-protocol': '1', 'heph-replica': origin };
+  return {
+    'content-type': 'application/json',
+    'heph-protocol': String(PROTOCOL_VERSION),
+    'heph-replica': origin,
+  };
 }
 
 async function pushThroughput(ctx: BenchContext): Promise<number> {

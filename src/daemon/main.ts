@@ -29,7 +29,7 @@ Options:
   --insecure-http    allow a plain http:// hub, and renewing sign-in with a plain http://
                      identity provider, that is not on loopback (env HEPH_INSECURE_HTTP=1)
   --sync-interval S  mode local: seconds between background syncs (default 30; env
-                     HEPH_SYNC_INTERVAL); changes also sync a second after they are made
+                     HEPH_SYNC_INTERVAL); changes made here are pushed at once
   --http-addr ADDR   where the hub listens (mode server; default 127.0.0.1:8787; port 0 = any)
   --insecure-open    mode server: allow a non-loopback --http-addr without an identity provider
   --tls-cert PATH    mode server: serve HTTPS with this PEM certificate chain (env HEPH_TLS_CERT)

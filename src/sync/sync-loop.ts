@@ -1,16 +1,22 @@
-// When to sync (CONVENTIONS 10): this module only schedules; `run` does the exchange. Guarantees:
-// - at most one run at a time, and never a run while the long-poll is open (the poll is
-//   aborted and awaited first), so two exchanges never apply pages side by side;
-// - a run starts on start(), every intervalMs after a success, debounceMs after the last local
-//   change (unless the hub is failing: then backoff decides), and on now();
-// - while runs fail, the next waits backoffBaseMs·2^(n−1), capped at backoffMaxMs, times a
-//   jitter in [0.5, 1), so a fleet of devices does not return to a hub in lockstep;
+// When to sync (CONVENTIONS 10): this module only schedules; `run`, `push` and `longPoll` do the
+// exchanges. Guarantees:
+// - at most one exchange that writes sync state at a time: a run (pull, then push) and a push
+//   never overlap, and a run never goes while the long-poll is open (the poll is aborted and
+//   awaited first), so two exchanges never apply pages side by side;
+// - a local change is pushed at once, beside the open long-poll (which stays open): changes
+//   made while a push is in flight go in the next push, and pushes start at least minPushGapMs
+//   apart, so a burst of changes costs a bounded number of requests, never one per change;
+// - a run starts on start(), every intervalMs after a success, and on now();
+// - while exchanges fail, the next run waits retryMs (times a jitter in [0.5, 1)) for the first
+//   outageWindowMs of the outage, so live updates resume within retryMs of the hub answering
+//   again; after that the wait doubles with each failure, capped at backoffMaxMs;
 // - after a success, one long-poll stays open (when `longPoll` is given) so other devices'
-//   edits arrive within about a second; a poll that fails hands over to a run, after a backoff
-//   of its own (so a hub that answers runs but breaks long-polls is not hammered);
+//   edits arrive as soon as the hub has them; a poll that fails hands over to a run, after a
+//   backoff of its own (so a hub that answers runs but breaks long-polls is not hammered);
 // - now() resolves or rejects with the outcome of a run that started after it was called;
-// - start() and stop() are idempotent; stop() clears every timer, aborts the run and the
-//   long-poll, unsubscribes from changes, waits for both to settle and rejects waiting now()s.
+// - start() and stop() are idempotent; stop() clears every timer, aborts the run, the push and
+//   the long-poll, unsubscribes from changes, waits for them to settle and rejects waiting
+//   now()s.
 
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
@@ -19,16 +25,24 @@ import type { Random } from '../ports/random.js';
 
 export interface SyncLoopOptions {
   intervalMs?: number;
-  debounceMs?: number;
-  backoffBaseMs?: number;
+  /** Pushes start at least this far apart (default 25 ms: fewer than 50 a second). */
+  minPushGapMs?: number;
+  /** The wait between tries early in an outage (default 2 s). */
+  retryMs?: number;
+  /** How long an outage is retried every retryMs before waits double (default 5 min). */
+  outageWindowMs?: number;
   backoffMaxMs?: number;
   /** A long-poll that returns nothing sooner than this is followed by this much rest. */
   minPollMs?: number;
+  /** Push local changes as they happen (default true; false leaves them to the next run). */
+  livePush?: boolean;
 }
 
 export interface SyncLoopDeps {
-  /** One exchange with the hub; throws when it fails. */
+  /** One exchange with the hub (pull, then push); throws when it fails. */
   run(signal: AbortSignal): Promise<void>;
+  /** Sends this replica's changes not yet on the hub; throws when it fails. */
+  push?: (signal: AbortSignal) => Promise<void>;
   /** One long-poll page; resolves with how many ops it received. */
   longPoll?: (signal: AbortSignal) => Promise<number>;
   /** Calls back on local changes that want uploading; returns an unsubscribe function. */
@@ -48,16 +62,27 @@ export class SyncLoop {
   private started = false;
   private stopping: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private debounce: ReturnType<typeof setTimeout> | undefined;
+  private pushTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribe: (() => void) | undefined;
-  private running: Promise<void> | undefined;
-  private runAbort: AbortController | undefined;
+  /** The exchange in flight (a run or a push): the next one waits for it. */
+  private busy: Promise<void> | undefined;
+  private running = false;
+  private pushing = false;
+  private exchangeAbort: AbortController | undefined;
   private pollAbort: AbortController | undefined;
   private polling: Promise<void> | undefined;
   private waiters: Waiter[] = [];
   private again = false;
+  private pushAgain = false;
+  private lastPushAt = -Infinity;
   private failures = 0;
+  /** When the current outage began (its first failure), or undefined when online. */
+  private outageSince: number | undefined;
+  /** Failures since the outage window ended (the exponent of the wait). */
+  private lateFailures = 0;
   private pollFailures = 0;
+  /** Pushes made since start (for tests and the benchmark's burst figure). */
+  pushes = 0;
 
   constructor(
     private readonly deps: SyncLoopDeps,
@@ -65,14 +90,16 @@ export class SyncLoop {
   ) {
     this.o = {
       intervalMs: options.intervalMs ?? 30_000,
-      debounceMs: options.debounceMs ?? 1000,
-      backoffBaseMs: options.backoffBaseMs ?? 1000,
+      minPushGapMs: options.minPushGapMs ?? 25,
+      retryMs: options.retryMs ?? 2000,
+      outageWindowMs: options.outageWindowMs ?? 5 * 60_000,
       backoffMaxMs: options.backoffMaxMs ?? 5 * 60_000,
       minPollMs: options.minPollMs ?? 1000,
+      livePush: options.livePush ?? true,
     };
   }
 
-  /** Consecutive failed runs (0 when the last run succeeded). */
+  /** Consecutive failed exchanges (0 when the last one succeeded). */
   get failing(): number {
     return this.failures;
   }
@@ -88,7 +115,7 @@ export class SyncLoop {
     this.schedule(0);
   }
 
-  /** Runs a sync as soon as the current one (if any) is done; settles with its outcome. */
+  /** Runs a sync as soon as the current exchange (if any) is done; settles with its outcome. */
   now(): Promise<void> {
     if (!this.isRunning) {
       return Promise.reject(new HephError('unavailable', 'sync is not running'));
@@ -104,22 +131,26 @@ export class SyncLoop {
     return this.stopping;
   }
 
-  /** The delay before retry number n (n ≥ 1), jittered. */
-  backoffMs(n: number): number {
-    const raw = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** Math.min(n - 1, 30));
+  /** The wait before the next try after a failure (see the file comment), jittered. */
+  retryDelayMs(): number {
+    const since = this.outageSince ?? this.deps.clock.now();
+    const early = this.deps.clock.now() - since < this.o.outageWindowMs;
+    const raw = early
+      ? this.o.retryMs
+      : Math.min(this.o.backoffMaxMs, this.o.retryMs * 2 ** Math.min(this.lateFailures, 30));
     return Math.round(raw * (0.5 + this.deps.random.next() / 2));
   }
 
   private async shutdown(): Promise<void> {
     clearTimeout(this.timer);
-    clearTimeout(this.debounce);
+    clearTimeout(this.pushTimer);
     this.timer = undefined;
-    this.debounce = undefined;
+    this.pushTimer = undefined;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    this.runAbort?.abort();
+    this.exchangeAbort?.abort();
     this.pollAbort?.abort();
-    await Promise.allSettled([this.running, this.polling]);
+    await Promise.allSettled([this.busy, this.polling]);
     const stopped = new HephError('unavailable', 'sync stopped');
     for (const w of this.waiters.splice(0)) w.reject(stopped);
   }
@@ -134,54 +165,109 @@ export class SyncLoop {
   }
 
   private onLocalChange(): void {
-    // While the hub fails, backoff decides when to try again, not every edit.
-    if (!this.isRunning || this.failures > 0) return;
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
+    // While the hub fails, the retry schedule decides when to try again, not every edit.
+    if (!this.isRunning || this.failures > 0 || !this.o.livePush) return;
+    if (!this.deps.push) {
       this.kick();
-    }, this.o.debounceMs);
+      return;
+    }
+    this.pushSoon();
+  }
+
+  /** A push now, or as soon as the exchange in flight and the gap since the last push allow. */
+  private pushSoon(): void {
+    if (this.pushing || this.running || this.pushTimer !== undefined) {
+      this.pushAgain = true;
+      return;
+    }
+    const wait = this.lastPushAt + this.o.minPushGapMs - this.deps.clock.now();
+    if (wait > 0) {
+      this.pushTimer = setTimeout(() => {
+        this.pushTimer = undefined;
+        this.pushSoon();
+      }, wait);
+      return;
+    }
+    this.pushAgain = false;
+    this.pushing = true;
+    this.lastPushAt = this.deps.clock.now();
+    this.pushes++;
+    this.busy = this.exchange(async (signal) => {
+      await this.deps.push?.(signal);
+    }).then(() => {
+      this.pushing = false;
+      this.busy = undefined;
+      this.afterExchange();
+    });
   }
 
   private kick(): void {
     if (!this.isRunning) return;
-    if (this.running) {
+    if (this.running || this.pushing) {
       this.again = true;
       return;
     }
-    this.running = this.cycle().finally(() => {
-      this.running = undefined;
-      if (this.isRunning && (this.again || this.waiters.length > 0)) this.kick();
+    this.running = true;
+    this.busy = this.cycle().finally(() => {
+      this.running = false;
+      this.busy = undefined;
+      this.afterExchange();
     });
   }
 
+  /** What waited for the exchange that just ended goes next: a run first, then a push. */
+  private afterExchange(): void {
+    if (!this.isRunning) return;
+    if (this.again || this.waiters.length > 0) {
+      this.again = false;
+      this.kick();
+    } else if (this.pushAgain && this.failures === 0) {
+      this.pushSoon();
+    }
+  }
+
+  /** Runs one exchange; returns whether it succeeded, and reschedules either way. */
+  private async exchange(work: (signal: AbortSignal) => Promise<void>): Promise<unknown> {
+    const ac = new AbortController();
+    this.exchangeAbort = ac;
+    try {
+      await work(ac.signal);
+    } catch (e) {
+      this.failed();
+      return e ?? new Error('sync failed');
+    } finally {
+      this.exchangeAbort = undefined;
+    }
+    this.succeeded();
+    return undefined;
+  }
+
+  private succeeded(): void {
+    this.failures = 0;
+    this.outageSince = undefined;
+    this.lateFailures = 0;
+  }
+
+  private failed(): void {
+    const now = this.deps.clock.now();
+    this.failures++;
+    this.outageSince ??= now;
+    if (now - this.outageSince >= this.o.outageWindowMs) this.lateFailures++;
+    this.schedule(this.retryDelayMs());
+  }
+
   private async cycle(): Promise<void> {
-    this.again = false;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.stopPoll();
     const served = this.waiters.splice(0);
-    const ac = new AbortController();
-    this.runAbort = ac;
-    let error: unknown;
-    let ok = true;
-    try {
-      await this.deps.run(ac.signal);
-    } catch (e) {
-      ok = false;
-      error = e;
-    } finally {
-      this.runAbort = undefined;
-    }
-    if (ok) {
-      this.failures = 0;
+    const error = await this.exchange((signal) => this.deps.run(signal));
+    if (error === undefined) {
       for (const w of served) w.resolve();
       this.schedule(this.o.intervalMs);
       this.startPoll();
     } else {
-      this.failures++;
       for (const w of served) w.reject(error);
-      this.schedule(this.backoffMs(this.failures));
     }
   }
 
@@ -199,10 +285,11 @@ export class SyncLoop {
         } catch (e) {
           if (ac.signal.aborted) return;
           this.deps.logger.debug({ err: (e as Error).message }, 'long-poll failed');
-          // A run classifies and reports the failure (and backs off if the hub is gone); a poll
+          // A run classifies and reports the failure (and retries if the hub is gone); a poll
           // that keeps failing while runs succeed backs off on its own count.
           this.pollFailures++;
-          this.schedule(this.backoffMs(this.pollFailures));
+          const raw = Math.min(this.o.backoffMaxMs, this.o.retryMs * 2 ** (this.pollFailures - 1));
+          this.schedule(Math.round(raw * (0.5 + this.deps.random.next() / 2)));
           return;
         }
         this.pollFailures = 0;

@@ -96,7 +96,28 @@ export async function syncOnce(
   hub: SyncTransport,
   opts: SyncOnceOptions = {},
 ): Promise<SyncResult> {
-  const result: SyncResult = {
+  const result = emptyResult();
+  await pullAll(store, hub, opts, result, failpoints(opts));
+  await pushInto(store, hub, opts, result);
+  return result;
+}
+
+/**
+ * Sends this replica's ops the hub does not have yet (re-stamping drift-refused ones first when
+ * the clock allows), without pulling: what a spoke does at once after a local change.
+ */
+export async function pushPending(
+  store: SqliteStore,
+  hub: SyncTransport,
+  opts: SyncOnceOptions = {},
+): Promise<SyncResult> {
+  const result = emptyResult();
+  await pushInto(store, hub, opts, result);
+  return result;
+}
+
+function emptyResult(): SyncResult {
+  return {
     pulled: 0,
     applied: 0,
     pushed: 0,
@@ -105,13 +126,22 @@ export async function syncOnce(
     remaining: 0,
     driftHeld: false,
   };
-  const fail = (name: Failpoint): void => {
+}
+
+function failpoints(opts: SyncOnceOptions): (name: Failpoint) => void {
+  return (name) => {
     if (opts.failpoint === name) (opts.crash ?? defaultCrash)(name);
   };
-  await pullAll(store, hub, opts, result, fail);
+}
+
+async function pushInto(
+  store: SqliteStore,
+  hub: SyncTransport,
+  opts: SyncOnceOptions,
+  result: SyncResult,
+): Promise<void> {
   result.driftHeld = !restampIfClockRight(store, hub, opts, result);
-  if (!result.driftHeld) await pushAll(store, hub, opts, result, fail);
-  return result;
+  if (!result.driftHeld) await pushAll(store, hub, opts, result, failpoints(opts));
 }
 
 async function pullAll(

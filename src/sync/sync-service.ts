@@ -16,6 +16,7 @@ import { HubClient, isOffline } from './hub-client.js';
 import { SyncLoop, type SyncLoopOptions } from './sync-loop.js';
 import {
   applyPage,
+  pushPending,
   syncOnce,
   type Failpoint,
   type SyncProgress,
@@ -107,7 +108,10 @@ export class SyncService {
     const longPollS = Math.min(o.longPollS ?? 25, MAX_PULL_WAIT_S);
     this.loop = new SyncLoop(
       {
-        run: (signal) => this.runOnce(signal).then(() => undefined),
+        run: async (signal) => {
+          this.lastResult = await this.runOnce(signal, syncOnce);
+        },
+        push: (signal) => this.runOnce(signal, pushPending).then(() => undefined),
         ...(longPollS > 0 && {
           longPoll: (signal: AbortSignal) => this.longPoll(signal, longPollS),
         }),
@@ -188,16 +192,18 @@ export class SyncService {
           const target = store.findOp(id)?.target;
           return { id, code, message, ...(target !== undefined && { target }) };
         }),
+        pushes: this.loop.pushes,
       },
       this.o.timeZone,
     );
   }
 
-  private async runOnce(signal: AbortSignal): Promise<SyncResult> {
+  /** One exchange (a whole sync, or a push of local changes) and what it tells the status. */
+  private async runOnce(signal: AbortSignal, exchange: typeof syncOnce): Promise<SyncResult> {
     const { store, clock } = this.deps;
     this.lastAttempt = clock.now();
     try {
-      const r = await syncOnce(store, this.client, {
+      const r = await exchange(store, this.client, {
         signal,
         onProgress: (p) => {
           for (const listener of this.progress) listener(p);
@@ -205,7 +211,6 @@ export class SyncService {
         failpoint: this.o.failpoint,
         ...(this.deps.crash && { crash: this.deps.crash }),
       });
-      this.lastResult = r;
       this.lastSuccess = clock.now();
       if (r.driftHeld || r.refused.some((x) => x.code === 'clock_drift')) {
         this.setError('clock-drift', this.driftMessage(r));
@@ -269,7 +274,7 @@ export class SyncService {
   private publish(): void {
     if (!this.deps.onState || this.deps.listening?.() === false) return;
     const s = this.status();
-    const { last_attempt: _a, last_success: _s, ...key } = s;
+    const { last_attempt: _a, last_success: _s, pushes: _p, ...key } = s;
     const k = JSON.stringify(key);
     if (k === this.lastEmitted) return;
     this.lastEmitted = k;

@@ -66,6 +66,8 @@ export interface SyncFacts {
   conflicts: number;
   /** Every op the hub refused and this device keeps back, with the hub's reason. */
   quarantined: QuarantineView[];
+  /** Pushes of local changes sent since the daemon started (beside whole syncs). */
+  pushes: number;
 }
 
 export interface SyncStatus extends SyncFacts {
@@ -151,5 +153,6 @@ export function unsyncedStatus(mode: string, replicaId: string | null = null): S
     refused: { changes: 0, ops: 0 },
     conflicts: 0,
     quarantined: [],
+    pushes: 0,
   });
 }

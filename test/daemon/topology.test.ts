@@ -35,12 +35,23 @@ describe('a hub and two devices as the README starts them', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const hubDir = h.dir();
-    const startHub = (): Promise<DaemonProcess> =>
-      h.start({
+    // The hub's socket answers before its HTTP port listens: wait for both, as a user would.
+    const startHub = async (): Promise<DaemonProcess> => {
+      const p = await h.start({
         db: join(hubDir, 'hub.db'),
         socket: join(hubDir, 'h.sock'),
         args: ['--mode', 'server', '--http-addr', `127.0.0.1:${port}`],
       });
+      for (let i = 0; ; i++) {
+        const up = await fetch(`${url}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (up) return p;
+        if (i > 400) throw new Error(`the hub at ${url} does not answer /healthz`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
     const device = (name: string) => {
       const dir = h.dir();
       return (): Promise<DaemonProcess> =>
@@ -103,8 +114,18 @@ describe('a hub and two devices as the README starts them', () => {
     expect(offline.verdict).toMatch(/hub unreachable since/);
     expect(offline.pending.changes).toBe(1);
 
-    // It comes back on the same address: everything meets.
+    // It comes back on the same address: the devices find it on their own (no sync.now), and
+    // an edit made then shows on the other device without anyone asking.
     hub = await startHub();
+    await ca.call('node.update', { id: note.id, aliases: ['Lisbon'] });
+    for (let seen = false, t0 = Date.now(); !seen;) {
+      const n = (await cb.call('node.get', { id: note.id })) as { aliases: string[] };
+      seen = n.aliases.includes('Lisbon');
+      if (!seen && Date.now() - t0 > 20_000) {
+        throw new Error('the edit made after the hub came back did not reach the other device');
+      }
+      if (!seen) await new Promise((r) => setTimeout(r, 20));
+    }
     const afterHub = await converged('after the hub restart');
     const merged = (await ca.call('node.get', { id: note.id })) as { title: string; body: string };
     expect(merged).toMatchObject({ title: 'Trip to Lisbon', body: 'plan\n- book flights\n' });

@@ -2,8 +2,8 @@
 // Devices for merge-safety tests, each as its daemon is: a real SQLite file in a temp dir, the
 // real method registry and dispatcher (what the socket and the CLI reach), and a real sync
 // service talking HTTP to a real hub on 127.0.0.1:0 (test/sync/helpers.ts). A device is offline
-// until sync() takes it online for one `sync.now`; its loop never syncs on its own (interval and
-// debounce an hour), so "offline" in a test means exactly that. Every helper returns something
+// until sync() takes it online for one `sync.now`; its loop never syncs on its own (an interval
+// of an hour, no live push), so "offline" in a test means exactly that. Every helper returns something
 // to close.
 
 import { join } from 'node:path';
@@ -58,7 +58,7 @@ export function openDevice(name: string, hubUrl: string, path?: string): Device 
       hubUrl,
       timeZone: 'UTC',
       longPollS: 0,
-      loop: { intervalMs: 3_600_000, debounceMs: 3_600_000 },
+      loop: { intervalMs: 3_600_000, livePush: false },
       replica: { name },
     },
     { store, clock, random: seededRandom(seed++), logger: silentLogger },

@@ -32,11 +32,16 @@ describe('sync progress', () => {
     const me = openSpoke('me', hub.url);
     closers.push(() => me.close());
     const svc = new SyncService(
-      { hubUrl: hub.url, timeZone: 'UTC', longPollS: 0, loop: { intervalMs: 3_600_000 } },
+      {
+        hubUrl: hub.url,
+        timeZone: 'UTC',
+        longPollS: 0,
+        loop: { intervalMs: 3_600_000, livePush: false },
+      },
       { store: me.store, clock: me.clock, random: seededRandom(5), logger: silentLogger },
     );
     closers.push(() => svc.stop());
-    // The loop's first run, against an empty hub; no other run starts on its own for an hour.
+    // The loop's first run, against an empty hub; nothing else goes out on its own for an hour.
     svc.start();
     await until(() => svc.status().last_success !== null, 'the first run');
 

@@ -31,6 +31,7 @@ const base: SyncFacts = {
   refused: none,
   conflicts: 0,
   quarantined: [],
+  pushes: 0,
 };
 
 describe('sync verdicts', () => {
@@ -187,7 +188,7 @@ describe('SyncService', () => {
     const states: SyncStatus[] = [];
     const svc = new SyncService(
       // Retries an hour apart: only the requests this test makes reach the hub.
-      { hubUrl: url, timeZone: 'UTC', longPollS: 0, loop: { backoffBaseMs: 3_600_000 } },
+      { hubUrl: url, timeZone: 'UTC', longPollS: 0, loop: { retryMs: 3_600_000 } },
       {
         store: a.store,
         clock: a.clock,

@@ -12,6 +12,9 @@ const offline = (): HephError => new HephError('unavailable', 'hub unreachable',
 interface Harness {
   loop: SyncLoop;
   runs: number[];
+  /** When each push started, and the changes made before it (what it carries). */
+  pushes: { at: number; changes: number }[];
+  changes: number;
   polls: number;
   fail: boolean;
   change(): void;
@@ -24,9 +27,14 @@ function harness(over: Partial<SyncLoopDeps> = {}, longPoll = false): Harness {
   let pollResolve: ((n: number) => void) | undefined;
   const h: Harness = {
     runs: [],
+    pushes: [],
+    changes: 0,
     polls: 0,
     fail: false,
-    change: () => listener?.(),
+    change: () => {
+      h.changes++;
+      listener?.();
+    },
     answerPoll: (n) => pollResolve?.(n),
     loop: undefined as unknown as SyncLoop,
   };
@@ -34,6 +42,12 @@ function harness(over: Partial<SyncLoopDeps> = {}, longPoll = false): Harness {
     run: () => {
       h.runs.push(Date.now());
       return h.fail ? Promise.reject(offline()) : Promise.resolve();
+    },
+    // A push takes 3 ms on the wire.
+    push: async () => {
+      h.pushes.push({ at: Date.now(), changes: h.changes });
+      await new Promise((r) => setTimeout(r, 3));
+      if (h.fail) throw offline();
     },
     subscribe: (cb) => {
       listener = cb;
@@ -53,7 +67,7 @@ function harness(over: Partial<SyncLoopDeps> = {}, longPoll = false): Harness {
     }),
     ...over,
   };
-  h.loop = new SyncLoop(deps, { intervalMs: 30_000, debounceMs: 1000, backoffMaxMs: 300_000 });
+  h.loop = new SyncLoop(deps, { intervalMs: 30_000, backoffMaxMs: 300_000 });
   return h;
 }
 
@@ -79,39 +93,65 @@ describe('SyncLoop', () => {
     await h.loop.stop();
   });
 
-  it('syncs one debounce after the last of a burst of local changes', async () => {
-    const h = harness();
+  it('pushes a local change at once, beside the open long-poll', async () => {
+    const h = harness({}, true);
     h.loop.start();
     await vi.advanceTimersByTimeAsync(0);
-    for (let i = 0; i < 5; i++) {
-      h.change();
-      await vi.advanceTimersByTimeAsync(500);
-    }
+    expect(h.polls).toBe(1);
+    h.change();
+    expect(h.pushes.map((p) => p.at - T0)).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(10);
+    // The poll was not aborted for it, and no run was needed.
+    expect(h.polls).toBe(1);
     expect(h.runs).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(500);
-    expect(h.runs.map((t) => t - T0)).toEqual([0, 3000]);
     await h.loop.stop();
   });
 
-  it('backs off exponentially with jitter while the hub is unreachable, capped', async () => {
+  it('takes a burst of 1,000 changes in one second in at most 50 pushes, the last one included', async () => {
+    const h = harness();
+    h.loop.start();
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 1000; i++) {
+      h.change();
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    await vi.advanceTimersByTimeAsync(100);
+    expect(h.pushes.length).toBeGreaterThan(1);
+    expect(h.pushes.length).toBeLessThanOrEqual(50);
+    expect(h.pushes.at(-1)!.changes).toBe(1000);
+    // Never two in flight: each starts after the one before ended (3 ms) and 25 ms after it began.
+    for (let i = 1; i < h.pushes.length; i++) {
+      expect(h.pushes[i]!.at - h.pushes[i - 1]!.at).toBeGreaterThanOrEqual(25);
+    }
+    await h.loop.stop();
+  });
+
+  it('retries an outage every 2 s for its first 5 minutes, then backs off, capped', async () => {
     const h = harness();
     h.fail = true;
     h.loop.start();
     await vi.advanceTimersByTimeAsync(0);
     await vi.advanceTimersByTimeAsync(60 * 60_000);
+    const early = h.runs.filter((t) => t - T0 < 5 * 60_000);
     const gaps = h.runs.slice(1).map((t, i) => t - h.runs[i]!);
-    for (let i = 0; i < gaps.length; i++) {
-      const raw = Math.min(300_000, 1000 * 2 ** i);
-      expect(gaps[i]).toBeGreaterThanOrEqual(raw * 0.5);
-      expect(gaps[i]).toBeLessThanOrEqual(raw);
+    for (let i = 0; i < early.length - 1; i++) {
+      expect(gaps[i]).toBeGreaterThanOrEqual(1000);
+      expect(gaps[i]).toBeLessThanOrEqual(2000);
+    }
+    // Then each wait at most doubles, up to the cap.
+    const late = gaps.slice(early.length);
+    for (let i = 0; i < late.length; i++) {
+      expect(late[i]).toBeLessThanOrEqual(Math.min(300_000, 2000 * 2 ** (i + 1)));
     }
     expect(Math.max(...gaps)).toBeLessThanOrEqual(300_000);
+    expect(Math.max(...gaps)).toBeGreaterThan(100_000);
     expect(h.loop.failing).toBe(h.runs.length);
     // Local edits do not hammer an unreachable hub.
     const before = h.runs.length;
     h.change();
     await vi.advanceTimersByTimeAsync(2000);
     expect(h.runs.length).toBe(before);
+    expect(h.pushes).toEqual([]);
     // Back online: the next scheduled run succeeds and the interval resumes.
     h.fail = false;
     await vi.advanceTimersByTimeAsync(300_000);
@@ -119,6 +159,31 @@ describe('SyncLoop', () => {
     const n = h.runs.length;
     await vi.advanceTimersByTimeAsync(30_000);
     expect(h.runs.length).toBe(n + 1);
+    await h.loop.stop();
+  });
+
+  it('after a short outage, goes live again within 2 s of the hub answering', async () => {
+    const h = harness({}, true);
+    h.loop.start();
+    await vi.advanceTimersByTimeAsync(0);
+    h.fail = true;
+    h.change(); // the push fails: the outage begins
+    await vi.advanceTimersByTimeAsync(10);
+    expect(h.loop.failing).toBe(1);
+    await vi.advanceTimersByTimeAsync(3 * 60_000);
+    const back = Date.now();
+    h.fail = false;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(h.loop.failing).toBe(0);
+    expect(h.runs.at(-1)! - back).toBeLessThanOrEqual(2000);
+    // The long-poll is open again, and local changes go out at once.
+    const polls = h.polls;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.polls).toBeGreaterThanOrEqual(polls);
+    const pushes = h.pushes.length;
+    h.change();
+    expect(h.pushes.length).toBe(pushes + 1);
+    await vi.advanceTimersByTimeAsync(10);
     await h.loop.stop();
   });
 
@@ -169,7 +234,7 @@ describe('SyncLoop', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(h.runs).toHaveLength(1);
     h.fail = true;
-    await vi.advanceTimersByTimeAsync(1000); // the poll's first backoff is at most 1 s
+    await vi.advanceTimersByTimeAsync(2000); // the poll's first backoff is at most 2 s
     expect(h.runs).toHaveLength(2);
     expect(h.loop.failing).toBe(1);
     // Runs that succeed while polls keep failing: polls back off too, no tight loop.

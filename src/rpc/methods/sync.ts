@@ -16,7 +16,7 @@ export function syncMethods(s: Services) {
         '{mode, hub, replica_id, state: no_hub|online_only|offline|sign_in|protocol|failing|' +
         'clock_drift|not_synced|refused|pending|in_sync, verdict, last_attempt, last_success, ' +
         'last_error: {kind, message, since} | null, pending: {changes, ops}, unpulled, ' +
-        'refused: {changes, ops}, conflicts, quarantined: [{id, code, message, target}]}',
+        'refused: {changes, ops}, conflicts, quarantined: [{id, code, message, target}], pushes}',
       handler: () => {
         if (s.sync) return s.sync.status();
         return {
