@@ -2,7 +2,7 @@
 // environment and standard input. Built once per run by main.ts, closed by it.
 
 import type { Env } from '../config/paths.js';
-import { openConnection, type Connection } from './rpc.js';
+import { connect, type RpcClient } from '../transport/socket-client.js';
 import { socketPath } from './socket-path.js';
 
 export interface Cli {
@@ -16,7 +16,7 @@ export interface Cli {
   readonly socketFlag: string | undefined;
   socketPath(): Promise<string>;
   call(method: string, params?: Record<string, unknown>): Promise<unknown>;
-  connection(): Promise<Connection>;
+  connection(): Promise<RpcClient>;
   readStdin(): Promise<string>;
   /** Writes to stdout at once (streams such as `heph events`). */
   write(text: string): void;
@@ -50,7 +50,7 @@ export interface CliOptions {
 }
 
 export function makeCli(o: CliOptions): Cli & { close(): void } {
-  let conn: Promise<Connection> | undefined;
+  let conn: Promise<RpcClient> | undefined;
   let path: Promise<string> | undefined;
   const cli = {
     env: o.env,
@@ -64,7 +64,7 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
       return path;
     },
     connection() {
-      conn ??= cli.socketPath().then(openConnection);
+      conn ??= cli.socketPath().then((p) => connect(p));
       return conn;
     },
     async call(method: string, params?: Record<string, unknown>) {

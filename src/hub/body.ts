@@ -5,7 +5,7 @@
 
 import type { z } from 'zod';
 import { HephError, invalid } from '../core/errors.js';
-import { parseMessage } from '../rpc/dispatch.js';
+import { parseMessage } from '../protocol/json-rpc.js';
 
 export const MAX_JSON_DEPTH = 64;
 

@@ -9,10 +9,9 @@
 
 import * as net from 'node:net';
 import { HephError } from '../core/errors.js';
-import { isPlainObject } from '../core/json.js';
 import { fromWireError } from '../protocol/error-wire.js';
-import { parseMessage } from '../rpc/dispatch.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, LineSplitter } from './ndjson.js';
+import { decodeIncoming } from '../protocol/json-rpc.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, LineSplitter } from '../protocol/ndjson.js';
 import { isErrno } from './unix-socket.js';
 
 export type RpcParams = Record<string, unknown>;
@@ -334,10 +333,8 @@ class SocketClient implements RpcClient {
   }
 
   private onLine(text: string): void {
-    const parsed = parseMessage(text, 512);
-    if (!parsed.ok || !isPlainObject(parsed.value)) return;
-    const msg = parsed.value;
-    if (typeof msg.method === 'string' && !Object.hasOwn(msg, 'id')) {
+    const msg = decodeIncoming(text, 512);
+    if (msg.kind === 'notification') {
       for (const h of this.notificationHandlers) {
         try {
           h(msg.method, msg.params);
@@ -350,10 +347,10 @@ class SocketClient implements RpcClient {
       }
       return;
     }
-    if (typeof msg.id !== 'number') return; // id null: a reply to nothing we can match
+    if (msg.kind === 'other') return; // e.g. id null: a reply to nothing we can match
     const o = this.byId.get(msg.id);
     if (o === undefined) return;
-    if (Object.hasOwn(msg, 'error')) this.fail(o, fromWireError(msg.error));
+    if (msg.kind === 'error') this.fail(o, fromWireError(msg.error));
     else this.succeed(o, msg.result);
   }
 }

@@ -11,9 +11,10 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import * as net from 'node:net';
 import { HephError } from '../core/errors.js';
 import { RPC_PARSE_ERROR, toWireError } from '../protocol/error-wire.js';
-import { dispatchLine, errorResponse, type RpcLogger } from '../rpc/dispatch.js';
+import { errorResponse } from '../protocol/json-rpc.js';
+import { dispatchLine, type RpcLogger } from '../rpc/dispatch.js';
 import type { Registry, RpcContext } from '../rpc/registry.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, LineSplitter } from './ndjson.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, LineSplitter } from '../protocol/ndjson.js';
 import { alreadyRunning, isErrno, prepareSocketPath } from './unix-socket.js';
 
 export interface SocketServerOptions<C extends RpcContext = RpcContext> {

@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 conformance of dispatch, in process. Cases follow the spec's examples (§7).
 import { describe, expect, it } from 'vitest';
-import { dispatchLine, parseMessage } from '../../src/rpc/dispatch.js';
+import { parseMessage } from '../../src/protocol/json-rpc.js';
+import { dispatchLine } from '../../src/rpc/dispatch.js';
 import { testContext, testRegistry } from './fixtures.js';
 
 const reg = testRegistry();

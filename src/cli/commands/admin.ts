@@ -97,7 +97,7 @@ export async function events(cli: Cli, a: Args): Promise<Output> {
     const onSignal = () => done('signal');
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    void conn.closed.then(() => done('closed'));
+    conn.onDisconnect(() => done('closed'));
   });
   if (stopped === 'closed') throw new HephError('unavailable', 'the connection to hephd was lost');
   if (typeof subscription === 'string') {

@@ -19,8 +19,8 @@ import { HephError } from '../../core/errors.js';
 import { optArg, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
-import { openConnection } from '../rpc.js';
 import { renderUnit, UNIT_NAME } from '../unit-file.js';
+import { connect } from '../../transport/socket-client.js';
 import { isRec, type Rec } from '../wire.js';
 
 type Manager = 'systemd' | 'detached';
@@ -55,13 +55,13 @@ function detectManager(a: Args): Manager {
 /** The daemon's status, or undefined when nothing answers on the socket. */
 async function probe(socket: string): Promise<Rec | undefined> {
   try {
-    const conn = await openConnection(socket);
+    const conn = await connect(socket);
     try {
       const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000).unref());
       const st = await Promise.race([conn.call('status', {}), timeout]);
       return isRec(st) ? st : undefined;
     } finally {
-      conn.close();
+      void conn.close();
     }
   } catch {
     return undefined;

@@ -8,7 +8,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HephError } from '../../core/errors.js';
 import type { Logger } from '../../ports/logger.js';
-import { dispatchMessage, serialize } from '../../rpc/dispatch.js';
+import { serialize } from '../../protocol/json-rpc.js';
+import { dispatchMessage } from '../../rpc/dispatch.js';
 import { buildNamespaces, type Services } from '../../rpc/methods/index.js';
 import { Registry, type MethodDef, type RpcContext } from '../../rpc/registry.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, LineSplitter, type Frame } from '../../src/transport/ndjson.js';
+import { encodeFrame, LineSplitter, type Frame } from '../../src/protocol/ndjson.js';
 
 const texts = (fs: Frame[]): string[] =>
   fs.map((f) => (f.kind === 'line' ? f.text : `<${f.kind}>`));
