@@ -188,3 +188,36 @@ export function parseWeekdayName(word: string): Weekday | undefined {
   const key = word.toLowerCase();
   return Object.hasOwn(WEEKDAY_WORDS, key) ? WEEKDAY_WORDS[key] : undefined;
 }
+
+const RELATIVE_RE = /^([+-])(\d{1,4})([dwmy])$/;
+const ISO_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The one date language of the command line and quick add: `YYYY-MM-DD`, `today`, `tomorrow`,
+ * `yesterday`, a weekday name (the next such day, strictly after today) and `+3d`/`-2w`/`+1m`/
+ * `+1y` offsets, any case, relative to `today`. Undefined when the word is none of these; an
+ * impossible `YYYY-MM-DD` (2026-02-30) or a date out of range throws invalid_params.
+ */
+export function parseDateWord(word: string, today: string): string | undefined {
+  const w = word.trim().toLowerCase();
+  if (w === 'today') return today;
+  if (w === 'tomorrow') return addDays(today, 1);
+  if (w === 'yesterday') return addDays(today, -1);
+  const wd = parseWeekdayName(w);
+  if (wd !== undefined) return nextWeekday(today, wd);
+  const rel = RELATIVE_RE.exec(w);
+  if (rel) {
+    const n = Number(rel[2]) * (rel[1] === '-' ? -1 : 1);
+    if (rel[3] === 'd') return addDays(today, n);
+    if (rel[3] === 'w') return addDays(today, 7 * n);
+    if (rel[3] === 'm') return addMonths(today, n);
+    return addMonths(today, 12 * n);
+  }
+  if (ISO_RE.test(w)) {
+    if (!isValidDate(w)) {
+      throw new HephError('invalid_params', `${w} is not a calendar date`, { field: 'date' });
+    }
+    return w;
+  }
+  return undefined;
+}

@@ -1,12 +1,15 @@
 // Quick-add: one line of text to a new task's fields. Markers with a sigil (`!red`, `#Project`,
 // `+tag`) are taken wherever they stand; words without one (dates, `every …`) are taken only from
 // the end of the line, so a title such as "Call Monday Inc" keeps its words. Quoted text is
-// always title. The grammar is described for users in docs/model-rules.md.
+// always title. Dates are core/dates' one date language (parseDateWord). Nothing is guessed
+// silently: words after `every`, `on` or `due` that stay in the title (they do not parse, or
+// they stand before the end of the line) are named in `warnings`, and with `strict` the line is
+// refused instead. The grammar is described for users in docs/model-rules.md.
 
-import { addDays, addMonths, assertDate, nextWeekday, parseWeekdayName } from './dates.js';
+import { assertDate, parseDateWord, parseWeekdayName } from './dates.js';
 import { HephError } from './errors.js';
 import { ATTENTIONS, MAX_TITLE, type Attention } from './fields.js';
-import { isValidDate, normalizeTagName, tagId } from './ids.js';
+import { normalizeTagName, tagId } from './ids.js';
 import { firstDoDate, recurrenceFromPhrase } from './recur.js';
 
 export interface QuickAdd {
@@ -19,6 +22,13 @@ export interface QuickAdd {
   late_on: string | null;
   /** Canonical RRULE text. */
   recurrence: string | null;
+  /** Words after `every`, `on` or `due` that were kept in the title, and why. */
+  warnings: string[];
+}
+
+export interface QuickAddOptions {
+  /** Refuse the line instead of keeping unread `every`/`on`/`due` words in the title. */
+  strict?: boolean;
 }
 
 interface Token {
@@ -60,35 +70,14 @@ const ATTENTION_RE = /^!([a-z]+)$/i;
 const NAME = String.raw`\p{L}[\p{L}\p{M}\p{N}_\-/.]*`;
 const PROJECT_RE = new RegExp(`^#(${NAME})$`, 'u');
 const TAG_RE = new RegExp(`^\\+(${NAME})$`, 'u');
-const RELATIVE_RE = /^\+(\d{1,4})([dwmy])$/i;
-const ISO_RE = /^\d{4}-\d{2}-\d{2}$/;
-
 /** The date a single date word stands for, or undefined when the word is not one. */
 function dateWord(word: string, today: string): string | undefined {
-  const w = word.toLowerCase();
-  if (w === 'today') return today;
-  if (w === 'tomorrow') return addDays(today, 1);
-  const wd = parseWeekdayName(w);
-  if (wd !== undefined) return nextWeekday(today, wd);
-  const rel = RELATIVE_RE.exec(w);
-  if (rel) {
-    const n = Number(rel[1]);
-    switch (rel[2]) {
-      case 'd':
-        return addDays(today, n);
-      case 'w':
-        return addDays(today, 7 * n);
-      case 'm':
-        return addMonths(today, n);
-      default:
-        return addMonths(today, 12 * n);
-    }
+  try {
+    return parseDateWord(word, today);
+  } catch (e) {
+    if (e instanceof HephError) fail(e.message);
+    throw e;
   }
-  if (ISO_RE.test(w)) {
-    if (!isValidDate(w)) fail(`${w} is not a calendar date`);
-    return w;
-  }
-  return undefined;
 }
 
 interface Trailing {
@@ -159,7 +148,7 @@ function takeTrailing(words: readonly Token[], today: string): Trailing {
  * Parses a quick-add line as of `today` (the user's calendar day). Throws invalid_params naming
  * the problem: an empty title, an impossible date, two attentions, two projects, two dates.
  */
-export function parseQuickAdd(text: string, today: string): QuickAdd {
+export function parseQuickAdd(text: string, today: string, opts: QuickAddOptions = {}): QuickAdd {
   assertDate(today, 'today');
   let attention: Attention | null = null;
   let project: string | null = null;
@@ -206,6 +195,12 @@ export function parseQuickAdd(text: string, today: string): QuickAdd {
   }
 
   const trailing = takeTrailing(words, today);
+  const unread = unreadPhrases(words, trailing.start, today);
+  if (opts.strict === true && unread[0] !== undefined) {
+    fail(
+      `${describe(unread[0])}; nothing was added (strict). Fix it, or quote the words to keep them in the title`,
+    );
+  }
   const title = words
     .slice(0, trailing.start)
     .map((t) => t.text.trim())
@@ -226,5 +221,68 @@ export function parseQuickAdd(text: string, today: string): QuickAdd {
     do_date: doDate,
     late_on: trailing.late_on,
     recurrence: trailing.recurrence,
+    warnings: unread.map((u) => `${describe(u)}; kept in the title`),
   };
+}
+
+const KEYWORDS = new Set(['every', 'on', 'due']);
+
+interface Unread {
+  phrase: string;
+  what: 'date' | 'recurrence';
+  /** 'end': the words end the title, so they were tried and did not parse; 'middle': they
+   *  would parse, but only the end of the line is read. */
+  where: 'end' | 'middle';
+}
+
+function describe(u: Unread): string {
+  const quoted = JSON.stringify(u.phrase);
+  if (u.where === 'end') return `${quoted} is not a ${u.what}`;
+  return `${quoted} is not at the end of the line, so it is not read as a ${u.what}`;
+}
+
+/** True when `f` returns a value for these words without throwing. */
+function parses(f: () => string | undefined): boolean {
+  try {
+    return f() !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The `every …`, `on …` and `due …` phrases left in the title (tokens before `end`): at the end
+ * of the title they are words that did not parse; before it, words that would have.
+ */
+function unreadPhrases(words: readonly Token[], end: number, today: string): Unread[] {
+  const bare = (i: number): string | undefined => {
+    const t = i < end ? words[i] : undefined;
+    return t === undefined || t.quoted !== undefined ? undefined : t.text.toLowerCase();
+  };
+  const out: Unread[] = [];
+  for (let i = 0; i < end - 1; i++) {
+    const k = bare(i);
+    const w1 = bare(i + 1);
+    if (k === undefined || !KEYWORDS.has(k) || w1 === undefined) continue;
+    const w2 = bare(i + 2);
+    const phrase = (n: number) =>
+      words
+        .slice(i, i + n)
+        .map((t) => t.text)
+        .join(' ');
+    // Words that would parse stand before the end (the end was read); words at the end that
+    // are still here did not parse.
+    let n = 0;
+    if (k === 'every') {
+      if (w2 !== undefined && parses(() => recurrenceFromPhrase(`${w1} ${w2}`))) n = 3;
+      else if (parses(() => recurrenceFromPhrase(w1))) n = 2;
+    } else if (w1 === 'next' && w2 !== undefined && parseWeekdayName(w2) !== undefined) n = 3;
+    else if (parses(() => parseDateWord(w1, today))) n = 2;
+    const what = k === 'every' ? 'recurrence' : 'date';
+    if (n > 0) out.push({ phrase: phrase(n), what, where: 'middle' });
+    else if (i + 2 === end || (i + 3 === end && (k === 'every' || w1 === 'next'))) {
+      out.push({ phrase: phrase(end - i), what, where: 'end' });
+    }
+  }
+  return out;
 }

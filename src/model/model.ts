@@ -6,11 +6,13 @@
 
 import { type ViewName } from '../core/rank.js';
 import type { Clock } from '../ports/clock.js';
+import type { NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { openJournal } from './journals.js';
+import { appendToNode } from './append.js';
+import { appendJournal, openJournal } from './journals.js';
 import type { ModelContext } from './nodes.js';
 import { createProject, deleteProject, getProject, listProjects, moveProject } from './projects.js';
-import { quickAdd } from './quick.js';
+import { previewQuickAdd, quickAdd, type QuickAddOptions } from './quick.js';
 import { tagAdd, tagList, tagRemove } from './tags.js';
 import { logAppend, logTail } from './task-log.js';
 import {
@@ -37,6 +39,7 @@ import type {
   NodeTags,
   OpenJournalResult,
   ProjectView,
+  QuickAddPreview,
   QuickAddResult,
   TagInfo,
   TaskListResult,
@@ -155,6 +158,15 @@ export class Model {
     return openJournal(this.ctx, date);
   }
 
+  appendJournal(date: string | undefined, text: string): OpenJournalResult {
+    return appendJournal(this.ctx, date, text);
+  }
+
+  /** Adds text at the end of a node's body, on a line of its own. */
+  appendToNode(id: string, text: string): NodeView {
+    return appendToNode(this.ctx, id, text);
+  }
+
   logAppend(taskId: string, text: string, today?: string): LogEntry {
     return logAppend(this.ctx, taskId, text, today);
   }
@@ -184,8 +196,12 @@ export class Model {
     return view(this.ctx, name, today);
   }
 
-  quickAdd(text: string, today?: string): QuickAddResult {
-    return quickAdd(this.ctx, text, today);
+  quickAdd(text: string, today?: string, opts?: QuickAddOptions): QuickAddResult {
+    return quickAdd(this.ctx, text, today, opts);
+  }
+
+  previewQuickAdd(text: string, today?: string, opts?: QuickAddOptions): QuickAddPreview {
+    return previewQuickAdd(this.ctx, text, today, opts);
   }
 
   // ---- trash ---------------------------------------------------------------------------------

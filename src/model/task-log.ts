@@ -7,6 +7,7 @@ import { logId } from '../core/ids.js';
 import { MAX_TITLE } from '../core/fields.js';
 import type { NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import { appendText } from './append.js';
 import { ensureNode, requireNode, type ModelContext } from './nodes.js';
 import type { LogEntry } from './types.js';
 import { checkInt, checkLine, MAX_LOG_TEXT } from './validate.js';
@@ -15,12 +16,6 @@ const ENTRY_RE = /^- (\d{4}-\d{2}-\d{2}) (.*)$/;
 
 export function formatEntry(e: LogEntry): string {
   return `- ${e.date} ${e.text}`;
-}
-
-/** The body with `line` added as the last line. */
-export function appendLine(body: string, line: string): string {
-  if (body === '') return line + '\n';
-  return body + (body.endsWith('\n') ? '' : '\n') + line + '\n';
 }
 
 export function parseEntries(body: string): LogEntry[] {
@@ -37,7 +32,7 @@ export function appendToLog(store: SqliteStore, task: NodeView, entry: LogEntry)
   const id = logId(task.id);
   const { node } = ensureNode(store, id, 'doc', `Log: ${task.title}`.slice(0, MAX_TITLE));
   store.addLink(id, task.id, 'log-of');
-  store.updateNode(id, { body: appendLine(node.body, formatEntry(entry)) });
+  store.updateNode(id, { body: appendText(node.body, formatEntry(entry)) });
 }
 
 export function logAppend(

@@ -132,6 +132,8 @@ export interface LogEntry {
 export interface TaskListResult {
   today: string;
   tasks: TaskSummary[];
+  /** `next` only, when nothing is actionable: the first task whose do date is ahead, or null. */
+  coming?: TaskSummary | null;
 }
 
 export interface ListFilter {
@@ -155,6 +157,26 @@ export interface ViewResult extends TaskListResult {
 export interface QuickAddResult extends CreateTaskResult {
   project: { id: string; title: string } | null;
   created_project: boolean;
+  /** Words after `every`, `on` or `due` kept in the title, and why. */
+  warnings: string[];
+}
+
+/** What a quick add would create (dry run): nothing is written, so there are no ids yet. */
+export interface QuickAddPreview {
+  dry_run: true;
+  task: {
+    title: string;
+    state: 'outstanding';
+    attention: Attention;
+    do_date: string | null;
+    late_on: string | null;
+    recurrence: string | null;
+    tags: string[];
+  };
+  /** The project it would go in; id null when it would be created. */
+  project: { id: string | null; title: string } | null;
+  created_project: boolean;
+  warnings: string[];
 }
 
 export interface NodeSummary {

@@ -76,6 +76,11 @@ const SELECT_CANDIDATES = `SELECT json_group_array(
   AND (do_date IS NULL OR do_date <= ?)`;
 const SELECT_SHOWN = `SELECT id, title, recurrence FROM nodes
   WHERE id IN (SELECT value FROM json_each(?))`;
+// When nothing is next: the first task whose do date is still ahead (the same candidates).
+const SELECT_COMING = `SELECT id, state, attention, do_date, late_on, recurrence, created_ms, deleted,
+  title FROM nodes WHERE kind = 'task' AND deleted = 0
+  AND coalesce(state, 'outstanding') = 'outstanding' AND coalesce(attention, 'white') != 'blue'
+  AND do_date > ? ORDER BY do_date, created_ms, id LIMIT 1`;
 
 function toRow(r: RawRow): TaskRow {
   return {
@@ -135,9 +140,15 @@ export function next(ctx: ModelContext, opts: unknown): TaskListResult {
   const today = ctx.today(o.today);
   const { store } = ctx;
   // One read transaction, so the titles come from the same snapshot as the candidates.
+  let coming: TaskSummary | null | undefined;
   const tasks = store.connection.transaction(() => {
     const json = prepared(store, SELECT_CANDIDATES).pluck().get(today) as string;
     const rows = JSON.parse(json) as RankRow[];
+    if (rows.length === 0) {
+      const first = readTasks(store, SELECT_COMING, today)[0];
+      coming = first === undefined ? null : fullSummary(first);
+      return [];
+    }
     const ranked = rankNext(rows.map(toRankTask), today, limit);
     if (ranked.length === 0) return [];
     const shown = prepared(store, SELECT_SHOWN)
@@ -149,7 +160,7 @@ export function next(ctx: ModelContext, opts: unknown): TaskListResult {
       return summary(t, r[1], r[2]);
     });
   })();
-  return { today, tasks };
+  return coming === undefined ? { today, tasks } : { today, tasks, coming };
 }
 
 const FILTER_KEYS = [

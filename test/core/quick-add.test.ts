@@ -1,7 +1,9 @@
 // Quick-add turns one line into task fields. Sigil markers work anywhere; date and recurrence
 // words only at the end, so ordinary titles keep their words.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseDateWord } from '../../src/core/dates.js';
 import { HephError } from '../../src/core/errors.js';
 import { parseQuickAdd, type QuickAdd } from '../../src/core/quick-add.js';
 
@@ -19,6 +21,7 @@ const base: QuickAdd = {
   do_date: null,
   late_on: null,
   recurrence: null,
+  warnings: [],
 };
 
 describe('parseQuickAdd: the full example', () => {
@@ -31,6 +34,7 @@ describe('parseQuickAdd: the full example', () => {
       do_date: '2026-01-16',
       late_on: null,
       recurrence: 'FREQ=MONTHLY',
+      warnings: [],
     });
   });
 });
@@ -83,6 +87,15 @@ describe('parseQuickAdd: fields', () => {
     ['Call mum 2026-03-01', { title: 'Call mum', do_date: '2026-03-01' }],
     ['Call mum on 2026-03-01', { title: 'Call mum', do_date: '2026-03-01' }],
     ['Old thing 2020-01-01', { title: 'Old thing', do_date: '2020-01-01' }],
+    // every form of the date table (docs/cli.md), bare, after `on` and after `due`
+    ['Overdue thing yesterday', { title: 'Overdue thing', do_date: '2026-01-14' }],
+    ['Overdue thing due yesterday', { title: 'Overdue thing', late_on: '2026-01-14' }],
+    ['Past thing -2d', { title: 'Past thing', do_date: '2026-01-13' }],
+    ['Past thing on -2d', { title: 'Past thing', do_date: '2026-01-13' }],
+    ['Past thing due -1w', { title: 'Past thing', late_on: '2026-01-08' }],
+    ['Last year -1y', { title: 'Last year', do_date: '2025-01-15' }],
+    ['Pay due +1m', { title: 'Pay', late_on: '2026-02-15' }],
+    ['Call mum on YESTERDAY', { title: 'Call mum', do_date: '2026-01-14' }],
     // late_on
     ['File taxes due friday', { title: 'File taxes', late_on: '2026-01-16' }],
     ['File taxes due 2026-04-15', { title: 'File taxes', late_on: '2026-04-15' }],
@@ -143,7 +156,15 @@ describe('parseQuickAdd: fields', () => {
     ['Call Monday Inc monday', { title: 'Call Monday Inc', do_date: '2026-01-19' }],
     ['Today show recap', { title: 'Today show recap' }],
     ['Read 2026-02-30 notes', { title: 'Read 2026-02-30 notes' }],
-    ['Every day counts essay', { title: 'Every day counts essay' }],
+    [
+      'Every day counts essay',
+      {
+        title: 'Every day counts essay',
+        warnings: [
+          '"Every day" is not at the end of the line, so it is not read as a recurrence; kept in the title',
+        ],
+      },
+    ],
     [
       'Plan for every month',
       { title: 'Plan for', do_date: '2026-01-15', recurrence: 'FREQ=MONTHLY' },
@@ -151,7 +172,13 @@ describe('parseQuickAdd: fields', () => {
     ['Decide on', { title: 'Decide on' }],
     ['Meeting due', { title: 'Meeting due' }],
     ['Wait for next', { title: 'Wait for next' }],
-    ['Tell every 2 apples', { title: 'Tell every 2 apples' }],
+    [
+      'Tell every 2 apples',
+      {
+        title: 'Tell every 2 apples',
+        warnings: ['"every 2 apples" is not a recurrence; kept in the title'],
+      },
+    ],
     // quoting
     ['"Call Monday"', { title: 'Call Monday' }],
     ['"Call Monday" monday', { title: 'Call Monday', do_date: '2026-01-19' }],
@@ -173,11 +200,96 @@ describe('parseQuickAdd: fields', () => {
     expect(qa(text)).toEqual({ ...base, ...want });
   });
 
+  it('keeps unread every/on/due words in the title and says so', () => {
+    expect(qa('Water plants every fortnite')).toEqual({
+      ...base,
+      title: 'Water plants every fortnite',
+      warnings: ['"every fortnite" is not a recurrence; kept in the title'],
+    });
+    expect(qa('Pay rent due someday !red')).toEqual({
+      ...base,
+      title: 'Pay rent due someday',
+      attention: 'red',
+      warnings: ['"due someday" is not a date; kept in the title'],
+    });
+    expect(qa('Work on report tomorrow')).toEqual({
+      ...base,
+      title: 'Work on report',
+      do_date: '2026-01-16',
+      warnings: ['"on report" is not a date; kept in the title'],
+    });
+    expect(qa('Decide on next week')).toMatchObject({
+      title: 'Decide on next week',
+      warnings: ['"on next week" is not a date; kept in the title'],
+    });
+    expect(qa('Pay rent due friday please').warnings).toEqual([
+      '"due friday" is not at the end of the line, so it is not read as a date; kept in the title',
+    ]);
+    expect(qa('Meet on next mon at noon').warnings).toEqual([
+      '"on next mon" is not at the end of the line, so it is not read as a date; kept in the title',
+    ]);
+    expect(qa('Swim every 2 weeks with Ann').warnings).toEqual([
+      '"every 2 weeks" is not at the end of the line, so it is not read as a recurrence; kept in the title',
+    ]);
+    // Quoted words are title by request: nothing to warn about.
+    expect(qa('"Work on report"').warnings).toEqual([]);
+    expect(qa('Decide on').warnings).toEqual([]);
+    expect(qa('Call Monday Inc').warnings).toEqual([]);
+  });
+
+  it('refuses instead of warning when strict', () => {
+    expect(() => parseQuickAdd('Water every fortnite', TODAY, { strict: true })).toThrow(
+      /"every fortnite" is not a recurrence; nothing was added \(strict\)/,
+    );
+    expect(() => parseQuickAdd('Pay due someday', TODAY, { strict: true })).toThrow(
+      /"due someday" is not a date/,
+    );
+    expect(parseQuickAdd('Water every week', TODAY, { strict: true }).recurrence).toBe(
+      'FREQ=WEEKLY',
+    );
+  });
+
   it('uses the given today', () => {
     expect(qa('x tomorrow', '2026-12-31').do_date).toBe('2027-01-01');
     expect(qa('x +1m', '2026-01-31').do_date).toBe('2026-02-28');
     expect(qa('x monday', '2026-01-19').do_date).toBe('2026-01-26');
     expect(qa('x every month', '2026-01-31')).toMatchObject({ do_date: '2026-01-31' });
+  });
+});
+
+describe('parseQuickAdd: one date language', () => {
+  const SEED = 0x9d47e;
+  const word = fc.oneof(
+    fc.constantFrom('today', 'Tomorrow', 'YESTERDAY', 'mon', 'tues', 'Thursday', 'sat'),
+    fc
+      .tuple(
+        fc.constantFrom('+', '-'),
+        fc.integer({ min: 0, max: 400 }),
+        fc.constantFrom(...'dwmy'),
+      )
+      .map(([sign, n, unit]) => `${sign}${n}${unit}`),
+    fc
+      .date({
+        min: new Date(Date.UTC(1900, 0, 1)),
+        max: new Date(Date.UTC(2200, 11, 31)),
+        noInvalidDate: true,
+      })
+      .map((d) => d.toISOString().slice(0, 10)),
+  );
+  it(`reads every form the CLI's --do reads, bare, after "on" and after "due" (seed ${SEED})`, () => {
+    fc.assert(
+      fc.property(word, fc.constantFrom('2026-01-15', '2024-02-29', '2025-12-31'), (w, today) => {
+        const want = parseDateWord(w, today);
+        expect(want).toBeDefined();
+        const bare = parseQuickAdd(`Thing ${w}`, today);
+        const on = parseQuickAdd(`Thing on ${w}`, today);
+        const due = parseQuickAdd(`Thing due ${w}`, today);
+        expect([bare.title, bare.do_date, bare.warnings]).toEqual(['Thing', want, []]);
+        expect([on.title, on.do_date, on.warnings]).toEqual(['Thing', want, []]);
+        expect([due.title, due.late_on, due.do_date]).toEqual(['Thing', want, null]);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Model } from '../../src/model/model.js';
-import { exchange, openTestModel, TODAY, type TestModel } from './helpers.js';
+import { exchange, expectRefused, openTestModel, TODAY, type TestModel } from './helpers.js';
 
 let h: TestModel;
 beforeEach(() => {
@@ -71,5 +71,55 @@ describe('journals', () => {
     } finally {
       other.close();
     }
+  });
+
+  it('appends lines to a day, creating the journal, each on a line of its own', () => {
+    const first = h.model.appendJournal(undefined, 'met Anna');
+    expect(first).toMatchObject({ created: true, journal: { date: TODAY, body: 'met Anna\n' } });
+    h.store.updateNode(first.journal.id, { body: 'met Anna\nno newline' });
+    const second = h.model.appendJournal(TODAY, 'two\nlines\n');
+    expect(second.created).toBe(false);
+    expect(second.journal.body).toBe('met Anna\nno newline\ntwo\nlines\n');
+    expect(h.model.appendJournal('2026-01-02', 'x').journal.id).toBe('journal:2026-01-02');
+  });
+
+  it('refuses empty text and a bad date, storing nothing (not even the journal)', () => {
+    expectRefused(h.store, () => h.model.appendJournal(undefined, ''), 'invalid_params', 'text');
+    expectRefused(
+      h.store,
+      () => h.model.appendJournal(undefined, ' \n '),
+      'invalid_params',
+      'text',
+    );
+    expectRefused(
+      h.store,
+      () => h.model.appendJournal('2026-02-30', 'x'),
+      'invalid_params',
+      'date',
+    );
+    expect(h.store.listNodes({ kind: 'journal' })).toEqual([]);
+  });
+
+  it('appends made on two devices at once both survive, once each', () => {
+    const other = openTestModel();
+    try {
+      h.model.appendJournal('2026-03-03', 'start');
+      exchange(h.store, other.store);
+      h.model.appendJournal('2026-03-03', 'from A');
+      other.model.appendJournal('2026-03-03', 'from B');
+      exchange(h.store, other.store);
+      const body = h.store.getNode('journal:2026-03-03').body;
+      expect(other.store.getNode('journal:2026-03-03').body).toBe(body);
+      expect(body.split('\n').sort()).toEqual(['', 'from A', 'from B', 'start']);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('appends to any live note by id; a note in the trash must be restored first', () => {
+    const n = h.store.createNode({ kind: 'doc', title: 'Notes', body: '# Notes' });
+    expect(h.model.appendToNode(n.id, 'piped text').body).toBe('# Notes\npiped text\n');
+    h.store.deleteNode(n.id);
+    expectRefused(h.store, () => h.model.appendToNode(n.id, 'more'), 'not_found');
   });
 });

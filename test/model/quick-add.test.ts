@@ -50,4 +50,45 @@ describe('quickAdd', () => {
     expectRefused(h.store, () => h.model.quickAdd('x 2026-02-30', TODAY), 'invalid_params', 'text');
     expectRefused(h.store, () => h.model.quickAdd('   '), 'invalid_params', 'text');
   });
+
+  it('creates the task when words stay in the title, and says which', () => {
+    const r = h.model.quickAdd('Water plants every fortnite', TODAY);
+    expect(r.task.title).toBe('Water plants every fortnite');
+    expect(r.warnings).toEqual(['"every fortnite" is not a recurrence; kept in the title']);
+    expect(h.model.quickAdd('Pay rent tomorrow', TODAY).warnings).toEqual([]);
+  });
+
+  it('strict refuses such a line and stores nothing', () => {
+    expectRefused(
+      h.store,
+      () => h.model.quickAdd('Water plants every fortnite', TODAY, { strict: true }),
+      'invalid_params',
+      'text',
+    );
+  });
+
+  it('previews without writing: same reading, no ids, the project it would create', () => {
+    const home = h.model.createProject({ title: 'Home' });
+    const ops = h.store.opCount();
+    const p = h.model.previewQuickAdd('Pay rent !red #Home +bills tomorrow', TODAY);
+    expect(p).toEqual({
+      dry_run: true,
+      task: {
+        title: 'Pay rent',
+        state: 'outstanding',
+        attention: 'red',
+        do_date: '2026-11-23',
+        late_on: null,
+        recurrence: null,
+        tags: ['bills'],
+      },
+      project: { id: home.id, title: 'Home' },
+      created_project: false,
+      warnings: [],
+    });
+    expect(h.model.previewQuickAdd('Dig #Garden').project).toEqual({ id: null, title: 'Garden' });
+    expect(h.model.previewQuickAdd('Dig #Garden').created_project).toBe(true);
+    expect(h.store.opCount()).toBe(ops);
+    expect(h.model.listProjects().projects).toHaveLength(1);
+  });
 });

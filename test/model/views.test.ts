@@ -111,6 +111,24 @@ describe('next', () => {
     expect(r.tasks.map((t) => ids.get(t.id))).toEqual(expected);
   });
 
+  it('when nothing is next, says what is coming: the earliest do date ahead, not blue or done', () => {
+    expect(h.model.next({ today: TODAY })).toEqual({ today: TODAY, tasks: [], coming: null });
+    const ids = make([
+      { name: 'later', do_date: '2026-12-01' },
+      { name: 'parked', do_date: '2026-11-23', attention: 'blue' },
+      { name: 'finished', do_date: '2026-11-23', state: 'done' },
+      { name: 'binned', do_date: '2026-11-23', deleted: true },
+      { name: 'soon', do_date: '2026-11-24' },
+      { name: 'soon too', do_date: '2026-11-24' },
+    ]);
+    const r = h.model.next({ today: TODAY });
+    expect(r.tasks).toEqual([]);
+    expect(ids.get(r.coming!.id)).toBe('soon'); // same day: the older one
+    expect(r.coming).toMatchObject({ title: 'soon', do_date: '2026-11-24' });
+    make([{ name: 'now' }]);
+    expect(h.model.next({ today: TODAY })).not.toHaveProperty('coming');
+  });
+
   it('ties on everything but the id go by id', () => {
     // Same millisecond: created_ms ties, so the id decides.
     const a = h.model.createTask({ title: 'a' }).task.id;

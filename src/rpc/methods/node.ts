@@ -89,6 +89,16 @@ export function nodeMethods(s: Services) {
       },
     }),
     defineMethod({
+      name: 'node.append',
+      summary:
+        "Adds text at the end of a node's body, on a line of its own (read and written in one " +
+        'transaction, so nothing written meanwhile is lost).',
+      params: z.strictObject({ id: NodeRef, text: z.string().min(1) }),
+      result: 'node',
+      handler: (p) =>
+        withShortIds(s, [s.model.appendToNode(resolveRef(s.store, p.id).id, p.text)])[0],
+    }),
+    defineMethod({
       name: 'node.delete',
       summary: 'Moves a node to the trash (nothing is destroyed; node.restore brings it back).',
       params: z.strictObject({ id: NodeRef }),

@@ -77,6 +77,15 @@ export function organizeMethods(s: Services) {
       handler: (p) => s.model.openJournal(p.date),
     }),
     defineMethod({
+      name: 'journal.append',
+      summary:
+        "Adds text at the end of a day's journal, on a line of its own, creating the journal " +
+        'if needed; today by default.',
+      params: z.strictObject({ date: DateParam.optional(), text: z.string().min(1) }),
+      result: '{journal, created, restored}',
+      handler: (p) => s.model.appendJournal(p.date, p.text),
+    }),
+    defineMethod({
       name: 'log.append',
       summary: "Appends a dated line to a task's log doc.",
       params: z.strictObject({ id: NodeRef, text: z.string().min(1).max(10_000), today: Today }),

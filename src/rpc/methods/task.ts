@@ -118,17 +118,36 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'add',
-      summary: 'Quick add: "Pay rent tomorrow !red #Home +bills every month".',
-      params: z.strictObject({ text: z.string().min(1).max(2000), today: Today }),
-      result: '{task, context, project, created_project}',
-      handler: (p) => shortTask(s.model.quickAdd(p.text, p.today)),
+      summary:
+        'Quick add: "Pay rent tomorrow !red #Home +bills every month". Words after every, on ' +
+        'or due that stay in the title come back as warnings (strict: refused instead); ' +
+        'dry_run returns what would be created and writes nothing.',
+      params: z.strictObject({
+        text: z.string().min(1).max(2000),
+        today: Today,
+        strict: z.boolean().optional(),
+        dry_run: z.boolean().optional(),
+      }),
+      result:
+        '{task, context, project, created_project, warnings}, or with dry_run ' +
+        '{dry_run: true, task (no id), project (id null if it would be created), created_project, warnings}',
+      handler: (p) => {
+        const opts = { strict: p.strict === true };
+        if (p.dry_run === true) return s.model.previewQuickAdd(p.text, p.today, opts);
+        return shortTask(s.model.quickAdd(p.text, p.today, opts));
+      },
     }),
     defineMethod({
       name: 'next',
       summary: 'What to do next: actionable tasks in rank order (red tasks are never cut).',
       params: z.strictObject({ limit: z.number().int().min(1).max(1000).optional(), today: Today }),
-      result: '{today, tasks}',
-      handler: (p) => shortList(s.model.next(defined(p))),
+      result:
+        '{today, tasks}; when nothing is actionable, also coming: the first task whose do ' +
+        'date is still ahead (null when there is none)',
+      handler: (p) => {
+        const r = shortList(s.model.next(defined(p)));
+        return r.coming ? { ...r, coming: short(r.coming) } : r;
+      },
     }),
     defineMethod({
       name: 'list',
