@@ -4,8 +4,19 @@ import { HephError } from '../core/errors.js';
 
 export type Args = Readonly<Record<string, unknown>>;
 
+/** Words yargs would not keep as written: a relative date such as -2d (read as options -2 -d)
+ *  and `-` for standard input (dropped). */
+const FRAGILE = /^(-\d{1,4}[dwmy]|-)$/i;
+
+/** Gives each fragile word (before any `--`) a leading space, which the readers below remove. */
+export function protectWords(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((w, i) => ((end === -1 || i < end) && FRAGILE.test(w) ? ` ${w}` : w));
+}
+
 function scalar(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+  if (typeof v === 'string') return v.startsWith(' ') && FRAGILE.test(v.slice(1)) ? v.slice(1) : v;
+  return typeof v === 'number' ? String(v) : undefined;
 }
 
 export function optArg(a: Args, key: string): string | undefined {

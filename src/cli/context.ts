@@ -1,6 +1,7 @@
 // What command functions get: a lazily opened connection to hephd, the user's local day, the
 // environment and standard input. Built once per run by main.ts, closed by it.
 
+import { fstatSync } from 'node:fs';
 import type { Env } from '../config/paths.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
 import { socketPath } from './socket-path.js';
@@ -10,14 +11,20 @@ export interface Cli {
   readonly cwd: string;
   /** The user's local calendar day, sent as `today` to every method that takes it. */
   readonly today: string;
-  readonly stdinIsTTY: boolean;
   /** Absolute path of bin/hephd.js, for `heph daemon`. */
   readonly hephdPath: string;
   readonly socketFlag: string | undefined;
   socketPath(): Promise<string>;
   call(method: string, params?: Record<string, unknown>): Promise<unknown>;
+  /** A call that gives up quietly: undefined when the daemon is down, refuses, or takes longer
+   *  than `ms` (for completion, doctor and other questions that have a fallback). */
+  ask(method: string, params: Record<string, unknown>, ms: number): Promise<unknown>;
   connection(): Promise<RpcClient>;
+  /** All of standard input. Commands call it only when the user asked with `-`: a CLI spawned
+   *  with an open pipe must never wait for input it was not told to read. */
   readStdin(): Promise<string>;
+  /** Standard input is a non-empty regular file (`< notes.md`): reading it cannot block. */
+  stdinIsFile(): boolean;
   /** Writes to stdout at once (streams such as `heph events`). */
   write(text: string): void;
   /** A line on stderr for people (progress, notes); never part of --json output. */
@@ -56,7 +63,6 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
     env: o.env,
     cwd: o.cwd,
     today: o.today,
-    stdinIsTTY: o.stdin.isTTY === true,
     hephdPath: o.hephdPath,
     socketFlag: o.socketFlag,
     socketPath() {
@@ -70,7 +76,32 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
     async call(method: string, params?: Record<string, unknown>) {
       return (await cli.connection()).call(method, params);
     },
+    async ask(method: string, params: Record<string, unknown>, ms: number) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          cli.call(method, params),
+          new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
+        ]);
+      } catch {
+        return undefined;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    stdinIsFile() {
+      const fd = (o.stdin as { fd?: unknown }).fd;
+      if (typeof fd !== 'number') return false;
+      try {
+        const st = fstatSync(fd);
+        return st.isFile() && st.size > 0;
+      } catch {
+        return false;
+      }
+    },
     async readStdin() {
+      if (o.stdin.isTTY === true)
+        o.stderr.write('heph: reading standard input; end it with Ctrl-D\n');
       const chunks: Buffer[] = [];
       for await (const c of o.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
       return Buffer.concat(chunks).toString('utf8');

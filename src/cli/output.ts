@@ -6,7 +6,7 @@
 import { syncedLines, syncStatusLines } from './sync-output.js';
 import { isRec, type Rec } from './wire.js';
 
-export type Output =
+export type Output = (
   | { kind: 'tasks'; data: unknown; empty: string }
   | { kind: 'task'; data: unknown; verb: string }
   | { kind: 'added'; data: unknown }
@@ -29,7 +29,12 @@ export type Output =
   | { kind: 'repair'; data: unknown; check: boolean }
   | { kind: 'sync-status'; data: unknown; details: boolean }
   | { kind: 'json'; data: unknown }
-  | { kind: 'none' };
+  | { kind: 'doctor'; data: unknown }
+  | { kind: 'none' }
+) & {
+  /** The exit code when the command succeeded in running but reports a failure (doctor). */
+  exit?: number;
+};
 
 export interface PrintOptions {
   json: boolean;
@@ -177,22 +182,28 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
   switch (out.kind) {
     case 'tasks': {
       const tasks = items(d, 'tasks');
-      if (tasks.length === 0) return out.empty;
-      return tasks.map((t) => taskLine(t, s, today)).join('\n');
+      if (tasks.length > 0) return tasks.map((t) => taskLine(t, s, today)).join('\n');
+      if (!('coming' in r)) return out.empty;
+      const c = isRec(r.coming) ? r.coming : undefined;
+      if (c === undefined) {
+        return `${out.empty} Nothing is scheduled either; add a task: heph add "Call the plumber tomorrow"`;
+      }
+      const when = typeof c.do_date === 'string' ? ` (${relative(c.do_date, today)})` : '';
+      return `${out.empty} Next up: ${text(c.title)}${when}  ${s.dim(shortId(c))}`;
     }
     case 'task':
       return `${out.verb} ${taskLine(isRec(r.task) ? r.task : r, s, today)}`;
     case 'added': {
       const t = isRec(r.task) ? r.task : {};
-      const lines = [`Added ${taskLine(t, s, today)}`];
+      const dry = r.dry_run === true;
+      const lines = [`${dry ? 'Would add' : 'Added'} ${taskLine(t, s, today)}`];
       const p = r.project;
       if (isRec(p)) {
-        lines.push(
-          r.created_project === true
-            ? `Created project ${text(p.title)} (${shorten(text(p.id))})`
-            : `In project ${text(p.title)}`,
-        );
+        if (r.created_project !== true) lines.push(`In project ${text(p.title)}`);
+        else if (dry) lines.push(`Would create project ${text(p.title)}`);
+        else lines.push(`Created project ${text(p.title)} (${shorten(text(p.id))})`);
       }
+      if (dry) lines.push(s.dim('(dry run: nothing was added)'));
       return lines.join('\n');
     }
     case 'completed': {
@@ -344,7 +355,32 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       return syncStatusLines(r, out.details, s);
     case 'json':
       return JSON.stringify(d, null, 2);
+    case 'doctor':
+      return doctorLines(r, s);
   }
+}
+
+function doctorLines(r: Rec, s: Styles): string {
+  const checks = items(r, 'checks');
+  const w = Math.max(0, ...checks.map((c) => text(c.check).length));
+  const mark = (v: unknown) =>
+    v === 'ok' ? s.green('ok  ') : v === 'warn' ? s.yellow('warn') : s.red(s.bold('FAIL'));
+  const lines = checks.flatMap((c) => [
+    `${mark(c.verdict)}  ${text(c.check).padEnd(w)}  ${text(c.message)}`,
+    ...(c.verdict !== 'ok' && typeof c.fix === 'string'
+      ? [`${' '.repeat(w + 8)}${s.dim('fix:')} ${c.fix}`]
+      : []),
+  ]);
+  const failed = typeof r.failed === 'number' ? r.failed : 0;
+  const warnings = typeof r.warnings === 'number' ? r.warnings : 0;
+  const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+  const verdict =
+    failed > 0
+      ? `${plural(failed, 'check')} failed${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''}`
+      : warnings > 0
+        ? `No failures; ${plural(warnings, 'warning')}`
+        : 'All checks passed';
+  return [...lines, '', verdict].join('\n');
 }
 
 function linkLines(r: Rec, s: Styles): string {

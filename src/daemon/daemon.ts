@@ -14,6 +14,7 @@ import type { Random } from '../ports/random.js';
 import { Registry } from '../rpc/registry.js';
 import { buildNamespaces, type DaemonContext } from '../rpc/methods/index.js';
 import { createServices } from '../rpc/methods/context.js';
+import { doctorMethods } from '../rpc/methods/doctor.js';
 import { EventHub } from './events.js';
 import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
@@ -176,7 +177,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       );
     }
     const services = createServices(store, events, config, { ...deps, sync });
-    const registry = new Registry<DaemonContext>(buildNamespaces(services));
+    const registry = new Registry<DaemonContext>([
+      ...buildNamespaces(services),
+      doctorMethods(services),
+    ]);
     try {
       server = await startSocketServer<DaemonContext>({
         path: config.socket,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { resolveDaemonConfig, type DaemonConfig } from '../config/config.js';
+import { clearStartError, recordStartError } from '../config/start-error.js';
 import { HephError, isHephError } from '../core/errors.js';
 import { exitCodeFor } from '../protocol/error-wire.js';
 import type { Clock } from '../ports/clock.js';
@@ -211,11 +212,23 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const message = isHephError(e)
       ? e.message
       : `unexpected error: ${(e as Error).stack ?? String(e)}`;
-    logger.error({ code: isHephError(e) ? e.code : 'internal' }, message);
+    const code = isHephError(e) ? e.code : 'internal';
+    logger.error({ code }, message);
     logger.flush();
     process.stderr.write(`hephd: ${message}\n`);
+    // For `heph doctor`, which has no daemon to ask (another daemon running is not a failure).
+    if (code !== 'already_running') {
+      recordStartError(env, {
+        at: new Date(clock.now()).toISOString(),
+        code,
+        message: isHephError(e) ? e.message : 'unexpected error; see the log',
+        socket: config.socket,
+        db: config.db,
+      });
+    }
     return exitCodeFor(e);
   }
+  clearStartError(env, config.socket);
   return await new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {

@@ -90,6 +90,10 @@ export const HubConfig = z.object({
 });
 export type HubConfig = z.infer<typeof HubConfig>;
 
+/** GET /healthz: the hub is up, and its clock (for a spoke to see its own drift). */
+export const HubHealth = z.object({ ok: z.boolean(), time_ms: z.number() });
+export type HubHealth = z.infer<typeof HubHealth>;
+
 /** Body of an error reply from the hub (any status >= 400). */
 export const HubError = z.object({
   error: z.object({ code: z.string(), message: z.string() }).passthrough(),

@@ -19,6 +19,7 @@ import {
   HEADER_REPLICA,
   HubConfig,
   HubError,
+  HubHealth,
   PROTOCOL_VERSION,
   PullResponse,
   PushResponse,
@@ -175,6 +176,10 @@ export class HubClient implements SyncTransport {
 
   async config(signal?: AbortSignal): Promise<HubConfig> {
     return this.send('GET', '/config', HubConfig, { signal });
+  }
+
+  async health(signal?: AbortSignal): Promise<HubHealth> {
+    return this.send('GET', '/healthz', HubHealth, { signal });
   }
 
   /** Sends one JSON-RPC message to the hub's /rpc; returns its (unvalidated) JSON reply. */

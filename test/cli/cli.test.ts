@@ -121,7 +121,14 @@ describe('heph', () => {
     expect(t.task.late_on).toBe(addDays(localToday(), 3));
     expect(t.task.recurrence).toBe('FREQ=WEEKLY');
     const D = str(
-      json(ok(await run(['doc', 'Meeting notes', '--alias', 'mn', '--json'], `See [[${T}]]`))).id,
+      json(
+        ok(
+          await run(
+            ['doc', 'Meeting notes', '--alias', 'mn', '--body', '-', '--json'],
+            `See [[${T}]]`,
+          ),
+        ),
+      ).id,
     );
 
     const reads = [
@@ -252,21 +259,23 @@ describe('heph', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('round-trips a body byte for byte through doc < file and get --body', async () => {
+  it('round-trips a body byte for byte through doc --body - < file and get --body', async () => {
     const body = 'Ünïcödé ✓ 🎉 — 日本語\n\n  indented\r\nwindows line\ttab\nno newline at the end';
     const file = join(home.dir, 'notes.md');
     writeFileSync(file, body);
-    const created = json(ok(await run(['doc', 'Round trip', '--json'], readFileSync(file))));
+    const created = json(
+      ok(await run(['doc', 'Round trip', '--body', '-', '--json'], readFileSync(file))),
+    );
     const got = ok(await run(['get', str(created.id), '--body']));
     expect(Buffer.compare(got.out, Buffer.from(body, 'utf8'))).toBe(0);
     const asJson = json(ok(await run(['get', str(created.short_id), '--body', '--json'])));
     expect(asJson.body).toBe(body);
-    const empty = json(ok(await run(['doc', 'Empty', '--json'], '')));
+    const empty = json(ok(await run(['doc', 'Empty', '--body', '-', '--json'], '')));
     expect(ok(await run(['get', str(empty.id), '--body'])).stdout).toBe('');
   });
 
   it('edits a body in $EDITOR and saves it only when it changed', async () => {
-    const created = json(ok(await run(['doc', 'Edit me', '--json'], 'before ✓')));
+    const created = json(ok(await run(['doc', 'Edit me', '--body', '-', '--json'], 'before ✓')));
     const id = str(created.id);
     const script = join(home.dir, 'editor.sh');
     writeFileSync(
@@ -357,6 +366,8 @@ printf 'one, from the editor\ntwo\nthree\n' > "$1"
       'node.resolve',
       'trash',
       'journal.open',
+      'journal.append',
+      'node.append',
       'search',
       'link.add',
       'link.remove',
@@ -389,6 +400,7 @@ printf 'one, from the editor\ntwo\nthree\n' > "$1"
       'sync.status',
       'repair.check',
       'repair.run',
+      'doctor.check',
     ]);
     const methods = (json(ok(await run(['methods', '--json']))).methods as { name: string }[]).map(
       (m) => m.name,

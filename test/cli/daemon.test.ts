@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestHub } from '../sync/helpers.js';
 import { assertBuilt, baseEnv, heph, json, tempHome, type Home } from './helpers.js';
 
 let home: Home;
@@ -68,3 +69,59 @@ it('starts, reports, and stops a detached daemon, idempotently', async () => {
   expect(stoppedAgain.stdout).toMatch(/^hephd is not running/);
   expect((await heph(['next'], { env })).code).toBe(5);
 }, 90_000);
+
+it('keeps the service options start was given: restart and status use them', async () => {
+  const h = tempHome();
+  const e = baseEnv(h.env);
+  const d = (...a: string[]) => heph(['daemon', ...a, '--manager', 'detached'], { env: e });
+  const hub = await startTestHub();
+  try {
+    const socket = join(h.dir, 'own', 'd.sock');
+    const db = join(h.dir, 'own', 'notes.db');
+    const bad = await d('start', '--sync-interval', '0');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--sync-interval must be a whole number/);
+    const insecure = await d('start', '--hub-url', 'http://hub.example.org');
+    expect(insecure.code).toBe(2);
+    expect(insecure.stderr).toMatch(/--insecure-http/);
+    const started = await d(
+      'start',
+      ...['--hub-url', hub.url, '--db', db, '--socket', socket],
+      ...['--log-level', 'debug', '--sync-interval', '45', '--json'],
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const options = `--hub-url ${hub.url} --db ${db} --socket ${socket} --log-level debug --sync-interval 45`;
+    expect(json(started)).toMatchObject({ running: true, db, socket, hub: `${hub.url}/`, options });
+    // Every other command finds the daemon on the kept socket.
+    expect((await heph(['socket-path'], { env: e })).stdout).toBe(`${socket}\n`);
+    const added = await heph(['add', 'Kept options work', '--wait', '--json'], { env: e });
+    expect(added.code, added.stderr).toBe(0);
+
+    const restarted = json(await d('restart', '--json'));
+    expect(restarted).toMatchObject({ running: true, db, socket, hub: `${hub.url}/`, options });
+    expect(restarted.pid).not.toBe(json(started).pid);
+    const status = await d('status');
+    expect(status.stdout).toMatch(/^hephd is running/);
+    expect(status.stdout).toContain(`hub:     ${hub.url}/`);
+    expect(status.stdout).toContain(`options: ${options}`);
+    // The launch really carried them: the restarted process's own command line.
+    const cmdline = readFileSync(`/proc/${restarted.pid}/cmdline`, 'utf8').split('\0');
+    for (const part of ['--hub-url', hub.url, '--db', db, '--socket', socket, '--log-level']) {
+      expect(cmdline).toContain(part);
+    }
+    expect(cmdline.join(' ')).toContain('--log-level debug --sync-interval 45');
+
+    // Given again, an option replaces the kept one; a running daemon is told to restart.
+    const again = await d('start', '--log-level', 'info');
+    expect(again.stdout).toMatch(/options changed, run `heph daemon restart`/);
+    expect(json(await d('status', '--json')).options).toContain('--log-level info');
+
+    const gone = json(await d('uninstall', '--json'));
+    expect(gone).toMatchObject({ running: false });
+    expect(json(await d('status', '--json')).options).toBe(null);
+  } finally {
+    await d('stop');
+    await hub.close();
+    h.cleanup();
+  }
+}, 120_000);

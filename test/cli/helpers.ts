@@ -59,7 +59,13 @@ export interface Run {
 
 export function heph(
   args: string[],
-  opts: { env: Record<string, string>; input?: string | Buffer; cwd?: string },
+  opts: {
+    env: Record<string, string>;
+    input?: string | Buffer;
+    cwd?: string;
+    /** Leave standard input open (a pipe nobody writes to or closes), as a script might. */
+    openStdin?: boolean;
+  },
 ): Promise<Run> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [HEPH, ...args], {
@@ -81,7 +87,8 @@ export function heph(
         out: o,
       });
     });
-    child.stdin.end(opts.input ?? '');
+    if (opts.openStdin === true) child.once('close', () => child.stdin.destroy());
+    else child.stdin.end(opts.input ?? '');
   });
 }
 

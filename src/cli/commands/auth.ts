@@ -17,6 +17,7 @@ import { checkProviderUrl, CLI_OPT_IN } from '../../auth/url-policy.js';
 import { flag, optArg, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
+import { isRec } from '../wire.js';
 
 /** What the auth commands use from the outside world; tests pass their own. */
 export interface AuthDeps {
@@ -52,17 +53,20 @@ export function authDeps(cli: Cli): AuthDeps {
   };
 }
 
-/** --hub, else HEPH_HUB_URL, else hub_url from the config file. */
-function hubOf(cli: Cli, a: Args): string {
-  const hub = optArg(a, 'hub') ?? resolveDaemonConfig({}, cli.env, cli.cwd).hubUrl;
-  if (hub === undefined) {
-    throw new HephError(
-      'invalid_params',
-      'which hub? Pass --hub https://hub.example.org (or set hub_url in the config file)',
-      { field: 'hub' },
-    );
-  }
-  return hubKey(hub);
+/** --hub, else the hub the running daemon syncs with, else HEPH_HUB_URL or the config file's. */
+async function hubOf(cli: Cli, a: Args): Promise<{ hub: string; from: string }> {
+  const given = optArg(a, 'hub');
+  if (given !== undefined) return { hub: hubKey(given), from: '--hub' };
+  const st = await cli.ask('sync.status', {}, 2000);
+  const running = isRec(st) && typeof st.hub === 'string' ? st.hub : undefined;
+  if (running !== undefined) return { hub: hubKey(running), from: 'the hub hephd syncs with' };
+  const configured = resolveDaemonConfig({}, cli.env, cli.cwd).hubUrl;
+  if (configured !== undefined) return { hub: hubKey(configured), from: 'the configured hub' };
+  throw new HephError(
+    'invalid_params',
+    'which hub? Pass --hub https://hub.example.org (or start hephd with --hub-url, or set hub_url in the config file)',
+    { field: 'hub' },
+  );
 }
 
 /** --insecure-http: plain http to the hub, and to the identity provider, off loopback. */
@@ -108,7 +112,8 @@ async function storeForLogin(deps: AuthDeps, allowFile: boolean): Promise<TokenS
 }
 
 export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
-  const hub = hubOf(cli, a);
+  const { hub, from } = await hubOf(cli, a);
+  cli.note(`Signing in to ${hub} (${from})`);
   const insecure = insecureHttp(cli, a);
   const cfg = await deps.hubConfig(hub, insecure);
   if (cfg.issuer === null && cfg.client_id === null && cfg.audience === null) {
@@ -152,7 +157,7 @@ export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): 
 }
 
 export async function status(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
-  const hub = hubOf(cli, a);
+  const { hub } = await hubOf(cli, a);
   const keyring = await deps.keyring.status();
   const keyringNote = keyring.available ? 'available' : `not available: ${keyring.reason}`;
   const stores = keyring.available ? [deps.keyring, deps.file] : [deps.file];
@@ -177,7 +182,7 @@ export async function status(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
 }
 
 export async function logout(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
-  const hub = hubOf(cli, a);
+  const { hub } = await hubOf(cli, a);
   const removed: string[] = [];
   if (await deps.keyring.available()) {
     if (await deps.keyring.delete(hub)) removed.push(deps.keyring.kind);

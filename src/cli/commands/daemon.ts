@@ -1,7 +1,10 @@
 // `heph daemon start|stop|restart|status|uninstall`. With a systemd user manager, hephd runs as
 // a user unit (installed, enabled, restarted by systemd); elsewhere (containers, CI) it is
 // started detached with a pid file and a log file under $XDG_STATE_HOME/heph/. Every verb is
-// idempotent: starting a running daemon or stopping a stopped one says so and succeeds.
+// idempotent: starting a running daemon or stopping a stopped one says so and succeeds. The
+// service options given to start (--hub-url, --db, --socket, --log-level, --sync-interval,
+// --insecure-http) are checked, kept (daemon-args.ts) and written into the unit's command line
+// or the detached launch, so a restart keeps them; status shows them and the hub in use.
 
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -21,12 +24,20 @@ import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
 import { renderUnit, UNIT_NAME } from '../unit-file.js';
 import { connect } from '../../transport/socket-client.js';
+import {
+  asFlags,
+  forgetDaemonOptions,
+  readDaemonOptions,
+  writeDaemonOptions,
+  type DaemonOptions,
+} from '../daemon-args.js';
 import { isRec, type Rec } from '../wire.js';
 
 type Manager = 'systemd' | 'detached';
 export type DaemonVerb = 'start' | 'stop' | 'restart' | 'status' | 'uninstall';
 
 interface Files {
+  env: Env;
   socket: string;
   pidFile: string;
   logFile: string;
@@ -52,14 +63,18 @@ function detectManager(a: Args): Manager {
   return systemctl('show-environment').ok ? 'systemd' : 'detached';
 }
 
-/** The daemon's status, or undefined when nothing answers on the socket. */
+/** The daemon's status with the hub it syncs with, or undefined when nothing answers. */
 async function probe(socket: string): Promise<Rec | undefined> {
   try {
     const conn = await connect(socket);
     try {
       const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000).unref());
-      const st = await Promise.race([conn.call('status', {}), timeout]);
-      return isRec(st) ? st : undefined;
+      const [st, sync] = await Promise.race([
+        Promise.all([conn.call('status', {}), conn.call('sync.status', {}).catch(() => undefined)]),
+        timeout.then(() => [undefined, undefined] as const),
+      ]);
+      if (!isRec(st)) return undefined;
+      return { ...st, hub: isRec(sync) && typeof sync.hub === 'string' ? sync.hub : null };
     } finally {
       void conn.close();
     }
@@ -97,9 +112,42 @@ function readPid(file: string): number | undefined {
   }
 }
 
-function hephdArgs(cli: Cli, a: Args, socket: string): string[] {
+/** The kept options with those given now in their place, checked before anything starts. */
+async function optionsFor(cli: Cli, a: Args, socket: string): Promise<DaemonOptions> {
+  const o: DaemonOptions = { ...readDaemonOptions(cli.env) };
+  const given = (k: keyof DaemonOptions) => optArg(a, k);
+  const hub = given('hub-url');
+  if (hub !== undefined) o['hub-url'] = hub;
+  const db = given('db');
+  if (db !== undefined) o.db = resolve(cli.cwd, db);
+  if (cli.socketFlag !== undefined) o.socket = socket;
+  const level = given('log-level');
+  if (level !== undefined) o['log-level'] = level;
+  const interval = given('sync-interval');
+  if (interval !== undefined) {
+    const n = /^\d{1,5}$/.test(interval) ? Number(interval) : NaN;
+    if (!(n >= 1 && n <= 86_400)) {
+      throw new HephError(
+        'invalid_params',
+        `--sync-interval must be a whole number of seconds from 1 to 86400 (got ${JSON.stringify(interval)})`,
+        { field: 'sync-interval' },
+      );
+    }
+    o['sync-interval'] = String(n);
+  }
+  if (a['insecure-http'] === true) o['insecure-http'] = true;
+  if (a['insecure-http'] === false) delete o['insecure-http'];
+  if (o['hub-url'] !== undefined) {
+    const { checkHubUrl } = await import('../../sync/hub-client.js');
+    checkHubUrl(o['hub-url'], o['insecure-http'] === true);
+  }
+  return o;
+}
+
+function hephdArgs(cli: Cli, a: Args, socket: string, kept: DaemonOptions): string[] {
   const mode = optArg(a, 'mode') ?? 'local';
-  const db = optArg(a, 'db') ?? cli.env.HEPH_DB;
+  const { db: keptDb, socket: _socket, ...rest } = kept;
+  const db = keptDb ?? cli.env.HEPH_DB;
   const config = cli.env.HEPH_CONFIG;
   return [
     '--mode',
@@ -108,6 +156,7 @@ function hephdArgs(cli: Cli, a: Args, socket: string): string[] {
     socket,
     ...(db ? ['--db', resolve(cli.cwd, db)] : []),
     ...(config ? ['--config', resolve(cli.cwd, config)] : []),
+    ...asFlags(rest),
   ];
 }
 
@@ -118,6 +167,7 @@ function report(
   st: Rec | undefined,
   extra: Rec = {},
 ): Output {
+  const env = f.env;
   return {
     kind: 'summary',
     heading,
@@ -128,6 +178,8 @@ function report(
       pid: st?.pid ?? null,
       socket: f.socket,
       db: st?.db ?? null,
+      hub: st?.hub ?? null,
+      options: asFlags(readDaemonOptions(env)).join(' ') || null,
       log: manager === 'detached' ? f.logFile : `journalctl --user -u ${UNIT_NAME}`,
       ...(manager === 'systemd' && { unit: f.unitFile }),
     },
@@ -159,15 +211,29 @@ async function waitUntilUp(
   }
 }
 
+/** Checks and keeps the options for this start; hephd's arguments, and whether they changed. */
+async function keep(cli: Cli, a: Args, f: Files): Promise<{ args: string[]; changed: boolean }> {
+  const before = readDaemonOptions(cli.env);
+  const kept = await optionsFor(cli, a, f.socket);
+  const changed = JSON.stringify(asFlags(kept)) !== JSON.stringify(asFlags(before));
+  if (changed) writeDaemonOptions(cli.env, kept);
+  return { args: hephdArgs(cli, a, f.socket, kept), changed };
+}
+
+const CHANGED = 'hephd is running; its options changed, run `heph daemon restart` to apply them';
+
 async function startDetached(cli: Cli, a: Args, f: Files): Promise<Output> {
+  const { args, changed } = await keep(cli, a, f);
   const running = await probe(f.socket);
-  if (running)
-    return report('hephd is already running', 'detached', f, running, { action: 'none' });
+  if (running) {
+    const heading = changed ? CHANGED : 'hephd is already running';
+    return report(heading, 'detached', f, running, { action: 'none' });
+  }
   mkdirSync(dirname(f.logFile), { recursive: true, mode: 0o700 });
   const fd = openSync(f.logFile, 'a', 0o600);
   let exitedWith: string | undefined;
   try {
-    const child = spawn(process.execPath, [cli.hephdPath, ...hephdArgs(cli, a, f.socket)], {
+    const child = spawn(process.execPath, [cli.hephdPath, ...args], {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: { ...cli.env },
@@ -215,7 +281,7 @@ async function startSystemd(cli: Cli, a: Args, f: Files): Promise<Output> {
   const unit = renderUnit({
     node: process.execPath,
     hephd: cli.hephdPath,
-    args: hephdArgs(cli, a, f.socket),
+    args: (await keep(cli, a, f)).args,
   });
   const old = existsSync(f.unitFile) ? readFileSync(f.unitFile, 'utf8') : undefined;
   if (old !== unit) {
@@ -225,10 +291,7 @@ async function startSystemd(cli: Cli, a: Args, f: Files): Promise<Output> {
   }
   if (systemctl('is-active', '--quiet', UNIT_NAME).ok) {
     const st = await probe(f.socket);
-    const heading =
-      old !== unit
-        ? 'hephd is running; its unit changed, run `heph daemon restart` to apply'
-        : 'hephd is already running';
+    const heading = old !== unit ? CHANGED : 'hephd is already running';
     return report(heading, 'systemd', f, st, { action: 'none' });
   }
   const r = systemctl('enable', '--now', UNIT_NAME);
@@ -253,6 +316,7 @@ export async function daemon(cli: Cli, a: Args, verb: DaemonVerb): Promise<Outpu
   const manager = detectManager(a);
   const state = stateDir(cli.env);
   const f: Files = {
+    env: cli.env,
     socket: await cli.socketPath(),
     pidFile: join(state, 'hephd.pid'),
     logFile: join(state, 'hephd.log'),
@@ -292,14 +356,20 @@ export async function daemon(cli: Cli, a: Args, verb: DaemonVerb): Promise<Outpu
         systemctl('disable', '--now', UNIT_NAME);
         rmSync(f.unitFile, { force: true });
         systemctl('daemon-reload');
-        return report('hephd stopped and its unit removed', manager, f, undefined, {
-          action: 'uninstalled',
-        });
+        forgetDaemonOptions(cli.env);
+        return report(
+          'hephd stopped, its unit removed and its options forgotten',
+          manager,
+          f,
+          undefined,
+          {
+            action: 'uninstalled',
+          },
+        );
       }
-      return retitle(
-        await stopDetached(f),
-        'hephd is stopped (nothing else to remove when it runs detached)',
-      );
+      const stopped = await stopDetached(f);
+      forgetDaemonOptions(cli.env);
+      return retitle(stopped, 'hephd is stopped and its kept options are forgotten');
     }
   }
 }

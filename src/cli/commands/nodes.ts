@@ -62,11 +62,42 @@ export async function get(cli: Cli, a: Args): Promise<Output> {
   return { kind: 'show', data: node };
 }
 
+/** TEXT, or standard input when TEXT is `-` (read only then). */
+async function textOrStdin(cli: Cli, text: string): Promise<string> {
+  return text === '-' ? cli.readStdin() : text;
+}
+
+function unchanged(what: string): Output {
+  const text = `Nothing added: the input was empty, so ${what} is unchanged\n`;
+  return { kind: 'raw', text, data: { changed: false } };
+}
+
 export async function doc(cli: Cli, a: Args): Promise<Output> {
   const title = words(a, 'title').trim();
+  const append = optArg(a, 'append');
   const given = optArg(a, 'body');
-  const body = given ?? (cli.stdinIsTTY ? '' : await cli.readStdin());
   const aliases = many(a, 'alias');
+  if (append !== undefined) {
+    if (given !== undefined || aliases.length > 0) {
+      throw new HephError(
+        'invalid_params',
+        '--append adds to an existing note: leave out --body and --alias',
+        { field: 'append' },
+      );
+    }
+    const text = await textOrStdin(cli, append);
+    if (text.trim() === '') return unchanged(`"${title}"`);
+    const id = str(rec(await cli.call('node.resolve', { name: title })), 'id');
+    return { kind: 'node', data: await cli.call('node.append', { id, text }), verb: 'Appended to' };
+  }
+  if (given === undefined && cli.stdinIsFile()) {
+    throw new HephError(
+      'invalid_params',
+      'standard input is read only when asked for: heph doc TITLE --body - < FILE',
+      { field: 'body' },
+    );
+  }
+  const body = given === undefined ? '' : await textOrStdin(cli, given);
   const data = await cli.call('node.create', {
     kind: 'doc',
     title,
@@ -76,10 +107,27 @@ export async function doc(cli: Cli, a: Args): Promise<Output> {
   return { kind: 'node', data, verb: 'Created' };
 }
 
-export async function journal(cli: Cli, a: Args): Promise<Output> {
+/** The `date` argument as a calendar date (today when not given); `label` names it in errors. */
+function journalDate(cli: Cli, a: Args, label: string): string {
   const d = optArg(a, 'date');
-  const date = d === undefined ? cli.today : parseDateArg(d, cli.today, 'date');
-  return { kind: 'journal', data: await cli.call('journal.open', { date }) };
+  return d === undefined ? cli.today : parseDateArg(d, cli.today, label);
+}
+
+export async function journal(cli: Cli, a: Args): Promise<Output> {
+  return {
+    kind: 'journal',
+    data: await cli.call('journal.open', { date: journalDate(cli, a, 'date') }),
+  };
+}
+
+/** `heph journal add TEXT` / `heph journal add -`: text at the end of a day's journal. */
+export async function journalAdd(cli: Cli, a: Args): Promise<Output> {
+  const date = journalDate(cli, a, '--date');
+  const text = await textOrStdin(cli, words(a, 'text'));
+  if (text.trim() === '') return unchanged(`the journal for ${date}`);
+  const data = rec(await cli.call('journal.append', { date, text }));
+  const note = data.created === true ? ' (new)' : data.restored === true ? ' (restored)' : '';
+  return { kind: 'raw', text: `Added to the journal for ${date}${note}\n`, data };
 }
 
 export async function search(cli: Cli, a: Args): Promise<Output> {

@@ -4,7 +4,7 @@ import { HephError } from '../../core/errors.js';
 import { arg, flag, many, optArg, optInt, words, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
-import { rec, str } from '../wire.js';
+import { isRec, rec, str } from '../wire.js';
 
 export async function add(cli: Cli, a: Args): Promise<Output> {
   const text = words(a, 'text').trim();
@@ -12,13 +12,22 @@ export async function add(cli: Cli, a: Args): Promise<Output> {
     throw new HephError('invalid_params', 'say what to add: heph add "Pay rent tomorrow !red"', {
       field: 'text',
     });
-  return { kind: 'added', data: await cli.call('add', { text, today: cli.today }) };
+  const data = await cli.call('add', {
+    text,
+    today: cli.today,
+    ...(flag(a, 'strict') && { strict: true }),
+    ...(flag(a, 'dry-run') && { dry_run: true }),
+  });
+  // Words kept in the title are said on stderr, so they reach a person even under --json.
+  const warnings = isRec(data) && Array.isArray(data.warnings) ? data.warnings : [];
+  for (const w of warnings) if (typeof w === 'string') cli.note(`heph: warning: ${w}`);
+  return { kind: 'added', data };
 }
 
 export async function next(cli: Cli, a: Args): Promise<Output> {
   const limit = optInt(a, 'n');
   const data = await cli.call('next', { ...(limit !== undefined && { limit }), today: cli.today });
-  return { kind: 'tasks', data, empty: 'Nothing to do right now.' };
+  return { kind: 'tasks', data, empty: 'Nothing to do now.' };
 }
 
 const VERBS = {

@@ -1,0 +1,746 @@
+// Every `heph` command as data: its words, positionals, options, subcommands, the group it is
+// listed under and the function that runs it. main.ts registers this table with yargs; the
+// grouped `heph --help`, did-you-mean and shell completion read the same table, so a command
+// added here is parsed, listed, suggested and completed alike. Command modules are imported only
+// when their command runs, to keep start-up short.
+
+import type { Options, PositionalOptions } from 'yargs';
+import type { Args } from './args.js';
+import type { Cli } from './context.js';
+import type { Output } from './output.js';
+
+export type Run = (cli: Cli, a: Args) => Promise<Output>;
+
+/** What a shell should offer for a value: nodes from the daemon, date words, files, … */
+export type Complete = 'node' | 'task' | 'project' | 'date' | 'file' | 'dir' | 'method' | 'topic';
+
+export type Positional = PositionalOptions & { complete?: Complete };
+export type Opt = Options & { complete?: Complete };
+
+export interface Command {
+  /** The word that runs it. */
+  name: string;
+  /** Positionals in yargs' syntax: '<id>', '[date]', '<text..>'. */
+  args?: string;
+  summary: string;
+  positionals?: Record<string, Positional>;
+  options?: Record<string, Opt>;
+  sub?: Command[];
+  /** Runs without a subcommand; absent when a subcommand is required. */
+  run?: Run;
+  /** More text under the command's --help. */
+  epilog?: string;
+}
+
+export interface Group {
+  title: string;
+  commands: Command[];
+}
+
+const ATTENTIONS = ['white', 'orange', 'red', 'blue'];
+const STATES = ['outstanding', 'done', 'dropped'];
+const LINK_TYPES = ['canonical-context', 'log-of', 'in-project', 'tagged', 'parent'];
+const KINDS = ['doc', 'task', 'project', 'tag', 'journal'];
+export const TOPICS = ['dates', 'quick-add', 'ids', 'sync', 'config'] as const;
+
+const tasks = () => import('./commands/tasks.js');
+const nodes = () => import('./commands/nodes.js');
+const organize = () => import('./commands/organize.js');
+const admin = () => import('./commands/admin.js');
+const auth = () => import('./commands/auth.js');
+
+const node = (describe = 'id, short id, alias or title'): Positional => ({
+  type: 'string',
+  describe,
+  demandOption: true,
+  complete: 'node',
+});
+const task = (): Positional => ({
+  ...node('task: id, short id, alias or title'),
+  complete: 'task',
+});
+const words = (describe: string): Positional => ({ type: 'string', array: true, describe });
+// nargs 1: a value such as -2d is the option's value, not another option.
+const date = (describe: string): Opt => ({ type: 'string', nargs: 1, describe, complete: 'date' });
+
+const DATE_FLAGS: Record<string, Opt> = {
+  do: date('do date: YYYY-MM-DD, today, tomorrow, yesterday, fri, +3d, -2d (heph help dates)'),
+  'late-on': date('the day it becomes late (same forms)'),
+  attention: { alias: 'a', type: 'string', choices: ATTENTIONS, describe: 'attention' },
+  recur: { type: 'string', describe: '"every week", "2 months", "mon,thu" or an RRULE' },
+};
+
+const QUICK_ADD_EPILOG = `Syntax (heph help quick-add for all of it):
+  !red !orange !white !blue     attention, anywhere in the line
+  #Project  #"Home Office"       the project, anywhere; created if it does not exist
+  +tag                           a tag, anywhere; repeat for more
+  at the end of the line:
+    tomorrow, fri, +3d, -2d, 2026-03-14, on DATE     the do date (heph help dates)
+    due DATE                                         the late-on day
+    every day|week|month|year, every 3 days, every mon,thu, every weekday
+  "quoted words"                 always title, never a date or a marker
+
+Words after every, on or due that do not parse stay in the title, and heph says so on
+stderr; --strict refuses the line instead. --dry-run shows what would be added.
+
+Examples:
+  heph add "Pay rent tomorrow !red #Home +bills every month"
+  heph add "Renew passport !orange #Admin due 2026-06-01"
+  heph add "Water the plants every 3 days"
+  heph add "Return the books due -2d"     (late two days ago: first in heph next)
+  heph add '"Call Monday" monday'         (quotes keep words in the title)`;
+
+export const GROUPS: Group[] = [
+  {
+    title: 'Tasks',
+    commands: [
+      {
+        name: 'add',
+        args: '<text..>',
+        summary: 'Quick add: heph add "Pay rent tomorrow !red #Home +bills every month"',
+        positionals: { text: words('the line: title, markers, dates') },
+        options: {
+          strict: { type: 'boolean', describe: 'refuse a line with unread every/on/due words' },
+          'dry-run': { type: 'boolean', describe: 'show what would be added; add nothing' },
+        },
+        epilog: QUICK_ADD_EPILOG,
+        run: async (c, a) => (await tasks()).add(c, a),
+      },
+      {
+        name: 'next',
+        summary: 'What to do next (and, when nothing is, what is coming)',
+        options: { n: { alias: 'limit', type: 'number', describe: 'at most N tasks' } },
+        run: async (c, a) => (await tasks()).next(c, a),
+      },
+      {
+        name: 'done',
+        args: '<id>',
+        summary: 'Complete a task (a recurring one rolls forward)',
+        positionals: { id: task() },
+        run: async (c, a) => (await tasks()).change(c, a, 'done'),
+      },
+      {
+        name: 'skip',
+        args: '<id>',
+        summary: 'Skip this occurrence of a recurring task',
+        positionals: { id: task() },
+        run: async (c, a) => (await tasks()).change(c, a, 'skip'),
+      },
+      {
+        name: 'drop',
+        args: '<id>',
+        summary: 'Drop a task',
+        positionals: { id: task() },
+        run: async (c, a) => (await tasks()).change(c, a, 'drop'),
+      },
+      {
+        name: 'reopen',
+        args: '<id>',
+        summary: 'Make a done or dropped task outstanding again',
+        positionals: { id: task() },
+        run: async (c, a) => (await tasks()).change(c, a, 'reopen'),
+      },
+      {
+        name: 'task',
+        args: '<title..>',
+        summary: 'Create a task with explicit fields (no quick-add parsing)',
+        positionals: { title: words('the title') },
+        options: {
+          ...DATE_FLAGS,
+          project: {
+            alias: 'p',
+            type: 'string',
+            describe: 'project id or title',
+            complete: 'project',
+          },
+          tag: { alias: 't', type: 'string', array: true, describe: 'tag (repeatable)' },
+          body: { type: 'string', describe: 'context text' },
+        },
+        run: async (c, a) => (await tasks()).task(c, a),
+      },
+      {
+        name: 'edit',
+        args: '<id>',
+        summary: 'Change a task or note: --title, --do, --late-on, -a, --project, --recur, --alias',
+        positionals: { id: node() },
+        options: {
+          ...DATE_FLAGS,
+          title: { type: 'string' },
+          project: {
+            alias: 'p',
+            type: 'string',
+            describe: 'move to a project (--no-project: out of any)',
+            complete: 'project',
+          },
+          alias: { type: 'string', array: true, describe: 'replace the aliases (repeatable)' },
+        },
+        run: async (c, a) => (await tasks()).edit(c, a),
+      },
+      {
+        name: 'list',
+        summary: 'Tasks matching filters, in rank order',
+        options: {
+          attention: {
+            alias: 'a',
+            type: 'string',
+            array: true,
+            choices: ATTENTIONS,
+            describe: 'only these attentions',
+          },
+          not: { type: 'string', array: true, choices: ATTENTIONS, describe: 'leave these out' },
+          state: { alias: 's', type: 'string', array: true, choices: STATES },
+          actionable: { type: 'boolean', describe: 'only what can be done today' },
+          project: {
+            alias: 'p',
+            type: 'string',
+            describe: 'in this project or its sub-projects',
+            complete: 'project',
+          },
+        },
+        run: async (c, a) => (await tasks()).list(c, a),
+      },
+      {
+        name: 'view',
+        args: '[name]',
+        summary: 'A named view (actionable, ondeck, overdue, all); without a name, the views',
+        positionals: {
+          name: { type: 'string', choices: ['actionable', 'ondeck', 'overdue', 'all'] },
+        },
+        run: async (c, a) => (await tasks()).view(c, a),
+      },
+      {
+        name: 'log',
+        args: '<id> [text..]',
+        summary: "Append to a task's log, or show its last entries",
+        positionals: { id: task(), text: words('the entry') },
+        options: { n: { type: 'number', describe: 'entries to show' } },
+        run: async (c, a) => (await tasks()).log(c, a),
+      },
+    ],
+  },
+  {
+    title: 'Notes',
+    commands: [
+      {
+        name: 'doc',
+        args: '<title..>',
+        summary: 'Create a note, or add to one (--append TEXT, or - for stdin)',
+        positionals: { title: words('the title (with --append: the note to add to)') },
+        options: {
+          alias: { type: 'string', array: true, describe: 'another name (repeatable)' },
+          body: { type: 'string', describe: 'the body; - reads it from stdin' },
+          append: { type: 'string', describe: 'add TEXT to the end of the note; - reads stdin' },
+        },
+        run: async (c, a) => (await nodes()).doc(c, a),
+      },
+      {
+        name: 'show',
+        args: '<id>',
+        summary: 'A task or note with its links and backlinks',
+        positionals: { id: node() },
+        run: async (c, a) => (await nodes()).show(c, a),
+      },
+      {
+        name: 'get',
+        args: '<id>',
+        summary: 'A node; --body prints the raw body exactly',
+        positionals: { id: node() },
+        options: { body: { type: 'boolean', describe: 'print only the body, byte for byte' } },
+        run: async (c, a) => (await nodes()).get(c, a),
+      },
+      {
+        name: 'edit-body',
+        args: '<id>',
+        summary: 'Edit a body in $VISUAL or $EDITOR',
+        positionals: { id: node() },
+        run: async (c, a) => (await import('./commands/edit-body.js')).editBody(c, a),
+      },
+      {
+        name: 'journal',
+        args: '[date]',
+        summary: "A day's journal (today by default); journal add TEXT adds a line",
+        positionals: {
+          date: { type: 'string', describe: 'YYYY-MM-DD, yesterday, mon, -2d …', complete: 'date' },
+        },
+        run: async (c, a) => (await nodes()).journal(c, a),
+        sub: [
+          {
+            name: 'add',
+            args: '<text..>',
+            summary: "Add a line to today's journal (- reads the lines from stdin)",
+            positionals: { text: words('the text, or - for stdin') },
+            options: { date: date("that day's journal instead of today's") },
+            run: async (c, a) => (await nodes()).journalAdd(c, a),
+          },
+        ],
+      },
+      {
+        name: 'search',
+        args: '<query..>',
+        summary: 'Full-text search over titles and bodies',
+        positionals: { query: words('words to find') },
+        options: {
+          limit: { alias: 'n', type: 'number' },
+          kind: { alias: 'k', type: 'string', array: true, choices: KINDS },
+        },
+        run: async (c, a) => (await nodes()).search(c, a),
+      },
+      {
+        name: 'links',
+        args: '<id>',
+        summary: 'Outgoing links, typed and [[wiki]]',
+        positionals: { id: node() },
+        run: async (c, a) => (await nodes()).links(c, a),
+      },
+      {
+        name: 'backlinks',
+        args: '<id>',
+        summary: 'Links pointing at a node',
+        positionals: { id: node() },
+        run: async (c, a) => (await nodes()).backlinks(c, a),
+      },
+      {
+        name: 'link',
+        summary: 'Typed links: add, rm',
+        sub: (['add', 'rm'] as const).map((verb) => ({
+          name: verb,
+          args: '<src> <dst> <type>',
+          summary: verb === 'add' ? 'Add a typed link' : 'Remove a typed link',
+          positionals: {
+            src: node('from node'),
+            dst: node('to node'),
+            type: { type: 'string', choices: LINK_TYPES, demandOption: true },
+          },
+          run: async (c: Cli, a: Args) => (await nodes()).link(c, a, verb),
+        })),
+      },
+      {
+        name: 'nodes',
+        summary: 'Nodes, most recently changed first',
+        options: {
+          kind: { alias: 'k', type: 'string', choices: KINDS },
+          trash: { type: 'boolean', describe: 'only deleted nodes' },
+          all: { type: 'boolean', describe: 'live and deleted nodes' },
+          limit: { alias: 'n', type: 'number' },
+        },
+        run: async (c, a) => (await nodes()).nodes(c, a),
+      },
+      {
+        name: 'resolve',
+        args: '<name..>',
+        summary: 'Which node a name means (id, short id, alias, title)',
+        positionals: { name: { ...words('a name'), complete: 'node' } },
+        run: async (c, a) => (await nodes()).resolve(c, a),
+      },
+      {
+        name: 'rm',
+        args: '<id>',
+        summary: 'Move a node to the trash',
+        positionals: { id: node() },
+        run: async (c, a) => (await nodes()).rm(c, a),
+      },
+      {
+        name: 'trash',
+        summary: 'What is in the trash',
+        options: { limit: { alias: 'n', type: 'number' } },
+        run: async (c, a) => (await nodes()).trash(c, a),
+      },
+      {
+        name: 'restore',
+        args: '<id>',
+        summary: 'Bring a node back from the trash',
+        positionals: { id: node() },
+        run: async (c, a) => (await nodes()).restore(c, a),
+      },
+    ],
+  },
+  {
+    title: 'Organising',
+    commands: [
+      {
+        name: 'tag',
+        summary: 'Tags: add, rm, list',
+        sub: [
+          {
+            name: 'add',
+            args: '<id> <name>',
+            summary: 'Tag a node',
+            positionals: { id: node(), name: { type: 'string', demandOption: true } },
+            run: async (c, a) => (await organize()).tag(c, a, 'add'),
+          },
+          {
+            name: 'rm',
+            args: '<id> <name>',
+            summary: 'Remove a tag from a node',
+            positionals: { id: node(), name: { type: 'string', demandOption: true } },
+            run: async (c, a) => (await organize()).tag(c, a, 'rm'),
+          },
+          {
+            name: 'list',
+            args: '[id]',
+            summary: "All tags, or one node's",
+            positionals: { id: { type: 'string', complete: 'node' } },
+            run: async (c, a) => (await organize()).tag(c, a, 'list'),
+          },
+        ],
+      },
+      {
+        name: 'project',
+        summary: 'Projects: add, list, show, move, rm',
+        sub: [
+          {
+            name: 'add',
+            args: '<title..>',
+            summary: 'Create a project',
+            positionals: { title: words('the title') },
+            options: {
+              parent: { type: 'string', describe: 'inside this project', complete: 'project' },
+            },
+            run: async (c, a) => (await organize()).project(c, a, 'add'),
+          },
+          {
+            name: 'list',
+            summary: 'Every project as a tree',
+            run: async (c, a) => (await organize()).project(c, a, 'list'),
+          },
+          {
+            name: 'show',
+            args: '<id>',
+            summary: 'A project with its task counts',
+            positionals: { id: { ...node(), complete: 'project' } },
+            run: async (c, a) => (await organize()).project(c, a, 'show'),
+          },
+          {
+            name: 'move',
+            args: '<id> [parent]',
+            summary: 'Move a project under another (--top: to the top level)',
+            positionals: {
+              id: { ...node(), complete: 'project' },
+              parent: { type: 'string', complete: 'project' },
+            },
+            options: { top: { type: 'boolean' } },
+            run: async (c, a) => (await organize()).project(c, a, 'move'),
+          },
+          {
+            name: 'rm',
+            args: '<id>',
+            summary: 'Move a project to the trash',
+            positionals: { id: { ...node(), complete: 'project' } },
+            run: async (c, a) => (await organize()).project(c, a, 'rm'),
+          },
+        ],
+      },
+    ],
+  },
+  {
+    title: 'Sync, conflicts and files',
+    commands: [
+      {
+        name: 'sync',
+        args: '[action]',
+        summary: 'Sync with the hub now, or show how sync stands (heph sync status)',
+        positionals: {
+          action: { type: 'string', choices: ['now', 'status'], default: 'now' },
+        },
+        options: {
+          wait: { type: 'boolean', describe: '--no-wait: start it and return at once' },
+          details: {
+            type: 'boolean',
+            describe: 'with status: list each change held back and the reason',
+          },
+        },
+        epilog:
+          '`heph sync` succeeds only when the hub has every change made on this device. ' +
+          'Otherwise it says what is not on the hub and why, and exits 4 (changes ' +
+          'refused, or held back because this clock is ahead of the hub), 5 (hub ' +
+          'unreachable) or 6 (sign-in needed).',
+        run: async (c, a) => (await admin()).sync(c, a),
+      },
+      {
+        name: 'repair',
+        summary: 'Make bodies an earlier version doubled single again (--check: only list them)',
+        options: {
+          check: { type: 'boolean', describe: 'list doubled bodies, change nothing' },
+        },
+        epilog:
+          'An earlier heph doubled the text of a note created on two devices before they ' +
+          'first synced (a vault imported on both). Repairs are ordinary edits that sync.',
+        run: async (c, a) => (await admin()).repair(c, a),
+      },
+      {
+        name: 'conflicts',
+        summary: 'Fields written to different values on different devices',
+        run: async (c) => (await admin()).conflicts(c),
+        sub: [
+          {
+            name: 'resolve',
+            args: '<target> <field> <value>',
+            summary: 'Keep VALUE (JSON when it parses, else text) for a conflicting field',
+            positionals: {
+              target: node(),
+              field: { type: 'string', demandOption: true },
+              value: { type: 'string', demandOption: true },
+            },
+            run: async (c, a) => (await admin()).resolveConflict(c, a),
+          },
+        ],
+      },
+      {
+        name: 'export',
+        args: '<dir>',
+        summary: 'Write every note and task as markdown under DIR',
+        positionals: { dir: { type: 'string', demandOption: true, complete: 'dir' } },
+        run: async (c, a) => (await admin()).exportDir(c, a),
+      },
+      {
+        name: 'import',
+        args: '<dir>',
+        summary: 'Import a heph export or a folder of markdown notes',
+        positionals: { dir: { type: 'string', demandOption: true, complete: 'dir' } },
+        options: {
+          'skip-invalid': { type: 'boolean', describe: 'skip files that do not parse' },
+        },
+        run: async (c, a) => (await admin()).importDir(c, a),
+      },
+      {
+        name: 'backup',
+        args: '<file>',
+        summary: 'Write a consistent copy of the database',
+        positionals: { file: { type: 'string', demandOption: true, complete: 'file' } },
+        options: { overwrite: { type: 'boolean' } },
+        run: async (c, a) => (await admin()).backup(c, a),
+      },
+    ],
+  },
+  {
+    title: 'Daemon and set-up',
+    commands: [
+      {
+        name: 'daemon',
+        args: '<action>',
+        summary: 'Start, stop, restart, inspect or uninstall hephd',
+        positionals: {
+          action: {
+            type: 'string',
+            choices: ['start', 'stop', 'restart', 'status', 'uninstall'],
+            demandOption: true,
+          },
+        },
+        options: {
+          mode: { type: 'string', choices: ['local'], describe: 'daemon mode' },
+          db: { type: 'string', describe: 'database file', complete: 'file' },
+          'hub-url': { type: 'string', describe: 'the hub to sync with' },
+          'log-level': {
+            type: 'string',
+            choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          },
+          'sync-interval': { type: 'string', describe: 'seconds between background syncs' },
+          'insecure-http': {
+            type: 'boolean',
+            describe: 'allow a plain http:// hub off loopback',
+          },
+          manager: {
+            type: 'string',
+            choices: ['auto', 'systemd', 'detached'],
+            default: 'auto',
+            describe: 'systemd user unit or a detached process',
+          },
+        },
+        epilog:
+          'start keeps --hub-url, --db, --socket, --log-level, --sync-interval and ' +
+          '--insecure-http (in the systemd unit, or with the detached launcher), so restart and ' +
+          'status use them; options given again replace the kept ones, and uninstall forgets them.',
+        run: async (c, a) => {
+          const m = await import('./commands/daemon.js');
+          return m.daemon(c, a, a.action as Parameters<typeof m.daemon>[2]);
+        },
+      },
+      {
+        name: 'auth',
+        summary: 'Sign in to your hub: login, status, logout',
+        options: {
+          hub: {
+            type: 'string',
+            describe: "the hub's URL (default: the daemon's hub, then the config file's)",
+          },
+          'insecure-http': {
+            type: 'boolean',
+            describe: 'allow a plain http:// hub or identity provider off loopback',
+          },
+        },
+        sub: [
+          {
+            name: 'login',
+            summary: 'Sign in with the device flow; tokens go to the OS keyring',
+            options: {
+              'insecure-storage': {
+                type: 'boolean',
+                describe: 'without a keyring, keep tokens in a 0600 file',
+              },
+            },
+            run: async (c, a) => (await auth()).login(c, a),
+          },
+          {
+            name: 'status',
+            summary: 'Whether you are signed in, and where tokens are kept',
+            run: async (c, a) => (await auth()).status(c, a),
+          },
+          {
+            name: 'logout',
+            summary: 'Forget the stored tokens',
+            run: async (c, a) => (await auth()).logout(c, a),
+          },
+        ],
+      },
+      {
+        name: 'status',
+        summary: "The daemon's version, files and state",
+        run: async (c) => (await admin()).status(c),
+      },
+      {
+        name: 'doctor',
+        summary: 'Check the set-up: daemon, database, hub, clock, sign-in, config',
+        run: async (c) => (await import('./commands/doctor.js')).doctor(c),
+      },
+      {
+        name: 'socket-path',
+        summary: 'The socket path heph uses (works with the daemon down)',
+        run: async (c) => ({
+          kind: 'raw',
+          text: (await c.socketPath()) + '\n',
+          data: { socket: await c.socketPath() },
+        }),
+      },
+      {
+        name: 'completion',
+        args: '<shell>',
+        summary: 'A shell completion script: bash, zsh or fish',
+        positionals: {
+          shell: { type: 'string', choices: ['bash', 'zsh', 'fish'], demandOption: true },
+        },
+        epilog: `Install:
+  bash  heph completion bash > ~/.local/share/bash-completion/completions/heph
+  zsh   heph completion zsh > "\${fpath[1]}/_heph"   (or: source <(heph completion zsh) in ~/.zshrc)
+  fish  heph completion fish > ~/.config/fish/completions/heph.fish
+Commands and options complete everywhere; ids and titles come from the daemon when it runs.`,
+        run: async (c, a) => (await import('./completion.js')).script(c, a),
+      },
+    ],
+  },
+  {
+    title: 'Scripting',
+    commands: [
+      {
+        name: 'methods',
+        summary: 'Every JSON-RPC method with its parameters',
+        run: async (c) => (await admin()).methods(c),
+      },
+      {
+        name: 'call',
+        args: '<method> [params]',
+        summary: 'Call any JSON-RPC method with JSON params (for scripts)',
+        positionals: {
+          method: { type: 'string', demandOption: true, complete: 'method' },
+          params: { type: 'string' },
+        },
+        run: async (c, a) => (await admin()).call(c, a),
+      },
+      {
+        name: 'events',
+        args: '[topics..]',
+        summary: 'Print change notifications as JSON lines until Ctrl-C',
+        positionals: { topics: words('node.changed, task.changed, link.changed, …') },
+        run: async (c, a) => (await admin()).events(c, a),
+      },
+    ],
+  },
+  {
+    title: 'Help',
+    commands: [
+      {
+        name: 'help',
+        args: '[topic..]',
+        summary: `This list; a command's help; or a topic: ${TOPICS.join(', ')}`,
+        positionals: { topic: { ...words('a command or a topic'), complete: 'topic' } },
+        run: async (c, a) => (await import('./help.js')).help(c, a),
+      },
+    ],
+  },
+];
+
+export const COMMANDS: Command[] = GROUPS.flatMap((g) => g.commands);
+
+/** Options every command takes. */
+export const GLOBAL_OPTIONS: Record<string, Opt> = {
+  socket: { type: 'string', describe: "hephd's socket (env HEPH_SOCKET)", complete: 'file' },
+  json: { type: 'boolean', describe: 'print one JSON document' },
+  color: { type: 'boolean', describe: 'colour on a terminal (--no-color: never)' },
+  wait: { type: 'boolean', describe: 'after a change, return only once the hub has it' },
+};
+
+/** Every name an option answers to, with and without --no- for booleans. */
+export function optionNames(options: Record<string, Opt>): string[] {
+  const out: string[] = [];
+  for (const [name, o] of Object.entries(options)) {
+    out.push(name);
+    if (o.type === 'boolean') out.push(`no-${name}`);
+    out.push(...aliases(o));
+  }
+  return out;
+}
+
+/** The option `name` (a long name or an alias) stands for, if any. */
+export function findOption(options: Record<string, Opt>, name: string): Opt | undefined {
+  return options[name] ?? Object.values(options).find((x) => aliases(x).includes(name));
+}
+
+function aliases(o: Opt): string[] {
+  const a: unknown = o.alias;
+  return (Array.isArray(a) ? (a as unknown[]) : [a]).filter(
+    (x): x is string => typeof x === 'string',
+  );
+}
+
+/**
+ * The command path `words` select (['tag', 'add'] for `heph tag add x y`), with the index of the
+ * first word after it. Options are skipped; the option values the table knows are skipped too.
+ */
+export function commandPath(words: readonly string[]): { path: Command[]; next: number } {
+  const path: Command[] = [];
+  let list = COMMANDS;
+  let i = 0;
+  while (i < words.length) {
+    const w = words[i]!;
+    if (w === '--') break;
+    if (w.startsWith('-') && w.length > 1) {
+      i += takesValue(w, path) ? 2 : 1;
+      continue;
+    }
+    const c = list.find((x) => x.name === w);
+    if (c === undefined) break;
+    path.push(c);
+    list = c.sub ?? [];
+    i++;
+  }
+  return { path, next: i };
+}
+
+/** The options valid after `path`: its own, its parents' and the global ones. */
+export function optionsAt(path: readonly Command[]): Record<string, Opt> {
+  return Object.assign({}, GLOBAL_OPTIONS, ...path.map((c) => c.options ?? {})) as Record<
+    string,
+    Opt
+  >;
+}
+
+function takesValue(word: string, path: readonly Command[]): boolean {
+  if (word.includes('=')) return false;
+  const name = word.replace(/^--?/, '');
+  const options = optionsAt(path);
+  const o =
+    options[name] ??
+    Object.values(options).find(
+      (x) => x.alias === name || (Array.isArray(x.alias) && x.alias.includes(name)),
+    );
+  return o !== undefined && o.type !== 'boolean';
+}

@@ -1,0 +1,144 @@
+// Quick add and `heph next` as a newcomer meets them: every date form of `heph help dates`, words
+// kept in the title said on stderr, --strict and --dry-run, the syntax in --help, and a `next`
+// that says what is coming instead of dead-ending.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays } from '../../src/core/dates.js';
+import {
+  assertBuilt,
+  baseEnv,
+  heph,
+  json,
+  localToday,
+  startDaemon,
+  tempHome,
+  type Daemon,
+  type Home,
+  type Run,
+} from './helpers.js';
+
+let home: Home;
+let daemon: Daemon;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  assertBuilt();
+  home = tempHome();
+  daemon = await startDaemon(home.dir);
+  env = baseEnv({ ...home.env, HEPH_SOCKET: daemon.socket });
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  home?.cleanup();
+});
+
+const run = (args: string[]) => heph(args, { env });
+
+function ok(r: Run): Run {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}${r.stdout}`);
+  return r;
+}
+
+async function titles(): Promise<string[]> {
+  const r = json(ok(await run(['list', '--json'])));
+  return (r.tasks as { title: string }[]).map((t) => t.title);
+}
+
+describe('heph add', () => {
+  it('reads every form of the date table, bare, after "on" and after "due"', async () => {
+    const today = localToday();
+    const cases: [string, string, string][] = [
+      ['Overdue thing due yesterday', 'late_on', addDays(today, -1)],
+      ['Past thing -2d', 'do_date', addDays(today, -2)],
+      ['Past thing on -1w', 'do_date', addDays(today, -7)],
+      ['Soon thing +3d', 'do_date', addDays(today, 3)],
+      ['Dated thing due 2030-01-31', 'late_on', '2030-01-31'],
+    ];
+    for (const [line, field, date] of cases) {
+      const r = json(ok(await run(['add', line, '--json'])));
+      expect(r.task[field], line).toBe(date);
+      expect(r.task.title).toMatch(/^(Overdue|Past|Soon|Dated) thing$/);
+      expect(r.warnings).toEqual([]);
+    }
+    // Unquoted words too: -2d is a word of the line, not an option.
+    const bare = json(ok(await run(['add', 'Filed', 'late', 'due', '-2d', '--json'])));
+    expect(bare.task).toMatchObject({ title: 'Filed late', late_on: addDays(today, -2) });
+  });
+
+  it('keeps words it cannot read in the title and says so on stderr, also with --json', async () => {
+    const human = ok(await run(['add', 'Water the ferns every fortnite']));
+    expect(human.stdout).toMatch(/^Added .*Water the ferns every fortnite/);
+    expect(human.stderr).toBe(
+      'heph: warning: "every fortnite" is not a recurrence; kept in the title\n',
+    );
+    const r = ok(await run(['add', 'Pay the fine due someday', '--json']));
+    expect(json(r).warnings).toEqual(['"due someday" is not a date; kept in the title']);
+    expect(json(r).task.title).toBe('Pay the fine due someday');
+    expect(r.stderr).toContain('"due someday" is not a date');
+    expect(await titles()).toContain('Pay the fine due someday');
+  });
+
+  it('--strict refuses such a line (exit 2) and adds nothing', async () => {
+    const r = await run(['add', 'Strictly every fortnite', '--strict']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^heph: .*"every fortnite" is not a recurrence; nothing was added/);
+    expect(r.stdout).toBe('');
+    expect(await titles()).not.toContain('Strictly every fortnite');
+    const fine = json(ok(await run(['add', 'Strictly every week', '--strict', '--json'])));
+    expect(fine.task.recurrence).toBe('FREQ=WEEKLY');
+  });
+
+  it('--dry-run shows what would be added, and adds nothing', async () => {
+    const before = await titles();
+    const r = ok(await run(['add', 'Dry run task tomorrow !red #Nowhere +x', '--dry-run']));
+    expect(r.stdout).toMatch(/^Would add .*red .*Dry run task/);
+    expect(r.stdout).toMatch(/Would create project Nowhere/);
+    expect(r.stdout).toMatch(/nothing was added/);
+    const j = json(ok(await run(['add', 'Dry run task tomorrow #Nowhere', '--dry-run', '--json'])));
+    expect(j).toMatchObject({
+      dry_run: true,
+      task: { title: 'Dry run task', do_date: addDays(localToday(), 1) },
+      project: { id: null, title: 'Nowhere' },
+      created_project: true,
+    });
+    expect(await titles()).toEqual(before);
+    const projects = json(ok(await run(['project', 'list', '--json']))).projects as unknown[];
+    expect(projects).toEqual([]);
+  });
+
+  it('--help shows the whole syntax with examples; heph help quick-add at length', async () => {
+    const help = ok(await run(['add', '--help'])).stdout;
+    for (const part of ['!red', '#Project', '+tag', 'due DATE', 'every', '--strict', '--dry-run']) {
+      expect(help).toContain(part);
+    }
+    expect(help).toContain('heph add "Pay rent tomorrow !red #Home +bills every month"');
+    const topic = ok(await run(['help', 'quick-add'])).stdout;
+    expect(topic.length).toBeGreaterThan(help.length);
+    expect(topic).toMatch(/Quoting/);
+    expect(topic).toMatch(/--strict refuses the line/);
+  });
+});
+
+describe('heph next', () => {
+  it('says what is coming when nothing is next, and what to do when nothing is', async () => {
+    const h = tempHome();
+    const d = await startDaemon(h.dir);
+    try {
+      const e = baseEnv({ ...h.env, HEPH_SOCKET: d.socket });
+      const empty = ok(await heph(['next'], { env: e }));
+      expect(empty.stdout).toMatch(/^Nothing to do now\. Nothing is scheduled either; add a task/);
+      ok(await heph(['add', 'Pay rent tomorrow'], { env: e }));
+      ok(await heph(['add', 'Parked soon tomorrow !blue'], { env: e }));
+      ok(await heph(['add', 'Later thing +5d'], { env: e }));
+      const r = ok(await heph(['next'], { env: e }));
+      expect(r.stdout).toMatch(/^Nothing to do now\. Next up: Pay rent \(tomorrow\)/);
+      const j = json(ok(await heph(['next', '--json'], { env: e })));
+      expect(j.tasks).toEqual([]);
+      expect(j.coming).toMatchObject({ title: 'Pay rent', do_date: addDays(localToday(), 1) });
+    } finally {
+      await d.stop();
+      h.cleanup();
+    }
+  });
+});
