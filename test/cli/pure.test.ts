@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseValue } from '../../src/cli/commands/admin.js';
 import { parseDateArg, parseDateOrNone } from '../../src/cli/dates.js';
 import { render } from '../../src/cli/output.js';
+import { asFlags } from '../../src/cli/daemon-args.js';
+import { closest, didYouMean, editDistance } from '../../src/cli/suggest.js';
 import { renderUnit, systemdQuote } from '../../src/cli/unit-file.js';
 
 describe('renderUnit', () => {
@@ -133,5 +135,44 @@ describe('render', () => {
         { json: false, color: false, today: '2026-03-04' },
       ),
     ).toBe('a\nb');
+  });
+});
+
+describe('did you mean', () => {
+  it('suggests the closest names: typos, swaps, prefixes; nothing when far', () => {
+    const names = ['next', 'add', 'done', 'status', 'start', 'search', 'show', 'socket-path'];
+    expect(closest('nxt', names)).toEqual(['next']);
+    expect(closest('nxet', names)).toEqual(['next']); // an adjacent swap is one edit
+    expect(closest('stauts', names)).toEqual(['status']);
+    expect(closest('socket', names)).toEqual(['socket-path']);
+    expect(closest('frobnicate', names)).toEqual([]);
+    expect(closest('', names)).toEqual([]);
+    expect(didYouMean('ad', ['add', 'and'])).toBe(' Did you mean "add" or "and"?');
+    expect(didYouMean('jsn', ['json'], (n) => `--${n}`)).toBe(' Did you mean "--json"?');
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+  });
+});
+
+describe('kept daemon options in the unit', () => {
+  it('renders them into ExecStart in a fixed order, quoted for systemd', () => {
+    const flags = asFlags({
+      'sync-interval': '45',
+      'insecure-http': true,
+      'hub-url': 'https://hub.example.org',
+      'log-level': 'debug',
+    });
+    expect(flags).toEqual([
+      '--hub-url',
+      'https://hub.example.org',
+      '--log-level',
+      'debug',
+      '--sync-interval',
+      '45',
+      '--insecure-http',
+    ]);
+    const unit = renderUnit({ node: '/n', hephd: '/h.js', args: ['--db', '/a b/x.db', ...flags] });
+    expect(unit).toContain(
+      'ExecStart=/n /h.js --db "/a b/x.db" --hub-url https://hub.example.org --log-level debug --sync-interval 45 --insecure-http',
+    );
   });
 });

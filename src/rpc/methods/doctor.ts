@@ -49,12 +49,13 @@ export function doctorMethods(s: Services) {
     defineMethod({
       name: 'doctor.check',
       summary:
-        "The database file's integrity (PRAGMA quick_check, in a worker, never blocking " +
-        'requests) and schema version, and the hub: reachable, protocol, sign-in, clock offset.',
+        "For heph doctor: the database's integrity and schema, and the hub as seen from here.",
       params: z.strictObject({}),
       result:
-        '{database: {path, result, schema_version, expected_schema_version}, hub: null | ' +
-        '{url, reachable, error, protocols, protocol, sign_in_required, offset_ms}}',
+        '{database: {path, result (PRAGMA quick_check lines, run on a copy in a worker so ' +
+        'requests never wait), schema_version, expected_schema_version}, hub: null | {url, ' +
+        'reachable, error, protocols, protocol, sign_in_required, offset_ms (this clock minus ' +
+        "the hub's)}}",
       handler: async () => {
         checking ??= quickCheck(s.store, s.config.db)
           .catch((e: unknown) => ({

@@ -118,10 +118,7 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'add',
-      summary:
-        'Quick add: "Pay rent tomorrow !red #Home +bills every month". Words after every, on ' +
-        'or due that stay in the title come back as warnings (strict: refused instead); ' +
-        'dry_run returns what would be created and writes nothing.',
+      summary: 'Quick add: "Pay rent tomorrow !red #Home +bills every month".',
       params: z.strictObject({
         text: z.string().min(1).max(2000),
         today: Today,
@@ -129,8 +126,10 @@ export function taskMethods(s: Services) {
         dry_run: z.boolean().optional(),
       }),
       result:
-        '{task, context, project, created_project, warnings}, or with dry_run ' +
-        '{dry_run: true, task (no id), project (id null if it would be created), created_project, warnings}',
+        '{task, context, project, created_project, warnings}: warnings name words after ' +
+        'every, on or due kept in the title (strict: the line is refused instead). With ' +
+        'dry_run, nothing is written: {dry_run: true, task (no id), project (id null when it ' +
+        'would be created), created_project, warnings}',
       handler: (p) => {
         const opts = { strict: p.strict === true };
         if (p.dry_run === true) return s.model.previewQuickAdd(p.text, p.today, opts);
