@@ -9,6 +9,7 @@
 
 import { existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { isPlainHttpOffLoopback } from '../../auth/url-policy.js';
 import { defaultConfigPath, defaultDbPath } from '../../config/paths.js';
 import { readStartError } from '../../config/start-error.js';
 import { HephError } from '../../core/errors.js';
@@ -30,7 +31,6 @@ const MIB = 1024 * 1024;
 const MINUTE = 60_000;
 /** The hub refuses changes stamped further ahead of its clock than this (its default). */
 const HUB_MAX_DRIFT_MS = 5 * MINUTE;
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/i;
 
 const ok = (check: string, message: string): Check => ({ check, verdict: 'ok', message });
 const warn = (check: string, message: string, fix: string): Check => ({
@@ -175,7 +175,7 @@ function hubConfigCheck(path: string): Check | undefined {
   } catch {
     return undefined; // the config check names it
   }
-  if (url.protocol !== 'http:' || LOOPBACK.test(url.hostname)) return undefined;
+  if (!isPlainHttpOffLoopback(url)) return undefined;
   if (raw.insecure_oidc_http === true) {
     return warn(
       'hub sign-in',
@@ -382,34 +382,48 @@ const SYNC_FIX: Record<string, string> = {
   'hub-error': "see heph sync status and the hub's log",
 };
 
+function count(v: unknown, key: string): number {
+  // Counts are {changes, ops} (or a plain number from an older daemon).
+  if (typeof v === 'number') return v;
+  return isRec(v) && typeof v[key] === 'number' ? v[key] : 0;
+}
+
 function syncChecks(s: Rec): Check[] {
   const out: Check[] = [];
   const err = isRec(s.last_error) ? s.last_error : undefined;
+  const verdict = str(s, 'verdict') ?? '';
   if (s.hub !== null && s.hub !== undefined) {
-    out.push(
-      err === undefined
-        ? ok('sync', str(s, 'verdict') ?? 'no errors')
-        : fail(
-            'sync',
-            `${str(s, 'verdict') ?? 'failing'}: ${str(err, 'message') ?? ''}`.replace(/: $/, ''),
-            SYNC_FIX[str(err, 'kind') ?? ''] ?? 'see heph sync status',
-          ),
-    );
+    if (err !== undefined) {
+      // The verdict carries the error's message, except an unreachable hub's.
+      const message =
+        str(err, 'kind') === 'offline' ? `${verdict} (${str(err, 'message') ?? ''})` : verdict;
+      out.push(fail('sync', message, SYNC_FIX[str(err, 'kind') ?? ''] ?? 'see heph sync status'));
+    } else if (s.state === 'not_synced' || (s.state === undefined && s.last_success === null)) {
+      out.push(warn('sync', 'not synced yet', 'heph sync'));
+    } else out.push(ok('sync', verdict));
   }
-  const quarantined = Array.isArray(s.quarantined) ? s.quarantined.filter(isRec) : [];
-  if (quarantined.length === 0) out.push(ok('refused changes', 'none'));
-  else {
-    const drift = quarantined.every((q) => q.code === 'clock_drift');
+  const held = (Array.isArray(s.quarantined) ? s.quarantined.filter(isRec) : []).filter(
+    (q) => q.code === 'clock_drift',
+  );
+  const refused = count(s.refused, 'changes');
+  if (held.length > 0) {
     out.push(
       fail(
-        'refused changes',
-        `${quarantined.length} change${quarantined.length === 1 ? '' : 's'} refused by the hub, kept here: ${str(quarantined[0], 'message') ?? ''}`,
-        drift
-          ? "set this device's clock right; they are sent again then"
-          : 'see heph sync status; they stay on this device and are not sent again',
+        'held changes',
+        `${held.length} change${held.length === 1 ? '' : 's'} held back: ${str(held[0], 'message') ?? ''}`,
+        "set this device's clock right; they are sent again then",
       ),
     );
   }
+  out.push(
+    refused === 0
+      ? ok('refused changes', 'none')
+      : fail(
+          'refused changes',
+          `${refused} change${refused === 1 ? '' : 's'} refused by the hub, kept here and not sent again`,
+          'heph sync status --details says which and why',
+        ),
+  );
   const conflicts = num(s, 'conflicts') ?? 0;
   out.push(
     conflicts === 0
