@@ -224,6 +224,11 @@ function syncInterval(
   if (given === undefined) {
     return file.sync_interval === undefined ? {} : { syncIntervalS: file.sync_interval };
   }
+  return { syncIntervalS: syncIntervalSeconds(given) };
+}
+
+/** A --sync-interval as given (text): whole seconds from 1 to 86400, else invalid_params. */
+export function syncIntervalSeconds(given: string): number {
   const n = /^\d{1,5}$/.test(given) ? Number(given) : NaN;
   if (!(n >= 1 && n <= 86_400)) {
     throw new HephError(
@@ -232,7 +237,7 @@ function syncInterval(
       { field: 'sync-interval' },
     );
   }
-  return { syncIntervalS: n };
+  return n;
 }
 
 function hubFields(

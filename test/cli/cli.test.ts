@@ -2,45 +2,12 @@
 
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addDays } from '../../src/core/dates.js';
-import {
-  assertBuilt,
-  baseEnv,
-  heph,
-  json,
-  localToday,
-  startDaemon,
-  str,
-  tempHome,
-  type Daemon,
-  type Home,
-  type Run,
-} from './helpers.js';
+import { baseEnv, heph, json, localToday, ok, str, useDevice } from './helpers.js';
 
-let home: Home;
-let daemon: Daemon;
-let env: Record<string, string>;
-
-beforeAll(async () => {
-  assertBuilt();
-  home = tempHome();
-  daemon = await startDaemon(home.dir);
-  env = baseEnv({ ...home.env, HEPH_SOCKET: daemon.socket });
-});
-
-afterAll(async () => {
-  await daemon?.stop();
-  home?.cleanup();
-});
-
-const run = (args: string[], input?: string | Buffer, extraEnv: Record<string, string> = {}) =>
-  heph(args, { env: { ...env, ...extraEnv }, ...(input !== undefined && { input }) });
-
-function ok(r: Run): Run {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}${r.stdout}`);
-  return r;
-}
+const device = useDevice();
+const run = (...a: Parameters<typeof device.run>) => device.run(...a);
 
 describe('heph', () => {
   it('prints its version and help, and refuses unknown commands with exit 2', async () => {
@@ -94,7 +61,7 @@ describe('heph', () => {
   });
 
   it('gives every command --json output that parses', async () => {
-    const dir = mkdtempSync(join(home.dir, 'x-'));
+    const dir = mkdtempSync(join(device.home.dir, 'x-'));
     ok(await run(['project', 'add', 'Work']));
     const t = json(
       ok(
@@ -252,7 +219,7 @@ describe('heph', () => {
 
   it('says in one line that the daemon is not running, exit 5', async () => {
     const r = await heph(['next'], {
-      env: baseEnv({ ...home.env, HEPH_SOCKET: join(home.dir, 'none.sock') }),
+      env: baseEnv({ ...device.home.env, HEPH_SOCKET: join(device.home.dir, 'none.sock') }),
     });
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/^heph: hephd is not running .*`heph daemon start`\n$/);
@@ -261,7 +228,7 @@ describe('heph', () => {
 
   it('round-trips a body byte for byte through doc --body - < file and get --body', async () => {
     const body = 'Ünïcödé ✓ 🎉 — 日本語\n\n  indented\r\nwindows line\ttab\nno newline at the end';
-    const file = join(home.dir, 'notes.md');
+    const file = join(device.home.dir, 'notes.md');
     writeFileSync(file, body);
     const created = json(
       ok(await run(['doc', 'Round trip', '--body', '-', '--json'], readFileSync(file))),
@@ -277,7 +244,7 @@ describe('heph', () => {
   it('edits a body in $EDITOR and saves it only when it changed', async () => {
     const created = json(ok(await run(['doc', 'Edit me', '--body', '-', '--json'], 'before ✓')));
     const id = str(created.id);
-    const script = join(home.dir, 'editor.sh');
+    const script = join(device.home.dir, 'editor.sh');
     writeFileSync(
       script,
       `#!/bin/sh\n[ "$(cat "$1")" = "before ✓" ] || exit 9\nprintf 'after ✓\\nline 2' > "$1"\n`,
@@ -322,7 +289,7 @@ printf 'one, from the editor\ntwo\nthree\n' > "$1"
     const { spawn } = await import('node:child_process');
     const { HEPH } = await import('./helpers.js');
     const child = spawn(process.execPath, [HEPH, 'events', 'task.changed'], {
-      env,
+      env: device.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

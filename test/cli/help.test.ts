@@ -4,47 +4,16 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertBuilt,
-  baseEnv,
-  heph,
-  HEPH,
-  json,
-  startDaemon,
-  tempHome,
-  type Daemon,
-  type Home,
-  type Run,
-} from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { baseEnv, heph, HEPH, json, ok, tempHome, useDevice } from './helpers.js';
 
 const SHELLS_HINT = 'the completion tests run real shells: apt-get install -y zsh fish';
 
-let home: Home;
-let daemon: Daemon;
-let env: Record<string, string>;
+const device = useDevice();
 /** The same home with no daemon behind its socket. */
-let downEnv: Record<string, string>;
-
-beforeAll(async () => {
-  assertBuilt();
-  home = tempHome();
-  daemon = await startDaemon(home.dir);
-  env = baseEnv({ ...home.env, HEPH_SOCKET: daemon.socket });
-  downEnv = baseEnv({ ...home.env, HEPH_SOCKET: join(home.dir, 'nobody.sock') });
-});
-
-afterAll(async () => {
-  await daemon?.stop();
-  home?.cleanup();
-});
-
-const run = (args: string[], e = env) => heph(args, { env: e });
-
-function ok(r: Run): Run {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}${r.stdout}`);
-  return r;
-}
+const down = () =>
+  baseEnv({ ...device.home.env, HEPH_SOCKET: join(device.home.dir, 'nobody.sock') });
+const run = (args: string[], e?: Record<string, string>) => heph(args, { env: e ?? device.env });
 
 describe('did you mean', () => {
   it('suggests the command for a typo, exit 2, nothing on stdout', async () => {
@@ -76,7 +45,7 @@ describe('did you mean', () => {
 describe('help', () => {
   it('lists every command in groups with one line each', async () => {
     for (const args of [['--help'], ['help'], []]) {
-      const r = ok(await run(args, downEnv));
+      const r = ok(await run(args, down()));
       for (const group of ['Tasks', 'Notes', 'Organising', 'Daemon and set-up', 'Scripting']) {
         expect(r.stdout).toContain(`\n${group}\n`);
       }
@@ -96,10 +65,10 @@ describe('help', () => {
       config: /HEPH_SOCKET[\s\S]*hub_url/,
     };
     for (const [topic, re] of Object.entries(expectations)) {
-      expect(ok(await run(['help', topic], downEnv)).stdout).toMatch(re);
+      expect(ok(await run(['help', topic], down())).stdout).toMatch(re);
     }
-    expect(ok(await run(['help', 'journal', 'add'], downEnv)).stdout).toMatch(/heph journal add/);
-    const bad = await run(['help', 'dtaes'], downEnv);
+    expect(ok(await run(['help', 'journal', 'add'], down())).stdout).toMatch(/heph journal add/);
+    const bad = await run(['help', 'dtaes'], down());
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Did you mean "dates"\?/);
   });
@@ -135,7 +104,7 @@ describe('completion', () => {
       if (spawnSync('sh', ['-c', `command -v ${shell}`]).status !== 0) throw new Error(SHELLS_HINT);
     }
     // `heph` on PATH, as after `npm link`.
-    bin = join(home.dir, 'bin');
+    bin = join(device.home.dir, 'bin');
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'heph'), `#!/bin/sh\nexec "${process.execPath}" "${HEPH}" "$@"\n`);
     chmodSync(join(bin, 'heph'), 0o755);
@@ -144,13 +113,13 @@ describe('completion', () => {
   const shellEnv = (e: Record<string, string>) => ({ ...e, PATH: `${bin}:${e.PATH ?? ''}` });
 
   async function script(shell: string): Promise<string> {
-    const file = join(home.dir, `heph.${shell}`);
+    const file = join(device.home.dir, `heph.${shell}`);
     writeFileSync(file, ok(await run(['completion', shell])).stdout);
     return file;
   }
 
   /** What each shell offers for the words typed after `heph` (the last one being completed). */
-  async function offered(shell: 'bash' | 'zsh' | 'fish', words: string[], e = env) {
+  async function offered(shell: 'bash' | 'zsh' | 'fish', words: string[], e = device.env) {
     const file = await script(shell);
     const quoted = words.map((w) => `'${w}'`).join(' ');
     const code = {
@@ -202,10 +171,10 @@ describe('completion', () => {
 
   it('with no daemon: commands still complete, ids do not, and nothing fails', async () => {
     for (const shell of ['bash', 'zsh', 'fish'] as const) {
-      expect(await offered(shell, ['done', ''], downEnv), shell).toEqual([]);
-      expect((await offered(shell, ['sk'], downEnv)).some((c) => c.startsWith('skip'))).toBe(true);
+      expect(await offered(shell, ['done', ''], down()), shell).toEqual([]);
+      expect((await offered(shell, ['sk'], down())).some((c) => c.startsWith('skip'))).toBe(true);
     }
-    const raw = await run(['__complete', 'done', ''], downEnv);
+    const raw = await run(['__complete', 'done', ''], down());
     expect(raw).toMatchObject({ code: 0, stdout: '', stderr: '' });
   }, 60_000);
 

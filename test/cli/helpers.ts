@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const HEPH = join(ROOT, 'bin', 'heph.js');
@@ -169,4 +170,39 @@ export async function startDaemon(
 export function localToday(): string {
   const d = new Date();
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** Fails with the command's output unless it exited 0. */
+export function ok(r: Run): Run {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}${r.stdout}`);
+  return r;
+}
+
+export interface Device {
+  home: Home;
+  daemon: Daemon;
+  /** The CLI's environment: the temp home and the daemon's socket. */
+  env: Record<string, string>;
+  run(args: string[], input?: string | Buffer, extraEnv?: Record<string, string>): Promise<Run>;
+}
+
+/**
+ * A temp home with a daemon for the whole test file: started before the first test, stopped and
+ * removed after the last. Read its fields inside tests (they are set by then).
+ */
+export function useDevice(extraArgs: string[] = []): Device {
+  const d = {} as Device;
+  beforeAll(async () => {
+    assertBuilt();
+    d.home = tempHome();
+    d.daemon = await startDaemon(d.home.dir, extraArgs);
+    d.env = baseEnv({ ...d.home.env, HEPH_SOCKET: d.daemon.socket });
+  });
+  afterAll(async () => {
+    await d.daemon?.stop();
+    d.home?.cleanup();
+  });
+  d.run = (args, input, extraEnv = {}) =>
+    heph(args, { env: { ...d.env, ...extraEnv }, ...(input !== undefined && { input }) });
+  return d;
 }

@@ -4,47 +4,14 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addDays } from '../../src/core/dates.js';
-import {
-  assertBuilt,
-  baseEnv,
-  heph,
-  HEPH,
-  json,
-  localToday,
-  startDaemon,
-  tempHome,
-  type Daemon,
-  type Home,
-  type Run,
-} from './helpers.js';
+import { heph, HEPH, json, localToday, ok, useDevice } from './helpers.js';
 
-let home: Home;
-let daemon: Daemon;
-let env: Record<string, string>;
-
-beforeAll(async () => {
-  assertBuilt();
-  home = tempHome();
-  daemon = await startDaemon(home.dir);
-  env = baseEnv({ ...home.env, HEPH_SOCKET: daemon.socket });
-});
-
-afterAll(async () => {
-  await daemon?.stop();
-  home?.cleanup();
-});
-
-const run = (args: string[], input?: string) =>
-  heph(args, { env, ...(input !== undefined && { input }) });
+const device = useDevice();
+const run = (args: string[], input?: string) => device.run(args, input);
 /** Standard input left open and never written: a command that read it would hang. */
-const runOpen = (args: string[]) => heph(args, { env, openStdin: true });
-
-function ok(r: Run): Run {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}${r.stdout}`);
-  return r;
-}
+const runOpen = (args: string[]) => heph(args, { env: device.env, openStdin: true });
 
 async function body(id: string): Promise<string> {
   return ok(await run(['get', id, '--body'])).stdout;
@@ -115,12 +82,12 @@ describe('heph doc', () => {
   });
 
   it('says how when a file is redirected in without --body -, and creates nothing', () => {
-    const file = join(home.dir, 'notes.md');
+    const file = join(device.home.dir, 'notes.md');
     writeFileSync(file, '# Notes\n');
     const fd = openSync(file, 'r');
     try {
       const r = spawnSync(process.execPath, [HEPH, 'doc', 'Redirected'], {
-        env,
+        env: device.env,
         stdio: [fd, 'pipe', 'pipe'],
         encoding: 'utf8',
       });

@@ -2,43 +2,21 @@
 // kept in the title said on stderr, --strict and --dry-run, the syntax in --help, and a `next`
 // that says what is coming instead of dead-ending.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addDays } from '../../src/core/dates.js';
 import {
-  assertBuilt,
   baseEnv,
   heph,
   json,
   localToday,
+  ok,
   startDaemon,
   tempHome,
-  type Daemon,
-  type Home,
-  type Run,
+  useDevice,
 } from './helpers.js';
 
-let home: Home;
-let daemon: Daemon;
-let env: Record<string, string>;
-
-beforeAll(async () => {
-  assertBuilt();
-  home = tempHome();
-  daemon = await startDaemon(home.dir);
-  env = baseEnv({ ...home.env, HEPH_SOCKET: daemon.socket });
-});
-
-afterAll(async () => {
-  await daemon?.stop();
-  home?.cleanup();
-});
-
-const run = (args: string[]) => heph(args, { env });
-
-function ok(r: Run): Run {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}${r.stdout}`);
-  return r;
-}
+const device = useDevice();
+const run = (args: string[]) => device.run(args);
 
 async function titles(): Promise<string[]> {
   const r = json(ok(await run(['list', '--json'])));

@@ -125,15 +125,8 @@ async function optionsFor(cli: Cli, a: Args, socket: string): Promise<DaemonOpti
   if (level !== undefined) o['log-level'] = level;
   const interval = given('sync-interval');
   if (interval !== undefined) {
-    const n = /^\d{1,5}$/.test(interval) ? Number(interval) : NaN;
-    if (!(n >= 1 && n <= 86_400)) {
-      throw new HephError(
-        'invalid_params',
-        `--sync-interval must be a whole number of seconds from 1 to 86400 (got ${JSON.stringify(interval)})`,
-        { field: 'sync-interval' },
-      );
-    }
-    o['sync-interval'] = String(n);
+    const { syncIntervalSeconds } = await import('../../config/config.js');
+    o['sync-interval'] = String(syncIntervalSeconds(interval));
   }
   if (a['insecure-http'] === true) o['insecure-http'] = true;
   if (a['insecure-http'] === false) delete o['insecure-http'];
