@@ -50,6 +50,7 @@ it('falls back to the config file with the daemon down, and asks when there is n
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toBe(`Signing in to ${hub.url} (the configured hub)\n`);
   expect(r.stdout).toMatch(/does not require sign-in/);
+  // Named by the user: nothing to tell them.
   const flag = await heph(['auth', 'login', '--hub', `${hub.url}/`], { env });
-  expect(flag.stderr).toBe(`Signing in to ${hub.url} (--hub)\n`);
+  expect(flag).toMatchObject({ code: 0, stderr: '' });
 });

@@ -112,10 +112,18 @@ describe('completion', () => {
 
   const shellEnv = (e: Record<string, string>) => ({ ...e, PATH: `${bin}:${e.PATH ?? ''}` });
 
-  async function script(shell: string): Promise<string> {
-    const file = join(device.home.dir, `heph.${shell}`);
-    writeFileSync(file, ok(await run(['completion', shell])).stdout);
-    return file;
+  const scripts = new Map<string, Promise<string>>();
+  function script(shell: string): Promise<string> {
+    let p = scripts.get(shell);
+    if (p === undefined) {
+      const file = join(device.home.dir, `heph.${shell}`);
+      p = run(['completion', shell]).then((r) => {
+        writeFileSync(file, ok(r).stdout);
+        return file;
+      });
+      scripts.set(shell, p);
+    }
+    return p;
   }
 
   /** What each shell offers for the words typed after `heph` (the last one being completed). */

@@ -113,7 +113,8 @@ async function storeForLogin(deps: AuthDeps, allowFile: boolean): Promise<TokenS
 
 export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
   const { hub, from } = await hubOf(cli, a);
-  cli.note(`Signing in to ${hub} (${from})`);
+  // Chosen for the user: say which before anything else happens.
+  if (from !== '--hub') cli.note(`Signing in to ${hub} (${from})`);
   const insecure = insecureHttp(cli, a);
   const cfg = await deps.hubConfig(hub, insecure);
   if (cfg.issuer === null && cfg.client_id === null && cfg.audience === null) {
