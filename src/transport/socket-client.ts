@@ -12,7 +12,7 @@ import { HephError } from '../core/errors.js';
 import { fromWireError } from '../protocol/error-wire.js';
 import { decodeIncoming } from '../protocol/json-rpc.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, LineSplitter } from '../protocol/ndjson.js';
-import { isErrno } from './unix-socket.js';
+import { isErrno } from './errno.js';
 
 export type RpcParams = Record<string, unknown>;
 export type NotificationHandler = (method: string, params: unknown) => void;

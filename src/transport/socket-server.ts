@@ -15,7 +15,8 @@ import { errorResponse } from '../protocol/json-rpc.js';
 import { dispatchLine, type RpcLogger } from '../rpc/dispatch.js';
 import type { Registry, RpcContext } from '../rpc/registry.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, LineSplitter } from '../protocol/ndjson.js';
-import { alreadyRunning, isErrno, prepareSocketPath } from './unix-socket.js';
+import { isErrno } from './errno.js';
+import { alreadyRunning, prepareSocketPath } from './unix-socket.js';
 
 export interface SocketServerOptions<C extends RpcContext = RpcContext> {
   path: string;

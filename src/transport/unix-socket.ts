@@ -9,6 +9,7 @@ import { lstat, mkdir, chmod, stat, unlink } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { HephError } from '../core/errors.js';
+import { isErrno } from './errno.js';
 
 /** Longest usable socket path in bytes: sizeof(sun_path) minus the terminating NUL. */
 export function socketPathLimit(platform: NodeJS.Platform = process.platform): number {
@@ -119,10 +120,6 @@ export function alreadyRunning(socketPath: string): HephError {
     `hephd is already running: another process is listening on ${socketPath}`,
     { path: socketPath },
   );
-}
-
-export function isErrno(e: unknown, code: string): boolean {
-  return e instanceof Error && (e as NodeJS.ErrnoException).code === code;
 }
 
 function errText(e: unknown): string {
