@@ -226,6 +226,8 @@ export function parseQuickAdd(text: string, today: string, opts: QuickAddOptions
 }
 
 const KEYWORDS = new Set(['every', 'on', 'due']);
+/** How many words after a keyword that ends the title are taken as a failed date or rule. */
+const MAX_UNREAD_WORDS = 4;
 
 interface Unread {
   phrase: string;
@@ -251,8 +253,9 @@ function parses(f: () => string | undefined): boolean {
 }
 
 /**
- * The `every …`, `on …` and `due …` phrases left in the title (tokens before `end`): at the end
- * of the title they are words that did not parse; before it, words that would have.
+ * The `every …`, `on …` and `due …` phrases left in the title (tokens before `end`): ending the
+ * title (at most MAX_UNREAD_WORDS words after the keyword), words that did not parse; before the
+ * end, words that would have.
  */
 function unreadPhrases(words: readonly Token[], end: number, today: string): Unread[] {
   const bare = (i: number): string | undefined => {
@@ -280,7 +283,7 @@ function unreadPhrases(words: readonly Token[], end: number, today: string): Unr
     else if (parses(() => parseDateWord(w1, today))) n = 2;
     const what = k === 'every' ? 'recurrence' : 'date';
     if (n > 0) out.push({ phrase: phrase(n), what, where: 'middle' });
-    else if (i + 2 === end || (i + 3 === end && (k === 'every' || w1 === 'next'))) {
+    else if (end - i - 1 <= MAX_UNREAD_WORDS) {
       out.push({ phrase: phrase(end - i), what, where: 'end' });
     }
   }

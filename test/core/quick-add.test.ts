@@ -218,6 +218,14 @@ describe('parseQuickAdd: fields', () => {
       do_date: '2026-01-16',
       warnings: ['"on report" is not a date; kept in the title'],
     });
+    expect(qa('Ship it on the 5th').warnings).toEqual([
+      '"on the 5th" is not a date; kept in the title',
+    ]);
+    expect(qa('Meet due the 5th of May').warnings).toEqual([
+      '"due the 5th of May" is not a date; kept in the title',
+    ]);
+    // Further from the end than four words: ordinary prose, not a failed date.
+    expect(qa('Work on the new quarterly sales report').warnings).toEqual([]);
     expect(qa('Decide on next week')).toMatchObject({
       title: 'Decide on next week',
       warnings: ['"on next week" is not a date; kept in the title'],
