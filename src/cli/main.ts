@@ -22,6 +22,7 @@ import {
   GLOBAL_OPTIONS,
   optionNames,
   optionsAt,
+  TOPICS,
   type Command,
   type Run,
 } from './spec.js';
@@ -126,6 +127,13 @@ function explain(msg: string, argv: readonly string[]): HephError {
       { field: invalid[1] },
     );
   }
+  const last = path[path.length - 1];
+  if (/^Not enough non-option arguments/.test(msg) && last?.args !== undefined) {
+    return new HephError(
+      'invalid_params',
+      `not enough arguments: ${where} ${last.args} (see ${where} --help)`,
+    );
+  }
   return new HephError('invalid_params', `${msg} (see ${where} --help)`);
 }
 
@@ -154,8 +162,12 @@ function route(argv: readonly string[]): string[] | 'overview' {
   if (first.name === 'help') {
     const rest = argv.slice(next).filter((w) => !w.startsWith('-'));
     if (rest.length === 0) return 'overview';
+    // A topic wins over a command of the same name (`heph help sync`; `heph sync --help`).
     const target = commandPath(rest);
-    if (target.path.length > 0 && target.next === rest.length) return [...rest, '--help'];
+    const topic = rest.length === 1 && (TOPICS as readonly string[]).includes(rest[0]!);
+    if (!topic && target.path.length > 0 && target.next === rest.length) {
+      return [...rest, '--help'];
+    }
   }
   return [...argv];
 }

@@ -68,6 +68,11 @@ describe('help', () => {
       expect(ok(await run(['help', topic], down())).stdout).toMatch(re);
     }
     expect(ok(await run(['help', 'journal', 'add'], down())).stdout).toMatch(/heph journal add/);
+    // A topic wins over the command of the same name, which has --help.
+    expect(ok(await run(['help', 'sync'], down())).stdout).toMatch(/^Sync\n/);
+    const missing = await run(['link', 'add', 'x'], down());
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/not enough arguments: heph link add <src> <dst> <type>/);
     const bad = await run(['help', 'dtaes'], down());
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Did you mean "dates"\?/);

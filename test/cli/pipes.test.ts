@@ -60,7 +60,8 @@ describe('heph doc', () => {
   });
 
   it('refuses to append to a note that does not exist, or with --body', async () => {
-    const missing = await run(['doc', 'No such note', '--append', '-'], 'text');
+    // The note is looked up before any input is read.
+    const missing = await runOpen(['doc', 'No such note', '--append', '-']);
     expect(missing.code).toBe(3);
     expect((await run(['doc', 'Redirected', '--json'])).code).toBe(0); // an empty pipe is fine
     const listed = json(ok(await run(['nodes', '--kind', 'doc', '--json']))).nodes as {

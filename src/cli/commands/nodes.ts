@@ -85,9 +85,10 @@ export async function doc(cli: Cli, a: Args): Promise<Output> {
         { field: 'append' },
       );
     }
+    // The note first: a wrong name fails before any input is read.
+    const id = str(rec(await cli.call('node.resolve', { name: title })), 'id');
     const text = await textOrStdin(cli, append);
     if (text.trim() === '') return unchanged(`"${title}"`);
-    const id = str(rec(await cli.call('node.resolve', { name: title })), 'id');
     return { kind: 'node', data: await cli.call('node.append', { id, text }), verb: 'Appended to' };
   }
   if (given === undefined && cli.stdinIsFile()) {
