@@ -264,12 +264,14 @@ describe('heph', () => {
   });
 
   it('keeps an edit that arrived while $EDITOR was open, beside the one saved', async () => {
-    const created = json(ok(await run(['doc', 'Shared note', '--json'], 'one\ntwo\nthree\n')));
+    const created = json(
+      ok(await run(['doc', 'Shared note', '--body', '-', '--json'], 'one\ntwo\nthree\n')),
+    );
     const id = str(created.id);
     const { HEPH } = await import('./helpers.js');
     // While "the editor" is open, another client changes the last line; then the user's edit of
     // the first line is saved.
-    const script = join(home.dir, 'busy-editor.sh');
+    const script = join(device.home.dir, 'busy-editor.sh');
     writeFileSync(
       script,
       `#!/bin/sh

@@ -104,7 +104,9 @@ describe('a save naming changes this device does not have', () => {
   it('exits 4 with what to do and changes nothing; after a sync the same save succeeds', async () => {
     const hub = await closers.hub();
     const d = await device({ hubUrl: hub.url });
-    const created = json(ok(await d.run(['doc', 'Shared', '--json'], 'alpha\nbeta\n')));
+    const created = json(
+      ok(await d.run(['doc', 'Shared', '--body', '-', '--json'], 'alpha\nbeta\n')),
+    );
     const id = created.id as string;
     ok(await d.run(['sync']));
     // Another device has the note and edits it, without syncing yet.
