@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/protocol/sync.js';
 import { connect } from '../../src/transport/socket-client.js';
 import { startTestHub, type TestHub } from '../sync/helpers.js';
 import {
@@ -209,7 +210,10 @@ describe('heph doctor', () => {
     const hb = await hub();
     const good = home();
     const fine = await doctor(good, (await daemon(good, ['--hub-url', hb.url])).socket);
-    expect(fine.line('hub')).toMatchObject({ verdict: 'ok', message: /speaks protocol 1/ });
+    expect(fine.line('hub')).toMatchObject({
+      verdict: 'ok',
+      message: new RegExp(`speaks protocol ${PROTOCOL_VERSION}$`),
+    });
     expect(fine.line('clock').verdict).toBe('ok');
     expect(fine.line('sign-in')).toMatchObject({ verdict: 'ok', message: /open: no sign-in/ });
 
