@@ -104,6 +104,9 @@ export function shortId(r: Rec): string {
   return /^[0-9A-Z]{26}$/.test(id) ? id.slice(-8).toLowerCase() : id;
 }
 
+/** How many lines of each version of a body `heph conflicts` shows. */
+const BODY_PREVIEW_LINES = 6;
+
 function shorten(id: string): string {
   return /^[0-9A-Z]{26}$/.test(id) ? id.slice(-8).toLowerCase() : id;
 }
@@ -295,15 +298,32 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
     case 'conflicts': {
       const cs = items(d, 'conflicts');
       if (cs.length === 0) return 'No conflicts.';
-      return cs
-        .map((c) => {
-          const heads = items(c, 'heads').map(
-            (h) =>
-              `    ${JSON.stringify(h.value)}  ${s.dim(`from ${text(h.origin)} at ${text(h.at)}`)}`,
-          );
-          return [`${shorten(text(c.target))} ${s.bold(text(c.field))}`, ...heads].join('\n');
-        })
-        .join('\n');
+      const blocks = cs.map((c) => {
+        const body = c.field === 'body';
+        const name = c.title
+          ? `${text(c.title)} (${shorten(text(c.target))})`
+          : shorten(text(c.target));
+        const heads = items(c, 'heads').map((h) => {
+          const from = s.dim(`from ${text(h.origin)} at ${text(h.at)}`);
+          if (!body) return `    ${JSON.stringify(h.value)}  ${from}`;
+          // A body's versions are texts: shown as their first lines, never as one JSON string.
+          const lines = text(h.value).replace(/\n$/, '').split('\n');
+          const shown = lines.slice(0, BODY_PREVIEW_LINES).map((l) => `      ${l}`);
+          const more = lines.length - shown.length;
+          return [
+            `    ${lines.length} line${lines.length === 1 ? '' : 's'}  ${from}`,
+            ...shown,
+            ...(more > 0 ? [s.dim(`      … ${more} more`)] : []),
+          ].join('\n');
+        });
+        return [`${name} ${s.bold(text(c.field))}`, ...heads].join('\n');
+      });
+      return [
+        ...blocks,
+        s.dim(
+          'Keep one value: heph conflicts resolve ID FIELD VALUE (for body, VALUE - reads the text from standard input)',
+        ),
+      ].join('\n');
     }
     case 'views': {
       if (Array.isArray(r.views)) {

@@ -475,7 +475,9 @@ export const GROUPS: Group[] = [
           {
             name: 'resolve',
             args: '<target> <field> <value>',
-            summary: 'Keep VALUE (JSON when it parses, else text) for a conflicting field',
+            summary:
+              'Keep VALUE for a conflicting field: JSON when it parses, else text; for body the ' +
+              'text as typed, or - to read it from standard input',
             positionals: {
               target: node(),
               field: { type: 'string', demandOption: true },

@@ -21,11 +21,12 @@ export function parseValue(v: string): unknown {
 }
 
 export async function resolveConflict(cli: Cli, a: Args): Promise<Output> {
-  const data = await cli.call('conflicts.resolve', {
-    target: arg(a, 'target'),
-    field: arg(a, 'field'),
-    value: parseValue(arg(a, 'value')),
-  });
+  const field = arg(a, 'field');
+  const raw = arg(a, 'value');
+  // A body is text as typed ("42" stays text); `-` reads it from standard input, so a merged
+  // version can come from a file or an editor.
+  const value = raw === '-' ? await cli.readStdin() : field === 'body' ? raw : parseValue(raw);
+  const data = await cli.call('conflicts.resolve', { target: arg(a, 'target'), field, value });
   return { kind: 'node', data, verb: 'Resolved' };
 }
 

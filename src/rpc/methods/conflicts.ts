@@ -4,6 +4,15 @@ import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
 import { withShortIds } from './node.js';
 
+/** The title of a conflict's node, so a list names what it is about; '' if it is not here. */
+function titleOf(s: Services, id: string): string {
+  try {
+    return s.store.getNode(id).title;
+  } catch {
+    return '';
+  }
+}
+
 export function conflictMethods(s: Services) {
   return [
     defineMethod({
@@ -13,9 +22,11 @@ export function conflictMethods(s: Services) {
         'every value.',
       params: z.strictObject({}),
       result:
-        '{conflicts: [{target, field, heads: [{op, origin, at, value, branch?}]}]}; a body ' +
+        '{conflicts: [{target, title, field, heads: [{op, origin, at, value, branch?}]}]}; a body ' +
         'conflict has field "body" and one head per version of the text',
-      handler: () => ({ conflicts: s.store.conflicts() }),
+      handler: () => ({
+        conflicts: s.store.conflicts().map((c) => ({ ...c, title: titleOf(s, c.target) })),
+      }),
     }),
     defineMethod({
       name: 'conflicts.resolve',

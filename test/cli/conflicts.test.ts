@@ -1,0 +1,123 @@
+// `heph conflicts` and `heph conflicts resolve` as a user meets a body conflict: the same file
+// imported in two versions on two devices before they first sync (real hephd processes, a real
+// hub on 127.0.0.1:0, the built CLI). The list shows each version's text as lines, names the
+// note, and says how to resolve; resolving with `-` takes the merged text from standard input.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Closers } from '../merge/helpers.js';
+import {
+  assertBuilt,
+  baseEnv,
+  heph,
+  json,
+  startDaemon,
+  tempHome,
+  type Daemon,
+  type Run,
+} from './helpers.js';
+
+const closers = new Closers();
+afterEach(() => closers.run());
+
+interface Device {
+  daemon: Daemon;
+  run(args: string[], input?: string): Promise<Run>;
+  /** Restarts the daemon on the same database, now syncing with the hub at `url`. */
+  join(url: string): Promise<void>;
+}
+
+async function device(): Promise<Device> {
+  assertBuilt();
+  const home = tempHome();
+  closers.add(() => home.cleanup());
+  const env = () => baseEnv({ ...home.env, HEPH_SOCKET: d.daemon.socket });
+  const d: Device = {
+    daemon: await startDaemon(home.dir),
+    run: (args, input) => heph(args, { env: env(), ...(input !== undefined && { input }) }),
+    async join(url) {
+      await d.daemon.stop();
+      d.daemon = await startDaemon(home.dir, ['--hub-url', url]);
+    },
+  };
+  closers.add(() => d.daemon.stop());
+  return d;
+}
+
+function ok(r: Run): Run {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}${r.stdout}`);
+  return r;
+}
+
+/** Imports a folder holding Plan.md with `text` on `d`. */
+async function importPlan(d: Device, text: string): Promise<void> {
+  const tmp = tempHome();
+  closers.add(() => tmp.cleanup());
+  const dir = join(tmp.dir, 'vault');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Plan.md'), text);
+  ok(await d.run(['import', dir]));
+}
+
+const EGGS = 'Shopping\n\n- milk\n- eggs\n';
+const BREAD = 'Shopping\n\n- milk\n- bread\n- butter\n- jam\n- tea\n- rice\n- beans\n';
+
+describe('a body conflict from the CLI', () => {
+  it('is listed as text with the note named, and resolved from standard input', async () => {
+    const hub = await closers.hub();
+    const d = await device();
+    const e = await device();
+    await importPlan(d, EGGS);
+    await importPlan(e, BREAD);
+    await d.join(hub.url);
+    await e.join(hub.url);
+    ok(await d.run(['sync']));
+    ok(await e.run(['sync']));
+    ok(await d.run(['sync']));
+
+    const listed = ok(await d.run(['conflicts']));
+    expect(listed.stdout).toContain('Plan (');
+    expect(listed.stdout).toMatch(/\bbody\b/);
+    // Each version as lines of text, not one JSON string with \n escapes.
+    expect(listed.stdout).not.toContain('\\n');
+    expect(listed.stdout).toMatch(/^ {4}4 lines {2}from /m);
+    expect(listed.stdout).toMatch(/^ {6}- eggs$/m);
+    expect(listed.stdout).toMatch(/^ {4}9 lines {2}from /m);
+    expect(listed.stdout).toMatch(/^ {6}- butter$/m);
+    expect(listed.stdout).not.toContain('- tea'); // beyond the preview
+    expect(listed.stdout).toContain('… 3 more');
+    expect(listed.stdout).toContain('VALUE - reads the text from standard input');
+    const data = json(ok(await d.run(['conflicts', '--json']))) as {
+      conflicts: { title: string; field: string; heads: unknown[] }[];
+    };
+    expect(data.conflicts).toEqual([
+      expect.objectContaining({ title: 'Plan', field: 'body', heads: expect.any(Array) }),
+    ]);
+    expect(data.conflicts[0]!.heads).toHaveLength(2);
+
+    const merged = 'Shopping\n\n- milk\n- eggs\n- bread\n';
+    ok(await d.run(['conflicts', 'resolve', 'Plan', 'body', '-'], merged));
+    expect(ok(await d.run(['get', 'Plan', '--body'])).stdout).toBe(merged);
+    expect(ok(await d.run(['conflicts'])).stdout.trim()).toBe('No conflicts.');
+    ok(await d.run(['sync']));
+    ok(await e.run(['sync']));
+    expect(ok(await e.run(['get', 'Plan', '--body'])).stdout).toBe(merged);
+    expect(ok(await e.run(['conflicts'])).stdout.trim()).toBe('No conflicts.');
+  });
+
+  it('keeps a body typed on the command line as text, even when it reads as JSON', async () => {
+    const hub = await closers.hub();
+    const d = await device();
+    const e = await device();
+    await importPlan(d, EGGS);
+    await importPlan(e, BREAD);
+    await d.join(hub.url);
+    await e.join(hub.url);
+    ok(await d.run(['sync']));
+    ok(await e.run(['sync']));
+    ok(await d.run(['sync']));
+    ok(await d.run(['conflicts', 'resolve', 'Plan', 'body', '42']));
+    expect(ok(await d.run(['get', 'Plan', '--body'])).stdout).toBe('42');
+  });
+});
