@@ -3,7 +3,9 @@
 // Output), and output.ts prints it for people or as --json. One catch turns any error into
 // `heph: <message>` on stderr and the exit code from the error table; a mistyped command, option
 // or choice gets a did-you-mean (exit 2). Start-up is kept short: command modules are loaded only
-// when their command runs, and nothing here reaches SQLite, the server side or the validators.
+// when their command runs, nothing here reaches SQLite, the server side or the validators, and the
+// common lines are parsed by fast-parse.ts from the same table, so yargs loads only for help,
+// completion and mistakes.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +17,7 @@ import { HephError } from '../core/errors.js';
 import { exitCodeFor } from '../protocol/error-wire.js';
 import { protectWords, type Args } from './args.js';
 import { localDay, makeCli } from './context.js';
+import { fastParse } from './fast-parse.js';
 import { render, type Output } from './output.js';
 import {
   COMMANDS,
@@ -36,9 +39,11 @@ export interface MainIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-// yargs' ESM entry wraps the same CommonJS bundle; requiring it directly skips the ESM wrapper's
-// export scan, a measurable share of `heph next`'s start-up.
-const yargs = createRequire(import.meta.url)('yargs/yargs') as typeof YargsFactory;
+/** yargs, loaded only for the lines fast-parse.ts leaves to it (help, completion, mistakes).
+ *  Its ESM entry wraps the same CommonJS bundle; requiring it directly skips the wrapper. */
+function loadYargs(): typeof YargsFactory {
+  return createRequire(import.meta.url)('yargs/yargs') as typeof YargsFactory;
+}
 
 /** Commands `--wait` means nothing to (sync has its own). */
 const NO_WAIT = new Set(['sync', 'daemon', 'auth', 'doctor', 'help', 'completion', '__complete']);
@@ -172,6 +177,27 @@ function route(argv: readonly string[]): string[] | 'overview' {
   return [...argv];
 }
 
+/** The yargs parser of the whole table for `words`; `wrap` turns a command's run into its handler. */
+export function parser(words: string[], wrap: (fn: Run) => (a: Args) => Promise<void>): Argv {
+  let y = loadYargs()(words)
+    .scriptName('heph')
+    .usage('Usage: heph <command> [options]')
+    .version(version())
+    .help()
+    .alias('help', 'h')
+    .strict()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg: string | null, err: Error | undefined) => {
+      throw err ?? explain(msg ?? 'bad arguments', words);
+    });
+  for (const [name, o] of Object.entries(GLOBAL_OPTIONS)) {
+    y = y.option(name, { ...yargsOptions(o), global: true });
+  }
+  for (const c of COMMANDS) y = register(y, c, wrap);
+  return y;
+}
+
 export async function main(argv: string[], io: MainIo): Promise<number> {
   const today = localDay(new Date());
   let result: Output | undefined;
@@ -222,23 +248,9 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
           }
         }
       };
-    let y = yargs(words)
-      .scriptName('heph')
-      .usage('Usage: heph <command> [options]')
-      .version(version())
-      .help()
-      .alias('help', 'h')
-      .strict()
-      .wrap(Math.min(100, process.stdout.columns || 100))
-      .exitProcess(false)
-      .fail((msg: string | null, err: Error | undefined) => {
-        throw err ?? explain(msg ?? 'bad arguments', words);
-      });
-    for (const [name, o] of Object.entries(GLOBAL_OPTIONS)) {
-      y = y.option(name, { ...yargsOptions(o), global: true });
-    }
-    for (const c of COMMANDS) y = register(y, c, wrap);
-    await y.parseAsync();
+    const fast = fastParse(words);
+    if (fast !== undefined) await wrap(fast.path[fast.path.length - 1]!.run!)(fast.args);
+    else await parser(words, wrap).parseAsync();
     if (result !== undefined) {
       io.stdout.write(render(result, { json, color, today }));
       return result.exit ?? 0;
