@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROTOCOL_VERSION } from '../../protocol/sync.js';
 import { defineMethod } from '../registry.js';
 import type { Services } from './context.js';
 
@@ -7,12 +8,14 @@ export function statusMethods(s: Services) {
     defineMethod({
       name: 'status',
       summary:
-        'What this daemon is: version, mode, replica id, files, op count, state digest, uptime.',
+        'What this daemon is: version, sync protocol, mode, replica id, files, op count, state ' +
+        'digest, uptime.',
       params: z.strictObject({}),
       result:
-        '{version, mode, pid, replica_id, db, socket, ops, digest, conflicts, uptime_s, subscribers}',
+        '{version, protocol, mode, pid, replica_id, db, socket, ops, digest, conflicts, uptime_s, subscribers}',
       handler: () => ({
         version: s.version,
+        protocol: PROTOCOL_VERSION,
         mode: s.config.mode,
         pid: process.pid,
         replica_id: s.store.origin,
