@@ -10,7 +10,8 @@ import {
   importVault,
   type ImportNote,
 } from '../../model/vault-import.js';
-import { outgoingWikiLinks, wikiBacklinks } from '../../model/wiki.js';
+import { completeNames } from '../../model/complete.js';
+import { outgoingWikiLinks, resolveWikiTarget, wikiBacklinks } from '../../model/wiki.js';
 import { defineMethod } from '../registry.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
@@ -61,6 +62,8 @@ export function absolute(dir: string): string {
 
 /** Search, wiki links, and moving notes in and out as markdown files. */
 export function contentMethods(s: Services) {
+  const noteOf = (ref: string | undefined) =>
+    ref === undefined ? undefined : resolveRef(s.store, ref, { includeDeleted: true }).id;
   return [
     defineMethod({
       name: 'search',
@@ -95,6 +98,32 @@ export function contentMethods(s: Services) {
       result: '{backlinks: [{id, kind, title, targets}]}',
       handler: (p) => ({
         backlinks: wikiBacklinks(s.store, resolveRef(s.store, p.id, { includeDeleted: true }).id),
+      }),
+    }),
+    defineMethod({
+      name: 'wiki.resolve',
+      summary:
+        'The node a [[link]] target resolves to (as wiki.links resolves it), or null; from: the ' +
+        'note it is written in, for relative paths and the nearest of several.',
+      params: z.strictObject({ target: z.string().max(1024), from: NodeRef.optional() }),
+      result: '{node: {id, kind, title} | null}',
+      handler: (p) => ({
+        node: resolveWikiTarget(s.store, p.target, noteOf(p.from)),
+      }),
+    }),
+    defineMethod({
+      name: 'wiki.complete',
+      summary:
+        'Titles and aliases to complete a [[link]] with: those starting with the typed text ' +
+        'first, then those containing it (ignoring case), each once, with the node it resolves to.',
+      params: z.strictObject({
+        prefix: z.string().max(1024).describe('what was typed after [[; empty: every name'),
+        limit: z.number().int().min(1).max(500).optional().describe('default 50'),
+        from: NodeRef.optional().describe('the note being edited'),
+      }),
+      result: '{names: [{name, how: title|alias, id, kind, title}]}',
+      handler: (p) => ({
+        names: completeNames(s.store, p.prefix, p.limit ?? 50, noteOf(p.from)),
       }),
     }),
     defineMethod({

@@ -1,0 +1,72 @@
+// Every daemon method in-process, through the real registry and dispatcher (no socket), on a
+// real SQLite file in a temp dir with a hand-driven clock. Replies are JSON-RPC responses.
+
+import { EventHub } from '../../src/daemon/events.js';
+import { ManualClock } from '../../src/ports/clock.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import { seededRandom } from '../../src/ports/random.js';
+import { dispatchMessage } from '../../src/rpc/dispatch.js';
+import { createServices } from '../../src/rpc/methods/context.js';
+import { buildNamespaces } from '../../src/rpc/methods/index.js';
+import { Registry, type RpcContext } from '../../src/rpc/registry.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { tempDir } from '../helpers/temp.js';
+import { daemonConfig } from '../sync/helpers.js';
+
+/** What JSON.parse gives: replies a test inspects with expect(). */
+export type Wire = ReturnType<typeof JSON.parse>;
+
+export interface MethodsEnv {
+  store: SqliteStore;
+  clock: ManualClock;
+  registry: Registry;
+  dir: string;
+  /** The reply to one call: {result} or {error}. */
+  reply(method: string, params?: unknown): Promise<{ result?: Wire; error?: Wire }>;
+  /** The result of one call; throws with the error's message when it fails. */
+  call(method: string, params?: unknown): Promise<Wire>;
+  close(): void;
+}
+
+export function openMethods(seed = 3): MethodsEnv {
+  const t = tempDir();
+  const clock = new ManualClock(Date.UTC(2026, 10, 22, 9));
+  const db = `${t.dir}/heph.db`;
+  const store = openStore({ path: db }, { clock, random: seededRandom(seed) });
+  const events = new EventHub(store, silentLogger);
+  const services = createServices(store, events, daemonConfig(db, { mode: 'local' }), {
+    clock,
+    version: 'test',
+  });
+  const registry = new Registry(buildNamespaces(services));
+  const abort = new AbortController();
+  const ctx: RpcContext = { connectionId: 'c1', notify: () => true, signal: abort.signal };
+  let id = 0;
+  const reply = async (method: string, params?: unknown) =>
+    (await dispatchMessage(
+      registry,
+      { jsonrpc: '2.0', id: ++id, method, params: params ?? {} },
+      ctx,
+    )) as { result?: Wire; error?: Wire };
+  return {
+    store,
+    clock,
+    registry,
+    dir: t.dir,
+    reply,
+    call: async (method, params) => {
+      const r = await reply(method, params);
+      if (r.error !== undefined) {
+        throw new Error(`${method}: ${r.error.message} (${r.error.data?.code ?? r.error.code})`);
+      }
+      return r.result;
+    },
+    close: () => {
+      abort.abort();
+      events.close();
+      store.close();
+      t.cleanup();
+    },
+  };
+}
