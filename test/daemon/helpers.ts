@@ -79,7 +79,7 @@ export interface Daemons {
 }
 
 /** No HEPH_* or XDG_* from the caller: the XDG dirs point inside `home`. */
-function cleanEnv(home: string): Record<string, string> {
+export function cleanEnv(home: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('HEPH_') && !k.startsWith('XDG_')) env[k] = v;
