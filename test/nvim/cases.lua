@@ -407,4 +407,17 @@ function cases.status_and_health(t)
   t.ok(not text:find('ERROR'), 'no error: ' .. text)
 end
 
+function cases.socket_paths(t)
+  local paths = require('heph.paths')
+  local names = { 'HOME', 'HEPH_SOCKET', 'HEPH_CONFIG', 'XDG_RUNTIME_DIR', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME' }
+  vim.cmd('cd ' .. vim.fn.fnameescape(t.args.dir))
+  for i, setup in ipairs(t.args.setups) do
+    for _, name in ipairs(names) do
+      vim.env[name] = setup.env[name]
+    end
+    local path, source = paths.socket(nil)
+    t.eq(path, setup.want, 'setup ' .. i .. ' ' .. vim.inspect(setup.env) .. ' (from ' .. tostring(source) .. ')')
+  end
+end
+
 return cases

@@ -5,7 +5,7 @@
 // and waits until this file has done it.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/ports/clock.js';
@@ -295,6 +295,44 @@ describe('heph.nvim', () => {
 
   it('fails a call hephd does not answer after the timeout, with a clear message', async () => {
     await runCase('timeout');
+  });
+
+  it('finds the socket by the rules of `heph socket-path`', async () => {
+    const dir = h.dir();
+    const file = (rel: string, data: unknown) => {
+      mkdirSync(join(dir, rel, '..'), { recursive: true });
+      writeFileSync(join(dir, rel), JSON.stringify(data));
+    };
+    file('conf.json', { socket: 'from-config.sock' });
+    file('cfg/heph/config.json', { socket: '/abs/from-xdg-config.sock' });
+    file('state/heph/hephd-options.json', { socket: '/kept/by-daemon-start.sock', db: '/x.db' });
+    file('odd-state/heph/hephd-options.json', { socket: 7 });
+    const setups: Record<string, string>[] = [
+      {},
+      { XDG_DATA_HOME: `${dir}/data` },
+      { XDG_RUNTIME_DIR: `${dir}/run`, XDG_DATA_HOME: `${dir}/data` },
+      { XDG_RUNTIME_DIR: '', XDG_DATA_HOME: `${dir}/data` },
+      { XDG_RUNTIME_DIR: `${dir}/run`, HEPH_SOCKET: 'relative.sock' },
+      { HEPH_CONFIG: 'conf.json' },
+      { HEPH_CONFIG: 'missing.json', XDG_RUNTIME_DIR: `${dir}/run` },
+      { XDG_CONFIG_HOME: `${dir}/cfg` },
+      { XDG_CONFIG_HOME: `${dir}/cfg`, XDG_STATE_HOME: `${dir}/state` },
+      { XDG_STATE_HOME: `${dir}/odd-state`, XDG_CONFIG_HOME: `${dir}/cfg` },
+      { XDG_STATE_HOME: `${dir}/state`, HEPH_SOCKET: `${dir}/env.sock` },
+    ];
+    const withWants = setups.map((extra) => {
+      const env = { HOME: dir, ...extra };
+      const r = spawnSync(process.execPath, [join(REPO, 'bin', 'heph.js'), 'socket-path'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', ...env },
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return { env, want: r.stdout.trim() };
+    });
+    // The rules differ from setup to setup: each one is a different answer.
+    expect(new Set(withWants.map((s) => s.want)).size).toBeGreaterThanOrEqual(8);
+    await runCase('socket_paths', { args: { dir, setups: withWants } });
   });
 
   it('pipelines requests on one connection', async () => {

@@ -1,5 +1,6 @@
 -- Where hephd's socket is, by the rules the heph CLI follows (`heph socket-path` prints the
--- same): the `socket` option, then $HEPH_SOCKET, then "socket" in the config file
+-- same): the `socket` option, then $HEPH_SOCKET, then the socket `heph daemon start --socket`
+-- kept ($XDG_STATE_HOME/heph/hephd-options.json), then "socket" in the config file
 -- ($HEPH_CONFIG, else $XDG_CONFIG_HOME/heph/config.json), then
 -- $XDG_RUNTIME_DIR/heph/hephd.sock, else $XDG_DATA_HOME/heph/hephd.sock (~/.local/share when
 -- unset). Relative paths are taken from the current directory; an empty variable is unset.
@@ -29,18 +30,16 @@ end
 function M.config_file()
   local explicit = env('HEPH_CONFIG')
   if explicit then
-    return absolute(explicit), true
+    return absolute(explicit)
   end
   local base = env('XDG_CONFIG_HOME') or join(home(), '.config')
-  return join(base, 'heph', 'config.json'), false
+  return join(base, 'heph', 'config.json')
 end
 
-local function read_config(path, required)
+-- A missing file is no file (as for the CLI, even when $HEPH_CONFIG names it).
+local function read_config(path)
   local f = io.open(path, 'r')
   if not f then
-    if required then
-      return nil, 'cannot read config file ' .. path
-    end
     return {}
   end
   local text = f:read('*a')
@@ -53,6 +52,24 @@ local function read_config(path, required)
     return nil, 'config file ' .. path .. ': "socket" must be a non-empty string'
   end
   return data
+end
+
+--- The socket `heph daemon start --socket PATH` kept, if any. The file is the CLI's: anything
+--- unexpected in it is ignored, as the CLI ignores it.
+function M.kept_socket()
+  local base = env('XDG_STATE_HOME') or join(home(), '.local', 'state')
+  local file = join(base, 'heph', 'hephd-options.json')
+  local f = io.open(file, 'r')
+  if not f then
+    return nil
+  end
+  local text = f:read('*a')
+  f:close()
+  local ok, data = pcall(vim.json.decode, text)
+  if ok and type(data) == 'table' and type(data.socket) == 'string' and data.socket ~= '' then
+    return data.socket, file
+  end
+  return nil
 end
 
 function M.default_socket()
@@ -79,8 +96,12 @@ function M.socket(option)
   if from_env then
     return absolute(from_env), '$HEPH_SOCKET'
   end
-  local file, required = M.config_file()
-  local config, err = read_config(file, required)
+  local kept, kept_in = M.kept_socket()
+  if kept then
+    return kept, 'the daemon options in ' .. kept_in
+  end
+  local file = M.config_file()
+  local config, err = read_config(file)
   if not config then
     return nil, err
   end
