@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Renders docs/rpc-methods.md from the method registry exactly as clients see it: it starts the
 // built hephd on a throwaway database and socket, asks `rpc.methods`, and renders every method
-// (name, summary, a params table from its JSON Schema, result) plus the error table from
+// (name, summary, params and result tables from their JSON Schemas) plus the error table from
 // dist/src/protocol/error-wire.js, formatted with the repository's prettier settings so that
 // `prettier --check` and the staleness test (test/daemon/rpc-docs.test.ts) agree.
 //
@@ -187,6 +187,53 @@ function paramRows(schema, defs, prefix = '') {
   return rows;
 }
 
+/** The object a field holds, directly, as array items, or as the non-null alternative. */
+function objectIn(s) {
+  if (s === undefined) return undefined;
+  if (s.type === 'object' && s.properties !== undefined) return { schema: s, suffix: '.' };
+  if (s.type === 'array' && s.items?.type === 'object' && s.items.properties !== undefined) {
+    return { schema: s.items, suffix: '[].' };
+  }
+  const alts = (s.anyOf ?? []).filter((a) => a.type !== 'null');
+  if (alts.length === 1 && (s.anyOf ?? []).length === 2) return objectIn(alts[0]);
+  return undefined;
+}
+
+/** One row per result field, nested objects (and arrays of them) as `parent.child`. */
+function resultRows(schema, defs, prefix = '') {
+  const rows = [];
+  const required = new Set(schema.required ?? []);
+  for (const [name, prop] of Object.entries(schema.properties ?? {})) {
+    const full = prefix + name;
+    const notes = notesOf(prop, defs);
+    if (!required.has(name)) notes.unshift('optional');
+    rows.push([code(full), typeOf(prop, defs), notes.join('; ')]);
+    const inner = objectIn(prop);
+    if (inner !== undefined) rows.push(...resultRows(inner.schema, defs, full + inner.suffix));
+  }
+  return rows;
+}
+
+function renderResult(schema) {
+  const defs = schema.$defs ?? {};
+  const one = (s) =>
+    s.type === 'object' && s.properties !== undefined
+      ? table(['Field', 'Type', 'Notes'], resultRows(s, defs))
+      : code(typeOf(s, defs));
+  const alts = schema.anyOf ?? schema.oneOf;
+  if (Array.isArray(alts)) {
+    const out = ['Result, one of:'];
+    alts.forEach((a, i) => {
+      out.push(`${i + 1}. ${a.description ?? 'otherwise'}:`);
+      out.push(one(a));
+    });
+    return out;
+  }
+  const out = [schema.description === undefined ? 'Result:' : `Result (${schema.description}):`];
+  out.push(one(schema));
+  return out;
+}
+
 function table(head, rows) {
   return [
     `| ${head.join(' | ')} |`,
@@ -208,7 +255,7 @@ function renderMethod(m) {
   out.push(
     rows.length === 0 ? 'Params: none.' : table(['Param', 'Type', 'Required', 'Notes'], rows),
   );
-  if (m.result !== undefined) out.push(`Result: ${code(m.result)}`);
+  out.push(...renderResult(m.result));
   return out;
 }
 

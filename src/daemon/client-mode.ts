@@ -17,6 +17,7 @@ import { canonicalJson, isPlainObject } from '../core/json.js';
 import { fromWireError } from '../protocol/error-wire.js';
 import { MAX_PULL_LIMIT } from '../protocol/sync.js';
 import { buildNamespaces, type Services } from '../rpc/methods/index.js';
+import * as R from '../rpc/methods/results.js';
 import { defineMethod, Registry, type MethodDef } from '../rpc/registry.js';
 import { HubClient } from '../sync/hub-client.js';
 import { unsyncedStatus } from '../sync/sync-status.js';
@@ -251,6 +252,7 @@ export async function startClientDaemon(
       name: 'status',
       summary: 'What this daemon is (mode client) and, when the hub answers, the hub’s status.',
       params: z.strictObject({}),
+      result: R.ClientStatusResult,
       handler: async () => {
         const own = {
           version: deps.version,
@@ -272,6 +274,7 @@ export async function startClientDaemon(
       name: 'sync.status',
       summary: 'Client mode keeps no replica: every call goes to the hub.',
       params: z.strictObject({}),
+      result: R.SyncStatusResult,
       handler: () => {
         const s = unsyncedStatus('client');
         return { ...s, hub, verdict: `online only: every call goes to ${hub}` };
@@ -281,6 +284,7 @@ export async function startClientDaemon(
       name: 'sync.now',
       summary: 'Refused in client mode: there is no replica to sync.',
       params: z.strictObject({ wait: z.boolean().optional() }),
+      result: R.SyncNowResult,
       handler: () => {
         throw new HephError(
           'invalid_params',
@@ -293,6 +297,7 @@ export async function startClientDaemon(
       name: 'events.subscribe',
       summary: `Streams change notifications on this connection (topics: ${TOPICS.join(', ')}).`,
       params: z.strictObject({ topics: z.array(z.enum(TOPICS)).min(1).optional() }),
+      result: R.Subscribed,
       handler: async (p, ctx) => {
         const id = `sub-${nextSub++}`;
         subs.set(id, {
@@ -309,6 +314,7 @@ export async function startClientDaemon(
       name: 'events.unsubscribe',
       summary: 'Ends a subscription made on this connection.',
       params: z.strictObject({ subscription: z.string().min(1).max(64) }),
+      result: R.Unsubscribed,
       handler: (p, ctx) => {
         const s = subs.get(p.subscription);
         if (!s || s.connectionId !== ctx.connectionId) {
@@ -326,7 +332,7 @@ export async function startClientDaemon(
       name: m.name,
       summary: m.summary,
       params: m.params,
-      ...(m.result !== undefined && { result: m.result }),
+      result: m.result,
       handler: files.get(m.name) ?? ((params) => forward(m.name, params)),
     }));
 

@@ -24,8 +24,9 @@ export interface MethodDef<S extends z.ZodType = z.ZodType, C extends RpcContext
   /** One line for `rpc.methods` and generated docs. */
   readonly summary: string;
   readonly params: S;
-  /** Prose description of the result shape. */
-  readonly result?: string;
+  /** The result's shape (src/rpc/methods/results.ts), published as JSON Schema; never parsed at
+   *  run time, checked against every answer in the method tests. */
+  readonly result: z.ZodType;
   // Method syntax (not a function-typed property) on purpose: it makes a MethodDef<Specific>
   // assignable to MethodDef<ZodType> so namespaces with different schemas share one list.
   handler(params: z.output<S>, ctx: C): unknown;
@@ -41,7 +42,7 @@ export interface MethodDescription {
   name: string;
   summary: string;
   params: Record<string, unknown>;
-  result?: string;
+  result: Record<string, unknown>;
 }
 
 const NAME_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
@@ -79,14 +80,16 @@ export class Registry<in C extends RpcContext = RpcContext> {
     return [...this.methods.keys()].sort();
   }
 
-  /** Every method with its params as JSON Schema (input side), sorted by name. */
+  /** Every method with its params (input side) and result as JSON Schema, sorted by name. */
   describe(): MethodDescription[] {
     this.described ??= this.names().map((name) => {
       const m = this.methods.get(name)!;
-      const params = z.toJSONSchema(m.params, { io: 'input', unrepresentable: 'any' });
-      const d: MethodDescription = { name, summary: m.summary, params };
-      if (m.result !== undefined) d.result = m.result;
-      return d;
+      return {
+        name,
+        summary: m.summary,
+        params: z.toJSONSchema(m.params, { io: 'input', unrepresentable: 'any' }),
+        result: z.toJSONSchema(m.result, { io: 'output', unrepresentable: 'any' }),
+      };
     });
     return this.described;
   }
@@ -115,9 +118,18 @@ function builtins<C extends RpcContext>(reg: Registry<C>): MethodDef<z.ZodType, 
   return [
     defineMethod({
       name: 'rpc.methods',
-      summary: 'List every method with its summary and params as JSON Schema.',
+      summary: 'List every method with its summary, and its params and result as JSON Schema.',
       params: z.strictObject({}),
-      result: '{methods: [{name, summary, params (JSON Schema), result?}]}',
+      result: z.strictObject({
+        methods: z.array(
+          z.strictObject({
+            name: z.string(),
+            summary: z.string(),
+            params: z.record(z.string(), z.unknown()).describe('JSON Schema'),
+            result: z.record(z.string(), z.unknown()).describe('JSON Schema'),
+          }),
+        ),
+      }),
       handler: () => ({ methods: reg.describe() }),
     }),
   ];

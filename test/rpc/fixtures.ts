@@ -32,6 +32,7 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       defineMethod({
         name: 'test.echo',
         summary: 'Returns its value.',
+        result: z.unknown(),
         params: z.strictObject({ value: z.unknown() }),
         handler: ({ value }) => {
           calls.push('echo');
@@ -41,6 +42,7 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       defineMethod({
         name: 'test.sleep',
         summary: 'Waits ms, then returns them.',
+        result: z.unknown(),
         params: z.strictObject({ ms: z.number().int().min(0), tag: z.string().optional() }),
         handler: async ({ ms, tag }) => {
           calls.push(`sleep:${tag ?? ''}`);
@@ -51,6 +53,7 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       defineMethod({
         name: 'test.fail',
         summary: 'Throws a HephError.',
+        result: z.unknown(),
         params: z.strictObject({ id: z.string() }),
         handler: ({ id }) => {
           throw new HephError('not_found', `node ${id} not found`, { id });
@@ -59,6 +62,7 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       defineMethod({
         name: 'test.crash',
         summary: 'Throws a foreign error.',
+        result: z.unknown(),
         params: z.strictObject({}),
         handler: () => {
           throw new Error('SQLITE_CORRUPT at /secret/path');
@@ -67,6 +71,7 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       defineMethod({
         name: 'test.nested',
         summary: 'Validates nested params.',
+        result: z.unknown(),
         params: z.strictObject({
           task: z.strictObject({ title: z.string(), do_date: z.iso.date().optional() }),
           tags: z.array(z.string()).optional(),
@@ -76,6 +81,7 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       defineMethod({
         name: 'test.barrier',
         summary: 'Waits until the barrier target of callers arrived.',
+        result: z.unknown(),
         params: z.strictObject({ n: z.number() }),
         handler: async ({ n }) => {
           const b = opts.barrier;
@@ -89,6 +95,7 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       defineMethod({
         name: 'test.notify_me',
         summary: 'Sends count notifications on this connection, then answers.',
+        result: z.unknown(),
         params: z.strictObject({ count: z.number().int() }),
         handler: ({ count }, ctx) => {
           for (let i = 0; i < count; i++) ctx.notify('test.event', { i });
@@ -98,6 +105,7 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       defineMethod({
         name: 'test.bigint',
         summary: 'Returns something JSON cannot encode.',
+        result: z.unknown(),
         params: z.strictObject({}),
         handler: () => ({ n: 1n }),
       }),
@@ -106,6 +114,7 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       defineMethod({
         name: 'next',
         summary: 'A bare verb.',
+        result: z.unknown(),
         params: z.object({ today: z.iso.date().optional(), limit: z.number().optional() }),
         handler: () => [],
       }),

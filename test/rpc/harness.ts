@@ -1,12 +1,14 @@
 // Every daemon method in-process, through the real registry and dispatcher (no socket), on a
 // real SQLite file in a temp dir with a hand-driven clock. Replies are JSON-RPC responses.
 
+import { z } from 'zod';
 import { EventHub } from '../../src/daemon/events.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { dispatchMessage } from '../../src/rpc/dispatch.js';
 import { createServices } from '../../src/rpc/methods/context.js';
+import { doctorMethods } from '../../src/rpc/methods/doctor.js';
 import { buildNamespaces } from '../../src/rpc/methods/index.js';
 import { Registry, type RpcContext } from '../../src/rpc/registry.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -24,9 +26,23 @@ export interface MethodsEnv {
   dir: string;
   /** The reply to one call: {result} or {error}. */
   reply(method: string, params?: unknown): Promise<{ result?: Wire; error?: Wire }>;
-  /** The result of one call; throws with the error's message when it fails. */
+  /** The result of one call, checked against the result schema rpc.methods publishes; throws
+   *  with the error's message when it fails, or naming what does not match the schema. */
   call(method: string, params?: unknown): Promise<Wire>;
   close(): void;
+}
+
+/** Throws when `result` is not what the method's published result schema says. */
+export function checkResult(registry: Registry, method: string, result: unknown): void {
+  const def = registry.get(method);
+  if (def === undefined) throw new Error(`no method ${method}`);
+  const r = def.result.safeParse(result);
+  if (!r.success) {
+    throw new Error(
+      `${method}: the result does not match its schema: ${z.prettifyError(r.error)}\n` +
+        JSON.stringify(result),
+    );
+  }
 }
 
 export function openMethods(seed = 3): MethodsEnv {
@@ -39,7 +55,8 @@ export function openMethods(seed = 3): MethodsEnv {
     clock,
     version: 'test',
   });
-  const registry = new Registry(buildNamespaces(services));
+  // As the daemon builds it (daemon/daemon.ts): every namespace, and doctor.check.
+  const registry = new Registry([...buildNamespaces(services), doctorMethods(services)]);
   const abort = new AbortController();
   const ctx: RpcContext = { connectionId: 'c1', notify: () => true, signal: abort.signal };
   let id = 0;
@@ -60,6 +77,7 @@ export function openMethods(seed = 3): MethodsEnv {
       if (r.error !== undefined) {
         throw new Error(`${method}: ${r.error.message} (${r.error.data?.code ?? r.error.code})`);
       }
+      checkResult(registry, method, r.result);
       return r.result;
     },
     close: () => {

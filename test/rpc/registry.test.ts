@@ -5,7 +5,7 @@ import { defineMethod, parseParams, Registry } from '../../src/rpc/registry.js';
 import { testRegistry } from './fixtures.js';
 
 const m = (name: string, params: z.ZodType = z.object({})) =>
-  defineMethod({ name, summary: 's', params, handler: () => null });
+  defineMethod({ name, summary: 's', params, result: z.null(), handler: () => null });
 
 function invalidField(schema: z.ZodType, raw: unknown): { field: unknown; message: string } {
   try {

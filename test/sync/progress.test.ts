@@ -9,6 +9,7 @@ import { seededRandom } from '../../src/ports/random.js';
 import { dispatchMessage } from '../../src/rpc/dispatch.js';
 import { buildNamespaces } from '../../src/rpc/methods/index.js';
 import { Registry, type RpcContext } from '../../src/rpc/registry.js';
+import { checkResult } from '../rpc/harness.js';
 import { SYNC_PULL_LIMIT, syncOnce } from '../../src/sync/sync-once.js';
 import { SyncService } from '../../src/sync/sync-service.js';
 import { until } from '../daemon/helpers.js';
@@ -79,6 +80,7 @@ describe('sync progress', () => {
     const seen: Progress[] = [];
     me.store.createNode({ kind: 'doc', title: 'mine' });
     const r = await call({ progress: true }, seen);
+    checkResult(registry, 'sync.now', r);
     const pulls = seen.filter((p) => p.phase === 'pull');
     const hubOps = seed.store.opCount();
     expect(r.pulled).toBe(hubOps);

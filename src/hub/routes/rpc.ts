@@ -25,6 +25,7 @@ export function httpRegistry(services: Services): Registry {
             name: m.name,
             summary: `${m.summary} Refused over HTTP: call it on the daemon's socket.`,
             params: m.params,
+            result: m.result,
             handler: () => {
               throw new HephError(
                 'forbidden',

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { HephError, invalid } from '../../core/errors.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 
 /** Refuses a relative path, and an existing file unless `overwrite`. */
@@ -38,7 +39,7 @@ export function backupMethods(s: Services) {
       name: 'backup',
       summary: 'Writes a consistent copy of the database while the daemon runs (socket only).',
       params: BackupParams,
-      result: '{path, bytes, ops}',
+      result: R.BackupResult,
       handler: async (p) => {
         checkBackupTarget(p.path, p.overwrite);
         let bytes: number;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
 import { withShortIds } from './node.js';
@@ -21,9 +22,7 @@ export function conflictMethods(s: Services) {
         'Fields and bodies written concurrently to different values on different devices, with ' +
         'every value.',
       params: z.strictObject({}),
-      result:
-        '{conflicts: [{target, title, field, heads: [{op, origin, at, value, branch?}]}]}; a body ' +
-        'conflict has field "body" and one head per version of the text',
+      result: R.ConflictsResult,
       handler: () => ({
         conflicts: s.store.conflicts().map((c) => ({ ...c, title: titleOf(s, c.target) })),
       }),
@@ -38,7 +37,7 @@ export function conflictMethods(s: Services) {
         field: z.string().min(1).max(64),
         value: z.json(),
       }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) =>
         withShortIds(s, [
           s.store.resolveConflict(

@@ -13,6 +13,7 @@ import {
 import { completeNames } from '../../model/complete.js';
 import { outgoingWikiLinks, resolveWikiTarget, wikiBacklinks } from '../../model/wiki.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
 
@@ -73,7 +74,7 @@ export function contentMethods(s: Services) {
         limit: z.number().int().min(1).max(1000).optional(),
         kinds: z.array(z.enum(NODE_KINDS)).optional(),
       }),
-      result: '{results: [{id, kind, title, snippet, score}]}',
+      result: R.SearchResult,
       handler: (p) => ({
         results: search(s.store, {
           query: p.query,
@@ -86,7 +87,7 @@ export function contentMethods(s: Services) {
       name: 'wiki.links',
       summary: "The [[wiki links]] in a node's body and the nodes they resolve to.",
       params: z.strictObject({ id: NodeRef }),
-      result: '{links: [{target, node}]}',
+      result: R.WikiResults.links,
       handler: (p) => ({
         links: outgoingWikiLinks(s.store, resolveRef(s.store, p.id, { includeDeleted: true }).id),
       }),
@@ -95,7 +96,7 @@ export function contentMethods(s: Services) {
       name: 'wiki.backlinks',
       summary: 'Nodes whose bodies link to this one by id, alias or title.',
       params: z.strictObject({ id: NodeRef }),
-      result: '{backlinks: [{id, kind, title, targets}]}',
+      result: R.WikiResults.backlinks,
       handler: (p) => ({
         backlinks: wikiBacklinks(s.store, resolveRef(s.store, p.id, { includeDeleted: true }).id),
       }),
@@ -106,7 +107,7 @@ export function contentMethods(s: Services) {
         'The node a [[link]] target resolves to (as wiki.links resolves it), or null; from: the ' +
         'note it is written in, for relative paths and the nearest of several.',
       params: z.strictObject({ target: z.string().max(1024), from: NodeRef.optional() }),
-      result: '{node: {id, kind, title} | null}',
+      result: R.WikiResults.resolve,
       handler: (p) => ({
         node: resolveWikiTarget(s.store, p.target, noteOf(p.from)),
       }),
@@ -121,7 +122,7 @@ export function contentMethods(s: Services) {
         limit: z.number().int().min(1).max(500).optional().describe('default 50'),
         from: NodeRef.optional().describe('the note being edited'),
       }),
-      result: '{names: [{name, how: title|alias, id, kind, title}]}',
+      result: R.WikiResults.complete,
       handler: (p) => ({
         names: completeNames(s.store, p.prefix, p.limit ?? 50, noteOf(p.from)),
       }),
@@ -130,7 +131,7 @@ export function contentMethods(s: Services) {
       name: 'export',
       summary: 'Writes every live node as markdown with front matter under a folder (socket only).',
       params: z.strictObject({ dir: Dir }),
-      result: '{written, unchanged, removed}',
+      result: R.ExportResult,
       handler: (p) => exportVault(s.store, absolute(p.dir)),
     }),
     defineMethod({
@@ -138,7 +139,7 @@ export function contentMethods(s: Services) {
       summary:
         'Imports a heph export or a plain folder of markdown notes; idempotent (socket only).',
       params: z.strictObject({ dir: Dir, skip_invalid: z.boolean().optional() }),
-      result: '{created, updated, unchanged, skipped, errors}',
+      result: R.ImportResult,
       handler: (p) =>
         importVault(
           s.store,
@@ -155,7 +156,7 @@ export function contentMethods(s: Services) {
         after: z.string().max(1024).optional().describe('the next of the previous page'),
         limit: z.number().int().min(1).max(1000).optional().describe('default 200'),
       }),
-      result: '{nodes: [node & {links: [{type, dst}]}], next}',
+      result: R.ExportPageResult,
       handler: (p) => {
         const page = exportPage(s.store, p.after, p.limit ?? 200);
         return {
@@ -173,7 +174,7 @@ export function contentMethods(s: Services) {
         notes: z.array(ImportNoteParam).max(100_000),
         skip_invalid: z.boolean().optional(),
       }),
-      result: '{created, updated, unchanged, skipped, errors}',
+      result: R.ImportResult,
       handler: (p) =>
         applyImport(
           s.store,

@@ -9,6 +9,7 @@ import { PROTOCOL_VERSION } from '../../protocol/sync.js';
 import { SCHEMA_VERSION } from '../../store/migrate.js';
 import { quickCheck, type QuickCheck } from '../../store/quick-check.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 
 const HUB_TIMEOUT_MS = 5000;
@@ -51,11 +52,7 @@ export function doctorMethods(s: Services) {
       summary:
         "For heph doctor: the database's integrity and schema, and the hub as seen from here.",
       params: z.strictObject({}),
-      result:
-        '{database: {path, result (PRAGMA quick_check lines, run on a copy in a worker so ' +
-        'requests never wait), schema_version, expected_schema_version}, hub: null | {url, ' +
-        'reachable, error, protocols, protocol, sign_in_required, offset_ms (this clock minus ' +
-        "the hub's)}}",
+      result: R.DoctorResult,
       handler: async () => {
         checking ??= quickCheck(s.store, s.config.db)
           .catch((e: unknown) => ({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
 import { TOPICS } from '../../daemon/events.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 
 export function eventMethods(s: Services) {
@@ -10,7 +11,7 @@ export function eventMethods(s: Services) {
       name: 'events.subscribe',
       summary: `Streams change notifications on this connection (topics: ${TOPICS.join(', ')}).`,
       params: z.strictObject({ topics: z.array(z.enum(TOPICS)).min(1).optional() }),
-      result: '{subscription}',
+      result: R.Subscribed,
       handler: (p, ctx) => ({
         subscription: s.events.subscribe(
           ctx.connectionId,
@@ -24,7 +25,7 @@ export function eventMethods(s: Services) {
       name: 'events.unsubscribe',
       summary: 'Ends a subscription made on this connection.',
       params: z.strictObject({ subscription: z.string().min(1).max(64) }),
-      result: '{unsubscribed: true}',
+      result: R.Unsubscribed,
       handler: (p, ctx) => {
         if (!s.events.unsubscribe(ctx.connectionId, p.subscription)) {
           throw new HephError('not_found', `no subscription ${p.subscription} on this connection`, {

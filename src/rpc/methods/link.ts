@@ -3,6 +3,7 @@ import { LINK_TYPES, linkId, type LinkType } from '../../core/ids.js';
 import { wikiBacklinks } from '../../model/wiki.js';
 import type { LinkView } from '../../ports/store.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
 
@@ -14,7 +15,7 @@ export function linkMethods(s: Services) {
       name: 'link.add',
       summary: 'Adds a typed link (wiki links come from note bodies and cannot be added by hand).',
       params: z.strictObject({ src: NodeRef, dst: NodeRef, type: TypedLink }),
-      result: 'link',
+      result: R.LinkResult,
       handler: (p) =>
         s.store.addLink(resolveRef(s.store, p.src).id, resolveRef(s.store, p.dst).id, p.type),
     }),
@@ -22,7 +23,7 @@ export function linkMethods(s: Services) {
       name: 'link.remove',
       summary: 'Removes a typed link.',
       params: z.strictObject({ src: NodeRef, dst: NodeRef, type: TypedLink }),
-      result: '{removed: true}',
+      result: R.Removed,
       handler: (p) => {
         s.store.removeLink(resolveRef(s.store, p.src).id, resolveRef(s.store, p.dst).id, p.type);
         return { removed: true };
@@ -32,7 +33,7 @@ export function linkMethods(s: Services) {
       name: 'link.list',
       summary: "A node's outgoing links: typed links, and the wiki links written in its body.",
       params: z.strictObject({ id: NodeRef, type: z.enum(LINK_TYPES).optional() }),
-      result: '{links: link[], wiki: string[]}',
+      result: R.LinksResult,
       handler: (p) => {
         const id = resolveRef(s.store, p.id, { includeDeleted: true }).id;
         return {
@@ -53,7 +54,7 @@ export function linkMethods(s: Services) {
           .optional()
           .describe('without it, typed links only; "wiki" for the links written in bodies'),
       }),
-      result: '{links: link[]}',
+      result: R.LinkList,
       handler: (p) => {
         const id = resolveRef(s.store, p.id, { includeDeleted: true }).id;
         return { links: p.type === 'wiki' ? wikiLinksTo(s, id) : s.store.backlinks(id, p.type) };

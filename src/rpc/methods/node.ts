@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NODE_KINDS } from '../../core/ids.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef, shortIds } from './refs.js';
 import { BaseVersion } from './schemas.js';
@@ -37,7 +38,7 @@ export function nodeMethods(s: Services) {
       name: 'node.get',
       summary: 'A node with all its fields and its body.',
       params: z.strictObject({ id: NodeRef, include_deleted: z.boolean().optional() }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) =>
         withOwnShortId(s, resolveRef(s.store, p.id, { includeDeleted: p.include_deleted ?? true })),
     }),
@@ -54,7 +55,7 @@ export function nodeMethods(s: Services) {
         id: z.string().optional(),
         extra: Extra.optional(),
       }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) =>
         withShortIds(s, [
           s.store.createNode({
@@ -79,7 +80,7 @@ export function nodeMethods(s: Services) {
         aliases: Aliases.optional(),
         extra: Extra.optional(),
       }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) => {
         const { id, ...patch } = p;
         const n = resolveRef(s.store, id);
@@ -94,7 +95,7 @@ export function nodeMethods(s: Services) {
         "Adds text at the end of a node's body, on a line of its own (read and written in one " +
         'transaction, so nothing written meanwhile is lost).',
       params: z.strictObject({ id: NodeRef, text: z.string().min(1) }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) =>
         withShortIds(s, [s.model.appendToNode(resolveRef(s.store, p.id).id, p.text)])[0],
     }),
@@ -102,14 +103,14 @@ export function nodeMethods(s: Services) {
       name: 'node.delete',
       summary: 'Moves a node to the trash (nothing is destroyed; node.restore brings it back).',
       params: z.strictObject({ id: NodeRef }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) => withShortIds(s, [s.store.deleteNode(resolveRef(s.store, p.id).id)])[0],
     }),
     defineMethod({
       name: 'node.restore',
       summary: 'Brings a node back from the trash.',
       params: z.strictObject({ id: NodeRef }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) =>
         withShortIds(s, [
           s.store.restoreNode(resolveRef(s.store, p.id, { includeDeleted: true }).id),
@@ -124,7 +125,7 @@ export function nodeMethods(s: Services) {
         limit: z.number().int().min(1).max(10_000).optional(),
         offset: z.number().int().min(0).optional(),
       }),
-      result: '{nodes: node[]}',
+      result: R.NodeList,
       handler: (p) => ({
         nodes: withShortIds(
           s,
@@ -141,14 +142,14 @@ export function nodeMethods(s: Services) {
       name: 'node.resolve',
       summary: 'Finds the node a name means: id, short id, alias, then title (exact).',
       params: z.strictObject({ name: NodeRef }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) => withShortIds(s, [resolveRef(s.store, p.name)])[0],
     }),
     defineMethod({
       name: 'trash',
       summary: 'Deleted nodes, which node.restore can bring back.',
       params: z.strictObject({ limit: z.number().int().min(1).max(10_000).optional() }),
-      result: '{nodes: node[]}',
+      result: R.NodeList,
       handler: (p) => ({
         nodes: withShortIds(s, s.store.listNodes({ scope: 'trash', limit: p.limit ?? 1000 })),
       }),

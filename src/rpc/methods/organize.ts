@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
 import { DateParam, TagName, Title, Today } from './schemas.js';
@@ -13,7 +14,7 @@ export function organizeMethods(s: Services) {
       name: 'project.create',
       summary: 'Creates a project, optionally inside another.',
       params: z.strictObject({ title: Title.min(1), parent: z.string().min(1).optional() }),
-      result: 'project',
+      result: R.ProjectResult,
       handler: (p) =>
         s.model.createProject(
           p.parent === undefined ? { title: p.title } : { title: p.title, parent: p.parent },
@@ -23,14 +24,14 @@ export function organizeMethods(s: Services) {
       name: 'project.get',
       summary: 'A project with its parent and task counts.',
       params: z.strictObject({ id: NodeRef }),
-      result: 'project',
+      result: R.ProjectResult,
       handler: (p) => s.model.getProject(project(p.id)),
     }),
     defineMethod({
       name: 'project.move',
       summary: 'Moves a project under another, or to the top (parent: null); cycles are refused.',
       params: z.strictObject({ id: NodeRef, parent: NodeRef.nullable() }),
-      result: 'project',
+      result: R.ProjectResult,
       handler: (p) =>
         s.model.moveProject(project(p.id), p.parent === null ? null : project(p.parent)),
     }),
@@ -38,42 +39,42 @@ export function organizeMethods(s: Services) {
       name: 'project.delete',
       summary: 'Moves a project to the trash.',
       params: z.strictObject({ id: NodeRef }),
-      result: 'project',
+      result: R.ProjectResult,
       handler: (p) => s.model.deleteProject(project(p.id)),
     }),
     defineMethod({
       name: 'project.list',
       summary: 'Every project with its parent and task counts.',
       params: z.strictObject({}),
-      result: '{projects}',
+      result: R.ProjectList,
       handler: () => s.model.listProjects(),
     }),
     defineMethod({
       name: 'tag.add',
       summary: 'Tags a node (the tag is created if needed).',
       params: z.strictObject({ id: NodeRef, name: TagName }),
-      result: '{id, tags}',
+      result: R.NodeTags,
       handler: (p) => s.model.tagAdd(node(p.id), p.name),
     }),
     defineMethod({
       name: 'tag.remove',
       summary: 'Removes a tag from a node.',
       params: z.strictObject({ id: NodeRef, name: TagName }),
-      result: '{id, tags, removed}',
+      result: R.TagRemoved,
       handler: (p) => s.model.tagRemove(node(p.id), p.name),
     }),
     defineMethod({
       name: 'tag.list',
       summary: "All tags with counts, or one node's tags.",
       params: z.strictObject({ id: NodeRef.optional() }),
-      result: '{tags}',
+      result: R.TagList,
       handler: (p) => s.model.tagList(p.id === undefined ? undefined : node(p.id)),
     }),
     defineMethod({
       name: 'journal.open',
       summary: "Opens (creating if needed) a day's journal; today by default.",
       params: z.strictObject({ date: DateParam.optional() }),
-      result: '{journal, created, restored}',
+      result: R.JournalResult,
       handler: (p) => s.model.openJournal(p.date),
     }),
     defineMethod({
@@ -82,21 +83,21 @@ export function organizeMethods(s: Services) {
         "Adds text at the end of a day's journal, on a line of its own, creating the journal " +
         'if needed; today by default.',
       params: z.strictObject({ date: DateParam.optional(), text: z.string().min(1) }),
-      result: '{journal, created, restored}',
+      result: R.JournalResult,
       handler: (p) => s.model.appendJournal(p.date, p.text),
     }),
     defineMethod({
       name: 'log.append',
       summary: "Appends a dated line to a task's log doc.",
       params: z.strictObject({ id: NodeRef, text: z.string().min(1).max(10_000), today: Today }),
-      result: '{date, text}',
+      result: R.LogEntry,
       handler: (p) => s.model.logAppend(node(p.id), p.text, p.today),
     }),
     defineMethod({
       name: 'log.tail',
       summary: "The last entries of a task's log.",
       params: z.strictObject({ id: NodeRef, n: z.number().int().min(1).max(1000).optional() }),
-      result: '{entries}',
+      result: R.LogTail,
       handler: (p) => s.model.logTail(node(p.id), p.n),
     }),
   ];

@@ -1,11 +1,8 @@
 import { z } from 'zod';
 import { repairDoubled } from '../../model/repair.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
-
-const RESULT =
-  '{doubled: [{id, title, copies, length, fixable}], fixed} (fixable false: edited since it ' +
-  'was doubled, fix it by hand)';
 
 export function repairMethods(s: Services) {
   return [
@@ -15,14 +12,14 @@ export function repairMethods(s: Services) {
         'Lists bodies an earlier version doubled (a note created on two devices with the same ' +
         'first text); changes nothing.',
       params: z.strictObject({}),
-      result: RESULT,
+      result: R.RepairResult,
       handler: () => repairDoubled(s.store, false),
     }),
     defineMethod({
       name: 'repair.run',
       summary: 'Makes each doubled body single again, as ordinary edits (one change) that sync.',
       params: z.strictObject({}),
-      result: RESULT,
+      result: R.RepairResult,
       handler: () => repairDoubled(s.store, true),
     }),
   ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../../protocol/sync.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 
 export function statusMethods(s: Services) {
@@ -11,8 +12,7 @@ export function statusMethods(s: Services) {
         'What this daemon is: version, sync protocol, mode, replica id, files, op count, state ' +
         'digest, uptime.',
       params: z.strictObject({}),
-      result:
-        '{version, protocol, mode, pid, replica_id, db, socket, ops, digest, conflicts, uptime_s, subscribers}',
+      result: R.StatusResult,
       handler: () => ({
         version: s.version,
         protocol: PROTOCOL_VERSION,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
 import { unsyncedStatus } from '../../sync/sync-status.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 
 export function syncMethods(s: Services) {
@@ -12,11 +13,7 @@ export function syncMethods(s: Services) {
         'How this replica stands with its hub: a state, a one-line verdict and the counts ' +
         'behind them.',
       params: z.strictObject({}),
-      result:
-        '{mode, hub, replica_id, state: no_hub|online_only|offline|sign_in|protocol|failing|' +
-        'clock_drift|not_synced|refused|pending|in_sync, verdict, last_attempt, last_success, ' +
-        'last_error: {kind, message, since} | null, pending: {changes, ops}, unpulled, ' +
-        'refused: {changes, ops}, conflicts, quarantined: [{id, code, message, target}], pushes}',
+      result: R.SyncStatusResult,
       handler: () => {
         if (s.sync) return s.sync.status();
         return {
@@ -36,11 +33,7 @@ export function syncMethods(s: Services) {
           .optional()
           .describe('send sync.progress notifications {phase, done, remaining} on this connection'),
       }),
-      result:
-        '{pulled, applied, pushed, state, verdict} once the hub has every change this device ' +
-        'holds (or {started: true} with wait false); otherwise an error saying what is not on ' +
-        'the hub and why (clock_drift, the code of a refused change, unavailable, unauthorized), ' +
-        'with {pulled, applied, pushed, state, pending, refused} in its data',
+      result: R.SyncNowResult,
       handler: async (p, ctx) => {
         const sync = s.sync;
         if (!sync) {

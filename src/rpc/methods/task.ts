@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { VIEW_NAMES } from '../../core/rank.js';
 import { defineMethod } from '../registry.js';
+import * as R from './results.js';
 import type { Services } from './context.js';
 import { withShortIds } from './node.js';
 import { NodeRef, resolveRef } from './refs.js';
@@ -44,7 +45,7 @@ export function taskMethods(s: Services) {
         tags: z.array(TagName).max(100).optional(),
         today: Today,
       }),
-      result: '{task, context}',
+      result: R.CreateTaskResult,
       handler: (p) => {
         const { today, ...input } = p;
         return shortTask(s.model.createTask(defined(input), today));
@@ -54,7 +55,7 @@ export function taskMethods(s: Services) {
       name: 'task.get',
       summary: 'A task with its context doc, log doc, project and tags.',
       params: z.strictObject({ id: NodeRef }),
-      result: 'task',
+      result: R.TaskResult,
       handler: (p) => short(s.model.getTask(task(p.id))),
     }),
     defineMethod({
@@ -68,7 +69,7 @@ export function taskMethods(s: Services) {
         ...TaskFields,
         today: Today,
       }),
-      result: 'task',
+      result: R.TaskResult,
       handler: (p) => {
         const { id, today, ...patch } = p;
         return short(s.model.updateTask(task(id), defined(patch), today));
@@ -78,42 +79,42 @@ export function taskMethods(s: Services) {
       name: 'task.done',
       summary: 'Completes a task; a recurring one rolls forward to its next date instead.',
       params: z.strictObject({ id: NodeRef, today: Today }),
-      result: '{task, rolled, next_do_date}',
+      result: R.CompleteResult,
       handler: (p) => shortTask(s.model.completeTask(task(p.id), p.today)),
     }),
     defineMethod({
       name: 'task.skip',
       summary: 'Skips this occurrence of a recurring task (nothing is logged).',
       params: z.strictObject({ id: NodeRef, today: Today }),
-      result: '{task, rolled, next_do_date}',
+      result: R.CompleteResult,
       handler: (p) => shortTask(s.model.skipTask(task(p.id), p.today)),
     }),
     defineMethod({
       name: 'task.drop',
       summary: 'Drops a task (ends a recurring one).',
       params: z.strictObject({ id: NodeRef }),
-      result: 'task',
+      result: R.TaskResult,
       handler: (p) => short(s.model.dropTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.reopen',
       summary: 'Makes a done or dropped task outstanding again.',
       params: z.strictObject({ id: NodeRef }),
-      result: 'task',
+      result: R.TaskResult,
       handler: (p) => short(s.model.reopenTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.delete',
       summary: 'Moves a task to the trash; its context doc stays.',
       params: z.strictObject({ id: NodeRef }),
-      result: 'task',
+      result: R.TaskResult,
       handler: (p) => short(s.model.deleteTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.set_project',
       summary: 'Moves a task into a project, or out of any (project: null).',
       params: z.strictObject({ id: NodeRef, project: z.string().min(1).nullable() }),
-      result: 'task',
+      result: R.TaskResult,
       handler: (p) => short(s.model.setTaskProject(task(p.id), p.project)),
     }),
     defineMethod({
@@ -125,11 +126,7 @@ export function taskMethods(s: Services) {
         strict: z.boolean().optional(),
         dry_run: z.boolean().optional(),
       }),
-      result:
-        '{task, context, project, created_project, warnings}: warnings name words after ' +
-        'every, on or due kept in the title (strict: the line is refused instead). With ' +
-        'dry_run, nothing is written: {dry_run: true, task (no id), project (id null when it ' +
-        'would be created), created_project, warnings}',
+      result: R.QuickAddResult,
       handler: (p) => {
         const opts = { strict: p.strict === true };
         if (p.dry_run === true) return s.model.previewQuickAdd(p.text, p.today, opts);
@@ -140,9 +137,7 @@ export function taskMethods(s: Services) {
       name: 'next',
       summary: 'What to do next: actionable tasks in rank order (red tasks are never cut).',
       params: z.strictObject({ limit: z.number().int().min(1).max(1000).optional(), today: Today }),
-      result:
-        '{today, tasks}; when nothing is actionable, also coming: the first task whose do ' +
-        'date is still ahead (null when there is none)',
+      result: R.TaskListResult,
       handler: (p) => {
         const r = shortList(s.model.next(defined(p)));
         return r.coming ? { ...r, coming: short(r.coming) } : r;
@@ -167,7 +162,7 @@ export function taskMethods(s: Services) {
           .optional(),
         today: Today,
       }),
-      result: '{today, tasks}',
+      result: R.TaskListResult,
       handler: (p) =>
         shortList(
           s.model.list(
@@ -181,7 +176,7 @@ export function taskMethods(s: Services) {
       name: 'view',
       summary: `A named view (${VIEW_NAMES.join(', ')}); without a name, the list of views.`,
       params: z.strictObject({ name: z.enum(VIEW_NAMES).optional(), today: Today }),
-      result: '{views} or {view, today, tasks}',
+      result: R.ViewResult,
       handler: (p) => (p.name ? shortList(s.model.view(p.name, p.today)) : s.model.view()),
     }),
   ];
