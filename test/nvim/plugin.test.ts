@@ -7,13 +7,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/ports/clock.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { RpcClient } from '../../src/transport/socket-client.js';
 import { openTestStore } from '../helpers/store.js';
 import { exchange } from '../model/helpers.js';
+import { checkResult, openMethods, type MethodsEnv } from '../rpc/harness.js';
 import { cleanEnv, REPO, sleep, useDaemons, type DaemonProcess } from '../daemon/helpers.js';
 
 const PLUGIN = join(REPO, 'editors', 'nvim');
@@ -47,6 +48,9 @@ interface CaseResult {
 type Steps = Record<string, (data: unknown) => Promise<unknown>>;
 
 const h = useDaemons();
+// The method registry, for the result schemas rpc.methods publishes.
+let schemas: MethodsEnv;
+afterAll(() => schemas.close());
 let daemon: DaemonProcess;
 let client: RpcClient;
 let home: string;
@@ -125,6 +129,8 @@ async function runCase(
       `case ${name} failed: ${result.error}\n:messages:\n${result.messages}\n${output}`,
     );
   }
+  // Every answer the plugin read has the shape rpc.methods publishes.
+  for (const c of result.calls) checkResult(schemas.registry, c.method, c.result);
   return result;
 }
 
@@ -149,6 +155,7 @@ function conflictDatabase(path: string): string {
 
 beforeAll(async () => {
   requireNvim();
+  schemas = openMethods();
   home = h.dir();
   const db = join(home, 'heph.db');
   ids.trip = conflictDatabase(db);
@@ -185,7 +192,10 @@ beforeAll(async () => {
 
 describe('heph.nvim', () => {
   it('opens a note by title, alias and short id, and :w saves it', async () => {
-    await runCase('open_edit_save');
+    const r = await runCase('open_edit_save');
+    expect(new Set(r.calls.map((c) => c.method))).toEqual(
+      new Set(['node.resolve', 'node.get', 'node.update', 'events.subscribe']),
+    );
     expect((await call('node.get', { id: ids.garden })).body).toBe(
       '# Garden\n\nTomatoes\nBeans\nPeas\n',
     );
