@@ -420,4 +420,27 @@ function cases.socket_paths(t)
   end
 end
 
+function cases.help(t)
+  -- A copy of the plugin's doc folder, so :helptags writes its tags file there, not in the repo.
+  vim.opt.runtimepath:append(t.args.docroot)
+  vim.cmd('helptags ' .. vim.fn.fnameescape(t.args.docroot .. '/doc'))
+  vim.cmd('help heph')
+  t.eq(vim.bo.filetype, 'help', 'a help buffer')
+  t.ok(vim.api.nvim_buf_get_name(0):match('/doc/heph%.txt$'), 'heph.txt: ' .. vim.api.nvim_buf_get_name(0))
+  t.ok(vim.api.nvim_get_current_line():find('*heph*', 1, true), 'at the heph tag')
+  local text = table.concat(t.lines(), '\n')
+  t.ok(text:find('Neovim 0.7 or later', 1, true), 'the minimum Neovim')
+  -- Every subcommand has its tag, every option its line.
+  for name in pairs(require('heph.commands').subcommands) do
+    local ok, err = pcall(vim.cmd, 'help :Heph-' .. name)
+    t.ok(ok, ':help :Heph-' .. name .. ' (' .. tostring(err) .. ')')
+  end
+  for name in pairs(require('heph.config').defaults) do
+    t.ok(text:find('\n\t' .. name .. '\t', 1, true) or text:find('\n\t' .. name .. ' ', 1, true), 'option ' .. name .. ' documented')
+  end
+  for _, tag in ipairs({ 'heph-tasks', 'heph-links', 'heph-buffers', 'heph-health', 'heph-statusline' }) do
+    t.ok(pcall(vim.cmd, 'help ' .. tag), ':help ' .. tag)
+  end
+end
+
 return cases

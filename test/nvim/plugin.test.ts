@@ -5,7 +5,7 @@
 // and waits until this file has done it.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/ports/clock.js';
@@ -343,6 +343,12 @@ describe('heph.nvim', () => {
     // The rules differ from setup to setup: each one is a different answer.
     expect(new Set(withWants.map((s) => s.want)).size).toBeGreaterThanOrEqual(8);
     await runCase('socket_paths', { args: { dir, setups: withWants } });
+  });
+
+  it(':help heph documents every subcommand and option', async () => {
+    const docroot = h.dir();
+    cpSync(join(PLUGIN, 'doc'), join(docroot, 'doc'), { recursive: true });
+    await runCase('help', { args: { docroot } });
   });
 
   it('pipelines requests on one connection', async () => {
