@@ -183,3 +183,33 @@ export function nodesNamed(store: SqliteStore, name: string): NameRow[] {
   }
   return s.all(name) as NameRow[];
 }
+
+export interface NameMatch {
+  name: string;
+  how: 'title' | 'alias';
+}
+
+const likeStmts = new WeakMap<Database.Database, Database.Statement>();
+const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * Titles and aliases of live nodes containing `typed` (ignoring ASCII case), those starting
+ * with it first, then shorter names, then by name; each name once. Call catchUp first.
+ */
+export function namesContaining(store: SqliteStore, typed: string, limit: number): NameMatch[] {
+  const db = store.connection;
+  let s = likeStmts.get(db);
+  if (!s) {
+    // node_names holds live nodes only.
+    s = db.prepare(
+      `SELECT nn.name, max(nn.how) AS how FROM node_names nn
+       WHERE nn.how IN ('title', 'alias') AND nn.name LIKE @contains ESCAPE '\\'
+       GROUP BY nn.name
+       ORDER BY nn.name LIKE @prefix ESCAPE '\\' DESC, length(nn.name), nn.name
+       LIMIT @limit`,
+    );
+    likeStmts.set(db, s);
+  }
+  const t = likeEscape(typed);
+  return s.all({ prefix: `${t}%`, contains: `%${t}%`, limit }) as NameMatch[];
+}
