@@ -55,7 +55,7 @@ end
 --- changes and 'hidden' is off).
 function M.open(id)
   local url = M.url(id)
-  local existing = vim.fn.bufnr('^' .. vim.fn.escape(url, '\\/.*$^~[]') .. '$')
+  local existing = util.find_buffer(url)
   if existing ~= -1 and existing == vim.api.nvim_get_current_buf() then
     return existing
   end

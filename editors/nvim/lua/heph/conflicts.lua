@@ -88,11 +88,7 @@ end
 
 local function edit(c, h)
   local name = EDIT_PREFIX .. c.target .. '/' .. c.field
-  local buf = vim.fn.bufnr('^' .. vim.fn.escape(name, '\\/.*$^~[]') .. '$')
-  if buf == -1 then
-    buf = vim.api.nvim_create_buf(true, false)
-    vim.api.nvim_buf_set_name(buf, name)
-  end
+  local buf = util.named_buffer(name, false)
   vim.api.nvim_buf_set_option(buf, 'buftype', 'acwrite')
   vim.api.nvim_buf_set_option(buf, 'swapfile', false)
   local value = util.val(h.value)
@@ -158,7 +154,7 @@ function M.act(name)
     if name == 'refresh' then
       return M.refresh()
     elseif name == 'close' then
-      return vim.cmd(#vim.api.nvim_list_wins() > 1 and 'close' or 'bprevious')
+      return util.close_list()
     end
     local row = row_under_cursor()
     if not row then
@@ -173,20 +169,13 @@ function M.open()
   local buf = util.scratch(NAME, 'heph-conflicts')
   shown.buf = buf
   local conflicts = M.refresh()
-  if not vim.b[buf].heph_keys then
-    vim.b[buf].heph_keys = true
-    for _, k in ipairs({
-      { '<CR>', 'keep' },
-      { 'e', 'edit' },
-      { 'o', 'open' },
-      { 'r', 'refresh' },
-      { 'q', 'close' },
-    }) do
-      vim.keymap.set('n', k[1], function()
-        M.act(k[2])
-      end, { buffer = buf, nowait = true, desc = 'heph conflicts: ' .. k[2] })
-    end
-  end
+  util.list_keys(buf, {
+    { '<CR>', 'keep', 'keep this value' },
+    { 'e', 'edit', 'edit this value, then :w keeps it' },
+    { 'o', 'open', 'open the note' },
+    { 'r', 'refresh', 'refresh' },
+    { 'q', 'close', 'close' },
+  }, M.act)
   util.show(buf)
   if #conflicts > 0 then
     vim.api.nvim_win_set_cursor(0, { 4, 0 })

@@ -23,19 +23,21 @@ local function session()
   return require('heph.session')
 end
 
+--- The argument trimmed; an error saying `usage` when it is missing or blank.
+local function required(arg, usage)
+  if not arg or vim.trim(arg) == '' then
+    error(util.new_error('invalid_params', usage), 0)
+  end
+  return vim.trim(arg)
+end
+
 --- Opens the note NAME (id, short id, alias or title); offers to create it when none has it.
 function M.open(name)
   return util.guard(function()
-    if not name or vim.trim(name) == '' then
-      error(util.new_error('invalid_params', 'which note? :Heph open NAME'), 0)
-    end
-    lists().resolve(vim.trim(name), buffer().open, function(missing)
-      vim.ui.select({ 'Create it', 'Cancel' }, {
-        prompt = 'No note is named "' .. missing .. '". Create it?',
-      }, function(choice)
-        if choice == 'Create it' then
-          M.new(missing)
-        end
+    name = required(name, 'which note? :Heph open NAME')
+    lists().resolve(name, buffer().open, function(missing)
+      util.ask_create('No note is named "' .. missing .. '". Create it?', function()
+        M.new(missing)
       end)
     end)
   end)
@@ -44,10 +46,8 @@ end
 --- Creates a note titled TITLE and opens it.
 function M.new(title)
   return util.guard(function()
-    if not title or vim.trim(title) == '' then
-      error(util.new_error('invalid_params', 'a new note needs a title: :Heph new TITLE'), 0)
-    end
-    local node = session().call('node.create', { kind = 'doc', title = vim.trim(title) })
+    title = required(title, 'a new note needs a title: :Heph new TITLE')
+    local node = session().call('node.create', { kind = 'doc', title = title })
     buffer().open(node.id)
     return node
   end)
@@ -72,10 +72,7 @@ end
 
 function M.search(text)
   return util.guard(function()
-    if not text or vim.trim(text) == '' then
-      error(util.new_error('invalid_params', 'search for what? :Heph search TEXT'), 0)
-    end
-    return lists().search(text)
+    return lists().search(required(text, 'search for what? :Heph search TEXT'))
   end)
 end
 
@@ -85,10 +82,7 @@ end
 
 function M.add(text)
   return util.guard(function()
-    if not text or vim.trim(text) == '' then
-      error(util.new_error('invalid_params', 'add what? :Heph add TEXT (e.g. Pay rent tomorrow !red)'), 0)
-    end
-    return require('heph.tasks').add(text)
+    return require('heph.tasks').add(required(text, 'add what? :Heph add TEXT (e.g. Pay rent tomorrow !red)'))
   end)
 end
 

@@ -97,17 +97,10 @@ function M.open_target(target, from_id)
     return
   end
   local title = target:gsub('%.md$', ''):match('([^/]*)$')
-  vim.ui.select({ 'Create it', 'Cancel' }, {
-    prompt = 'No note is named "' .. target .. '". Create "' .. title .. '"?',
-  }, function(choice)
-    if choice ~= 'Create it' then
-      return
-    end
-    util.guard(function()
-      local created = session.call('node.create', { kind = 'doc', title = title })
-      util.notify('created "' .. title .. '"')
-      buffer.open(created.id)
-    end)
+  util.ask_create('No note is named "' .. target .. '". Create "' .. title .. '"?', function()
+    local created = session.call('node.create', { kind = 'doc', title = title })
+    util.notify('created "' .. title .. '"')
+    buffer.open(created.id)
   end)
 end
 

@@ -174,13 +174,7 @@ function actions.refresh()
   M.refresh()
 end
 
-function actions.close()
-  if #vim.api.nvim_list_wins() > 1 then
-    vim.cmd('close')
-  else
-    vim.cmd('bprevious')
-  end
-end
+actions.close = util.close_list
 
 --- Runs a list action on the task under the cursor (the keys call this).
 function M.act(name)
@@ -201,14 +195,7 @@ function M.next()
   shown.buf = buf
   local result = session.call('next', { today = util.today() })
   fill(buf, result)
-  if not vim.b[buf].heph_keys then
-    vim.b[buf].heph_keys = true
-    for _, k in ipairs(KEYS) do
-      vim.keymap.set('n', k[1], function()
-        M.act(k[2])
-      end, { buffer = buf, nowait = true, desc = 'heph: ' .. k[3] })
-    end
-  end
+  util.list_keys(buf, KEYS, M.act)
   util.show(buf)
   if #result.tasks > 0 then
     vim.api.nvim_win_set_cursor(0, { HEADER + 1, 0 })

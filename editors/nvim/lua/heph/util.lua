@@ -197,13 +197,52 @@ function M.set_body(buf, body)
   vim.api.nvim_buf_set_option(buf, 'eol', eol)
 end
 
---- A scratch buffer for lists (tasks, conflicts), reused by name.
-function M.scratch(name, filetype)
-  local buf = vim.fn.bufnr('^' .. vim.fn.escape(name, '\\/.*$^~[]') .. '$')
+--- Asks whether to create something missing; on_yes() runs (guarded) when the answer is yes.
+function M.ask_create(question, on_yes)
+  vim.ui.select({ 'Create it', 'Cancel' }, { prompt = question }, function(choice)
+    if choice == 'Create it' then
+      M.guard(on_yes)
+    end
+  end)
+end
+
+--- The buffer named exactly `name`, or -1.
+function M.find_buffer(name)
+  return vim.fn.bufnr('^' .. vim.fn.escape(name, '\\/.*$^~[]') .. '$')
+end
+
+--- The buffer named `name`, made (listed) when there is none.
+function M.named_buffer(name, scratch)
+  local buf = M.find_buffer(name)
   if buf == -1 then
-    buf = vim.api.nvim_create_buf(true, true)
+    buf = vim.api.nvim_create_buf(true, scratch)
     vim.api.nvim_buf_set_name(buf, name)
   end
+  return buf
+end
+
+--- Keys of a list buffer: each {lhs, action name, description} calls act(action name). Set
+--- once per buffer.
+function M.list_keys(buf, keys, act)
+  if vim.b[buf].heph_keys then
+    return
+  end
+  vim.b[buf].heph_keys = true
+  for _, k in ipairs(keys) do
+    vim.keymap.set('n', k[1], function()
+      act(k[2])
+    end, { buffer = buf, nowait = true, desc = 'heph: ' .. k[3] })
+  end
+end
+
+--- Closes a list: its window, or the buffer shown in the only window.
+function M.close_list()
+  vim.cmd(#vim.api.nvim_list_wins() > 1 and 'close' or 'bprevious')
+end
+
+--- A scratch buffer for lists (tasks, conflicts), reused by name.
+function M.scratch(name, filetype)
+  local buf = M.named_buffer(name, true)
   vim.api.nvim_buf_set_option(buf, 'buftype', 'nofile')
   vim.api.nvim_buf_set_option(buf, 'bufhidden', 'hide')
   vim.api.nvim_buf_set_option(buf, 'swapfile', false)
