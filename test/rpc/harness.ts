@@ -24,12 +24,14 @@ export interface MethodsEnv {
   clock: ManualClock;
   registry: Registry;
   dir: string;
+  /** Notifications sent to the caller's connection (events.subscribe). */
+  notes: { method: string; params: unknown }[];
   /** The reply to one call: {result} or {error}. */
-  reply(method: string, params?: unknown): Promise<{ result?: Wire; error?: Wire }>;
+  reply: (method: string, params?: unknown) => Promise<{ result?: Wire; error?: Wire }>;
   /** The result of one call, checked against the result schema rpc.methods publishes; throws
    *  with the error's message when it fails, or naming what does not match the schema. */
   call(method: string, params?: unknown): Promise<Wire>;
-  close(): void;
+  close: () => void;
 }
 
 /** Throws when `result` is not what the method's published result schema says. */
@@ -58,7 +60,15 @@ export function openMethods(seed = 3): MethodsEnv {
   // As the daemon builds it (daemon/daemon.ts): every namespace, and doctor.check.
   const registry = new Registry([...buildNamespaces(services), doctorMethods(services)]);
   const abort = new AbortController();
-  const ctx: RpcContext = { connectionId: 'c1', notify: () => true, signal: abort.signal };
+  const notes: { method: string; params: unknown }[] = [];
+  const ctx: RpcContext = {
+    connectionId: 'c1',
+    notify: (method, params) => {
+      notes.push({ method, params });
+      return true;
+    },
+    signal: abort.signal,
+  };
   let id = 0;
   const reply = async (method: string, params?: unknown) =>
     (await dispatchMessage(
@@ -71,6 +81,7 @@ export function openMethods(seed = 3): MethodsEnv {
     clock,
     registry,
     dir: t.dir,
+    notes,
     reply,
     call: async (method, params) => {
       const r = await reply(method, params);
