@@ -26,10 +26,10 @@ export interface MethodsEnv {
   dir: string;
   /** Notifications sent to the caller's connection (events.subscribe). */
   notes: { method: string; params: unknown }[];
-  /** The reply to one call: {result} or {error}. */
+  /** The reply to one call: {result} or {error}. A result that does not match the schema
+   *  rpc.methods publishes for it throws, naming what differs. */
   reply: (method: string, params?: unknown) => Promise<{ result?: Wire; error?: Wire }>;
-  /** The result of one call, checked against the result schema rpc.methods publishes; throws
-   *  with the error's message when it fails, or naming what does not match the schema. */
+  /** The result of one call; throws with the error's message when it fails. */
   call(method: string, params?: unknown): Promise<Wire>;
   close: () => void;
 }
@@ -70,12 +70,16 @@ export function openMethods(seed = 3): MethodsEnv {
     signal: abort.signal,
   };
   let id = 0;
-  const reply = async (method: string, params?: unknown) =>
-    (await dispatchMessage(
+  // Every answer is checked against the method's result schema.
+  const reply = async (method: string, params?: unknown) => {
+    const r = (await dispatchMessage(
       registry,
       { jsonrpc: '2.0', id: ++id, method, params: params ?? {} },
       ctx,
     )) as { result?: Wire; error?: Wire };
+    if (r.error === undefined) checkResult(registry, method, r.result);
+    return r;
+  };
   return {
     store,
     clock,
@@ -88,7 +92,6 @@ export function openMethods(seed = 3): MethodsEnv {
       if (r.error !== undefined) {
         throw new Error(`${method}: ${r.error.message} (${r.error.data?.code ?? r.error.code})`);
       }
-      checkResult(registry, method, r.result);
       return r.result;
     },
     close: () => {
