@@ -361,6 +361,9 @@ printf 'one, from the editor\ntwo\nthree\n' > "$1"
       // (`heph call` reaches them)
       'export.nodes',
       'import.notes',
+      // what an editor completes and follows [[links]] with (`heph call` reaches them)
+      'wiki.complete',
+      'wiki.resolve',
       'status',
       'rpc.methods',
       'events.subscribe',

@@ -4,7 +4,8 @@
 // outside the editor (another process edits a note, the daemon restarts), it asks for a step
 // and waits until this file has done it.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ const PLUGIN = join(REPO, 'editors', 'nvim');
 const RUNNER = join(REPO, 'test', 'nvim', 'runner.lua');
 const INIT = join(REPO, 'test', 'nvim', 'init.lua');
 const CASE_MS = 25_000;
+const execFileAsync = promisify(execFile);
 
 /** Fails at once, naming the package, where Neovim is missing or too old. */
 function requireNvim(): void {
@@ -330,16 +332,18 @@ describe('heph.nvim', () => {
       { XDG_STATE_HOME: `${dir}/odd-state`, XDG_CONFIG_HOME: `${dir}/cfg` },
       { XDG_STATE_HOME: `${dir}/state`, HEPH_SOCKET: `${dir}/env.sock` },
     ];
-    const withWants = setups.map((extra) => {
-      const env = { HOME: dir, ...extra };
-      const r = spawnSync(process.execPath, [join(REPO, 'bin', 'heph.js'), 'socket-path'], {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '', ...env },
-        encoding: 'utf8',
-      });
-      expect(r.status, r.stderr).toBe(0);
-      return { env, want: r.stdout.trim() };
-    });
+    // The CLI's answers, asked at once.
+    const withWants = await Promise.all(
+      setups.map(async (extra) => {
+        const env = { HOME: dir, ...extra };
+        const r = await execFileAsync(
+          process.execPath,
+          [join(REPO, 'bin', 'heph.js'), 'socket-path'],
+          { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' },
+        );
+        return { env, want: r.stdout.trim() };
+      }),
+    );
     // The rules differ from setup to setup: each one is a different answer.
     expect(new Set(withWants.map((s) => s.want)).size).toBeGreaterThanOrEqual(8);
     await runCase('socket_paths', { args: { dir, setups: withWants } });
