@@ -25,14 +25,14 @@ local function preview(value)
   return vim.json.encode(value)
 end
 
-local function render(conflicts, titles, here)
+local function render(conflicts, here)
   local lines = {
     'heph conflicts · <CR> keep this value  e edit it, then :w keeps it  o open the note  r refresh  q close',
     '',
   }
   local rows = {}
   for _, c in ipairs(conflicts) do
-    local t = titles[c.target]
+    local t = c.title ~= '' and c.title or nil
     lines[#lines + 1] = (t and ('"' .. t .. '"') or c.target) .. ' · ' .. c.field
     rows[#lines] = { conflict = c }
     for i, h in ipairs(c.heads) do
@@ -58,14 +58,7 @@ function M.refresh()
   end
   local conflicts = replies[1][2].conflicts
   local here = replies[2][2] and replies[2][2].replica_id
-  local gets = session.call_all(vim.tbl_map(function(c)
-    return { 'node.get', { id = c.target } }
-  end, conflicts))
-  local titles = {}
-  for i, c in ipairs(conflicts) do
-    titles[c.target] = gets[i][2] and gets[i][2].title or nil
-  end
-  local lines, rows = render(conflicts, titles, here)
+  local lines, rows = render(conflicts, here)
   shown.rows = rows
   shown.conflicts = conflicts
   util.set_list_lines(buf, lines)
