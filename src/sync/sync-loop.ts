@@ -115,9 +115,13 @@ export class SyncLoop {
     this.schedule(0);
   }
 
-  /** Runs a sync as soon as the current exchange (if any) is done; settles with its outcome. */
+  /**
+   * Runs a sync as soon as the current exchange (if any) is done; settles with its outcome. A
+   * call before start() waits for it (the daemon's socket may answer a moment before its sync
+   * starts); after stop() it is refused.
+   */
   now(): Promise<void> {
-    if (!this.isRunning) {
+    if (this.stopping !== undefined) {
       return Promise.reject(new HephError('unavailable', 'sync is not running'));
     }
     return new Promise<void>((resolve, reject) => {

@@ -200,6 +200,31 @@ describe('SyncLoop', () => {
     await expect(h.loop.now()).rejects.toThrow('sync is not running');
   });
 
+  it('now() before start() waits for the start and is served by its first run', async () => {
+    const h = harness();
+    let settled: string | undefined;
+    const early = h.loop.now().then(
+      () => (settled = 'ok'),
+      (e: Error) => (settled = e.message),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(settled).toBeUndefined();
+    expect(h.runs).toEqual([]);
+    h.loop.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await early;
+    expect(settled).toBe('ok');
+    expect(h.runs.map((t) => t - T0)).toEqual([1000]);
+    await h.loop.stop();
+  });
+
+  it('now() before a start that never comes is refused by stop()', async () => {
+    const h = harness();
+    const early = h.loop.now();
+    await h.loop.stop();
+    await expect(early).rejects.toThrow('sync stopped');
+  });
+
   it('keeps one long-poll open while online and closes it for a run', async () => {
     const h = harness({}, true);
     h.loop.start();
