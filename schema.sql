@@ -78,6 +78,21 @@ CREATE TABLE body_docs (
   PRIMARY KEY (node_id, branch)
 ) WITHOUT ROWID;
 
+-- Each body op's step: what it changed when the node's body ops are applied in op-id order (the
+-- order node.at and history read them in). `step` is a Yjs update holding only that change (the
+-- items it inserted and the ones it deleted that were still there), so any version of a body is
+-- rebuilt from small steps; `added` and `removed` count the lines it touched. Derived from the
+-- op-log, filled when a node's history is first read (from the first op without a step), and
+-- refilled from an op that arrives after ops with higher ids.
+CREATE TABLE body_steps (
+  id       TEXT PRIMARY KEY, -- the body op's id
+  branch   TEXT NOT NULL,    -- the document it edits ('' or a branch id)
+  step     BLOB NOT NULL,    -- empty when the op changed nothing
+  added    INTEGER NOT NULL,
+  removed  INTEGER NOT NULL,
+  resolves TEXT             -- body.edit: the branches it resolved, as in its payload (JSON)
+) WITHOUT ROWID;
+
 -- Typed links as add-wins sets, keyed by the deterministic link id.
 CREATE TABLE links (
   id    TEXT PRIMARY KEY,

@@ -85,4 +85,18 @@ CREATE INDEX bodies_conflicts ON bodies (node_id) WHERE heads > 1;
       body.run(v, target);
     }
   },
+  // v5 → v6: body steps (see schema.sql), which history and node.at read. Empty: a node's steps
+  // are made from its op-log when its history is first read.
+  (db) => {
+    db.exec(`
+CREATE TABLE body_steps (
+  id       TEXT PRIMARY KEY,
+  branch   TEXT NOT NULL,
+  step     BLOB NOT NULL,
+  added    INTEGER NOT NULL,
+  removed  INTEGER NOT NULL,
+  resolves TEXT
+) WITHOUT ROWID;
+`);
+  },
 ];
