@@ -1,0 +1,108 @@
+// History methods: a node's versions, the node at a version, reverting to one, and undo of this
+// device's own changes (model/history.ts, model/undo.ts).
+
+import { z } from 'zod';
+import { HephError } from '../../core/errors.js';
+import { defineMethod } from '../registry.js';
+import type { Services } from './context.js';
+import { withShortIds } from './node.js';
+import { NodeRef, resolveRef } from './refs.js';
+import { BaseVersion, defined } from './schemas.js';
+
+const VersionRef = z
+  .string()
+  .min(1)
+  .max(64)
+  .describe('a version as node.history lists it, or its short form (a unique suffix)');
+
+/** Undo takes back this replica's own changes: a hub's copy or client mode has none to take. */
+function needsOwnReplica(s: Services): void {
+  if (s.config.mode !== 'local') {
+    throw new HephError(
+      'invalid_params',
+      'undo needs a device with its own replica: this hephd runs in server mode, and the ' +
+        'changes its copy holds were made on devices; run heph undo on the device that made them',
+      { mode: s.config.mode },
+    );
+  }
+}
+
+export function historyMethods(s: Services) {
+  return [
+    defineMethod({
+      name: 'node.history',
+      summary:
+        "A node's versions, newest first: one per change to it, with when, which device and " +
+        'what changed. Paged by `before`.',
+      params: z.strictObject({
+        id: NodeRef,
+        limit: z.number().int().min(1).max(1000).optional(),
+        before: z.string().max(64).optional().describe('list versions older than this one'),
+      }),
+      result:
+        '{id, short_id, title, versions: [{version, short_version, at, origin, device, change, ' +
+        'summary}], more}',
+      handler: (p) => {
+        const n = withShortIds(s, [resolveRef(s.store, p.id, { includeDeleted: true })])[0]!;
+        const page = s.history.list(n.id, defined({ limit: p.limit, before: p.before }));
+        return { ...page, short_id: n.short_id, title: n.title };
+      },
+    }),
+    defineMethod({
+      name: 'node.at',
+      summary:
+        'A node as it was at a version: every op on it up to that version applied in op-id ' +
+        'order (with concurrent edits, possibly a state no single device showed).',
+      params: z.strictObject({ id: NodeRef, version: VersionRef }),
+      result:
+        'node (as at the version) with version, short_version, at, device, change, conflicts, ' +
+        'body_conflict and links [{type, dst}]',
+      handler: (p) =>
+        withShortIds(s, [
+          s.history.at(resolveRef(s.store, p.id, { includeDeleted: true }).id, p.version),
+        ])[0],
+    }),
+    defineMethod({
+      name: 'node.revert',
+      summary:
+        'Writes a node back as it was at a version, as one new change that syncs like any edit ' +
+        '(later versions stay in the history; nothing is moved to the trash).',
+      params: z.strictObject({
+        id: NodeRef,
+        version: VersionRef,
+        base_version: BaseVersion.optional(),
+      }),
+      result: '{node, version, short_version, changed: [what was written back]}',
+      handler: (p) => {
+        const id = resolveRef(s.store, p.id, { includeDeleted: true }).id;
+        const r = s.history.revert(id, p.version, p.base_version);
+        return { ...r, node: withShortIds(s, [r.node])[0] };
+      },
+    }),
+    defineMethod({
+      name: 'undo',
+      summary:
+        "Takes back this device's last change (or `change`) as a new change; a second undo goes " +
+        'further back. What another device changed since is left alone and listed in skipped.',
+      params: z.strictObject({
+        change: z.string().min(1).max(64).optional().describe('a change from undo.list'),
+      }),
+      result:
+        '{undone, summary, nodes: [{id, title, kind, summary}], skipped: [{id, title, what, reason, device?}]}',
+      handler: (p) => {
+        needsOwnReplica(s);
+        return s.undo.undo(p.change);
+      },
+    }),
+    defineMethod({
+      name: 'undo.list',
+      summary: 'The changes undo can take back on this device, the next one first.',
+      params: z.strictObject({ limit: z.number().int().min(1).max(100).optional() }),
+      result: '{changes: [{change, short_change, at, summary, nodes, undoable, skipped}]}',
+      handler: (p) => {
+        needsOwnReplica(s);
+        return s.undo.list(p.limit);
+      },
+    }),
+  ];
+}
