@@ -30,13 +30,22 @@ export interface ChangeOnNode<T extends HistOp = HistOp> {
 /** The node's changes, oldest version first (`ops` in op-id order). */
 export function changesOf<T extends HistOp>(ops: readonly T[]): ChangeOnNode<T>[] {
   const byChange = new Map<string, ChangeOnNode<T>>();
+  const out: ChangeOnNode<T>[] = [];
+  let sorted = true;
   for (const op of ops) {
-    let c = byChange.get(op.change);
-    if (!c) byChange.set(op.change, (c = { change: op.change, version: op.id, ops: [] }));
-    c.ops.push(op);
-    if (op.id > c.version) c.version = op.id;
+    const c = byChange.get(op.change);
+    if (c) {
+      c.ops.push(op);
+      if (op.id > c.version) c.version = op.id;
+      // A change whose ops are not all together in op-id order can end after a later one.
+      if (c !== out[out.length - 1]) sorted = false;
+    } else {
+      const n = { change: op.change, version: op.id, ops: [op] };
+      byChange.set(op.change, n);
+      out.push(n);
+    }
   }
-  return [...byChange.values()].sort((a, b) => (a.version < b.version ? -1 : 1));
+  return sorted ? out : out.sort((a, b) => (a.version < b.version ? -1 : 1));
 }
 
 // ---- short versions ----------------------------------------------------------------------------
@@ -58,26 +67,25 @@ export function shortVersions(
   all: readonly string[],
   wanted: readonly string[],
 ): Map<string, string> {
-  const counts = new Map<string, number>();
-  const times = new Map<string, number>();
-  for (const v of all) {
-    const wall = v.slice(0, WALL);
-    for (let n = MIN_SHORT; n <= WALL; n++) {
-      const k = wall.slice(-n);
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    }
-    times.set(timePart(v), (times.get(timePart(v)) ?? 0) + 1);
-  }
   const out = new Map<string, string>();
   for (const v of wanted) {
-    const wall = v.slice(0, WALL);
-    let short: string | undefined;
-    for (let n = MIN_SHORT; n <= WALL && short === undefined; n++) {
-      if ((counts.get(wall.slice(-n)) ?? 0) <= 1) short = wall.slice(-n);
+    // The other versions with the same last MIN_SHORT digits: only those can share a form.
+    let others = all.filter((u) => u !== v && sameDigits(u, v, MIN_SHORT));
+    let n = MIN_SHORT;
+    while (others.length > 0 && n < WALL) {
+      n++;
+      others = others.filter((u) => sameDigits(u, v, n));
     }
-    out.set(v, short ?? ((times.get(timePart(v)) ?? 0) <= 1 ? timePart(v) : v));
+    if (others.length === 0) out.set(v, v.slice(WALL - n, WALL));
+    else out.set(v, others.some((u) => timePart(u) === timePart(v)) ? v : timePart(v));
   }
   return out;
+}
+
+/** Whether two versions' milliseconds end in the same `n` hex digits. */
+function sameDigits(a: string, b: string, n: number): boolean {
+  for (let i = WALL - n; i < WALL; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
+  return true;
 }
 
 const REF_HELP =

@@ -31,7 +31,7 @@ import { applyAdd, applyRemove, EMPTY_LINK, isLive, type LinkSetState } from '..
 import { applyWrite, EMPTY_REGISTER, viewRegister, type RegisterState } from '../core/register.js';
 import { formatVersion } from '../core/version.js';
 import type { NodePatch, NodeView } from '../ports/store.js';
-import { bodyFromSteps, NodeLog, type LogOp } from '../store/node-log.js';
+import { NodeLog, type LogOp } from '../store/node-log.js';
 import { isoOf } from '../store/node-rows.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 
@@ -78,6 +78,8 @@ export interface RevertResult {
 export interface HistoryOptions {
   /** How this replica's own changes are named (a local daemon: "this device"). */
   ownDevice?: string | undefined;
+  /** Body steps between saved states (step-log.ts); tests make it small. */
+  markEvery?: number;
 }
 
 const DEFAULT_LIMIT = 20;
@@ -90,7 +92,10 @@ export class History {
     readonly store: SqliteStore,
     private readonly options: HistoryOptions = {},
   ) {
-    this.log = new NodeLog(store.connection);
+    this.log = new NodeLog(
+      store.connection,
+      options.markEvery === undefined ? {} : { markEvery: options.markEvery },
+    );
   }
 
   /** A replica's name as history shows it (device names are not synced yet: the replica id). */
@@ -100,15 +105,25 @@ export class History {
       : origin;
   }
 
-  /** What history summaries need to know, over a node's ops (or any ops by id). */
-  summaryContext(ops: readonly LogOp[]): SummaryContext {
+  /**
+   * What history summaries need to know: field values from `ops` (others are looked up), and
+   * the lines each body op of `linesFor` touched.
+   */
+  summaryContext(ops: readonly LogOp[], linesFor: readonly LogOp[] = ops): SummaryContext {
     const values = new Map<string, Json>();
-    for (const o of ops)
+    for (const o of ops) {
       if (o.kind === 'node.set' && o.payload) values.set(o.id, o.payload.value ?? null);
+    }
     const lines = new Map<string, { added: number; removed: number }>();
-    for (const node of new Set(ops.filter((o) => isBodyKind(o.kind)).map((o) => o.target))) {
-      this.log.fillSteps(node);
-      for (const s of this.log.steps(node)) lines.set(s.id, s);
+    const bodyOps = new Map<string, string[]>();
+    for (const o of linesFor) {
+      if (isBodyKind(o.kind)) bodyOps.set(o.target, [...(bodyOps.get(o.target) ?? []), o.id]);
+    }
+    for (const [node, ids] of bodyOps) {
+      this.log.steps.fill(node);
+      ids.sort();
+      const found = this.log.steps.lines(node, ids[0] as string, ids[ids.length - 1] as string);
+      for (const [id, l] of found) lines.set(id, l);
     }
     return {
       valueOf: (id) => values.get(id) ?? this.log.op(id)?.payload.value,
@@ -131,7 +146,10 @@ export class History {
     }
     const limit = opts.limit ?? DEFAULT_LIMIT;
     const page = changes.slice(Math.max(0, end - limit), end).reverse();
-    const ctx = this.summaryContext(ops);
+    const ctx = this.summaryContext(
+      ops,
+      page.flatMap((c) => c.ops),
+    );
     const all = changes.map((c) => c.version);
     const short = shortVersions(
       all,
@@ -236,8 +254,8 @@ export class History {
       const vis = r && viewRegister(r).visible;
       return vis === undefined ? undefined : (JSON.parse(vis) as Json);
     };
-    this.log.fillSteps(id);
-    const body = bodyFromSteps(this.log.steps(id, v));
+    this.log.steps.fill(id);
+    const body = this.log.steps.bodyAt(id, v);
     const kind = (value('kind') ?? node.kind) as NodeKind;
     const extra: Record<string, Json> = {};
     for (const f of [...regs.keys()].sort()) if (!isKnownField(f)) extra[f] = value(f) ?? null;

@@ -27,7 +27,7 @@ import { canonicalJson, type Json } from '../core/json.js';
 import { isLive } from '../core/link-set.js';
 import { formatVersion } from '../core/version.js';
 import type { NodePatch } from '../ports/store.js';
-import { bodyFromSteps, type LogOp, type OwnChange } from '../store/node-log.js';
+import type { LogOp, OwnChange } from '../store/node-log.js';
 import { isoOf } from '../store/node-rows.js';
 import type { History } from './history.js';
 
@@ -281,10 +281,11 @@ export class Undo {
       const own = mine.filter((o) => o.target === id && isBodyKind(o.kind)).map((o) => o.id);
       const firstId = own[0] as string;
       const lastId = own[own.length - 1] as string;
-      this.history.log.fillSteps(id);
-      const rows = this.history.log.steps(id, lastId);
+      const steps = this.history.log.steps;
+      steps.fill(id);
+      const rows = steps.meta(id, lastId);
       const branch = rows.find((r) => r.id === firstId)?.branch ?? '';
-      const after = bodyFromSteps(rows);
+      const after = steps.bodyAt(id, lastId);
       if (after.shown !== branch) {
         skip(
           id,
@@ -293,7 +294,8 @@ export class Undo {
         );
         continue;
       }
-      const before = bodyFromSteps(rows.filter((r) => r.id < firstId)).texts.get(branch) ?? '';
+      const prev = rows.filter((r) => r.id < firstId).pop();
+      const before = prev === undefined ? '' : (steps.bodyAt(id, prev.id).texts.get(branch) ?? '');
       if (before === after.texts.get(branch)) continue;
       const patch = patches.get(id) ?? {};
       patch.body = before;

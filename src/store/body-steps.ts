@@ -135,17 +135,18 @@ export class StepDocs {
     return { step, ...measured };
   }
 
-  has(branch: string): boolean {
-    return this.docs.has(branch);
+  /** Starts a document from a state saved earlier (see `states`). */
+  load(branch: string, state: Uint8Array): void {
+    Y.applyUpdate(this.doc(branch), state);
+  }
+
+  /** Every document's state, to start from later. */
+  states(): [branch: string, state: Uint8Array][] {
+    return [...this.docs].map(([b, d]) => [b, Y.encodeStateAsUpdate(d)]);
   }
 
   text(branch: string): string {
     return this.docs.get(branch)?.getText(TEXT).toJSON() ?? '';
-  }
-
-  state(branch: string): Uint8Array | undefined {
-    const d = this.docs.get(branch);
-    return d && Y.encodeStateAsUpdate(d);
   }
 
   destroy(): void {

@@ -1,24 +1,16 @@
 // Reads of the op-log for history, node.at, revert and undo: a node's ops (its fields, its body
-// and the typed links from it), one change's ops, this replica's own changes newest first, and
-// the body steps (body-steps.ts) kept in `body_steps`. Guarantees:
-// - a node's body steps are complete after fillSteps: every body op of the node has a step made
-//   in op-id order; an op that arrived after ops with higher ids gets its step, and theirs are
-//   made again, from its place on (the rows before it are still right);
-// - nothing here writes the op-log or anything a user sees: `body_steps` is derived, and a
-//   rollback of a surrounding transaction only costs making the steps again.
+// and the typed links from it) read from the index of a node's ops without the body ops' large
+// payloads, one op, this replica's own changes newest first, a node's registers and a link's
+// state as stored; and the body steps (step-log.ts). Nothing here writes what a user sees.
 
 import type Database from 'better-sqlite3';
 import type { Json } from '../core/json.js';
 import { decodeLinkSet, EMPTY_LINK, type LinkSetState } from '../core/link-set.js';
-import { interpretOp, type BodyOp } from '../core/op.js';
 import type { RegisterState } from '../core/register.js';
-import { union, versionOf, withOp, type Version } from '../core/version.js';
-import { StepDocs } from './body-steps.js';
-import { chooseShown, type BodyDoc } from './bodies.js';
+import { StepLog } from './step-log.js';
 import { decodeRegs, type ValueRow } from './node-rows.js';
 
 const BODY_KINDS = "('body.update', 'body.init', 'body.edit')";
-const FILL_PAGE = 500;
 
 /** An op of a node's log. The payload is left out of body ops (their updates are large). */
 export interface LogOp {
@@ -27,16 +19,6 @@ export interface LogOp {
   target: string;
   change: string;
   payload: Record<string, Json> | undefined;
-}
-
-export interface StepRow {
-  id: string;
-  kind: string;
-  branch: string;
-  step: Uint8Array;
-  added: number;
-  removed: number;
-  resolves: string | null;
 }
 
 interface OwnRow {
@@ -56,44 +38,24 @@ export interface OwnChange {
 
 export class NodeLog {
   private readonly stmt;
+  /** The body steps of nodes (step-log.ts). */
+  readonly steps: StepLog;
 
-  constructor(private readonly db: Database.Database) {
-    const columns = `id, kind, target, coalesce(change, id) AS change,
-      CASE WHEN kind IN ${BODY_KINDS} THEN NULL ELSE payload END AS payload`;
+  constructor(db: Database.Database, options: { markEvery?: number } = {}) {
+    this.steps = new StepLog(db, options.markEvery);
+    const ops = (where: string) =>
+      `SELECT id, kind, target, coalesce(change, id) AS change FROM oplog WHERE ${where}`;
+    const payloads = (where: string) =>
+      `SELECT id, payload FROM oplog WHERE ${where} AND kind NOT IN ${BODY_KINDS}`;
     this.stmt = {
-      // The node's own ops, and the ops of the typed links from it (ids 'node|type|dst').
-      nodeOps: db.prepare(
-        `SELECT ${columns} FROM oplog WHERE target = ?
-         UNION ALL SELECT ${columns} FROM oplog WHERE target > ? AND target < ?
-         ORDER BY id`,
-      ),
-      firstMissing: db
-        .prepare(
-          `SELECT o.id FROM oplog o WHERE o.target = ? AND o.kind IN ${BODY_KINDS}
-           AND NOT EXISTS (SELECT 1 FROM body_steps s WHERE s.id = o.id) ORDER BY o.id LIMIT 1`,
-        )
-        .pluck(),
-      steps: db.prepare(
-        `SELECT o.id, o.kind, s.branch, s.step, s.added, s.removed, s.resolves
-         FROM oplog o JOIN body_steps s ON s.id = o.id
-         WHERE o.target = ? AND o.kind IN ${BODY_KINDS} AND o.id <= ? ORDER BY o.id`,
-      ),
-      stepsBefore: db.prepare(
-        `SELECT o.id, s.branch, s.step FROM oplog o JOIN body_steps s ON s.id = o.id
-         WHERE o.target = ? AND o.kind IN ${BODY_KINDS} AND o.id < ? ORDER BY o.id`,
-      ),
-      bodyOpsFrom: db.prepare(
-        `SELECT id, kind, payload FROM oplog WHERE target = ? AND kind IN ${BODY_KINDS}
-         AND id >= ? ORDER BY id LIMIT ${FILL_PAGE}`,
-      ),
-      bodyOpsAfter: db.prepare(
-        `SELECT id, kind, payload FROM oplog WHERE target = ? AND kind IN ${BODY_KINDS}
-         AND id > ? ORDER BY id LIMIT ${FILL_PAGE}`,
-      ),
-      putStep: db.prepare(
-        `INSERT OR REPLACE INTO body_steps (id, branch, step, added, removed, resolves)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
+      // The node's own ops and those of the typed links from it (ids 'node|type|dst'), from the
+      // index alone; then the payloads of those that are not body ops.
+      nodeOps: db
+        .prepare(`${ops('target = ?')} UNION ALL ${ops('target > ? AND target < ?')} ORDER BY id`)
+        .raw(true),
+      payloads: db
+        .prepare(`${payloads('target = ?')} UNION ALL ${payloads('target > ? AND target < ?')}`)
+        .raw(true),
       op: db.prepare(
         'SELECT id, kind, target, coalesce(change, id) AS change, payload FROM oplog WHERE id = ?',
       ),
@@ -112,57 +74,31 @@ export class NodeLog {
 
   /** A node's ops and those of the typed links from it, oldest first. */
   nodeOps(node: string): LogOp[] {
-    type Row = Omit<LogOp, 'payload'> & { payload: string | null };
-    const rows = this.stmt.nodeOps.all(node, `${node}|`, `${node}}`) as Row[];
-    return rows.map((r) => ({
-      ...r,
-      payload: r.payload === null ? undefined : (JSON.parse(r.payload) as Record<string, Json>),
-    }));
+    const range = [node, `${node}|`, `${node}}`];
+    const payloads = new Map<string, string>();
+    for (const [id, payload] of this.stmt.payloads.all(...range) as [string, string][]) {
+      payloads.set(id, payload);
+    }
+    const rows = this.stmt.nodeOps.all(...range) as [string, string, string, string][];
+    const out: LogOp[] = new Array<LogOp>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [id, kind, target, change] = rows[i] as [string, string, string, string];
+      const p = payloads.get(id);
+      out[i] = {
+        id,
+        kind,
+        target,
+        change,
+        payload: p === undefined ? undefined : (JSON.parse(p) as Record<string, Json>),
+      };
+    }
+    return out;
   }
 
   /** One op by id, with its payload. */
   op(id: string): (LogOp & { payload: Record<string, Json> }) | undefined {
     const r = this.stmt.op.get(id) as (Omit<LogOp, 'payload'> & { payload: string }) | undefined;
     return r && { ...r, payload: JSON.parse(r.payload) as Record<string, Json> };
-  }
-
-  /** Makes the body steps a node lacks (see the file comment). */
-  fillSteps(node: string): void {
-    const missing = this.stmt.firstMissing.get(node) as string | undefined;
-    if (missing === undefined) return;
-    const docs = new StepDocs();
-    try {
-      docs.replay(this.stmt.stepsBefore.all(node, missing) as StepRow[]);
-      this.db.transaction(() => {
-        type Row = { id: string; kind: string; payload: string };
-        let page = this.stmt.bodyOpsFrom.all(node, missing) as Row[];
-        while (page.length > 0) {
-          for (const r of page) {
-            const payload = JSON.parse(r.payload) as Record<string, Json>;
-            let k: BodyOp | undefined;
-            try {
-              k = interpretOp({ id: r.id, kind: r.kind, target: node, payload }) as BodyOp;
-            } catch {
-              k = undefined; // stored ops were checked; an unreadable one changed nothing
-            }
-            const s = k
-              ? docs.apply(k.doc, Buffer.from(k.update, 'base64'))
-              : { step: new Uint8Array(0), added: 0, removed: 0 };
-            const resolves = k && k.resolves.length > 0 ? JSON.stringify(payload.resolves) : null;
-            this.stmt.putStep.run(r.id, k?.doc ?? '', s.step, s.added, s.removed, resolves);
-          }
-          const last = page[page.length - 1] as Row;
-          page = this.stmt.bodyOpsAfter.all(node, last.id) as Row[];
-        }
-      })();
-    } finally {
-      docs.destroy();
-    }
-  }
-
-  /** A node's body steps up to and including op `upTo`, oldest first (call fillSteps first). */
-  steps(node: string, upTo = '\uffff'): StepRow[] {
-    return this.stmt.steps.all(node, upTo) as StepRow[];
   }
 
   /**
@@ -194,55 +130,5 @@ export class NodeLog {
   link(id: string): LinkSetState {
     const state = this.stmt.link.get(id) as string | undefined;
     return state === undefined ? EMPTY_LINK : decodeLinkSet(state);
-  }
-}
-
-/** A body as its steps give it: every document's text, the one shown, and its version. */
-export interface StepBody {
-  /** The branch shown (see bodies.ts), undefined before any body op. */
-  shown: string | undefined;
-  /** How many documents are not resolved (more than one: a body conflict). */
-  heads: number;
-  version: Version;
-  texts: Map<string, string>;
-}
-
-/** The body the given steps make (a prefix of a node's steps, in op-id order). */
-export function bodyFromSteps(rows: readonly StepRow[]): StepBody {
-  const meta = new Map<string, BodyDoc>();
-  for (const r of rows) {
-    let d = meta.get(r.branch);
-    if (!d) {
-      d = { branch: r.branch, since: '', version: new Map(), resolved: new Map() };
-      meta.set(r.branch, d);
-    }
-    d.version = withOp(d.version, r.id);
-    const init = r.kind === 'body.init';
-    if (init ? r.id > d.since : r.branch === '' && (d.since === '' || r.id < d.since)) {
-      d.since = r.id;
-    }
-    if (r.resolves !== null) {
-      for (const [branch, seen] of Object.entries(
-        JSON.parse(r.resolves) as Record<string, string[]>,
-      )) {
-        const t = meta.get(branch);
-        if (t) t.resolved = union(t.resolved, versionOf(seen));
-      }
-    }
-  }
-  const docs = new StepDocs();
-  try {
-    docs.replay(rows);
-    const { shown, heads } = chooseShown([...meta.values()]);
-    const texts = new Map<string, string>();
-    for (const b of meta.keys()) texts.set(b, docs.text(b));
-    return {
-      shown: shown?.branch,
-      heads: heads.length,
-      version: versionOf(rows.map((r) => r.id)),
-      texts,
-    };
-  } finally {
-    docs.destroy();
   }
 }

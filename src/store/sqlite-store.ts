@@ -1264,13 +1264,13 @@ export class SqliteStore implements Store {
 
   /**
    * Drops the materialized tables and replays the whole op-log into them. Body steps (derived,
-   * see node-log.ts) are dropped too, and made again when a node's history is next read.
+   * see step-log.ts) are dropped too, and made again when a node's history is next read.
    */
   rebuild(): void {
     type Row = { id: string; kind: string; target: string; payload: string };
     this.transaction(() => {
       this.db.exec(
-        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM body_docs; DELETE FROM links; DELETE FROM wiki_links; DELETE FROM body_steps;',
+        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM body_docs; DELETE FROM links; DELETE FROM wiki_links; DELETE FROM body_steps; DELETE FROM body_marks;',
       );
       this.states.clear();
       let after = '';

@@ -208,7 +208,10 @@ describe('node.at and history (property)', () => {
               seed: 300 + i,
             }),
           );
-          const histories = stores.map((h) => new History(h.store, { ownDevice: 'this device' }));
+          // Saved body states every 3 steps, so showing a version starts from one.
+          const histories = stores.map(
+            (h) => new History(h.store, { ownDevice: 'this device', markEvery: 3 }),
+          );
           try {
             const task = stores[0]!.store.createNode({
               kind: 'task',
