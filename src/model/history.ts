@@ -71,6 +71,8 @@ export interface RevertResult {
   node: NodeView;
   version: string;
   short_version: string;
+  /** When that version was made. */
+  at: string;
   /** What the revert wrote: field names, 'body', 'restored', 'link …'. Empty: nothing differed. */
   changed: string[];
 }
@@ -135,14 +137,14 @@ export class History {
   list(id: string, opts: { limit?: number; before?: string } = {}): HistoryPage {
     const ops = this.log.nodeOps(id);
     const changes = changesOf(ops);
+    const all = changes.map((c) => c.version);
     let end = changes.length;
     if (opts.before !== undefined) {
-      if (!isHlcString(opts.before)) {
-        throw new HephError('invalid_params', 'before: must be a version (as --json lists it)', {
-          field: 'before',
-        });
-      }
-      while (end > 0 && (changes[end - 1] as ChangeOnNode).version >= opts.before) end--;
+      // A full version need not be one of the node's (any point in time pages); a short one
+      // must name one of them.
+      const t = opts.before.trim().toLowerCase();
+      const before = isHlcString(t) ? t : resolveVersionRef(t, all, id, 'before');
+      while (end > 0 && (changes[end - 1] as ChangeOnNode).version >= before) end--;
     }
     const limit = opts.limit ?? DEFAULT_LIMIT;
     const page = changes.slice(Math.max(0, end - limit), end).reverse();
@@ -150,7 +152,6 @@ export class History {
       ops,
       page.flatMap((c) => c.ops),
     );
-    const all = changes.map((c) => c.version);
     const short = shortVersions(
       all,
       page.map((c) => c.version),
@@ -367,6 +368,7 @@ export class History {
       node: this.store.getNode(id),
       version: then.version,
       short_version: then.short_version,
+      at: then.at,
       changed,
     };
   }

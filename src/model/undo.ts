@@ -63,6 +63,8 @@ export interface UndoEntry {
 export interface UndoResult {
   /** The change undone. */
   undone: string;
+  /** When it was made. */
+  at: string;
   summary: string;
   nodes: ChangeNode[];
   skipped: Skipped[];
@@ -71,6 +73,8 @@ export interface UndoResult {
 /** The value a field has before any write (what writing it back means). */
 const UNSET: Record<string, Json> = { title: '', aliases: [], deleted: false };
 const LIST_LIMIT = 1000;
+/** Nodes a change's one-line summary names before it counts the rest. */
+const SUMMARY_NODES = 3;
 
 interface Plan {
   actions: (() => void)[];
@@ -85,10 +89,11 @@ export class Undo {
   }
 
   /** Own changes undo could take, newest first (at most `limit`). */
-  private candidates(limit: number): OwnChange[] {
-    const out: OwnChange[] = [];
+  private candidates(limit: number): OwnChange[] & { made?: boolean } {
+    const out: OwnChange[] & { made?: boolean } = [];
     const undone = new Set<string>();
     this.history.log.ownChanges(this.store.origin, (c) => {
+      out.made = true;
       if (c.undoes !== undefined) undone.add(c.undoes);
       else if (!undone.has(c.change)) out.push(c);
       return out.length < limit;
@@ -123,11 +128,16 @@ export class Undo {
   }
 
   undo(ref?: string): UndoResult {
-    const c = ref === undefined ? this.candidates(1)[0] : this.find(ref);
+    const found: OwnChange[] & { made?: boolean } =
+      ref === undefined ? this.candidates(1) : [this.find(ref)];
+    const c = found[0];
     if (!c) {
       throw new HephError(
         'not_found',
-        'nothing to undo: every change made on this device is undone',
+        found.made === true
+          ? 'nothing to undo: every change made on this device is undone'
+          : 'nothing to undo: no change was made on this device yet (changes that synced in ' +
+              'from other devices are undone on the device that made them)',
         {},
       );
     }
@@ -147,7 +157,7 @@ export class Undo {
       this.store.markChange({ undoes: c.change });
       for (const a of plan.actions) a();
     });
-    return { undone: c.change, ...described, skipped: plan.skipped };
+    return { undone: c.change, at: isoOf(wallOf(c.change)), ...described, skipped: plan.skipped };
   }
 
   /** The change `ref` names (full id, or a short form among the changes undo could take). */
@@ -195,13 +205,16 @@ export class Undo {
         summary: summarize(nodeOps, ctx),
       });
     }
-    const summary = nodes
-      .map((n) =>
-        n.summary.startsWith('created ')
-          ? n.summary
-          : `${JSON.stringify(n.title || n.id)}: ${n.summary}`,
-      )
-      .join('; ');
+    const parts = nodes.map((n) =>
+      n.summary.startsWith('created ')
+        ? n.summary
+        : `${JSON.stringify(n.title || n.id)}: ${n.summary}`,
+    );
+    // A change of many nodes (an import) is named by its first few and a count.
+    const summary =
+      parts.length > SUMMARY_NODES
+        ? `${parts.slice(0, SUMMARY_NODES).join('; ')}; and ${parts.length - SUMMARY_NODES} more nodes`
+        : parts.join('; ');
     return { summary, nodes };
   }
 

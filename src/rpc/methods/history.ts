@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
+import { trashedNamed } from '../../model/trash.js';
 import { defineMethod } from '../registry.js';
 import type { Services } from './context.js';
 import { withShortIds } from './node.js';
@@ -14,6 +15,27 @@ const VersionRef = z
   .min(1)
   .max(64)
   .describe('a version as node.history lists it, or its short form (a unique suffix)');
+
+/**
+ * The node a history method means: as other methods find it (a task before its context doc of
+ * the same title), or else a node in the trash with that title or alias, whose history is what
+ * someone who lost it wants.
+ */
+function historyNode(s: Services, ref: string): string {
+  try {
+    return resolveRef(s.store, ref, { includeDeleted: true, kind: 'task' }).id;
+  } catch (e) {
+    if (!(e instanceof HephError) || e.code !== 'not_found') throw e;
+    const trashed = trashedNamed(s.store, ref);
+    if (trashed.length === 1) return trashed[0] as string;
+    if (trashed.length === 0) throw e;
+    throw new HephError(
+      'ambiguous',
+      `${JSON.stringify(ref)} names ${trashed.length} nodes in the trash: ${trashed.join(', ')}; use an id (heph trash lists them)`,
+      { ids: trashed },
+    );
+  }
+}
 
 /** Undo takes back this replica's own changes: a hub's copy or client mode has none to take. */
 function needsOwnReplica(s: Services): void {
@@ -43,7 +65,7 @@ export function historyMethods(s: Services) {
         '{id, short_id, title, versions: [{version, short_version, at, origin, device, change, ' +
         'summary}], more}',
       handler: (p) => {
-        const n = withShortIds(s, [resolveRef(s.store, p.id, { includeDeleted: true })])[0]!;
+        const n = withShortIds(s, [s.store.getNode(historyNode(s, p.id))])[0]!;
         const page = s.history.list(n.id, defined({ limit: p.limit, before: p.before }));
         return { ...page, short_id: n.short_id, title: n.title };
       },
@@ -57,10 +79,7 @@ export function historyMethods(s: Services) {
       result:
         'node (as at the version) with version, short_version, at, device, change, conflicts, ' +
         'body_conflict and links [{type, dst}]',
-      handler: (p) =>
-        withShortIds(s, [
-          s.history.at(resolveRef(s.store, p.id, { includeDeleted: true }).id, p.version),
-        ])[0],
+      handler: (p) => withShortIds(s, [s.history.at(historyNode(s, p.id), p.version)])[0],
     }),
     defineMethod({
       name: 'node.revert',
@@ -72,9 +91,9 @@ export function historyMethods(s: Services) {
         version: VersionRef,
         base_version: BaseVersion.optional(),
       }),
-      result: '{node, version, short_version, changed: [what was written back]}',
+      result: '{node, version, short_version, at, changed: [what was written back]}',
       handler: (p) => {
-        const id = resolveRef(s.store, p.id, { includeDeleted: true }).id;
+        const id = historyNode(s, p.id);
         const r = s.history.revert(id, p.version, p.base_version);
         return { ...r, node: withShortIds(s, [r.node])[0] };
       },
@@ -88,7 +107,7 @@ export function historyMethods(s: Services) {
         change: z.string().min(1).max(64).optional().describe('a change from undo.list'),
       }),
       result:
-        '{undone, summary, nodes: [{id, title, kind, summary}], skipped: [{id, title, what, reason, device?}]}',
+        '{undone, at, summary, nodes: [{id, title, kind, summary}], skipped: [{id, title, what, reason, device?}]}',
       handler: (p) => {
         needsOwnReplica(s);
         return s.undo.undo(p.change);
