@@ -205,10 +205,16 @@ export class Undo {
         summary: summarize(nodeOps, ctx),
       });
     }
-    const parts = nodes.map((n) =>
-      n.summary.startsWith('created ')
+    // Nodes the change did the same to (a task and its context doc renamed) are named once.
+    const same = new Map<string, string[]>();
+    for (const n of nodes) {
+      const part = n.summary.startsWith('created ')
         ? n.summary
-        : `${JSON.stringify(n.title || n.id)}: ${n.summary}`,
+        : `${JSON.stringify(n.title || n.id)}: ${n.summary}`;
+      same.set(part, [...(same.get(part) ?? []), n.kind || 'node']);
+    }
+    const parts = [...same].map(([part, kinds]) =>
+      kinds.length > 1 ? `${part} (${kinds.join(' and ')})` : part,
     );
     // A change of many nodes (an import) is named by its first few and a count.
     const summary =
