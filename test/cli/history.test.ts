@@ -101,7 +101,7 @@ describe('heph history, show --at and revert', () => {
     refused(at, 2, /is not a version/);
     refused(before2, 2, /before: .* is not a version/);
     refused(zero, 2, /--limit must be a positive whole number/);
-    refused(missing, 2, /to/);
+    refused(missing, 2, /not enough arguments: heph revert <id> <to>/);
     expect(await versions(a)).toEqual(before);
     expect(await versions(b)).toHaveLength(1);
   });

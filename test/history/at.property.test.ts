@@ -14,7 +14,7 @@ import { ManualClock } from '../../src/ports/clock.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { openTestStore, type TestStore } from '../helpers/store.js';
+import { allOps, openTestStore, safeCut, type TestStore } from '../helpers/store.js';
 
 const SEED = Number(process.env.HEPH_PROPERTY_SEED ?? 20260612);
 const RUNS = Number(process.env.HEPH_PROPERTY_RUNS ?? 25);
@@ -93,17 +93,6 @@ function cmdArb(): fc.Arbitrary<Cmd> {
     },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('read' as const), r }) },
   );
-}
-
-function allOps(s: SqliteStore): Op[] {
-  return s.opsSince(0, 100_000).ops;
-}
-
-function safeCut(s: string, at: number): number {
-  let i = Math.min(at, s.length);
-  const c = s.charCodeAt(i);
-  if (i > 0 && c >= 0xdc00 && c <= 0xdfff) i--;
-  return i;
 }
 
 function run(stores: TestStore[], histories: History[], id: string, cmd: Cmd): void {

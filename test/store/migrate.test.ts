@@ -108,6 +108,7 @@ describe('a spoke database of schema version 4', () => {
     origin: string;
     pendingOps: number;
     conflicts: number;
+    ideas: string;
     bodies: Record<string, string>;
   };
 
