@@ -219,7 +219,7 @@ export class Undo {
     // A change of many nodes (an import) is named by its first few and a count.
     const summary =
       parts.length > SUMMARY_NODES
-        ? `${parts.slice(0, SUMMARY_NODES).join('; ')}; and ${parts.length - SUMMARY_NODES} more nodes`
+        ? `${parts.slice(0, SUMMARY_NODES).join('; ')}; and ${parts.length - SUMMARY_NODES} more ${parts.length - SUMMARY_NODES === 1 ? 'node' : 'nodes'}`
         : parts.join('; ');
     return { summary, nodes };
   }
