@@ -1150,9 +1150,12 @@ export class SqliteStore implements Store {
       for (const r of rows) {
         const payload = JSON.parse(r.payload) as Record<string, Json>;
         for (const k of Object.keys(payload)) payload[k] = rename(payload[k] as Json);
-        // A change keeps its ops together under its first op's new id.
-        const was = payload.change;
-        if (typeof was === 'string' && renamed.has(was)) payload.change = renamed.get(was) ?? was;
+        // A change keeps its ops together under its first op's new id; an undo or revert still
+        // names the change or version it took back when that was re-stamped too.
+        for (const k of ['change', 'undoes', 'reverts']) {
+          const was = payload[k];
+          if (typeof was === 'string' && renamed.has(was)) payload[k] = renamed.get(was) ?? was;
+        }
         const id = this.hlc.now();
         const change = changeOf({ id, payload });
         insert.run(
