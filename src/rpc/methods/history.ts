@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
 import { trashedNamed } from '../../model/trash.js';
 import { defineMethod } from '../registry.js';
+import * as H from './history-results.js';
 import type { Services } from './context.js';
 import { withShortIds } from './node.js';
 import { NodeRef, resolveRef } from './refs.js';
@@ -61,9 +62,7 @@ export function historyMethods(s: Services) {
         limit: z.number().int().min(1).max(1000).optional(),
         before: z.string().max(64).optional().describe('list versions older than this one'),
       }),
-      result:
-        '{id, short_id, title, versions: [{version, short_version, at, origin, device, change, ' +
-        'summary}], more}',
+      result: H.HistoryResult,
       handler: (p) => {
         const n = withShortIds(s, [s.store.getNode(historyNode(s, p.id))])[0]!;
         const page = s.history.list(n.id, defined({ limit: p.limit, before: p.before }));
@@ -76,9 +75,7 @@ export function historyMethods(s: Services) {
         'A node as it was at a version: every op on it up to that version applied in op-id ' +
         'order (with concurrent edits, possibly a state no single device showed).',
       params: z.strictObject({ id: NodeRef, version: VersionRef }),
-      result:
-        'node (as at the version) with version, short_version, at, device, change, conflicts, ' +
-        'body_conflict and links [{type, dst}]',
+      result: H.NodeAtResult,
       handler: (p) => withShortIds(s, [s.history.at(historyNode(s, p.id), p.version)])[0],
     }),
     defineMethod({
@@ -91,7 +88,7 @@ export function historyMethods(s: Services) {
         version: VersionRef,
         base_version: BaseVersion.optional(),
       }),
-      result: '{node, version, short_version, at, changed: [what was written back]}',
+      result: H.RevertResult,
       handler: (p) => {
         const id = historyNode(s, p.id);
         const r = s.history.revert(id, p.version, p.base_version);
@@ -106,8 +103,7 @@ export function historyMethods(s: Services) {
       params: z.strictObject({
         change: z.string().min(1).max(64).optional().describe('a change from undo.list'),
       }),
-      result:
-        '{undone, at, summary, nodes: [{id, title, kind, summary}], skipped: [{id, title, what, reason, device?}]}',
+      result: H.UndoResult,
       handler: (p) => {
         needsOwnReplica(s);
         return s.undo.undo(p.change);
@@ -117,7 +113,7 @@ export function historyMethods(s: Services) {
       name: 'undo.list',
       summary: 'The changes undo can take back on this device, the next one first.',
       params: z.strictObject({ limit: z.number().int().min(1).max(100).optional() }),
-      result: '{changes: [{change, short_change, at, summary, nodes, undoable, skipped}]}',
+      result: H.UndoListResult,
       handler: (p) => {
         needsOwnReplica(s);
         return s.undo.list(p.limit);
