@@ -20,8 +20,9 @@ CREATE TABLE oplog (
   payload TEXT NOT NULL, -- canonical JSON
   change  TEXT
 );
--- A node's ops (its history, its body at an older version).
-CREATE INDEX oplog_target ON oplog (target, id);
+-- A node's ops (its history, its body at an older version). It holds kind and change too, so a
+-- node's history is listed from the index alone, without reading its body ops' large payloads.
+CREATE INDEX oplog_target ON oplog (target, id, kind, change);
 
 -- Materialized nodes: the visible value of every field, and each field's register (its heads:
 -- the ops no later op of that field supersedes) in `regs`, so one row write applies one op.
@@ -77,6 +78,33 @@ CREATE TABLE body_docs (
   resolved TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (node_id, branch)
 ) WITHOUT ROWID;
+
+-- Each body op's step: what it changed when the node's body ops are applied in op-id order (the
+-- order node.at and history read them in). `step` is a Yjs update holding only that change (the
+-- items it inserted and the ones it deleted that were still there), so any version of a body is
+-- rebuilt from small steps; `added` and `removed` count the lines it touched. Derived from the
+-- op-log (a rebuild drops them), made when a node's history is first read, from the first body
+-- op without a step, which also remakes the steps after an op that arrived late.
+CREATE TABLE body_steps (
+  node     TEXT NOT NULL,
+  id       TEXT NOT NULL,    -- the body op's id
+  kind     TEXT NOT NULL,    -- body.update, body.init or body.edit
+  branch   TEXT NOT NULL,    -- the document it edits ('' or a branch id)
+  step     BLOB NOT NULL,    -- empty when the op changed nothing
+  added    INTEGER NOT NULL,
+  removed  INTEGER NOT NULL,
+  resolves TEXT,             -- body.edit: the branches it resolved, as in its payload (JSON)
+  PRIMARY KEY (node, id)
+) WITHOUT ROWID;
+-- The state of a node's body documents after every 500th of its steps (one row per document), so
+-- showing any version starts from the last one before it. Derived like body_steps.
+CREATE TABLE body_marks (
+  node   TEXT NOT NULL,
+  id     TEXT NOT NULL, -- the body op after which the state was saved
+  branch TEXT NOT NULL,
+  state  BLOB NOT NULL, -- a Yjs update holding the whole document
+  PRIMARY KEY (node, id, branch)
+);
 
 -- Typed links as add-wins sets, keyed by the deterministic link id.
 CREATE TABLE links (

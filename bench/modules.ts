@@ -5,9 +5,19 @@ import { cli } from './cli.js';
 import { daemon } from './daemon.js';
 import { engine } from './engine.js';
 import { floors } from './floors.js';
+import { history } from './history.js';
 import { model } from './model.js';
 import { spoke } from './spoke.js';
 import { sync } from './sync.js';
 import type { BenchModule } from './types.js';
 
-export const modules: readonly BenchModule[] = [floors, engine, model, daemon, cli, sync, spoke];
+export const modules: readonly BenchModule[] = [
+  floors,
+  engine,
+  model,
+  history,
+  daemon,
+  cli,
+  sync,
+  spoke,
+];

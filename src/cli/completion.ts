@@ -43,11 +43,28 @@ function recsOf(v: unknown, key: string): Record<string, unknown>[] {
   return Array.isArray(list) ? list.filter(isRec) : [];
 }
 
-async function fromDaemon(cli: Cli, kind: Complete): Promise<Candidate[]> {
+async function fromDaemon(cli: Cli, kind: Complete, node?: string): Promise<Candidate[]> {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   if (kind === 'method') {
     const r = await cli.ask('rpc.methods', {}, DAEMON_TIMEOUT_MS);
     return recsOf(r, 'methods').map((m) => [str(m.name), str(m.summary)]);
+  }
+  if (kind === 'version') {
+    // The versions of the node named before (heph revert ID <TAB>, heph show ID --at <TAB>).
+    if (node === undefined) return [];
+    const r = await cli.ask('node.history', { id: node, limit: 50 }, DAEMON_TIMEOUT_MS);
+    return recsOf(r, 'versions').map((v) => [str(v.short_version), str(v.summary)]);
+  }
+  if (kind === 'change') {
+    const r = await cli.ask('undo.list', { limit: 20 }, DAEMON_TIMEOUT_MS);
+    return recsOf(r, 'changes').map((c) => [str(c.short_change), str(c.summary)]);
+  }
+  if (kind === 'trashed') {
+    const r = await cli.ask('trash', { limit: 200 }, DAEMON_TIMEOUT_MS);
+    return recsOf(r, 'nodes').map((n) => [
+      str(n.short_id) || str(n.id),
+      `${str(n.title)} (in the trash)`,
+    ]);
   }
   const r = await cli.ask(
     'node.list',
@@ -73,7 +90,12 @@ function optionCandidates(path: readonly Command[]): Candidate[] {
   return out;
 }
 
-async function valueCandidates(cli: Cli, spec: Opt): Promise<Candidate[] | ':files' | ':dirs'> {
+async function valueCandidates(
+  cli: Cli,
+  spec: Opt,
+  /** The first positional typed after the command (the node a version belongs to). */
+  node?: string,
+): Promise<Candidate[] | ':files' | ':dirs'> {
   if (Array.isArray(spec.choices)) return spec.choices.map((c): Candidate => [String(c), '']);
   switch (spec.complete) {
     case undefined:
@@ -90,7 +112,7 @@ async function valueCandidates(cli: Cli, spec: Opt): Promise<Candidate[] | ':fil
         ...COMMANDS.map((c): Candidate => [c.name, c.summary]),
       ];
     default:
-      return fromDaemon(cli, spec.complete);
+      return fromDaemon(cli, spec.complete, node);
   }
 }
 
@@ -104,31 +126,31 @@ export async function candidates(
   const { path, next } = commandPath(prior);
   const last = path[path.length - 1];
   const prev = prior[prior.length - 1];
-  if (prev !== undefined && prev.startsWith('-') && !prev.includes('=')) {
-    const o = findOption(optionsAt(path), prev.replace(/^--?/, ''));
-    if (o !== undefined && o.type !== 'boolean') return valueCandidates(cli, o);
-  }
-  if (current.startsWith('-')) return optionCandidates(path);
-  if (last === undefined) {
-    return COMMANDS.map((c) => [c.name, c.summary]);
-  }
   // Positionals typed so far after the command path (options and their values left out).
-  let given = 0;
+  const given: string[] = [];
   for (let i = next; i < prior.length; i++) {
     const w = prior[i]!;
     if (w.startsWith('-')) {
       const o = findOption(optionsAt(path), w.replace(/^--?/, ''));
       if (o !== undefined && o.type !== 'boolean' && !w.includes('=')) i++;
-    } else given++;
+    } else given.push(w);
+  }
+  if (prev !== undefined && prev.startsWith('-') && !prev.includes('=')) {
+    const o = findOption(optionsAt(path), prev.replace(/^--?/, ''));
+    if (o !== undefined && o.type !== 'boolean') return valueCandidates(cli, o, given[0]);
+  }
+  if (current.startsWith('-')) return optionCandidates(path);
+  if (last === undefined) {
+    return COMMANDS.map((c) => [c.name, c.summary]);
   }
   const out: Candidate[] = [];
-  if (given === 0 && last.sub !== undefined)
+  if (given.length === 0 && last.sub !== undefined)
     out.push(...last.sub.map((s): Candidate => [s.name, s.summary]));
   if (last.sub !== undefined && last.run === undefined) return out;
   const positionals = Object.values(last.positionals ?? {});
-  const slot = positionals[Math.min(given, positionals.length - 1)];
-  if (slot === undefined || (given >= positionals.length && slot.array !== true)) return out;
-  const values = await valueCandidates(cli, slot);
+  const slot = positionals[Math.min(given.length, positionals.length - 1)];
+  if (slot === undefined || (given.length >= positionals.length && slot.array !== true)) return out;
+  const values = await valueCandidates(cli, slot, given[0]);
   if (typeof values === 'string') return out.length > 0 ? out : values;
   return [...out, ...values];
 }

@@ -3,6 +3,7 @@
 // ids, attention colours, dates relative to today). Colour is decided by the caller: only on a
 // terminal, without NO_COLOR and without --no-color.
 
+import { historyLines, revertedLines, undoListLines, undoneLines, when } from './history-output.js';
 import { syncedLines, syncStatusLines } from './sync-output.js';
 import { isRec, type Rec } from './wire.js';
 
@@ -30,6 +31,10 @@ export type Output = (
   | { kind: 'sync-status'; data: unknown; details: boolean }
   | { kind: 'json'; data: unknown }
   | { kind: 'doctor'; data: unknown }
+  | { kind: 'history'; data: unknown }
+  | { kind: 'reverted'; data: unknown }
+  | { kind: 'undone'; data: unknown }
+  | { kind: 'undo-list'; data: unknown }
   | { kind: 'none' }
 ) & {
   /** The exit code when the command succeeded in running but reports a failure (doctor). */
@@ -377,6 +382,14 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       return JSON.stringify(d, null, 2);
     case 'doctor':
       return doctorLines(r, s);
+    case 'history':
+      return historyLines(r, s, today);
+    case 'reverted':
+      return revertedLines(r, s, today);
+    case 'undone':
+      return undoneLines(r, s, today);
+    case 'undo-list':
+      return undoListLines(r, s, today);
   }
 }
 
@@ -431,6 +444,14 @@ function show(r: Rec, s: Styles, today: string): string {
   const out: string[] = [];
   out.push(`${s.bold(text(node.title))}  ${s.dim(`${text(node.kind)} ${shortId(node)}`)}`);
   const rows: [string, unknown][] = [['id', node.id]];
+  // heph show --at: the version shown, and what was unsettled then.
+  if (typeof node.short_version === 'string') {
+    rows.push(['version', `${node.short_version} (${when(node.at, today)}, ${text(node.device)})`]);
+    if (Array.isArray(node.conflicts) && node.conflicts.length > 0) {
+      rows.push(['conflicts', `${node.conflicts.map(text).join(', ')} (then)`]);
+    }
+    if (node.body_conflict === true) rows.push(['body', 'in conflict then']);
+  }
   if (task) {
     rows.push(
       ['state', task.state],

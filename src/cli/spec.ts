@@ -12,7 +12,18 @@ import type { Output } from './output.js';
 export type Run = (cli: Cli, a: Args) => Promise<Output>;
 
 /** What a shell should offer for a value: nodes from the daemon, date words, files, … */
-export type Complete = 'node' | 'task' | 'project' | 'date' | 'file' | 'dir' | 'method' | 'topic';
+export type Complete =
+  | 'node'
+  | 'task'
+  | 'project'
+  | 'trashed'
+  | 'version'
+  | 'change'
+  | 'date'
+  | 'file'
+  | 'dir'
+  | 'method'
+  | 'topic';
 
 export type Positional = PositionalOptions & { complete?: Complete };
 export type Opt = Options & { complete?: Complete };
@@ -48,6 +59,7 @@ const nodes = () => import('./commands/nodes.js');
 const organize = () => import('./commands/organize.js');
 const admin = () => import('./commands/admin.js');
 const auth = () => import('./commands/auth.js');
+const history = () => import('./commands/history.js');
 
 const node = (describe = 'id, short id, alias or title'): Positional => ({
   type: 'string',
@@ -236,8 +248,16 @@ export const GROUPS: Group[] = [
       {
         name: 'show',
         args: '<id>',
-        summary: 'A task or note with its links and backlinks',
+        summary: 'A task or note with its links and backlinks (--at VERSION: as it was then)',
         positionals: { id: node() },
+        options: {
+          at: {
+            type: 'string',
+            nargs: 1,
+            describe: 'as it was at this version (heph history ID lists them)',
+            complete: 'version',
+          },
+        },
         run: async (c, a) => (await nodes()).show(c, a),
       },
       {
@@ -347,10 +367,80 @@ export const GROUPS: Group[] = [
       },
       {
         name: 'restore',
-        args: '<id>',
-        summary: 'Bring a node back from the trash',
-        positionals: { id: node() },
+        args: '<name..>',
+        summary: 'Bring a node back from the trash (by id, or a title or alias in the trash)',
+        positionals: { name: { ...words('id, short id, title or alias'), complete: 'trashed' } },
+        epilog:
+          'A title or alias means a node in the trash before a live one, so `heph rm Home; ' +
+          'heph restore Home` brings Home back; when a live node has the name too, heph says so.',
         run: async (c, a) => (await nodes()).restore(c, a),
+      },
+    ],
+  },
+  {
+    title: 'History and undo',
+    commands: [
+      {
+        name: 'history',
+        args: '<id>',
+        summary: "A node's versions, newest first: when, which device, what changed",
+        positionals: { id: node() },
+        options: {
+          limit: { alias: 'n', type: 'number', describe: 'at most N versions (default 20)' },
+          before: {
+            type: 'string',
+            nargs: 1,
+            describe: 'versions older than this one (the next page)',
+            complete: 'version',
+          },
+        },
+        epilog:
+          'Every change to a node is kept, on every device. heph show ID --at VERSION shows ' +
+          'the node as it was; heph revert ID VERSION writes that back as a new change. A ' +
+          'version is typed as heph history shows it (a few hex digits) or in full (--json).',
+        run: async (c, a) => (await history()).history(c, a),
+      },
+      {
+        name: 'revert',
+        // The second positional is not called `version`: yargs keeps that word for --version.
+        args: '<id> <to>',
+        summary: 'Write a node back as it was at a version, as a new change that syncs',
+        positionals: {
+          id: node(),
+          to: {
+            type: 'string',
+            demandOption: true,
+            describe: 'the version to go back to, from heph history ID',
+            complete: 'version',
+          },
+        },
+        epilog:
+          'Title, fields, typed links and body go back to what they were at that version; the body ' +
+          'is written as an edit of the text now, so it merges with edits made elsewhere. ' +
+          'Later versions stay in the history, and heph undo takes the revert back.',
+        run: async (c, a) => (await history()).revert(c, a),
+      },
+      {
+        name: 'undo',
+        args: '[change]',
+        summary: "Take back this device's last change (again: the one before); --list shows them",
+        positionals: {
+          change: {
+            type: 'string',
+            describe: 'a change from heph undo --list',
+            complete: 'change',
+          },
+        },
+        options: {
+          list: { type: 'boolean', describe: 'the changes undo can take back, next first' },
+          limit: { alias: 'n', type: 'number', describe: 'with --list: at most N (default 10)' },
+        },
+        epilog:
+          'An undo is a new change that syncs like any other. Whatever another device changed ' +
+          'since is left alone and named, never overwritten; heph add is undone by moving the ' +
+          'task and its context doc to the trash. Undo needs a device with its own database ' +
+          '(not hephd --mode client).',
+        run: async (c, a) => (await history()).undo(c, a),
       },
     ],
   },

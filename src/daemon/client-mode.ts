@@ -6,7 +6,8 @@
 // long-polling the hub's /sync/pull from its current end and mapping ops to node.changed,
 // task.changed and link.changed; conflict.changed when the hub's conflict list differs after a
 // field change arrives), and `export`/`import`/`backup`, which work on this machine's files with
-// the hub's data methods (client-files.ts).
+// the hub's data methods (client-files.ts). `undo` and `undo.list` are refused here: they take back
+// this device's own changes, and without a replica it has none.
 // stop() stops the socket server, the long-poll and the HTTP client, and is idempotent.
 
 import { z } from 'zod';
@@ -33,6 +34,8 @@ const LOCAL = new Set([
   'events.subscribe',
   'events.unsubscribe',
 ]);
+/** Methods that take back this device's own changes: without a replica there are none. */
+const DEVICE_ONLY = new Set(['undo', 'undo.list']);
 const TASK_FIELDS = new Set(['state', 'attention', 'do_date', 'late_on', 'recurrence']);
 const LONG_POLL_S = 25;
 /** How long events.subscribe waits for the feed to reach the hub's end. */
@@ -333,7 +336,19 @@ export async function startClientDaemon(
       summary: m.summary,
       params: m.params,
       result: m.result,
-      handler: files.get(m.name) ?? ((params) => forward(m.name, params)),
+      handler:
+        files.get(m.name) ??
+        (DEVICE_ONLY.has(m.name)
+          ? () => {
+              throw new HephError(
+                'invalid_params',
+                'undo needs a device with its own replica: this hephd runs in client mode, ' +
+                  'which keeps none (every call goes to the hub). Run heph undo where hephd ' +
+                  'runs in local mode',
+                { mode: 'client' },
+              );
+            }
+          : (params) => forward(m.name, params)),
     }));
 
   const registry = new Registry([local, forwarded]);

@@ -3,6 +3,7 @@
 import { prepared, requireNode, type ModelContext } from './nodes.js';
 import type { NodeSummary } from './types.js';
 import type { NodeKind } from '../core/ids.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
 
 interface Row {
   id: string;
@@ -29,6 +30,21 @@ export function trash(ctx: ModelContext): NodeSummary[] {
        ORDER BY updated_ms DESC, id`,
   ).all() as Row[];
   return rows.map((r) => summary(r, true));
+}
+
+/**
+ * Nodes in the trash whose title or an alias is exactly `name` (at most 10, by id): what
+ * `restore NAME` means, since a name of a node in the trash is what someone restoring it knows.
+ */
+export function trashedNamed(store: SqliteStore, name: string): string[] {
+  return prepared(
+    store,
+    `SELECT id FROM nodes WHERE deleted = 1 AND kind IS NOT NULL
+       AND (title = @name OR (aliases != '[]' AND EXISTS (SELECT 1 FROM json_each(aliases) WHERE value = @name)))
+     ORDER BY id LIMIT 10`,
+  )
+    .pluck()
+    .all({ name }) as string[];
 }
 
 /** Restores a deleted node (restoring a live one changes nothing). */

@@ -164,6 +164,8 @@ export class SqliteStore implements Store {
   private ownChanges: { cursor: number; upTo: number; count: number; last: string } | undefined;
   /** The change the local ops of the open transaction belong to: its first op's id. */
   private changeId: string | undefined;
+  /** Payload fields every local op of the open transaction's change carries (markChange). */
+  private changeMark: Record<string, Json> | undefined;
   /** While applying a batch of ops: node rows and bodies written once at its end. */
   private batch: ApplyBatch | undefined;
   /**
@@ -244,6 +246,7 @@ export class SqliteStore implements Store {
       this.depth--;
       this.failedInner = undefined;
       this.changeId = undefined;
+      this.changeMark = undefined;
       // The rows rolled back; the caches must not keep what they held.
       this.states.clear();
       this.ownCount = undefined;
@@ -254,6 +257,7 @@ export class SqliteStore implements Store {
     }
     this.depth--;
     this.changeId = undefined;
+    this.changeMark = undefined;
     this.emitChanges();
     return result;
   }
@@ -269,6 +273,17 @@ export class SqliteStore implements Store {
     } finally {
       this.depth--;
     }
+  }
+
+  /**
+   * Marks the change the open transaction makes: every local op of it carries these payload
+   * fields (an undo names the change it undoes, a revert the version it goes back to). Other
+   * replicas read them from any op of the change; versions that do not know them ignore them.
+   */
+  markChange(fields: Record<string, Json>): void {
+    if (this.depth === 0)
+      throw new HephError('internal', 'markChange is called inside transaction()');
+    this.changeMark = { ...this.changeMark, ...fields };
   }
 
   onChange(listener: (c: Changes) => void): () => void {
@@ -529,11 +544,15 @@ export class SqliteStore implements Store {
   private emit(kind: string, target: string, payload: Record<string, Json>): void {
     const id = this.hlc.now();
     const change = this.changeId;
+    const mark = this.changeMark;
     const op: Op = {
       id,
       kind,
       target,
-      payload: change === undefined ? payload : { ...payload, change },
+      payload:
+        change === undefined && mark === undefined
+          ? payload
+          : { ...payload, ...mark, ...(change !== undefined && { change }) },
     };
     this.changeId ??= id;
     this.insertOp(op);
@@ -1131,9 +1150,12 @@ export class SqliteStore implements Store {
       for (const r of rows) {
         const payload = JSON.parse(r.payload) as Record<string, Json>;
         for (const k of Object.keys(payload)) payload[k] = rename(payload[k] as Json);
-        // A change keeps its ops together under its first op's new id.
-        const was = payload.change;
-        if (typeof was === 'string' && renamed.has(was)) payload.change = renamed.get(was) ?? was;
+        // A change keeps its ops together under its first op's new id; an undo or revert still
+        // names the change or version it took back when that was re-stamped too.
+        for (const k of ['change', 'undoes', 'reverts']) {
+          const was = payload[k];
+          if (typeof was === 'string' && renamed.has(was)) payload[k] = renamed.get(was) ?? was;
+        }
         const id = this.hlc.now();
         const change = changeOf({ id, payload });
         insert.run(
@@ -1243,12 +1265,15 @@ export class SqliteStore implements Store {
     return digest;
   }
 
-  /** Drops the materialized tables and replays the whole op-log into them. */
+  /**
+   * Drops the materialized tables and replays the whole op-log into them. Body steps (derived,
+   * see step-log.ts) are dropped too, and made again when a node's history is next read.
+   */
   rebuild(): void {
     type Row = { id: string; kind: string; target: string; payload: string };
     this.transaction(() => {
       this.db.exec(
-        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM body_docs; DELETE FROM links; DELETE FROM wiki_links;',
+        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM body_docs; DELETE FROM links; DELETE FROM wiki_links; DELETE FROM body_steps; DELETE FROM body_marks;',
       );
       this.states.clear();
       let after = '';

@@ -373,6 +373,12 @@ printf 'one, from the editor\ntwo\nthree\n' > "$1"
       'repair.check',
       'repair.run',
       'doctor.check',
+      // heph history, show --at, revert, undo [--list]
+      'node.history',
+      'node.at',
+      'node.revert',
+      'undo',
+      'undo.list',
     ]);
     const methods = (json(ok(await run(['methods', '--json']))).methods as { name: string }[]).map(
       (m) => m.name,

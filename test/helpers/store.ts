@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { canonicalJson } from '../../src/core/json.js';
+import type { Op } from '../../src/core/op.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -59,4 +60,17 @@ export function materializedTables(s: SqliteStore): unknown {
     links: db.prepare('SELECT * FROM links ORDER BY id').all(),
     wiki: db.prepare('SELECT * FROM wiki_links ORDER BY src, target').all(),
   };
+}
+
+/** Every op a store holds, in arrival order. */
+export function allOps(s: SqliteStore): Op[] {
+  return s.opsSince(0, 100_000).ops;
+}
+
+/** Cuts a body at a UTF-16 offset that does not split a surrogate pair. */
+export function safeCut(s: string, at: number): number {
+  let i = Math.min(at, s.length);
+  const c = s.charCodeAt(i);
+  if (i > 0 && c >= 0xdc00 && c <= 0xdfff) i--;
+  return i;
 }

@@ -123,6 +123,19 @@ describe('result schemas', () => {
     expect((await call('conflicts.list')).conflicts[0].heads).toHaveLength(2);
     await call('conflicts.resolve', { target: trip.id, field: 'title', value: 'Trip' });
 
+    // History: a task's versions (task fields at a version), a revert, undo.
+    const versions = (await call('node.history', { id: created.task.id })).versions;
+    const oldest = versions[versions.length - 1].version;
+    await call('node.at', { id: created.task.id, version: oldest });
+    await call('node.at', {
+      id: doc.id,
+      version: (await call('node.history', { id: doc.id })).versions[0].version,
+    });
+    const docVersions = (await call('node.history', { id: doc.id })).versions;
+    await call('node.revert', { id: doc.id, version: docVersions[docVersions.length - 1].version });
+    await call('undo.list', {});
+    await call('undo', {});
+
     const missing = env.registry.names().filter((n) => !called.has(n) && !(n in ELSEWHERE));
     expect(missing).toEqual([]);
   });

@@ -5,6 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { changeOf, type Op } from '../../src/core/op.js';
+import { History } from '../../src/model/history.js';
+import { Undo } from '../../src/model/undo.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { openTestStore } from '../helpers/store.js';
 
@@ -112,6 +114,41 @@ describe('changes', () => {
       const groupsBefore = before.map((o) => renamed.get(changeOf(o)));
       expect(after.map(changeOf)).toEqual(groupsBefore);
       expect(s.countOwnChangesSince(0)).toBe(2);
+    } finally {
+      h.close();
+    }
+  });
+
+  it('keeps what an undo and a revert name when both sides are re-stamped', () => {
+    const h = openTestStore();
+    try {
+      const s = h.store;
+      const history = new History(s);
+      const undo = new Undo(history);
+      const n = s.createNode({ kind: 'doc', title: 'first' });
+      s.updateNode(n.id, { title: 'second' });
+      const second = history.list(n.id).versions[0]!.version;
+      undo.undo();
+      s.updateNode(n.id, { title: 'third' });
+      history.revert(n.id, second);
+      h.clock.advance(60_000); // the clock is right again: every op gets a new id
+      const renamed = s.restampOps(allOps(s).map((o) => o.id));
+      expect([...renamed].every(([a, b]) => a !== b)).toBe(true);
+      // The undone rename stays undone: undo would take back the revert, the third title, the
+      // creation, and never the rename again.
+      expect(undo.list().changes.map((c) => c.summary)).toEqual([
+        '"second": title: "third" → "second"',
+        '"second": title: "first" → "third"',
+        'created doc "first"',
+      ]);
+      const versions = history.list(n.id).versions;
+      expect(versions.map((v) => v.summary)).toEqual([
+        `reverted to ${versions[3]!.short_version}: title: "third" → "second"`,
+        'title: "first" → "third"',
+        'undo: title: "second" → "first"',
+        'title: "first" → "second"',
+        'created doc "first"',
+      ]);
     } finally {
       h.close();
     }

@@ -6,8 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { LinkType } from '../../src/core/ids.js';
 import type { Op } from '../../src/core/op.js';
 import { ManualClock } from '../../src/ports/clock.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { openTestStore, type TestStore } from '../helpers/store.js';
+import { allOps, openTestStore, safeCut, type TestStore } from '../helpers/store.js';
 
 const SEED = Number(process.env.HEPH_PROPERTY_SEED ?? 20261122);
 const RUNS = Number(process.env.HEPH_PROPERTY_RUNS ?? 100);
@@ -99,18 +98,6 @@ function cmdArb(replicas: number): fc.Arbitrary<Cmd> {
       }),
     },
   );
-}
-
-function allOps(s: SqliteStore): Op[] {
-  return s.opsSince(0, 100_000).ops;
-}
-
-/** Cuts a body at a UTF-16 offset that does not split a surrogate pair. */
-function safeCut(s: string, at: number): number {
-  let i = Math.min(at, s.length);
-  const c = s.charCodeAt(i);
-  if (i > 0 && c >= 0xdc00 && c <= 0xdfff) i--;
-  return i;
 }
 
 function run(stores: TestStore[], cmd: Cmd): void {

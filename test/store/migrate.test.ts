@@ -2,7 +2,9 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { History } from '../../src/model/history.js';
 import { search } from '../../src/model/search.js';
+import { Undo } from '../../src/model/undo.js';
 import { wikiBacklinks } from '../../src/model/wiki.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { seededRandom } from '../../src/ports/random.js';
@@ -61,7 +63,7 @@ function schemaOf(path: string): string[] {
 describe('schema migrations', () => {
   it('has one migration per version step', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
   });
 
   it('upgrades a version 1 file: data intact, search and backlinks work', () => {
@@ -106,6 +108,7 @@ describe('a spoke database of schema version 4', () => {
     origin: string;
     pendingOps: number;
     conflicts: number;
+    ideas: string;
     bodies: Record<string, string>;
   };
 
@@ -131,6 +134,49 @@ describe('a spoke database of schema version 4', () => {
     expect(s.countOwnChangesSince(pushed)).toBe(v4.pendingOps + 1);
     s.rebuild();
     expect(s.countOwnChangesSince(pushed)).toBe(v4.pendingOps + 1);
+  });
+
+  it('lists every version, shows, reverts and undoes on the migrated file', () => {
+    const path = join(t.dir, 'v4.db');
+    copyFileSync(V4, path);
+    const s = openAt(path);
+    const history = new History(s, { ownDevice: 'this device' });
+    // Ops written before change ids existed are a version each; the other device's as well.
+    const ideas = history.list(v4.ideas, { limit: 100 }).versions;
+    expect(ideas.map((v) => [v.device, v.summary])).toEqual([
+      ['this device', '+2 −0 lines'],
+      ['this device', 'title: "Ideas" → "Ideas (mine)"'],
+      ['00fb86738b42c835', 'title: "Ideas" → "Ideas (theirs)"'],
+      ['this device', '+3 −0 lines'],
+      ['this device', 'aliases: ideas list'],
+      ['this device', 'title: "Ideas"'],
+      ['this device', 'created doc'],
+    ]);
+    const now = s.getNode(v4.ideas);
+    const latest = history.at(v4.ideas, ideas[0]!.version);
+    expect(latest).toMatchObject({ title: now.title, body: v4.bodies[v4.ideas] });
+    const titled = history.at(v4.ideas, ideas[5]!.version);
+    expect(titled).toMatchObject({ title: 'Ideas', body: '', aliases: [] });
+    const older = history.at(v4.ideas, ideas[3]!.version);
+    expect(older.aliases).toEqual(['ideas list']);
+    // Before the offline edit that put a line in the middle.
+    expect(older.body).toBe('A ferry to the islands.\n\nBack [[Home]].');
+
+    const digest = s.digest();
+    const r = history.revert(v4.ideas, ideas[3]!.version);
+    expect(r.changed).toEqual(['title', 'body']);
+    expect(s.getNode(v4.ideas)).toMatchObject({ title: 'Ideas', body: older.body });
+    // The undo list starts with the revert, then the changes the fixture had not pushed.
+    const undo = new Undo(history);
+    const list = undo.list(4).changes;
+    expect(list[0]!.summary).toBe('"Ideas": title: "Ideas (mine)" → "Ideas", +0 −2 lines');
+    expect(list.slice(1).every((c) => c.undoable)).toBe(true);
+    undo.undo();
+    expect(s.getNode(v4.ideas)).toMatchObject({ title: now.title, body: v4.bodies[v4.ideas] });
+    expect(s.digest()).not.toBe(digest); // new ops, so the title register's heads moved on
+    expect(s.conflicts()).toHaveLength(v4.conflicts - 1);
+    s.rebuild();
+    expect(history.list(v4.ideas, { limit: 100 }).versions).toHaveLength(ideas.length + 2);
   });
 
   it('migrates to the same schema as a new database', () => {

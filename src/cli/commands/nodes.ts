@@ -8,7 +8,7 @@ import type { Output } from '../output.js';
 import { isRec, rec, recs, str, type Rec } from '../wire.js';
 
 /** Titles of the nodes at the other end of links, fetched in one pipelined batch. */
-async function titles(cli: Cli, ids: Iterable<string>): Promise<Record<string, string>> {
+export async function titles(cli: Cli, ids: Iterable<string>): Promise<Record<string, string>> {
   const unique = [...new Set(ids)].slice(0, 200);
   const got = await Promise.all(
     unique.map((id) =>
@@ -26,6 +26,8 @@ function ends(links: Rec[]): string[] {
 }
 
 export async function show(cli: Cli, a: Args): Promise<Output> {
+  const at = optArg(a, 'at');
+  if (at !== undefined) return (await import('./history.js')).showAt(cli, a, at);
   const node = rec(await cli.call('node.get', { id: arg(a, 'id') }));
   const id = str(node, 'id');
   const [task, out, back, wiki, wikiBack] = await Promise.all([
@@ -240,9 +242,12 @@ export async function trash(cli: Cli, a: Args): Promise<Output> {
 }
 
 export async function restore(cli: Cli, a: Args): Promise<Output> {
+  const data = rec(await cli.call('node.restore', { id: words(a, 'name') }));
+  // A name shared with a live node is said on stderr, so it reaches a person even under --json.
+  if (typeof data.note === 'string') cli.note(`heph: note: ${data.note}`);
   return {
     kind: 'node',
-    data: await cli.call('node.restore', { id: arg(a, 'id') }),
-    verb: 'Restored',
+    data,
+    verb: data.restored === false ? 'Not in the trash, nothing to restore:' : 'Restored',
   };
 }

@@ -1,6 +1,8 @@
 import type { DaemonConfig } from '../../config/config.js';
 import type { EventHub } from '../../daemon/events.js';
+import { History } from '../../model/history.js';
 import { Model } from '../../model/model.js';
+import { Undo } from '../../model/undo.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SqliteStore } from '../../store/sqlite-store.js';
 import type { SyncService } from '../../sync/sync-service.js';
@@ -10,6 +12,9 @@ import type { RpcContext } from '../registry.js';
 export interface Services {
   store: SqliteStore;
   model: Model;
+  /** Node history, node.at and revert; undo of this replica's own changes. */
+  history: History;
+  undo: Undo;
   events: EventHub;
   config: DaemonConfig;
   clock: Clock;
@@ -28,8 +33,13 @@ export function createServices(
   config: DaemonConfig,
   deps: { clock: Clock; version: string; startedMs?: number; sync?: SyncService | undefined },
 ): Services {
+  const history = new History(store, {
+    ownDevice: config.mode === 'local' ? 'this device' : undefined,
+  });
   return {
     store,
+    history,
+    undo: new Undo(history),
     model: new Model(store, {
       clock: deps.clock,
       ...(config.timeZone !== undefined && { timeZone: config.timeZone }),

@@ -6,6 +6,7 @@ import { conflictMethods } from './conflicts.js';
 import { contentMethods } from './content.js';
 import type { Services } from './context.js';
 import { eventMethods } from './events.js';
+import { historyMethods } from './history.js';
 import { linkMethods } from './link.js';
 import { nodeMethods } from './node.js';
 import { organizeMethods } from './organize.js';
@@ -19,6 +20,7 @@ export type { DaemonContext, Services } from './context.js';
 export function buildNamespaces(s: Services) {
   return [
     nodeMethods(s),
+    historyMethods(s),
     taskMethods(s),
     organizeMethods(s),
     linkMethods(s),

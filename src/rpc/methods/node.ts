@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { NODE_KINDS } from '../../core/ids.js';
+import { HephError } from '../../core/errors.js';
+import { isNodeId, NODE_KINDS } from '../../core/ids.js';
+import { trashedNamed } from '../../model/trash.js';
 import { defineMethod } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
@@ -30,6 +32,37 @@ function withOwnShortId<T extends { id: string }>(s: Services, node: T): T & { s
   const out = node as T & { short_id: string };
   out.short_id = shortIds(s.store, [node.id]).get(node.id) ?? node.id;
   return out;
+}
+
+/**
+ * The node `node.restore` means: an id or short id as usual; otherwise a node in the trash with
+ * that title or alias before a live one (restoring a live node does nothing).
+ */
+function restoreTarget(s: Services, ref: string): { id: string; note?: string } {
+  const exact = isNodeId(ref) ? s.store.findNode(ref) : undefined;
+  if (exact) return { id: exact.id };
+  const trashed = trashedNamed(s.store, ref);
+  if (trashed.length > 1) {
+    throw new HephError(
+      'ambiguous',
+      `${JSON.stringify(ref)} names ${trashed.length} nodes in the trash: ${trashed.join(', ')}; restore one by its id (heph trash lists them)`,
+      { ids: trashed },
+    );
+  }
+  const [id] = trashed;
+  if (id === undefined) return { id: resolveRef(s.store, ref, { includeDeleted: true }).id };
+  let live: string | undefined;
+  try {
+    live = resolveRef(s.store, ref).id;
+  } catch {
+    live = undefined;
+  }
+  return live === undefined
+    ? { id }
+    : {
+        id,
+        note: `${JSON.stringify(ref)} also names ${live}, which is not in the trash; restored the one that was`,
+      };
 }
 
 export function nodeMethods(s: Services) {
@@ -108,13 +141,17 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.restore',
-      summary: 'Brings a node back from the trash.',
+      summary:
+        'Brings a node back from the trash. A name means a node in the trash first (the one a ' +
+        'live node shares it with is then named in `note`).',
       params: z.strictObject({ id: NodeRef }),
-      result: R.NodeResult,
-      handler: (p) =>
-        withShortIds(s, [
-          s.store.restoreNode(resolveRef(s.store, p.id, { includeDeleted: true }).id),
-        ])[0],
+      result: R.RestoreResult,
+      handler: (p) => {
+        const { id, note } = restoreTarget(s, p.id);
+        const was = s.store.getNode(id).deleted;
+        const n = withShortIds(s, [s.store.restoreNode(id)])[0]!;
+        return { ...n, restored: was, ...(note !== undefined && { note }) };
+      },
     }),
     defineMethod({
       name: 'node.list',

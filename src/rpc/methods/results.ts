@@ -406,3 +406,10 @@ export const LinkList = z.strictObject({ links: z.array(LinkResult) });
 export const Removed = z.strictObject({ removed: z.literal(true) });
 export const Subscribed = z.strictObject({ subscription: z.string() });
 export const Unsubscribed = z.strictObject({ unsubscribed: z.literal(true) });
+
+/** node.restore: the node, whether it was in the trash, and a note when a live node shares the name. */
+export const RestoreResult = z.strictObject({
+  ...NodeResult.shape,
+  restored: z.boolean().describe('false: it was not in the trash'),
+  note: z.string().optional().describe('a live node that has the same name, named'),
+});
