@@ -4,6 +4,7 @@
 // Guarantee: canonicalText(v) === canonicalJson(v) for every value, including its errors.
 
 import { canonicalJson } from '../core/json.js';
+import type { Op } from '../core/op.js';
 
 /** Whether JSON.stringify(v) is already canonical: plain data, finite numbers, sorted keys. */
 function inCanonicalOrder(v: unknown): boolean {
@@ -30,4 +31,15 @@ function inCanonicalOrder(v: unknown): boolean {
 
 export function canonicalText(v: unknown): string {
   return inCanonicalOrder(v) ? JSON.stringify(v) : canonicalJson(v);
+}
+
+/**
+ * An op's canonical text, as the hub stores and serves it: `{"id","kind","target","payload"}` in
+ * that order with the payload canonical, so two ops with the same content have byte-equal texts.
+ */
+export function canonicalOpText(op: Op): string {
+  return (
+    `{"id":${JSON.stringify(op.id)},"kind":${JSON.stringify(op.kind)},` +
+    `"target":${JSON.stringify(op.target)},"payload":${canonicalText(op.payload)}}`
+  );
 }

@@ -1,0 +1,422 @@
+// The hub store on SQLite (ports/hub-store.ts): one file, hub.db, for every owner's op-log and
+// the control plane, opened by one process (SQLite's exclusive lock) with synchronous=FULL, so a
+// resolved append is on disk. Guarantees, beyond the port's:
+// - a group of pushes is one SQLite transaction; each owner's stamps are given out in it as
+//   head + 1, head + 2, … (the process holds the only writer, so commit order is stamp order and
+//   an owner's stamps have no gaps), and heads move in memory only after the commit;
+// - a page is read in one synchronous step, so it never sees half of an append;
+// - waits are woken in this process after each commit (nothing else can write the file).
+
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { HephError, invalid } from '../../core/errors.js';
+import type { Clock } from '../../ports/clock.js';
+import {
+  HUB_OWNER,
+  type AppendRequest,
+  type AppendResult,
+  type HubStore,
+  type LogPage,
+  type OwnerId,
+  type OwnerIdentity,
+  type ReadQuery,
+  type WaitEnd,
+} from '../../ports/hub-store.js';
+import { silentLogger, type Logger } from '../../ports/logger.js';
+import { translateSqliteError } from '../../store/sqlite-errors.js';
+import { CommitNotifier } from '../notifier.js';
+import { checkOps, cursorAhead, reusedId } from './rules.js';
+import {
+  HUB_APPLICATION_ID,
+  HUB_MIGRATIONS,
+  HUB_SCHEMA,
+  HUB_SCHEMA_VERSION,
+} from './sqlite-schema.js';
+
+export interface SqliteHubStoreOptions {
+  /** The hub store file (<data dir>/hub.db). */
+  path: string;
+}
+
+export interface SqliteHubStoreDeps {
+  clock: Clock;
+  logger?: Logger;
+  /** Testing aid: called inside an append's transaction after half of its first push's ops
+   *  are written (the hub.push.mid_batch failpoint kills the process there). */
+  midAppend?: () => void;
+}
+
+/** Largest page a read may ask for. */
+const MAX_READ_LIMIT = 100_000;
+
+/** Creates the schema in an empty database (inside the caller's transaction). */
+export function createHubSchema(db: Database.Database, now: number): void {
+  db.exec(HUB_SCHEMA);
+  db.prepare('INSERT INTO owners (id, iss, sub, created_ms) VALUES (?, NULL, NULL, ?)').run(
+    HUB_OWNER,
+    now,
+  );
+  const meta = db.prepare('INSERT INTO hub_meta (key, value) VALUES (?, ?)');
+  meta.run('store_id', randomBytes(16).toString('hex'));
+  meta.run('created_ms', String(now));
+  db.pragma(`application_id = ${HUB_APPLICATION_ID}`);
+  db.pragma(`user_version = ${HUB_SCHEMA_VERSION}`);
+}
+
+/** What kind of file `db` is: an empty one, a hub store, or something else. */
+export function fileKind(db: Database.Database): 'empty' | 'hub' | 'other' {
+  if ((db.pragma('application_id', { simple: true }) as number) === HUB_APPLICATION_ID) {
+    return 'hub';
+  }
+  const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck();
+  return (tables.get() as number) === 0 ? 'empty' : 'other';
+}
+
+function migrateHub(db: Database.Database, path: string, now: number): void {
+  const kind = fileKind(db);
+  if (kind === 'other') {
+    throw new HephError(
+      'storage',
+      `${path} is an SQLite database, but not a hub store; move it away or choose another data ` +
+        'directory',
+      { path },
+    );
+  }
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from > HUB_SCHEMA_VERSION) {
+    throw new HephError(
+      'storage',
+      `${path} has hub schema version ${from}, newer than this heph understands ` +
+        `(${HUB_SCHEMA_VERSION}); upgrade heph`,
+      { path },
+    );
+  }
+  if (kind === 'hub' && from === HUB_SCHEMA_VERSION) return;
+  db.transaction(() => {
+    if (kind === 'empty') {
+      createHubSchema(db, now);
+      return;
+    }
+    for (let v = from; v < HUB_SCHEMA_VERSION; v++) db.exec(HUB_MIGRATIONS[v - 1]!);
+    db.pragma(`user_version = ${HUB_SCHEMA_VERSION}`);
+  })();
+}
+
+function lockExclusively(db: Database.Database, path: string): void {
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.pragma('busy_timeout = 0');
+  try {
+    db.exec('BEGIN EXCLUSIVE; COMMIT;');
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      throw new HephError('already_running', `hub store ${path} is in use by another process`, {
+        path,
+      });
+    }
+    throw e;
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    insert: db.prepare(
+      `INSERT INTO ops (owner, stamp, id, origin, op) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (owner, origin, id) DO NOTHING`,
+    ),
+    stored: db.prepare('SELECT op FROM ops WHERE owner = ? AND origin = ? AND id = ?').pluck(),
+    head: db.prepare('SELECT max(stamp) FROM ops WHERE owner = ?').pluck(),
+    page: db
+      .prepare('SELECT stamp, op FROM ops WHERE owner = ? AND stamp > ? ORDER BY stamp LIMIT ?')
+      .raw(),
+    pageSkipping: db
+      .prepare(
+        `SELECT stamp, op FROM ops WHERE owner = ? AND stamp > ? AND NOT (origin = ? AND id <= ?)
+         ORDER BY stamp LIMIT ?`,
+      )
+      .raw(),
+    countAfter: db.prepare('SELECT count(*) FROM ops WHERE owner = ? AND stamp > ?').pluck(),
+    countSkipped: db
+      .prepare('SELECT count(*) FROM ops WHERE owner = ? AND origin = ? AND id <= ? AND stamp > ?')
+      .pluck(),
+    ownerExists: db.prepare('SELECT 1 FROM owners WHERE id = ?').pluck(),
+    findOwner: db.prepare('SELECT id FROM owners WHERE iss = ? AND sub = ?').pluck(),
+    addOwner: db.prepare(
+      'INSERT INTO owners (iss, sub, created_ms) VALUES (?, ?, ?) ON CONFLICT (iss, sub) DO NOTHING',
+    ),
+    getClaim: db.prepare('SELECT iss, sub FROM claim WHERE one = 1'),
+    putClaim: db.prepare(
+      `INSERT INTO claim (one, iss, sub, claimed_ms) VALUES (1, ?, ?, ?)
+       ON CONFLICT (one) DO UPDATE SET iss = excluded.iss, sub = excluded.sub,
+         claimed_ms = excluded.claimed_ms`,
+    ),
+    getMeta: db.prepare('SELECT value FROM hub_meta WHERE key = ?').pluck(),
+  };
+}
+
+function sameIdentity(a: OwnerIdentity | undefined, b: OwnerIdentity | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.iss === b.iss && a.sub === b.sub;
+}
+
+function checkIdentity(identity: OwnerIdentity): void {
+  for (const k of ['iss', 'sub'] as const) {
+    const v: unknown = identity[k];
+    if (typeof v !== 'string' || v === '' || v.length > 1024) {
+      throw invalid(k, 'must be a non-empty string of at most 1024 characters');
+    }
+  }
+}
+
+export class SqliteHubStore implements HubStore {
+  readonly description: string;
+  private readonly stmt: ReturnType<typeof prepare>;
+  /** Each known owner's newest stamp (owners not yet used in this process are absent). */
+  private readonly heads = new Map<OwnerId, number>();
+  private readonly notifiers = new Map<OwnerId, CommitNotifier>();
+  private readonly runTransaction: <T>(fn: () => T) => T;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+    private readonly deps: SqliteHubStoreDeps,
+  ) {
+    this.description = `sqlite ${path}`;
+    this.stmt = prepare(db);
+    const tx = db.transaction((fn: () => unknown) => fn());
+    this.runTransaction = <T>(fn: () => T) => tx(fn) as T;
+  }
+
+  /** Opens (creating if need be) the hub store at `path`; throws already_running when another
+   *  process has it open. */
+  static open(options: SqliteHubStoreOptions, deps: SqliteHubStoreDeps): SqliteHubStore {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(options.path);
+      lockExclusively(db, options.path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('cache_size = -32768');
+      migrateHub(db, options.path, deps.clock.now());
+      return new SqliteHubStore(db, options.path, deps);
+    } catch (e) {
+      db?.close();
+      throw translateSqliteError(e, `cannot open hub store ${options.path}`);
+    }
+  }
+
+  private get logger(): Logger {
+    return this.deps.logger ?? silentLogger;
+  }
+
+  private live(): void {
+    if (this.closed) throw new HephError('unavailable', 'the hub store is closed');
+  }
+
+  private run<T>(what: string, fn: () => T): Promise<T> {
+    try {
+      this.live();
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(translateSqliteError(e, what));
+    }
+  }
+
+  private headOf(owner: OwnerId): number {
+    const known = this.heads.get(owner);
+    if (known !== undefined) return known;
+    if (!Number.isSafeInteger(owner) || this.stmt.ownerExists.get(owner) === undefined) {
+      throw new HephError('not_found', `the hub store has no owner ${String(owner)}`, {
+        owner: String(owner),
+      });
+    }
+    const head = (this.stmt.head.get(owner) as number | null) ?? 0;
+    this.heads.set(owner, head);
+    return head;
+  }
+
+  private notifier(owner: OwnerId): CommitNotifier {
+    let n = this.notifiers.get(owner);
+    if (n === undefined) {
+      n = new CommitNotifier();
+      if (this.closed) n.close();
+      this.notifiers.set(owner, n);
+    }
+    return n;
+  }
+
+  append(pushes: readonly AppendRequest[]): Promise<AppendResult[]> {
+    return this.run('storing pushed ops failed', () => {
+      const now = this.deps.clock.now();
+      const checked = pushes.map((p) => checkOps(p.ops, now, p.maxDriftMs));
+      const heads = new Map<OwnerId, number>();
+      for (const p of pushes) heads.set(p.owner, this.headOf(p.owner));
+      const results = this.runTransaction(() =>
+        pushes.map((p, i): AppendResult => {
+          const result: AppendResult = { accepted: [], duplicates: 0, refused: [] };
+          const { ok, refused } = checked[i]!;
+          let head = heads.get(p.owner)!;
+          const half = i === 0 && this.deps.midAppend ? Math.ceil(ok.length / 2) : -1;
+          ok.forEach((op, n) => {
+            if (n === half) this.deps.midAppend?.();
+            if (this.stmt.insert.run(p.owner, head + 1, op.id, op.origin, op.text).changes === 1) {
+              head++;
+              result.accepted.push(op.id);
+              return;
+            }
+            const stored = this.stmt.stored.get(p.owner, op.origin, op.id) as string;
+            if (stored === op.text) result.duplicates++;
+            else result.refused.push(reusedId(op.id, op.origin));
+          });
+          heads.set(p.owner, head);
+          result.refused.push(...refused);
+          return result;
+        }),
+      );
+      for (const [owner, head] of heads) {
+        if (head > this.heads.get(owner)!) {
+          this.heads.set(owner, head);
+          this.notifiers.get(owner)?.notify();
+        }
+      }
+      for (const r of results) {
+        for (const x of r.refused) {
+          if (x.code === 'op_id_reused') {
+            this.logger.warn({ op: x.id, origin: x.origin }, 'refused an op that reuses an id');
+          }
+        }
+      }
+      return results;
+    });
+  }
+
+  read(owner: OwnerId, q: ReadQuery): Promise<LogPage> {
+    return this.run('reading the op-log failed', () => {
+      if (!Number.isSafeInteger(q.after) || q.after < 0) {
+        throw invalid('after', 'must be a whole number');
+      }
+      if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > MAX_READ_LIMIT) {
+        throw invalid('limit', `must be 1-${MAX_READ_LIMIT}`);
+      }
+      const head = this.headOf(owner);
+      if (q.after > head) throw cursorAhead(q.after, head);
+      const rows = (
+        q.skip === undefined
+          ? this.stmt.page.all(owner, q.after, q.limit + 1)
+          : this.stmt.pageSkipping.all(owner, q.after, q.skip.origin, q.skip.upTo, q.limit + 1)
+      ) as [number, string][];
+      let take = Math.min(rows.length, q.limit);
+      let chars = 0;
+      for (let i = 0; i < take; i++) {
+        chars += rows[i]![1].length;
+        if (chars > q.maxChars && i > 0) take = i;
+      }
+      const more = rows.length > take;
+      const ops = new Array<string>(take);
+      for (let i = 0; i < take; i++) ops[i] = rows[i]![1];
+      if (!more) return { ops, cursor: Math.max(q.after, head), more, remaining: 0 };
+      const cursor = rows[take - 1]![0];
+      let remaining = this.stmt.countAfter.get(owner, cursor) as number;
+      if (q.skip !== undefined) {
+        remaining -= this.stmt.countSkipped.get(
+          owner,
+          q.skip.origin,
+          q.skip.upTo,
+          cursor,
+        ) as number;
+      }
+      return { ops, cursor, more, remaining };
+    });
+  }
+
+  head(owner: OwnerId): Promise<number> {
+    return this.run('reading the op-log failed', () => this.headOf(owner));
+  }
+
+  waitForAppend(
+    owner: OwnerId,
+    after: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<WaitEnd> {
+    if (this.closed) return Promise.resolve('closed');
+    let head: number;
+    try {
+      head = this.headOf(owner);
+    } catch (e) {
+      return Promise.reject(translateSqliteError(e, 'reading the op-log failed'));
+    }
+    if (head > after) return Promise.resolve('appended');
+    // Checking the head and registering the wait happen in one synchronous step, so an append
+    // cannot fall between them.
+    return this.notifier(owner)
+      .wait(timeoutMs, signal)
+      .then((end) => (end === 'notified' ? 'appended' : end));
+  }
+
+  /** Waits in progress on an owner's log (for tests and diagnostics). */
+  waiting(owner: OwnerId): number {
+    return this.notifiers.get(owner)?.waiting ?? 0;
+  }
+
+  ownerOf(identity: OwnerIdentity): Promise<OwnerId> {
+    return this.run('recording an owner failed', () => {
+      checkIdentity(identity);
+      const found = this.stmt.findOwner.get(identity.iss, identity.sub) as number | undefined;
+      if (found !== undefined) return found;
+      this.stmt.addOwner.run(identity.iss, identity.sub, this.deps.clock.now());
+      return this.stmt.findOwner.get(identity.iss, identity.sub) as number;
+    });
+  }
+
+  findOwner(identity: OwnerIdentity): Promise<OwnerId | undefined> {
+    return this.run('reading owners failed', () => {
+      checkIdentity(identity);
+      return this.stmt.findOwner.get(identity.iss, identity.sub) as number | undefined;
+    });
+  }
+
+  claim(): Promise<OwnerIdentity | undefined> {
+    return this.run('reading the claim failed', () => this.readClaim());
+  }
+
+  private readClaim(): OwnerIdentity | undefined {
+    const row = this.stmt.getClaim.get() as OwnerIdentity | undefined;
+    return row === undefined ? undefined : { iss: row.iss, sub: row.sub };
+  }
+
+  setClaim(identity: OwnerIdentity, expected: OwnerIdentity | undefined): Promise<OwnerIdentity> {
+    return this.run('recording the claim failed', () => {
+      checkIdentity(identity);
+      return this.runTransaction(() => {
+        const now = this.readClaim();
+        if (!sameIdentity(now, expected)) return now ?? identity;
+        this.stmt.putClaim.run(identity.iss, identity.sub, this.deps.clock.now());
+        return { iss: identity.iss, sub: identity.sub };
+      });
+    });
+  }
+
+  storeId(): Promise<string> {
+    return this.run(
+      'reading the store id failed',
+      () => this.stmt.getMeta.get('store_id') as string,
+    );
+  }
+
+  ping(): Promise<void> {
+    return this.run('the hub store does not answer', () => {
+      this.db.prepare('SELECT 1').get();
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      for (const n of this.notifiers.values()) n.close();
+      if (this.db.open) this.db.close();
+      this.logger.debug({ path: this.path }, 'hub store closed');
+    }
+    return Promise.resolve();
+  }
+}
