@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { startHub } from '../../src/hub/server.js';
 import { tempDir } from '../helpers/temp.js';
+import { SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -150,7 +151,7 @@ describe('sign-in settings', () => {
       issuer: 'https://id.invalid',
       client_id: null,
       audience: 'https://hub.test',
-      protocol: [2],
+      protocol: [...SUPPORTED_PROTOCOLS],
     });
   });
 });

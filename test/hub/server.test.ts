@@ -15,6 +15,7 @@ import { tempDir } from '../helpers/temp.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { useDaemons, until } from '../daemon/helpers.js';
 import { ORIGIN_A, httpPull, httpPush, pushBody, SYNC_HEADERS, titleOp } from './helpers.js';
+import { SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -121,7 +122,7 @@ describe('startHub', () => {
     const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
     cleanups.push(() => dispatcher.close());
     const r = await request(`${hub.url}/config`, { dispatcher });
-    expect(await r.body.json()).toMatchObject({ protocol: [2] });
+    expect(await r.body.json()).toMatchObject({ protocol: [...SUPPORTED_PROTOCOLS] });
   });
 });
 
