@@ -380,12 +380,15 @@ export class CacheReplicas {
     this.deps.logger.warn({ owner: e.owner, path: e.path }, `dropped a cache replica: ${why}`);
   }
 
-  /** Removes least recently used replicas beyond the bounds, if idle. */
+  /**
+   * Removes least recently used replicas beyond the bounds, if idle; never the most recently
+   * used one (a replica larger than the byte bound on its own is kept while it is the last used).
+   */
   private evict(): void {
     const over = (): boolean =>
       this.entries.size > this.o.maxOwners || this.bytes > this.o.maxBytes;
     if (!over()) return;
-    for (const e of [...this.entries.values()]) {
+    for (const e of [...this.entries.values()].slice(0, -1)) {
       if (!over()) return;
       if (e.active > 0 || (e.open !== undefined && e.open.events.count() > 0)) continue;
       const r = e.open;

@@ -177,7 +177,7 @@ export interface PullAs {
   ownHigh?: string;
 }
 
-/** GET /sync/pull over real HTTP (by default as replica B speaking protocol 1). */
+/** GET /sync/pull over real HTTP (by default as replica B speaking ECHO_PROTOCOL). */
 export async function httpPull(
   url: string,
   q: { after?: string; limit?: number; wait?: number },

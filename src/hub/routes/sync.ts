@@ -95,13 +95,18 @@ function replicaOf(request: FastifyRequest): string {
   return header(request, HEADER_REPLICA) ?? '';
 }
 
-/** The caller's own ops a pull leaves out: none for devices that get them back. */
-function ownOpsOf(request: FastifyRequest): OwnOps | undefined {
-  const upTo = header(request, HEADER_OWN_HIGH);
-  if (upTo === undefined || echoesOwnOps(Number(header(request, HEADER_PROTOCOL)))) {
-    return undefined;
-  }
-  return { origin: replicaOf(request), upTo };
+/** Above every op id: with it, a pull leaves out all of the caller's own ops. */
+const EVERY_OWN_OP = '~';
+
+/**
+ * The caller's own ops a pull leaves out (none for devices that get them back): those up to its
+ * Heph-Own-High, and once it has waited, every one (only the caller writes ops of its origin, so
+ * the ones pushed while it waited came from it).
+ */
+function ownOpsOf(request: FastifyRequest, waited: boolean): OwnOps | undefined {
+  if (echoesOwnOps(Number(header(request, HEADER_PROTOCOL)))) return undefined;
+  const upTo = waited ? EVERY_OWN_OP : header(request, HEADER_OWN_HIGH);
+  return upTo === undefined ? undefined : { origin: replicaOf(request), upTo };
 }
 
 /** A pull reply as JSON text: the ops are spliced in as the store keeps them. */
@@ -171,10 +176,14 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
       const after = cursorToSeq(q.after);
       if (!Number.isSafeInteger(after)) throw invalid('after', 'is not a cursor this hub issued');
       const limit = q.limit ?? DEFAULT_PULL_LIMIT;
-      const skip = ownOpsOf(request);
-      const read = (from: number) =>
-        o.store.read(owner, { after: from, limit, maxChars: MAX_PULL_PAGE_CHARS, skip });
-      let page = await read(after);
+      const read = (from: number, waited: boolean) =>
+        o.store.read(owner, {
+          after: from,
+          limit,
+          maxChars: MAX_PULL_PAGE_CHARS,
+          skip: ownOpsOf(request, waited),
+        });
+      let page = await read(after, false);
       const waitMs = (q.wait ?? 0) * 1000;
       if (page.ops.length === 0 && waitMs > 0) {
         const gone = new AbortController();
@@ -190,7 +199,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
             if (left <= 0) break;
             const end = await o.store.waitForAppend(owner, page.cursor, left, signal);
             if (end !== 'appended') break;
-            page = await read(page.cursor);
+            page = await read(page.cursor, true);
           }
         } finally {
           reply.raw.off('close', onClose);

@@ -168,7 +168,9 @@ function legacyFiles(o: UpgradeOptions, hubDb: string): string[] {
     else {
       let db: Database.Database | undefined;
       try {
-        db = new Database(hubDb, { readonly: true, fileMustExist: true });
+        // Exclusive from the first read, so no -shm file is made beside a file left as it was.
+        db = new Database(hubDb, { fileMustExist: true });
+        db.pragma('locking_mode = EXCLUSIVE');
         if (fileKind(db) === 'other') out.push(hubDb);
       } catch (e) {
         const code = (e as { code?: unknown }).code;
@@ -355,9 +357,10 @@ function finishCleanup(
   hubDb: string,
   files: readonly string[],
 ): UpgradeReport | undefined {
-  const db = new Database(hubDb, { readonly: true, fileMustExist: true });
+  const db = new Database(hubDb, { fileMustExist: true });
   let recorded: UpgradeReport | undefined;
   try {
+    db.pragma('locking_mode = EXCLUSIVE');
     const raw = db.prepare("SELECT value FROM hub_meta WHERE key = 'upgraded'").pluck().get();
     recorded = typeof raw === 'string' ? (JSON.parse(raw) as UpgradeReport) : undefined;
   } catch {
