@@ -1,7 +1,8 @@
 // canonicalJson (core/json.ts), fast for values that are already in canonical order. Ops from
 // other replicas arrive as JSON another store wrote canonically, and JSON.parse keeps key order,
 // so their payloads almost always are; JSON.stringify (native) then gives the same string.
-// Guarantee: canonicalText(v) === canonicalJson(v) for every value, including its errors.
+// Guarantee: canonicalText(v) === canonicalJson(v) for every value, including its errors; and
+// canonicalOpText gives equal ops byte-equal texts.
 
 import { canonicalJson } from '../core/json.js';
 import type { Op } from '../core/op.js';
@@ -38,8 +39,11 @@ export function canonicalText(v: unknown): string {
  * that order with the payload canonical, so two ops with the same content have byte-equal texts.
  */
 export function canonicalOpText(op: Op): string {
+  const { id, kind, target, payload } = op;
+  // A payload already in canonical order (what devices send): one native call for the whole op.
+  if (inCanonicalOrder(payload)) return JSON.stringify({ id, kind, target, payload });
   return (
-    `{"id":${JSON.stringify(op.id)},"kind":${JSON.stringify(op.kind)},` +
-    `"target":${JSON.stringify(op.target)},"payload":${canonicalText(op.payload)}}`
+    `{"id":${JSON.stringify(id)},"kind":${JSON.stringify(kind)},` +
+    `"target":${JSON.stringify(target)},"payload":${canonicalJson(payload)}}`
   );
 }

@@ -26,7 +26,7 @@ import { pendingCount, pullCursor } from '../../src/sync/sync-state.js';
 import { useDaemons, until } from '../daemon/helpers.js';
 import { tempDir } from '../helpers/temp.js';
 import { opIds } from '../sync/helpers.js';
-import { hubConfig, httpPull } from './helpers.js';
+import { hubConfig, httpPull, ORIGIN_A, titleOp } from './helpers.js';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'hub-v1');
 const facts = JSON.parse(
@@ -191,6 +191,28 @@ describe('upgrading a hub data directory of the earlier layout', () => {
     expect(existsSync(join(dir, 'heph.db'))).toBe(false);
     expect(existsSync(join(dir, 'users'))).toBe(false);
     expect(await ids(hub)).toEqual(facts.owner.ids);
+  });
+
+  it('keeps the stamps of a log that skipped some, and counts what follows a cursor exactly', async () => {
+    const { dir } = layout();
+    const main = new Database(join(dir, 'hub.db'));
+    main.prepare('DELETE FROM oplog WHERE seq IN (4, 9, 10)').run();
+    main.close();
+    const { hub } = await start(dir);
+    const kept = facts.owner.ids.filter((_, i) => ![3, 8, 9].includes(i));
+    expect(await ids(hub)).toEqual(kept);
+    expect(await hub.hubStore.head(HUB_OWNER)).toBe(facts.owner.last);
+    const page = await hub.hubStore.read(HUB_OWNER, { after: 2, limit: 3, maxChars: Infinity });
+    // Stamps 3, 5 and 6 (4 is a hole), then 7, 8, 11–15 remain.
+    expect(page).toMatchObject({ cursor: 6, more: true, remaining: 7 });
+    const rest = await hub.hubStore.read(HUB_OWNER, { after: 8, limit: 2, maxChars: Infinity });
+    expect(rest).toMatchObject({ cursor: 12, more: true, remaining: 3 });
+    // New ops follow the old newest stamp.
+    const pushed = await hub.hubStore.append([
+      { owner: HUB_OWNER, ops: [titleOp(Date.now(), 0, ORIGIN_A)] },
+    ]);
+    expect(pushed[0]!.accepted).toHaveLength(1);
+    expect(await hub.hubStore.head(HUB_OWNER)).toBe(facts.owner.last + 1);
   });
 
   it('is all or nothing: a file it cannot read leaves the directory as it was', async () => {

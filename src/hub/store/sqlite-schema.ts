@@ -35,19 +35,27 @@ CREATE TABLE claim (
   claimed_ms INTEGER NOT NULL
 );
 
--- Every owner's op-log. stamp: the owner's arrival stamp (1, 2, 3, … in commit order; a pull
--- cursor); op: the op's canonical text, served as stored; origin: the replica that wrote it
--- (the id's last 16 digits), so a pull can skip the caller's own ops by index.
+-- Every owner's op-log, in one table ordered by (owner, arrival stamp): key is
+-- owner * 2^33 + stamp (see opKey in sqlite.ts), so an owner's log is one range of the table
+-- itself and a push writes two b-trees (the table and ops_id), not three. stamp: the owner's
+-- arrival stamp (1, 2, 3, … in commit order; a pull cursor); op: the op's canonical text,
+-- served as stored; ops_id: an owner's ops by id (duplicates and reused ids).
 CREATE TABLE ops (
-  seq    INTEGER PRIMARY KEY,
-  owner  INTEGER NOT NULL REFERENCES owners (id),
-  stamp  INTEGER NOT NULL,
-  id     TEXT NOT NULL,
-  origin TEXT NOT NULL,
-  op     TEXT NOT NULL
+  key   INTEGER PRIMARY KEY,
+  owner INTEGER NOT NULL REFERENCES owners (id),
+  id    TEXT NOT NULL,
+  op    TEXT NOT NULL
 );
-CREATE UNIQUE INDEX ops_stamp ON ops (owner, stamp);
-CREATE UNIQUE INDEX ops_id ON ops (owner, origin, id);
+CREATE UNIQUE INDEX ops_id ON ops (owner, id);
+
+-- Stamps below an owner's newest that hold no op. New stamps never leave one; an upgrade from
+-- the earlier layout keeps every old stamp and records here any its log lacked, so that the
+-- count of ops after a cursor stays a subtraction.
+CREATE TABLE stamp_gaps (
+  owner INTEGER NOT NULL,
+  stamp INTEGER NOT NULL,
+  PRIMARY KEY (owner, stamp)
+) WITHOUT ROWID;
 `;
 
 export const HUB_MIGRATIONS: readonly string[] = [];

@@ -28,13 +28,12 @@ import {
 import { basename, dirname, join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { HephError } from '../../core/errors.js';
-import { originOf } from '../../core/hlc.js';
 import type { Logger } from '../../ports/logger.js';
 import { HUB_OWNER, type OwnerIdentity } from '../../ports/hub-store.js';
 import { canonicalOpText } from '../../store/canonical-text.js';
 import { SCHEMA_VERSION } from '../../store/migrate.js';
 import { translateSqliteError } from '../../store/sqlite-errors.js';
-import { createHubSchema, fileKind } from './sqlite.js';
+import { createHubSchema, fileKind, MAX_STAMP, opKey } from './sqlite.js';
 
 export interface UpgradeOptions {
   /** The data directory: the folder of the hub's --db. */
@@ -305,9 +304,8 @@ function build(
     db.transaction(() => {
       createHubSchema(db, o.now);
       const addOwner = db.prepare('INSERT INTO owners (iss, sub, created_ms) VALUES (?, ?, ?)');
-      const insert = db.prepare(
-        'INSERT INTO ops (owner, stamp, id, origin, op) VALUES (?, ?, ?, ?, ?)',
-      );
+      const insert = db.prepare('INSERT INTO ops (key, owner, id, op) VALUES (?, ?, ?, ?)');
+      const gap = db.prepare('INSERT INTO stamp_gaps (owner, stamp) VALUES (?, ?)');
       for (const l of legacy) {
         const owner =
           l.owner === 'hub'
@@ -326,7 +324,10 @@ function build(
           } catch (e) {
             throw fail(`op ${id} in ${l.path} cannot be read`, l.path, e);
           }
-          insert.run(owner, seq, id, originOf(id), text);
+          if (seq > MAX_STAMP) throw fail(`${l.path} holds more ops than one owner may`, l.path);
+          insert.run(opKey(owner, seq), owner, id, text);
+          // The old log's seqs become the stamps as they are; any it skipped are recorded.
+          for (let missing = last + 1; missing < seq; missing++) gap.run(owner, missing);
           ops++;
           last = seq;
         }

@@ -3,7 +3,7 @@
 // resolved append is on disk. Guarantees, beyond the port's:
 // - a group of pushes is one SQLite transaction; each owner's stamps are given out in it as
 //   head + 1, head + 2, … (the process holds the only writer, so commit order is stamp order and
-//   an owner's stamps have no gaps), and heads move in memory only after the commit;
+//   new stamps leave no gaps), and heads move in memory only after the commit;
 // - a page is read in one synchronous step, so it never sees half of an append;
 // - waits are woken in this process after each commit (nothing else can write the file).
 
@@ -118,27 +118,37 @@ function lockExclusively(db: Database.Database, path: string): void {
   }
 }
 
+/** An owner's log is the table's keys in (opKey(owner, 0), opKey(owner, MAX_STAMP)]. */
+const STAMP_SPAN = 2 ** 33;
+/** The most stamps one owner's log holds (8.6 billion), and the most owners (1,048,575): the key
+ *  stays an exact JavaScript number. */
+export const MAX_STAMP = STAMP_SPAN - 1;
+export const MAX_OWNER = 2 ** 20 - 1;
+
+/** The ops table's key of an owner's stamp. */
+export function opKey(owner: OwnerId, stamp: number): number {
+  return owner * STAMP_SPAN + stamp;
+}
+
 function prepare(db: Database.Database) {
+  const log = 'key > ? AND key <= ?';
   return {
     insert: db.prepare(
-      `INSERT INTO ops (owner, stamp, id, origin, op) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (owner, origin, id) DO NOTHING`,
+      'INSERT INTO ops (key, owner, id, op) VALUES (?, ?, ?, ?) ON CONFLICT (owner, id) DO NOTHING',
     ),
-    stored: db.prepare('SELECT op FROM ops WHERE owner = ? AND origin = ? AND id = ?').pluck(),
-    head: db.prepare('SELECT max(stamp) FROM ops WHERE owner = ?').pluck(),
-    page: db
-      .prepare('SELECT stamp, op FROM ops WHERE owner = ? AND stamp > ? ORDER BY stamp LIMIT ?')
-      .raw(),
+    stored: db.prepare('SELECT op FROM ops WHERE owner = ? AND id = ?').pluck(),
+    head: db.prepare(`SELECT max(key) FROM ops WHERE ${log}`).pluck(),
+    page: db.prepare(`SELECT key, op FROM ops WHERE ${log} ORDER BY key LIMIT ?`).raw(),
     pageSkipping: db
       .prepare(
-        `SELECT stamp, op FROM ops WHERE owner = ? AND stamp > ? AND NOT (origin = ? AND id <= ?)
-         ORDER BY stamp LIMIT ?`,
+        `SELECT key, op FROM ops WHERE ${log} AND NOT (substr(id, 19) = ? AND id <= ?)
+         ORDER BY key LIMIT ?`,
       )
       .raw(),
-    countAfter: db.prepare('SELECT count(*) FROM ops WHERE owner = ? AND stamp > ?').pluck(),
     countSkipped: db
-      .prepare('SELECT count(*) FROM ops WHERE owner = ? AND origin = ? AND id <= ? AND stamp > ?')
+      .prepare(`SELECT count(*) FROM ops WHERE ${log} AND substr(id, 19) = ? AND id <= ?`)
       .pluck(),
+    gapsAfter: db.prepare('SELECT count(*) FROM stamp_gaps WHERE owner = ? AND stamp > ?').pluck(),
     ownerExists: db.prepare('SELECT 1 FROM owners WHERE id = ?').pluck(),
     findOwner: db.prepare('SELECT id FROM owners WHERE iss = ? AND sub = ?').pluck(),
     addOwner: db.prepare(
@@ -152,6 +162,10 @@ function prepare(db: Database.Database) {
     ),
     getMeta: db.prepare('SELECT value FROM hub_meta WHERE key = ?').pluck(),
   };
+}
+
+function logFull(owner: OwnerId): HephError {
+  return new HephError('storage', `owner ${owner}'s log holds its most ops (${MAX_STAMP})`);
 }
 
 function sameIdentity(a: OwnerIdentity | undefined, b: OwnerIdentity | undefined): boolean {
@@ -197,6 +211,9 @@ export class SqliteHubStore implements HubStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('cache_size = -32768');
+      // Checkpoints copy the WAL into the file and, at FULL, fsync it: every ~40 MB of log
+      // rather than every ~4 MB, so a page rewritten by successive pushes is copied once.
+      db.pragma('wal_autocheckpoint = 10000');
       migrateHub(db, options.path, deps.clock.now());
       return new SqliteHubStore(db, options.path, deps);
     } catch (e) {
@@ -230,7 +247,8 @@ export class SqliteHubStore implements HubStore {
         owner: String(owner),
       });
     }
-    const head = (this.stmt.head.get(owner) as number | null) ?? 0;
+    const key = this.stmt.head.get(opKey(owner, 0), opKey(owner, MAX_STAMP)) as number | null;
+    const head = key === null ? 0 : key - opKey(owner, 0);
     this.heads.set(owner, head);
     return head;
   }
@@ -257,14 +275,16 @@ export class SqliteHubStore implements HubStore {
           const { ok, refused } = checked[i]!;
           let head = heads.get(p.owner)!;
           const half = i === 0 && this.deps.midAppend ? Math.ceil(ok.length / 2) : -1;
+          const base = opKey(p.owner, 0);
           ok.forEach((op, n) => {
             if (n === half) this.deps.midAppend?.();
-            if (this.stmt.insert.run(p.owner, head + 1, op.id, op.origin, op.text).changes === 1) {
+            if (head >= MAX_STAMP) throw logFull(p.owner);
+            if (this.stmt.insert.run(base + head + 1, p.owner, op.id, op.text).changes === 1) {
               head++;
               result.accepted.push(op.id);
               return;
             }
-            const stored = this.stmt.stored.get(p.owner, op.origin, op.id) as string;
+            const stored = this.stmt.stored.get(p.owner, op.id) as string;
             if (stored === op.text) result.duplicates++;
             else result.refused.push(reusedId(op.id, op.origin));
           });
@@ -300,10 +320,13 @@ export class SqliteHubStore implements HubStore {
       }
       const head = this.headOf(owner);
       if (q.after > head) throw cursorAhead(q.after, head);
+      const base = opKey(owner, 0);
+      const from = base + q.after;
+      const to = base + MAX_STAMP;
       const rows = (
         q.skip === undefined
-          ? this.stmt.page.all(owner, q.after, q.limit + 1)
-          : this.stmt.pageSkipping.all(owner, q.after, q.skip.origin, q.skip.upTo, q.limit + 1)
+          ? this.stmt.page.all(from, to, q.limit + 1)
+          : this.stmt.pageSkipping.all(from, to, q.skip.origin, q.skip.upTo, q.limit + 1)
       ) as [number, string][];
       let take = Math.min(rows.length, q.limit);
       let chars = 0;
@@ -315,14 +338,16 @@ export class SqliteHubStore implements HubStore {
       const ops = new Array<string>(take);
       for (let i = 0; i < take; i++) ops[i] = rows[i]![1];
       if (!more) return { ops, cursor: Math.max(q.after, head), more, remaining: 0 };
-      const cursor = rows[take - 1]![0];
-      let remaining = this.stmt.countAfter.get(owner, cursor) as number;
+      const cursor = rows[take - 1]![0] - base;
+      // Stamps are dense but for recorded gaps: what follows the cursor is a subtraction, less
+      // the caller's own ops that will be skipped.
+      let remaining = head - cursor - (this.stmt.gapsAfter.get(owner, cursor) as number);
       if (q.skip !== undefined) {
         remaining -= this.stmt.countSkipped.get(
-          owner,
+          base + cursor,
+          to,
           q.skip.origin,
           q.skip.upTo,
-          cursor,
         ) as number;
       }
       return { ops, cursor, more, remaining };
@@ -364,8 +389,13 @@ export class SqliteHubStore implements HubStore {
       checkIdentity(identity);
       const found = this.stmt.findOwner.get(identity.iss, identity.sub) as number | undefined;
       if (found !== undefined) return found;
-      this.stmt.addOwner.run(identity.iss, identity.sub, this.deps.clock.now());
-      return this.stmt.findOwner.get(identity.iss, identity.sub) as number;
+      return this.runTransaction(() => {
+        const added = this.stmt.addOwner.run(identity.iss, identity.sub, this.deps.clock.now());
+        if (Number(added.lastInsertRowid) > MAX_OWNER) {
+          throw new HephError('storage', `this hub store holds its most owners (${MAX_OWNER})`);
+        }
+        return this.stmt.findOwner.get(identity.iss, identity.sub) as number;
+      });
     });
   }
 
