@@ -126,6 +126,7 @@ export async function buildHub(o: HubOptions): Promise<HubApp> {
       logger,
       config: o.config,
       version: o.version,
+      startedMs: clock.now(),
     },
   );
   let app: FastifyInstance;

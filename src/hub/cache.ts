@@ -60,6 +60,8 @@ export interface CacheDeps {
   /** The hub's configuration, for the services of each replica (time zone, mode). */
   config: DaemonConfig;
   version: string;
+  /** When the hub started (the replicas' `status` reports its uptime). */
+  startedMs: number;
 }
 
 /** A replica ready for calls: its store and what the daemon's methods run on. */

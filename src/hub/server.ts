@@ -34,6 +34,7 @@ import {
   isPlainHttpOffLoopback,
 } from '../auth/url-policy.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
+import { prepareSocketPath } from '../transport/unix-socket.js';
 import { buildHub, type HubApp, type HubTimeouts } from './app.js';
 import type { CacheReplicas } from './cache.js';
 import type { HubRpcContext } from './routes/rpc.js';
@@ -193,6 +194,19 @@ function killMidAppend(logger: HubDeps['logger']): () => void {
   };
 }
 
+/** Turns "another process listens there" into who it is. */
+function socketInUse(socket: string): (e: unknown) => Promise<never> {
+  return async (e) => {
+    if (e instanceof HephError && e.code === 'already_running')
+      throw await socketOwnerError(socket);
+    throw e;
+  };
+}
+
+async function prepareSocket(socket: string): Promise<void> {
+  await prepareSocketPath(socket).catch(socketInUse(socket));
+}
+
 async function openHubStore(path: string, deps: HubDeps): Promise<SqliteHubStore> {
   try {
     return SqliteHubStore.open(
@@ -224,6 +238,9 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
 
   const dataDir = dirname(config.db);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The socket's directory and path are checked before the data directory is upgraded, so a
+  // start that cannot succeed changes nothing.
+  await prepareSocket(config.socket);
   const path = hubDbPath(dataDir);
   const upgraded = upgradeHubDir({ dataDir, legacyDb: config.db, now: deps.clock.now(), logger });
   const hubStore = await openHubStore(path, deps);
@@ -275,19 +292,12 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
         { field: 'tls-cert' },
       );
     }
-    try {
-      socket = await startSocketServer<HubRpcContext>({
-        path: config.socket,
-        registry: hub.socketRegistry,
-        logger,
-        makeContext: (base) => ({ ...base, owner: HUB_OWNER }),
-      });
-    } catch (e) {
-      if (e instanceof HephError && e.code === 'already_running') {
-        throw await socketOwnerError(config.socket);
-      }
-      throw e;
-    }
+    socket = await startSocketServer<HubRpcContext>({
+      path: config.socket,
+      registry: hub.socketRegistry,
+      logger,
+      makeContext: (base) => ({ ...base, owner: HUB_OWNER }),
+    }).catch(socketInUse(config.socket));
     await listen(hub.app, addr, config.httpAddr);
   } catch (e) {
     await hub?.close();

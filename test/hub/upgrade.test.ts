@@ -3,6 +3,7 @@
 // or nothing; then a device whose cursor predates the upgrade syncs without starting over.
 
 import {
+  chmodSync,
   copyFileSync,
   cpSync,
   existsSync,
@@ -239,6 +240,14 @@ describe('upgrading a hub data directory of the earlier layout', () => {
     await expect(start(dir)).rejects.toThrow(/cannot upgrade .*op .* cannot be read/);
     expect(files(dir)).toEqual(snapshot);
     expect(readFileSync(join(dir, 'hub.db')).equals(bytes)).toBe(true);
+  });
+
+  it('changes nothing when the hub could not start anyway (a socket in a shared directory)', async () => {
+    const { dir } = layout();
+    chmodSync(dir, 0o755);
+    const before = files(dir);
+    await expect(start(dir)).rejects.toThrow(/socket directory .* has mode 0755/);
+    expect(files(dir)).toEqual(before);
   });
 
   it('finishes removing old files an interrupted upgrade left, and refuses strangers', async () => {
