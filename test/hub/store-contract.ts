@@ -13,7 +13,7 @@ import {
   type OwnerId,
 } from '../../src/ports/hub-store.js';
 import { seededRandom } from '../../src/ports/random.js';
-import { saveBody } from '../../src/store/body-crdt.js';
+import { firstBody, saveBody } from '../../src/store/body-crdt.js';
 
 export interface HubStoreFixture {
   store: HubStore;
@@ -161,38 +161,48 @@ export function runHubStoreContract(name: string, open: OpenHubStore): void {
       expect((await s.append([{ owner: HUB_OWNER, ops: [far] }]))[0]!.accepted).toEqual([far.id]);
     });
 
-    it('refuses body updates Yjs cannot decode and malformed ops, before storing anything of them', async () => {
+    it('refuses body changes of every kind whose update Yjs cannot decode, and malformed ops, before storing anything of them', async () => {
       const s = await fresh();
-      const good = saveBody(undefined, 'hello body\n', 7)!;
-      const body = (counter: number, update: string) => ({
-        id: encodeHlc({ wall: T0, counter, origin: A }),
-        kind: 'body.update',
+      const { branch, update } = firstBody(targets[0]!, 'hello body\n');
+      const edit = saveBody(update, 'hello body, edited\n', 7)!.update;
+      const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
+      let n = 0;
+      const body = (kind: string, u: string, extra: Record<string, unknown> = {}) => ({
+        id: encodeHlc({ wall: T0, counter: ++n, origin: A }),
+        kind,
         target: targets[0]!,
-        payload: { update },
+        payload: { update: u, ...extra },
       });
-      const ok = body(1, Buffer.from(good.update).toString('base64'));
-      const garbage = body(2, Buffer.from([1, 2, 3, 250, 251]).toString('base64'));
-      const truncated = body(3, Buffer.from(good.update.slice(0, 6)).toString('base64'));
+      const kinds: [string, Record<string, unknown>, Uint8Array][] = [
+        ['body.update', {}, edit],
+        ['body.init', { branch }, update],
+        ['body.edit', { branch }, edit],
+      ];
+      const good = kinds.map(([kind, extra, u]) => body(kind, b64(u), extra));
+      const bad = kinds.flatMap(([kind, extra, u]) => [
+        body(kind, b64(new Uint8Array([1, 2, 3, 250, 251])), extra),
+        body(kind, b64(u.slice(0, 6)), extra),
+      ]);
       const r = await push(s, [
-        ok,
-        garbage,
-        truncated,
+        ...good,
+        ...bad,
         { id: 'not-a-stamp', kind: 'node.set', target: 'x', payload: {} },
         42,
-        { ...title(4), payload: { field: 'title' } },
+        { ...title(40), payload: { field: 'title' } },
       ]);
-      expect(r.accepted).toEqual([ok.id]);
+      expect(r.accepted).toEqual(ids(good));
       expect(r.refused.map((x) => [x.id, x.code])).toEqual([
-        [garbage.id, 'invalid_op'],
-        [truncated.id, 'invalid_op'],
+        ...bad.map((o) => [o.id, 'invalid_op']),
         ['not-a-stamp', 'invalid_op'],
         ['?', 'invalid_op'],
-        [title(4).id, 'invalid_op'],
+        [title(40).id, 'invalid_op'],
       ]);
-      expect(r.refused[0]!.message).toMatch(/not a valid Yjs update/);
-      expect(await s.head(HUB_OWNER)).toBe(1);
+      for (const x of r.refused.slice(0, bad.length)) {
+        expect(x.message).toMatch(/not a valid Yjs update/);
+      }
+      expect(await s.head(HUB_OWNER)).toBe(good.length);
       // A refused id is free: the right content under it is taken later.
-      expect((await push(s, [title(4)])).accepted).toEqual([title(4).id]);
+      expect((await push(s, [title(40)])).accepted).toEqual([title(40).id]);
     });
 
     it('stores ops of unknown kinds and serves them as they came', async () => {
