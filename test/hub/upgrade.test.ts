@@ -1,5 +1,5 @@
-// The in-place upgrade of a hub data directory of the earlier layout (test/fixtures/hub-v1, made
-// by that version): every owner's ops with their stamps, the claim, a copy of the old files, all
+// The in-place upgrade of a hub data directory of the earlier layout (test/fixtures/hub-v2 and
+// hub-v1, made by the two versions before the hub store): every owner's ops with their stamps, the claim, a copy of the old files, all
 // or nothing; then a device whose cursor predates the upgrade syncs without starting over.
 
 import {
@@ -29,35 +29,46 @@ import { tempDir } from '../helpers/temp.js';
 import { opIds } from '../sync/helpers.js';
 import { hubConfig, httpPull, ORIGIN_A, titleOp } from './helpers.js';
 
-const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'hub-v1');
-const facts = JSON.parse(
-  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'hub-v1.json'), 'utf8'),
-) as {
+interface Facts {
   issuer: string;
   owner: { ids: string[]; last: number; digest: string; hub_origin: string };
   bob: { ids: string[]; last: number; digest: string };
   device_a: { origin: string; cursor: string; pending: number; task: string; plan: string };
-};
-const PARTITION = readdirSync(join(FIXTURE, 'users'))[0]!.replace(/\.sqlite$/, '.db');
+}
+
+/** A committed data directory of the earlier layout: its files, its facts, its partition. */
+function fixture(name: string): { dir: string; facts: Facts; partition: string } {
+  const dir = join(import.meta.dirname, '..', 'fixtures', name);
+  const facts = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'fixtures', `${name}.json`), 'utf8'),
+  ) as Facts;
+  const partition = readdirSync(join(dir, 'users'))[0]!.replace(/\.sqlite$/, '.db');
+  return { dir, facts, partition };
+}
+
+// The layout as the version before the hub store left it (sync protocol 2, schema 5), and as the
+// version before that did (sync protocol 1, schema 4).
+const FIXTURES = ['hub-v2', 'hub-v1'];
+const { dir: FIXTURE, facts, partition: PARTITION } = fixture(FIXTURES[0]!);
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** The fixture laid out as the earlier hub left it, with its owner database named `main`. */
-function layout(main = 'hub.db'): { dir: string; device: string } {
+/** A fixture laid out as the earlier hub left it, with its owner database named `main`. */
+function layout(main = 'hub.db', from = FIXTURE, partition = PARTITION) {
   const t = tempDir('heph-upgrade-');
   cleanups.push(() => t.cleanup());
   const dir = join(t.dir, 'data');
   mkdirSync(join(dir, 'users'), { recursive: true, mode: 0o700 });
-  copyFileSync(join(FIXTURE, 'hub.sqlite'), join(dir, main));
+  copyFileSync(join(from, 'hub.sqlite'), join(dir, main));
   copyFileSync(
-    join(FIXTURE, 'users', PARTITION.replace(/\.db$/, '.sqlite')),
-    join(dir, 'users', PARTITION),
+    join(from, 'users', partition.replace(/\.db$/, '.sqlite')),
+    join(dir, 'users', partition),
   );
   const device = join(t.dir, 'device.db');
-  copyFileSync(join(FIXTURE, 'device-a.sqlite'), device);
+  copyFileSync(join(from, 'device-a.sqlite'), device);
   return { dir, device };
 }
 
@@ -89,101 +100,107 @@ function files(dir: string): string[] {
 }
 
 describe('upgrading a hub data directory of the earlier layout', () => {
-  it('keeps every owner’s ops and stamps and the claim, copies the old files first, and says so', async () => {
-    const { dir, device } = layout();
-    const { hub, logger } = await start(dir);
-    const date = new Date().toISOString().slice(0, 10);
-    expect(hub.upgraded).toEqual({
-      files: [
-        { file: 'hub.db', owner: 'hub', ops: facts.owner.ids.length, last: facts.owner.last },
-        {
-          file: join('users', PARTITION),
-          owner: { iss: facts.issuer, sub: 'bob' },
-          ops: facts.bob.ids.length,
-          last: facts.bob.last,
-        },
-      ],
-      claim: { iss: facts.issuer, sub: 'alice' },
-      copies: `pre-upgrade-${date}`,
-      date,
-    });
-    expect(logger.messages.join('\n')).toMatch(
-      /upgraded the hub data directory to one hub store \(hub\.db\): 19 ops of 2 database\(s\).*claim by alice kept.*copied to pre-upgrade-/,
-    );
-    // The old files are gone, and their copies are the old files.
-    expect(files(dir).filter((f) => !/^(hub\.db|s\.sock|cache)/.test(f))).toEqual([
-      `pre-upgrade-${date}`,
-      `pre-upgrade-${date}/hub.db`,
-      `pre-upgrade-${date}/users`,
-      `pre-upgrade-${date}/users/${PARTITION}`,
-    ]);
-    for (const [copy, original] of [
-      ['hub.db', 'hub.sqlite'],
-      [join('users', PARTITION), join('users', PARTITION.replace(/\.db$/, '.sqlite'))],
-    ] as const) {
-      const old = new Database(join(dir, `pre-upgrade-${date}`, copy), { readonly: true });
-      const was = new Database(join(FIXTURE, original), { readonly: true });
-      const rows = 'SELECT * FROM oplog ORDER BY seq';
-      expect(old.prepare(rows).all()).toEqual(was.prepare(rows).all());
-      old.close();
-      was.close();
-    }
-
-    // Every owner's log, in the same order under the same cursors; the claim; bob apart.
-    expect(await ids(hub)).toEqual(facts.owner.ids);
-    expect(await hub.hubStore.head(HUB_OWNER)).toBe(facts.owner.last);
-    expect(await hub.hubStore.claim()).toEqual({ iss: facts.issuer, sub: 'alice' });
-    const bob = await hub.hubStore.findOwner({ iss: facts.issuer, sub: 'bob' });
-    expect(bob).toBeDefined();
-    expect(await ids(hub, bob)).toEqual(facts.bob.ids);
-    expect(facts.bob.ids).toContain(facts.owner.ids[0]);
-    const tail = await httpPull(hub.url, { after: String(facts.owner.last - 1) });
-    expect(tail.ops.map((o) => o.id)).toEqual([facts.owner.ids.at(-1)]);
-    expect(tail.cursor).toBe(String(facts.owner.last));
-    // The state rebuilt from the upgraded logs is the state the old hub had.
-    expect(await hub.caches.run(HUB_OWNER, (r) => r.store.digest())).toBe(facts.owner.digest);
-    expect(await hub.caches.run(bob!, (r) => r.store.digest())).toBe(facts.bob.digest);
-
-    // The device whose cursor predates the upgrade pulls only what it lacks, then pushes.
-    const store = openStore(
-      { path: device },
-      { clock: { now: () => Date.now() }, random: seededRandom(8) },
-    );
-    const client = new HubClient({
-      url: hub.url,
-      origin: store.origin,
-      ownHigh: () => store.ownHigh(),
-    });
-    try {
-      expect(store.origin).toBe(facts.device_a.origin);
-      expect(pullCursor(store)).toBe(facts.device_a.cursor);
-      expect(pendingCount(store)).toBe(facts.device_a.pending);
-      const r = await syncOnce(store, client);
-      expect(r).toMatchObject({
-        pulled: facts.owner.last - Number(facts.device_a.cursor),
-        pushed: facts.device_a.pending,
-        refused: [],
+  for (const name of FIXTURES) {
+    it(`${name}: keeps every owner’s ops and stamps and the claim, copies the old files first, and says so`, async () => {
+      const { dir: FIXTURE, facts, partition: PARTITION } = fixture(name);
+      const { dir, device } = layout('hub.db', FIXTURE, PARTITION);
+      const { hub, logger } = await start(dir);
+      const date = new Date().toISOString().slice(0, 10);
+      expect(hub.upgraded).toEqual({
+        files: [
+          { file: 'hub.db', owner: 'hub', ops: facts.owner.ids.length, last: facts.owner.last },
+          {
+            file: join('users', PARTITION),
+            owner: { iss: facts.issuer, sub: 'bob' },
+            ops: facts.bob.ids.length,
+            last: facts.bob.last,
+          },
+        ],
+        claim: { iss: facts.issuer, sub: 'alice' },
+        copies: `pre-upgrade-${date}`,
+        date,
       });
-      const last = facts.owner.last + facts.device_a.pending;
-      expect(await hub.hubStore.head(HUB_OWNER)).toBe(last);
-      expect(pendingCount(store)).toBe(0);
-      await syncOnce(store, client);
-      expect(pullCursor(store)).toBe(String(last));
-      const view = await hub.caches.run(HUB_OWNER, (x) => x.store);
-      expect(store.digest()).toBe(view.digest());
-      expect(opIds(store)).toEqual(opIds(view));
-      expect(view.getNode(facts.device_a.task).state).toBe('done');
-    } finally {
-      await client.close();
-      store.close();
-    }
+      expect(logger.messages.join('\n')).toMatch(
+        /upgraded the hub data directory to one hub store \(hub\.db\): 19 ops of 2 database\(s\).*claim by alice kept.*copied to pre-upgrade-/,
+      );
+      // The old files are gone, and their copies are the old files.
+      expect(files(dir).filter((f) => !/^(hub\.db|s\.sock|cache)/.test(f))).toEqual([
+        `pre-upgrade-${date}`,
+        `pre-upgrade-${date}/hub.db`,
+        `pre-upgrade-${date}/users`,
+        `pre-upgrade-${date}/users/${PARTITION}`,
+      ]);
+      for (const [copy, original] of [
+        ['hub.db', 'hub.sqlite'],
+        [join('users', PARTITION), join('users', PARTITION.replace(/\.db$/, '.sqlite'))],
+      ] as const) {
+        // Opened from a copy: opening the committed file would leave SQLite's files beside it.
+        const original_ = join(dir, 'original.db');
+        copyFileSync(join(FIXTURE, original), original_);
+        const old = new Database(join(dir, `pre-upgrade-${date}`, copy), { readonly: true });
+        const was = new Database(original_, { readonly: true });
+        const rows = 'SELECT * FROM oplog ORDER BY seq';
+        expect(old.prepare(rows).all()).toEqual(was.prepare(rows).all());
+        old.close();
+        was.close();
+      }
 
-    // A second start upgrades nothing.
-    await hub.stop();
-    const again = await start(dir);
-    expect(again.hub.upgraded).toBeUndefined();
-    expect(await ids(again.hub)).toHaveLength(facts.owner.last + facts.device_a.pending);
-  });
+      // Every owner's log, in the same order under the same cursors; the claim; bob apart.
+      expect(await ids(hub)).toEqual(facts.owner.ids);
+      expect(await hub.hubStore.head(HUB_OWNER)).toBe(facts.owner.last);
+      expect(await hub.hubStore.claim()).toEqual({ iss: facts.issuer, sub: 'alice' });
+      const bob = await hub.hubStore.findOwner({ iss: facts.issuer, sub: 'bob' });
+      expect(bob).toBeDefined();
+      expect(await ids(hub, bob)).toEqual(facts.bob.ids);
+      expect(facts.bob.ids).toContain(facts.owner.ids[0]);
+      const tail = await httpPull(hub.url, { after: String(facts.owner.last - 1) });
+      expect(tail.ops.map((o) => o.id)).toEqual([facts.owner.ids.at(-1)]);
+      expect(tail.cursor).toBe(String(facts.owner.last));
+      // The state rebuilt from the upgraded logs is the state the old hub had.
+      expect(await hub.caches.run(HUB_OWNER, (r) => r.store.digest())).toBe(facts.owner.digest);
+      expect(await hub.caches.run(bob!, (r) => r.store.digest())).toBe(facts.bob.digest);
+
+      // The device whose cursor predates the upgrade pulls only what it lacks, then pushes.
+      const store = openStore(
+        { path: device },
+        { clock: { now: () => Date.now() }, random: seededRandom(8) },
+      );
+      const client = new HubClient({
+        url: hub.url,
+        origin: store.origin,
+        ownHigh: () => store.ownHigh(),
+      });
+      try {
+        expect(store.origin).toBe(facts.device_a.origin);
+        expect(pullCursor(store)).toBe(facts.device_a.cursor);
+        expect(pendingCount(store)).toBe(facts.device_a.pending);
+        const r = await syncOnce(store, client);
+        expect(r).toMatchObject({
+          pulled: facts.owner.last - Number(facts.device_a.cursor),
+          pushed: facts.device_a.pending,
+          refused: [],
+        });
+        const last = facts.owner.last + facts.device_a.pending;
+        expect(await hub.hubStore.head(HUB_OWNER)).toBe(last);
+        expect(pendingCount(store)).toBe(0);
+        await syncOnce(store, client);
+        expect(pullCursor(store)).toBe(String(last));
+        const view = await hub.caches.run(HUB_OWNER, (x) => x.store);
+        expect(store.digest()).toBe(view.digest());
+        expect(opIds(store)).toEqual(opIds(view));
+        expect(view.getNode(facts.device_a.task).state).toBe('done');
+      } finally {
+        await client.close();
+        store.close();
+      }
+
+      // A second start upgrades nothing.
+      await hub.stop();
+      const again = await start(dir);
+      expect(again.hub.upgraded).toBeUndefined();
+      expect(await ids(again.hub)).toHaveLength(facts.owner.last + facts.device_a.pending);
+    });
+  }
 
   it('upgrades an owner database of another name beside it into hub.db', async () => {
     const { dir } = layout('heph.db');
