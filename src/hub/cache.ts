@@ -370,13 +370,18 @@ export class CacheReplicas {
     return e;
   }
 
-  private drop(e: Entry, why: string): void {
+  /** Closes an entry's replica, if open (its file stays). */
+  private shut(e: Entry): void {
     const r = e.open;
     e.open = undefined;
     if (r !== undefined) {
       r.events.close();
       r.store.close();
     }
+  }
+
+  private drop(e: Entry, why: string): void {
+    this.shut(e);
     removeFiles(e.path);
     e.bytes = 0;
     this.deps.logger.warn({ owner: e.owner, path: e.path }, `dropped a cache replica: ${why}`);
@@ -393,12 +398,7 @@ export class CacheReplicas {
     for (const e of [...this.entries.values()].slice(0, -1)) {
       if (!over()) return;
       if (e.active > 0 || (e.open !== undefined && e.open.events.count() > 0)) continue;
-      const r = e.open;
-      e.open = undefined;
-      if (r !== undefined) {
-        r.events.close();
-        r.store.close();
-      }
+      this.shut(e);
       removeFiles(e.path);
       this.entries.delete(e.owner);
       this.deps.logger.debug({ owner: e.owner }, 'evicted a cache replica');
@@ -410,13 +410,6 @@ export class CacheReplicas {
     this.closed = true;
     this.stopFollowing.abort();
     await Promise.all([...this.entries.values()].map((e) => e.tail));
-    for (const e of this.entries.values()) {
-      const r = e.open;
-      e.open = undefined;
-      if (r !== undefined) {
-        r.events.close();
-        r.store.close();
-      }
-    }
+    for (const e of this.entries.values()) this.shut(e);
   }
 }

@@ -106,7 +106,7 @@ import {
   type ValueRow,
 } from './node-rows.js';
 import { driftRefusal, refusalOf } from './refusals.js';
-import { translateSqliteError } from './sqlite-errors.js';
+import { lockExclusively, translateSqliteError } from './sqlite-errors.js';
 import { NODE_SELECT, prepareStatements, type Statements } from './statements.js';
 
 export interface SqliteStoreOptions {
@@ -1337,22 +1337,6 @@ export class SqliteStore implements Store {
   /** The underlying connection, for adapters in this layer (backup, search). */
   get connection(): Database.Database {
     return this.db;
-  }
-}
-
-function lockExclusively(db: Database.Database, path: string): void {
-  db.pragma('locking_mode = EXCLUSIVE');
-  db.pragma('busy_timeout = 0');
-  try {
-    db.exec('BEGIN EXCLUSIVE; COMMIT;');
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      throw new HephError('already_running', `database ${path} is in use by another process`, {
-        path,
-      });
-    }
-    throw e;
   }
 }
 

@@ -23,7 +23,7 @@ import {
   type WaitEnd,
 } from '../../ports/hub-store.js';
 import { silentLogger, type Logger } from '../../ports/logger.js';
-import { translateSqliteError } from '../../store/sqlite-errors.js';
+import { lockExclusively, translateSqliteError } from '../../store/sqlite-errors.js';
 import { CommitNotifier } from '../notifier.js';
 import { checkOps, cursorAhead, reusedId } from './rules.js';
 import {
@@ -100,22 +100,6 @@ function migrateHub(db: Database.Database, path: string, now: number): void {
     for (let v = from; v < HUB_SCHEMA_VERSION; v++) db.exec(HUB_MIGRATIONS[v - 1]!);
     db.pragma(`user_version = ${HUB_SCHEMA_VERSION}`);
   })();
-}
-
-function lockExclusively(db: Database.Database, path: string): void {
-  db.pragma('locking_mode = EXCLUSIVE');
-  db.pragma('busy_timeout = 0');
-  try {
-    db.exec('BEGIN EXCLUSIVE; COMMIT;');
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      throw new HephError('already_running', `hub store ${path} is in use by another process`, {
-        path,
-      });
-    }
-    throw e;
-  }
 }
 
 /** An owner's log is the table's keys in (opKey(owner, 0), opKey(owner, MAX_STAMP)]. */
@@ -207,7 +191,7 @@ export class SqliteHubStore implements HubStore {
     let db: Database.Database | undefined;
     try {
       db = new Database(options.path);
-      lockExclusively(db, options.path);
+      lockExclusively(db, options.path, 'hub store');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('cache_size = -32768');
