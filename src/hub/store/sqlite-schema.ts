@@ -3,6 +3,13 @@
 // PRAGMA user_version is its schema version: HUB_MIGRATIONS[i] upgrades version i + 1 to i + 2,
 // and HUB_SCHEMA is what all of them give. Tables the next versions add (devices, credentials,
 // API keys, audit, integrations) come as migrations; none of this is ever synced to devices.
+// migrateHub creates or upgrades a file in one transaction: it ends at the current version or
+// unchanged, and refuses a file that is not a hub store or is newer than this version.
+
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { HephError } from '../../core/errors.js';
+import { HUB_OWNER } from '../../ports/hub-store.js';
 
 /** 'heph' in ASCII: the application id of a hub store file. */
 export const HUB_APPLICATION_ID = 0x68657068;
@@ -61,3 +68,56 @@ CREATE TABLE stamp_gaps (
 export const HUB_MIGRATIONS: readonly string[] = [];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length + 1;
+
+/** Creates the schema in an empty database (inside the caller's transaction). */
+export function createHubSchema(db: Database.Database, now: number): void {
+  db.exec(HUB_SCHEMA);
+  db.prepare('INSERT INTO owners (id, iss, sub, created_ms) VALUES (?, NULL, NULL, ?)').run(
+    HUB_OWNER,
+    now,
+  );
+  const meta = db.prepare('INSERT INTO hub_meta (key, value) VALUES (?, ?)');
+  meta.run('store_id', randomBytes(16).toString('hex'));
+  meta.run('created_ms', String(now));
+  db.pragma(`application_id = ${HUB_APPLICATION_ID}`);
+  db.pragma(`user_version = ${HUB_SCHEMA_VERSION}`);
+}
+
+/** What kind of file `db` is: an empty one, a hub store, or something else. */
+export function fileKind(db: Database.Database): 'empty' | 'hub' | 'other' {
+  if ((db.pragma('application_id', { simple: true }) as number) === HUB_APPLICATION_ID) {
+    return 'hub';
+  }
+  const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck();
+  return (tables.get() as number) === 0 ? 'empty' : 'other';
+}
+
+export function migrateHub(db: Database.Database, path: string, now: number): void {
+  const kind = fileKind(db);
+  if (kind === 'other') {
+    throw new HephError(
+      'storage',
+      `${path} is an SQLite database, but not a hub store; move it away or choose another data ` +
+        'directory',
+      { path },
+    );
+  }
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from > HUB_SCHEMA_VERSION) {
+    throw new HephError(
+      'storage',
+      `${path} has hub schema version ${from}, newer than this heph understands ` +
+        `(${HUB_SCHEMA_VERSION}); upgrade heph`,
+      { path },
+    );
+  }
+  if (kind === 'hub' && from === HUB_SCHEMA_VERSION) return;
+  db.transaction(() => {
+    if (kind === 'empty') {
+      createHubSchema(db, now);
+      return;
+    }
+    for (let v = from; v < HUB_SCHEMA_VERSION; v++) db.exec(HUB_MIGRATIONS[v - 1]!);
+    db.pragma(`user_version = ${HUB_SCHEMA_VERSION}`);
+  })();
+}

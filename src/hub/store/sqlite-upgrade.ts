@@ -33,7 +33,8 @@ import { HUB_OWNER, type OwnerIdentity } from '../../ports/hub-store.js';
 import { canonicalOpText } from '../../store/canonical-text.js';
 import { SCHEMA_VERSION } from '../../store/migrate.js';
 import { translateSqliteError } from '../../store/sqlite-errors.js';
-import { createHubSchema, fileKind, MAX_STAMP, opKey } from './sqlite.js';
+import { MAX_STAMP, opKey } from './sqlite.js';
+import { createHubSchema, fileKind } from './sqlite-schema.js';
 
 export interface UpgradeOptions {
   /** The data directory: the folder of the hub's --db. */

@@ -7,12 +7,10 @@
 // - a page is read in one synchronous step, so it never sees half of an append;
 // - waits are woken in this process after each commit (nothing else can write the file).
 
-import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { HephError, invalid } from '../../core/errors.js';
 import type { Clock } from '../../ports/clock.js';
 import {
-  HUB_OWNER,
   type AppendRequest,
   type AppendResult,
   type HubStore,
@@ -26,12 +24,7 @@ import { silentLogger, type Logger } from '../../ports/logger.js';
 import { lockExclusively, translateSqliteError } from '../../store/sqlite-errors.js';
 import { CommitNotifier } from '../notifier.js';
 import { checkOps, cursorAhead, reusedId } from './rules.js';
-import {
-  HUB_APPLICATION_ID,
-  HUB_MIGRATIONS,
-  HUB_SCHEMA,
-  HUB_SCHEMA_VERSION,
-} from './sqlite-schema.js';
+import { migrateHub } from './sqlite-schema.js';
 
 export interface SqliteHubStoreOptions {
   /** The hub store file (<data dir>/hub.db). */
@@ -48,59 +41,6 @@ export interface SqliteHubStoreDeps {
 
 /** Largest page a read may ask for. */
 const MAX_READ_LIMIT = 100_000;
-
-/** Creates the schema in an empty database (inside the caller's transaction). */
-export function createHubSchema(db: Database.Database, now: number): void {
-  db.exec(HUB_SCHEMA);
-  db.prepare('INSERT INTO owners (id, iss, sub, created_ms) VALUES (?, NULL, NULL, ?)').run(
-    HUB_OWNER,
-    now,
-  );
-  const meta = db.prepare('INSERT INTO hub_meta (key, value) VALUES (?, ?)');
-  meta.run('store_id', randomBytes(16).toString('hex'));
-  meta.run('created_ms', String(now));
-  db.pragma(`application_id = ${HUB_APPLICATION_ID}`);
-  db.pragma(`user_version = ${HUB_SCHEMA_VERSION}`);
-}
-
-/** What kind of file `db` is: an empty one, a hub store, or something else. */
-export function fileKind(db: Database.Database): 'empty' | 'hub' | 'other' {
-  if ((db.pragma('application_id', { simple: true }) as number) === HUB_APPLICATION_ID) {
-    return 'hub';
-  }
-  const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck();
-  return (tables.get() as number) === 0 ? 'empty' : 'other';
-}
-
-function migrateHub(db: Database.Database, path: string, now: number): void {
-  const kind = fileKind(db);
-  if (kind === 'other') {
-    throw new HephError(
-      'storage',
-      `${path} is an SQLite database, but not a hub store; move it away or choose another data ` +
-        'directory',
-      { path },
-    );
-  }
-  const from = db.pragma('user_version', { simple: true }) as number;
-  if (from > HUB_SCHEMA_VERSION) {
-    throw new HephError(
-      'storage',
-      `${path} has hub schema version ${from}, newer than this heph understands ` +
-        `(${HUB_SCHEMA_VERSION}); upgrade heph`,
-      { path },
-    );
-  }
-  if (kind === 'hub' && from === HUB_SCHEMA_VERSION) return;
-  db.transaction(() => {
-    if (kind === 'empty') {
-      createHubSchema(db, now);
-      return;
-    }
-    for (let v = from; v < HUB_SCHEMA_VERSION; v++) db.exec(HUB_MIGRATIONS[v - 1]!);
-    db.pragma(`user_version = ${HUB_SCHEMA_VERSION}`);
-  })();
-}
 
 /** An owner's log is the table's keys in (opKey(owner, 0), opKey(owner, MAX_STAMP)]. */
 const STAMP_SPAN = 2 ** 33;
