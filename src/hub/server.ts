@@ -292,13 +292,14 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
         { field: 'tls-cert' },
       );
     }
+    await listen(hub.app, addr, config.httpAddr);
+    // Last: whoever waits for the socket to answer may count on the hub serving HTTP already.
     socket = await startSocketServer<HubRpcContext>({
       path: config.socket,
       registry: hub.socketRegistry,
       logger,
       makeContext: (base) => ({ ...base, owner: HUB_OWNER }),
     }).catch(socketInUse(config.socket));
-    await listen(hub.app, addr, config.httpAddr);
   } catch (e) {
     await hub?.close();
     await socket?.stop();
