@@ -3,7 +3,8 @@
 // Guarantees:
 // - calls for one owner run one at a time; before each, the replica catches up from the owner's
 //   log (leaving out its own ops, which it holds); after it, the ops the call wrote are appended
-//   to the log before run() resolves, so a reply always describes stored data;
+//   to the log in one append (one transaction, however many they are) before run() resolves, so
+//   a reply always describes stored data;
 // - when that append fails, run() rejects with `not_stored` in its details and the replica is
 //   dropped (its file removed): the ops it held never reach anyone, and the next call rebuilds
 //   from the log, so nothing of the call is half-applied;
@@ -312,21 +313,27 @@ export class CacheReplicas {
     }
   }
 
+  /** Appends every op the call wrote in one append (one transaction, however many pages of
+   *  the replica's log they take), so the log gets all of the call or none of it. */
   private async pushOwn(e: Entry, r: Open): Promise<void> {
     const { store } = r;
+    const from = Number(store.getSetting(PUSHED) ?? '0');
+    const ops: unknown[] = [];
+    let cursor = from;
     for (;;) {
-      const from = Number(store.getSetting(PUSHED) ?? '0');
-      const page = store.ownOpsSince(from, MAX_PUSH_OPS);
-      if (page.ops.length > 0) {
-        const result = await this.deps.append(e.owner, page.ops);
-        const bad = result.refused[0];
-        if (bad !== undefined) {
-          throw new HephError('internal', `the hub store refused op ${bad.id}: ${bad.message}`);
-        }
-      }
-      if (page.cursor !== from) store.setSetting(PUSHED, String(page.cursor));
-      if (!page.more) return;
+      const page = store.ownOpsSince(cursor, MAX_PUSH_OPS);
+      for (const op of page.ops) ops.push(op);
+      cursor = page.cursor;
+      if (!page.more) break;
     }
+    if (ops.length > 0) {
+      const result = await this.deps.append(e.owner, ops);
+      const bad = result.refused[0];
+      if (bad !== undefined) {
+        throw new HephError('internal', `the hub store refused op ${bad.id}: ${bad.message}`);
+      }
+    }
+    if (cursor !== from) store.setSetting(PUSHED, String(cursor));
   }
 
   /** Keeps a replica with subscribers caught up with its owner's log. */

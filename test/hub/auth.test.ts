@@ -4,7 +4,7 @@
 // rotation at the provider, /config, and a spoke that signs in with the device flow and syncs.
 
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login } from '../../src/auth/device-flow.js';
 import { fileStore } from '../../src/auth/file-store.js';
 import { createFailureLimiter } from '../../src/auth/rate-limit.js';
@@ -18,7 +18,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { HubClient } from '../../src/sync/hub-client.js';
 import { syncOnce } from '../../src/sync/sync-once.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
-import { tempDir } from '../helpers/temp.js';
+import { useCleanup } from '../helpers/temp.js';
 import {
   makeHub,
   ORIGIN_A,
@@ -40,15 +40,10 @@ afterAll(async () => {
 
 type AuthHub = TestHub;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanup();
 
 function newDir(): string {
-  const t = tempDir('heph-hub-auth-');
-  cleanups.push(() => t.cleanup());
-  return t.dir;
+  return cleanups.dir('heph-hub-auth-');
 }
 
 /** A hub on a real clock (tokens carry real times) with sign-in at the test provider. */
@@ -65,7 +60,7 @@ async function startAuthHub(dir: string, auth: Partial<HubAuthOptions> = {}): Pr
       ...auth,
     },
   });
-  cleanups.push(() => h.close());
+  cleanups.defer(() => h.close());
   return h;
 }
 

@@ -5,34 +5,31 @@
 
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HephError } from '../../src/core/errors.js';
 import { originOf } from '../../src/core/hlc.js';
 import { startHub } from '../../src/hub/server.js';
 import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import { MAX_PUSH_OPS } from '../../src/protocol/sync.js';
 import { seededRandom } from '../../src/ports/random.js';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { syncOnce } from '../../src/sync/sync-once.js';
 import { connect } from '../../src/transport/socket-client.js';
 import { useDaemons } from '../daemon/helpers.js';
-import { tempDir } from '../helpers/temp.js';
+import { useCleanup } from '../helpers/temp.js';
 import { OffsetClock, openSpoke } from '../sync/helpers.js';
 import { eventually, hubConfig, makeHub, type MakeHubOptions, type TestHub } from './helpers.js';
 
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
+const closers = useCleanup();
 
 function dir(): string {
-  const t = tempDir('heph-cache-');
-  closers.push(() => t.cleanup());
-  return t.dir;
+  return closers.dir('heph-cache-');
 }
 
 async function hub(opts: MakeHubOptions = {}): Promise<TestHub> {
   const h = await makeHub({ clock: new OffsetClock(), ...opts });
-  closers.push(() => h.close());
+  closers.defer(() => h.close());
   return h;
 }
 
@@ -61,7 +58,7 @@ describe('cache replicas', () => {
     const ops = await log(h);
     expect(ops.length).toBeGreaterThan(0);
     const device = openSpoke('device', h.url);
-    closers.push(() => device.close());
+    closers.defer(() => device.close());
     await syncOnce(device.store, device.client);
     expect(device.store.getNode(id).body).toBe('hi\n');
     // A device's change is there for the next call.
@@ -107,6 +104,34 @@ describe('cache replicas', () => {
     expect(after.slice(0, before.length)).toEqual(before);
   });
 
+  it('store a call of more ops than one push carries in one append: all of it or none', async () => {
+    const h = await hub();
+    const before = await log(h);
+    const many = (title: string) => (s: SqliteStore) =>
+      s.transaction(() => {
+        for (let i = 0; s.countOwnOpsSince(0) <= MAX_PUSH_OPS; i++) {
+          s.createNode({ kind: 'doc', title: `${title} ${i}` });
+        }
+        return s.countOwnOpsSince(0);
+      });
+    const append = vi
+      .spyOn(h.hubStore, 'append')
+      .mockRejectedValueOnce(new HephError('storage', 'the disk is full'));
+    await expect(h.write(many('lost'))).rejects.toMatchObject({
+      details: { reason: 'not_stored' },
+    });
+    expect(append).toHaveBeenCalledTimes(1);
+    expect(await log(h)).toEqual(before);
+    expect((await h.view()).listNodes()).toEqual([]);
+    append.mockClear();
+    await h.write(many('kept'));
+    expect(append).toHaveBeenCalledTimes(1);
+    append.mockRestore();
+    const stored = await log(h);
+    expect(stored.length).toBeGreaterThan(MAX_PUSH_OPS);
+    expect(stored.some((o) => String(o.payload.value).startsWith('lost'))).toBe(false);
+  });
+
   it('are kept on disk across restarts with their replica id, and rebuilt when they do not match', async () => {
     const d = dir();
     const titles = async (h: TestHub) =>
@@ -142,7 +167,7 @@ describe('cache replicas', () => {
     copyFileSync(join(other, 'hub.db'), join(d, 'hub.db'));
     for (const f of ['hub.db-wal', 'hub.db-shm']) expect(existsSync(join(d, f))).toBe(false);
     h = await makeHub({ dir: d, clock: new OffsetClock() });
-    closers.push(() => h.close());
+    closers.defer(() => h.close());
     expect(await titles(h)).toEqual(['elsewhere']);
   });
 
@@ -160,6 +185,23 @@ describe('cache replicas', () => {
     // Using the hub owner again drops bob's (now the least recently used), and rebuilds its own.
     expect((await h.view(HUB_OWNER)).listNodes().map((n) => n.title)).toEqual([`${HUB_OWNER}`]);
     expect(files().sort()).toEqual([`owner-${HUB_OWNER}.db`, `owner-${owners[2]}.db`]);
+  });
+
+  it('keep at most --cache-max-mb of files, but never evict the replica just used', async () => {
+    // A bound smaller than any replica: only the one just used stays, however large it is.
+    const h = await hub({ cache: { maxBytes: 1 } });
+    const bob = await h.hubStore.ownerOf({ iss: 'https://id.test', sub: 'bob' });
+    const files = () => readdirSync(join(h.dir, 'cache')).filter((f) => f.endsWith('.db'));
+    await h.write((s) => s.createNode({ kind: 'doc', title: 'hub' }), HUB_OWNER);
+    expect(files()).toEqual([`owner-${HUB_OWNER}.db`]);
+    expect(h.hub.caches.bytes).toBeGreaterThan(1);
+    await h.write((s) => s.createNode({ kind: 'doc', title: 'bob' }), bob);
+    expect(files()).toEqual([`owner-${bob}.db`]);
+    expect(h.hub.caches.size).toBe(1);
+    // Rebuilt from the log when used again, whole.
+    expect((await h.view(HUB_OWNER)).listNodes().map((n) => n.title)).toEqual(['hub']);
+    expect(files()).toEqual([`owner-${HUB_OWNER}.db`]);
+    expect((await h.view(bob)).listNodes().map((n) => n.title)).toEqual(['bob']);
   });
 });
 
@@ -207,16 +249,16 @@ describe('the hub’s own socket', () => {
       logger: silentLogger,
       version: 'test',
     });
-    closers.push(() => hubProcess.stop());
+    closers.defer(() => hubProcess.stop());
     const c = await connect(join(d, 's.sock'));
-    closers.push(() => c.close());
+    closers.defer(() => c.close());
     const seen: string[][] = [];
     c.onNotification((m, p) => {
       if (m === 'node.changed') seen.push((p as { ids: string[] }).ids);
     });
     await c.call('events.subscribe', { topics: ['node.changed'] });
     const device = openSpoke('device', hubProcess.url);
-    closers.push(() => device.close());
+    closers.defer(() => device.close());
     const n = device.store.createNode({ kind: 'doc', title: 'from a device' });
     await syncOnce(device.store, device.client);
     await eventually(() => Promise.resolve(seen.flat().includes(n.id)), 'node.changed');

@@ -6,7 +6,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import { seededRandom } from '../../src/ports/random.js';
 import {
@@ -21,24 +21,21 @@ import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { HubClient, type SyncTransport } from '../../src/sync/hub-client.js';
 import { syncOnce } from '../../src/sync/sync-once.js';
-import { tempDir } from '../helpers/temp.js';
+import { tempDir, useCleanup } from '../helpers/temp.js';
 import { opIds, OffsetClock, openSpoke, startTestHub, type Spoke } from '../sync/helpers.js';
 import { ECHO_PROTOCOL, httpPull, httpPush, titleOp, type TestHub } from './helpers.js';
 
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
+const closers = useCleanup();
 
 async function hub(): Promise<TestHub> {
   const h = await startTestHub();
-  closers.push(() => h.close());
+  closers.defer(() => h.close());
   return h;
 }
 
 function spoke(name: string, url: string): Spoke {
   const s = openSpoke(name, url);
-  closers.push(() => s.close());
+  closers.defer(() => s.close());
   return s;
 }
 
@@ -77,12 +74,12 @@ describe('no echo', () => {
     const h = await hub();
     const modern = spoke('modern', h.url);
     const t = tempDir('heph-old-device-');
-    closers.push(() => t.cleanup());
+    closers.defer(() => t.cleanup());
     const old = openStore(
       { path: join(t.dir, 'old.db') },
       { clock: new OffsetClock(), random: seededRandom(11) },
     );
-    closers.push(() => old.close());
+    closers.defer(() => old.close());
     const oldHub = echoing(h.url, old);
 
     for (let i = 0; i < 3; i++) modern.store.createNode({ kind: 'doc', title: `modern ${i}` });
@@ -128,7 +125,7 @@ describe('no echo', () => {
   it('gives a device restored from a plain file copy the own ops its copy lacks', async () => {
     const h = await hub();
     const t = tempDir('heph-restore-');
-    closers.push(() => t.cleanup());
+    closers.defer(() => t.cleanup());
     const path = join(t.dir, 'heph.db');
     const clock = new OffsetClock();
     const open = () => {
@@ -160,7 +157,7 @@ describe('no echo', () => {
     // The disk dies; the copy comes back under the same replica id.
     copyFileSync(join(t.dir, 'copy.db'), path);
     d = open();
-    closers.push(async () => {
+    closers.defer(async () => {
       await d.client.close();
       d.store.close();
     });

@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DaemonConfig } from '../../src/config/config.js';
 import { startHub, type Hub } from '../../src/hub/server.js';
 import { HUB_OWNER } from '../../src/ports/hub-store.js';
@@ -25,7 +25,7 @@ import { HubClient } from '../../src/sync/hub-client.js';
 import { syncOnce } from '../../src/sync/sync-once.js';
 import { pendingCount, pullCursor } from '../../src/sync/sync-state.js';
 import { useDaemons, until } from '../daemon/helpers.js';
-import { tempDir } from '../helpers/temp.js';
+import { tempDir, useCleanup } from '../helpers/temp.js';
 import { opIds } from '../sync/helpers.js';
 import { hubConfig, httpPull, ORIGIN_A, titleOp } from './helpers.js';
 
@@ -51,15 +51,12 @@ function fixture(name: string): { dir: string; facts: Facts; partition: string }
 const FIXTURES = ['hub-v2', 'hub-v1'];
 const { dir: FIXTURE, facts, partition: PARTITION } = fixture(FIXTURES[0]!);
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanup();
 
 /** A fixture laid out as the earlier hub left it, with its owner database named `main`. */
 function layout(main = 'hub.db', from = FIXTURE, partition = PARTITION) {
   const t = tempDir('heph-upgrade-');
-  cleanups.push(() => t.cleanup());
+  cleanups.defer(() => t.cleanup());
   const dir = join(t.dir, 'data');
   mkdirSync(join(dir, 'users'), { recursive: true, mode: 0o700 });
   copyFileSync(join(from, 'hub.sqlite'), join(dir, main));
@@ -85,7 +82,7 @@ async function start(dir: string, over: Partial<DaemonConfig> = {}, logger = rec
     logger,
     version: 'test',
   });
-  cleanups.push(() => hub.stop());
+  cleanups.defer(() => hub.stop());
   return { hub, logger };
 }
 
