@@ -104,6 +104,42 @@ describe('cache replicas', () => {
     expect(after.slice(0, before.length)).toEqual(before);
   });
 
+  it('answer a batch call by call: a call that could not be stored says so, the ones before were', async () => {
+    const h = await hub();
+    const store = h.hubStore;
+    const append = store.append.bind(store);
+    const spy = vi
+      .spyOn(store, 'append')
+      .mockImplementationOnce(append)
+      .mockRejectedValueOnce(new HephError('storage', 'the disk is full'));
+    const r = await h.app.inject({
+      method: 'POST',
+      url: '/rpc',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(
+        ['stored', 'lost'].map((title, i) => ({
+          jsonrpc: '2.0',
+          id: i + 1,
+          method: 'node.create',
+          params: { kind: 'doc', title },
+        })),
+      ),
+    });
+    spy.mockRestore();
+    expect(r.statusCode).toBe(200);
+    const [first, second] = r.json<Record<string, unknown>[]>();
+    expect(first).toMatchObject({ id: 1, result: { title: 'stored' } });
+    expect(second).toMatchObject({
+      id: 2,
+      error: {
+        message: expect.stringMatching(/nothing of it was kept/),
+        data: { code: 'storage', reason: 'not_stored' },
+      },
+    });
+    expect((await log(h)).map((o) => o.payload.value)).toContain('stored');
+    expect((await h.view()).listNodes().map((n) => n.title)).toEqual(['stored']);
+  });
+
   it('store a call of more ops than one push carries in one append: all of it or none', async () => {
     const h = await hub();
     const before = await log(h);

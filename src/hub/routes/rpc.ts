@@ -4,8 +4,9 @@
 // and what it wrote is in the log before its reply; over HTTP, the methods that touch the
 // serving machine's filesystem (export, import, backup) answer with a `forbidden` error naming
 // the socket as the place to call them; a reply is 200 with the JSON-RPC response, or 204 when
-// the body held only notifications, and a call whose changes the hub store could not take
-// answers the whole request with that 5xx error instead; a result that cannot be serialized
+// the body held only notifications; a single call whose changes the hub store could not take
+// answers with that 5xx error instead, and in a batch such a call gets it as its JSON-RPC error
+// (the calls before it were stored); a result that cannot be serialized
 // becomes an internal error; every call runs on its caller's owner's data, never another's.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -91,7 +92,8 @@ export function rpcRoutes(
       owner: ownerOf(request),
     };
     const result = await dispatchMessage(registry, request.body, ctx, { logger });
-    if (ctx.notStored !== undefined) {
+    // A batch answers each call: the calls before a failed one were stored, and say so.
+    if (ctx.notStored !== undefined && !Array.isArray(request.body)) {
       return reply.code(httpStatusFor(ctx.notStored)).send(errorBody(ctx.notStored));
     }
     if (result === null) return reply.code(204).send();
