@@ -48,6 +48,43 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  // The hub store is the hub's (ports/hub-store.ts): nothing else in src/ uses it, and inside
+  // the hub only the composition root (server.ts) knows which backend it runs on.
+  {
+    files: ['src/**'],
+    ignores: ['src/core/**', 'src/hub/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/ports/hub-store.js', '**/hub/store/*'],
+              message: 'The hub store is used by src/hub/ only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/hub/**'],
+    ignores: ['src/hub/server.ts', 'src/hub/store/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['better-sqlite3', 'pg', './store/*'],
+              message:
+                'The hub sees the HubStore port; only server.ts picks its backend (see ports/hub-store.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['src/core/**'],
     rules: {

@@ -1,7 +1,8 @@
 // Sync figures against a real hub: a hephd --mode server process (bin/hephd.js, built) on a temp
-// database, listening on 127.0.0.1 with a free port. Sustained push throughput of 1,000-op
-// batches from one client, and a load run (autocannon, 50 connections) pushing unique 10-op
-// batches, after which every acknowledged op must be in the hub's log.
+// data directory, listening on 127.0.0.1 with a free port. Sustained push throughput of 1,000-op
+// batches from one client, a warm /rpc read served from the hub's cache replica, and a load run
+// (autocannon, 50 connections) pushing unique 10-op batches, after which every acknowledged op
+// must be in the hub's log.
 
 import { PROTOCOL_VERSION } from '../src/protocol/sync.js';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +14,7 @@ import { request } from 'undici';
 import { decodeHlc, encodeHlc } from '../src/core/hlc.js';
 import { ulidFactory } from '../src/core/ids.js';
 import { seededRandom } from '../src/ports/random.js';
-import { nowMs, perSecond } from './stats.js';
+import { median, nowMs, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
@@ -25,9 +26,20 @@ export const syncFigures: FigureMeta[] = [
   {
     name: 'push_ops_per_s',
     unit: 'ops/s',
+    floor: 'raw_insert_rows_per_s',
+    target: { op: '>=', value: 0.35, relative: true },
     description:
-      'POST /sync/push of 1,000-op batches (title sets over 1,000 tasks), one after another from ' +
-      'one client, to a hephd --mode server process on loopback (synchronous=FULL): 100 batches',
+      'POST /sync/push of 1,000-op batches (title sets over 1,000 tasks, payloads in canonical ' +
+      'order as devices send them), one after another from one client, to a hephd --mode ' +
+      'server process on loopback (hub store, synchronous=FULL): 100 batches',
+  },
+  {
+    name: 'rpc_hub_read_p50_ms',
+    unit: 'ms',
+    target: { op: '<=', value: 2 },
+    description:
+      'Median round trip of POST /rpc node.get (one request at a time, keep-alive) to that hub ' +
+      'holding those 100,000 ops, served from its warm cache replica: 2,000 calls after warm-up',
   },
   {
     name: 'hub_load_errors',
@@ -169,10 +181,11 @@ class OpSource {
         id: this.idOf(k),
         kind: 'node.set',
         target: this.targets[k % TARGETS]!,
+        // Keys in canonical order, as a device sends what its log holds.
         payload: {
           field: 'title',
-          value: `Task ${k}`,
           prev: k >= TARGETS ? [this.idOf(k - TARGETS)] : [],
+          value: `Task ${k}`,
         },
       };
     });
@@ -198,7 +211,7 @@ function headers(origin: string): Record<string, string> {
   };
 }
 
-async function pushThroughput(ctx: BenchContext): Promise<number> {
+async function pushThroughput(ctx: BenchContext): Promise<Record<string, number>> {
   const hub = await startHub(ctx.tempDir());
   try {
     const batches = ctx.size(100, 10);
@@ -224,10 +237,44 @@ async function pushThroughput(ctx: BenchContext): Promise<number> {
     ctx.progress(
       `pushed ${batches} batches of ${BATCH} in ${ms.toFixed(0)} ms: ${rate.toFixed(0)} ops/s`,
     );
-    return rate;
+    return { push_ops_per_s: rate, rpc_hub_read_p50_ms: await rpcRead(ctx, hub.url) };
   } finally {
     await hub.stop();
   }
+}
+
+/** Sends one JSON-RPC call to the hub's /rpc; returns its result. */
+async function rpc(url: string, method: string, params: object): Promise<unknown> {
+  const r = await request(`${url}/rpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const reply = (await r.body.json()) as { result?: unknown; error?: unknown };
+  if (r.statusCode !== 200 || reply.result === undefined) {
+    throw new Error(`rpc ${method}: ${r.statusCode} ${JSON.stringify(reply).slice(0, 300)}`);
+  }
+  return reply.result;
+}
+
+/** node.get over /rpc, one call at a time, once the cache replica has caught up. */
+async function rpcRead(ctx: BenchContext, url: string): Promise<number> {
+  const t0 = nowMs();
+  const { id } = (await rpc(url, 'node.create', { kind: 'doc', title: 'read me' })) as {
+    id: string;
+  };
+  ctx.progress(`first /rpc call (the cache replica catching up): ${(nowMs() - t0).toFixed(0)} ms`);
+  const calls = ctx.size(2000, 200);
+  for (let i = 0; i < 200; i++) await rpc(url, 'node.get', { id }); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t = nowMs();
+    await rpc(url, 'node.get', { id });
+    times.push(nowMs() - t);
+  }
+  const p50 = median(times);
+  ctx.progress(`${calls} node.get over /rpc: p50 ${p50.toFixed(3)} ms`);
+  return p50;
 }
 
 /** Every op id in the hub's log, pulled page by page. */
@@ -314,7 +361,7 @@ export const sync: BenchModule = {
     try {
       const push = await pushThroughput(ctx);
       const load = await hubLoad(ctx);
-      return { push_ops_per_s: push, ...load };
+      return { ...push, ...load };
     } finally {
       for (const child of spawned) {
         const gone = once(child, 'exit');

@@ -97,8 +97,14 @@ export function decide(
 export interface OwnerPolicyState {
   /** The identity that claimed the hub, as last persisted (undefined: unclaimed). */
   claimed?: Identity;
-  /** Stores a new claim; authorize() waits for it, and fails if it fails. */
-  persist(owner: Identity): Promise<void> | void;
+  /**
+   * Stores a new claim replacing `previous`; authorize() waits for it, and fails if it fails.
+   * It may return the claim as stored, which differs when another process claimed first.
+   */
+  persist(
+    owner: Identity,
+    previous: Identity | undefined,
+  ): Promise<Identity | void> | Identity | void;
 }
 
 export interface OwnerPolicy {
@@ -116,8 +122,11 @@ export function createOwnerPolicy(config: OwnerPolicyConfig, state: OwnerPolicyS
     const d = decide(config, claimed, id);
     if (!d.allow) throw new HephError('forbidden', d.reason, { sub: id.sub });
     if (d.claim) {
-      await state.persist({ iss: id.iss, sub: id.sub });
-      claimed = { iss: id.iss, sub: id.sub };
+      const mine = { iss: id.iss, sub: id.sub };
+      const stored = (await state.persist(mine, claimed)) ?? mine;
+      claimed = { iss: stored.iss, sub: stored.sub };
+      // Someone else's claim was stored first: decide again with it.
+      if (!sameIdentity(stored, mine)) return authorizeNow(id);
     }
     return d.access;
   }

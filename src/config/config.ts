@@ -33,6 +33,9 @@ const FileConfig = z.strictObject({
   allow_users: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   trust_proxy: z.boolean().optional(),
   sync_interval: z.number().int().min(1).max(86_400).optional(),
+  cache_dir: z.string().min(1).optional(),
+  cache_max_owners: z.number().int().min(1).max(1_000_000).optional(),
+  cache_max_mb: z.number().int().min(1).max(16_777_216).optional(),
 });
 export type FileConfig = z.infer<typeof FileConfig>;
 
@@ -64,6 +67,10 @@ export interface DaemonFlags {
   trustProxy?: boolean | undefined;
   /** Mode local with a hub: seconds between background syncs. */
   syncInterval?: string | undefined;
+  /** Mode server: where the cache replicas live. */
+  cacheDir?: string | undefined;
+  cacheMaxOwners?: string | undefined;
+  cacheMaxMb?: string | undefined;
 }
 
 export interface DaemonConfig {
@@ -93,6 +100,12 @@ export interface DaemonConfig {
   trustProxy?: boolean;
   /** Mode local with a hub: seconds between background syncs (default 30). */
   syncIntervalS?: number;
+  /** Mode server: the cache replicas' directory (default: <data dir>/cache). */
+  cacheDir?: string;
+  /** Mode server: most owners with a cache replica kept (default 32). */
+  cacheMaxOwners?: number;
+  /** Mode server: most megabytes of cache replicas kept (default 2048). */
+  cacheMaxMb?: number;
 }
 
 export interface OidcConfig {
@@ -205,6 +218,7 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
     clockOffsetMs: offset ? Number(offset) : 0,
     ...syncInterval(flags, env, file),
     ...hubFields(flags, env, file, cwd, configPath),
+    ...cacheFields(flags, env, file, cwd),
     ...((flags.insecureHttp === true ||
       env.HEPH_INSECURE_HTTP === '1' ||
       env.HEPH_INSECURE_HTTP === 'true' ||
@@ -238,6 +252,39 @@ export function syncIntervalSeconds(given: string): number {
     );
   }
   return n;
+}
+
+function wholeNumber(name: string, given: string, max: number): number {
+  const n = /^\d{1,9}$/.test(given) ? Number(given) : NaN;
+  if (!(n >= 1 && n <= max)) {
+    throw new HephError(
+      'invalid_params',
+      `--${name} must be a whole number from 1 to ${max} (got ${JSON.stringify(given)})`,
+      { field: name },
+    );
+  }
+  return n;
+}
+
+function cacheFields(
+  flags: DaemonFlags,
+  env: Env,
+  file: FileConfig,
+  cwd: string,
+): Pick<DaemonConfig, 'cacheDir' | 'cacheMaxOwners' | 'cacheMaxMb'> {
+  const dir = first(flags.cacheDir, env.HEPH_CACHE_DIR, file.cache_dir);
+  const owners = first(flags.cacheMaxOwners, env.HEPH_CACHE_MAX_OWNERS);
+  const mb = first(flags.cacheMaxMb, env.HEPH_CACHE_MAX_MB);
+  const maxOwners =
+    owners !== undefined
+      ? wholeNumber('cache-max-owners', owners, 1_000_000)
+      : file.cache_max_owners;
+  const maxMb = mb !== undefined ? wholeNumber('cache-max-mb', mb, 16_777_216) : file.cache_max_mb;
+  return {
+    ...(dir !== undefined && { cacheDir: resolve(cwd, dir) }),
+    ...(maxOwners !== undefined && { cacheMaxOwners: maxOwners }),
+    ...(maxMb !== undefined && { cacheMaxMb: maxMb }),
+  };
 }
 
 function hubFields(

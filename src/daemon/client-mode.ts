@@ -17,7 +17,7 @@ import { randomHex } from '../core/ids.js';
 import { canonicalJson, isPlainObject } from '../core/json.js';
 import { fromWireError } from '../protocol/error-wire.js';
 import { MAX_PULL_LIMIT } from '../protocol/sync.js';
-import { buildNamespaces, type Services } from '../rpc/methods/index.js';
+import { methodShapes } from '../rpc/methods/index.js';
 import * as R from '../rpc/methods/results.js';
 import { defineMethod, Registry, type MethodDef } from '../rpc/registry.js';
 import { HubClient } from '../sync/hub-client.js';
@@ -54,21 +54,6 @@ async function atMost(p: Promise<void>, ms: number): Promise<void> {
 export interface ClientDaemon {
   readonly hub: string;
   stop(): Promise<void>;
-}
-
-/** The daemon's method list without a replica behind it: only names and schemas are read. */
-function methodShapes(): MethodDef[] {
-  // The namespace builders only capture their services in handlers, which are replaced below;
-  // any access to this stand-in is a bug and fails loudly.
-  const none = new Proxy(
-    {},
-    {
-      get(_t, key) {
-        throw new Error(`client mode has no ${String(key)}`);
-      },
-    },
-  ) as Services;
-  return buildNamespaces(none).flat();
 }
 
 /** The notifications one op implies (without a replica, a task is known by its fields). */

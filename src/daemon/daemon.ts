@@ -65,7 +65,7 @@ async function sleep(ms: number): Promise<void> {
 }
 
 /** The owner's pid and socket, waiting briefly for a daemon that is still starting to record them. */
-async function alreadyRunningError(db: string): Promise<HephError> {
+export async function alreadyRunningError(db: string): Promise<HephError> {
   for (let i = 0; i < 20; i++) {
     const o = readOwner(db);
     if (o) {
@@ -92,7 +92,7 @@ async function alreadyRunningError(db: string): Promise<HephError> {
  *  (generous: status computes the state digest, which takes seconds on a large database). */
 const OWNER_STATUS_TIMEOUT_MS = 5000;
 
-async function socketOwnerError(socket: string): Promise<HephError> {
+export async function socketOwnerError(socket: string): Promise<HephError> {
   // A listener that accepts but never answers (a hung process, or not hephd at all) must not
   // hang this start: the status call gets a deadline.
   let client: RpcClient | undefined;

@@ -52,6 +52,13 @@ Options:
                      (env HEPH_ALLOW_USERS; default: the owner only)
   --trust-proxy      mode server: behind a reverse proxy, take client addresses from
                      X-Forwarded-For (env HEPH_TRUST_PROXY=1)
+  --cache-dir DIR    mode server: where the cache replicas that serve /rpc and the hub's socket
+                     live (default: the cache folder beside --db; env HEPH_CACHE_DIR)
+  --cache-max-owners N
+                     mode server: keep cache replicas for at most N owners (default 32; env
+                     HEPH_CACHE_MAX_OWNERS); the least recently used go first
+  --cache-max-mb N   mode server: keep at most N MB of cache replicas (default 2048; env
+                     HEPH_CACHE_MAX_MB)
   -h, --help         show this help
   -v, --version      print the version
 
@@ -60,8 +67,10 @@ config file, then defaults. HEPH_CLOCK_OFFSET_MS shifts the daemon's clock (a te
 diagnosis aid). HEPH_FAILPOINT=hub.push.mid_batch makes a hub kill itself in the middle
 of applying a push, and push.before_send, push.after_response or pull.after_apply make a
 spoke kill itself at that point of a sync (crash-testing aids; never set them in production).
-Mode client keeps no data: every call goes to the hub; export, import and backup work on
-this machine's files with the hub's data.`;
+Mode server keeps its data in the folder of --db: hub.db holds every owner's changes, and a
+data folder of an earlier version is upgraded in place on the first start (the old files are
+copied to pre-upgrade-<date>/ first). Mode client keeps no data: every call goes to the hub;
+export, import and backup work on this machine's files with the hub's data.`;
 
 export function version(): string {
   try {
@@ -100,6 +109,9 @@ function parseFlags(argv: string[]) {
         'allow-users': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
         'sync-interval': { type: 'string' },
+        'cache-dir': { type: 'string' },
+        'cache-max-owners': { type: 'string' },
+        'cache-max-mb': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -168,6 +180,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         allowUsers: flags['allow-users'],
         trustProxy: flags['trust-proxy'],
         syncInterval: flags['sync-interval'],
+        cacheDir: flags['cache-dir'],
+        cacheMaxOwners: flags['cache-max-owners'],
+        cacheMaxMb: flags['cache-max-mb'],
       },
       env,
       process.cwd(),

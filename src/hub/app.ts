@@ -1,44 +1,50 @@
-// The hub's HTTP application: /sync/push, /sync/pull, /rpc, /healthz and /config on fastify.
+// The hub's HTTP application: /sync/push, /sync/pull, /rpc, /healthz, /readyz and /config on
+// fastify, over a hub store (ports/hub-store.ts) and its cache replicas (cache.ts).
 // Guarantees: bodies are JSON only (anything else is 415), at most bodyLimit bytes whether or
 // not a Content-Length is sent (413), nested at most 64 levels and well-formed (400 with the
 // reason); every error is `{error: {code, message}}` with the status from the error table;
 // a client that trickles its headers or body is dropped after headersTimeoutMs /
-// requestTimeoutMs; close() wakes every long-polling pull so the hub stops at once.
-// With `auth` (an OIDC issuer), /sync/* and /rpc serve only authenticated callers, each from its
-// own partition (see auth.ts and partitions.ts); /healthz and /config stay open, and /config
-// names the issuer, client id and audience the CLI signs in with. Without it the hub is open and
-// everything is the hub database's.
+// requestTimeoutMs; close() ends every long-polling pull so the hub stops at once.
+// With `auth` (an OIDC issuer), /sync/* and /rpc serve only authenticated callers, each on its
+// owner's data (see auth.ts); /healthz, /readyz and /config stay open, and /config names the
+// issuer, client id and audience the CLI signs in with. Without it the hub is open and
+// everything is the hub owner's (HUB_OWNER). /readyz answers 200 when the store answers, else
+// 503 (for load balancers); /healthz is liveness only.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { dirname, join } from 'node:path';
 import fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { identityKey, type Access } from '../auth/owners.js';
+import type { DaemonConfig } from '../config/config.js';
+import { HephError } from '../core/errors.js';
 import { DEFAULT_MAX_DRIFT_MS } from '../core/hlc.js';
 import { systemClock, type Clock } from '../ports/clock.js';
+import { HUB_OWNER, type HubStore, type OwnerId } from '../ports/hub-store.js';
 import type { Logger } from '../ports/logger.js';
 import { cryptoRandom, type Random } from '../ports/random.js';
-import type { Services } from '../rpc/methods/index.js';
 import {
   MAX_PULL_WAIT_S,
   MAX_PUSH_OPS,
-  PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOLS,
   type HubConfig,
 } from '../protocol/sync.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
 import { makeAuthenticate, type HubAuthOptions } from './auth.js';
 import { MAX_JSON_DEPTH, parseJsonBody } from './body.js';
+import {
+  CacheReplicas,
+  DEFAULT_CACHE_MAX_MB,
+  DEFAULT_CACHE_MAX_OWNERS,
+  type CacheOptions,
+} from './cache.js';
 import { errorBody, makeErrorHandler } from './http-errors.js';
-import type { CommitNotifier } from './notifier.js';
-import { makePartition, Partitions, type Partition } from './partitions.js';
-import { rpcRoutes } from './routes/rpc.js';
-import { makeApplyGroup, syncRoutes } from './routes/sync.js';
-import { HephError } from '../core/errors.js';
+import { PushQueue } from './push-queue.js';
+import { cachedRegistry, rpcRoutes, type HubRpcContext } from './routes/rpc.js';
+import { syncRoutes } from './routes/sync.js';
+import type { Registry } from '../rpc/registry.js';
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 
 /** Routes served without sign-in: the CLI needs /config to know where to sign in. */
-export const OPEN_ROUTES: readonly string[] = ['/healthz', '/config'];
+export const OPEN_ROUTES: readonly string[] = ['/healthz', '/readyz', '/config'];
 
 export interface HubTimeouts {
   /** Whole request head must arrive within this (default 10 s). */
@@ -56,10 +62,13 @@ export interface HubTimeouts {
   closeGraceMs?: number;
 }
 
-export interface HubAppOptions {
-  store: SqliteStore;
-  /** The daemon's services, for /rpc. */
-  services: Services;
+export interface HubOptions {
+  hubStore: HubStore;
+  /** Where the cache replicas live and how many to keep (see cache.ts). */
+  cache: Pick<CacheOptions, 'dir'> & Partial<CacheOptions>;
+  /** The hub's configuration, given to the cache replicas' methods (time zone, mode). */
+  config: DaemonConfig;
+  version: string;
   logger: Logger;
   /** Refuse pushed ops stamped more than this ahead of the store's clock (default 5 min). */
   maxDriftMs?: number;
@@ -72,39 +81,85 @@ export interface HubAppOptions {
   timeouts?: HubTimeouts;
   /** Serve HTTPS with this certificate chain and key (PEM). */
   tls?: { cert: string | Buffer; key: string | Buffer };
-  /** Testing aid, see routes/sync.ts. */
-  failpoint?: string;
   /** Require sign-in with this identity provider (see auth.ts); omit for an open hub. */
   auth?: HubAuthOptions;
   /** Take the client address from X-Forwarded-For (the hub is behind a reverse proxy). */
   trustProxy?: boolean;
-  /** For the stores of user partitions (default: crypto randomness). */
+  /** For the cache replicas' ids (default: crypto randomness). */
   random?: Random;
-}
-
-/** Where the other accounts' databases go for a hub database at `db`. */
-export function defaultPartitionDir(db: string): string {
-  return join(dirname(db), 'users');
 }
 
 export interface HubApp {
   app: FastifyInstance;
-  /** Wakes long-polls on the hub database (the hub owner's partition). */
-  notifier: CommitNotifier;
-  /** The other accounts' partitions (undefined on an open hub). */
-  partitions: Partitions | undefined;
+  caches: CacheReplicas;
+  /** The daemon's methods over the cache replicas, for the hub's own socket. */
+  socketRegistry: Registry<HubRpcContext>;
+  /** Closes the HTTP app (ending long-polls) and the cache replicas; not the store. */
+  close(): Promise<void>;
 }
 
-export function buildHubApp(o: HubAppOptions): FastifyInstance {
-  return buildHub(o).app;
-}
-
-export function buildHub(o: HubAppOptions): HubApp {
+/** The hub: its push queue, cache replicas and HTTP app over `o.hubStore` (not yet listening). */
+export async function buildHub(o: HubOptions): Promise<HubApp> {
   const bodyLimit = o.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const maxOpsPerPush = o.maxOpsPerPush ?? MAX_PUSH_OPS;
   if (!Number.isInteger(maxOpsPerPush) || maxOpsPerPush < 1 || maxOpsPerPush > MAX_PUSH_OPS) {
     throw new TypeError(`maxOpsPerPush must be 1-${MAX_PUSH_OPS}`);
   }
+  const auth = o.auth;
+  if (auth !== undefined && (auth.issuer === '' || auth.audience === '')) {
+    throw new TypeError('auth needs an issuer and an audience');
+  }
+  const { logger, hubStore } = o;
+  const clock = o.clock ?? systemClock;
+  const queue = new PushQueue(hubStore);
+  const caches = await CacheReplicas.open(
+    {
+      dir: o.cache.dir,
+      maxOwners: o.cache.maxOwners ?? DEFAULT_CACHE_MAX_OWNERS,
+      maxBytes: o.cache.maxBytes ?? DEFAULT_CACHE_MAX_MB * 1024 * 1024,
+    },
+    {
+      hubStore,
+      append: (owner, ops) => queue.submit({ owner, ops }),
+      clock,
+      random: o.random ?? cryptoRandom,
+      logger,
+      config: o.config,
+      version: o.version,
+      startedMs: clock.now(),
+    },
+  );
+  let app: FastifyInstance;
+  try {
+    app = await httpApp(o, { queue, caches, bodyLimit, maxOpsPerPush, clock });
+  } catch (e) {
+    await caches.close();
+    throw e;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    caches,
+    socketRegistry: cachedRegistry(caches, false),
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await caches.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+interface Parts {
+  queue: PushQueue;
+  caches: CacheReplicas;
+  bodyLimit: number;
+  maxOpsPerPush: number;
+  clock: Clock;
+}
+
+async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
   const t = o.timeouts ?? {};
   const serverOptions: http.ServerOptions = {
     headersTimeout: t.headersMs ?? 10_000,
@@ -114,12 +169,8 @@ export function buildHub(o: HubAppOptions): HubApp {
   };
   const idleMs = t.idleMs ?? (MAX_PULL_WAIT_S + 30) * 1000;
   const tls = o.tls;
-  const auth = o.auth;
-  if (auth !== undefined && (auth.issuer === '' || auth.audience === '')) {
-    throw new TypeError('auth needs an issuer and an audience');
-  }
   const app = fastify({
-    bodyLimit,
+    bodyLimit: p.bodyLimit,
     trustProxy: o.trustProxy === true,
     forceCloseConnections: 'idle',
     serverFactory: (handler) => {
@@ -130,36 +181,17 @@ export function buildHub(o: HubAppOptions): HubApp {
       return server;
     },
   });
-  const { logger, store } = o;
-  const clock = o.clock ?? systemClock;
-  const maxDriftMs = o.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS;
-  const main = makePartition(
-    store,
-    o.services,
-    makeApplyGroup(store, logger, maxDriftMs, o.failpoint),
-  );
-  const { notifier } = main;
-  const partitions =
-    auth === undefined
-      ? undefined
-      : new Partitions({
-          dir: auth.partitionDir,
-          services: o.services,
-          clock,
-          random: o.random ?? cryptoRandom,
-          logger,
-          applyGroup: (s) => makeApplyGroup(s, logger, maxDriftMs),
-        });
-  // The access of each authenticated request; a request without one is served from the hub
-  // database only when the hub is open.
-  const accessOf = new WeakMap<FastifyRequest, Access>();
-  const partitionOf = (request: FastifyRequest): Partition => {
-    if (partitions === undefined) return main;
-    const access = accessOf.get(request);
-    if (access === undefined) {
+  const { logger, hubStore, auth } = o;
+  // The owner of each authenticated request; a request without one is the hub owner's only when
+  // the hub is open.
+  const ownerOfRequest = new WeakMap<FastifyRequest, OwnerId>();
+  const ownerOf = (request: FastifyRequest): OwnerId => {
+    if (auth === undefined) return HUB_OWNER;
+    const owner = ownerOfRequest.get(request);
+    if (owner === undefined) {
       throw new HephError('unauthorized', 'this request was not authenticated');
     }
-    return access.role === 'owner' ? main : partitions.get(identityKey(access.identity));
+    return owner;
   };
 
   app.removeAllContentTypeParsers();
@@ -170,19 +202,17 @@ export function buildHub(o: HubAppOptions): HubApp {
       done(e as Error, undefined);
     }
   });
-  app.setErrorHandler(makeErrorHandler(logger, bodyLimit));
+  app.setErrorHandler(makeErrorHandler(logger, p.bodyLimit));
   app.setNotFoundHandler((request, reply) => {
     const e = new HephError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
     void reply.code(404).send(errorBody(e));
   });
-  // Stopping: wake long-polls, and have every reply still in flight close its connection, or
+  // Stopping: end long-polls, and have every reply still in flight close its connection, or
   // server.close() would wait for those keep-alive connections to time out.
-  let closing = false;
+  const stopping = new AbortController();
   let cut: NodeJS.Timeout | undefined;
   app.addHook('preClose', (done) => {
-    closing = true;
-    notifier.close();
-    partitions?.closeWaits();
+    stopping.abort();
     // Connections still busy after the grace period (a client that stopped reading, a socket the
     // peer abandoned mid-request) are cut, so stop() is bounded.
     cut = setTimeout(() => app.server.closeAllConnections(), t.closeGraceMs ?? 2000);
@@ -190,19 +220,21 @@ export function buildHub(o: HubAppOptions): HubApp {
     done();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) void reply.header('connection', 'close');
+    if (stopping.signal.aborted) void reply.header('connection', 'close');
     done(null, payload);
   });
   app.addHook('onClose', (_app, done) => {
     clearTimeout(cut);
-    main.offChange();
-    partitions?.close();
     done();
   });
 
   if (auth !== undefined) {
-    const authenticate = makeAuthenticate(auth, store, auth.clock ?? clock, logger, (r, a) =>
-      accessOf.set(r, a),
+    const authenticate = await makeAuthenticate(
+      auth,
+      hubStore,
+      auth.clock ?? p.clock,
+      logger,
+      (r, owner) => ownerOfRequest.set(r, owner),
     );
     // Before the body is read: an unauthenticated caller cannot make the hub parse anything.
     // By matched route, not by URL text, and every route but the open ones (default deny).
@@ -212,15 +244,35 @@ export function buildHub(o: HubAppOptions): HubApp {
       return authenticate(request, reply);
     });
   }
-  syncRoutes(app, { partitionOf, logger, maxOpsPerPush });
-  rpcRoutes(app, (request) => partitionOf(request).registry, logger);
+  syncRoutes(app, {
+    ownerOf,
+    store: hubStore,
+    queue: p.queue,
+    logger,
+    maxOpsPerPush: p.maxOpsPerPush,
+    maxDriftMs: o.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS,
+    stopping: stopping.signal,
+  });
+  rpcRoutes(app, cachedRegistry(p.caches, true), ownerOf, logger);
   // The hub's time lets a spoke see its own clock drift before a push is refused for it.
-  app.get('/healthz', () => ({ ok: true, time_ms: clock.now() }));
+  app.get('/healthz', () => ({ ok: true, time_ms: p.clock.now() }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await hubStore.ping();
+      return { ok: true };
+    } catch (e) {
+      const error = new HephError(
+        'unavailable',
+        `the hub store does not answer: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      return reply.code(503).send(errorBody(error));
+    }
+  });
   app.get('/config', (): HubConfig => ({
     issuer: auth?.issuer ?? null,
     client_id: auth?.clientId ?? null,
     audience: auth?.audience ?? null,
-    protocol: [PROTOCOL_VERSION],
+    protocol: [...SUPPORTED_PROTOCOLS],
   }));
-  return { app, notifier, partitions };
+  return app;
 }

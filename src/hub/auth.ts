@@ -1,25 +1,22 @@
-// Sign-in on the hub: who may call /sync/* and /rpc, and which partition each caller gets.
+// Sign-in on the hub: who may call /sync/* and /rpc, and whose data each caller gets.
 // Guarantees: with an issuer configured, every request to those routes is authenticated before
 // its body is read (verifier.ts), failed attempts are rate limited per client address
 // (rate-limit.ts) and the account is authorized by the owner policy (owners.ts); refusals are
 // 401 with WWW-Authenticate, 403, 429 with Retry-After or 503 with Retry-After, each with the
 // hub's usual `{error: {code, message}}` body; the hub owner (the `--owner` pin, else the first
-// account to sign in, whose claim is kept in the hub database's settings as `hub.owner`) is served
-// from the hub's own database, every other allowed account from a partition of its own; a request
-// that was not authenticated never reaches a partition.
+// account to sign in, whose claim the hub store keeps, first claim winning) gets the hub's own
+// data (HUB_OWNER), every other allowed account an owner of its own in the hub store, made on its
+// first request; a request that was not authenticated never reaches anyone's data.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createOwnerPolicy, identityKey, type Access, type Identity } from '../auth/owners.js';
+import { createOwnerPolicy, identityKey, type Access } from '../auth/owners.js';
 import { createFailureLimiter, type FailureLimiter } from '../auth/rate-limit.js';
 import { createAuthGuard, createVerifier, type VerifierOptions } from '../auth/verifier.js';
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
+import { HUB_OWNER, type HubStore, type OwnerId } from '../ports/hub-store.js';
 import type { Logger } from '../ports/logger.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
 import { errorBody } from './http-errors.js';
-
-/** The hub database setting that records who claimed the hub (an identityKey). */
-export const OWNER_SETTING = 'hub.owner';
 
 export interface HubAuthOptions {
   /** The OIDC issuer, exactly as in its tokens. */
@@ -30,10 +27,8 @@ export interface HubAuthOptions {
   clientId?: string | undefined;
   /** `--owner SUB`: the hub owner, whoever claimed the hub before. */
   owner?: string | undefined;
-  /** `--allow-users`: other accounts, each served from a partition of its own. */
+  /** `--allow-users`: other accounts, each with data of its own. */
   allowUsers?: readonly string[] | '*' | undefined;
-  /** Directory of the other accounts' databases. */
-  partitionDir: string;
   /** Clock for token expiry and the failure limiter (default: the hub's clock). */
   clock?: Clock;
   /** Failed-authentication limiter (default: 10 at once, then 10 a minute); false: none. */
@@ -44,49 +39,23 @@ export interface HubAuthOptions {
   verifier?: Pick<VerifierOptions, 'cooldownMs' | 'fetch' | 'leewaySec' | 'timeoutMs'>;
 }
 
-/** The claim recorded in the hub database, if any. */
-export function readOwnerClaim(store: SqliteStore): Identity | undefined {
-  const raw = store.getSetting(OWNER_SETTING);
-  if (raw === undefined) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    v = undefined;
-  }
-  if (
-    Array.isArray(v) &&
-    v.length === 2 &&
-    typeof v[0] === 'string' &&
-    typeof v[1] === 'string' &&
-    v[1] !== ''
-  ) {
-    return { iss: v[0], sub: v[1] };
-  }
-  throw new HephError(
-    'storage',
-    `the hub database's ${OWNER_SETTING} setting is not an owner this version understands`,
-    { setting: OWNER_SETTING },
-  );
-}
-
 export type Authenticate = (
   request: FastifyRequest,
   reply: FastifyReply,
 ) => Promise<FastifyReply | undefined>;
 
 /**
- * An onRequest hook: authenticates the request and records its access with `remember`, or
+ * An onRequest hook: authenticates the request and records its owner with `remember`, or
  * replies with the refusal (and fastify then stops the request).
  */
-export function makeAuthenticate(
+export async function makeAuthenticate(
   o: HubAuthOptions,
-  store: SqliteStore,
+  store: HubStore,
   clock: Clock,
   logger: Logger,
-  remember: (request: FastifyRequest, access: Access) => void,
-): Authenticate {
-  const claimed = readOwnerClaim(store);
+  remember: (request: FastifyRequest, owner: OwnerId) => void,
+): Promise<Authenticate> {
+  const claimed = await store.claim();
   if (claimed !== undefined && claimed.iss !== o.issuer && o.owner === undefined) {
     logger.warn(
       { claimed_by: claimed.iss, issuer: o.issuer },
@@ -102,9 +71,12 @@ export function makeAuthenticate(
     },
     {
       ...(claimed !== undefined && { claimed }),
-      persist(owner) {
-        store.setSetting(OWNER_SETTING, identityKey(owner));
-        logger.info({ sub: owner.sub, iss: owner.iss }, 'the hub was claimed by its owner');
+      async persist(owner, previous) {
+        const now = await store.setClaim(owner, previous);
+        if (now.iss === owner.iss && now.sub === owner.sub) {
+          logger.info({ sub: owner.sub, iss: owner.iss }, 'the hub was claimed by its owner');
+        }
+        return now;
       },
     },
   );
@@ -123,10 +95,23 @@ export function makeAuthenticate(
     authorize: (token) => policy.authorize({ iss: token.iss, sub: token.sub }),
   });
 
+  // Accounts' owners, by identity key: an owner's number never changes.
+  const owners = new Map<string, OwnerId>();
+  const ownerOf = async (access: Access): Promise<OwnerId> => {
+    if (access.role === 'owner') return HUB_OWNER;
+    const key = identityKey(access.identity);
+    let owner = owners.get(key);
+    if (owner === undefined) {
+      owner = await store.ownerOf(access.identity);
+      owners.set(key, owner);
+    }
+    return owner;
+  };
+
   return async (request, reply) => {
     const outcome = await guard(request.headers.authorization, request.ip);
     if (outcome.ok) {
-      remember(request, outcome.access);
+      remember(request, await ownerOf(outcome.access));
       return undefined;
     }
     if (outcome.status >= 500) {

@@ -1,54 +1,53 @@
-// Group commit for pushes. Guarantees: every push submitted while the event loop was busy is
-// applied in one store transaction with the others (one fsync for the group instead of one per
-// push), each with its own result; a push's promise settles only after the transaction that holds
-// it committed (or failed, and then nothing of the group was stored); each push's ops are still
-// applied all-or-nothing, and one push's refused ops never affect another push.
+// Group commit for pushes. Guarantees: every push submitted while the event loop was busy, or
+// while the previous group was being stored, goes to the hub store in one append (one
+// transaction, one fsync) with the others, whatever their owners, each with its own result; a
+// push's promise settles only after the append that holds it resolved (all of the group is
+// durable) or rejected (none of it is stored); one push's refused ops never affect another push.
 
-import type { ApplyResult } from '../ports/store.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { AppendRequest, AppendResult, HubStore } from '../ports/hub-store.js';
 
 interface Pending {
-  ops: readonly unknown[];
-  resolve(r: ApplyResult): void;
+  push: AppendRequest;
+  resolve(r: AppendResult): void;
   reject(e: unknown): void;
-}
-
-export type ApplyGroup = (groups: readonly (readonly unknown[])[]) => ApplyResult[];
-
-/** Applies each push of a group in one transaction of `store`. */
-export function applyInOneTransaction(store: SqliteStore, maxDriftMs: number): ApplyGroup {
-  return (groups) =>
-    store.transaction(() => groups.map((ops) => store.applyOps(ops, { maxDriftMs })));
 }
 
 export class PushQueue {
   private pending: Pending[] = [];
   private scheduled = false;
+  private storing = false;
 
-  constructor(private readonly apply: ApplyGroup) {}
+  constructor(private readonly store: Pick<HubStore, 'append'>) {}
 
-  submit(ops: readonly unknown[]): Promise<ApplyResult> {
-    return new Promise<ApplyResult>((resolve, reject) => {
-      this.pending.push({ ops, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // After the poll phase: every request whose body arrived meanwhile joins this group.
-        setImmediate(() => this.flush());
-      }
+  submit(push: AppendRequest): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ push, resolve, reject });
+      this.schedule();
     });
   }
 
-  private flush(): void {
-    this.scheduled = false;
+  private schedule(): void {
+    if (this.scheduled || this.storing || this.pending.length === 0) return;
+    this.scheduled = true;
+    // After the poll phase: every request whose body arrived meanwhile joins this group.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
     const group = this.pending;
     this.pending = [];
-    let results: ApplyResult[];
+    this.storing = true;
     try {
-      results = this.apply(group.map((p) => p.ops));
+      const results = await this.store.append(group.map((p) => p.push));
+      group.forEach((p, i) => p.resolve(results[i]!));
     } catch (e) {
       for (const p of group) p.reject(e);
-      return;
+    } finally {
+      this.storing = false;
+      this.schedule();
     }
-    group.forEach((p, i) => p.resolve(results[i]!));
   }
 }

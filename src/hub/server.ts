@@ -1,31 +1,47 @@
-// hephd --mode server: the local daemon (one owner per database, the owner's unix socket) plus
-// the hub's HTTP endpoints on the same store. Guarantees: the store is opened with
-// synchronous=FULL (a 2xx is a promise to other machines) and SQLite's exclusive lock; without an
-// identity provider (--oidc-issuer) the hub binds to loopback only unless insecureOpen is set,
-// and with one every /sync and /rpc call needs a bearer token from it; an issuer reached over
-// plain http off loopback is refused before anything is opened unless the operator opted in
-// (--insecure-oidc-http), and then every start logs a warning; TLS material is
-// read and checked before anything is opened; stop() closes HTTP first (waking long-polls), then
-// the daemon, and is idempotent.
+// hephd --mode server: the hub. Its data directory is the folder of --db: one hub store
+// (hub.db, see store/sqlite.ts) for every owner's op-log and the control plane, and cache
+// replicas (cache.ts) under --cache-dir (default <data dir>/cache) that serve /rpc and the hub's
+// own unix socket (the hub owner's data). Guarantees: a data directory of the earlier layout is
+// upgraded in place first (store/sqlite-upgrade.ts); the store is opened with synchronous=FULL (a
+// 2xx is a promise to other machines) and SQLite's exclusive lock, so a second hub on the same
+// directory stops with "already running"; without an identity provider (--oidc-issuer) the hub
+// binds to loopback only unless insecureOpen is set, and with one every /sync and /rpc call
+// needs a bearer token from it; an issuer reached over plain http off loopback is refused before
+// anything is opened unless the operator opted in (--insecure-oidc-http), and then every start
+// logs a warning; TLS material is read and checked before anything is opened;
+// stop() closes HTTP first (ending long-polls), then the socket, the caches and the store, and is
+// idempotent.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { VerifierOptions } from '../auth/verifier.js';
 import type { DaemonConfig } from '../config/config.js';
 import { HephError } from '../core/errors.js';
-import { startDaemon, type DaemonDeps } from '../daemon/daemon.js';
-import { EventHub } from '../daemon/events.js';
-import { createServices } from '../rpc/methods/context.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import {
+  alreadyRunningError,
+  ownerFilePath,
+  socketOwnerError,
+  type DaemonDeps,
+} from '../daemon/daemon.js';
+import { HUB_OWNER, type HubStore } from '../ports/hub-store.js';
 import {
   checkProviderUrl,
   HUB_OPT_IN,
   isLoopbackHost,
   isPlainHttpOffLoopback,
 } from '../auth/url-policy.js';
-import type { VerifierOptions } from '../auth/verifier.js';
-import { buildHubApp, defaultPartitionDir, type HubTimeouts } from './app.js';
+import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
+import { prepareSocketPath } from '../transport/unix-socket.js';
+import { buildHub, type HubApp, type HubTimeouts } from './app.js';
+import type { CacheReplicas } from './cache.js';
+import type { HubRpcContext } from './routes/rpc.js';
+import { SqliteHubStore } from './store/sqlite.js';
+import { hubDbPath, upgradeHubDir, type UpgradeReport } from './store/sqlite-upgrade.js';
+
+export const FAILPOINT_PUSH_MID_BATCH = 'hub.push.mid_batch';
 
 export interface HubDeps extends DaemonDeps {
   /** Testing aid (HEPH_FAILPOINT): `hub.push.mid_batch`. */
@@ -39,7 +55,10 @@ export interface HubDeps extends DaemonDeps {
 export interface Hub {
   /** Where the hub listens, with the real port (e.g. http://127.0.0.1:8787). */
   readonly url: string;
-  readonly store: SqliteStore;
+  readonly hubStore: HubStore;
+  readonly caches: CacheReplicas;
+  /** What the in-place upgrade did at this start, if the data directory needed one. */
+  readonly upgraded: UpgradeReport | undefined;
   stop(): Promise<void>;
 }
 
@@ -162,6 +181,52 @@ async function listen(app: FastifyInstance, addr: HttpAddr, raw: string): Promis
   }
 }
 
+/** The hub.push.mid_batch failpoint: dies (SIGKILL) inside an append's transaction. */
+function killMidAppend(logger: HubDeps['logger']): () => void {
+  return () => {
+    logger.error(
+      { failpoint: FAILPOINT_PUSH_MID_BATCH },
+      'failpoint: killing the hub in the middle of a push',
+    );
+    // The logger may write asynchronously, and SIGKILL drops what it has not written.
+    writeSync(2, 'hephd: failpoint: killing the hub in the middle of a push\n');
+    process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+/** Turns "another process listens there" into who it is. */
+function socketInUse(socket: string): (e: unknown) => Promise<never> {
+  return async (e) => {
+    if (e instanceof HephError && e.code === 'already_running')
+      throw await socketOwnerError(socket);
+    throw e;
+  };
+}
+
+async function prepareSocket(socket: string): Promise<void> {
+  await prepareSocketPath(socket).catch(socketInUse(socket));
+}
+
+async function openHubStore(path: string, deps: HubDeps): Promise<SqliteHubStore> {
+  try {
+    return SqliteHubStore.open(
+      { path },
+      {
+        clock: deps.clock,
+        logger: deps.logger,
+        ...(deps.hubFailpoint === FAILPOINT_PUSH_MID_BATCH && {
+          midAppend: killMidAppend(deps.logger),
+        }),
+      },
+    );
+  } catch (e) {
+    if (e instanceof HephError && e.code === 'already_running') {
+      throw await alreadyRunningError(path);
+    }
+    throw e;
+  }
+}
+
 export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub> {
   const config: DaemonConfig = { ...given, mode: 'server' };
   const addr = parseHttpAddr(config.httpAddr);
@@ -171,52 +236,78 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   const { logger } = deps;
   warnInsecureIssuer(config, logger);
 
-  const daemon = await startDaemon(config, deps);
-  const store = daemon.store;
-  // /rpc gets its own model and event hub over the daemon's store: both hold no state of their
-  // own beyond the store, and HTTP callers cannot subscribe to events anyway.
-  const events = new EventHub(store, logger);
-  let app: FastifyInstance | undefined;
+  const dataDir = dirname(config.db);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The socket's directory and path are checked before the data directory is upgraded, so a
+  // start that cannot succeed changes nothing.
+  await prepareSocket(config.socket);
+  const path = hubDbPath(dataDir);
+  const upgraded = upgradeHubDir({ dataDir, legacyDb: config.db, now: deps.clock.now(), logger });
+  const hubStore = await openHubStore(path, deps);
+  const pidFile = ownerFilePath(path);
+  const cacheDir = config.cacheDir ?? join(dataDir, 'cache');
+  let hub: HubApp | undefined;
+  let socket: SocketServer | undefined;
   try {
-    const services = createServices(store, events, config, deps);
+    writeFileSync(
+      pidFile,
+      JSON.stringify({
+        pid: process.pid,
+        socket: config.socket,
+        started: new Date(deps.clock.now()).toISOString(),
+      }) + '\n',
+      { mode: 0o600 },
+    );
     try {
-      app = buildHubApp({
-        store,
-        services,
+      hub = await buildHub({
+        hubStore,
+        cache: {
+          dir: cacheDir,
+          ...(config.cacheMaxOwners !== undefined && { maxOwners: config.cacheMaxOwners }),
+          ...(config.cacheMaxMb !== undefined && { maxBytes: config.cacheMaxMb * 1024 * 1024 }),
+        },
+        config,
+        version: deps.version,
         logger,
         clock: deps.clock,
+        random: deps.random,
         ...(deps.maxDriftMs !== undefined && { maxDriftMs: deps.maxDriftMs }),
         ...(deps.timeouts && { timeouts: deps.timeouts }),
         ...(tls && { tls }),
-        ...(deps.hubFailpoint !== undefined && { failpoint: deps.hubFailpoint }),
         ...(config.trustProxy === true && { trustProxy: true }),
-        random: deps.random,
         ...(config.oidc !== undefined && {
           auth: {
             ...config.oidc,
-            partitionDir: defaultPartitionDir(config.db),
             clock: deps.clock,
             ...(deps.verifier !== undefined && { verifier: deps.verifier }),
           },
         }),
       });
     } catch (e) {
-      if (!tls) throw e;
+      if (!tls || !(e instanceof Error) || e instanceof HephError) throw e;
       throw new HephError(
         'invalid_params',
         `--tls-cert ${config.tlsCert} and --tls-key ${config.tlsKey} are not a usable PEM ` +
-          `certificate and key: ${(e as Error).message}`,
+          `certificate and key: ${e.message}`,
         { field: 'tls-cert' },
       );
     }
-    await listen(app, addr, config.httpAddr);
+    await listen(hub.app, addr, config.httpAddr);
+    // Last: whoever waits for the socket to answer may count on the hub serving HTTP already.
+    socket = await startSocketServer<HubRpcContext>({
+      path: config.socket,
+      registry: hub.socketRegistry,
+      logger,
+      makeContext: (base) => ({ ...base, owner: HUB_OWNER }),
+    }).catch(socketInUse(config.socket));
   } catch (e) {
-    await app?.close();
-    events.close();
-    await daemon.stop();
+    await hub?.close();
+    await socket?.stop();
+    await hubStore.close();
+    rmSync(pidFile, { force: true });
     throw e;
   }
-  const url = urlOf(app, tls !== undefined);
+  const url = urlOf(hub.app, tls !== undefined);
   if (deps.hubFailpoint !== undefined) {
     logger.warn(
       { failpoint: deps.hubFailpoint },
@@ -242,6 +333,9 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
     {
       url,
       open: !isLoopbackHost(addr.host),
+      store: hubStore.description,
+      cache: cacheDir,
+      socket: config.socket,
       ...(oidc !== undefined && { issuer: oidc.issuer, audience: oidc.audience }),
     },
     oidc === undefined
@@ -249,17 +343,32 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
       : `hub listening on ${url}; sign-in required (issuer ${oidc.issuer})`,
   );
   let stopping: Promise<void> | undefined;
-  const running = app;
+  const running = hub;
+  const server = socket;
   return {
     url,
-    store,
+    hubStore,
+    caches: running.caches,
+    upgraded,
     stop() {
       stopping ??= (async () => {
+        await running.app.close();
+        await server.stop();
         await running.close();
-        events.close();
-        await daemon.stop();
+        await hubStore.close();
+        if (readPid(pidFile) === process.pid) rmSync(pidFile, { force: true });
+        logger.info({}, 'hephd stopped');
       })();
       return stopping;
     },
   };
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown };
+    return typeof v.pid === 'number' ? v.pid : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-// The sync protocol's wire types (protocol 2), shared by the hub and its spokes. Every message is
+// The sync protocol's wire types, shared by the hub and its spokes. Every message is
 // `unknown` until one of these parsers accepts it: the hub never trusts a spoke's body, and a
 // spoke never trusts a hub's reply. Ops themselves are checked op by op by the store (a bad op is
 // refused by name without blocking the others), so here they are only required to be objects.
@@ -8,16 +8,43 @@ import type { ErrorCode } from '../core/errors.js';
 import { isPlainObject } from '../core/json.js';
 import { ERROR_CODES } from './error-wire.js';
 
+// Every protocol number lives here, so renumbering is a change to these lines only.
 /**
  * 2: bodies may hold branches (`body.init`, `body.edit`: first texts made the same way on every
  * device, different ones a conflict). A device of protocol 1 would neither apply those ops nor
- * leave the bodies they write alone, so a hub of protocol 2 refuses it.
+ * leave the bodies they write alone, so the hub refuses it.
  */
-export const PROTOCOL_VERSION = 2;
-export const SUPPORTED_PROTOCOLS: readonly number[] = [2];
+export const PROTOCOL_BODY_BRANCHES = 2;
+/** 3: pulls leave out the caller's own ops it already holds (the Heph-Own-High header). */
+export const PROTOCOL_NO_ECHO = 3;
+/** What this version's devices speak. */
+export const PROTOCOL_VERSION = PROTOCOL_NO_ECHO;
+/** What this version's hub serves, oldest first: devices of protocol 2 get their own ops back. */
+export const SUPPORTED_PROTOCOLS: readonly number[] = [PROTOCOL_BODY_BRANCHES, PROTOCOL_NO_ECHO];
 
 export const HEADER_PROTOCOL = 'heph-protocol';
 export const HEADER_REPLICA = 'heph-replica';
+/** The highest id among the caller's own ops that it holds (from PROTOCOL_NO_ECHO on). */
+export const HEADER_OWN_HIGH = 'heph-own-high';
+
+/** Whether a device speaking `protocol` gets its own ops back in pulls. */
+export function echoesOwnOps(protocol: number): boolean {
+  return protocol < PROTOCOL_NO_ECHO;
+}
+
+/** The refusal of a protocol version the hub does not serve, telling which side to upgrade. */
+export function unsupportedProtocolMessage(given: string): string {
+  const speaks = `this hub serves sync protocol ${SUPPORTED_PROTOCOLS.join(' and ')}`;
+  const n = /^\d{1,6}$/.test(given) ? Number(given) : NaN;
+  const shown = JSON.stringify(given.slice(0, 20));
+  if (n < (SUPPORTED_PROTOCOLS[0] ?? 0)) {
+    return `this device speaks sync protocol ${shown}, too old for this hub (${speaks}): upgrade heph on this device`;
+  }
+  if (n > (SUPPORTED_PROTOCOLS[SUPPORTED_PROTOCOLS.length - 1] ?? 0)) {
+    return `this device speaks sync protocol ${shown}, newer than this hub (${speaks}): upgrade heph on the hub`;
+  }
+  return `this hub does not speak sync protocol ${shown} (${speaks})`;
+}
 
 /** Most ops one push may carry. */
 export const MAX_PUSH_OPS = 5000;

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as Y from 'yjs';
 import { HephError } from '../core/errors.js';
+import type { KnownOp } from '../core/op.js';
 import { diffText } from '../core/text-diff.js';
 
 const TEXT = 'body';
@@ -43,6 +44,43 @@ export function mergeBodyUpdate(
   const out = { state: Y.encodeStateAsUpdate(doc), text: doc.getText(TEXT).toJSON() };
   doc.destroy();
   return out;
+}
+
+/**
+ * Refuses (invalid_op, naming the op) a known op carrying body content that a replica could not
+ * merge: its Yjs update must apply to an empty document and read back as text. Ops of other
+ * kinds pass. The hub keeps no bodies and decides from the op alone with this function, so every
+ * known kind is sorted here (a new kind of op does not compile until it is).
+ */
+export function checkBodyOp(op: KnownOp): void {
+  switch (op.kind) {
+    case 'body.update':
+    case 'body.init':
+    case 'body.edit': {
+      const doc = load(undefined);
+      try {
+        Y.applyUpdate(doc, Buffer.from(op.update, 'base64'));
+        doc.getText(TEXT).toJSON();
+      } catch (e) {
+        throw new HephError(
+          'invalid_op',
+          `op ${op.id}: body update is not a valid Yjs update: ${(e as Error).message}`,
+          { id: op.id },
+        );
+      } finally {
+        doc.destroy();
+      }
+      return;
+    }
+    case 'node.set':
+    case 'link.add':
+    case 'link.remove':
+      return;
+    default: {
+      const unsorted: never = op;
+      return unsorted;
+    }
+  }
 }
 
 /**

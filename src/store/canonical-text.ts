@@ -1,9 +1,11 @@
 // canonicalJson (core/json.ts), fast for values that are already in canonical order. Ops from
 // other replicas arrive as JSON another store wrote canonically, and JSON.parse keeps key order,
 // so their payloads almost always are; JSON.stringify (native) then gives the same string.
-// Guarantee: canonicalText(v) === canonicalJson(v) for every value, including its errors.
+// Guarantee: canonicalText(v) === canonicalJson(v) for every value, including its errors; and
+// canonicalOpText gives equal ops byte-equal texts.
 
 import { canonicalJson } from '../core/json.js';
+import type { Op } from '../core/op.js';
 
 /** Whether JSON.stringify(v) is already canonical: plain data, finite numbers, sorted keys. */
 function inCanonicalOrder(v: unknown): boolean {
@@ -30,4 +32,18 @@ function inCanonicalOrder(v: unknown): boolean {
 
 export function canonicalText(v: unknown): string {
   return inCanonicalOrder(v) ? JSON.stringify(v) : canonicalJson(v);
+}
+
+/**
+ * An op's canonical text, as the hub stores and serves it: `{"id","kind","target","payload"}` in
+ * that order with the payload canonical, so two ops with the same content have byte-equal texts.
+ */
+export function canonicalOpText(op: Op): string {
+  const { id, kind, target, payload } = op;
+  // A payload already in canonical order (what devices send): one native call for the whole op.
+  if (inCanonicalOrder(payload)) return JSON.stringify({ id, kind, target, payload });
+  return (
+    `{"id":${JSON.stringify(id)},"kind":${JSON.stringify(kind)},` +
+    `"target":${JSON.stringify(target)},"payload":${canonicalJson(payload)}}`
+  );
 }

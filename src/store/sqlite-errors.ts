@@ -1,5 +1,7 @@
-// SQLite's errors, translated once where they are caught into heph's typed errors.
+// SQLite's errors, translated once where they are caught into heph's typed errors; and the
+// exclusive lock every heph database is opened under, whose failure is one of them.
 
+import type Database from 'better-sqlite3';
 import { HephError } from '../core/errors.js';
 
 export function translateSqliteError(e: unknown, context: string): Error {
@@ -48,4 +50,25 @@ export function translateSqliteError(e: unknown, context: string): Error {
   }
   if (e instanceof Error) return e;
   return new Error(String(e));
+}
+
+/**
+ * Takes SQLite's exclusive lock on `db` for as long as it is open, so no other process can use
+ * the file (the kernel releases it when the process dies, however it dies); `what` names the file
+ * in the already_running error another process gets.
+ */
+export function lockExclusively(db: Database.Database, path: string, what = 'database'): void {
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.pragma('busy_timeout = 0');
+  try {
+    db.exec('BEGIN EXCLUSIVE; COMMIT;');
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      throw new HephError('already_running', `${what} ${path} is in use by another process`, {
+        path,
+      });
+    }
+    throw e;
+  }
 }

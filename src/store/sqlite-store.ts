@@ -70,7 +70,6 @@ import type {
   NodeInput,
   NodePatch,
   NodeView,
-  Refusal,
   Store,
 } from '../ports/store.js';
 import { ApplyBatch } from './apply-batch.js';
@@ -106,7 +105,8 @@ import {
   type NodeState,
   type ValueRow,
 } from './node-rows.js';
-import { translateSqliteError } from './sqlite-errors.js';
+import { driftRefusal, refusalOf } from './refusals.js';
+import { lockExclusively, translateSqliteError } from './sqlite-errors.js';
 import { NODE_SELECT, prepareStatements, type Statements } from './statements.js';
 
 export interface SqliteStoreOptions {
@@ -166,6 +166,9 @@ export class SqliteStore implements Store {
   private changeId: string | undefined;
   /** Payload fields every local op of the open transaction's change carries (markChange). */
   private changeMark: Record<string, Json> | undefined;
+  /** ownHigh()'s answer (null: no own op), kept up as own ops are written; undefined: unknown
+   *  (not asked yet, or dropped by a rollback or a re-stamp). */
+  private ownHighId: string | null | undefined;
   /** While applying a batch of ops: node rows and bodies written once at its end. */
   private batch: ApplyBatch | undefined;
   /**
@@ -251,6 +254,7 @@ export class SqliteStore implements Store {
       this.states.clear();
       this.ownCount = undefined;
       this.ownChanges = undefined;
+      this.ownHighId = undefined;
       this.hlc.reset(start);
       this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
       throw translateSqliteError(e, 'database write failed');
@@ -523,18 +527,21 @@ export class SqliteStore implements Store {
       result.refused.push(refusalOf(op, e));
       return false;
     }
-    if (!known) return true;
-    try {
-      this.applyKnown(known);
-    } catch (e) {
-      if (!(e instanceof HephError) || e.code !== 'invalid_op') throw e;
-      // Content Yjs cannot decode (checked before anything else was written): take it back out.
-      this.stmt.delOp.run(op.id);
-      this.ownCount = undefined;
-      this.ownChanges = undefined;
-      result.refused.push(refusalOf(op, e));
-      return false;
+    if (known) {
+      try {
+        this.applyKnown(known);
+      } catch (e) {
+        if (!(e instanceof HephError) || e.code !== 'invalid_op') throw e;
+        // Content Yjs cannot decode (checked before anything else was written): take it back out.
+        this.stmt.delOp.run(op.id);
+        this.ownCount = undefined;
+        this.ownChanges = undefined;
+        result.refused.push(refusalOf(op, e));
+        return false;
+      }
     }
+    // An own op coming back (a replica restored from a copy gets its later ops from the hub).
+    if (originOf(op.id) === this.origin) this.raiseOwnHigh(op.id);
     return true;
   }
 
@@ -556,6 +563,7 @@ export class SqliteStore implements Store {
     };
     this.changeId ??= id;
     this.insertOp(op);
+    this.raiseOwnHigh(op.id);
     const known = interpretOp(op);
     if (known) this.applyKnown(known);
   }
@@ -1139,6 +1147,7 @@ export class SqliteStore implements Store {
       for (const r of rows) this.stmt.delOp.run(r.id);
       this.ownCount = undefined;
       this.ownChanges = undefined;
+      this.ownHighId = undefined;
       const newest = this.db.prepare('SELECT max(id) FROM oplog').pluck().get() as string | null;
       this.hlc.reset(
         newest
@@ -1171,6 +1180,28 @@ export class SqliteStore implements Store {
       this.rebuild();
       return renamed;
     });
+  }
+
+  /**
+   * The highest id among this replica's own ops in its log, or undefined when it has none (sync
+   * sends it so the hub leaves out the own ops this replica holds). One scan of the log on the
+   * first call; kept up to date after that.
+   */
+  ownHigh(): string | undefined {
+    if (this.ownHighId === undefined) {
+      const max = this.db
+        .prepare('SELECT max(id) FROM oplog WHERE substr(id, -16) = ?')
+        .pluck()
+        .get(this.origin) as string | null;
+      this.ownHighId = max;
+    }
+    return this.ownHighId ?? undefined;
+  }
+
+  private raiseOwnHigh(id: string): void {
+    if (this.ownHighId === null || (this.ownHighId !== undefined && id > this.ownHighId)) {
+      this.ownHighId = id;
+    }
   }
 
   /**
@@ -1309,41 +1340,6 @@ export class SqliteStore implements Store {
   }
 }
 
-function lockExclusively(db: Database.Database, path: string): void {
-  db.pragma('locking_mode = EXCLUSIVE');
-  db.pragma('busy_timeout = 0');
-  try {
-    db.exec('BEGIN EXCLUSIVE; COMMIT;');
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      throw new HephError('already_running', `database ${path} is in use by another process`, {
-        path,
-      });
-    }
-    throw e;
-  }
-}
-
-function refusalOf(raw: unknown, e: unknown): Refusal {
-  const id = isPlainObject(raw) && typeof raw.id === 'string' ? raw.id.slice(0, 64) : '?';
-  if (e instanceof HephError) return { id, code: e.code, message: e.message };
-  throw e;
-}
-
-function driftRefusal(op: Op, ahead: number, limit: number): Refusal {
-  const origin = originOf(op.id);
-  return {
-    id: op.id,
-    code: 'clock_drift',
-    message:
-      `op ${op.id} from replica ${origin} is stamped ${formatMs(ahead)} ahead of this clock ` +
-      `(limit ${formatMs(limit)}); fix that device's clock`,
-    origin,
-    ahead_ms: ahead,
-  };
-}
-
 /** An op-log row as its columns come back. */
 interface OpRow {
   seq: number;
@@ -1364,14 +1360,6 @@ function opOfRow(r: OpRow): Op {
 
 function mib(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1);
-}
-
-export function formatMs(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 120) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
 /** How a body save is written (see writeBody). */

@@ -1,6 +1,7 @@
 // HTTP client for a hub (the sync protocol of protocol/sync.ts), on undici. Guarantees: every
 // request carries `Heph-Protocol` and `Heph-Replica: <origin>` (and a bearer token when a
-// provider gives one); every reply is `unknown` until a protocol parser accepts it; a failure becomes exactly
+// provider gives one), and every pull `Heph-Own-High` when the replica holds own ops (so the hub
+// leaves them out); every reply is `unknown` until a protocol parser accepts it; a failure becomes exactly
 // one HephError, translated here and nowhere else: an unreachable hub (refused, reset, timed
 // out, unknown name) is 'unavailable' with `details.offline = true`, 401/403 are
 // 'unauthorized'/'forbidden', 409 is 'protocol_mismatch', other statuses carry the hub's own
@@ -15,6 +16,7 @@ import type { Op } from '../core/op.js';
 import type { Clock } from '../ports/clock.js';
 import { isErrorCode } from '../protocol/error-wire.js';
 import {
+  HEADER_OWN_HIGH,
   HEADER_PROTOCOL,
   HEADER_REPLICA,
   HubConfig,
@@ -31,6 +33,8 @@ export interface HubClientOptions {
   url: string;
   /** This replica's id (sent as Heph-Replica and in every push). */
   origin: string;
+  /** The highest id among this replica's own ops (sent with every pull). */
+  ownHigh?: () => string | undefined;
   /** Describes this replica to the hub in pushes. */
   replica?: Omit<ReplicaInfo, 'id'>;
   /** Allow plain http to a host that is not loopback. */
@@ -58,6 +62,13 @@ export interface SyncTransport {
   ): Promise<PullResponse>;
   /** local clock − hub clock (ms) from the last reply's Date header, or undefined. */
   clockOffsetMs(): number | undefined;
+}
+
+interface ExchangeOptions {
+  body?: unknown;
+  signal?: AbortSignal | undefined;
+  waitMs?: number;
+  headers?: Record<string, string>;
 }
 
 /** Whether a hub URL may be used: http(s) only, and plain http only on loopback or if allowed. */
@@ -168,9 +179,11 @@ export class HubClient implements SyncTransport {
     if (limit !== undefined) q.set('limit', String(limit));
     if (wait !== undefined && wait > 0) q.set('wait', String(wait));
     const qs = q.toString();
+    const ownHigh = this.opts.ownHigh?.();
     return this.send('GET', `/sync/pull${qs ? `?${qs}` : ''}`, PullResponse, {
       signal,
       waitMs: (wait ?? 0) * 1000,
+      ...(ownHigh !== undefined && { headers: { [HEADER_OWN_HIGH]: ownHigh } }),
     });
   }
 
@@ -200,7 +213,7 @@ export class HubClient implements SyncTransport {
     method: 'GET' | 'POST',
     path: string,
     schema: z.ZodType<T>,
-    o: { body?: unknown; signal?: AbortSignal | undefined; waitMs?: number },
+    o: ExchangeOptions,
   ): Promise<T> {
     const json = await this.exchange(method, path, o);
     const parsed = schema.safeParse(json);
@@ -220,13 +233,14 @@ export class HubClient implements SyncTransport {
   private async exchange(
     method: 'GET' | 'POST',
     path: string,
-    o: { body?: unknown; signal?: AbortSignal | undefined; waitMs?: number },
+    o: ExchangeOptions,
   ): Promise<unknown> {
     const target = new URL(path, this.url);
     const headers: Record<string, string> = {
       [HEADER_PROTOCOL]: String(PROTOCOL_VERSION),
       [HEADER_REPLICA]: this.opts.origin,
       accept: 'application/json',
+      ...o.headers,
     };
     const token = await this.opts.getToken?.();
     if (token) headers.authorization = `Bearer ${token}`;

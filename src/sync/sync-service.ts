@@ -99,6 +99,7 @@ export class SyncService {
     this.client = new HubClient({
       url: o.hubUrl,
       origin: store.origin,
+      ownHigh: () => store.ownHigh(),
       clock: deps.clock,
       ...(o.insecureHttp !== undefined && { insecureHttp: o.insecureHttp }),
       ...(o.replica && { replica: o.replica }),

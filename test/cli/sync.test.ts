@@ -64,8 +64,8 @@ async function hub(): Promise<TestHub> {
   return h;
 }
 
-function titles(h: TestHub, kind: 'doc' | 'task' = 'doc'): string[] {
-  return h.store.listNodes({ kind, limit: 1000 }).map((n) => n.title);
+async function titles(h: TestHub, kind: 'doc' | 'task' = 'doc'): Promise<string[]> {
+  return (await h.view()).listNodes({ kind, limit: 1000 }).map((n) => n.title);
 }
 
 const TEN_MINUTES = String(10 * 60 * 1000);
@@ -92,7 +92,7 @@ describe('heph sync', () => {
     expect(r.stderr).toMatch(
       /^heph: 1 change not uploaded: this device's clock is (59\d|60\d) s ahead of the hub's; fix the clock, then `heph sync`\n$/,
     );
-    expect(titles(h, 'task')).not.toContain('Pay rent');
+    expect(await titles(h, 'task')).not.toContain('Pay rent');
     const st = json(await d.run(['sync', 'status', '--json']));
     expect(st.state).toBe('clock_drift');
     expect(st.pending.changes).toBe(1);
@@ -115,7 +115,7 @@ describe('heph sync', () => {
     const fixed = await d.run(['sync']);
     expect(fixed.stderr).toBe('');
     expect(fixed.code).toBe(0);
-    expect(titles(h, 'task').filter((t) => t === 'Pay rent')).toHaveLength(1);
+    expect((await titles(h, 'task')).filter((t) => t === 'Pay rent')).toHaveLength(1);
     expect(json(await d.run(['sync', 'status', '--json']))).toMatchObject({
       state: 'in_sync',
       pending: { changes: 0, ops: 0 },
@@ -227,8 +227,8 @@ describe('heph sync', () => {
     expect(r.stderr).toMatch(
       /^heph: 1 change refused by the hub and kept here \(op \S+ from replica [0-9a-f]{16} reuses an id already stored with different content\); see `heph sync status --details`\n$/,
     );
-    expect(titles(h)).toContain('From the laptop');
-    expect(titles(h)).not.toContain('From the copy');
+    expect(await titles(h)).toContain('From the laptop');
+    expect(await titles(h)).not.toContain('From the copy');
     // Nothing is lost: the note stays on this device.
     expect(json(await copy.run(['get', 'From the copy', '--json'])).title).toBe('From the copy');
     const st = json(await copy.run(['sync', 'status', '--json']));

@@ -45,7 +45,7 @@ describe('heph --wait', () => {
       expect(r.code).toBe(0);
       const { task } = json(r) as { task: { id: string } };
       // No polling: when the command has returned, the hub has it.
-      expect(hub.store.findNode(task.id)?.title).toBe(`Call the plumber ${i}`);
+      expect((await hub.view()).findNode(task.id)?.title).toBe(`Call the plumber ${i}`);
     }
   });
 

@@ -55,6 +55,38 @@ describe('daemon configuration', () => {
     expect(fromFlags).toMatchObject({ db: '/work/rel.db', logLevel: 'error' });
   });
 
+  it('reads the hub cache settings from flags, environment and the file, refusing bad numbers', () => {
+    const file = join(t.dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ cache_dir: 'c', cache_max_owners: 4, cache_max_mb: 64 }));
+    expect(resolveDaemonConfig({ config: file }, env(), '/srv')).toMatchObject({
+      cacheDir: '/srv/c',
+      cacheMaxOwners: 4,
+      cacheMaxMb: 64,
+    });
+    const over = resolveDaemonConfig(
+      { config: file, cacheMaxOwners: '9' },
+      env({ HEPH_CACHE_DIR: '/env/cache', HEPH_CACHE_MAX_MB: '128' }),
+      '/',
+    );
+    expect(over).toMatchObject({ cacheDir: '/env/cache', cacheMaxOwners: 9, cacheMaxMb: 128 });
+    expect(resolveDaemonConfig({}, env(), '/').cacheDir).toBeUndefined();
+    for (const [flags, field] of [
+      [{ cacheMaxOwners: '0' }, 'cache-max-owners'],
+      [{ cacheMaxOwners: 'lots' }, 'cache-max-owners'],
+      [{ cacheMaxMb: '-5' }, 'cache-max-mb'],
+    ] as const) {
+      let err: unknown;
+      try {
+        resolveDaemonConfig(flags, env(), '/');
+      } catch (e) {
+        err = e;
+      }
+      expect(err, JSON.stringify(flags)).toBeInstanceOf(HephError);
+      expect((err as HephError).details.field).toBe(field);
+      expect((err as HephError).message).toMatch(new RegExp(`^--${field} must be a whole number`));
+    }
+  });
+
   it('resolves the socket for the CLI the same way', () => {
     expect(resolveSocketPath('/flag.sock', env({ HEPH_SOCKET: '/env.sock' }), '/')).toBe(
       '/flag.sock',

@@ -50,7 +50,7 @@ describe('hephd --mode client: history and undo', () => {
   });
 
   it('refuses undo and undo.list: without a replica there is nothing of its own to undo', async () => {
-    const ops = hub.store.opCount();
+    const ops = (await hub.view()).opCount();
     for (const [method, params] of [
       ['undo', {}],
       ['undo.list', {}],
@@ -60,6 +60,6 @@ describe('hephd --mode client: history and undo', () => {
         message: expect.stringContaining('undo needs a device with its own replica'),
       });
     }
-    expect(hub.store.opCount()).toBe(ops);
+    expect((await hub.view()).opCount()).toBe(ops);
   });
 });

@@ -76,7 +76,7 @@ describe('hephd --mode client: files', () => {
     const viaClient = join(dir, 'out');
     const first = await c.call('export', { dir: viaClient });
     const local = join(dir, 'local');
-    const expected = exportVault(hub.store, local);
+    const expected = exportVault(await hub.view(), local);
     expect(first).toEqual(expected);
     expect(tree(viaClient)).toEqual(tree(local));
     // The files carry what there is to lose: typed links (not to the deleted node), task fields.
@@ -124,7 +124,7 @@ describe('hephd --mode client: files', () => {
     writeFileSync(join(vault, 'One.md'), '---\naliases: [uno]\n---\nFirst, links [[Two]].\n');
     writeFileSync(join(vault, 'sub', 'Two.md'), 'Second ✓\n');
     writeFileSync(join(vault, 'pic.png'), 'not a note');
-    const before = hub.store.opCount();
+    const before = (await hub.view()).opCount();
     expect(await c.call('import', { dir: vault })).toEqual({
       created: 2,
       updated: 0,
@@ -132,24 +132,24 @@ describe('hephd --mode client: files', () => {
       skipped: 1,
       errors: [],
     });
-    expect(hub.store.opCount()).toBeGreaterThan(before);
-    const one = hub.store.getNode('vault:One');
+    expect((await hub.view()).opCount()).toBeGreaterThan(before);
+    const one = (await hub.view()).getNode('vault:One');
     expect(one.aliases).toEqual(['uno']);
     expect(one.body).toBe('---\naliases: [uno]\n---\nFirst, links [[Two]].\n');
     // Again: nothing changes, no op written.
-    const ops = hub.store.opCount();
+    const ops = (await hub.view()).opCount();
     expect(await c.call('import', { dir: vault })).toMatchObject({ created: 0, unchanged: 2 });
-    expect(hub.store.opCount()).toBe(ops);
+    expect((await hub.view()).opCount()).toBe(ops);
     // A file that is not UTF-8 stops the import, naming it; nothing is stored.
     writeFileSync(join(vault, 'Three.md'), 'new note\n');
     writeFileSync(join(vault, 'bad.md'), Buffer.from([0xff, 0xfe, 0x00]));
-    const digest = hub.store.digest();
+    const digest = (await hub.view()).digest();
     await expect(c.call('import', { dir: vault })).rejects.toMatchObject({
       code: 'invalid_params',
       message: expect.stringContaining('bad.md'),
     });
-    expect(hub.store.digest()).toBe(digest);
-    expect(hub.store.findNode('vault:Three')).toBeUndefined();
+    expect((await hub.view()).digest()).toBe(digest);
+    expect((await hub.view()).findNode('vault:Three')).toBeUndefined();
     // skip_invalid imports the rest and reports the bad file.
     const r = (await c.call('import', { dir: vault, skip_invalid: true })) as {
       created: number;
@@ -166,13 +166,13 @@ describe('hephd --mode client: files', () => {
     const { c, dir } = await clientOf(hub);
     const out = join(dir, 'round');
     const exported = (await c.call('export', { dir: out })) as { written: number };
-    const digest = hub.store.digest();
+    const digest = (await hub.view()).digest();
     expect(await c.call('import', { dir: out })).toMatchObject({
       created: 0,
       updated: 0,
       unchanged: exported.written,
     });
-    expect(hub.store.digest()).toBe(digest);
+    expect((await hub.view()).digest()).toBe(digest);
   });
 
   it('backup writes a database holding every op of the hub, which opens as a new replica', async () => {
@@ -180,18 +180,18 @@ describe('hephd --mode client: files', () => {
     const file = join(dir, 'copy.db');
     const r = (await c.call('backup', { path: file })) as { path: string; ops: number };
     expect(r.path).toBe(file);
-    expect(r.ops).toBe(hub.store.opCount());
+    expect(r.ops).toBe((await hub.view()).opCount());
     expect(readdirSync(dir).filter((f) => f.startsWith('copy.db'))).toEqual(['copy.db']);
     const copy = openStore(
       { path: file },
       { clock: { now: () => Date.now() }, random: seededRandom(7) },
     );
     try {
-      expect(copy.digest()).toBe(hub.store.digest());
-      expect(copy.opCount()).toBe(hub.store.opCount());
+      expect(copy.digest()).toBe((await hub.view()).digest());
+      expect(copy.opCount()).toBe((await hub.view()).opCount());
       const origin = copy.origin;
       copy.createNode({ kind: 'doc', title: 'written in the copy' });
-      expect(origin).not.toBe(hub.store.origin);
+      expect(origin).not.toBe((await hub.view()).origin);
     } finally {
       copy.close();
     }
@@ -202,7 +202,7 @@ describe('hephd --mode client: files', () => {
       code: 'invalid_params',
     });
     expect(await c.call('backup', { path: file, overwrite: true })).toMatchObject({
-      ops: hub.store.opCount(),
+      ops: (await hub.view()).opCount(),
     });
   });
 
@@ -217,7 +217,7 @@ describe('hephd --mode client: files', () => {
         code: 'too_large',
         message: expect.stringContaining('--mode local'),
       });
-      expect(small.store.opCount()).toBe(0);
+      expect((await small.view()).opCount()).toBe(0);
     } finally {
       await small.close();
     }
@@ -249,11 +249,11 @@ describe('hephd --mode client: conflict.changed', () => {
       await syncOnce(a.store, a.client);
       await syncOnce(b.store, b.client);
       await until(() => seen.includes('conflict.changed'), 'conflict.changed');
-      expect(hub.store.conflicts()).toHaveLength(1);
+      expect((await hub.view()).conflicts()).toHaveLength(1);
       seen.length = 0;
       await c.call('conflicts.resolve', { target: n.id, field: 'title', value: 'agreed' });
       await until(() => seen.includes('conflict.changed'), 'conflict.changed on resolve');
-      expect(hub.store.conflicts()).toHaveLength(0);
+      expect((await hub.view()).conflicts()).toHaveLength(0);
     } finally {
       await a.close();
       await b.close();

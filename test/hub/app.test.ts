@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { HUB_OWNER } from '../../src/ports/hub-store.js';
+import { PROTOCOL_NO_ECHO, SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
 import {
   ORIGIN_A,
   ORIGIN_B,
@@ -12,8 +14,8 @@ import {
 } from './helpers.js';
 
 let hub: TestHub;
-beforeEach(() => {
-  hub = makeHub({ bodyLimit: 64 * 1024, maxOpsPerPush: 100 });
+beforeEach(async () => {
+  hub = await makeHub({ bodyLimit: 64 * 1024, maxOpsPerPush: 100 });
 });
 afterEach(async () => {
   await hub.close();
@@ -31,12 +33,31 @@ function errorOf(r: { json<T>(): T }): ErrorOf {
 }
 
 describe('routing and headers', () => {
-  it('serves /healthz and /config without sync headers', async () => {
+  it('serves /healthz, /readyz and /config without sync headers', async () => {
     const h = await hub.app.inject({ method: 'GET', url: '/healthz' });
     expect(h.statusCode).toBe(200);
     expect(h.json()).toEqual({ ok: true, time_ms: T0 });
+    const ready = await hub.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ ok: true });
     const c = await hub.app.inject({ method: 'GET', url: '/config' });
-    expect(c.json()).toEqual({ issuer: null, client_id: null, audience: null, protocol: [2] });
+    expect(c.json()).toEqual({
+      issuer: null,
+      client_id: null,
+      audience: null,
+      protocol: [...SUPPORTED_PROTOCOLS],
+    });
+  });
+
+  it('answers /readyz with 503 when the store does not answer; /healthz stays live', async () => {
+    await hub.hubStore.close();
+    const ready = await hub.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(errorOf(ready)).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringMatching(/the hub store does not answer/),
+    });
+    expect((await hub.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 
   it('answers an unknown route with a JSON 404', async () => {
@@ -59,16 +80,35 @@ describe('routing and headers', () => {
     expect(errorOf(r).field).toBe('heph-replica');
   });
 
-  it('answers an unknown protocol with 409 and the supported versions', async () => {
-    for (const [v, upgrade] of [
-      ['3', 'the hub'],
-      ['0', 'this device'],
-      ['banana', 'the hub'],
-    ]) {
-      const r = await push(pushBody([]), { ...SYNC_HEADERS(), 'heph-protocol': v! });
+  it('answers an unknown protocol with 409, the supported versions and which side to upgrade', async () => {
+    const cases: [string, RegExp][] = [
+      ['0', /too old for this hub .*: upgrade heph on this device$/],
+      [String(PROTOCOL_NO_ECHO + 1), /newer than this hub .*: upgrade heph on the hub$/],
+      ['banana', /does not speak sync protocol "banana"/],
+    ];
+    for (const [v, message] of cases) {
+      const r = await push(pushBody([]), { ...SYNC_HEADERS(), 'heph-protocol': v });
       expect(r.statusCode).toBe(409);
-      expect(errorOf(r)).toMatchObject({ code: 'protocol_mismatch', supported: [2] });
-      expect(errorOf(r).message).toMatch(new RegExp(`upgrade heph on ${upgrade}$`));
+      expect(errorOf(r)).toMatchObject({
+        code: 'protocol_mismatch',
+        supported: [...SUPPORTED_PROTOCOLS],
+        message,
+      });
+    }
+    for (const v of SUPPORTED_PROTOCOLS) {
+      const r = await push(pushBody([]), { ...SYNC_HEADERS(), 'heph-protocol': String(v) });
+      expect(r.statusCode, String(v)).toBe(200);
+    }
+  });
+
+  it('refuses a Heph-Own-High that is not one of the caller’s op ids', async () => {
+    for (const high of ['nope', titleOp(T0, 0, ORIGIN_B).id]) {
+      const r = await pull('', {
+        ...SYNC_HEADERS(ORIGIN_A, String(PROTOCOL_NO_ECHO)),
+        'heph-own-high': high,
+      });
+      expect(r.statusCode).toBe(400);
+      expect(errorOf(r)).toMatchObject({ field: 'heph-own-high' });
     }
   });
 
@@ -78,9 +118,12 @@ describe('routing and headers', () => {
       await pull('', { ...SYNC_HEADERS(), 'heph-protocol': '1' }),
     ]) {
       expect(r.statusCode).toBe(409);
-      expect(errorOf(r)).toMatchObject({ code: 'protocol_mismatch', supported: [2] });
-      expect(errorOf(r).message).toBe(
-        'this hub speaks sync protocol 2 and this device "1": upgrade heph on this device',
+      expect(errorOf(r)).toMatchObject({
+        code: 'protocol_mismatch',
+        supported: [...SUPPORTED_PROTOCOLS],
+      });
+      expect(errorOf(r).message).toMatch(
+        /"1", too old for this hub .*: upgrade heph on this device$/,
       );
     }
   });
@@ -116,7 +159,7 @@ describe('hostile and malformed bodies', () => {
     const r = await push(pushBody(ops));
     expect(r.statusCode).toBe(413);
     expect(errorOf(r).message).toMatch(/101 ops.*\(100\)/);
-    expect(hub.store.opCount()).toBe(0);
+    expect(await hub.hubStore.head(HUB_OWNER)).toBe(0);
   });
 
   it('refuses JSON nested deeper than 64 levels with 400 and the reason', async () => {
@@ -187,7 +230,7 @@ describe('push semantics', () => {
     expect(r.json()).toEqual({ accepted: 20, duplicates: 0, refused: [] });
     r = await push(pushBody(ops));
     expect(r.json()).toEqual({ accepted: 0, duplicates: 20, refused: [] });
-    expect(hub.store.opCount()).toBe(20);
+    expect(await hub.hubStore.head(HUB_OWNER)).toBe(20);
     const p = await pull('?limit=1000');
     expect(p.json()).toMatchObject({ cursor: '20', more: false, remaining: 0 });
     expect(p.json<{ ops: unknown[] }>().ops).toEqual(ops);
@@ -210,7 +253,7 @@ describe('push semantics', () => {
         message: expect.stringMatching(/replica aaaaaaaaaaaaaaaa is stamped 6m30s ahead/),
       },
     ]);
-    expect(hub.store.opCount()).toBe(2);
+    expect(await hub.hubStore.head(HUB_OWNER)).toBe(2);
   });
 
   it('refuses an op that reuses an id with different content, without blocking the others', async () => {
@@ -231,12 +274,11 @@ describe('push semantics', () => {
         },
       ],
     });
-    expect(hub.store.opCount()).toBe(2);
+    expect(await hub.hubStore.head(HUB_OWNER)).toBe(2);
   });
 
   it('commits pushes that arrive together in one transaction, each with its own reply', async () => {
-    let commits = 0;
-    const off = hub.store.onChange(() => commits++);
+    const append = vi.spyOn(hub.hubStore, 'append');
     const origins = ['1000000000000000', '2000000000000000', '3000000000000000'];
     const replies = await Promise.all(
       origins.map((origin, k) => {
@@ -245,14 +287,14 @@ describe('push semantics', () => {
         return push(pushBody(ops, origin), SYNC_HEADERS(origin));
       }),
     );
-    off();
     expect(replies.map((r) => r.json<{ accepted: number; refused: unknown[] }>())).toMatchObject([
       { accepted: 10, refused: [] },
       { accepted: 10, refused: [{ code: 'clock_drift' }] },
       { accepted: 10, refused: [] },
     ]);
-    expect(hub.store.opCount()).toBe(30);
-    expect(commits).toBe(1);
+    expect(await hub.hubStore.head(HUB_OWNER)).toBe(30);
+    expect(append).toHaveBeenCalledTimes(1);
+    append.mockRestore();
   });
 
   it('refuses an op of bad shape by name and takes the rest', async () => {
@@ -335,7 +377,7 @@ describe('POST /rpc', () => {
 
   it('wakes a waiting pull when an /rpc write commits', async () => {
     const waiting = pull('?wait=5');
-    while (hub.notifier.waiting === 0) await new Promise((r) => setTimeout(r, 5));
+    while (hub.hubStore.waiting(HUB_OWNER) === 0) await new Promise((r) => setTimeout(r, 5));
     await rpc({
       jsonrpc: '2.0',
       id: 1,

@@ -5,22 +5,18 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveDaemonConfig, type DaemonConfig } from '../../src/config/config.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { startHub } from '../../src/hub/server.js';
-import { tempDir } from '../helpers/temp.js';
+import { useCleanup } from '../helpers/temp.js';
+import { SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanup();
 
 function dir(): string {
-  const t = tempDir('hac-');
-  cleanups.push(() => t.cleanup());
-  return t.dir;
+  return cleanups.dir('hac-');
 }
 
 describe('sign-in settings', () => {
@@ -137,7 +133,7 @@ describe('sign-in settings', () => {
       { ...config, oidc: { issuer: 'https://id.invalid', audience: 'https://hub.test' } },
       deps,
     );
-    cleanups.push(() => hub.stop());
+    cleanups.defer(() => hub.stop());
     const port = new URL(hub.url).port;
     const r = await request(`http://127.0.0.1:${port}/sync/pull`, {
       headers: { 'heph-protocol': '2', 'heph-replica': 'aaaaaaaaaaaaaaaa' },
@@ -150,7 +146,7 @@ describe('sign-in settings', () => {
       issuer: 'https://id.invalid',
       client_id: null,
       audience: 'https://hub.test',
-      protocol: [2],
+      protocol: [...SUPPORTED_PROTOCOLS],
     });
   });
 });

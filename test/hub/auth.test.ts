@@ -1,30 +1,34 @@
 // A hub that requires sign-in, against a real OpenID Provider on loopback (test/helpers/
 // oidc-provider.ts): refusals (401/403/429/503), the first account claiming the hub and the
-// claim surviving a restart, separate partitions for --allow-users accounts through every route,
-// key rotation at the provider, /config, and a spoke that signs in with the device flow and syncs.
+// claim surviving a restart, separate data for --allow-users accounts through every route, key
+// rotation at the provider, /config, and a spoke that signs in with the device flow and syncs.
 
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login } from '../../src/auth/device-flow.js';
 import { fileStore } from '../../src/auth/file-store.js';
-import { identityKey } from '../../src/auth/owners.js';
 import { createFailureLimiter } from '../../src/auth/rate-limit.js';
 import { createSession } from '../../src/auth/session.js';
-import { buildHub, defaultPartitionDir } from '../../src/hub/app.js';
 import type { HubAuthOptions } from '../../src/hub/auth.js';
-import { partitionFileName, type Partitions } from '../../src/hub/partitions.js';
 import { systemClock } from '../../src/ports/clock.js';
-import { silentLogger } from '../../src/ports/logger.js';
+import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import { seededRandom } from '../../src/ports/random.js';
+import { SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
 import { openStore } from '../../src/store/open-store.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { HubClient } from '../../src/sync/hub-client.js';
 import { syncOnce } from '../../src/sync/sync-once.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
-import { tempDir } from '../helpers/temp.js';
-import { daemonConfig, servicesFor } from '../sync/helpers.js';
-import { ORIGIN_A, ORIGIN_B, SYNC_HEADERS, pushBody, titleOp, type TestOp } from './helpers.js';
+import { useCleanup } from '../helpers/temp.js';
+import {
+  makeHub,
+  ORIGIN_A,
+  ORIGIN_B,
+  SYNC_HEADERS,
+  pushBody,
+  titleOp,
+  type TestHub,
+  type TestOp,
+} from './helpers.js';
 
 let op: OidcTestProvider;
 beforeAll(async () => {
@@ -34,71 +38,29 @@ afterAll(async () => {
   await op?.close();
 });
 
-interface AuthHub {
-  app: ReturnType<typeof buildHub>['app'];
-  store: SqliteStore;
-  partitions: Partitions | undefined;
-  db: string;
-  listen(): Promise<string>;
-  close(): Promise<void>;
-}
+type AuthHub = TestHub;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanup();
 
 function newDir(): string {
-  const t = tempDir('heph-hub-auth-');
-  cleanups.push(() => t.cleanup());
-  return t.dir;
+  return cleanups.dir('heph-hub-auth-');
 }
 
 /** A hub on a real clock (tokens carry real times) with sign-in at the test provider. */
-function startAuthHub(dir: string, auth: Partial<HubAuthOptions> = {}): AuthHub {
-  const db = join(dir, 'hub.db');
-  const store = openStore(
-    { path: db, synchronous: 'FULL', exclusive: true },
-    { clock: systemClock, random: seededRandom(42) },
-  );
-  const services = servicesFor(store, systemClock, daemonConfig(db));
-  const { app, partitions } = buildHub({
-    store,
-    services,
-    logger: silentLogger,
+async function startAuthHub(dir: string, auth: Partial<HubAuthOptions> = {}): Promise<AuthHub> {
+  const h = await makeHub({
+    dir,
     clock: systemClock,
     random: seededRandom(43),
-    timeouts: { closeGraceMs: 300 },
     auth: {
       issuer: op.issuer,
       audience: op.audience,
       clientId: op.clientId,
-      partitionDir: defaultPartitionDir(db),
       verifier: { cooldownMs: 0 },
       ...auth,
     },
   });
-  let closed = false;
-  const h: AuthHub = {
-    app,
-    store,
-    partitions,
-    db,
-    async listen() {
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const a = app.server.address();
-      if (a === null || typeof a === 'string') throw new Error('no address');
-      return `http://127.0.0.1:${a.port}`;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await app.close();
-      services.events.close();
-      store.close();
-    },
-  };
-  cleanups.push(() => h.close());
+  cleanups.defer(() => h.close());
   return h;
 }
 
@@ -159,7 +121,7 @@ const errorOf = (r: { json<T>(): T }): ErrorOf => r.json<{ error: ErrorOf }>().e
 
 describe('a hub with sign-in', () => {
   it('refuses /sync and /rpc without a token (401 + WWW-Authenticate); /healthz and /config stay open', async () => {
-    const h = startAuthHub(newDir());
+    const h = await startAuthHub(newDir());
     for (const r of [
       await push(h, undefined, ops(1, ORIGIN_A)),
       await pull(h, undefined),
@@ -184,23 +146,23 @@ describe('a hub with sign-in', () => {
       issuer: op.issuer,
       client_id: op.clientId,
       audience: op.audience,
-      protocol: [2],
+      protocol: [...SUPPORTED_PROTOCOLS],
     });
     // Nothing was stored and nobody claimed the hub.
-    expect(h.store.lastSeq()).toBe(0);
-    expect(h.store.getSetting('hub.owner')).toBeUndefined();
+    expect(await h.hubStore.head(HUB_OWNER)).toBe(0);
+    expect(await h.hubStore.claim()).toBeUndefined();
   });
 
   it('the first account claims the hub, for good; another account gets 403 and no data', async () => {
     const dir = newDir();
-    let h = startAuthHub(dir);
+    let h = await startAuthHub(dir);
     const alice = await tokenFor('alice');
     const bob = await tokenFor('bob');
     const mine = ops(3, ORIGIN_A);
     const r = await push(h, alice, mine);
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({ accepted: 3 });
-    expect(h.store.getSetting('hub.owner')).toBe(identityKey({ iss: op.issuer, sub: 'alice' }));
+    expect(await h.hubStore.claim()).toEqual({ iss: op.issuer, sub: 'alice' });
 
     for (const refused of [
       await push(h, bob, ops(2, ORIGIN_B), ORIGIN_B),
@@ -211,44 +173,42 @@ describe('a hub with sign-in', () => {
       expect(errorOf(refused)).toMatchObject({ code: 'forbidden' });
       expect(JSON.stringify(refused.json())).not.toContain('title');
     }
-    expect(h.store.lastSeq()).toBe(3);
-    expect(h.partitions?.size).toBe(0);
-    expect(existsSync(defaultPartitionDir(h.db))).toBe(false);
+    expect(await h.hubStore.head(HUB_OWNER)).toBe(3);
+    // A refused account gets nothing made for it.
+    expect(await h.hubStore.findOwner({ iss: op.issuer, sub: 'bob' })).toBeUndefined();
 
     // The claim is read back after a restart: bob still cannot take the hub.
     await h.close();
-    h = startAuthHub(dir);
+    h = await startAuthHub(dir);
     expect((await pull(h, bob)).statusCode).toBe(403);
     expect(await pulledIds(h, alice)).toEqual(mine.map((o) => o.id));
 
     // --owner pins the owner whoever claimed it.
     await h.close();
-    h = startAuthHub(dir, { owner: 'bob' });
+    h = await startAuthHub(dir, { owner: 'bob' });
     expect(await pulledIds(h, bob)).toEqual(mine.map((o) => o.id));
     expect((await pull(h, alice)).statusCode).toBe(403);
   });
 
-  it('gives each --allow-users account its own partition, through push, pull, long-poll and /rpc', async () => {
+  it('gives each --allow-users account data of its own, through push, pull, long-poll and /rpc', async () => {
     // With a list and no owner yet only a listed account could claim the hub: pin alice.
-    const h = startAuthHub(newDir(), { owner: 'alice', allowUsers: ['bob'] });
+    const h = await startAuthHub(newDir(), { owner: 'alice', allowUsers: ['bob'] });
     const alice = await tokenFor('alice');
     const bob = await tokenFor('bob');
     const carol = await tokenFor('carol');
 
     const a = ops(2, ORIGIN_A);
     expect((await push(h, alice, a)).statusCode).toBe(200);
-    // bob starts with an empty partition of his own.
+    // bob starts with an empty log of his own.
     expect(await pulledIds(h, bob)).toEqual([]);
     const b = ops(1, ORIGIN_B);
     expect((await push(h, bob, b, ORIGIN_B)).statusCode).toBe(200);
     expect(await pulledIds(h, bob)).toEqual(b.map((o) => o.id));
     expect(await pulledIds(h, alice)).toEqual(a.map((o) => o.id));
-    expect(h.store.lastSeq()).toBe(2);
-    const file = join(
-      defaultPartitionDir(h.db),
-      partitionFileName(identityKey({ iss: op.issuer, sub: 'bob' })),
-    );
-    expect(existsSync(file)).toBe(true);
+    expect(await h.hubStore.head(HUB_OWNER)).toBe(2);
+    const bobOwner = await h.hubStore.findOwner({ iss: op.issuer, sub: 'bob' });
+    expect(bobOwner).toBeDefined();
+    expect(await h.hubStore.head(bobOwner!)).toBe(1);
 
     // /rpc: each sees only its own nodes.
     const made = await rpc(h, bob, 'node.create', { kind: 'doc', title: 'bob private' });
@@ -260,7 +220,7 @@ describe('a hub with sign-in', () => {
     expect(await titles(h, bob)).toEqual(['bob private']);
     expect(await titles(h, alice)).toEqual(['alice private']);
 
-    // A long-poll in bob's partition is not woken with alice's data, only with his own.
+    // A long-poll on bob's log is not woken with alice's data, only with his own.
     const after = (await pull(h, bob)).json<{ cursor: string }>().cursor;
     const waiting = pull(h, bob, `?after=${after}&wait=5`);
     await new Promise((r) => setTimeout(r, 100));
@@ -273,13 +233,13 @@ describe('a hub with sign-in', () => {
       b2.map((o) => o.id),
     );
 
-    // Someone not on the list is still refused, and gets no partition.
+    // Someone not on the list is still refused, and gets nothing made for them.
     expect((await pull(h, carol)).statusCode).toBe(403);
-    expect(h.partitions?.size).toBe(1);
+    expect(await h.hubStore.findOwner({ iss: op.issuer, sub: 'carol' })).toBeUndefined();
   });
 
   it('accepts tokens signed with a key the provider rotated in, without a restart', async () => {
-    const h = startAuthHub(newDir());
+    const h = await startAuthHub(newDir());
     expect((await pull(h, await tokenFor('alice'))).statusCode).toBe(200);
     await op.rotateKeys();
     const fresh = await tokenFor('alice');
@@ -291,7 +251,7 @@ describe('a hub with sign-in', () => {
   });
 
   it('answers 429 with Retry-After after too many failures, and 503 when the provider is down', async () => {
-    const h = startAuthHub(newDir(), {
+    const h = await startAuthHub(newDir(), {
       limiter: createFailureLimiter({ burst: 2, perMinute: 1 }),
     });
     expect((await pull(h, 'x.y.z')).statusCode).toBe(401);
@@ -301,7 +261,7 @@ describe('a hub with sign-in', () => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(errorOf(limited)).toMatchObject({ code: 'rate_limited' });
 
-    const down = startAuthHub(newDir(), { limiter: false });
+    const down = await startAuthHub(newDir(), { limiter: false });
     const token = await tokenFor('alice');
     op.setDown(true);
     try {
@@ -317,7 +277,7 @@ describe('a hub with sign-in', () => {
 
   it('end to end: a spoke signed in with the device flow syncs with its bearer token', async () => {
     const dir = newDir();
-    const h = startAuthHub(dir);
+    const h = await startAuthHub(dir);
     const url = await h.listen();
 
     // Sign in as `dana` the way `heph auth login` does, approving at the provider.
@@ -352,8 +312,8 @@ describe('a hub with sign-in', () => {
       await expect(syncOnce(spoke, anonymous)).rejects.toMatchObject({ code: 'unauthorized' });
       const r = await syncOnce(spoke, client);
       expect(r.pushed).toBeGreaterThan(0);
-      expect(h.store.listNodes().map((n) => n.title)).toContain('synced with a bearer');
-      expect(h.store.getSetting('hub.owner')).toBe(identityKey({ iss: op.issuer, sub: 'dana' }));
+      expect((await h.view()).listNodes().map((n) => n.title)).toContain('synced with a bearer');
+      expect(await h.hubStore.claim()).toEqual({ iss: op.issuer, sub: 'dana' });
     } finally {
       await client.close();
       await anonymous.close();

@@ -1,21 +1,20 @@
-// Hubs for tests: an in-process app on a real SQLite file (for inject), or the same app
-// listening on 127.0.0.1:0 (for real HTTP). Every helper returns something the test closes.
+// Hubs for tests: the hub's app over a real SQLite hub store and cache replicas in a temp dir,
+// in-process (for inject) or listening on 127.0.0.1:0 (for real HTTP). Every helper returns
+// something the test closes.
 
-import { PROTOCOL_VERSION } from '../../src/protocol/sync.js';
+import { SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import type { DaemonConfig } from '../../src/config/config.js';
 import { encodeHlc } from '../../src/core/hlc.js';
 import { ulidFactory } from '../../src/core/ids.js';
-import { EventHub } from '../../src/daemon/events.js';
-import { buildHub, type HubAppOptions } from '../../src/hub/app.js';
-import type { CommitNotifier } from '../../src/hub/notifier.js';
-import { createServices } from '../../src/rpc/methods/context.js';
-import { ManualClock } from '../../src/ports/clock.js';
+import { buildHub, type HubApp, type HubOptions } from '../../src/hub/app.js';
+import { SqliteHubStore } from '../../src/hub/store/sqlite.js';
+import { ManualClock, type Clock } from '../../src/ports/clock.js';
+import { HUB_OWNER, type OwnerId } from '../../src/ports/hub-store.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
-import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -23,75 +22,107 @@ export const T0 = Date.UTC(2026, 10, 22, 12);
 export const ORIGIN_A = 'aaaaaaaaaaaaaaaa';
 export const ORIGIN_B = 'bbbbbbbbbbbbbbbb';
 
-export const SYNC_HEADERS = (origin = ORIGIN_A): Record<string, string> => ({
-  'heph-protocol': String(PROTOCOL_VERSION),
+/** The oldest protocol the hub serves: its devices get their own ops back in pulls. */
+export const ECHO_PROTOCOL = String(SUPPORTED_PROTOCOLS[0]);
+
+export const SYNC_HEADERS = (
+  origin = ORIGIN_A,
+  protocol = ECHO_PROTOCOL,
+): Record<string, string> => ({
+  'heph-protocol': protocol,
   'heph-replica': origin,
   'content-type': 'application/json',
 });
 
-export interface TestHub {
-  app: FastifyInstance;
-  store: SqliteStore;
-  clock: ManualClock;
-  notifier: CommitNotifier;
-  dir: string;
-  /** Set by listen(). */
-  url: string;
-  listen(): Promise<string>;
-  close(): Promise<void>;
-}
-
-export function makeHub(opts: Partial<Omit<HubAppOptions, 'store' | 'services'>> = {}): TestHub {
-  const t = tempDir('heph-hub-');
-  const clock = new ManualClock(T0);
-  const db = join(t.dir, 'hub.db');
-  const store = openStore(
-    { path: db, synchronous: 'FULL', exclusive: true },
-    { clock, random: seededRandom(42) },
-  );
-  const config: DaemonConfig = {
+export function hubConfig(dir: string, over: Partial<DaemonConfig> = {}): DaemonConfig {
+  return {
     mode: 'server',
-    db,
-    socket: join(t.dir, 's.sock'),
+    db: join(dir, 'hub.db'),
+    socket: join(dir, 's.sock'),
     logLevel: 'silent',
-    configPath: join(t.dir, 'config.json'),
+    configPath: join(dir, 'config.json'),
     hubUrl: undefined,
     httpAddr: '127.0.0.1:0',
     timeZone: 'UTC',
     clockOffsetMs: 0,
+    ...over,
   };
-  const events = new EventHub(store, silentLogger);
-  const services = createServices(store, events, config, { clock, version: 'test' });
-  const { app, notifier } = buildHub({
-    store,
-    services,
-    logger: silentLogger,
-    clock,
-    ...opts,
-    timeouts: { closeGraceMs: 300, ...opts.timeouts },
-  });
+}
+
+export interface TestHub {
+  app: FastifyInstance;
+  hub: HubApp;
+  hubStore: SqliteHubStore;
+  clock: Clock;
+  dir: string;
+  /** Set by listen(). */
+  url: string;
+  listen(): Promise<string>;
+  /** An owner's data as a device store (its cache replica), caught up with its log. */
+  view(owner?: OwnerId): Promise<SqliteStore>;
+  /** Runs `fn` on an owner's cache replica and stores what it wrote in the log. */
+  write<T>(fn: (store: SqliteStore) => T, owner?: OwnerId): Promise<T>;
+  close(): Promise<void>;
+}
+
+let seed = 4200;
+
+export interface MakeHubOptions extends Partial<
+  Omit<HubOptions, 'hubStore' | 'cache' | 'config' | 'version' | 'logger' | 'clock'>
+> {
+  clock?: Clock;
+  cache?: Partial<HubOptions['cache']>;
+  /** Use this directory (and leave it) instead of a fresh one. */
+  dir?: string;
+}
+
+export async function makeHub(opts: MakeHubOptions = {}): Promise<TestHub> {
+  const t = opts.dir === undefined ? tempDir('heph-hub-') : undefined;
+  const dir = opts.dir ?? t!.dir;
+  const clock = opts.clock ?? new ManualClock(T0);
+  const hubStore = SqliteHubStore.open({ path: join(dir, 'hub.db') }, { clock });
+  const { dir: _d, cache, clock: _c, ...rest } = opts;
+  let hub: HubApp;
+  try {
+    hub = await buildHub({
+      ...rest,
+      hubStore,
+      cache: { dir: join(dir, 'cache'), ...cache },
+      config: hubConfig(dir),
+      version: 'test',
+      logger: silentLogger,
+      clock,
+      random: rest.random ?? seededRandom(seed++),
+      timeouts: { closeGraceMs: 300, ...rest.timeouts },
+    });
+  } catch (e) {
+    await hubStore.close();
+    t?.cleanup();
+    throw e;
+  }
   let closed = false;
   const h: TestHub = {
-    app,
-    store,
+    app: hub.app,
+    hub,
+    hubStore,
     clock,
-    notifier,
-    dir: t.dir,
+    dir,
     url: '',
     async listen() {
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const a = app.server.address();
+      await hub.app.listen({ host: '127.0.0.1', port: 0 });
+      const a = hub.app.server.address();
       if (a === null || typeof a === 'string') throw new Error('no address');
       h.url = `http://127.0.0.1:${a.port}`;
       return h.url;
     },
+    view: (owner = HUB_OWNER) => hub.caches.run(owner, (r) => r.store),
+    write: (fn, owner = HUB_OWNER) => hub.caches.run(owner, (r) => fn(r.store)),
     async close() {
       if (closed) return;
       closed = true;
-      await app.close();
-      events.close();
-      store.close();
-      t.cleanup();
+      await hub.close();
+      await hubStore.close();
+      t?.cleanup();
     },
   };
   return h;
@@ -140,18 +171,29 @@ export interface Page {
   remaining: number;
 }
 
-/** GET /sync/pull over real HTTP. */
+export interface PullAs {
+  origin?: string;
+  protocol?: string;
+  ownHigh?: string;
+}
+
+/** GET /sync/pull over real HTTP (by default as replica B speaking ECHO_PROTOCOL). */
 export async function httpPull(
   url: string,
   q: { after?: string; limit?: number; wait?: number },
   signal?: AbortSignal,
+  as: PullAs = {},
 ): Promise<Page> {
   const qs = new URLSearchParams();
   if (q.after !== undefined) qs.set('after', q.after);
   if (q.limit !== undefined) qs.set('limit', String(q.limit));
   if (q.wait !== undefined) qs.set('wait', String(q.wait));
   const r = await request(`${url}/sync/pull?${qs.toString()}`, {
-    headers: { 'heph-protocol': String(PROTOCOL_VERSION), 'heph-replica': ORIGIN_B },
+    headers: {
+      'heph-protocol': as.protocol ?? ECHO_PROTOCOL,
+      'heph-replica': as.origin ?? ORIGIN_B,
+      ...(as.ownHigh !== undefined && { 'heph-own-high': as.ownHigh }),
+    },
     ...(signal && { signal }),
   });
   const body = (await r.body.json()) as Page;
@@ -171,5 +213,18 @@ export async function pullAll(url: string, limit: number, after?: string) {
     cursor = p.cursor;
     if (!p.more) return { ops, cursor, pages, last: p };
     if (p.ops.length !== limit) throw new Error(`page of ${p.ops.length} with more=true`);
+  }
+}
+
+/** Waits until `cond` resolves true, checking every 20 ms, for at most `ms`. */
+export async function eventually(
+  cond: () => Promise<boolean>,
+  what: string,
+  ms = 20_000,
+): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

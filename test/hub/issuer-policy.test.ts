@@ -11,7 +11,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Agent, fetch as undiciFetch, request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DaemonConfig, OidcConfig } from '../../src/config/config.js';
 import { startHub, type Hub, type HubDeps } from '../../src/hub/server.js';
 import type { Logger } from '../../src/ports/logger.js';
@@ -19,7 +19,7 @@ import { seededRandom } from '../../src/ports/random.js';
 import { useDaemons, until } from '../daemon/helpers.js';
 import { nonLoopbackAddress, type NonLoopback } from '../helpers/non-loopback.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
-import { tempDir } from '../helpers/temp.js';
+import { tempDir, useCleanup } from '../helpers/temp.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { daemonConfig } from '../sync/helpers.js';
 import { SYNC_HEADERS } from './helpers.js';
@@ -36,10 +36,7 @@ afterAll(async () => {
   await net?.close();
 });
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanup();
 
 function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {
   const lines: { level: string; msg: string }[] = [];
@@ -50,7 +47,7 @@ function recordingLogger(): Logger & { lines: { level: string; msg: string }[] }
 
 function hubConfig(oidc: OidcConfig): DaemonConfig {
   const t = tempDir('hip-');
-  cleanups.push(() => t.cleanup());
+  cleanups.defer(() => t.cleanup());
   return daemonConfig(join(t.dir, 'hub.db'), { oidc });
 }
 
@@ -66,7 +63,7 @@ function deps(logger: Logger, verifier?: HubDeps['verifier']): HubDeps {
 
 async function started(config: DaemonConfig, d: HubDeps): Promise<Hub> {
   const hub = await startHub(config, d);
-  cleanups.push(() => hub.stop());
+  cleanups.defer(() => hub.stop());
   return hub;
 }
 
@@ -253,7 +250,7 @@ describe("the hub's key fetches", () => {
 
   it.each(cases)('never come over plain http off loopback: %s', async (_name, routes) => {
     const near = await nearIssuer(routes);
-    cleanups.push(() => near.close());
+    cleanups.defer(() => near.close());
     const logger = recordingLogger();
     const hub = await started(
       hubConfig({ issuer: near.issuer, audience: far.audience }),
@@ -274,7 +271,7 @@ describe("the hub's key fetches", () => {
       '/jwks': redirectTo('/keys'),
       '/keys': json(far.jwks()),
     }));
-    cleanups.push(() => near.close());
+    cleanups.defer(() => near.close());
     const hub = await started(
       hubConfig({ issuer: near.issuer, audience: far.audience }),
       deps(recordingLogger()),
@@ -285,7 +282,7 @@ describe("the hub's key fetches", () => {
 
   it('never follow an https issuer redirecting to plain http off loopback', async () => {
     const dir = tempDir('hip-tls-');
-    cleanups.push(() => dir.cleanup());
+    cleanups.defer(() => dir.cleanup());
     const { cert, key } = selfSignedCert(dir.dir, '127.0.0.1');
     const tls = { cert: readFileSync(cert), key: readFileSync(key) };
     const good = await nearIssuer(
@@ -302,13 +299,11 @@ describe("the hub's key fetches", () => {
       }),
       tls,
     );
-    cleanups.push(
-      () => good.close(),
-      () => bad.close(),
-    );
+    cleanups.defer(() => good.close());
+    cleanups.defer(() => bad.close());
     // The test's certificate is self-signed: the hub's fetch (a testing aid) trusts it.
     const agent = new Agent({ connect: { rejectUnauthorized: false } });
-    cleanups.push(() => agent.close());
+    cleanups.defer(() => agent.close());
     const trusting = (url: string, init?: RequestInit) =>
       undiciFetch(url, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>;
 

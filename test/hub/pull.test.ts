@@ -3,6 +3,7 @@
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/ports/clock.js';
+import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { MAX_PULL_PAGE_CHARS } from '../../src/protocol/sync.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -21,7 +22,7 @@ import {
 
 const hubs: TestHub[] = [];
 async function listening(opts: Parameters<typeof makeHub>[0] = {}): Promise<TestHub> {
-  const h = makeHub(opts);
+  const h = await makeHub(opts);
   hubs.push(h);
   await h.listen();
   return h;
@@ -126,7 +127,7 @@ describe('long-poll', () => {
   it('wakes every waiting pull well under a second after a push', async () => {
     const hub = await listening();
     const waiting = Array.from({ length: 20 }, () => httpPull(hub.url, { wait: 30 }));
-    while (hub.notifier.waiting < 20) await new Promise((r) => setTimeout(r, 5));
+    while (hub.hubStore.waiting(HUB_OWNER) < 20) await new Promise((r) => setTimeout(r, 5));
     const t0 = performance.now();
     await httpPush(hub.url, [titleOp(T0, 0, ORIGIN_A)]);
     const pages = await Promise.all(waiting);
@@ -158,15 +159,15 @@ describe('long-poll', () => {
     const abandoned = httpPull(hub.url, { after: '1', wait: 30 }, gone.signal).catch(
       (e: Error) => e,
     );
-    while (hub.notifier.waiting < 1) await new Promise((r) => setTimeout(r, 5));
+    while (hub.hubStore.waiting(HUB_OWNER) < 1) await new Promise((r) => setTimeout(r, 5));
     await httpPush(hub.url, [op]);
-    expect(hub.notifier.waiting).toBe(1);
+    expect(hub.hubStore.waiting(HUB_OWNER)).toBe(1);
     gone.abort();
     expect(await abandoned).toBeInstanceOf(Error);
     const deadline = Date.now() + 2000;
-    while (hub.notifier.waiting > 0 && Date.now() < deadline)
+    while (hub.hubStore.waiting(HUB_OWNER) > 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 5));
-    expect(hub.notifier.waiting).toBe(0);
+    expect(hub.hubStore.waiting(HUB_OWNER)).toBe(0);
   });
 
   it('is not cut by the request timeout, and close() ends waiting pulls at once', async () => {
@@ -176,7 +177,7 @@ describe('long-poll', () => {
     const p = await httpPull(hub.url, { wait: 1 });
     expect(p).toMatchObject({ ops: [], cursor: '0' });
     const waiting = httpPull(hub.url, { wait: 30 }).catch((e: Error) => e);
-    while (hub.notifier.waiting < 1) await new Promise((r) => setTimeout(r, 5));
+    while (hub.hubStore.waiting(HUB_OWNER) < 1) await new Promise((r) => setTimeout(r, 5));
     const t0 = performance.now();
     await hub.close();
     expect(performance.now() - t0).toBeLessThan(2000);

@@ -4,26 +4,24 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DaemonConfig } from '../../src/config/config.js';
 import { isLoopbackHost as isLoopback } from '../../src/auth/url-policy.js';
 import { parseHttpAddr, startHub, type Hub } from '../../src/hub/server.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { connect } from '../../src/transport/socket-client.js';
-import { tempDir } from '../helpers/temp.js';
+import { tempDir, useCleanup } from '../helpers/temp.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { useDaemons, until } from '../daemon/helpers.js';
 import { ORIGIN_A, httpPull, httpPush, pushBody, SYNC_HEADERS, titleOp } from './helpers.js';
+import { SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanup();
 
 function config(over: Partial<DaemonConfig> = {}): DaemonConfig {
   const t = tempDir('hh-');
-  cleanups.push(() => t.cleanup());
+  cleanups.defer(() => t.cleanup());
   return {
     mode: 'server',
     db: join(t.dir, 'hub.db'),
@@ -47,7 +45,7 @@ const deps = {
 
 async function started(c: DaemonConfig): Promise<Hub> {
   const hub = await startHub(c, deps);
-  cleanups.push(() => hub.stop());
+  cleanups.defer(() => hub.stop());
   return hub;
 }
 
@@ -119,9 +117,9 @@ describe('startHub', () => {
     const hub = await started({ ...c, tlsCert: cert, tlsKey: key });
     expect(hub.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
-    cleanups.push(() => dispatcher.close());
+    cleanups.defer(() => dispatcher.close());
     const r = await request(`${hub.url}/config`, { dispatcher });
-    expect(await r.body.json()).toMatchObject({ protocol: [2] });
+    expect(await r.body.json()).toMatchObject({ protocol: [...SUPPORTED_PROTOCOLS] });
   });
 });
 

@@ -110,7 +110,7 @@ describe('importing a changed file again', () => {
     const statuses = await syncAll([d, e]);
     for (const st of statuses) expect(st).toMatchObject({ state: 'in_sync', conflicts: 0 });
     for (const dev of [d, e]) expect((await dev.call('node.get', { id: ID })).body).toBe(BOTH);
-    expect(hub.store.getNode(ID).body).toBe(BOTH);
+    expect((await hub.view()).getNode(ID).body).toBe(BOTH);
   });
 
   it('keeps an edit that synced in while the other device re-imported offline', async () => {

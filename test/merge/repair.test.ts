@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp.js';
 import { changeOf } from '../../src/core/op.js';
 import { ManualClock } from '../../src/ports/clock.js';
+import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { TestHub } from '../sync/helpers.js';
@@ -52,7 +53,8 @@ async function hubWithHistory(): Promise<TestHub> {
   t.cleanup();
   expect(ops).toHaveLength(acked);
   const hub = await closers.hub();
-  expect(hub.store.applyOps(ops).refused).toEqual([]);
+  const [stored] = await hub.hubStore.append([{ owner: HUB_OWNER, ops }]);
+  expect(stored!.refused).toEqual([]);
   return hub;
 }
 
@@ -103,7 +105,7 @@ describe('a database the earlier version doubled a body in', () => {
     for (const [where, store] of [
       ['D', d.store],
       ['E', e.store],
-      ['hub', hub.store],
+      ['hub', await hub.view()],
     ] as const) {
       expect(store.getNode(HOME).body, where).toBe(facts.homeText);
     }
@@ -126,7 +128,7 @@ describe('a database the earlier version doubled a body in', () => {
     await e.sync();
     for (const dev of [d, e]) expect((await dev.call('repair.run')).fixed).toBe(1);
     await syncAll([d, e]);
-    for (const store of [d.store, e.store, hub.store]) {
+    for (const store of [d.store, e.store, await hub.view()]) {
       expect(store.getNode(HOME).body).toBe(facts.homeText);
     }
   });

@@ -49,7 +49,10 @@ describe('a save made from the version the editor read', () => {
       expect(n.body_version, dev.name).toBe(saved.body_version);
     }
     // The version means the same on the hub (what client mode and /rpc read).
-    expect(hub.store.getNode(id)).toMatchObject({ body: both, body_version: saved.body_version });
+    expect((await hub.view()).getNode(id)).toMatchObject({
+      body: both,
+      body_version: saved.body_version,
+    });
   });
 
   it('keeps both texts where both changed the same span, the editor’s after the other’s', async () => {

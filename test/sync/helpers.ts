@@ -1,23 +1,24 @@
-// Real parts for sync tests: a real hub (src/hub) on 127.0.0.1:0 over a SQLite file in a temp
-// dir, spokes on real SQLite files, and a proxy that can swallow a reply after the hub sent it.
-// Every helper returns something to close.
+// Real parts for sync tests: a real hub (src/hub) on 127.0.0.1:0 over a SQLite hub store in a
+// temp dir, spokes on real SQLite files (syncing like a daemon's: protocol 2 with their own high
+// mark), and a proxy that can swallow a reply after the hub sent it. Every helper returns
+// something to close.
 
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DaemonConfig } from '../../src/config/config.js';
 import { EventHub } from '../../src/daemon/events.js';
-import { buildHubApp } from '../../src/hub/app.js';
-import { createServices } from '../../src/rpc/methods/context.js';
 import type { Clock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
-import { seededRandom } from '../../src/ports/random.js';
+import { createServices } from '../../src/rpc/methods/context.js';
 import type { Services } from '../../src/rpc/methods/index.js';
+import { seededRandom } from '../../src/ports/random.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { HubClient } from '../../src/sync/hub-client.js';
 import type { SyncService } from '../../src/sync/sync-service.js';
 import { tempDir } from '../helpers/temp.js';
+import { hubConfig, makeHub, type TestHub } from '../hub/helpers.js';
 
 /** A clock at real time plus an offset the test changes (the hub judges drift by real time). */
 export class OffsetClock implements Clock {
@@ -27,27 +28,12 @@ export class OffsetClock implements Clock {
   }
 }
 
-export interface TestHub {
-  url: string;
-  store: SqliteStore;
-  close(): Promise<void>;
-}
+export type { TestHub } from '../hub/helpers.js';
 
 let seed = 1000;
 
 export function daemonConfig(db: string, over: Partial<DaemonConfig> = {}): DaemonConfig {
-  return {
-    mode: 'server',
-    db,
-    socket: join(db, '..', 's.sock'),
-    logLevel: 'silent',
-    configPath: join(db, '..', 'config.json'),
-    hubUrl: undefined,
-    httpAddr: '127.0.0.1:0',
-    timeZone: 'UTC',
-    clockOffsetMs: 0,
-    ...over,
-  };
+  return hubConfig(dirname(db), { db, ...over });
 }
 
 export function servicesFor(
@@ -66,34 +52,14 @@ export function servicesFor(
 export async function startTestHub(
   opts: { clock?: Clock; maxDriftMs?: number; bodyLimit?: number } = {},
 ): Promise<TestHub> {
-  const t = tempDir('heph-hub-');
-  const clock = opts.clock ?? new OffsetClock();
-  const db = join(t.dir, 'hub.db');
-  const store = openStore(
-    { path: db, synchronous: 'FULL' },
-    { clock, random: seededRandom(seed++) },
-  );
-  const services = servicesFor(store, clock, daemonConfig(db));
-  const app = buildHubApp({
-    store,
-    services,
-    logger: silentLogger,
-    clock,
-    ...(opts.maxDriftMs !== undefined && { maxDriftMs: opts.maxDriftMs }),
-    ...(opts.bodyLimit !== undefined && { bodyLimit: opts.bodyLimit }),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    store,
-    async close() {
-      await app.close();
-      services.events.close();
-      store.close();
-      t.cleanup();
-    },
-  };
+  const h = await makeHub({ ...opts, clock: opts.clock ?? new OffsetClock() });
+  try {
+    await h.listen();
+  } catch (e) {
+    await h.close();
+    throw e;
+  }
+  return h;
 }
 
 export interface Spoke {
@@ -108,7 +74,13 @@ export function openSpoke(name: string, hubUrl: string, s = seed++): Spoke {
   const t = tempDir('heph-spoke-');
   const clock = new OffsetClock();
   const store = openStore({ path: join(t.dir, 'heph.db') }, { clock, random: seededRandom(s) });
-  const client = new HubClient({ url: hubUrl, origin: store.origin, clock, timeoutMs: 5000 });
+  const client = new HubClient({
+    url: hubUrl,
+    origin: store.origin,
+    ownHigh: () => store.ownHigh(),
+    clock,
+    timeoutMs: 5000,
+  });
   return {
     name,
     store,

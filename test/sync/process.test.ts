@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncOnce } from '../../src/sync/sync-once.js';
 import { useDaemons, until } from '../daemon/helpers.js';
+import { eventually } from '../hub/helpers.js';
 import { crashTrial, FAILPOINTS } from './faults.js';
 import { openSpoke, startTestHub, type TestHub } from './helpers.js';
 
@@ -44,7 +45,10 @@ describe('hephd spoke', () => {
     const c = await h.client(d.socket);
     await c.call('node.create', { kind: 'doc', title: 'background' });
     // Debounced push after the local change, no sync.now needed.
-    await until(() => hub.store.listNodes().some((n) => n.title === 'background'), 'the push');
+    await eventually(
+      async () => (await hub.view()).listNodes().some((n) => n.title === 'background'),
+      'the push',
+    );
     type Status = { verdict: string; hub: string; pending: { changes: number; ops: number } };
     let st = (await c.call('sync.status')) as Status;
     for (let i = 0; st.pending.ops > 0 && i < 200; i++) {
@@ -111,7 +115,7 @@ describe('hephd --mode client', () => {
     const n = (await c.call('node.create', { kind: 'doc', title: 'via client' })) as {
       id: string;
     };
-    expect(hub.store.getNode(n.id).title).toBe('via client');
+    expect((await hub.view()).getNode(n.id).title).toBe('via client');
     // Errors come back with the hub's code.
     await expect(c.call('node.get', { id: 'nope' })).rejects.toMatchObject({
       code: expect.stringMatching(/invalid_params|not_found/),

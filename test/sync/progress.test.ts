@@ -2,7 +2,8 @@
 // which `heph sync` shows as a self-rewriting line on a terminal. In-process, with the sync loop
 // not started, so the only run is the one the call makes.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useCleanup } from '../helpers/temp.js';
 import { progressLine } from '../../src/cli/commands/admin.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
@@ -15,10 +16,7 @@ import { SyncService } from '../../src/sync/sync-service.js';
 import { until } from '../daemon/helpers.js';
 import { daemonConfig, openSpoke, servicesFor, startTestHub } from './helpers.js';
 
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
+const closers = useCleanup();
 
 interface Progress {
   phase: 'pull' | 'push';
@@ -29,9 +27,9 @@ interface Progress {
 describe('sync progress', () => {
   it('reports pulled and remaining per page to the caller that asked', async () => {
     const hub = await startTestHub();
-    closers.push(() => hub.close());
+    closers.defer(() => hub.close());
     const me = openSpoke('me', hub.url);
-    closers.push(() => me.close());
+    closers.defer(() => me.close());
     const svc = new SyncService(
       {
         hubUrl: hub.url,
@@ -41,13 +39,13 @@ describe('sync progress', () => {
       },
       { store: me.store, clock: me.clock, random: seededRandom(5), logger: silentLogger },
     );
-    closers.push(() => svc.stop());
+    closers.defer(() => svc.stop());
     // The loop's first run, against an empty hub; nothing else goes out on its own for an hour.
     svc.start();
     await until(() => svc.status().last_success !== null, 'the first run');
 
     const seed = openSpoke('seed', hub.url);
-    closers.push(() => seed.close());
+    closers.defer(() => seed.close());
     seed.store.transaction(() => {
       // Each doc is two ops: more than two pages whatever the page size.
       for (let i = 0; i < SYNC_PULL_LIMIT + 100; i++)

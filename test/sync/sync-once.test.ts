@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HephError } from '../../src/core/errors.js';
+import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import { originOf } from '../../src/core/hlc.js';
 import { seededRandom, type Random } from '../../src/ports/random.js';
 import { syncOnce, FAILPOINTS, type Failpoint } from '../../src/sync/sync-once.js';
@@ -83,7 +84,7 @@ describe('syncOnce', () => {
     const rb = await syncOnce(b.store, b.client);
     expect(rb.applied).toBe(a.store.opCount());
     expect(b.store.getNode(n.id).body).toBe('world\n');
-    expect(b.store.digest()).toBe(h.store.digest());
+    expect(b.store.digest()).toBe((await h.view()).digest());
     // Nothing new: a second run moves nothing.
     const again = await syncOnce(b.store, b.client);
     expect(again).toMatchObject({ applied: 0, pushed: 0 });
@@ -125,10 +126,10 @@ describe('syncOnce', () => {
         const order = [...spokes].sort(() => r.next() - 0.5);
         for (const s of order) await syncOnce(s.store, s.client);
       }
-      const digest = h.store.digest();
+      const digest = (await h.view()).digest();
       for (const s of spokes) {
         expect(s.store.digest(), s.name).toBe(digest);
-        expect(opIds(s.store)).toEqual(opIds(h.store));
+        expect(opIds(s.store)).toEqual(opIds(await h.view()));
         expect(pendingCount(s.store)).toBe(0);
       }
     });
@@ -153,9 +154,9 @@ describe('syncOnce', () => {
     await syncOnce(b.store, b.client);
     expect(a.store.findNode(old.id)?.title).toBe('written on a slow clock');
     expect(b.store.findNode(old.id)?.title).toBe('written on a slow clock');
-    expect(a.store.digest()).toBe(h.store.digest());
-    expect(b.store.digest()).toBe(h.store.digest());
-    expect(late.store.digest()).toBe(h.store.digest());
+    expect(a.store.digest()).toBe((await h.view()).digest());
+    expect(b.store.digest()).toBe((await h.view()).digest());
+    expect(late.store.digest()).toBe((await h.view()).digest());
   });
 
   for (const fp of FAILPOINTS) {
@@ -175,13 +176,13 @@ describe('syncOnce', () => {
       // Retry without the failpoint, as the restarted daemon would.
       await syncOnce(a.store, a.client);
       await syncOnce(b.store, b.client);
-      const ids = opIds(h.store);
+      const ids = opIds(await h.view());
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).toEqual(opIds(a.store));
       expect(ids).toEqual(opIds(b.store));
-      expect(h.store.opCount()).toBe(a.store.opCount());
-      expect(a.store.digest()).toBe(h.store.digest());
-      expect(b.store.digest()).toBe(h.store.digest());
+      expect((await h.view()).opCount()).toBe(a.store.opCount());
+      expect(a.store.digest()).toBe((await h.view()).digest());
+      expect(b.store.digest()).toBe((await h.view()).digest());
       expect(quarantine(a.store)).toEqual([]);
     });
   }
@@ -198,13 +199,17 @@ describe('syncOnce', () => {
     expect((err as HephError).code).toBe('unavailable');
     expect(proxy.dropped).toBe(1);
     expect(pendingCount(a.store)).toBe(a.store.opCount());
-    const before = { ids: opIds(h.store), digest: h.store.digest(), last: h.store.lastSeq() };
+    const before = {
+      ids: opIds(await h.view()),
+      digest: (await h.view()).digest(),
+      last: await h.hubStore.head(HUB_OWNER),
+    };
     expect(before.ids).toEqual(opIds(a.store));
     const r = await syncOnce(a.store, a.client);
     expect(r.pushed).toBe(a.store.opCount());
-    expect(opIds(h.store)).toEqual(before.ids);
-    expect(h.store.lastSeq()).toBe(before.last);
-    expect(h.store.digest()).toBe(before.digest);
+    expect(opIds(await h.view())).toEqual(before.ids);
+    expect(await h.hubStore.head(HUB_OWNER)).toBe(before.last);
+    expect((await h.view()).digest()).toBe(before.digest);
     expect(pendingCount(a.store)).toBe(0);
   });
 
@@ -219,7 +224,7 @@ describe('syncOnce', () => {
     expect(r1.refused.length).toBeGreaterThan(0);
     expect(r1.refused.every((x) => x.code === 'clock_drift')).toBe(true);
     expect(quarantine(fast.store).map((q) => q.code)).toContain('clock_drift');
-    expect(h.store.findNode(task.id)).toBeUndefined();
+    expect((await h.view()).findNode(task.id)).toBeUndefined();
     // Still off: held back, nothing re-stamped, later edits wait too.
     fast.store.updateNode(task.id, { body: 'body\nmore\n' });
     const r2 = await syncOnce(fast.store, fast.client);
@@ -239,7 +244,7 @@ describe('syncOnce', () => {
     }
     await syncOnce(b.store, b.client);
     expect(b.store.getNode(task.id)).toMatchObject({ title: view.title, body: view.body });
-    expect(b.store.digest()).toBe(h.store.digest());
-    expect(fast.store.digest()).toBe(h.store.digest());
+    expect(b.store.digest()).toBe((await h.view()).digest());
+    expect(fast.store.digest()).toBe((await h.view()).digest());
   });
 });

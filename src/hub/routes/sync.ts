@@ -1,56 +1,57 @@
-// POST /sync/push and GET /sync/pull. Guarantees:
-// - every request carries Heph-Protocol (a version this hub speaks, else 409 with the supported
-//   list) and Heph-Replica (an origin), checked before the body is read;
-// - a push is applied in one store transaction (shared with the pushes that arrived at the same
-//   time, see push-queue.ts): each new op gets the next oplog seq (its arrival stamp) when it
-//   commits, and the reply is sent only after that commit; refused ops (bad shape, clock drift, reused id) are named and logged
-//   with their origin and never block the others; re-pushing a batch changes nothing;
-// - a pull returns ops in arrival order after the cursor, exactly `limit` of them when that many
-//   exist (fewer, at least one, when their text would pass MAX_PULL_PAGE_CHARS, with `more`
-//   true), and its cursor is the arrival stamp of the last one; with `wait` and nothing to send it
-//   waits for the next commit, its timeout or the client leaving, whichever is first;
-// - with sign-in on, every request reads and writes the caller's own partition (its store, push
-//   queue and long-poll wake-ups), never another owner's.
+// POST /sync/push and GET /sync/pull over the hub store. Guarantees:
+// - every request carries Heph-Protocol (a version this hub serves, else 409 with the supported
+//   list and which side to upgrade) and Heph-Replica (an origin), checked before the body is
+//   read; Heph-Own-High, when sent, must be an op id of that replica;
+// - a push is stored in one hub-store transaction (shared with the pushes that arrived at the
+//   same time, see push-queue.ts), each new op stamped with the owner's next arrival stamp, and
+//   the reply is sent only after that commit; refused ops (bad shape, clock drift, reused id,
+//   body update Yjs cannot decode) are named and logged with their origin and never block the
+//   others; re-pushing a batch changes nothing;
+// - a pull returns the owner's ops in arrival order after the cursor, exactly `limit` of them
+//   when that many are to be sent (fewer, at least one, when their text would pass
+//   MAX_PULL_PAGE_CHARS, with `more` true), and its cursor is the arrival stamp of the last one;
+//   from PROTOCOL_NO_ECHO on it leaves out the caller's own ops up to Heph-Own-High, and the
+//   cursor moves past them (so a page may hold fewer than `limit` ops, and `more` and
+//   `remaining` count only what the caller will receive); with `wait` and nothing to send it
+//   waits for the next append to the owner's log, its timeout or the client leaving, whichever
+//   is first, and an append of only the caller's own ops does not end the wait;
+// - every request reads and writes only its caller's owner's log.
 
-import { writeSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HephError, invalid } from '../../core/errors.js';
 import { isHlcString, isOrigin, originOf } from '../../core/hlc.js';
 import { isPlainObject } from '../../core/json.js';
+import type { LogPage, OwnerId, OwnOps, HubStore } from '../../ports/hub-store.js';
 import type { Logger } from '../../ports/logger.js';
 import {
   cursorToSeq,
   DEFAULT_PULL_LIMIT,
-  MAX_PULL_PAGE_CHARS,
+  echoesOwnOps,
+  HEADER_OWN_HIGH,
   HEADER_PROTOCOL,
   HEADER_REPLICA,
+  MAX_PULL_PAGE_CHARS,
   PullQuery,
   PushRequest,
   seqToCursor,
   SUPPORTED_PROTOCOLS,
-  type PullResponse,
+  unsupportedProtocolMessage,
   type PushResponse,
   type Refused,
 } from '../../protocol/sync.js';
-import type { SqliteStore } from '../../store/sqlite-store.js';
 import { parseWire } from '../body.js';
-import type { CommitNotifier } from '../notifier.js';
-import { applyInOneTransaction, type ApplyGroup, type PushQueue } from '../push-queue.js';
-
-export const FAILPOINT_PUSH_MID_BATCH = 'hub.push.mid_batch';
-
-/** Where one caller's sync requests go: a store, the pulls waiting on it, its push queue. */
-export interface SyncPartition {
-  store: SqliteStore;
-  notifier: CommitNotifier;
-  queue: PushQueue;
-}
+import type { PushQueue } from '../push-queue.js';
 
 export interface SyncRouteOptions {
-  /** The caller's partition (resolved by the hub's authentication, else the hub's own). */
-  partitionOf(request: FastifyRequest): SyncPartition;
+  /** The caller's owner (resolved by the hub's authentication, else the hub's own). */
+  ownerOf(request: FastifyRequest): OwnerId;
+  store: HubStore;
+  queue: PushQueue;
   logger: Logger;
   maxOpsPerPush: number;
+  maxDriftMs: number;
+  /** Aborted when the hub stops: long-polls answer at once. */
+  stopping: AbortSignal;
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -58,27 +59,20 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** onRequest hook for /sync: the protocol and replica headers. */
+/** onRequest hook for /sync: the protocol, replica and own-high headers. */
 export function checkSyncHeaders(request: FastifyRequest): Promise<void> {
   const protocol = header(request, HEADER_PROTOCOL);
-  const speaks = SUPPORTED_PROTOCOLS.join(', ');
   if (protocol === undefined) {
     throw new HephError(
       'invalid_params',
-      `missing Heph-Protocol header (this hub speaks ${speaks})`,
-      {
-        field: 'heph-protocol',
-      },
+      `missing Heph-Protocol header (this hub serves ${SUPPORTED_PROTOCOLS.join(', ')})`,
+      { field: 'heph-protocol' },
     );
   }
   if (!/^\d{1,6}$/.test(protocol) || !SUPPORTED_PROTOCOLS.includes(Number(protocol))) {
-    const older = /^\d{1,6}$/.test(protocol) && Number(protocol) < Math.min(...SUPPORTED_PROTOCOLS);
-    throw new HephError(
-      'protocol_mismatch',
-      `this hub speaks sync protocol ${speaks} and this device ${JSON.stringify(protocol.slice(0, 20))}: ` +
-        (older ? 'upgrade heph on this device' : 'upgrade heph on the hub'),
-      { supported: [...SUPPORTED_PROTOCOLS] },
-    );
+    throw new HephError('protocol_mismatch', unsupportedProtocolMessage(protocol), {
+      supported: [...SUPPORTED_PROTOCOLS],
+    });
   }
   const replica = header(request, HEADER_REPLICA);
   if (replica === undefined) {
@@ -89,6 +83,10 @@ export function checkSyncHeaders(request: FastifyRequest): Promise<void> {
   if (!isOrigin(replica)) {
     throw invalid('heph-replica', 'must be a replica id of 16 lower-case hex digits');
   }
+  const high = header(request, HEADER_OWN_HIGH);
+  if (high !== undefined && (!isHlcString(high) || originOf(high) !== replica)) {
+    throw invalid('heph-own-high', `must be the id of one of replica ${replica}'s own ops`);
+  }
   return Promise.resolve();
 }
 
@@ -97,34 +95,26 @@ function replicaOf(request: FastifyRequest): string {
   return header(request, HEADER_REPLICA) ?? '';
 }
 
-/** How pushes to `store` are applied; `hub.push.mid_batch` kills the process inside one
- *  (a testing aid). */
-export function makeApplyGroup(
-  store: SqliteStore,
-  logger: Logger,
-  maxDriftMs: number,
-  failpoint?: string,
-): ApplyGroup {
-  return failpoint === FAILPOINT_PUSH_MID_BATCH
-    ? (groups) =>
-        store.transaction(() => {
-          const ops = groups[0] ?? [];
-          const half = Math.ceil(ops.length / 2);
-          const first = store.applyOps(ops.slice(0, half), { maxDriftMs: maxDriftMs });
-          logger.error(
-            {
-              failpoint: FAILPOINT_PUSH_MID_BATCH,
-              applied: first.applied.length,
-              of: ops.length,
-            },
-            'failpoint: killing the hub in the middle of a push',
-          );
-          // The logger may write asynchronously, and SIGKILL drops what it has not written.
-          writeSync(2, 'hephd: failpoint: killing the hub in the middle of a push\n');
-          process.kill(process.pid, 'SIGKILL');
-          throw new HephError('internal', 'failpoint hub.push.mid_batch');
-        })
-    : applyInOneTransaction(store, maxDriftMs);
+/** Above every op id: with it, a pull leaves out all of the caller's own ops. */
+const EVERY_OWN_OP = '~';
+
+/**
+ * The caller's own ops a pull leaves out (none for devices that get them back): those up to its
+ * Heph-Own-High, and once it has waited, every one (only the caller writes ops of its origin, so
+ * the ones pushed while it waited came from it).
+ */
+function ownOpsOf(request: FastifyRequest, waited: boolean): OwnOps | undefined {
+  if (echoesOwnOps(Number(header(request, HEADER_PROTOCOL)))) return undefined;
+  const upTo = waited ? EVERY_OWN_OP : header(request, HEADER_OWN_HIGH);
+  return upTo === undefined ? undefined : { origin: replicaOf(request), upTo };
+}
+
+/** A pull reply as JSON text: the ops are spliced in as the store keeps them. */
+function pageJson(page: LogPage): string {
+  return (
+    `{"ops":[${page.ops.join(',')}],"cursor":${JSON.stringify(seqToCursor(page.cursor))},` +
+    `"more":${page.more},"remaining":${page.remaining}}`
+  );
 }
 
 export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
@@ -148,8 +138,8 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
       if (body.replica.id !== replica) {
         throw invalid('replica.id', `must equal the Heph-Replica header (${replica})`);
       }
-      const { queue, notifier } = o.partitionOf(request);
-      const result = await queue.submit(body.ops);
+      const owner = o.ownerOf(request);
+      const result = await o.queue.submit({ owner, ops: body.ops, maxDriftMs: o.maxDriftMs });
       const refused: Refused[] = result.refused.map((r) => {
         const origin = r.origin ?? (isHlcString(r.id) ? originOf(r.id) : undefined);
         logger.warn(
@@ -164,65 +154,58 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
           ...(r.ahead_ms !== undefined && { ahead_ms: r.ahead_ms }),
         };
       });
-      if (result.applied.length > 0) notifier.notify();
       logger.debug(
         {
           replica,
-          accepted: result.applied.length,
+          accepted: result.accepted.length,
           duplicates: result.duplicates,
           refused: refused.length,
         },
         'push',
       );
-      return { accepted: result.applied.length, duplicates: result.duplicates, refused };
+      return { accepted: result.accepted.length, duplicates: result.duplicates, refused };
     },
   );
 
   app.get(
     '/sync/pull',
     { onRequest: checkSyncHeaders },
-    async (request: FastifyRequest, reply: FastifyReply): Promise<PullResponse> => {
-      const { store, notifier } = o.partitionOf(request);
+    async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const owner = o.ownerOf(request);
       const q = parseWire(PullQuery, request.query, 'query');
       const after = cursorToSeq(q.after);
       if (!Number.isSafeInteger(after)) throw invalid('after', 'is not a cursor this hub issued');
       const limit = q.limit ?? DEFAULT_PULL_LIMIT;
-      const last = store.lastSeq();
-      if (after > last) {
-        throw new HephError(
-          'conflict',
-          `cursor ${q.after ?? ''} is ahead of this hub's log (last ${last}): the hub's ` +
-            'database was replaced or restored; pull from the beginning',
-          { field: 'after', last: seqToCursor(last) },
-        );
-      }
-      let page = store.opsSince(after, limit, MAX_PULL_PAGE_CHARS);
+      const read = (from: number, waited: boolean) =>
+        o.store.read(owner, {
+          after: from,
+          limit,
+          maxChars: MAX_PULL_PAGE_CHARS,
+          skip: ownOpsOf(request, waited),
+        });
+      let page = await read(after, false);
       const waitMs = (q.wait ?? 0) * 1000;
       if (page.ops.length === 0 && waitMs > 0) {
         const gone = new AbortController();
         const onClose = (): void => gone.abort();
         reply.raw.once('close', onClose);
+        const signal = AbortSignal.any([gone.signal, o.stopping]);
         try {
           const deadline = Date.now() + waitMs;
-          // Checking and registering the wait happen in one synchronous step, so a commit can
-          // never fall between them.
+          // Woken by an append of only the caller's own ops, the page is empty again (with the
+          // cursor past them), and the wait goes on.
           while (page.ops.length === 0) {
             const left = deadline - Date.now();
             if (left <= 0) break;
-            const end = await notifier.wait(left, gone.signal);
-            if (end === 'aborted' || end === 'closed') break;
-            page = store.opsSince(after, limit, MAX_PULL_PAGE_CHARS);
+            const end = await o.store.waitForAppend(owner, page.cursor, left, signal);
+            if (end !== 'appended') break;
+            page = await read(page.cursor, true);
           }
         } finally {
           reply.raw.off('close', onClose);
         }
       }
-      return {
-        ops: page.ops.map((op) => ({ ...op })),
-        cursor: seqToCursor(page.cursor),
-        more: page.more,
-        remaining: page.more ? store.countOpsSince(page.cursor) : 0,
-      };
+      return reply.type('application/json; charset=utf-8').send(pageJson(page));
     },
   );
 }

@@ -14,6 +14,7 @@ import { repairMethods } from './repair.js';
 import { statusMethods } from './status.js';
 import { syncMethods } from './sync.js';
 import { taskMethods } from './task.js';
+import type { MethodDef } from '../registry.js';
 
 export type { DaemonContext, Services } from './context.js';
 
@@ -32,4 +33,19 @@ export function buildNamespaces(s: Services) {
     syncMethods(s),
     repairMethods(s),
   ];
+}
+
+/** Every method without services behind it, for names, schemas and summaries only: client mode
+ *  and the hub route calls elsewhere. Calling a handler of these fails loudly. */
+export function methodShapes(): MethodDef[] {
+  // The namespace builders only capture their services in handlers, which callers replace.
+  const none = new Proxy(
+    {},
+    {
+      get(_t, key) {
+        throw new Error(`no services behind this method list (${String(key)})`);
+      },
+    },
+  ) as Services;
+  return buildNamespaces(none).flat();
 }

@@ -1,0 +1,69 @@
+// What every hub store decides the same way, whatever its backend. Pushed ops are checked before
+// anything is stored, from the op alone (the hub materializes nothing): its shape and, for known
+// kinds, its payload (core/op.ts); its stamp against the store's clock (clock drift); and, for
+// body kinds, that Yjs can decode its update (store/body-crdt.ts). Unknown kinds pass, to be
+// stored and forwarded. Each accepted op comes back with its canonical text, which is what the
+// store keeps and compares: an op id seen again is a duplicate only when its text is byte-equal,
+// and is refused with reusedId() otherwise. A read after the owner's newest stamp is refused
+// with cursorAhead().
+
+import { HephError } from '../../core/errors.js';
+import { originOf, wallOf } from '../../core/hlc.js';
+import { interpretOp, parseOp } from '../../core/op.js';
+import type { AppendRefusal } from '../../ports/hub-store.js';
+import { checkBodyOp } from '../../store/body-crdt.js';
+import { canonicalOpText } from '../../store/canonical-text.js';
+import { driftRefusal, refusalOf } from '../../store/refusals.js';
+
+export interface CheckedOp {
+  id: string;
+  origin: string;
+  /** The canonical text (store/canonical-text.ts canonicalOpText). */
+  text: string;
+}
+
+export interface Checked {
+  ok: CheckedOp[];
+  refused: AppendRefusal[];
+}
+
+/** Checks one push's ops at time `now`; a refused op never affects the others. */
+export function checkOps(raw: readonly unknown[], now: number, maxDriftMs?: number): Checked {
+  const out: Checked = { ok: [], refused: [] };
+  for (const r of raw) {
+    try {
+      const op = parseOp(r);
+      if (maxDriftMs !== undefined) {
+        const ahead = wallOf(op.id) - now;
+        if (ahead > maxDriftMs) {
+          out.refused.push(driftRefusal(op, ahead, maxDriftMs));
+          continue;
+        }
+      }
+      const known = interpretOp(op);
+      if (known !== undefined) checkBodyOp(known);
+      out.ok.push({ id: op.id, origin: originOf(op.id), text: canonicalOpText(op) });
+    } catch (e) {
+      out.refused.push(refusalOf(r, e));
+    }
+  }
+  return out;
+}
+
+export function cursorAhead(after: number, head: number): HephError {
+  return new HephError(
+    'conflict',
+    `cursor ${after} is ahead of this hub's log (last ${head}): the hub's data was replaced or ` +
+      'restored; pull from the beginning',
+    { field: 'after', last: String(head) },
+  );
+}
+
+export function reusedId(id: string, origin: string): AppendRefusal {
+  return {
+    id,
+    code: 'op_id_reused',
+    message: `op ${id} from replica ${origin} reuses an id already stored with different content`,
+    origin,
+  };
+}
