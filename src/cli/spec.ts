@@ -251,12 +251,7 @@ export const GROUPS: Group[] = [
         summary: 'A task or note with its links and backlinks (--at VERSION: as it was then)',
         positionals: { id: node() },
         options: {
-          at: {
-            type: 'string',
-            nargs: 1,
-            describe: 'as it was at this version (heph history ID lists them)',
-            complete: 'version',
-          },
+          body: { type: 'boolean', describe: "print only the body (a task's note), byte for byte" },
         },
         run: async (c, a) => (await nodes()).show(c, a),
       },

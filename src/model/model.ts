@@ -22,6 +22,7 @@ import {
   dropTask,
   getTask,
   reopenTask,
+  restoreTask,
   setTaskProject,
   skipTask,
   updateTask,
@@ -110,6 +111,10 @@ export class Model {
 
   deleteTask(id: string): TaskView {
     return deleteTask(this.ctx, id);
+  }
+
+  restoreTask(id: string): TaskView {
+    return restoreTask(this.ctx, id);
   }
 
   setTaskProject(taskId: string, project: string | null): TaskView {

@@ -391,6 +391,8 @@ export function applyImport(
         changed.add(plan.id);
       }
       const patch = patchFor(node, plan);
+      // A context doc's title is its task's: its own is never shown, so it is not written.
+      if (patch.title !== undefined && store.isContextDoc(plan.id)) delete patch.title;
       if (Object.keys(patch).length > 0) {
         // Three-way for the body: the file's change since the last import (or since the version
         // given) is applied as an edit.

@@ -93,6 +93,7 @@ import {
   type BodyStatements,
 } from './bodies.js';
 import { migrate } from './migrate.js';
+import { IS_CONTEXT_DOC } from './context-docs.js';
 import { checkCreate, checkPatch } from './node-input.js';
 import {
   columnValue,
@@ -897,6 +898,20 @@ export class SqliteStore implements Store {
     return row && row.kind !== null ? toView(row) : undefined;
   }
 
+  /**
+   * The heads of a field's register: the values it holds now, each with the op that wrote it,
+   * oldest first. More than one distinct value: the field is in conflict.
+   */
+  fieldHeads(id: string, field: string): { op: string; value: Json }[] {
+    const reg = this.nodeState(id).regs[field] ?? EMPTY_REGISTER;
+    return reg.heads.map((h) => ({ op: h.id, value: JSON.parse(h.value) as Json }));
+  }
+
+  /** Whether the node is a task's context doc (see context-docs.ts). */
+  isContextDoc(id: string): boolean {
+    return this.stmt.isContextDoc.get(id) !== undefined;
+  }
+
   /** Whether a node with this id exists (deleted or not): findNode without reading the row. */
   private isNode(id: string): boolean {
     return (this.stmt.nodeExists.get(id) ?? null) !== null;
@@ -913,7 +928,7 @@ export class SqliteStore implements Store {
   listNodes(query: ListQuery = {}): NodeView[] {
     const raw: unknown = query;
     if (!isPlainObject(raw)) throw invalid('query', 'must be an object');
-    const { kind, scope = 'live', limit = 1000, offset = 0 } = query;
+    const { kind, scope = 'live', limit = 1000, offset = 0, items = false } = query;
     if (kind !== undefined && !isNodeKind(kind)) {
       throw invalid('kind', 'must be one of doc, task, project, tag, journal');
     }
@@ -922,11 +937,13 @@ export class SqliteStore implements Store {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST)
       throw invalid('limit', `must be 1-${MAX_LIST}`);
     if (!Number.isInteger(offset) || offset < 0) throw invalid('offset', 'must be a whole number');
+    if (typeof items !== 'boolean') throw invalid('items', 'must be true or false');
     const deleted =
       scope === 'live' ? 'AND n.deleted = 0' : scope === 'trash' ? 'AND n.deleted = 1' : '';
     const rows = this.db
       .prepare(
         `${NODE_SELECT} WHERE n.kind IS NOT NULL ${kind ? 'AND n.kind = @kind' : ''} ${deleted}
+         ${items ? `AND NOT ${IS_CONTEXT_DOC}` : ''}
          ORDER BY n.updated_ms DESC, n.id LIMIT @limit OFFSET @offset`,
       )
       .all({ kind: kind ?? null, limit, offset }) as NodeRow[];
@@ -948,9 +965,7 @@ export class SqliteStore implements Store {
         throw new HephError(
           'ambiguous',
           `${JSON.stringify(name)} names ${rows.length} nodes: ${ids.join(', ')}`,
-          {
-            ids,
-          },
+          { ids },
         );
       }
     }
@@ -1224,9 +1239,11 @@ export class SqliteStore implements Store {
     const out: ConflictView[] = [];
     for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
       const { regs } = decodeRegs(row.regs, 0, row);
+      // A context doc's own title is never shown (its task's is), so it is no conflict either.
+      const hidden = row.kind === 'doc' && this.isContextDoc(row.id) ? 'title' : undefined;
       for (const field of Object.keys(regs).sort()) {
         const reg = regs[field];
-        if (!reg || !viewRegister(reg).conflict) continue;
+        if (!reg || field === hidden || !viewRegister(reg).conflict) continue;
         out.push({
           target: row.id,
           field,

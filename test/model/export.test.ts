@@ -93,7 +93,7 @@ describe('export', () => {
       ].sort(),
     );
     expect(f[`doc/${ctx.id}.md`]).toBe(
-      `---\nid: ${ctx.id}\nkind: doc\ntitle: Pay rent — context\naliases:\n  - "- rent"\n  - Überblick\n---\n` +
+      `---\nid: ${ctx.id}\nkind: doc\ntitle: "Pay rent: \\"March\\""\naliases:\n  - "- rent"\n  - Überblick\n---\n` +
         ctx.body,
     );
     const t = f[`task/${task.id}.md`]!;

@@ -7,6 +7,12 @@ import { parseDateArg } from '../dates.js';
 import type { Output } from '../output.js';
 import { isRec, rec, recs, str, type Rec } from '../wire.js';
 
+/** Prints a reply's `warnings` on stderr (never part of --json output's document). */
+export function warn(cli: Cli, data: unknown): void {
+  const ws = isRec(data) && Array.isArray(data.warnings) ? data.warnings : [];
+  for (const w of ws) if (typeof w === 'string') cli.note(`heph: warning: ${w}`);
+}
+
 /** Titles of the nodes at the other end of links, fetched in one pipelined batch. */
 export async function titles(cli: Cli, ids: Iterable<string>): Promise<Record<string, string>> {
   const unique = [...new Set(ids)].slice(0, 200);
@@ -26,8 +32,7 @@ function ends(links: Rec[]): string[] {
 }
 
 export async function show(cli: Cli, a: Args): Promise<Output> {
-  const at = optArg(a, 'at');
-  if (at !== undefined) return (await import('./history.js')).showAt(cli, a, at);
+  if (flag(a, 'body')) return get(cli, a);
   const node = rec(await cli.call('node.get', { id: arg(a, 'id') }));
   const id = str(node, 'id');
   const [task, out, back, wiki, wikiBack] = await Promise.all([
@@ -107,6 +112,7 @@ export async function doc(cli: Cli, a: Args): Promise<Output> {
     body,
     ...(aliases.length > 0 && { aliases }),
   });
+  warn(cli, data);
   return { kind: 'node', data, verb: 'Created' };
 }
 

@@ -96,6 +96,7 @@ export async function task(cli: Cli, a: Args): Promise<Output> {
     ...(tags.length > 0 && { tags }),
     today: cli.today,
   });
+  (await import('./nodes.js')).warn(cli, data);
   return { kind: 'task', data, verb: 'Created' };
 }
 

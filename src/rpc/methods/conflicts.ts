@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { invalid } from '../../core/errors.js';
+import { asItem, noteOf, taskOf } from '../../model/items.js';
 import { defineMethod } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
@@ -22,9 +24,16 @@ export function conflictMethods(s: Services) {
         'Fields and bodies written concurrently to different values on different devices, with ' +
         'every value.',
       params: z.strictObject({}),
-      result: R.ConflictsResult,
+      result:
+        '{conflicts: [{target, title, field, heads: [{op, origin, at, value, branch?}]}]}; a body ' +
+        'conflict has field "body" and one head per version of the text; a task\'s note ' +
+        "(its context doc) is listed as the task's body",
       handler: () => ({
-        conflicts: s.store.conflicts().map((c) => ({ ...c, title: titleOf(s, c.target) })),
+        conflicts: s.store.conflicts().map((c) => {
+          const task = c.field === 'body' ? taskOf(s.store, c.target) : undefined;
+          const target = task ?? c.target;
+          return { ...c, target, title: titleOf(s, target) };
+        }),
       }),
     }),
     defineMethod({
@@ -37,15 +46,22 @@ export function conflictMethods(s: Services) {
         field: z.string().min(1).max(64),
         value: z.json(),
       }),
-      result: R.NodeResult,
-      handler: (p) =>
-        withShortIds(s, [
-          s.store.resolveConflict(
-            resolveRef(s.store, p.target, { includeDeleted: true }).id,
-            p.field,
-            p.value,
-          ),
-        ])[0],
+      result: 'node',
+      handler: (p) => {
+        const target = resolveRef(s.store, p.target, { includeDeleted: true });
+        if (p.field === 'title' && (typeof p.value !== 'string' || p.value.trim() === '')) {
+          throw invalid('value', 'a title must be text that is not empty');
+        }
+        // A task's body is its note (an earlier version's text in the task itself is its own).
+        const note = p.field === 'body' ? noteOf(s.store, target) : target;
+        const holder =
+          note !== target &&
+          s.store.conflicts().some((c) => c.target === target.id && c.field === 'body')
+            ? target
+            : note;
+        s.store.resolveConflict(holder.id, p.field, p.value);
+        return withShortIds(s, [asItem(s.store, s.store.getNode(target.id))])[0];
+      },
     }),
   ];
 }

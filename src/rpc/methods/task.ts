@@ -105,7 +105,7 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.delete',
-      summary: 'Moves a task to the trash; its context doc stays.',
+      summary: 'Moves a task to the trash with its context doc (node.restore brings both back).',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
       handler: (p) => short(s.model.deleteTask(task(p.id))),
