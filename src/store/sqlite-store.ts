@@ -29,6 +29,7 @@ import {
   type Random,
 } from '../core/ids.js';
 import { canonicalJson, isPlainObject, type Json } from '../core/json.js';
+import type { Splice } from '../core/text-diff.js';
 import {
   applyAdd,
   applyRemove,
@@ -75,6 +76,7 @@ import type {
 import { ApplyBatch } from './apply-batch.js';
 import { canonicalText } from './canonical-text.js';
 import {
+  applySplices,
   emptyUpdate,
   firstBody,
   isEmptyDoc,
@@ -642,6 +644,17 @@ export class SqliteStore implements Store {
       kind = branch === '' ? 'body.update' : 'body.edit';
       update = saved.update;
     }
+    this.emitBody(kind, id, branch, update, o.imported);
+  }
+
+  /** Emits a body op of the open change, refusing one too large to travel in one op. */
+  private emitBody(
+    kind: 'body.update' | 'body.init' | 'body.edit',
+    id: string,
+    branch: string,
+    update: Uint8Array,
+    imported: boolean,
+  ): void {
     const encoded = Buffer.from(update).toString('base64');
     if (encoded.length > MAX_PAYLOAD_BYTES) {
       throw new HephError(
@@ -654,7 +667,29 @@ export class SqliteStore implements Store {
     this.emit(kind, id, {
       ...(kind !== 'body.update' && { branch }),
       update: encoded,
-      ...(o.imported && { imported: true }),
+      ...(imported && { imported: true }),
+    });
+  }
+
+  /**
+   * Edits the body shown by the given splices (in order, each at an offset of the text as it is
+   * then), as one body op of the open change. Where a whole-buffer save is diffed, these are
+   * applied as given: a rename replaces each link whole, inserting the new text before it
+   * deletes the old, so two devices that rewrite one link at once leave their two links side by
+   * side, never one interleaved with the other.
+   */
+  editBody(id: string, splices: readonly Splice[]): NodeView {
+    this.getNode(id);
+    return this.transaction(() => {
+      this.inBatch(() => {
+        const docs = this.batch?.bodies.docsNow(id) ?? [];
+        const { shown } = chooseShown(docs);
+        const saved = applySplices(shown?.state, splices, this.yjsClient);
+        if (!saved) return;
+        const branch = shown?.branch ?? '';
+        this.emitBody(branch === '' ? 'body.update' : 'body.edit', id, branch, saved.update, false);
+      });
+      return this.getNode(id);
     });
   }
 
