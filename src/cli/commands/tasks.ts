@@ -4,7 +4,7 @@ import { HephError } from '../../core/errors.js';
 import { arg, flag, many, optArg, optInt, words, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
-import { isRec, rec, str } from '../wire.js';
+import { rec, str } from '../wire.js';
 
 export async function add(cli: Cli, a: Args): Promise<Output> {
   const text = words(a, 'text').trim();
@@ -19,8 +19,7 @@ export async function add(cli: Cli, a: Args): Promise<Output> {
     ...(flag(a, 'dry-run') && { dry_run: true }),
   });
   // Words kept in the title are said on stderr, so they reach a person even under --json.
-  const warnings = isRec(data) && Array.isArray(data.warnings) ? data.warnings : [];
-  for (const w of warnings) if (typeof w === 'string') cli.note(`heph: warning: ${w}`);
+  (await import('./nodes.js')).warn(cli, data);
   return { kind: 'added', data };
 }
 
