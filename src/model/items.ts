@@ -7,8 +7,10 @@
 // went there) beside an empty context doc. Such a task keeps that text as its note until its
 // context doc has text of its own, so nothing written before becomes hard to find.
 
+import type { Json } from '../core/json.js';
 import type { NodePatch, NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import { applyRename, planRename, type LinkRewrites } from './rename.js';
 
 /** The task's context docs (one, unless links were made by hand), lowest link first. */
 export function contextDocIds(store: SqliteStore, taskId: string): string[] {
@@ -79,4 +81,40 @@ export function taskOf(store: SqliteStore, docId: string): string | undefined {
   return store
     .backlinks(docId, 'canonical-context')
     .find((l) => store.findNode(l.src)?.kind === 'task')?.src;
+}
+
+/**
+ * updateItem in a transaction of its own, and when the title changes (and `updateLinks` is not
+ * false) the links that named the item by its old title rewritten in the same change.
+ */
+export function updateItemLinked(
+  store: SqliteStore,
+  node: NodeView,
+  patch: NodePatch,
+  updateLinks = true,
+): { node: NodeView } & LinkRewrites {
+  return store.transaction(() => {
+    const title = patch.title;
+    const plan = title !== undefined && updateLinks ? planRename(store, node, title) : undefined;
+    const after = updateItem(store, node, patch);
+    if (title === undefined) return { node: after, links_updated: 0 };
+    return { node: after, ...applyRename(store, plan, title, (h) => taskOf(store, h)) };
+  });
+}
+
+/** Resolves a field's conflict; for a title it is the rename, so links follow it. */
+export function resolveItemConflict(
+  store: SqliteStore,
+  holder: NodeView,
+  field: string,
+  value: Json,
+  updateLinks = true,
+): LinkRewrites {
+  return store.transaction(() => {
+    const title = field === 'title' && typeof value === 'string' ? value : undefined;
+    const plan = title !== undefined && updateLinks ? planRename(store, holder, title) : undefined;
+    store.resolveConflict(holder.id, field, value);
+    if (title === undefined) return { links_updated: 0 };
+    return applyRename(store, plan, title, (h) => taskOf(store, h));
+  });
 }

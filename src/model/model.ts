@@ -5,6 +5,7 @@
 // without it, today is the clock's date in the model's time zone.
 
 import { type ViewName } from '../core/rank.js';
+import type { LinkRewrites } from './rename.js';
 import type { Clock } from '../ports/clock.js';
 import type { NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
@@ -89,8 +90,13 @@ export class Model {
     return getTask(this.ctx, id);
   }
 
-  updateTask(id: string, patch: TaskPatch, today?: string): TaskView {
-    return updateTask(this.ctx, id, patch, today);
+  updateTask(
+    id: string,
+    patch: TaskPatch,
+    today?: string,
+    updateLinks = true,
+  ): TaskView & Partial<LinkRewrites> {
+    return updateTask(this.ctx, id, patch, today, updateLinks);
   }
 
   completeTask(id: string, today?: string): CompleteResult {

@@ -10,7 +10,8 @@ import { isValidDate, type LinkType } from '../core/ids.js';
 import { firstDoDate, nextDoDate } from '../core/recur.js';
 import type { NodeInput, NodePatch, NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { noteOf, restoreItem, trashItem, updateItem } from './items.js';
+import { noteOf, restoreItem, trashItem, updateItemLinked } from './items.js';
+import type { LinkRewrites } from './rename.js';
 import { sameTitleWarning } from './names.js';
 import { firstLinkDst, requireNode, type ModelContext } from './nodes.js';
 import { findProject } from './projects.js';
@@ -160,7 +161,8 @@ export function updateTask(
   id: unknown,
   patch: unknown,
   today: unknown,
-): TaskView {
+  updateLinks = true,
+): TaskView & Partial<LinkRewrites> {
   const day = ctx.today(today);
   const p = checkObject(patch, 'patch', PATCH_KEYS);
   if (!Object.values(p).some((v) => v !== undefined)) throw bad('patch', 'changes no field');
@@ -188,8 +190,9 @@ export function updateTask(
   }
   // The text is the note's; the context doc's title follows the task's by itself.
   return ctx.store.transaction(() => {
-    updateItem(ctx.store, node, out);
-    return taskView(ctx.store, ctx.store.getNode(node.id));
+    const { node: _after, ...links } = updateItemLinked(ctx.store, node, out, updateLinks);
+    const view = taskView(ctx.store, ctx.store.getNode(node.id));
+    return out.title === undefined ? view : { ...view, ...links };
   });
 }
 

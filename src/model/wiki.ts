@@ -200,12 +200,13 @@ export function outgoingWikiLinks(store: SqliteStore, id: string): OutgoingWikiL
 const BASE_EXPR = "substr(w.target, length(rtrim(w.target, replace(w.target, '/', ''))) + 1)";
 
 /**
- * The live nodes whose bodies link to `id` (by id, title, alias or path), ordered by title.
- * Candidates come from the wiki_links index by the last path segment of the target; each is then
- * resolved exactly as outgoingWikiLinks would. Needs a store opened with openStore (which keeps
- * wiki_links).
+ * For each live node whose body links to `id` (by id, title, alias or path): the targets, as
+ * written there, that resolve to it. Holders are the nodes whose bodies hold the links (a task's
+ * note, not the task). Candidates come from the wiki_links index by the last path segment of the
+ * target; each is then resolved exactly as outgoingWikiLinks would. Needs a store opened with
+ * openStore (which keeps wiki_links).
  */
-export function wikiBacklinks(store: SqliteStore, id: string): WikiBacklink[] {
+export function wikiLinkHolders(store: SqliteStore, id: string): Map<string, Set<string>> {
   const node = store.getNode(id);
   const r = new Resolver(store);
   const names = new Set<string>([node.id, node.title, ...node.aliases]);
@@ -233,12 +234,22 @@ export function wikiBacklinks(store: SqliteStore, id: string): WikiBacklink[] {
   for (const key of keys.values()) {
     for (const row of stmt.all(key) as { src: string; target: string }[]) {
       if (r.resolve(row.target, row.src)?.id !== node.id) continue;
-      // A link written in a task's note is the task's.
-      const src = taskOf(store, row.src) ?? row.src;
-      let set = found.get(src);
-      if (!set) found.set(src, (set = new Set()));
+      let set = found.get(row.src);
+      if (!set) found.set(row.src, (set = new Set()));
       set.add(row.target);
     }
+  }
+  return found;
+}
+
+/** The live nodes whose bodies link to `id` (a link in a task's note is the task's), by title. */
+export function wikiBacklinks(store: SqliteStore, id: string): WikiBacklink[] {
+  const found = new Map<string, Set<string>>();
+  for (const [holder, targets] of wikiLinkHolders(store, id)) {
+    const src = taskOf(store, holder) ?? holder;
+    const set = found.get(src) ?? new Set<string>();
+    for (const t of targets) set.add(t);
+    found.set(src, set);
   }
   const out: WikiBacklink[] = [];
   for (const [src, targets] of found) {

@@ -26,7 +26,13 @@ export async function resolveConflict(cli: Cli, a: Args): Promise<Output> {
   // A body is text as typed ("42" stays text); `-` reads it from standard input, so a merged
   // version can come from a file or an editor.
   const value = raw === '-' ? await cli.readStdin() : field === 'body' ? raw : parseValue(raw);
-  const data = await cli.call('conflicts.resolve', { target: arg(a, 'target'), field, value });
+  const data = await cli.call('conflicts.resolve', {
+    target: arg(a, 'target'),
+    field,
+    value,
+    ...(flag(a, 'keep-links') && { update_links: false }),
+  });
+  (await import('./nodes.js')).linksNote(cli, data);
   return { kind: 'node', data, verb: 'Resolved' };
 }
 

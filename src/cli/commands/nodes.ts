@@ -13,6 +13,22 @@ export function warn(cli: Cli, data: unknown): void {
   for (const w of ws) if (typeof w === 'string') cli.note(`heph: warning: ${w}`);
 }
 
+/** Says on stderr how many notes a rename rewrote links in, and how many links it kept. */
+export function linksNote(cli: Cli, data: unknown): void {
+  if (!isRec(data)) return;
+  const n = data.links_updated;
+  if (typeof n === 'number' && n > 0) {
+    cli.note(`heph: updated links in ${n} note${n === 1 ? '' : 's'}`);
+  }
+  const kept = data.links_kept;
+  if (typeof kept === 'number' && kept > 0) {
+    cli.note(
+      `heph: warning: kept ${kept} link${kept === 1 ? '' : 's'} as written: a link cannot ` +
+        'name a title with [ ] | # ^ or a backtick',
+    );
+  }
+}
+
 /** Titles of the nodes at the other end of links, fetched in one pipelined batch. */
 export async function titles(cli: Cli, ids: Iterable<string>): Promise<Record<string, string>> {
   const unique = [...new Set(ids)].slice(0, 200);

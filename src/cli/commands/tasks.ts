@@ -120,13 +120,22 @@ export async function edit(cli: Cli, a: Args): Promise<Output> {
       id,
       ...fields,
       ...(aliases.length > 0 && { aliases }),
+      ...(flag(a, 'keep-links') && { update_links: false }),
     });
+    (await import('./nodes.js')).linksNote(cli, data);
     return { kind: 'node', data, verb: 'Updated' };
   }
   if (Object.keys(fields).length === 0 && project === undefined && aliases.length === 0)
     throw nothingToChange();
-  if (Object.keys(fields).length > 0)
-    await cli.call('task.update', { id, ...fields, today: cli.today });
+  if (Object.keys(fields).length > 0) {
+    const updated = await cli.call('task.update', {
+      id,
+      ...fields,
+      today: cli.today,
+      ...(flag(a, 'keep-links') && { update_links: false }),
+    });
+    (await import('./nodes.js')).linksNote(cli, updated);
+  }
   if (project !== undefined) {
     await cli.call('task.set_project', { id, project: project === false ? null : project });
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { invalid } from '../../core/errors.js';
-import { asItem, noteOf, taskOf } from '../../model/items.js';
+import { asItem, noteOf, resolveItemConflict, taskOf } from '../../model/items.js';
 import { defineMethod } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
@@ -45,8 +45,11 @@ export function conflictMethods(s: Services) {
         target: NodeRef,
         field: z.string().min(1).max(64),
         value: z.json(),
+        update_links: z.boolean().optional(),
       }),
-      result: 'node',
+      result:
+        'node & {links_updated?, links_kept?} (resolving a title is the rename: the links ' +
+        'naming any of its values follow it, unless update_links is false)',
       handler: (p) => {
         const target = resolveRef(s.store, p.target, { includeDeleted: true });
         if (p.field === 'title' && (typeof p.value !== 'string' || p.value.trim() === '')) {
@@ -59,8 +62,9 @@ export function conflictMethods(s: Services) {
           s.store.conflicts().some((c) => c.target === target.id && c.field === 'body')
             ? target
             : note;
-        s.store.resolveConflict(holder.id, p.field, p.value);
-        return withShortIds(s, [asItem(s.store, s.store.getNode(target.id))])[0];
+        const links = resolveItemConflict(s.store, holder, p.field, p.value, p.update_links);
+        const out = withShortIds(s, [asItem(s.store, s.store.getNode(target.id))])[0];
+        return p.field === 'title' ? { ...out, ...links } : out;
       },
     }),
   ];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NODE_KINDS } from '../../core/ids.js';
-import { asItem, restoreItem, trashItem, updateItem } from '../../model/items.js';
+import { asItem, restoreItem, trashItem, updateItemLinked } from '../../model/items.js';
 import { checkProjectName, sameTitleWarning } from '../../model/names.js';
 import { firstLinkDst } from '../../model/nodes.js';
 import type { NodeView } from '../../ports/store.js';
@@ -119,18 +119,27 @@ export function nodeMethods(s: Services) {
         base_version: BaseVersion.optional(),
         aliases: Aliases.optional(),
         extra: Extra.optional(),
+        update_links: z.boolean().optional(),
       }),
-      result: "node (a task: its body is its note, its context doc's)",
+      result:
+        "node (a task: its body is its note, its context doc's) & {links_updated?, " +
+        'links_kept?} (a title change rewrites the links naming the old title, unless ' +
+        'update_links is false: links_updated notes changed, links_kept links a title with ' +
+        '[ ] | # ^ cannot name)',
       handler: (p) => {
-        const { id, ...patch } = p;
+        const { id, update_links, ...patch } = p;
         const n = resolveRef(s.store, id);
         if (n.kind === 'project' && patch.title !== undefined) {
           checkProjectName(s.store, patch.title, firstLinkDst(s.store, n.id, 'parent'), n.id);
         }
-        const after = s.store.transaction(() =>
-          updateItem(s.store, n, patch as Parameters<typeof s.store.updateNode>[1]),
+        const { node, ...links } = updateItemLinked(
+          s.store,
+          n,
+          patch as Parameters<typeof s.store.updateNode>[1],
+          update_links ?? true,
         );
-        return withOwnShortId(s, asItem(s.store, s.store.getNode(after.id)));
+        const out = withOwnShortId(s, asItem(s.store, s.store.getNode(node.id)));
+        return patch.title === undefined ? out : { ...out, ...links };
       },
     }),
     defineMethod({

@@ -68,11 +68,14 @@ export function taskMethods(s: Services) {
         base_version: BaseVersion.optional(),
         ...TaskFields,
         today: Today,
+        update_links: z.boolean().optional(),
       }),
-      result: R.TaskResult,
+      result:
+        'task & {links_updated?, links_kept?} (a new title rewrites the links naming the old ' +
+        'one, unless update_links is false; see node.update)',
       handler: (p) => {
-        const { id, today, ...patch } = p;
-        return short(s.model.updateTask(task(id), defined(patch), today));
+        const { id, today, update_links, ...patch } = p;
+        return short(s.model.updateTask(task(id), defined(patch), today, update_links ?? true));
       },
     }),
     defineMethod({
