@@ -129,9 +129,11 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'export',
-      summary: 'Writes every live node as markdown with front matter under a folder (socket only).',
+      summary:
+        'Writes every live note, task, project and journal under a folder as a vault, with ' +
+        "heph's own data in .heph/ (socket only).",
       params: z.strictObject({ dir: Dir }),
-      result: R.ExportResult,
+      result: '{written, unchanged, removed, collisions: [{id, title, path}]}',
       handler: (p) => exportVault(s.store, absolute(p.dir)),
     }),
     defineMethod({
@@ -156,11 +158,18 @@ export function contentMethods(s: Services) {
         after: z.string().max(1024).optional().describe('the next of the previous page'),
         limit: z.number().int().min(1).max(1000).optional().describe('default 200'),
       }),
-      result: R.ExportPageResult,
+      result:
+        '{nodes: [node & {links: [{type, dst}], note?: {id, aliases}, own_body?}], next} (a ' +
+        "task's body is its note's text; its context doc is not listed apart)",
       handler: (p) => {
         const page = exportPage(s.store, p.after, p.limit ?? 200);
         return {
-          nodes: page.entries.map((e) => ({ ...e.node, links: e.links })),
+          nodes: page.entries.map((e) => ({
+            ...e.node,
+            links: e.links,
+            ...(e.note && { note: e.note }),
+            ...(e.own_body !== undefined && { own_body: e.own_body }),
+          })),
           next: page.next,
         };
       },
