@@ -47,7 +47,13 @@ const ExportNodes = z.object({
       body: z.string(),
       extra: z.record(z.string(), z.json()),
       links: z.array(z.object({ type: z.string(), dst: z.string() })),
-      note: z.object({ id: z.string().min(1), aliases: z.array(z.string()) }).optional(),
+      note: z
+        .object({
+          id: z.string().min(1),
+          aliases: z.array(z.string()),
+          links: z.array(z.object({ type: z.string(), dst: z.string() })).optional(),
+        })
+        .optional(),
       own_body: z.string().optional(),
     }),
   ),

@@ -61,8 +61,8 @@ export interface SidecarFile {
   extra?: Record<string, Json>;
   /** Typed links, `<type> <id>`. */
   links?: string[];
-  /** A task's note: its context doc. */
-  note?: { id: string; aliases?: string[] };
+  /** A task's note: its context doc, with its own aliases and typed links. */
+  note?: { id: string; aliases?: string[]; links?: string[] };
   /** Text an earlier version kept in the task itself, beside its note. */
   own_body?: string;
   /** heph wrote front matter above the body (import takes it off again). */
@@ -151,8 +151,10 @@ function placeOf(node: NodeView): { path: string; imported: boolean } {
 export interface ExportEntry {
   node: NodeView;
   links: { type: string; dst: string }[];
-  /** A task's note (context doc): its id and aliases; `node.body` is then the note's text. */
-  note?: { id: string; aliases: string[] } | undefined;
+  /** A task's note (context doc): its id, aliases and typed links; `node.body` is its text. */
+  note?:
+    | { id: string; aliases: string[]; links?: { type: string; dst: string }[] | undefined }
+    | undefined;
   /** Text an earlier version kept in the task itself, beside a note that has its own. */
   own_body?: string | undefined;
 }
@@ -167,11 +169,16 @@ export interface ExportPage {
 /** Bodies per export page, in characters: a page stays well under a request's size limit. */
 const PAGE_BODY_CHARS = 4 * 1024 * 1024;
 
-function entryOf(store: SqliteStore, node: NodeView): ExportEntry {
-  const links = store
-    .links(node.id)
+/** A node's typed links to live nodes. */
+function liveLinks(store: SqliteStore, id: string): { type: string; dst: string }[] {
+  return store
+    .links(id)
     .filter((l) => store.findNode(l.dst)?.deleted === false)
     .map((l) => ({ type: l.type, dst: l.dst }));
+}
+
+function entryOf(store: SqliteStore, node: NodeView): ExportEntry {
+  const links = liveLinks(store, node.id);
   if (node.kind !== 'task') return { node, links };
   const docId = contextDocIds(store, node.id)[0];
   const doc = docId === undefined ? undefined : store.findNode(docId);
@@ -181,7 +188,7 @@ function entryOf(store: SqliteStore, node: NodeView): ExportEntry {
   return {
     node: { ...node, body: note.body },
     links,
-    note: { id: doc.id, aliases: doc.aliases },
+    note: { id: doc.id, aliases: doc.aliases, links: liveLinks(store, doc.id) },
     ...(own !== '' && { own_body: own }),
   };
 }
@@ -225,6 +232,10 @@ function frontMatterOf(e: ExportEntry): string | undefined {
   return Object.keys(fm).length === 0 ? undefined : serializeFrontMatter(fm);
 }
 
+function linkLines(links: { type: string; dst: string }[]): string[] {
+  return links.map((l) => `${l.type} ${l.dst}`).sort();
+}
+
 function record(e: ExportEntry): Omit<SidecarFile, 'sha256'> {
   const { node } = e;
   const r: Omit<SidecarFile, 'sha256'> = { id: node.id, kind: node.kind, title: node.title };
@@ -235,10 +246,15 @@ function record(e: ExportEntry): Omit<SidecarFile, 'sha256'> {
     r.task = task;
   }
   if (Object.keys(node.extra).length > 0) r.extra = sortKeys(node.extra);
-  const links = e.links.map((l) => `${l.type} ${l.dst}`).sort();
+  const links = linkLines(e.links);
   if (links.length > 0) r.links = links;
   if (e.note) {
-    r.note = { id: e.note.id, ...(e.note.aliases.length > 0 && { aliases: e.note.aliases }) };
+    const noteLinks = linkLines(e.note.links ?? []);
+    r.note = {
+      id: e.note.id,
+      ...(e.note.aliases.length > 0 && { aliases: e.note.aliases }),
+      ...(noteLinks.length > 0 && { links: noteLinks }),
+    };
   }
   if (e.own_body !== undefined && e.own_body !== '') r.own_body = e.own_body;
   return r;

@@ -415,7 +415,7 @@ function planSidecarFile(path: string, raw: unknown, text: string): Plan[] {
       body,
       task: {},
       extra: {},
-      links: [],
+      links: parseLinks(n.links),
     }),
   ];
 }
