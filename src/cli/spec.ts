@@ -583,8 +583,12 @@ export const GROUPS: Group[] = [
       {
         name: 'export',
         args: '<dir>',
-        summary: 'Write every note and task as markdown under DIR',
+        summary: "Write everything under DIR as a vault (heph's ids and fields in DIR/.heph)",
         positionals: { dir: { type: 'string', demandOption: true, complete: 'dir' } },
+        epilog:
+          'Imported notes go back to their paths exactly as they came in; tasks go under ' +
+          'Tasks/, projects under Projects/, journals under Journal/. A file in the way that ' +
+          'no export wrote is never overwritten.',
         run: async (c, a) => (await admin()).exportDir(c, a),
       },
       {
