@@ -3,8 +3,8 @@
 // database → export is a fixed point; renaming a much-linked note (and one whose name another
 // note shares) rewrites exactly the links that resolved to it, and the export follows.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportVault, SIDECAR } from '../../src/model/export.js';
 import { updateItemLinked } from '../../src/model/items.js';
@@ -13,23 +13,10 @@ import { outgoingWikiLinks } from '../../src/model/wiki.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { contentDigest } from '../fixtures/content-digest.js';
 import { openWikiStore, type WikiTestStore } from '../fixtures/wiki-store.js';
-import { tempDir } from '../helpers/temp.js';
+import { readTree, tempDir } from '../helpers/temp.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const VAULT = resolve(repoRoot, '../shared/corpus/obsidian-help-en');
-
-function files(dir: string): Record<string, string> {
-  const res: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else res[relative(dir, p)] = readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return res;
-}
 
 /** Every link of every live note: holder → [target as written, what it resolves to]. */
 function allLinks(s: SqliteStore): Map<string, [string, string | null][]> {
@@ -51,7 +38,7 @@ let source: Record<string, string>;
 
 beforeAll(() => {
   if (!existsSync(VAULT)) return;
-  source = files(VAULT);
+  source = readTree(VAULT);
   a = openWikiStore();
   b = openWikiStore();
   c = openWikiStore();
@@ -82,7 +69,7 @@ describe('the Obsidian help vault, exported', () => {
       removed: 0,
       collisions: [],
     });
-    const got = files(out);
+    const got = readTree(out);
     const { [SIDECAR]: side, ...md } = got;
     expect(side).toBeDefined();
     const want = Object.fromEntries(notes.map((p) => [p, source[p]]));
@@ -97,7 +84,7 @@ describe('the Obsidian help vault, exported', () => {
     expect(contentDigest(b.store)).toBe(contentDigest(a.store));
     const two = join(tmp.dir, 'two');
     exportVault(b.store, two);
-    expect(files(two)).toEqual(files(one));
+    expect(readTree(two)).toEqual(readTree(one));
   });
 
   it('renames notes: exactly the links that resolved to them follow, and the export too', () => {
@@ -146,7 +133,7 @@ describe('the Obsidian help vault, exported', () => {
 
     const out = join(tmp.dir, 'one');
     exportVault(a.store, out);
-    const got = files(out);
+    const got = readTree(out);
     expect(got['Linking notes and files/Internal links.md']).toBeUndefined();
     expect(got['Linking notes and files/Wiki links.md']).toBe(
       source['Linking notes and files/Internal links.md'],
@@ -158,6 +145,6 @@ describe('the Obsidian help vault, exported', () => {
     expect(contentDigest(c.store)).toBe(contentDigest(a.store));
     const three = join(tmp.dir, 'three');
     exportVault(c.store, three);
-    expect(files(three)).toEqual(got);
+    expect(readTree(three)).toEqual(got);
   });
 });

@@ -2,8 +2,8 @@
 // on this machine's files through the hub's data methods, with the same results a local daemon
 // gives, and conflict.changed reaches subscribers.
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportVault } from '../../src/model/export.js';
 import { seededRandom } from '../../src/ports/random.js';
@@ -11,22 +11,14 @@ import { openStore } from '../../src/store/open-store.js';
 import { syncOnce } from '../../src/sync/sync-once.js';
 import type { RpcClient } from '../../src/transport/socket-client.js';
 import { openSpoke, startTestHub, type TestHub } from '../sync/helpers.js';
+import { readTree } from '../helpers/temp.js';
 import { until, useDaemons } from './helpers.js';
 
 const h = useDaemons();
 
 /** Every file under `dir` (relative path → content). */
 function tree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(relative(dir, p), readFileSync(p, 'utf8'));
-    }
-  };
-  walk(dir);
-  return out;
+  return new Map(Object.entries(readTree(dir)));
 }
 
 async function clientOf(hub: TestHub): Promise<{ c: RpcClient; dir: string }> {

@@ -6,20 +6,19 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
   statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HephError } from '../../src/core/errors.js';
 import { exportVault, SIDECAR } from '../../src/model/export.js';
 import { updateItemLinked } from '../../src/model/items.js';
 import { importVault, vaultNoteId } from '../../src/model/vault-import.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { tempDir } from '../helpers/temp.js';
+import { readTree, tempDir } from '../helpers/temp.js';
 import { contentDigest } from '../fixtures/content-digest.js';
 import { openWikiStore, type WikiTestStore } from '../fixtures/wiki-store.js';
 
@@ -69,19 +68,6 @@ function fill(s: SqliteStore) {
   return { project, tag, task, ctx, doc, gone };
 }
 
-function files(dir: string): Record<string, string> {
-  const res: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else res[relative(dir, p)] = readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return res;
-}
-
 function write(dir: string, rel: string, text: string | Buffer): void {
   mkdirSync(dirname(join(dir, rel)), { recursive: true });
   writeFileSync(join(dir, rel), text);
@@ -113,7 +99,7 @@ describe('export as a vault', () => {
       removed: 0,
       collisions: [],
     });
-    const f = files(dir);
+    const f = readTree(dir);
     expect(Object.keys(f).sort()).toEqual(
       [
         SIDECAR,
@@ -159,7 +145,7 @@ describe('export as a vault', () => {
     expect(importVault(b.store, dir1)).toMatchObject({ created: 7, skipped: 0, errors: [] });
     expect(contentDigest(b.store)).toBe(contentDigest(a.store));
     exportVault(b.store, dir2);
-    expect(files(dir2)).toEqual(files(dir1));
+    expect(readTree(dir2)).toEqual(readTree(dir1));
     const ops = b.store.opCount();
     expect(importVault(b.store, dir1)).toMatchObject({ created: 0, updated: 0, unchanged: 7 });
     expect(b.store.opCount()).toBe(ops);
@@ -172,7 +158,7 @@ describe('export as a vault', () => {
     const one = join(out.dir, 'one');
     exportVault(a.store, one);
     // Every note byte for byte at its path; only heph's sidecar is added.
-    const got = files(one);
+    const got = readTree(one);
     const { [SIDECAR]: side, ...md } = got;
     expect(md).toEqual(notes);
     expect(side).toBeDefined();
@@ -184,7 +170,7 @@ describe('export as a vault', () => {
     );
     expect(r.links_updated).toBe(2);
     expect(exportVault(a.store, one)).toMatchObject({ written: 3, removed: 1, collisions: [] });
-    const after = files(one);
+    const after = readTree(one);
     expect(after['a/b/Ünïcødé note.md']).toBeUndefined();
     expect(after['a/b/Renamed ü.md']).toBe(notes['a/b/Ünïcødé note.md']);
     expect(after['a/b/c/Deep.md']).toBe(
@@ -199,7 +185,7 @@ describe('export as a vault', () => {
     expect(contentDigest(b.store)).toBe(contentDigest(a.store));
     const two = join(out.dir, 'two');
     exportVault(b.store, two);
-    expect(files(two)).toEqual(after);
+    expect(readTree(two)).toEqual(after);
   });
 
   it('gives colliding names a visible suffix and reports them', () => {
@@ -208,7 +194,7 @@ describe('export as a vault', () => {
     const z = a.store.createNode({ kind: 'doc', title: 'a/b: c?' });
     const r = exportVault(a.store, out.dir);
     expect(r.collisions).toEqual([{ id: y.id, title: 'same', path: 'same (2).md' }]);
-    const f = files(out.dir);
+    const f = readTree(out.dir);
     expect(Object.keys(f).sort()).toEqual([SIDECAR, 'Same.md', 'a-b- c-.md', 'same (2).md']);
     const side = JSON.parse(f[SIDECAR]!).files;
     expect([side['Same.md'].id, side['same (2).md'].id, side['a-b- c-.md'].title]).toEqual([
@@ -241,9 +227,9 @@ describe('export as a vault', () => {
     // A file changed by someone after the export is neither removed nor overwritten.
     writeFileSync(join(dir, 'Journal/2026-11-22.md'), 'edited by hand');
     a.store.updateNode('journal:2026-11-22', { body: 'from heph' });
-    const before = files(dir);
+    const before = readTree(dir);
     expect(() => exportVault(a.store, dir)).toThrow(/in the way.*nothing was written/);
-    expect(files(dir)).toEqual(before);
+    expect(readTree(dir)).toEqual(before);
     a.store.deleteNode('journal:2026-11-22');
     expect(exportVault(a.store, dir).removed).toBe(0);
     expect(readFileSync(join(dir, 'Journal/2026-11-22.md'), 'utf8')).toBe('edited by hand');
@@ -302,7 +288,7 @@ describe('an export made before vault exports', () => {
     expect(a.store.getNode('journal:2026-11-22').body).toBe('paid [[Pay rent]]\n');
     // Exporting into the old export replaces its files with the vault form.
     expect(exportVault(a.store, dir)).toMatchObject({ removed: 6 });
-    expect(Object.keys(files(dir)).sort()).toEqual(
+    expect(Object.keys(readTree(dir)).sort()).toEqual(
       [
         SIDECAR,
         'Journal/2026-11-22.md',

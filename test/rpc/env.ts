@@ -68,3 +68,10 @@ export function setup(opts: { seed?: number; clock?: ManualClock } = {}): Env {
     },
   };
 }
+
+/** A call's result, or a thrown error naming the method and its message. */
+export async function ok(env: Env, method: string, params: unknown): Promise<any> {
+  const r = await env.call(method, params);
+  if (r.error) throw new Error(`${method}: ${r.error.message}`);
+  return r.result;
+}

@@ -6,19 +6,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/ports/clock.js';
 import { exchange } from '../model/helpers.js';
-import { setup, type Env } from './env.js';
+import { ok, setup, type Env } from './env.js';
 
 let a: Env;
 beforeEach(() => {
   a = setup();
 });
 afterEach(() => a.cleanup());
-
-const ok = async (env: Env, method: string, params: unknown): Promise<any> => {
-  const r = await env.call(method, params);
-  if (r.error) throw new Error(`${method}: ${r.error.message}`);
-  return r.result;
-};
 
 describe('a task is one thing', () => {
   it('is found once by its name, in lists and in search (its note included)', async () => {

@@ -8,19 +8,13 @@ import { changeOf } from '../../src/core/op.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { exchange } from '../model/helpers.js';
-import { setup, type Env } from './env.js';
+import { ok, setup, type Env } from './env.js';
 
 let a: Env;
 beforeEach(() => {
   a = setup();
 });
 afterEach(() => a.cleanup());
-
-const ok = async (env: Env, method: string, params: unknown): Promise<any> => {
-  const r = await env.call(method, params);
-  if (r.error) throw new Error(`${method}: ${r.error.message}`);
-  return r.result;
-};
 
 const body = async (env: Env, id: string): Promise<string> =>
   (await ok(env, 'node.get', { id })).body;
@@ -79,28 +73,12 @@ describe('links follow renames', () => {
   });
 
   it('leaves links that resolved to another note of the same old name', async () => {
-    const mine = await ok(a, 'node.create', {
-      kind: 'doc',
-      title: 'Index',
-      extra: { vault_path: 'a/Index.md' },
-    });
-    const theirs = await ok(a, 'node.create', {
-      kind: 'doc',
-      title: 'Index',
-      extra: { vault_path: 'b/Index.md' },
-    });
-    const inA = await ok(a, 'node.create', {
-      kind: 'doc',
-      title: 'A note',
-      body: 'up: [[Index]]',
-      extra: { vault_path: 'a/A note.md' },
-    });
-    const inB = await ok(a, 'node.create', {
-      kind: 'doc',
-      title: 'B note',
-      body: 'up: [[Index]] and [[a/Index]]',
-      extra: { vault_path: 'b/B note.md' },
-    });
+    const note = (title: string, path: string, body = '') =>
+      ok(a, 'node.create', { kind: 'doc', title, body, extra: { vault_path: path } });
+    const mine = await note('Index', 'a/Index.md');
+    const theirs = await note('Index', 'b/Index.md');
+    const inA = await note('A note', 'a/A note.md', 'up: [[Index]]');
+    const inB = await note('B note', 'b/B note.md', 'up: [[Index]] and [[a/Index]]');
     const r = await ok(a, 'node.update', { id: mine.id, title: 'Contents' });
     expect(r.links_updated).toBe(2);
     expect(await body(a, inA.id)).toBe('up: [[Contents]]');
