@@ -38,11 +38,17 @@ export async function resolveConflict(cli: Cli, a: Args): Promise<Output> {
 
 export async function exportDir(cli: Cli, a: Args): Promise<Output> {
   const dir = resolve(cli.cwd, arg(a, 'dir'));
-  return {
-    kind: 'summary',
-    heading: `Exported to ${dir}`,
-    data: await cli.call('export', { dir }),
-  };
+  const data = await cli.call('export', { dir });
+  // Names two items share: said on stderr, so a person sees them under --json too.
+  const collisions = isRec(data) && Array.isArray(data.collisions) ? data.collisions : [];
+  for (const c of collisions) {
+    if (isRec(c)) {
+      cli.note(
+        `heph: "${String(c.title)}" was written as ${String(c.path)}: another item has its name`,
+      );
+    }
+  }
+  return { kind: 'summary', heading: `Exported to ${dir}`, data };
 }
 
 export async function importDir(cli: Cli, a: Args): Promise<Output> {
