@@ -24,10 +24,7 @@ export function conflictMethods(s: Services) {
         'Fields and bodies written concurrently to different values on different devices, with ' +
         'every value.',
       params: z.strictObject({}),
-      result:
-        '{conflicts: [{target, title, field, heads: [{op, origin, at, value, branch?}]}]}; a body ' +
-        'conflict has field "body" and one head per version of the text; a task\'s note ' +
-        "(its context doc) is listed as the task's body",
+      result: R.ConflictsResult,
       handler: () => ({
         conflicts: s.store.conflicts().map((c) => {
           const task = c.field === 'body' ? taskOf(s.store, c.target) : undefined;
@@ -47,9 +44,7 @@ export function conflictMethods(s: Services) {
         value: z.json(),
         update_links: z.boolean().optional(),
       }),
-      result:
-        'node & {links_updated?, links_kept?} (resolving a title is the rename: the links ' +
-        'naming any of its values follow it, unless update_links is false)',
+      result: R.NodeChanged,
       handler: (p) => {
         const target = resolveRef(s.store, p.target, { includeDeleted: true });
         if (p.field === 'title' && (typeof p.value !== 'string' || p.value.trim() === '')) {

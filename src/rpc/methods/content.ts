@@ -133,7 +133,7 @@ export function contentMethods(s: Services) {
         'Writes every live note, task, project and journal under a folder as a vault, with ' +
         "heph's own data in .heph/ (socket only).",
       params: z.strictObject({ dir: Dir }),
-      result: '{written, unchanged, removed, collisions: [{id, title, path}]}',
+      result: R.ExportResult,
       handler: (p) => exportVault(s.store, absolute(p.dir)),
     }),
     defineMethod({
@@ -158,9 +158,7 @@ export function contentMethods(s: Services) {
         after: z.string().max(1024).optional().describe('the next of the previous page'),
         limit: z.number().int().min(1).max(1000).optional().describe('default 200'),
       }),
-      result:
-        '{nodes: [node & {links: [{type, dst}], note?: {id, aliases}, own_body?}], next} (a ' +
-        "task's body is its note's text; its context doc is not listed apart)",
+      result: R.ExportPageResult,
       handler: (p) => {
         const page = exportPage(s.store, p.after, p.limit ?? 200);
         return {

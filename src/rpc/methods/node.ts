@@ -91,7 +91,7 @@ export function nodeMethods(s: Services) {
         id: z.string().optional(),
         extra: Extra.optional(),
       }),
-      result: 'node & {warnings?: [string]} (warnings: another item has this title)',
+      result: R.NodeChanged,
       handler: (p) => {
         if (p.kind === 'project') checkProjectName(s.store, p.title, null);
         const warning = p.kind === 'doc' ? sameTitleWarning(s.store, p.title) : undefined;
@@ -121,11 +121,7 @@ export function nodeMethods(s: Services) {
         extra: Extra.optional(),
         update_links: z.boolean().optional(),
       }),
-      result:
-        "node (a task: its body is its note, its context doc's) & {links_updated?, " +
-        'links_kept?} (a title change rewrites the links naming the old title, unless ' +
-        'update_links is false: links_updated notes changed, links_kept links a title with ' +
-        '[ ] | # ^ cannot name)',
+      result: R.NodeChanged,
       handler: (p) => {
         const { id, update_links, ...patch } = p;
         const n = resolveRef(s.store, id);
@@ -158,7 +154,7 @@ export function nodeMethods(s: Services) {
         'Moves a node to the trash, a task with its context doc (nothing is destroyed; ' +
         'node.restore brings it back).',
       params: z.strictObject({ id: NodeRef }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) => {
         const id = resolveRef(s.store, p.id).id;
         return withOwnShortId(
@@ -171,7 +167,7 @@ export function nodeMethods(s: Services) {
       name: 'node.restore',
       summary: 'Brings a node back from the trash, a task with its context doc.',
       params: z.strictObject({ id: NodeRef }),
-      result: 'node',
+      result: R.NodeResult,
       handler: (p) => {
         const id = resolveRef(s.store, p.id, { includeDeleted: true }).id;
         return withOwnShortId(

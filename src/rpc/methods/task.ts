@@ -70,9 +70,7 @@ export function taskMethods(s: Services) {
         today: Today,
         update_links: z.boolean().optional(),
       }),
-      result:
-        'task & {links_updated?, links_kept?} (a new title rewrites the links naming the old ' +
-        'one, unless update_links is false; see node.update)',
+      result: R.TaskChanged,
       handler: (p) => {
         const { id, today, update_links, ...patch } = p;
         return short(s.model.updateTask(task(id), defined(patch), today, update_links ?? true));
