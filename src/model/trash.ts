@@ -34,6 +34,21 @@ export function trash(ctx: ModelContext): NodeSummary[] {
   return rows.map((r) => summary(r, true));
 }
 
+/**
+ * Nodes in the trash whose title or an alias is exactly `name` (at most 10, by id): what
+ * `restore NAME` means, since a name of a node in the trash is what someone restoring it knows.
+ */
+export function trashedNamed(store: SqliteStore, name: string): string[] {
+  return prepared(
+    store,
+    `SELECT id FROM nodes WHERE deleted = 1 AND kind IS NOT NULL
+       AND (title = @name OR (aliases != '[]' AND EXISTS (SELECT 1 FROM json_each(aliases) WHERE value = @name)))
+     ORDER BY id LIMIT 10`,
+  )
+    .pluck()
+    .all({ name }) as string[];
+}
+
 /** Restores a deleted node, a task with its context doc (restoring a live one changes nothing). */
 export function restore(ctx: ModelContext, id: unknown): NodeSummary {
   const node = requireNode(ctx.store, id, 'id', undefined, true);

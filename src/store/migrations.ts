@@ -85,7 +85,34 @@ CREATE INDEX bodies_conflicts ON bodies (node_id) WHERE heads > 1;
       body.run(v, target);
     }
   },
-  // v5 → v6: a task and its context doc are one item in search and name lookup (the task's row
+  // v5 → v6: body steps and saved states (see schema.sql), which history and node.at read;
+  // empty: a node's are made from its op-log when its history is first read. The index of a
+  // node's ops also holds kind and change, so its history is listed without reading payloads.
+  (db) => {
+    db.exec(`
+DROP INDEX oplog_target;
+CREATE INDEX oplog_target ON oplog (target, id, kind, change);
+CREATE TABLE body_steps (
+  node     TEXT NOT NULL,
+  id       TEXT NOT NULL,
+  kind     TEXT NOT NULL,
+  branch   TEXT NOT NULL,
+  step     BLOB NOT NULL,
+  added    INTEGER NOT NULL,
+  removed  INTEGER NOT NULL,
+  resolves TEXT,
+  PRIMARY KEY (node, id)
+) WITHOUT ROWID;
+CREATE TABLE body_marks (
+  node   TEXT NOT NULL,
+  id     TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  state  BLOB NOT NULL,
+  PRIMARY KEY (node, id, branch)
+);
+`);
+  },
+  // v6 → v7: a task and its context doc are one item in search and name lookup (the task's row
   // holds both bodies; the doc has no row or name of its own) and a title in conflict is found
   // by each of its values. The index is derived: it is emptied with its cursor, and the first
   // query refills it from the whole op-log by the new rules.

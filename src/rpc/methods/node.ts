@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { NODE_KINDS } from '../../core/ids.js';
+import { HephError } from '../../core/errors.js';
+import { trashedNamed } from '../../model/trash.js';
+import { isNodeId, NODE_KINDS } from '../../core/ids.js';
 import { asItem, restoreItem, trashItem, updateItemLinked } from '../../model/items.js';
 import { checkProjectName, sameTitleWarning } from '../../model/names.js';
 import { firstLinkDst } from '../../model/nodes.js';
@@ -165,15 +167,17 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.restore',
-      summary: 'Brings a node back from the trash, a task with its context doc.',
+      summary:
+        'Brings a node back from the trash, a task with its context doc. A name means a node in ' +
+        'the trash first (the one a live node shares it with is then named in `note`).',
       params: z.strictObject({ id: NodeRef }),
-      result: R.NodeResult,
+      result: R.RestoreResult,
       handler: (p) => {
-        const id = resolveRef(s.store, p.id, { includeDeleted: true }).id;
-        return withOwnShortId(
-          s,
-          s.store.transaction((): NodeView => restoreItem(s.store, id)),
-        );
+        const { id, note } = restoreTarget(s, p.id);
+        const was = s.store.getNode(id).deleted;
+        const restored = s.store.transaction((): NodeView => restoreItem(s.store, id));
+        const n = withShortIds(s, [restored])[0]!;
+        return { ...n, restored: was, ...(note !== undefined && { note }) };
       },
     }),
     defineMethod({
