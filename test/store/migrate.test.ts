@@ -63,7 +63,7 @@ function schemaOf(path: string): string[] {
 describe('schema migrations', () => {
   it('has one migration per version step', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
   });
 
   it('upgrades a version 1 file: data intact, search and backlinks work', () => {
