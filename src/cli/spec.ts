@@ -259,6 +259,12 @@ export const GROUPS: Group[] = [
         positionals: { id: node() },
         options: {
           body: { type: 'boolean', describe: "print only the body (a task's note), byte for byte" },
+          at: {
+            type: 'string',
+            nargs: 1,
+            describe: 'as it was at this version (heph history ID lists them)',
+            complete: 'version',
+          },
         },
         run: async (c, a) => (await nodes()).show(c, a),
       },

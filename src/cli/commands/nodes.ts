@@ -48,6 +48,8 @@ function ends(links: Rec[]): string[] {
 }
 
 export async function show(cli: Cli, a: Args): Promise<Output> {
+  const at = optArg(a, 'at');
+  if (at !== undefined) return (await import('./history.js')).showAt(cli, a, at);
   if (flag(a, 'body')) return get(cli, a);
   const node = rec(await cli.call('node.get', { id: arg(a, 'id') }));
   const id = str(node, 'id');
