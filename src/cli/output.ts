@@ -483,6 +483,9 @@ function show(r: Rec, s: Styles, today: string): string {
   out.push(kv(rows, s));
   const body = text(task ? task.body : node.body);
   if (body.trim()) out.push('', body.replace(/\n+$/, ''));
+  // Text an earlier version kept in the task itself, beside its note.
+  const own = task ? text(task.own_body) : '';
+  if (own.trim()) out.push('', s.dim('Also in the task itself:'), own.replace(/\n+$/, ''));
   const links = linkLines({ ...r, id: node.id, links: r.links ?? [], wiki: r.wiki ?? [] }, s);
   if (links) out.push('', s.bold('Links'), links);
   const back = linkLines(

@@ -75,6 +75,12 @@ const words = (describe: string): Positional => ({ type: 'string', array: true, 
 // nargs 1: a value such as -2d is the option's value, not another option.
 const date = (describe: string): Opt => ({ type: 'string', nargs: 1, describe, complete: 'date' });
 
+/** A new title rewrites the links naming the old one unless this is given. */
+const KEEP_LINKS: Opt = {
+  type: 'boolean',
+  describe: 'leave [[links]] naming the old title as they are (they are rewritten by default)',
+};
+
 const DATE_FLAGS: Record<string, Opt> = {
   do: date('do date: YYYY-MM-DD, today, tomorrow, yesterday, fri, +3d, -2d (heph help dates)'),
   'late-on': date('the day it becomes late (same forms)'),
@@ -185,6 +191,7 @@ export const GROUPS: Group[] = [
             complete: 'project',
           },
           alias: { type: 'string', array: true, describe: 'replace the aliases (repeatable)' },
+          'keep-links': KEEP_LINKS,
         },
         run: async (c, a) => (await tasks()).edit(c, a),
       },
@@ -251,6 +258,7 @@ export const GROUPS: Group[] = [
         summary: 'A task or note with its links and backlinks (--at VERSION: as it was then)',
         positionals: { id: node() },
         options: {
+          body: { type: 'boolean', describe: "print only the body (a task's note), byte for byte" },
           at: {
             type: 'string',
             nargs: 1,
@@ -573,6 +581,7 @@ export const GROUPS: Group[] = [
               field: { type: 'string', demandOption: true },
               value: { type: 'string', demandOption: true },
             },
+            options: { 'keep-links': KEEP_LINKS },
             run: async (c, a) => (await admin()).resolveConflict(c, a),
           },
         ],
@@ -580,8 +589,12 @@ export const GROUPS: Group[] = [
       {
         name: 'export',
         args: '<dir>',
-        summary: 'Write every note and task as markdown under DIR',
+        summary: "Write everything under DIR as a vault (heph's ids and fields in DIR/.heph)",
         positionals: { dir: { type: 'string', demandOption: true, complete: 'dir' } },
+        epilog:
+          'Imported notes go back to their paths exactly as they came in; tasks go under ' +
+          'Tasks/, projects under Projects/, journals under Journal/. A file in the way that ' +
+          'no export wrote is never overwritten.',
         run: async (c, a) => (await admin()).exportDir(c, a),
       },
       {

@@ -113,7 +113,20 @@ function parseLinkText(raw: string): WikiLink | undefined {
   return link;
 }
 
-function scanLine(text: string, out: WikiLink[]): void {
+/** A wiki link (or embed) and where it sits in the body. */
+export interface WikiLinkSpan extends WikiLink {
+  /** Whether it is an embed, `![[…]]` (not a link; a rename rewrites it all the same). */
+  embed: boolean;
+  /** Offset of its opening `[[`. */
+  start: number;
+  /** Offset just past its closing `]]`. */
+  end: number;
+  /** Offsets of the target (trimmed) within the body. */
+  targetStart: number;
+  targetEnd: number;
+}
+
+function scanLine(text: string, offset: number, out: WikiLinkSpan[]): void {
   let i = 0;
   while (i < text.length) {
     const c = text[i];
@@ -123,17 +136,28 @@ function scanLine(text: string, out: WikiLink[]): void {
       const len = runLength(text, i, '`');
       const end = codeSpanEnd(text, i, len);
       i = end < 0 ? i + len : end;
-    } else if (c === '!' && text.startsWith('[[', i + 1)) {
-      const m = matchLink(text, i + 1);
-      i += m ? 1 + m[0].length : 1;
-    } else if (c === '[' && text[i + 1] === '[') {
-      const m = matchLink(text, i);
+    } else if ((c === '[' || c === '!') && text.startsWith('[[', c === '!' ? i + 1 : i)) {
+      const embed = c === '!';
+      const at = embed ? i + 1 : i;
+      const m = matchLink(text, at);
       if (m) {
-        const link = parseLinkText(m[1] ?? '');
-        if (link) out.push(link);
-        i += m[0].length;
+        const raw = m[1] ?? '';
+        const link = parseLinkText(raw);
+        if (link) {
+          const lead = raw.length - raw.trimStart().length;
+          const targetStart = offset + at + 2 + lead;
+          out.push({
+            ...link,
+            embed,
+            start: offset + at,
+            end: offset + at + m[0].length,
+            targetStart,
+            targetEnd: targetStart + link.target.length,
+          });
+        }
+        i = at + m[0].length;
       } else {
-        i += 1;
+        i = at + 1;
       }
     } else {
       i += 1;
@@ -141,10 +165,23 @@ function scanLine(text: string, out: WikiLink[]): void {
   }
 }
 
-/** Every wiki link in the body, in document order, duplicates included. */
+/** Every wiki link and embed in the body, in document order, with where each sits. */
+export function wikiLinkSpans(body: string): WikiLinkSpan[] {
+  const out: WikiLinkSpan[] = [];
+  forEachProseLine(body, (text, line) => scanLine(text, line.start, out));
+  return out;
+}
+
+/** Every wiki link in the body (embeds are not links), in document order, duplicates included. */
 export function extractWikiLinks(body: string): WikiLink[] {
   const out: WikiLink[] = [];
-  forEachProseLine(body, (text) => scanLine(text, out));
+  for (const s of wikiLinkSpans(body)) {
+    if (s.embed) continue;
+    const link: WikiLink = { target: s.target };
+    if (s.label !== undefined) link.label = s.label;
+    if (s.heading !== undefined) link.heading = s.heading;
+    out.push(link);
+  }
   return out;
 }
 

@@ -47,6 +47,14 @@ const ExportNodes = z.object({
       body: z.string(),
       extra: z.record(z.string(), z.json()),
       links: z.array(z.object({ type: z.string(), dst: z.string() })),
+      note: z
+        .object({
+          id: z.string().min(1),
+          aliases: z.array(z.string()),
+          links: z.array(z.object({ type: z.string(), dst: z.string() })).optional(),
+        })
+        .optional(),
+      own_body: z.string().optional(),
     }),
   ),
   next: z.string().nullable(),
@@ -81,8 +89,8 @@ export async function exportViaHub(forward: Forward, dir: string): Promise<Expor
       await forward('export.nodes', { limit: EXPORT_PAGE, ...(after && { after }) }),
       'export.nodes',
     );
-    for (const { links, ...node } of page.nodes) {
-      writer.add({ node: node as unknown as NodeView, links });
+    for (const { links, note, own_body, ...node } of page.nodes) {
+      writer.add({ node: node as unknown as NodeView, links, note, own_body });
     }
     if (page.next === null) return writer.finish();
     if (after !== undefined && page.next <= after) {

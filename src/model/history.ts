@@ -34,6 +34,7 @@ import type { NodePatch, NodeView } from '../ports/store.js';
 import { NodeLog, type LogOp } from '../store/node-log.js';
 import { isoOf } from '../store/node-rows.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import { asItem, contextDocIds, updateItem } from './items.js';
 
 export interface VersionInfo {
   version: string;
@@ -134,8 +135,26 @@ export class History {
     };
   }
 
+  /** The note whose body is a task's text (items.ts), or undefined for other nodes. */
+  private noteId(id: string): string | undefined {
+    const node = this.store.findNode(id);
+    return node?.kind === 'task' ? contextDocIds(this.store, id)[0] : undefined;
+  }
+
+  /**
+   * The ops of a node as an item: a task's own ops with its note's body ops, in op-id order (a
+   * task is one thing with its note; its text is written there).
+   */
+  private itemOps(id: string): LogOp[] {
+    const own = this.log.nodeOps(id);
+    const note = this.noteId(id);
+    if (note === undefined) return own;
+    const body = this.log.nodeOps(note).filter((o) => isBodyKind(o.kind));
+    return [...own, ...body].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   list(id: string, opts: { limit?: number; before?: string } = {}): HistoryPage {
-    const ops = this.log.nodeOps(id);
+    const ops = this.itemOps(id);
     const changes = changesOf(ops);
     const all = changes.map((c) => c.version);
     let end = changes.length;
@@ -200,7 +219,7 @@ export class History {
           { id, version: trimmed },
         );
       }
-      if (nodeOfOp(op) !== id) {
+      if (nodeOfOp(op) !== id && nodeOfOp(op) !== this.noteId(id)) {
         throw new HephError(
           'invalid_params',
           `version: ${trimmed} is a change of ${nodeOfOp(op)}, not of ${id}`,
@@ -218,10 +237,10 @@ export class History {
   at(id: string, ref: string): NodeAt {
     const node = this.store.findNode(id);
     if (!node) throw notFound('node', id);
-    const ops = this.log.nodeOps(id);
+    const ops = this.itemOps(id);
     const c = this.version(id, ops, ref);
     const v = c.version;
-    const upTo = ops.filter((o) => o.id <= v);
+    const upTo = ops.filter((o) => o.id <= v && nodeOfOp(o) === id);
     // Fields: the registers the field ops up to the version make, in op-id order.
     const regs = new Map<string, RegisterState>();
     const applied = new Set<string>();
@@ -255,8 +274,17 @@ export class History {
       const vis = r && viewRegister(r).visible;
       return vis === undefined ? undefined : (JSON.parse(vis) as Json);
     };
-    this.log.steps.fill(id);
-    const body = this.log.steps.bodyAt(id, v);
+    // The text: a task's note's at that version (its own, as an earlier version kept it, while
+    // the note is empty), as items.ts reads it now.
+    const bodyOf = (node: string) => {
+      this.log.steps.fill(node);
+      const b = this.log.steps.bodyAt(node, v);
+      return { ...b, text: b.shown === undefined ? '' : (b.texts.get(b.shown) ?? '') };
+    };
+    const own = bodyOf(id);
+    const note = this.noteId(id);
+    const noted = note === undefined ? undefined : bodyOf(note);
+    const body = noted !== undefined && !(noted.text === '' && own.text !== '') ? noted : own;
     const kind = (value('kind') ?? node.kind) as NodeKind;
     const extra: Record<string, Json> = {};
     for (const f of [...regs.keys()].sort()) if (!isKnownField(f)) extra[f] = value(f) ?? null;
@@ -265,7 +293,7 @@ export class History {
       kind,
       title: (value('title') ?? '') as string,
       aliases: (value('aliases') ?? []) as string[],
-      body: body.shown === undefined ? '' : (body.texts.get(body.shown) ?? ''),
+      body: body.text,
       body_version: formatVersion(body.version),
       deleted: value('deleted') === true,
       created: isoOf(wallOf((ops[0] as LogOp).id)),
@@ -301,7 +329,7 @@ export class History {
 
   revert(id: string, ref: string, baseVersion?: string): RevertResult {
     const then = this.at(id, ref);
-    const now = this.store.getNode(id);
+    const now = asItem(this.store, this.store.getNode(id));
     const changed: string[] = [];
     const patch: NodePatch = {};
     const differs = (a: unknown, b: unknown) =>
@@ -345,7 +373,7 @@ export class History {
     const wanted = new Set(then.links.map((l) => `${l.type}|${l.dst}`));
     this.store.transaction(() => {
       this.store.markChange({ reverts: then.version });
-      if (Object.keys(patch).length > 0) this.store.updateNode(id, patch);
+      if (Object.keys(patch).length > 0) updateItem(this.store, now, patch);
       if (now.deleted && !then.deleted) {
         this.store.restoreNode(id);
         changed.push('restored');

@@ -5,6 +5,7 @@
 // without it, today is the clock's date in the model's time zone.
 
 import { type ViewName } from '../core/rank.js';
+import type { LinkRewrites } from './rename.js';
 import type { Clock } from '../ports/clock.js';
 import type { NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
@@ -22,6 +23,7 @@ import {
   dropTask,
   getTask,
   reopenTask,
+  restoreTask,
   setTaskProject,
   skipTask,
   updateTask,
@@ -88,8 +90,13 @@ export class Model {
     return getTask(this.ctx, id);
   }
 
-  updateTask(id: string, patch: TaskPatch, today?: string): TaskView {
-    return updateTask(this.ctx, id, patch, today);
+  updateTask(
+    id: string,
+    patch: TaskPatch,
+    today?: string,
+    updateLinks = true,
+  ): TaskView & Partial<LinkRewrites> {
+    return updateTask(this.ctx, id, patch, today, updateLinks);
   }
 
   completeTask(id: string, today?: string): CompleteResult {
@@ -110,6 +117,10 @@ export class Model {
 
   deleteTask(id: string): TaskView {
     return deleteTask(this.ctx, id);
+  }
+
+  restoreTask(id: string): TaskView {
+    return restoreTask(this.ctx, id);
   }
 
   setTaskProject(taskId: string, project: string | null): TaskView {

@@ -7,6 +7,7 @@
 import { HephError } from '../core/errors.js';
 import { isNodeId } from '../core/ids.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import { checkProjectName } from './names.js';
 import { clearLinks, firstLinkDst, prepared, requireNode, type ModelContext } from './nodes.js';
 import type { CreateProjectInput, ProjectView } from './types.js';
 import { checkLine, checkObject, checkTitle } from './validate.js';
@@ -130,6 +131,7 @@ export function createProject(ctx: ModelContext, input: unknown): ProjectView {
   const p = checkObject(input, 'params', ['title', 'parent']) as Partial<CreateProjectInput>;
   const title = checkTitle(p.title);
   const parent = p.parent == null ? null : findProject(ctx.store, p.parent, 'parent');
+  checkProjectName(ctx.store, title, parent?.id ?? null);
   return ctx.store.transaction(() => {
     const node = ctx.store.createNode({ kind: 'project', title });
     if (parent) ctx.store.addLink(node.id, parent.id, 'parent');
@@ -149,6 +151,7 @@ export function moveProject(ctx: ModelContext, id: unknown, parent: unknown): Pr
       { id: project.id, parent: target.id },
     );
   }
+  checkProjectName(ctx.store, project.title, target?.id ?? null, project.id);
   return ctx.store.transaction(() => {
     clearLinks(ctx.store, project.id, 'parent');
     if (target) ctx.store.addLink(project.id, target.id, 'parent');

@@ -5,6 +5,7 @@
 // reading and writes nothing.
 
 import { parseQuickAdd } from '../core/quick-add.js';
+import { sameTitleWarning } from './names.js';
 import type { ModelContext } from './nodes.js';
 import { findProject } from './projects.js';
 import { insertTask, type NewTask } from './tasks.js';
@@ -59,7 +60,8 @@ export function quickAdd(
   opts: QuickAddOptions = {},
 ): QuickAddResult {
   const { q, existing } = read(ctx, text, today, opts);
-  return ctx.store.transaction(() => {
+  const warning = sameTitleWarning(ctx.store, q.title);
+  const r = ctx.store.transaction((): QuickAddResult => {
     let project = existing;
     let created = false;
     if (q.project !== null && project === null) {
@@ -77,7 +79,7 @@ export function quickAdd(
       project,
       tags: q.tags,
     };
-    const r = insertTask(ctx.store, t);
-    return { ...r, project, created_project: created, warnings: q.warnings };
+    return { ...insertTask(ctx.store, t), project, created_project: created, warnings: q.warnings };
   });
+  return warning === undefined ? r : { ...r, warnings: [...r.warnings, warning] };
 }

@@ -10,6 +10,9 @@ import { isValidDate, type LinkType } from '../core/ids.js';
 import { firstDoDate, nextDoDate } from '../core/recur.js';
 import type { NodeInput, NodePatch, NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import { noteOf, restoreItem, trashItem, updateItemLinked } from './items.js';
+import type { LinkRewrites } from './rename.js';
+import { sameTitleWarning } from './names.js';
 import { firstLinkDst, requireNode, type ModelContext } from './nodes.js';
 import { findProject } from './projects.js';
 import { applyTag, tagName } from './tags.js';
@@ -35,11 +38,13 @@ export function taskView(store: SqliteStore, n: NodeView): TaskView {
   // firstLinkDst and tagsOf would read them) instead of one per link type.
   const out = store.links(n.id);
   const first = (type: LinkType): string | null => out.find((l) => l.type === type)?.dst ?? null;
+  const note = noteOf(store, n);
   return {
     id: n.id,
     title: n.title,
-    body: n.body,
-    body_version: n.body_version,
+    body: note.body,
+    body_version: note.body_version,
+    ...(note !== n && n.body !== '' && { own_body: n.body }),
     state: n.state ?? 'outstanding',
     attention: n.attention ?? 'white',
     do_date: n.do_date ?? null,
@@ -106,7 +111,6 @@ export function checkNewTask(store: SqliteStore, input: unknown, today: string):
 /** Writes a checked task, its context doc and its links. Call inside a transaction. */
 export function insertTask(store: SqliteStore, t: NewTask): CreateTaskResult {
   const input: NodeInput = { kind: 'task', title: t.title };
-  if (t.body !== undefined) input.body = t.body;
   if (t.attention !== undefined) input.attention = t.attention;
   if (t.do_date !== null) input.do_date = t.do_date;
   if (t.late_on !== null) input.late_on = t.late_on;
@@ -115,7 +119,12 @@ export function insertTask(store: SqliteStore, t: NewTask): CreateTaskResult {
     if (t.do_date !== null) input.extra = { [ANCHOR_FIELD]: t.do_date };
   }
   const task = store.createNodeId(input);
-  const doc = store.createNodeId({ kind: 'doc', title: t.title });
+  // The task's text is its context doc's body: the note people read and edit.
+  const doc = store.createNodeId({
+    kind: 'doc',
+    title: t.title,
+    ...(t.body !== undefined && { body: t.body }),
+  });
   store.addLink(task, doc, 'canonical-context');
   if (t.project) store.addLink(task, t.project.id, 'in-project');
   for (const tag of t.tags) applyTag(store, task, tag);
@@ -124,7 +133,9 @@ export function insertTask(store: SqliteStore, t: NewTask): CreateTaskResult {
 
 export function createTask(ctx: ModelContext, input: unknown, today: unknown): CreateTaskResult {
   const t = checkNewTask(ctx.store, input, ctx.today(today));
-  return ctx.store.transaction(() => insertTask(ctx.store, t));
+  const warning = sameTitleWarning(ctx.store, t.title);
+  const r = ctx.store.transaction(() => insertTask(ctx.store, t));
+  return warning === undefined ? r : { ...r, warnings: [warning] };
 }
 
 export function getTask(ctx: ModelContext, id: unknown): TaskView {
@@ -150,7 +161,8 @@ export function updateTask(
   id: unknown,
   patch: unknown,
   today: unknown,
-): TaskView {
+  updateLinks = true,
+): TaskView & Partial<LinkRewrites> {
   const day = ctx.today(today);
   const p = checkObject(patch, 'patch', PATCH_KEYS);
   if (!Object.values(p).some((v) => v !== undefined)) throw bad('patch', 'changes no field');
@@ -176,15 +188,11 @@ export function updateTask(
     out.do_date = start;
     out.extra = { [ANCHOR_FIELD]: start };
   }
+  // The text is the note's; the context doc's title follows the task's by itself.
   return ctx.store.transaction(() => {
-    if (out.title !== undefined && out.title !== node.title) {
-      // The context doc follows the task's title unless it was renamed on its own.
-      const doc = firstLinkDst(ctx.store, node.id, 'canonical-context');
-      const docNode = doc === null ? undefined : ctx.store.findNode(doc);
-      if (docNode && docNode.title === node.title)
-        ctx.store.updateNode(docNode.id, { title: out.title });
-    }
-    return taskView(ctx.store, ctx.store.updateNode(node.id, out));
+    const { node: _after, ...links } = updateItemLinked(ctx.store, node, out, updateLinks);
+    const view = taskView(ctx.store, ctx.store.getNode(node.id));
+    return out.title === undefined ? view : { ...view, ...links };
   });
 }
 
@@ -275,10 +283,16 @@ export function reopenTask(ctx: ModelContext, id: unknown): TaskView {
   return setState(ctx, id, 'outstanding');
 }
 
-/** Moves the task to the trash; its context doc and log doc stay where they are. */
+/** Moves the task to the trash with its context doc (one item); its log doc stays. */
 export function deleteTask(ctx: ModelContext, id: unknown): TaskView {
   const node = requireNode(ctx.store, id, 'id', 'task', true);
-  return taskView(ctx.store, ctx.store.deleteNode(node.id));
+  return ctx.store.transaction(() => taskView(ctx.store, trashItem(ctx.store, node.id)));
+}
+
+/** Brings the task back from the trash with its context doc. */
+export function restoreTask(ctx: ModelContext, id: unknown): TaskView {
+  const node = requireNode(ctx.store, id, 'id', 'task', true);
+  return ctx.store.transaction(() => taskView(ctx.store, restoreItem(ctx.store, node.id)));
 }
 
 /** Puts a task in a project (null: in none), replacing any project it was in. */

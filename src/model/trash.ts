@@ -1,6 +1,8 @@
 // The trash: deleted nodes keep every field and their body until restored.
 
+import { restoreItem } from './items.js';
 import { prepared, requireNode, type ModelContext } from './nodes.js';
+import { IS_CONTEXT_DOC } from '../store/context-docs.js';
 import type { NodeSummary } from './types.js';
 import type { NodeKind } from '../core/ids.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
@@ -22,12 +24,12 @@ function summary(r: Row, deleted: boolean): NodeSummary {
   };
 }
 
-/** Deleted nodes, most recently changed first. */
+/** Deleted items, most recently changed first (a task's context doc is part of its task). */
 export function trash(ctx: ModelContext): NodeSummary[] {
   const rows = prepared(
     ctx.store,
-    `SELECT id, kind, title, updated_ms FROM nodes WHERE kind IS NOT NULL AND deleted = 1
-       ORDER BY updated_ms DESC, id`,
+    `SELECT id, kind, title, updated_ms FROM nodes n WHERE kind IS NOT NULL AND deleted = 1
+       AND NOT ${IS_CONTEXT_DOC} ORDER BY updated_ms DESC, id`,
   ).all() as Row[];
   return rows.map((r) => summary(r, true));
 }
@@ -47,9 +49,9 @@ export function trashedNamed(store: SqliteStore, name: string): string[] {
     .all({ name }) as string[];
 }
 
-/** Restores a deleted node (restoring a live one changes nothing). */
+/** Restores a deleted node, a task with its context doc (restoring a live one changes nothing). */
 export function restore(ctx: ModelContext, id: unknown): NodeSummary {
   const node = requireNode(ctx.store, id, 'id', undefined, true);
-  const n = ctx.store.restoreNode(node.id);
+  const n = ctx.store.transaction(() => restoreItem(ctx.store, node.id));
   return summary({ id: n.id, kind: n.kind, title: n.title, updated_ms: n.updated_ms }, n.deleted);
 }

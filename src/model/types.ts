@@ -8,9 +8,15 @@ import type { ViewName } from '../core/rank.js';
 export interface TaskView {
   id: string;
   title: string;
+  /** The task's note: its context doc's body (see model/items.ts). */
   body: string;
-  /** The body's version: what an editor sends back as `base_version` when it saves. */
+  /** The note's version: what an editor sends back as `base_version` when it saves. */
   body_version: string;
+  /**
+   * Text an earlier version stored in the task itself, when the note is the context doc and this
+   * is not empty (shown so it is not lost from sight).
+   */
+  own_body?: string;
   state: TaskState;
   attention: Attention;
   do_date: string | null;
@@ -69,6 +75,8 @@ export interface CreateTaskResult {
   task: TaskView;
   /** The context doc's id. */
   context: string;
+  /** Said when another item already has the title (lookups by it then find more than one). */
+  warnings?: string[];
 }
 
 export interface CompleteResult {

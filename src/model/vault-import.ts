@@ -26,6 +26,7 @@ import { MAX_BODY_CHANGE_BYTES } from '../core/op.js';
 import type { NodePatch, NodeView, TaskFields } from '../ports/store.js';
 import { stripMd } from '../store/search.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import { SIDECAR, SIDECAR_FORMAT } from './export.js';
 import { parseFrontMatter, splitFrontMatter, type FrontMatter } from './front-matter.js';
 
 export interface ImportError {
@@ -37,7 +38,7 @@ export interface ImportReport {
   created: number;
   updated: number;
   unchanged: number;
-  /** Files that are not markdown notes (attachments), and symbolic links. */
+  /** Files that are not markdown notes (attachments), and symbolic links: heph does not keep them. */
   skipped: number;
   errors: ImportError[];
 }
@@ -126,21 +127,27 @@ function asAliases(v: Json | undefined): string[] {
   return out;
 }
 
+/** Typed links written `<type> <id>`. */
+function parseLinks(raw: unknown): Plan['links'] {
+  const links: { type: string; dst: string }[] = [];
+  const list = raw ?? [];
+  if (!Array.isArray(list)) throw new FileError('invalid_params', 'links must be a list');
+  for (const l of list) {
+    const m = typeof l === 'string' ? /^(\S+) (\S+)$/.exec(l.trim()) : null;
+    if (!m)
+      throw new FileError('invalid_params', `links: ${JSON.stringify(l)} is not "<type> <id>"`);
+    links.push({ type: m[1] as string, dst: m[2] as string });
+  }
+  return links as Plan['links'];
+}
+
 function planHeph(path: string, fm: FrontMatter, body: string): Plan {
   const task: Record<string, Json> = {};
   for (const f of TASK_FIELDS) if (fm[f] !== undefined) task[f] = fm[f];
   if (fm.extra !== undefined && fm.extra !== null && !isPlainObject(fm.extra)) {
     throw new FileError('invalid_params', 'extra must be a mapping');
   }
-  const links: { type: string; dst: string }[] = [];
-  const rawLinks = fm.links ?? [];
-  if (!Array.isArray(rawLinks)) throw new FileError('invalid_params', 'links must be a list');
-  for (const l of rawLinks) {
-    const m = typeof l === 'string' ? /^(\S+) (\S+)$/.exec(l.trim()) : null;
-    if (!m)
-      throw new FileError('invalid_params', `links: ${JSON.stringify(l)} is not "<type> <id>"`);
-    links.push({ type: m[1] as string, dst: m[2] as string });
-  }
+  const links = parseLinks(fm.links);
   const note = {
     path,
     id: fm.id as string,
@@ -150,7 +157,7 @@ function planHeph(path: string, fm: FrontMatter, body: string): Plan {
     body,
     task: task as Partial<TaskFields>,
     extra: (fm.extra ?? {}) as Record<string, Json>,
-    links: links as Plan['links'],
+    links,
   };
   const msg = checkImportNote(note);
   if (msg !== undefined) throw new FileError('invalid_params', msg);
@@ -215,7 +222,7 @@ function planVault(path: string, rel: string, fm: FrontMatter | undefined, text:
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-function planFile(path: string, rel: string): Plan {
+function readText(path: string): string {
   let text: string;
   try {
     text = utf8.decode(readFileSync(path));
@@ -229,6 +236,11 @@ function planFile(path: string, rel: string): Plan {
       `is larger than ${MAX_NOTE_MIB} MiB, the most one change may add`,
     );
   }
+  return text;
+}
+
+function planFile(path: string, rel: string): Plan {
+  const text = readText(path);
   const split = splitFrontMatter(text);
   let fm: FrontMatter | undefined;
   if (split) {
@@ -242,6 +254,185 @@ function planFile(path: string, rel: string): Plan {
     return planHeph(path, fm, split.body);
   }
   return planVault(path, rel, fm, text);
+}
+
+/** The sidecar of a vault heph exported, or undefined when the folder has none. */
+function readSidecar(
+  dir: string,
+): { files: Record<string, unknown>; nodes: Record<string, unknown> } | undefined {
+  const path = join(dir, SIDECAR);
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new HephError('io', `cannot read ${path}: ${(e as Error).message}`, { path });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch (e) {
+    throw new HephError('invalid_params', `${path} is not JSON (${(e as Error).message})`, {
+      path,
+    });
+  }
+  if (
+    !isPlainObject(data) ||
+    data.format !== SIDECAR_FORMAT ||
+    !isPlainObject(data.files) ||
+    !isPlainObject(data.nodes)
+  ) {
+    throw new HephError(
+      'invalid_params',
+      `${path} is not heph's export data (format ${SIDECAR_FORMAT})`,
+      {
+        path,
+      },
+    );
+  }
+  if (data.version !== 1) {
+    throw new HephError(
+      'invalid_params',
+      `${path} is version ${JSON.stringify(data.version)} of heph's export data; this heph reads version 1 (upgrade heph)`,
+      { path },
+    );
+  }
+  return { files: data.files, nodes: data.nodes };
+}
+
+function need<T>(ok: boolean, v: unknown, what: string): T {
+  if (!ok) throw new FileError('invalid_params', `${SIDECAR}: ${what}`);
+  return v as T;
+}
+
+const isStrings = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** The common fields of a sidecar record. */
+function sidecarFields(r: Record<string, unknown>, at: string) {
+  const aliases = r.aliases ?? [];
+  const extra = r.extra ?? {};
+  return {
+    kind: need<NodeKind>(isNodeKind(r.kind), r.kind, `${at}: kind is not a node kind`),
+    title: need<string>(typeof r.title === 'string', r.title, `${at}: title must be text`),
+    aliases: need<string[]>(isStrings(aliases), aliases, `${at}: aliases must be names`),
+    extra: need<Record<string, Json>>(
+      isPlainObject(extra),
+      extra,
+      `${at}: extra must be a mapping`,
+    ),
+    links: parseLinks(r.links),
+  };
+}
+
+function checked(plan: Plan): Plan {
+  const msg = checkImportNote(plan);
+  if (msg !== undefined) throw new FileError('invalid_params', msg);
+  return plan;
+}
+
+/**
+ * A file heph exported, read with what the sidecar says of it: the id, kind, title and links
+ * from the sidecar; aliases and task fields from the front matter heph wrote (which the user may
+ * have edited), taken off the body again; a task's text goes to its note.
+ */
+function planSidecarFile(path: string, raw: unknown, text: string): Plan[] {
+  const r = need<Record<string, unknown>>(
+    isPlainObject(raw),
+    raw,
+    `the entry of ${path} is not a mapping`,
+  );
+  const at = `the entry of ${path}`;
+  const id = need<string>(isNodeId(r.id), r.id, `${at}: id is not a node id`);
+  const f = sidecarFields(r, at);
+  let body = text;
+  let fm: FrontMatter = {};
+  if (r.front_matter === true) {
+    const split = splitFrontMatter(text);
+    if (split) {
+      try {
+        fm = parseFrontMatter(split.yaml);
+      } catch (e) {
+        throw new FileError('invalid_params', (e as Error).message);
+      }
+      body = split.body;
+    }
+  } else if (typeof f.extra.vault_path === 'string' && r.sha256 !== sha256(text)) {
+    // An imported note edited since the export: its own front matter says its aliases.
+    const split = splitFrontMatter(text);
+    if (split) {
+      try {
+        fm = { aliases: parseFrontMatter(split.yaml).aliases ?? [] };
+      } catch {
+        // Front matter the note's own import would not read either: the sidecar's aliases stay.
+      }
+    }
+  }
+  const aliases = fm.aliases !== undefined ? asAliases(fm.aliases) : f.aliases;
+  const task: Record<string, Json> = {};
+  if (f.kind === 'task') {
+    const given = r.task ?? {};
+    const t = need<Record<string, Json>>(
+      isPlainObject(given),
+      given,
+      `${at}: task must be a mapping`,
+    );
+    for (const k of TASK_FIELDS) {
+      const v = fm[k] !== undefined ? fm[k] : t[k];
+      if (v !== undefined) task[k] = v;
+    }
+  }
+  const note = r.note;
+  if (f.kind !== 'task' || note === undefined) {
+    return [checked({ path, id, ...f, aliases, body, task: task })];
+  }
+  const n = need<Record<string, unknown>>(
+    isPlainObject(note),
+    note,
+    `${at}: note must be a mapping`,
+  );
+  const noteAliases = n.aliases ?? [];
+  const own = r.own_body ?? '';
+  return [
+    checked({
+      path,
+      id,
+      ...f,
+      aliases,
+      body: need<string>(typeof own === 'string', own, `${at}: own_body must be text`),
+      task: task,
+    }),
+    checked({
+      path,
+      id: need<string>(isNodeId(n.id), n.id, `${at}: note.id is not a node id`),
+      kind: 'doc',
+      title: f.title,
+      aliases: need<string[]>(
+        isStrings(noteAliases),
+        noteAliases,
+        `${at}: note.aliases must be names`,
+      ),
+      body,
+      task: {},
+      extra: {},
+      links: parseLinks(n.links),
+    }),
+  ];
+}
+
+/** A node the sidecar holds whole (a tag): it has no file. */
+function planSidecarNode(path: string, id: string, raw: unknown): Plan {
+  const at = `node ${id}`;
+  const r = need<Record<string, unknown>>(isPlainObject(raw), raw, `${at} is not a mapping`);
+  need(isNodeId(id), id, `${at}: not a node id`);
+  const body = r.body ?? '';
+  return checked({
+    path,
+    id,
+    ...sidecarFields(r, at),
+    body: need<string>(typeof body === 'string', body, `${at}: body must be text`),
+    task: {},
+  });
 }
 
 interface Walk {
@@ -301,21 +492,33 @@ export function readVault(dir: string): VaultRead {
   const problems: Problem[] = [];
   const files: Walk = { notes: [], skipped: 0 };
   walk(dir, '', files, problems);
+  const sidecar = readSidecar(dir);
   const notes: Plan[] = [];
   const owner = new Map<string, string>();
-  for (const { path, rel } of files.notes) {
+  const add = (path: string, plans: () => Plan[]): void => {
     try {
-      const plan = planFile(path, rel);
-      const other = owner.get(plan.id);
-      if (other !== undefined) {
-        throw new FileError('conflict', `has the same id (${plan.id}) as ${other}`);
+      for (const plan of plans()) {
+        const other = owner.get(plan.id);
+        if (other !== undefined) {
+          throw new FileError('conflict', `has the same id (${plan.id}) as ${other}`);
+        }
+        owner.set(plan.id, path);
+        notes.push(plan);
       }
-      owner.set(plan.id, path);
-      notes.push(plan);
     } catch (e) {
       if (!(e instanceof FileError)) throw e;
       problems.push({ path, message: e.message, code: e.code });
     }
+  };
+  for (const { path, rel } of files.notes) {
+    const entry = sidecar?.files[rel.normalize('NFC')];
+    add(path, () =>
+      entry === undefined ? [planFile(path, rel)] : planSidecarFile(path, entry, readText(path)),
+    );
+  }
+  const sidecarPath = join(dir, SIDECAR);
+  for (const [id, n] of Object.entries(sidecar?.nodes ?? {})) {
+    add(sidecarPath, () => [planSidecarNode(sidecarPath, id, n)]);
   }
   return { notes, skipped: files.skipped, problems };
 }
@@ -391,6 +594,8 @@ export function applyImport(
         changed.add(plan.id);
       }
       const patch = patchFor(node, plan);
+      // A context doc's title is its task's: its own is never shown, so it is not written.
+      if (patch.title !== undefined && store.isContextDoc(plan.id)) delete patch.title;
       if (Object.keys(patch).length > 0) {
         // Three-way for the body: the file's change since the last import (or since the version
         // given) is applied as an edit.
@@ -436,4 +641,8 @@ export function importVault(
   options: ImportOptions = {},
 ): ImportReport {
   return applyImport(store, readVault(dir), options);
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
 }

@@ -10,10 +10,14 @@
 // Names compare ignoring ASCII case. Among several nodes at the best level the nearest wins: the
 // one sharing the most folders with the linking note, then the shallowest path, then the
 // smallest id. Deleted nodes are never targets. Backlinks are exactly the live nodes whose links
-// resolve to the node, so the two directions always agree.
+// resolve to the node, so the two directions always agree. A task and its context doc are one
+// item: the task's links are those in its own body and its note's, a link written in the note
+// is the task's, and the doc's aliases name the task.
 
 import { extractWikiLinks } from '../core/extract.js';
 import { isNodeId, type NodeKind } from '../core/ids.js';
+import type { NodeView } from '../ports/store.js';
+import { contextDocIds, taskOf } from './items.js';
 import { catchUpSearchIndex, nodesNamed, stripMd, type NameRow } from '../store/search.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type Database from 'better-sqlite3';
@@ -170,16 +174,25 @@ export function resolveWikiTarget(
   return new Resolver(store).resolve(target, fromId);
 }
 
+/** The nodes whose bodies are an item's text: itself, and for a task its context docs. */
+function bodiesOf(store: SqliteStore, id: string, kind: NodeKind): NodeView[] {
+  const own = store.getNode(id);
+  if (kind !== 'task') return [own];
+  return [own, ...contextDocIds(store, id).flatMap((d) => store.findNode(d) ?? [])];
+}
+
 /** A node's wiki links in document order (each target once), resolved or not. */
 export function outgoingWikiLinks(store: SqliteStore, id: string): OutgoingWikiLink[] {
   const node = store.getNode(id);
   const r = new Resolver(store);
   const seen = new Set<string>();
   const out: OutgoingWikiLink[] = [];
-  for (const link of extractWikiLinks(node.body)) {
-    if (seen.has(link.target)) continue;
-    seen.add(link.target);
-    out.push({ target: link.target, node: r.resolve(link.target, id) });
+  for (const holder of bodiesOf(store, id, node.kind)) {
+    for (const link of extractWikiLinks(holder.body)) {
+      if (seen.has(link.target)) continue;
+      seen.add(link.target);
+      out.push({ target: link.target, node: r.resolve(link.target, holder.id) });
+    }
   }
   return out;
 }
@@ -187,15 +200,22 @@ export function outgoingWikiLinks(store: SqliteStore, id: string): OutgoingWikiL
 const BASE_EXPR = "substr(w.target, length(rtrim(w.target, replace(w.target, '/', ''))) + 1)";
 
 /**
- * The live nodes whose bodies link to `id` (by id, title, alias or path), ordered by title.
- * Candidates come from the wiki_links index by the last path segment of the target; each is then
- * resolved exactly as outgoingWikiLinks would. Needs a store opened with openStore (which keeps
- * wiki_links).
+ * For each live node whose body links to `id` (by id, title, alias or path): the targets, as
+ * written there, that resolve to it. Holders are the nodes whose bodies hold the links (a task's
+ * note, not the task). Candidates come from the wiki_links index by the last path segment of the
+ * target; each is then resolved exactly as outgoingWikiLinks would. Needs a store opened with
+ * openStore (which keeps wiki_links).
  */
-export function wikiBacklinks(store: SqliteStore, id: string): WikiBacklink[] {
+export function wikiLinkHolders(store: SqliteStore, id: string): Map<string, Set<string>> {
   const node = store.getNode(id);
   const r = new Resolver(store);
   const names = new Set<string>([node.id, node.title, ...node.aliases]);
+  // A title in conflict: each of its values is a name (see store/search.ts).
+  for (const h of store.fieldHeads(id, 'title'))
+    if (typeof h.value === 'string') names.add(h.value);
+  for (const doc of bodiesOf(store, id, node.kind).slice(1)) {
+    for (const a of doc.aliases) names.add(a);
+  }
   const path = vaultPath(node.extra.vault_path);
   if (path !== null) names.add(stripMd(path));
   // The index compares ignoring ASCII case, so keys differing only so are one query.
@@ -218,6 +238,18 @@ export function wikiBacklinks(store: SqliteStore, id: string): WikiBacklink[] {
       if (!set) found.set(row.src, (set = new Set()));
       set.add(row.target);
     }
+  }
+  return found;
+}
+
+/** The live nodes whose bodies link to `id` (a link in a task's note is the task's), by title. */
+export function wikiBacklinks(store: SqliteStore, id: string): WikiBacklink[] {
+  const found = new Map<string, Set<string>>();
+  for (const [holder, targets] of wikiLinkHolders(store, id)) {
+    const src = taskOf(store, holder) ?? holder;
+    const set = found.get(src) ?? new Set<string>();
+    for (const t of targets) set.add(t);
+    found.set(src, set);
   }
   const out: WikiBacklink[] = [];
   for (const [src, targets] of found) {

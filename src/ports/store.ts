@@ -62,6 +62,11 @@ export interface ListQuery {
   scope?: 'live' | 'trash' | 'all';
   limit?: number;
   offset?: number;
+  /**
+   * List items as people see them: a task's context doc is part of its task, not an item of its
+   * own, and is left out. Without it every node is listed.
+   */
+  items?: boolean;
 }
 
 export interface LinkView {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as Y from 'yjs';
 import { HephError } from '../core/errors.js';
 import type { KnownOp } from '../core/op.js';
-import { diffText } from '../core/text-diff.js';
+import { diffText, type Splice } from '../core/text-diff.js';
 
 const TEXT = 'body';
 
@@ -92,11 +92,34 @@ export function saveBody(
   next: string,
   clientId: number,
 ): { update: Uint8Array; state: Uint8Array; text: string } | undefined {
+  const saved = edit(state, clientId, (before) => diffText(before, next));
+  if (saved && saved.text !== next) {
+    throw new HephError('internal', 'body save did not reproduce the saved text');
+  }
+  return saved;
+}
+
+/**
+ * Applies splices (in the order given, each at an offset of the text as it is then) as one Yjs
+ * update made by `clientId`. Undefined when there are none.
+ */
+export function applySplices(
+  state: Uint8Array | undefined,
+  splices: readonly Splice[],
+  clientId: number,
+): { update: Uint8Array; state: Uint8Array; text: string } | undefined {
+  return edit(state, clientId, () => splices);
+}
+
+function edit(
+  state: Uint8Array | undefined,
+  clientId: number,
+  splicesOf: (text: string) => readonly Splice[],
+): { update: Uint8Array; state: Uint8Array; text: string } | undefined {
   const doc = load(state);
   doc.clientID = clientId;
   const ytext = doc.getText(TEXT);
-  const before = ytext.toJSON();
-  const splices = diffText(before, next);
+  const splices = splicesOf(ytext.toJSON());
   if (splices.length === 0) {
     doc.destroy();
     return undefined;
@@ -108,12 +131,11 @@ export function saveBody(
       if (s.insert.length > 0) ytext.insert(s.index, s.insert);
     }
   });
-  const text = ytext.toJSON();
-  if (text !== next) {
-    doc.destroy();
-    throw new HephError('internal', 'body save did not reproduce the saved text');
-  }
-  const out = { update: Y.encodeStateAsUpdate(doc, sv), state: Y.encodeStateAsUpdate(doc), text };
+  const out = {
+    update: Y.encodeStateAsUpdate(doc, sv),
+    state: Y.encodeStateAsUpdate(doc),
+    text: ytext.toJSON(),
+  };
   doc.destroy();
   return out;
 }

@@ -112,4 +112,16 @@ CREATE TABLE body_marks (
 );
 `);
   },
+  // v6 → v7: a task and its context doc are one item in search and name lookup (the task's row
+  // holds both bodies; the doc has no row or name of its own) and a title in conflict is found
+  // by each of its values. The index is derived: it is emptied with its cursor, and the first
+  // query refills it from the whole op-log by the new rules.
+  (db) => {
+    db.exec(`
+DELETE FROM search_fts;
+DELETE FROM search_nodes;
+DELETE FROM node_names;
+DELETE FROM meta WHERE key = 'search_seq';
+`);
+  },
 ];

@@ -6,10 +6,17 @@
 // - the reindexing and the cursor move commit in one transaction, so a crash leaves either the
 //   old cursor (the work is redone) or the new one with its rows;
 // - the cursor (meta `search_seq`) is the highest oplog seq whose effects are indexed. Only ops
-//   that can change what is indexed (title, aliases, kind, deleted, vault_path, body) are read.
+//   that can change what is indexed (title, aliases, kind, deleted, vault_path, body, and
+//   canonical-context links) are read;
+// - a task and its context doc are one item (context-docs.ts): the task's row holds its own body
+//   and its context doc's, its names are its title and aliases and the doc's aliases, and the
+//   doc has no row or name of its own;
+// - while a title is in conflict every one of its values is a name of the node, so a link
+//   written with either name (two devices renamed it at once) still finds it.
 
 import type Database from 'better-sqlite3';
 import type { NodeKind } from '../core/ids.js';
+import { IS_CONTEXT_DOC } from './context-docs.js';
 import type { SqliteStore } from './sqlite-store.js';
 
 export const SEARCH_CURSOR_KEY = 'search_seq';
@@ -30,13 +37,29 @@ function prepare(db: Database.Database) {
       .prepare(
         `SELECT DISTINCT target FROM oplog WHERE seq > ? AND seq <= ?
          AND (kind IN ('body.update', 'body.init', 'body.edit') OR (kind = 'node.set'
-           AND json_extract(payload, '$.field') IN (SELECT value FROM json_each(?))))`,
+           AND json_extract(payload, '$.field') IN (SELECT value FROM json_each(?)))
+           OR (kind IN ('link.add', 'link.remove') AND target LIKE '%|canonical-context|%'))`,
       )
       .pluck(),
     node: db.prepare(
       `SELECT n.kind, n.title, n.aliases, n.deleted, json_extract(n.extra, '$.vault_path') AS path,
-         b.body FROM nodes n LEFT JOIN bodies b ON b.node_id = n.id WHERE n.id = ?`,
+         json_extract(n.regs, '$.title') AS title_reg, b.body, ${IS_CONTEXT_DOC} AS context_doc
+       FROM nodes n LEFT JOIN bodies b ON b.node_id = n.id WHERE n.id = ?`,
     ),
+    /** A task's context docs (live links), with their aliases and bodies. */
+    contextDocs: db.prepare(
+      `SELECT d.id, d.aliases, b.body FROM links l JOIN nodes d ON d.id = l.dst
+         LEFT JOIN bodies b ON b.node_id = d.id
+       WHERE l.src = ? AND l.type = 'canonical-context' AND l.live = 1 AND d.kind = 'doc'
+       ORDER BY l.id`,
+    ),
+    /** The tasks whose context doc a doc is. */
+    tasksOf: db
+      .prepare(
+        `SELECT l.src FROM links l JOIN nodes t ON t.id = l.src
+         WHERE l.dst = ? AND l.type = 'canonical-context' AND l.live = 1 AND t.kind = 'task'`,
+      )
+      .pluck(),
     rowOf: db.prepare('SELECT id FROM search_nodes WHERE node_id = ?').pluck(),
     delFts: db.prepare('DELETE FROM search_fts WHERE rowid = ?'),
     delDoc: db.prepare('DELETE FROM search_nodes WHERE id = ?'),
@@ -76,7 +99,32 @@ interface NodeRow {
   aliases: string;
   deleted: number;
   path: unknown;
+  /** The title register as stored: a head id, or `[[[id, value], …], pending]` when not one. */
+  title_reg: string | null;
   body: string | null;
+  context_doc: number;
+}
+
+/** Every value a title register holds (more than one while it is in conflict). */
+function titleValues(row: NodeRow): string[] {
+  const out = [row.title];
+  const reg = row.title_reg;
+  if (reg === null || !reg.startsWith('[')) return out;
+  try {
+    const [heads] = JSON.parse(reg) as [[string, unknown][]];
+    for (const [, v] of heads) if (typeof v === 'string' && !out.includes(v)) out.push(v);
+  } catch {
+    // A register this version cannot read names nothing more.
+  }
+  return out;
+}
+
+function names(json: string): string[] {
+  const out: string[] = [];
+  for (const a of JSON.parse(json) as unknown[]) {
+    if (typeof a === 'string' && a.trim() !== '') out.push(a.trim());
+  }
+  return out;
 }
 
 /** A vault path without its `.md` extension. */
@@ -84,26 +132,57 @@ export function stripMd(path: string): string {
   return /\.md$/i.test(path) ? path.slice(0, -3) : path;
 }
 
-function reindexNode(p: Prepared, id: string): void {
+function dropRows(p: Prepared, id: string): void {
   const old = p.rowOf.get(id) as number | undefined;
   if (old !== undefined) {
     p.delFts.run(old);
     p.delDoc.run(old);
   }
   p.delNames.run(id);
+}
+
+/**
+ * Indexes one node afresh. A context doc is indexed as part of its task (the task is indexed
+ * instead, once per catch-up: `done`).
+ */
+function reindexNode(p: Prepared, id: string, done: Set<string>): void {
+  if (done.has(id)) return;
+  done.add(id);
+  dropRows(p, id);
   const n = p.node.get(id) as NodeRow | undefined;
-  if (!n || n.kind === null || n.deleted !== 0) return;
+  if (!n || n.kind === null) return;
+  if (n.context_doc === 1) {
+    for (const task of p.tasksOf.all(id) as string[]) reindexNode(p, task, done);
+    return;
+  }
+  const docs =
+    n.kind === 'task'
+      ? (p.contextDocs.all(id) as { id: string; aliases: string; body: string | null }[])
+      : [];
+  // The task's context docs have no rows of their own, however they were indexed before.
+  for (const d of docs) {
+    dropRows(p, d.id);
+    done.add(d.id);
+  }
+  if (n.deleted !== 0) return;
   const row = Number(p.addDoc.run(id, n.kind).lastInsertRowid);
-  p.addFts.run(row, n.title, n.body ?? '');
-  if (n.title.trim() !== '') p.addName.run(n.title.trim(), id, 'title');
-  for (const a of JSON.parse(n.aliases) as unknown[]) {
-    if (typeof a === 'string' && a.trim() !== '') p.addName.run(a.trim(), id, 'alias');
+  const body = [n.body ?? '', ...docs.map((d) => d.body ?? '')].filter((b) => b !== '').join('\n');
+  p.addFts.run(row, n.title, body);
+  for (const t of titleValues(n)) if (t.trim() !== '') p.addName.run(t.trim(), id, 'title');
+  for (const a of [n.aliases, ...docs.map((d) => d.aliases)].flatMap(names)) {
+    p.addName.run(a, id, 'alias');
   }
   if (typeof n.path === 'string' && n.path !== '') {
     const path = stripMd(n.path);
     p.addName.run(path, id, 'path');
     p.addName.run(path.slice(path.lastIndexOf('/') + 1), id, 'file');
   }
+}
+
+/** The nodes an op target names: a node id, or both ends of a link id. */
+function nodesOfTarget(target: string): string[] {
+  const parts = target.split('|');
+  return parts.length === 3 ? [parts[0] as string, parts[2] as string] : [target];
 }
 
 /**
@@ -119,10 +198,11 @@ export function catchUpSearchIndex(store: SqliteStore): { nodes: number; cursor:
     const from = read();
     const to = p.maxSeq.get() as number;
     if (to <= from) return { nodes: 0, cursor: from };
-    const ids = p.touched.all(from, to, JSON.stringify(INDEXED_FIELDS)) as string[];
-    for (const id of ids) reindexNode(p, id);
+    const targets = p.touched.all(from, to, JSON.stringify(INDEXED_FIELDS)) as string[];
+    const done = new Set<string>();
+    for (const id of new Set(targets.flatMap(nodesOfTarget))) reindexNode(p, id, done);
     p.putCursor.run(SEARCH_CURSOR_KEY, String(to));
-    return { nodes: ids.length, cursor: to };
+    return { nodes: done.size, cursor: to };
   });
 }
 

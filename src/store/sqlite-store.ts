@@ -29,6 +29,7 @@ import {
   type Random,
 } from '../core/ids.js';
 import { canonicalJson, isPlainObject, type Json } from '../core/json.js';
+import type { Splice } from '../core/text-diff.js';
 import {
   applyAdd,
   applyRemove,
@@ -75,6 +76,7 @@ import type {
 import { ApplyBatch } from './apply-batch.js';
 import { canonicalText } from './canonical-text.js';
 import {
+  applySplices,
   emptyUpdate,
   firstBody,
   isEmptyDoc,
@@ -93,6 +95,7 @@ import {
   type BodyStatements,
 } from './bodies.js';
 import { migrate } from './migrate.js';
+import { IS_CONTEXT_DOC } from './context-docs.js';
 import { checkCreate, checkPatch } from './node-input.js';
 import {
   columnValue,
@@ -641,6 +644,17 @@ export class SqliteStore implements Store {
       kind = branch === '' ? 'body.update' : 'body.edit';
       update = saved.update;
     }
+    this.emitBody(kind, id, branch, update, o.imported);
+  }
+
+  /** Emits a body op of the open change, refusing one too large to travel in one op. */
+  private emitBody(
+    kind: 'body.update' | 'body.init' | 'body.edit',
+    id: string,
+    branch: string,
+    update: Uint8Array,
+    imported: boolean,
+  ): void {
     const encoded = Buffer.from(update).toString('base64');
     if (encoded.length > MAX_PAYLOAD_BYTES) {
       throw new HephError(
@@ -653,7 +667,29 @@ export class SqliteStore implements Store {
     this.emit(kind, id, {
       ...(kind !== 'body.update' && { branch }),
       update: encoded,
-      ...(o.imported && { imported: true }),
+      ...(imported && { imported: true }),
+    });
+  }
+
+  /**
+   * Edits the body shown by the given splices (in order, each at an offset of the text as it is
+   * then), as one body op of the open change. Where a whole-buffer save is diffed, these are
+   * applied as given: a rename replaces each link whole, inserting the new text before it
+   * deletes the old, so two devices that rewrite one link at once leave their two links side by
+   * side, never one interleaved with the other.
+   */
+  editBody(id: string, splices: readonly Splice[]): NodeView {
+    this.getNode(id);
+    return this.transaction(() => {
+      this.inBatch(() => {
+        const docs = this.batch?.bodies.docsNow(id) ?? [];
+        const { shown } = chooseShown(docs);
+        const saved = applySplices(shown?.state, splices, this.yjsClient);
+        if (!saved) return;
+        const branch = shown?.branch ?? '';
+        this.emitBody(branch === '' ? 'body.update' : 'body.edit', id, branch, saved.update, false);
+      });
+      return this.getNode(id);
     });
   }
 
@@ -897,6 +933,20 @@ export class SqliteStore implements Store {
     return row && row.kind !== null ? toView(row) : undefined;
   }
 
+  /**
+   * The heads of a field's register: the values it holds now, each with the op that wrote it,
+   * oldest first. More than one distinct value: the field is in conflict.
+   */
+  fieldHeads(id: string, field: string): { op: string; value: Json }[] {
+    const reg = this.nodeState(id).regs[field] ?? EMPTY_REGISTER;
+    return reg.heads.map((h) => ({ op: h.id, value: JSON.parse(h.value) as Json }));
+  }
+
+  /** Whether the node is a task's context doc (see context-docs.ts). */
+  isContextDoc(id: string): boolean {
+    return this.stmt.isContextDoc.get(id) !== undefined;
+  }
+
   /** Whether a node with this id exists (deleted or not): findNode without reading the row. */
   private isNode(id: string): boolean {
     return (this.stmt.nodeExists.get(id) ?? null) !== null;
@@ -913,7 +963,7 @@ export class SqliteStore implements Store {
   listNodes(query: ListQuery = {}): NodeView[] {
     const raw: unknown = query;
     if (!isPlainObject(raw)) throw invalid('query', 'must be an object');
-    const { kind, scope = 'live', limit = 1000, offset = 0 } = query;
+    const { kind, scope = 'live', limit = 1000, offset = 0, items = false } = query;
     if (kind !== undefined && !isNodeKind(kind)) {
       throw invalid('kind', 'must be one of doc, task, project, tag, journal');
     }
@@ -922,11 +972,13 @@ export class SqliteStore implements Store {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST)
       throw invalid('limit', `must be 1-${MAX_LIST}`);
     if (!Number.isInteger(offset) || offset < 0) throw invalid('offset', 'must be a whole number');
+    if (typeof items !== 'boolean') throw invalid('items', 'must be true or false');
     const deleted =
       scope === 'live' ? 'AND n.deleted = 0' : scope === 'trash' ? 'AND n.deleted = 1' : '';
     const rows = this.db
       .prepare(
         `${NODE_SELECT} WHERE n.kind IS NOT NULL ${kind ? 'AND n.kind = @kind' : ''} ${deleted}
+         ${items ? `AND NOT ${IS_CONTEXT_DOC}` : ''}
          ORDER BY n.updated_ms DESC, n.id LIMIT @limit OFFSET @offset`,
       )
       .all({ kind: kind ?? null, limit, offset }) as NodeRow[];
@@ -948,9 +1000,7 @@ export class SqliteStore implements Store {
         throw new HephError(
           'ambiguous',
           `${JSON.stringify(name)} names ${rows.length} nodes: ${ids.join(', ')}`,
-          {
-            ids,
-          },
+          { ids },
         );
       }
     }
@@ -1224,9 +1274,11 @@ export class SqliteStore implements Store {
     const out: ConflictView[] = [];
     for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
       const { regs } = decodeRegs(row.regs, 0, row);
+      // A context doc's own title is never shown (its task's is), so it is no conflict either.
+      const hidden = row.kind === 'doc' && this.isContextDoc(row.id) ? 'title' : undefined;
       for (const field of Object.keys(regs).sort()) {
         const reg = regs[field];
-        if (!reg || !viewRegister(reg).conflict) continue;
+        if (!reg || field === hidden || !viewRegister(reg).conflict) continue;
         out.push({
           target: row.id,
           field,

@@ -2,10 +2,11 @@
 
 import type Database from 'better-sqlite3';
 import type { KnownField } from '../core/fields.js';
+import { IS_CONTEXT_DOC, SHOWN_TITLE } from './context-docs.js';
 import { NODE_COLUMNS } from './node-rows.js';
 
-/** SELECT list for a node with its body. */
-export const NODE_SELECT = `SELECT n.id, n.kind, n.title, n.aliases, n.deleted, n.state, n.attention,
+/** SELECT list for a node with its body (a context doc's title is its task's). */
+export const NODE_SELECT = `SELECT n.id, n.kind, ${SHOWN_TITLE} AS title, n.aliases, n.deleted, n.state, n.attention,
   n.do_date, n.late_on, n.recurrence, n.extra, n.conflicts, n.created_ms, n.updated_ms, b.body,
   b.version AS body_version
   FROM nodes n LEFT JOIN bodies b ON b.node_id = n.id`;
@@ -86,12 +87,15 @@ export function prepareStatements(db: Database.Database) {
     nodeExists: db.prepare('SELECT kind FROM nodes WHERE id = ?').pluck(),
     allNodes: db.prepare(`${NODE_SELECT} ORDER BY n.id`),
     byTitle: db.prepare(
-      `${NODE_SELECT} WHERE n.title = ? AND n.deleted = 0 AND n.kind IS NOT NULL ORDER BY n.id LIMIT 10`,
+      `${NODE_SELECT} WHERE n.title = ? AND n.deleted = 0 AND n.kind IS NOT NULL
+       AND NOT ${IS_CONTEXT_DOC} ORDER BY n.id LIMIT 10`,
     ),
     byAlias: db.prepare(
       `${NODE_SELECT} WHERE n.deleted = 0 AND n.kind IS NOT NULL AND n.aliases != '[]'
-       AND EXISTS (SELECT 1 FROM json_each(n.aliases) WHERE value = ?) ORDER BY n.id LIMIT 10`,
+       AND EXISTS (SELECT 1 FROM json_each(n.aliases) WHERE value = ?) AND NOT ${IS_CONTEXT_DOC}
+       ORDER BY n.id LIMIT 10`,
     ),
+    isContextDoc: db.prepare(`SELECT 1 FROM nodes n WHERE n.id = ? AND ${IS_CONTEXT_DOC}`).pluck(),
     getLink: db.prepare('SELECT state, live FROM links WHERE id = ?'),
     putLink: db.prepare(
       'INSERT OR REPLACE INTO links (id, src, dst, type, state, live) VALUES (?, ?, ?, ?, ?, ?)',

@@ -29,14 +29,14 @@ describe('heph add', () => {
     const cases: [string, string, string][] = [
       ['Overdue thing due yesterday', 'late_on', addDays(today, -1)],
       ['Past thing -2d', 'do_date', addDays(today, -2)],
-      ['Past thing on -1w', 'do_date', addDays(today, -7)],
+      ['Earlier thing on -1w', 'do_date', addDays(today, -7)],
       ['Soon thing +3d', 'do_date', addDays(today, 3)],
       ['Dated thing due 2030-01-31', 'late_on', '2030-01-31'],
     ];
     for (const [line, field, date] of cases) {
       const r = json(ok(await run(['add', line, '--json'])));
       expect(r.task[field], line).toBe(date);
-      expect(r.task.title).toMatch(/^(Overdue|Past|Soon|Dated) thing$/);
+      expect(r.task.title).toMatch(/^(Overdue|Past|Earlier|Soon|Dated) thing$/);
       expect(r.warnings).toEqual([]);
     }
     // Unquoted words too: -2d is a word of the line, not an option.

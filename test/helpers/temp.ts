@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 /** A fresh temporary directory and a function that removes it. */
 export function tempDir(prefix = 'heph-test-'): { dir: string; cleanup(): void } {
@@ -30,4 +30,18 @@ export function useCleanup(): Cleanup {
       return t.dir;
     },
   };
+}
+
+/** Every file under `dir` (dot folders included), by path relative to it, with its text. */
+export function readTree(dir: string): Record<string, string> {
+  const res: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else res[relative(dir, p)] = readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return res;
 }

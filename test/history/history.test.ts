@@ -57,6 +57,22 @@ function snapshot(d: Device) {
   return { digest: d.store.digest(), ops: d.store.opCount() };
 }
 
+describe('the history of a task', () => {
+  it('holds the edits of its note, where its text is kept', async () => {
+    const [a] = await twoDevices();
+    const t = await a.call('task.create', { title: 'Plan trip', body: 'book\n' });
+    await a.call('task.update', { id: t.task.id, body: 'book\ntrain\n' });
+    const page = await a.call('node.history', { id: t.task.id });
+    expect(page.versions[0].summary).toBe('+1 −0 lines');
+    const at = await a.call('node.at', { id: t.task.id, version: page.versions[0].version });
+    expect(at.body).toBe('book\ntrain\n');
+    const before = await a.call('node.at', { id: t.task.id, version: page.versions[1].version });
+    expect(before.body).toBe('book\n');
+    await a.call('node.revert', { id: t.task.id, version: page.versions[1].version });
+    expect((await a.call('task.get', { id: t.task.id })).body).toBe('book\n');
+  });
+});
+
 describe('node.at', () => {
   it('gives the node as it was at an old version: fields, body and links', async () => {
     const [a] = await twoDevices();

@@ -20,8 +20,9 @@ beforeAll(() => {
   doc = h.store.createNode({ kind: 'doc', title: 'D' }).id;
   project = h.model.createProject({ title: 'P' }).id;
   child = h.model.createProject({ title: 'C', parent: project }).id;
+  // One name under two parents: allowed, and a lookup by that name alone is ambiguous.
   h.model.createProject({ title: 'Dup' });
-  h.model.createProject({ title: 'Dup' });
+  h.model.createProject({ title: 'Dup', parent: project });
 });
 afterAll(() => h.close());
 

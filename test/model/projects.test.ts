@@ -89,9 +89,34 @@ describe('projects', () => {
   });
 
   it('refuses an ambiguous project title', () => {
+    const top = h.model.createProject({ title: 'Top' });
     h.model.createProject({ title: 'Dup' });
-    h.model.createProject({ title: 'Dup' });
+    h.model.createProject({ title: 'Dup', parent: top.id });
     expectRefused(h.store, () => h.model.createTask({ title: 't', project: 'Dup' }), 'ambiguous');
+  });
+
+  it('refuses a second project of one name under one parent, in any case, naming the first', () => {
+    const work = h.model.createProject({ title: 'Work' });
+    const err = expectRefused(
+      h.store,
+      () => h.model.createProject({ title: 'work' }),
+      'already_exists',
+      'title',
+    );
+    expect(err.message).toMatch(/^a project named "Work" exists \([0-9a-z]{6,}\)$/);
+    expect(work.id.toLowerCase().endsWith(err.message.match(/\(([0-9a-z]+)\)/)![1]!)).toBe(true);
+    // Under another parent the name is free; moving it next to its namesake is not.
+    const home = h.model.createProject({ title: 'Home' });
+    const inner = h.model.createProject({ title: 'Work', parent: home.id });
+    expectRefused(
+      h.store,
+      () => h.model.createProject({ title: 'WORK', parent: home.id }),
+      'already_exists',
+    );
+    expectRefused(h.store, () => h.model.moveProject(inner.id, null), 'already_exists');
+    // Its own name is no clash when it moves within the tree.
+    const side = h.model.createProject({ title: 'Side' });
+    expect(h.model.moveProject(inner.id, side.id).parent).toBe(side.id);
   });
 
   it('deleting a project takes it out of the list', () => {

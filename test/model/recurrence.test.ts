@@ -19,17 +19,19 @@ describe('completing a recurring task', () => {
   it('unchecks the boxes, logs the occurrence and moves do_date on; state stays outstanding', () => {
     const { task, context } = h.model.createTask({
       title: 'Weekly review',
-      body: '- [x] own box\n',
+      body: '# Review\n- [x] inbox\n- [ ] calendar\n- [X] done\n',
       do_date: '2026-11-16',
       recurrence: 'FREQ=WEEKLY',
     });
-    h.store.updateNode(context, { body: '# Review\n- [x] inbox\n- [ ] calendar\n- [X] done\n' });
+    // Text an earlier version kept in the task itself is reset too.
+    h.store.updateNode(task.id, { body: '- [x] own box\n' });
     const r = h.model.completeTask(task.id, TODAY);
     expect(r).toMatchObject({ rolled: true, next_do_date: '2026-11-23' });
     expect(r.task).toMatchObject({
       state: 'outstanding',
       do_date: '2026-11-23',
-      body: '- [ ] own box\n',
+      body: '# Review\n- [ ] inbox\n- [ ] calendar\n- [ ] done\n',
+      own_body: '- [ ] own box\n',
     });
     expect(h.store.getNode(context).body).toBe(
       '# Review\n- [ ] inbox\n- [ ] calendar\n- [ ] done\n',

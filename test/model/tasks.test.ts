@@ -32,8 +32,10 @@ describe('createTask', () => {
       tags: [],
       deleted: false,
     });
+    // The text is the note, kept in the context doc; the task itself holds none.
     const doc = h.store.getNode(context);
-    expect(doc).toMatchObject({ kind: 'doc', title: 'Pay rent' });
+    expect(doc).toMatchObject({ kind: 'doc', title: 'Pay rent', body: 'note' });
+    expect(h.store.getNode(task.id).body).toBe('');
     expect(h.store.links(task.id, 'canonical-context').map((l) => l.dst)).toEqual([context]);
   });
 
@@ -67,7 +69,7 @@ describe('createTask', () => {
 });
 
 describe('updateTask', () => {
-  it('changes fields and renames the context doc along with the task', () => {
+  it("changes fields; the context doc's title follows without a write of its own", () => {
     const { task, context } = h.model.createTask({ title: 'Old' });
     const t = h.model.updateTask(task.id, {
       title: 'New',
@@ -76,25 +78,28 @@ describe('updateTask', () => {
     });
     expect(t).toMatchObject({ title: 'New', attention: 'red', late_on: '2026-12-01' });
     expect(h.store.getNode(context).title).toBe('New');
+    expect(h.store.fieldHeads(context, 'title').map((x) => x.value)).toEqual(['Old']);
     const cleared = h.model.updateTask(task.id, { late_on: null });
     expect(cleared.late_on).toBeNull();
   });
 
-  it('returns the body_version an editor saves from, the same as node.get gives', () => {
-    const { task } = h.model.createTask({ title: 'T', body: 'one\n' });
-    expect(task.body_version).toBe(h.store.getNode(task.id).body_version);
+  it("returns its note's body_version (the context doc's), which an editor saves from", () => {
+    const { task, context } = h.model.createTask({ title: 'T', body: 'one\n' });
+    expect(task.body_version).toBe(h.store.getNode(context).body_version);
     expect(task.body_version).not.toBe('');
     const t = h.model.updateTask(task.id, { body: 'one\ntwo\n', base_version: task.body_version });
-    expect(t.body_version).toBe(h.store.getNode(task.id).body_version);
+    expect(h.store.getNode(context).body).toBe('one\ntwo\n');
+    expect(t.body_version).toBe(h.store.getNode(context).body_version);
     expect(t.body_version).not.toBe(task.body_version);
     expect(h.model.getTask(task.id).body_version).toBe(t.body_version);
   });
 
-  it('keeps a context doc title the user changed', () => {
+  it("shows a context doc's own title change nowhere: the doc is titled as its task", () => {
     const { task, context } = h.model.createTask({ title: 'Old' });
     h.store.updateNode(context, { title: 'My notes' });
+    expect(h.store.getNode(context).title).toBe('Old');
     h.model.updateTask(task.id, { title: 'New' });
-    expect(h.store.getNode(context).title).toBe('My notes');
+    expect(h.store.getNode(context).title).toBe('New');
   });
 
   it('re-anchors when a recurrence is set and forgets the anchor when it is cleared', () => {
@@ -130,12 +135,19 @@ describe('task states', () => {
     expect(r).toMatchObject({ rolled: false, task: { state: 'done', do_date: TODAY } });
   });
 
-  it('deleting a task keeps its context doc; restore brings it back', () => {
-    const { task, context } = h.model.createTask({ title: 'T' });
+  it('deleting a task moves its context doc to the trash with it; restore brings both back', () => {
+    const { task, context } = h.model.createTask({ title: 'T', body: 'notes' });
+    const ops = h.store.opCount();
     h.model.deleteTask(task.id);
-    expect(h.store.getNode(context).deleted).toBe(false);
+    // One command, one change: the task's and the doc's deletes.
+    const added = h.store.opsSince(0, 100_000).ops.slice(ops);
+    expect(added.map((o) => o.target).sort()).toEqual([context, task.id].sort());
+    expect(h.store.changesOf(added.map((o) => o.id)).size).toBe(1);
+    expect(h.store.getNode(context).deleted).toBe(true);
     expect(h.model.trash().nodes.map((n) => n.id)).toEqual([task.id]);
     expect(h.model.restore(task.id)).toMatchObject({ id: task.id, kind: 'task', deleted: false });
+    expect(h.store.getNode(context).deleted).toBe(false);
+    expect(h.model.getTask(task.id).body).toBe('notes');
     expect(h.model.trash().nodes).toEqual([]);
   });
 

@@ -3,23 +3,7 @@
 // and bad params get -32602 naming the field, with nothing stored.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Registry } from '../../src/rpc/registry.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { openMethods } from './harness.js';
-
-interface Env {
-  store: SqliteStore;
-  registry: Registry;
-  call(method: string, params?: unknown): Promise<{ result?: any; error?: any }>;
-  notes: { method: string; params: unknown }[];
-  cleanup(): void;
-}
-
-/** The shared harness, with replies read loosely (a call that fails is a reply here). */
-function setup(): Env {
-  const m = openMethods();
-  return { store: m.store, registry: m.registry, notes: m.notes, call: m.reply, cleanup: m.close };
-}
+import { setup, type Env } from './env.js';
 
 describe('daemon methods', () => {
   let env: Env;
@@ -312,12 +296,18 @@ describe('daemon methods', () => {
     const again = await env.call('import.notes', { notes: [note(), task] });
     expect(again.result).toMatchObject({ created: 0, unchanged: 2 });
 
+    // vault:a is the task's note: it is part of the task, not listed apart.
     const first = await env.call('export.nodes', { limit: 1 });
-    expect(first.result.nodes.map((n: any) => n.id)).toEqual(['vault:a']);
+    expect(first.result.nodes).toEqual([]);
     expect(first.result.next).toBe('vault:a');
     const second = await env.call('export.nodes', { after: first.result.next, limit: 1 });
     expect(second.result.nodes).toMatchObject([
-      { id: 'vault:t', links: [{ type: 'canonical-context', dst: 'vault:a' }] },
+      {
+        id: 'vault:t',
+        body: 'body of a\n',
+        note: { id: 'vault:a', aliases: [], links: [] },
+        links: [{ type: 'canonical-context', dst: 'vault:a' }],
+      },
     ]);
     expect(second.result.next).toBeNull();
   });
@@ -387,16 +377,73 @@ describe('naming nodes', () => {
   });
   afterEach(() => env.cleanup());
 
-  it('finds the task by its title although its context doc shares it, and projects by name', async () => {
+  it('finds the task by its title (its context doc is part of it), and projects by name', async () => {
     await env.call('project.create', { title: 'Home' });
     const t = (await env.call('task.create', { title: 'Pay rent', project: 'Home' })).result.task;
     expect(t.short_id).toBe(t.id.slice(-t.short_id.length).toLowerCase());
-    expect((await env.call('node.get', { id: 'Pay rent' })).error.data.code).toBe('ambiguous');
+    expect((await env.call('node.get', { id: 'Pay rent' })).result.id).toBe(t.id);
+    expect((await env.call('node.resolve', { name: 'Pay rent' })).result.id).toBe(t.id);
     const done = await env.call('task.done', { id: 'Pay rent' });
     expect(done.result.task.id).toBe(t.id);
     const home = (await env.call('project.get', { id: 'Home' })).result;
     expect((await env.call('project.get', { id: home.id.slice(-8) })).result.id).toBe(home.id);
     const next = (await env.call('list', { filter: { state: 'done' } })).result.tasks;
     expect(next[0].short_id).toBeDefined();
+  });
+
+  it('lists the candidates of an ambiguous name with kind, title, project and short id', async () => {
+    await env.call('project.create', { title: 'Home' });
+    const t = (await env.call('task.create', { title: 'Pay rent', project: 'Home' })).result;
+    const created = await env.call('node.create', { kind: 'doc', title: 'Pay rent' });
+    // A new note of a title another item has is made, with a warning saying so.
+    expect(created.result.warnings).toEqual([
+      `a task titled "Pay rent" exists (${t.task.short_id}): [[Pay rent]] and lookups by this title now find more than one`,
+    ]);
+    const doc = created.result;
+    const r = await env.call('node.get', { id: 'Pay rent' });
+    expect(r.error.data.code).toBe('ambiguous');
+    expect(r.error.data.candidates).toEqual([
+      {
+        id: t.task.id,
+        short_id: t.task.short_id,
+        kind: 'task',
+        title: 'Pay rent',
+        place: 'in Home',
+      },
+      { id: doc.id, short_id: doc.short_id, kind: 'doc', title: 'Pay rent', place: null },
+    ]);
+    expect(r.error.message).toBe(
+      '"Pay rent" names 2 items; give the short id of the one you mean:\n' +
+        `  task  Pay rent  in Home  ${t.task.short_id}\n` +
+        `  doc   Pay rent           ${doc.short_id}`,
+    );
+    // The context doc is never a candidate, and a task method still means the task.
+    expect(r.error.data.ids).not.toContain(t.context);
+    expect((await env.call('task.get', { id: 'Pay rent' })).result.id).toBe(t.task.id);
+  });
+
+  it('refuses an empty or blank title at every method that sets one, storing nothing', async () => {
+    const n = (await env.call('node.create', { kind: 'doc', title: 'Fine' })).result;
+    const t = (await env.call('task.create', { title: 'Task' })).result.task;
+    const digest = env.store.digest();
+    const cases: [string, Record<string, unknown>][] = [
+      ['node.create', { kind: 'doc', title: '' }],
+      ['node.create', { kind: 'doc', title: '   ' }],
+      ['node.create', { kind: 'project', title: '\t' }],
+      ['node.update', { id: n.id, title: ' ' }],
+      ['task.create', { title: '  ' }],
+      ['task.update', { id: t.id, title: ' ' }],
+      ['project.create', { title: ' ' }],
+      ['conflicts.resolve', { target: n.id, field: 'title', value: '  ' }],
+    ];
+    for (const [method, params] of cases) {
+      const r = await env.call(method, params);
+      expect([method, r.error?.data?.code], JSON.stringify(params)).toEqual([
+        method,
+        'invalid_params',
+      ]);
+      expect(r.error.message).toMatch(/title|value/);
+    }
+    expect(env.store.digest()).toBe(digest);
   });
 });

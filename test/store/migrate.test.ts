@@ -63,7 +63,7 @@ function schemaOf(path: string): string[] {
 describe('schema migrations', () => {
   it('has one migration per version step', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
   });
 
   it('upgrades a version 1 file: data intact, search and backlinks work', () => {
@@ -75,15 +75,23 @@ describe('schema migrations', () => {
 
     const s = openAt(path);
     expect(s.connection.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(s.digest()).toBe(facts.digest);
     expect(s.opCount()).toBe(facts.opCount);
-    expect(search(s, { query: 'ermöglichen' }).map((r) => r.id)).toEqual([facts.overview]);
-    expect(search(s, { query: 'gardening' }).map((r) => r.id)).toEqual([facts.overview]);
-    expect(search(s, { query: 'rent' }).map((r) => r.id)).toEqual([facts.task, facts.overview]);
+    // "Überblick" is the task's context doc (linked canonical-context): one item with the task,
+    // titled as the task, its text and aliases found through the task. Every op is as it was;
+    // only that title is shown differently, so the digest differs from version 1's by it alone.
+    const overview = s.getNode(facts.overview);
+    expect(overview.title).toBe('Pay rent');
+    expect(s.fieldHeads(facts.overview, 'title').map((h) => h.value)).toEqual(['Überblick']);
+    expect(s.digest()).not.toBe(facts.digest);
+    expect(search(s, { query: 'ermöglichen' }).map((r) => r.id)).toEqual([facts.task]);
+    expect(search(s, { query: 'gardening' }).map((r) => r.id)).toEqual([facts.task]);
+    expect(search(s, { query: 'rent' }).map((r) => r.id)).toEqual([facts.task]);
     expect(search(s, { query: 'temporary' })).toEqual([]);
-    expect(wikiBacklinks(s, facts.overview).map((b) => b.id)).toEqual([facts.task]);
+    // The task's own body links to "overview", the doc's alias: a name of the task now.
+    expect(wikiBacklinks(s, facts.task).map((b) => b.id)).toEqual([facts.task]);
+    const digest = s.digest();
     s.rebuild();
-    expect(s.digest()).toBe(facts.digest);
+    expect(s.digest()).toBe(digest);
   });
 
   it('gives a migrated file the same schema as a new one', () => {
@@ -95,6 +103,73 @@ describe('schema migrations', () => {
     const migrated = schemaOf(old);
     expect(migrated).toEqual(schemaOf(fresh));
     expect(migrated.join('\n')).toContain('search_fts');
+  });
+});
+
+describe('a device database of schema version 5 (before a task and its context doc were one item)', () => {
+  const V5 = join(import.meta.dirname, '..', 'fixtures', 'store-v5.sqlite');
+  const v5 = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v5.json'), 'utf8'),
+  ) as {
+    opCount: number;
+    conflicts: { target: string; field: string }[];
+    milk: { task: string; context: string };
+    trip: { task: string; context: string };
+    chore: { task: string; context: string };
+    timetable: string;
+    bodies: Record<string, string>;
+  };
+
+  it('upgrades: the context doc title conflict is gone, the task is one item everywhere', () => {
+    const path = join(t.dir, 'v5.db');
+    copyFileSync(V5, path);
+    const s = openAt(path);
+    expect(s.connection.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(s.opCount()).toBe(v5.opCount);
+    // Before: the task's title and its context doc's title, two conflicts for one rename.
+    expect(v5.conflicts).toEqual([
+      { target: v5.trip.task, field: 'title' },
+      { target: v5.trip.context, field: 'title' },
+    ]);
+    expect(s.conflicts().map((c) => ({ target: c.target, field: c.field }))).toEqual([
+      { target: v5.trip.task, field: 'title' },
+    ]);
+    const bodies: Record<string, string> = {};
+    for (const n of s.listNodes({ scope: 'all', limit: 1000 })) bodies[n.id] = n.body;
+    expect(bodies).toEqual(v5.bodies);
+    const trip = s.getNode(v5.trip.task);
+    expect(s.getNode(v5.trip.context).title).toBe(trip.title);
+    // Search and name lookup find the task once (the index was made afresh by the new rules).
+    expect(search(s, { query: 'ferry' }).map((r) => r.id)).toEqual([v5.trip.task]);
+    expect(search(s, { query: 'ferry times' }).map((r) => r.id)).toEqual([v5.trip.task]);
+    expect(search(s, { query: 'milk' }).map((r) => r.id)).toEqual([v5.milk.task]);
+    expect(s.resolveNode('Buy milk').id).toBe(v5.milk.task);
+    // While the title is in conflict, a link by either name finds the task.
+    expect(wikiBacklinks(s, v5.trip.task)).toEqual([]);
+    for (const name of ['Plan the trip', 'Plan a trip']) {
+      s.createNode({ kind: 'doc', title: `about ${name}`, body: `[[${name}]]` });
+    }
+    expect(wikiBacklinks(s, v5.trip.task).map((b) => b.title)).toEqual([
+      'about Plan a trip',
+      'about Plan the trip',
+    ]);
+    // Lists show items: the docs that are tasks' context docs are not listed on their own,
+    // also the one whose task was deleted by that version (which left the doc live).
+    const docs = s.listNodes({ kind: 'doc', items: true, limit: 100 }).map((n) => n.title);
+    expect(docs.sort()).toEqual(['Timetable', 'about Plan a trip', 'about Plan the trip']);
+    expect(s.listNodes({ scope: 'trash', items: true }).map((n) => n.id)).toEqual([v5.chore.task]);
+    const digest = s.digest();
+    s.rebuild();
+    expect(s.digest()).toBe(digest);
+  });
+
+  it('migrates to the same schema as a new database', () => {
+    const old = join(t.dir, 'v5.db');
+    copyFileSync(V5, old);
+    openAt(old).close();
+    const fresh = join(t.dir, 'fresh.db');
+    openAt(fresh).close();
+    expect(schemaOf(old)).toEqual(schemaOf(fresh));
   });
 });
 

@@ -26,17 +26,29 @@ export async function resolveConflict(cli: Cli, a: Args): Promise<Output> {
   // A body is text as typed ("42" stays text); `-` reads it from standard input, so a merged
   // version can come from a file or an editor.
   const value = raw === '-' ? await cli.readStdin() : field === 'body' ? raw : parseValue(raw);
-  const data = await cli.call('conflicts.resolve', { target: arg(a, 'target'), field, value });
+  const data = await cli.call('conflicts.resolve', {
+    target: arg(a, 'target'),
+    field,
+    value,
+    ...(flag(a, 'keep-links') && { update_links: false }),
+  });
+  (await import('./nodes.js')).linksNote(cli, data);
   return { kind: 'node', data, verb: 'Resolved' };
 }
 
 export async function exportDir(cli: Cli, a: Args): Promise<Output> {
   const dir = resolve(cli.cwd, arg(a, 'dir'));
-  return {
-    kind: 'summary',
-    heading: `Exported to ${dir}`,
-    data: await cli.call('export', { dir }),
-  };
+  const data = await cli.call('export', { dir });
+  // Names two items share: said on stderr, so a person sees them under --json too.
+  const collisions = isRec(data) && Array.isArray(data.collisions) ? data.collisions : [];
+  for (const c of collisions) {
+    if (isRec(c)) {
+      cli.note(
+        `heph: "${String(c.title)}" was written as ${String(c.path)}: another item has its name`,
+      );
+    }
+  }
+  return { kind: 'summary', heading: `Exported to ${dir}`, data };
 }
 
 export async function importDir(cli: Cli, a: Args): Promise<Output> {

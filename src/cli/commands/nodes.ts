@@ -7,6 +7,28 @@ import { parseDateArg } from '../dates.js';
 import type { Output } from '../output.js';
 import { isRec, rec, recs, str, type Rec } from '../wire.js';
 
+/** Prints a reply's `warnings` on stderr (never part of --json output's document). */
+export function warn(cli: Cli, data: unknown): void {
+  const ws = isRec(data) && Array.isArray(data.warnings) ? data.warnings : [];
+  for (const w of ws) if (typeof w === 'string') cli.note(`heph: warning: ${w}`);
+}
+
+/** Says on stderr how many notes a rename rewrote links in, and how many links it kept. */
+export function linksNote(cli: Cli, data: unknown): void {
+  if (!isRec(data)) return;
+  const n = data.links_updated;
+  if (typeof n === 'number' && n > 0) {
+    cli.note(`heph: updated links in ${n} note${n === 1 ? '' : 's'}`);
+  }
+  const kept = data.links_kept;
+  if (typeof kept === 'number' && kept > 0) {
+    cli.note(
+      `heph: warning: kept ${kept} link${kept === 1 ? '' : 's'} as written: a link cannot ` +
+        'name a title with [ ] | # ^ or a backtick',
+    );
+  }
+}
+
 /** Titles of the nodes at the other end of links, fetched in one pipelined batch. */
 export async function titles(cli: Cli, ids: Iterable<string>): Promise<Record<string, string>> {
   const unique = [...new Set(ids)].slice(0, 200);
@@ -28,6 +50,7 @@ function ends(links: Rec[]): string[] {
 export async function show(cli: Cli, a: Args): Promise<Output> {
   const at = optArg(a, 'at');
   if (at !== undefined) return (await import('./history.js')).showAt(cli, a, at);
+  if (flag(a, 'body')) return get(cli, a);
   const node = rec(await cli.call('node.get', { id: arg(a, 'id') }));
   const id = str(node, 'id');
   const [task, out, back, wiki, wikiBack] = await Promise.all([
@@ -107,6 +130,7 @@ export async function doc(cli: Cli, a: Args): Promise<Output> {
     body,
     ...(aliases.length > 0 && { aliases }),
   });
+  warn(cli, data);
   return { kind: 'node', data, verb: 'Created' };
 }
 

@@ -4,7 +4,7 @@ import { HephError } from '../../core/errors.js';
 import { arg, flag, many, optArg, optInt, words, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
-import { isRec, rec, str } from '../wire.js';
+import { rec, str } from '../wire.js';
 
 export async function add(cli: Cli, a: Args): Promise<Output> {
   const text = words(a, 'text').trim();
@@ -19,8 +19,7 @@ export async function add(cli: Cli, a: Args): Promise<Output> {
     ...(flag(a, 'dry-run') && { dry_run: true }),
   });
   // Words kept in the title are said on stderr, so they reach a person even under --json.
-  const warnings = isRec(data) && Array.isArray(data.warnings) ? data.warnings : [];
-  for (const w of warnings) if (typeof w === 'string') cli.note(`heph: warning: ${w}`);
+  (await import('./nodes.js')).warn(cli, data);
   return { kind: 'added', data };
 }
 
@@ -96,6 +95,7 @@ export async function task(cli: Cli, a: Args): Promise<Output> {
     ...(tags.length > 0 && { tags }),
     today: cli.today,
   });
+  (await import('./nodes.js')).warn(cli, data);
   return { kind: 'task', data, verb: 'Created' };
 }
 
@@ -120,13 +120,22 @@ export async function edit(cli: Cli, a: Args): Promise<Output> {
       id,
       ...fields,
       ...(aliases.length > 0 && { aliases }),
+      ...(flag(a, 'keep-links') && { update_links: false }),
     });
+    (await import('./nodes.js')).linksNote(cli, data);
     return { kind: 'node', data, verb: 'Updated' };
   }
   if (Object.keys(fields).length === 0 && project === undefined && aliases.length === 0)
     throw nothingToChange();
-  if (Object.keys(fields).length > 0)
-    await cli.call('task.update', { id, ...fields, today: cli.today });
+  if (Object.keys(fields).length > 0) {
+    const updated = await cli.call('task.update', {
+      id,
+      ...fields,
+      today: cli.today,
+      ...(flag(a, 'keep-links') && { update_links: false }),
+    });
+    (await import('./nodes.js')).linksNote(cli, updated);
+  }
   if (project !== undefined) {
     await cli.call('task.set_project', { id, project: project === false ? null : project });
   }

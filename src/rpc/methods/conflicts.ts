@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { invalid } from '../../core/errors.js';
+import { asItem, noteOf, resolveItemConflict, taskOf } from '../../model/items.js';
 import { defineMethod } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
@@ -24,7 +26,11 @@ export function conflictMethods(s: Services) {
       params: z.strictObject({}),
       result: R.ConflictsResult,
       handler: () => ({
-        conflicts: s.store.conflicts().map((c) => ({ ...c, title: titleOf(s, c.target) })),
+        conflicts: s.store.conflicts().map((c) => {
+          const task = c.field === 'body' ? taskOf(s.store, c.target) : undefined;
+          const target = task ?? c.target;
+          return { ...c, target, title: titleOf(s, target) };
+        }),
       }),
     }),
     defineMethod({
@@ -36,16 +42,25 @@ export function conflictMethods(s: Services) {
         target: NodeRef,
         field: z.string().min(1).max(64),
         value: z.json(),
+        update_links: z.boolean().optional(),
       }),
-      result: R.NodeResult,
-      handler: (p) =>
-        withShortIds(s, [
-          s.store.resolveConflict(
-            resolveRef(s.store, p.target, { includeDeleted: true }).id,
-            p.field,
-            p.value,
-          ),
-        ])[0],
+      result: R.NodeChanged,
+      handler: (p) => {
+        const target = resolveRef(s.store, p.target, { includeDeleted: true });
+        if (p.field === 'title' && (typeof p.value !== 'string' || p.value.trim() === '')) {
+          throw invalid('value', 'a title must be text that is not empty');
+        }
+        // A task's body is its note (an earlier version's text in the task itself is its own).
+        const note = p.field === 'body' ? noteOf(s.store, target) : target;
+        const holder =
+          note !== target &&
+          s.store.conflicts().some((c) => c.target === target.id && c.field === 'body')
+            ? target
+            : note;
+        const links = resolveItemConflict(s.store, holder, p.field, p.value, p.update_links);
+        const out = withShortIds(s, [asItem(s.store, s.store.getNode(target.id))])[0];
+        return p.field === 'title' ? { ...out, ...links } : out;
+      },
     }),
   ];
 }

@@ -129,7 +129,9 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'export',
-      summary: 'Writes every live node as markdown with front matter under a folder (socket only).',
+      summary:
+        'Writes every live note, task, project and journal under a folder as a vault, with ' +
+        "heph's own data in .heph/ (socket only).",
       params: z.strictObject({ dir: Dir }),
       result: R.ExportResult,
       handler: (p) => exportVault(s.store, absolute(p.dir)),
@@ -160,7 +162,12 @@ export function contentMethods(s: Services) {
       handler: (p) => {
         const page = exportPage(s.store, p.after, p.limit ?? 200);
         return {
-          nodes: page.entries.map((e) => ({ ...e.node, links: e.links })),
+          nodes: page.entries.map((e) => ({
+            ...e.node,
+            links: e.links,
+            ...(e.note && { note: e.note }),
+            ...(e.own_body !== undefined && { own_body: e.own_body }),
+          })),
           next: page.next,
         };
       },

@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
-import { isNodeId, NODE_KINDS } from '../../core/ids.js';
 import { trashedNamed } from '../../model/trash.js';
+import { isNodeId, NODE_KINDS } from '../../core/ids.js';
+import { asItem, restoreItem, trashItem, updateItemLinked } from '../../model/items.js';
+import { checkProjectName, sameTitleWarning } from '../../model/names.js';
+import { firstLinkDst } from '../../model/nodes.js';
+import type { NodeView } from '../../ports/store.js';
 import { defineMethod } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef, shortIds } from './refs.js';
-import { BaseVersion } from './schemas.js';
-
-const Title = z.string().max(1024);
+import { BaseVersion, Title } from './schemas.js';
 const Aliases = z.array(z.string().min(1).max(1024)).max(100);
 const Extra = z.record(z.string(), z.json());
 
@@ -73,7 +75,10 @@ export function nodeMethods(s: Services) {
       params: z.strictObject({ id: NodeRef, include_deleted: z.boolean().optional() }),
       result: R.NodeResult,
       handler: (p) =>
-        withOwnShortId(s, resolveRef(s.store, p.id, { includeDeleted: p.include_deleted ?? true })),
+        withOwnShortId(
+          s,
+          asItem(s.store, resolveRef(s.store, p.id, { includeDeleted: p.include_deleted ?? true })),
+        ),
     }),
     defineMethod({
       name: 'node.create',
@@ -88,9 +93,11 @@ export function nodeMethods(s: Services) {
         id: z.string().optional(),
         extra: Extra.optional(),
       }),
-      result: R.NodeResult,
-      handler: (p) =>
-        withShortIds(s, [
+      result: R.NodeChanged,
+      handler: (p) => {
+        if (p.kind === 'project') checkProjectName(s.store, p.title, null);
+        const warning = p.kind === 'doc' ? sameTitleWarning(s.store, p.title) : undefined;
+        const node = withShortIds(s, [
           s.store.createNode({
             kind: p.kind,
             title: p.title,
@@ -99,7 +106,9 @@ export function nodeMethods(s: Services) {
             ...(p.id !== undefined && { id: p.id }),
             ...(p.extra !== undefined && { extra: p.extra }),
           }),
-        ])[0],
+        ])[0];
+        return warning === undefined ? node : { ...node, warnings: [warning] };
+      },
     }),
     defineMethod({
       name: 'node.update',
@@ -112,14 +121,23 @@ export function nodeMethods(s: Services) {
         base_version: BaseVersion.optional(),
         aliases: Aliases.optional(),
         extra: Extra.optional(),
+        update_links: z.boolean().optional(),
       }),
-      result: R.NodeResult,
+      result: R.NodeChanged,
       handler: (p) => {
-        const { id, ...patch } = p;
+        const { id, update_links, ...patch } = p;
         const n = resolveRef(s.store, id);
-        return withShortIds(s, [
-          s.store.updateNode(n.id, patch as Parameters<typeof s.store.updateNode>[1]),
-        ])[0];
+        if (n.kind === 'project' && patch.title !== undefined) {
+          checkProjectName(s.store, patch.title, firstLinkDst(s.store, n.id, 'parent'), n.id);
+        }
+        const { node, ...links } = updateItemLinked(
+          s.store,
+          n,
+          patch as Parameters<typeof s.store.updateNode>[1],
+          update_links ?? true,
+        );
+        const out = withOwnShortId(s, asItem(s.store, s.store.getNode(node.id)));
+        return patch.title === undefined ? out : { ...out, ...links };
       },
     }),
     defineMethod({
@@ -134,28 +152,37 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.delete',
-      summary: 'Moves a node to the trash (nothing is destroyed; node.restore brings it back).',
+      summary:
+        'Moves a node to the trash, a task with its context doc (nothing is destroyed; ' +
+        'node.restore brings it back).',
       params: z.strictObject({ id: NodeRef }),
       result: R.NodeResult,
-      handler: (p) => withShortIds(s, [s.store.deleteNode(resolveRef(s.store, p.id).id)])[0],
+      handler: (p) => {
+        const id = resolveRef(s.store, p.id).id;
+        return withOwnShortId(
+          s,
+          s.store.transaction((): NodeView => trashItem(s.store, id)),
+        );
+      },
     }),
     defineMethod({
       name: 'node.restore',
       summary:
-        'Brings a node back from the trash. A name means a node in the trash first (the one a ' +
-        'live node shares it with is then named in `note`).',
+        'Brings a node back from the trash, a task with its context doc. A name means a node in ' +
+        'the trash first (the one a live node shares it with is then named in `note`).',
       params: z.strictObject({ id: NodeRef }),
       result: R.RestoreResult,
       handler: (p) => {
         const { id, note } = restoreTarget(s, p.id);
         const was = s.store.getNode(id).deleted;
-        const n = withShortIds(s, [s.store.restoreNode(id)])[0]!;
+        const restored = s.store.transaction((): NodeView => restoreItem(s.store, id));
+        const n = withShortIds(s, [restored])[0]!;
         return { ...n, restored: was, ...(note !== undefined && { note }) };
       },
     }),
     defineMethod({
       name: 'node.list',
-      summary: 'Nodes, most recently changed first.',
+      summary: "Nodes, most recently changed first (a task's context doc is part of its task).",
       params: z.strictObject({
         kind: z.enum(NODE_KINDS).optional(),
         scope: z.enum(['live', 'trash', 'all']).optional(),
@@ -167,6 +194,7 @@ export function nodeMethods(s: Services) {
         nodes: withShortIds(
           s,
           s.store.listNodes({
+            items: true,
             ...(p.kind && { kind: p.kind }),
             ...(p.scope && { scope: p.scope }),
             ...(p.limit !== undefined && { limit: p.limit }),
@@ -188,7 +216,10 @@ export function nodeMethods(s: Services) {
       params: z.strictObject({ limit: z.number().int().min(1).max(10_000).optional() }),
       result: R.NodeList,
       handler: (p) => ({
-        nodes: withShortIds(s, s.store.listNodes({ scope: 'trash', limit: p.limit ?? 1000 })),
+        nodes: withShortIds(
+          s,
+          s.store.listNodes({ scope: 'trash', items: true, limit: p.limit ?? 1000 }),
+        ),
       }),
     }),
   ];

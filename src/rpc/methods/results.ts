@@ -50,6 +50,22 @@ export const NodeResult = z.strictObject({
 
 export const NodeList = z.strictObject({ nodes: z.array(NodeResult) });
 
+/** What a rename reports (a title change rewrites the links naming the old title). */
+const LinkRewrites = {
+  links_updated: z.number().optional().describe('notes whose links followed a new title'),
+  links_kept: z
+    .number()
+    .optional()
+    .describe('links left as written: the new title holds [ ] | # ^ or a backtick'),
+};
+
+const Warnings = {
+  warnings: z.array(z.string()).optional().describe('another item has this title'),
+};
+
+/** A node after node.create, node.update or conflicts.resolve. */
+export const NodeChanged = z.strictObject({ ...NodeResult.shape, ...LinkRewrites, ...Warnings });
+
 export const TaskResult = z.strictObject({
   id: z.string(),
   short_id: z.string(),
@@ -65,7 +81,14 @@ export const TaskResult = z.strictObject({
   deleted: z.boolean(),
   created: Iso,
   updated: Iso,
+  own_body: z
+    .string()
+    .optional()
+    .describe('text an earlier version kept in the task itself, beside its note'),
 });
+
+/** A task after task.update (a new title rewrites the links naming the old one). */
+export const TaskChanged = z.strictObject({ ...TaskResult.shape, ...LinkRewrites });
 
 export const TaskSummaryResult = z.strictObject({
   id: z.string(),
@@ -78,6 +101,7 @@ export const TaskSummaryResult = z.strictObject({
 export const CreateTaskResult = z.strictObject({
   task: TaskResult,
   context: z.string().describe("the context doc's id"),
+  ...Warnings,
 });
 
 export const CompleteResult = z.strictObject({
@@ -180,6 +204,15 @@ export const ExportPageResult = z.strictObject({
     z.strictObject({
       ...StoredNode.shape,
       links: z.array(z.strictObject({ type: z.string(), dst: z.string() })),
+      note: z
+        .strictObject({
+          id: z.string(),
+          aliases: z.array(z.string()),
+          links: z.array(z.strictObject({ type: z.string(), dst: z.string() })),
+        })
+        .optional()
+        .describe("a task's note (context doc); the task's body is its text"),
+      own_body: z.string().optional(),
     }),
   ),
   next: z.string().nullable().describe('pass as after for the next page; null at the end'),
@@ -202,6 +235,9 @@ export const ExportResult = z.strictObject({
   written: z.number(),
   unchanged: z.number(),
   removed: z.number(),
+  collisions: z
+    .array(z.strictObject({ id: z.string(), title: z.string(), path: z.string() }))
+    .describe('items written under a suffixed name because another had theirs'),
 });
 
 export const ConflictsResult = z.strictObject({

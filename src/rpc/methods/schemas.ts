@@ -15,7 +15,12 @@ export const Recurrence = z
   .min(1)
   .max(1000)
   .describe('an RFC 5545 RRULE, e.g. FREQ=MONTHLY');
-export const Title = z.string().max(1024);
+/** A title: one line, not empty or only whitespace (lookups and links could never find it). */
+export const Title = z
+  .string()
+  .max(1024)
+  .refine((t) => t.trim() !== '', 'must not be empty')
+  .refine((t) => !/[\r\n]/.test(t), 'must be a single line');
 export const TagName = z.string().min(1).max(64);
 export const BaseVersion = z
   .string()

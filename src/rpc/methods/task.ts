@@ -68,11 +68,12 @@ export function taskMethods(s: Services) {
         base_version: BaseVersion.optional(),
         ...TaskFields,
         today: Today,
+        update_links: z.boolean().optional(),
       }),
-      result: R.TaskResult,
+      result: R.TaskChanged,
       handler: (p) => {
-        const { id, today, ...patch } = p;
-        return short(s.model.updateTask(task(id), defined(patch), today));
+        const { id, today, update_links, ...patch } = p;
+        return short(s.model.updateTask(task(id), defined(patch), today, update_links ?? true));
       },
     }),
     defineMethod({
@@ -105,7 +106,7 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.delete',
-      summary: 'Moves a task to the trash; its context doc stays.',
+      summary: 'Moves a task to the trash with its context doc (node.restore brings both back).',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
       handler: (p) => short(s.model.deleteTask(task(p.id))),
