@@ -103,7 +103,7 @@ function ownerLiteral(owner: OwnerId): string {
 
 /** The simple-protocol text that starts a transaction for `owner`'s statements. */
 function beginFor(owner: OwnerId): string {
-  return `BEGIN; SELECT set_config('${OWNER_SETTING}', '${ownerLiteral(owner)}', true);`;
+  return `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT set_config('${OWNER_SETTING}', '${ownerLiteral(owner)}', true);`;
 }
 
 function noOwner(owner: OwnerId): HephError {
@@ -555,7 +555,7 @@ export class PostgresHubStore implements HubStore {
   }
 
   async ping(): Promise<void> {
-    await this.withClient('the hub store does not answer', async (c) => {
+    await this.withClient(this.description, async (c) => {
       await c.query('SELECT 1');
     });
   }
