@@ -62,6 +62,9 @@ export interface PostgresHubStoreDeps {
   /** Testing aid: called inside an append's transaction after half of its first push's ops
    *  are written (the hub.push.mid_batch failpoint kills the process there). */
   midAppend?: () => void;
+  /** Testing aid: awaited in an append's transaction after its ops are written, before COMMIT
+   *  (the skip detector delays commits with it). */
+  beforeCommit?: () => Promise<void>;
 }
 
 /** The URL without its password, for logs and messages. */
@@ -288,11 +291,13 @@ export class PostgresHubStore implements HubStore {
     what: string,
     begin: string,
     fn: (c: pg.PoolClient, begun: pg.QueryResult[]) => Promise<T>,
+    beforeCommit?: () => Promise<void>,
   ): Promise<T> {
     return this.withClient(what, async (c) => {
       const begun = (await c.query(begin)) as unknown as pg.QueryResult | pg.QueryResult[];
       try {
         const out = await fn(c, Array.isArray(begun) ? begun : [begun]);
+        await beforeCommit?.();
         await c.query('COMMIT');
         return out;
       } catch (e) {
@@ -321,36 +326,41 @@ export class PostgresHubStore implements HubStore {
     const begin =
       beginFor(first) +
       ` SELECT owner, stamp FROM heph.heads WHERE owner IN (${list}) ORDER BY owner FOR UPDATE`;
-    const heads = await this.transaction('storing pushed ops failed', begin, async (c, begun) => {
-      const locked = begun[begun.length - 1]!.rows as { owner: string; stamp: string }[];
-      const head = new Map(locked.map((r) => [Number(r.owner), Number(r.stamp)]));
-      for (const o of owners) if (!head.has(o)) throw noOwner(o);
-      let current = first;
-      for (let i = 0; i < pushes.length; i++) {
-        const owner = pushes[i]!.owner;
-        if (owner !== current) {
-          await c.query(`SELECT set_config('${OWNER_SETTING}', '${ownerLiteral(owner)}', true)`);
-          current = owner;
-        }
-        const ops = fresh[i]!;
-        const mid = i === 0 && this.deps.midAppend ? Math.ceil(ops.length / 2) : 0;
-        const parts = mid > 0 ? [ops.slice(0, mid), ops.slice(mid)] : [ops];
-        for (const [n, part] of parts.entries()) {
-          if (n === 1) this.deps.midAppend?.();
-          const h = head.get(owner)!;
-          const existing = await this.insert(c, owner, h, part);
-          const r = results[i]!;
-          for (const op of part) {
-            const stored = existing.get(op.id);
-            if (stored === undefined) r.accepted.push(op.id);
-            else if (stored === op.text) r.duplicates++;
-            else r.refused.push(reusedId(op.id, op.origin));
+    const heads = await this.transaction(
+      'storing pushed ops failed',
+      begin,
+      async (c, begun) => {
+        const locked = begun[begun.length - 1]!.rows as { owner: string; stamp: string }[];
+        const head = new Map(locked.map((r) => [Number(r.owner), Number(r.stamp)]));
+        for (const o of owners) if (!head.has(o)) throw noOwner(o);
+        let current = first;
+        for (let i = 0; i < pushes.length; i++) {
+          const owner = pushes[i]!.owner;
+          if (owner !== current) {
+            await c.query(`SELECT set_config('${OWNER_SETTING}', '${ownerLiteral(owner)}', true)`);
+            current = owner;
           }
-          head.set(owner, h + part.length - existing.size);
+          const ops = fresh[i]!;
+          const mid = i === 0 && this.deps.midAppend ? Math.ceil(ops.length / 2) : 0;
+          const parts = mid > 0 ? [ops.slice(0, mid), ops.slice(mid)] : [ops];
+          for (const [n, part] of parts.entries()) {
+            if (n === 1) this.deps.midAppend?.();
+            const h = head.get(owner)!;
+            const existing = await this.insert(c, owner, h, part);
+            const r = results[i]!;
+            for (const op of part) {
+              const stored = existing.get(op.id);
+              if (stored === undefined) r.accepted.push(op.id);
+              else if (stored === op.text) r.duplicates++;
+              else r.refused.push(reusedId(op.id, op.origin));
+            }
+            head.set(owner, h + part.length - existing.size);
+          }
         }
-      }
-      return head;
-    });
+        return head;
+      },
+      this.deps.beforeCommit,
+    );
     for (const [owner, head] of heads) {
       this.waiters.advance(owner, head);
       this.notifier.note(owner, head);
