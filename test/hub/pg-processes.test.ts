@@ -29,22 +29,21 @@ function hubUrlOf(d: DaemonProcess): string | undefined {
   return /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(d.stderr())?.[1];
 }
 
-async function startPgHub(url: string, env: Record<string, string> = {}) {
+function startPgHub(url: string, env: Record<string, string> = {}): DaemonProcess {
   const dir = h.dir();
-  const d = h.spawn({
+  return h.spawn({
     db: join(dir, 'hub.db'),
     socket: join(dir, 'hub.sock'),
     logLevel: 'info',
     args: ['--mode', 'server', '--http-addr', '127.0.0.1:0'],
     env: { HEPH_HUB_STORE: url, ...env },
   });
-  return d;
 }
 
 async function served(d: DaemonProcess): Promise<string> {
-  await eventually(async () => {
+  await eventually(() => {
     if (d.exit() !== null) throw new Error(`hub exited: ${d.stderr()}`);
-    return hubUrlOf(d) !== undefined;
+    return Promise.resolve(hubUrlOf(d) !== undefined);
   }, 'the hub to listen');
   return hubUrlOf(d)!;
 }
@@ -52,7 +51,7 @@ async function served(d: DaemonProcess): Promise<string> {
 describe('hub processes on one PostgreSQL database', () => {
   it('two hubs started together make the schema once; devices on different hubs converge', async () => {
     const db = await createTestDatabase(cluster, 'procs');
-    const hubs = [await startPgHub(db.url), await startPgHub(db.url)];
+    const hubs = [startPgHub(db.url), startPgHub(db.url)];
     const urls = await Promise.all(hubs.map(served));
     expect(urls[0]).not.toBe(urls[1]);
     const made = hubs.map((d) => d.stderr().split('created the hub schema').length - 1);
@@ -101,7 +100,7 @@ describe('hub processes on one PostgreSQL database', () => {
 
   it('kill -9 of a hub in the middle of a push leaves none of the batch; the push then succeeds through another hub', async () => {
     const db = await createTestDatabase(cluster, 'kill');
-    const dying = await startPgHub(db.url, { HEPH_FAILPOINT: 'hub.push.mid_batch' });
+    const dying = startPgHub(db.url, { HEPH_FAILPOINT: 'hub.push.mid_batch' });
     const url = await served(dying);
     const batch = Array.from({ length: 10 }, (_, i) => titleOp(T0, i, ORIGIN_A));
     await expect(httpPush(url, batch)).rejects.toThrow();
@@ -110,7 +109,7 @@ describe('hub processes on one PostgreSQL database', () => {
     try {
       expect(await store.head(HUB_OWNER)).toBe(0);
       expect(await sql(db.adminUrl, 'SELECT count(*)::int AS n FROM heph.ops')).toEqual([{ n: 0 }]);
-      const other = await served(await startPgHub(db.url));
+      const other = await served(startPgHub(db.url));
       expect(await httpPush(other, batch)).toMatchObject({ accepted: 10, duplicates: 0 });
       expect(await store.head(HUB_OWNER)).toBe(10);
     } finally {
