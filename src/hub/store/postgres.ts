@@ -139,6 +139,12 @@ function dedupe(ok: readonly CheckedOp[], result: AppendResult): CheckedOp[] {
   return out;
 }
 
+/** The rows of the last statement of a simple-protocol query of several statements. */
+function lastRows<T>(r: pg.QueryResult | pg.QueryResult[]): T[] {
+  const all = Array.isArray(r) ? r : [r];
+  return all[all.length - 1]!.rows as T[];
+}
+
 /** Stores new ops after `head` and moves the head; returns the stored (id, op) among them. */
 const INSERT = `
 WITH input AS (
@@ -414,9 +420,13 @@ export class PostgresHubStore implements HubStore {
       `SELECT h.stamp AS head, p.stamp, p.op FROM heph.heads h LEFT JOIN LATERAL (` +
       `SELECT x.stamp, x.op FROM heph.ops x WHERE x.owner = ${o} AND x.stamp > ${q.after}` +
       `${skipping} ORDER BY x.stamp LIMIT ${q.limit + 1}) p ON true WHERE h.owner = ${o}`;
-    return this.transaction('reading the op-log failed', beginFor(owner), async (c) => {
-      const r = await c.query<{ head: string; stamp: string | null; op: string | null }>(page);
-      const rows = r.rows;
+    // Each query is one round trip: its statements run as one implicit transaction, the first
+    // setting its owner.
+    const asOwner = `SELECT set_config('${OWNER_SETTING}', '${o}', true); `;
+    return this.withClient('reading the op-log failed', async (c) => {
+      const rows = lastRows<{ head: string; stamp: string | null; op: string | null }>(
+        await c.query(asOwner + page),
+      );
       if (rows.length === 0) throw noOwner(owner);
       const head = Number(rows[0]!.head);
       if (q.after > head) throw cursorAhead(q.after, head);
@@ -433,8 +443,10 @@ export class PostgresHubStore implements HubStore {
       const cursor = Number(rows[take - 1]!.stamp);
       // Stamps up to the head are dense but for recorded gaps, and stay as they are: what
       // follows the cursor is a subtraction, less the caller's own ops that will be skipped.
-      const counted = await c.query<{ gaps: string; own: string }>(
-        `SELECT (SELECT count(*) FROM heph.stamp_gaps x WHERE x.owner = ${o} AND x.stamp > ${cursor}
+      const counted = lastRows<{ gaps: string; own: string }>(
+        await c.query(
+          asOwner +
+            `SELECT (SELECT count(*) FROM heph.stamp_gaps x WHERE x.owner = ${o} AND x.stamp > ${cursor}
                    AND x.stamp <= ${head}) AS gaps,
                 ${
                   skip === undefined
@@ -442,8 +454,9 @@ export class PostgresHubStore implements HubStore {
                     : `(SELECT count(*) FROM heph.ops x WHERE x.owner = ${o} AND x.stamp > ${cursor}
                          AND x.stamp <= ${head}${skipping.replace(' AND NOT', ' AND')})`
                 } AS own`,
+        ),
       );
-      const row = counted.rows[0]!;
+      const row = counted[0]!;
       const remaining = head - cursor - Number(row.gaps) - Number(row.own);
       return { ops, cursor, more, remaining };
     });
