@@ -158,7 +158,7 @@ async function signedInSession(
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv[0] === 'hub-migrate') {
-    return (await import('./hub-migrate-main.js')).hubMigrateMain(argv.slice(1), env);
+    return (await import('../hub/hub-migrate-main.js')).hubMigrateMain(argv.slice(1), env);
   }
   let config: DaemonConfig;
   try {

@@ -1,4 +1,5 @@
-// `hephd hub-migrate --from DATA_DIR --to postgres://…`: the command line of hub/hub-migrate.ts.
+// `hephd hub-migrate --from DATA_DIR --to postgres://…`: the command line (a composition root,
+// like server.ts) of store/hub-migrate.ts.
 // Prints progress on standard error (a line that rewrites itself on a terminal, a line per tenth
 // otherwise) and the result on standard output, for people or as --json. The target URL may come
 // from HEPH_HUB_STORE instead of --to, so that its password stays out of the process list.
@@ -6,7 +7,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HephError, isHephError } from '../core/errors.js';
-import { checkPgUrl } from '../hub/store/postgres.js';
+import { checkPgUrl } from './store/postgres.js';
 import { exitCodeFor } from '../protocol/error-wire.js';
 import { silentLogger } from '../ports/logger.js';
 
@@ -84,7 +85,7 @@ export async function hubMigrateMain(argv: string[], env: NodeJS.ProcessEnv): Pr
       );
     }
     checkPgUrl(to, 'to');
-    const { hubMigrate } = await import('../hub/hub-migrate.js');
+    const { hubMigrate } = await import('./store/hub-migrate.js');
     const report = await hubMigrate(
       { from: resolve(flags.from), to },
       {

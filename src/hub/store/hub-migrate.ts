@@ -6,12 +6,12 @@
 // before it commits (postgres-import.ts). The source is left as it was.
 
 import { join } from 'node:path';
-import type { Clock } from '../ports/clock.js';
-import type { Logger } from '../ports/logger.js';
-import { importHub, type ImportReport } from './store/postgres-import.js';
-import { PostgresHubStore, describePgUrl } from './store/postgres.js';
-import { openHubExport } from './store/sqlite-export.js';
-import { HUB_DB_NAME } from './store/sqlite-upgrade.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Logger } from '../../ports/logger.js';
+import { importHub, type ImportReport } from './postgres-import.js';
+import { PostgresHubStore, describePgUrl } from './postgres.js';
+import { openHubExport } from './sqlite-export.js';
+import { HUB_DB_NAME } from './sqlite-upgrade.js';
 
 export interface HubMigrateOptions {
   /** The SQLite hub's data directory. */
