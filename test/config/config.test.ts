@@ -5,6 +5,18 @@ import { resolveDaemonConfig, resolveSocketPath } from '../../src/config/config.
 import { HephError } from '../../src/core/errors.js';
 import { tempDir } from '../helpers/temp.js';
 
+/** The HephError `fn` throws (fails the test when it throws none or another kind). */
+function refusal(fn: () => unknown, what: string): HephError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, what).toBeInstanceOf(HephError);
+  return err as HephError;
+}
+
 describe('daemon configuration', () => {
   let t: { dir: string; cleanup(): void };
   beforeEach(() => {
@@ -75,15 +87,9 @@ describe('daemon configuration', () => {
       [{ cacheMaxOwners: 'lots' }, 'cache-max-owners'],
       [{ cacheMaxMb: '-5' }, 'cache-max-mb'],
     ] as const) {
-      let err: unknown;
-      try {
-        resolveDaemonConfig(flags, env(), '/');
-      } catch (e) {
-        err = e;
-      }
-      expect(err, JSON.stringify(flags)).toBeInstanceOf(HephError);
-      expect((err as HephError).details.field).toBe(field);
-      expect((err as HephError).message).toMatch(new RegExp(`^--${field} must be a whole number`));
+      const err = refusal(() => resolveDaemonConfig(flags, env(), '/'), JSON.stringify(flags));
+      expect(err.details.field).toBe(field);
+      expect(err.message).toMatch(new RegExp(`^--${field} must be a whole number`));
     }
   });
 
@@ -132,16 +138,10 @@ describe('daemon configuration', () => {
       [{ hubStorePool: '5' }, 'hub-store-pool', /only means something with a PostgreSQL/],
       [{ hubStore: 'postgres://h/d', hubStorePool: '0' }, 'hub-store-pool', /whole number from 1/],
     ] as const) {
-      let err: unknown;
-      try {
-        resolveDaemonConfig(flags, env(), '/');
-      } catch (e) {
-        err = e;
-      }
-      expect(err, JSON.stringify(flags)).toBeInstanceOf(HephError);
-      expect((err as HephError).details.field).toBe(field);
-      expect((err as HephError).message).toMatch(message);
-      expect((err as HephError).message).not.toMatch(/hunter2/);
+      const err = refusal(() => resolveDaemonConfig(flags, env(), '/'), JSON.stringify(flags));
+      expect(err.details.field).toBe(field);
+      expect(err.message).toMatch(message);
+      expect(err.message).not.toMatch(/hunter2/);
     }
   });
 
