@@ -81,6 +81,8 @@ export async function runSkipDetector(o: DetectorOptions): Promise<DetectorRepor
       await reader.wait(cursor);
     }
   });
+  // A reader that fails fails the run, when it is awaited below (not as an unhandled rejection).
+  for (const r of readers) r.catch(() => undefined);
   await Promise.all(writers);
   writing = false;
   const views = await Promise.all(readers);

@@ -198,6 +198,7 @@ export class PostgresHubStore implements HubStore {
       max: poolSize,
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30_000,
+      keepAlive: true,
       application_name: 'hephd',
     });
     const logger = deps.logger ?? silentLogger;
@@ -238,7 +239,14 @@ export class PostgresHubStore implements HubStore {
       },
       check: () => this.checkWaited(),
       open: (): ListenConnection => {
-        const client = new pg.Client({ connectionString: url, application_name: 'hephd-listen' });
+        // TCP keep-alive finds a connection the network dropped without a word; until it does,
+        // the safety poll covers what it would have heard.
+        const client = new pg.Client({
+          connectionString: url,
+          application_name: 'hephd-listen',
+          connectionTimeoutMillis: 5000,
+          keepAlive: true,
+        });
         return {
           async connect(onNotify, onLost) {
             client.on('notification', (m) => {
