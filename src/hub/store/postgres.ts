@@ -1,6 +1,8 @@
 // The hub store on PostgreSQL (ports/hub-store.ts), through pg (node-postgres): any number of hub
 // processes may serve one database; correctness comes from the database, never from one
-// process. Guarantees, beyond the port's:
+// process. The statements are in postgres-log.ts (the op-log) and postgres-control.ts (accounts,
+// claim); the schema and its checks in postgres-schema.ts; wake-ups in postgres-wake.ts.
+// Guarantees, beyond the port's:
 // - commit-ordered stamps: a push transaction (READ COMMITTED, never higher, so a second writer
 //   waits rather than fails) first locks its owners' counter rows (heph.heads, SELECT … FOR
 //   UPDATE, in owner order so two groups cannot deadlock), and only then reads which of its ops
@@ -16,7 +18,6 @@
 
 import pg from 'pg';
 import { HephError, invalid } from '../../core/errors.js';
-import { isHlcString, isOrigin } from '../../core/hlc.js';
 import type { Clock } from '../../ports/clock.js';
 import type {
   AppendRequest,
@@ -39,12 +40,19 @@ import {
   Waiters,
   type ListenConnection,
 } from './postgres-wake.js';
-import { checkOps, cursorAhead, reusedId, type CheckedOp } from './rules.js';
+import { checkOps, reusedId, type CheckedOp } from './rules.js';
+import {
+  checkIdentity,
+  findOwnerIn,
+  ownerIn,
+  readClaim,
+  readStoreId,
+  setClaimIn,
+} from './postgres-control.js';
+import { beginFor, dedupe, insertOps, noOwner, ownerLiteral, readPage } from './postgres-log.js';
 
 export const DEFAULT_POOL_SIZE = 10;
 export const MAX_POOL_SIZE = 1000;
-/** Largest page a read may ask for. */
-const MAX_READ_LIMIT = 100_000;
 const DEFAULT_POLL_MS = 1000;
 
 export interface PostgresHubStoreOptions {
@@ -94,73 +102,6 @@ export function checkPgUrl(url: string, field = 'hub-store'): void {
     throw invalid(field, 'must name a database: postgres://USER@HOST/DATABASE');
   }
 }
-
-function ownerLiteral(owner: OwnerId): string {
-  if (!Number.isSafeInteger(owner) || owner < 1) {
-    throw new HephError('not_found', `the hub store has no owner ${String(owner)}`, {
-      owner: String(owner),
-    });
-  }
-  return String(owner);
-}
-
-/** The simple-protocol text that starts a transaction for `owner`'s statements. */
-function beginFor(owner: OwnerId): string {
-  return `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT set_config('${OWNER_SETTING}', '${ownerLiteral(owner)}', true);`;
-}
-
-function noOwner(owner: OwnerId): HephError {
-  return new HephError('not_found', `the hub store has no owner ${owner}`, {
-    owner: String(owner),
-  });
-}
-
-function checkIdentity(identity: OwnerIdentity): void {
-  for (const k of ['iss', 'sub'] as const) {
-    const v: unknown = identity[k];
-    if (typeof v !== 'string' || v === '' || v.length > 1024) {
-      throw invalid(k, 'must be a non-empty string of at most 1024 characters');
-    }
-  }
-}
-
-/** A push's ops with those repeated inside it sorted out: the first text of an id wins. */
-function dedupe(ok: readonly CheckedOp[], result: AppendResult): CheckedOp[] {
-  const seen = new Map<string, string>();
-  const out: CheckedOp[] = [];
-  for (const op of ok) {
-    const text = seen.get(op.id);
-    if (text === undefined) {
-      seen.set(op.id, op.text);
-      out.push(op);
-    } else if (text === op.text) result.duplicates++;
-    else result.refused.push(reusedId(op.id, op.origin));
-  }
-  return out;
-}
-
-/** The rows of the last statement of a simple-protocol query of several statements. */
-function lastRows<T>(r: pg.QueryResult | pg.QueryResult[]): T[] {
-  const all = Array.isArray(r) ? r : [r];
-  return all[all.length - 1]!.rows as T[];
-}
-
-/** Stores new ops after `head` and moves the head; returns the stored (id, op) among them. */
-const INSERT = `
-WITH input AS (
-  SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t (id, origin, op, n)
-), existing AS (
-  SELECT o.id, o.op FROM heph.ops o WHERE o.owner = $1 AND o.id IN (SELECT id FROM input)
-), fresh AS (
-  SELECT i.*, row_number() OVER (ORDER BY i.n) AS k
-  FROM input i WHERE i.id NOT IN (SELECT id FROM existing)
-), ins AS (
-  INSERT INTO heph.ops (owner, stamp, id, origin, op)
-  SELECT $1, $5::bigint + k, id, origin, op FROM fresh
-), upd AS (
-  UPDATE heph.heads SET stamp = $5::bigint + (SELECT count(*) FROM fresh) WHERE owner = $1
-)
-SELECT id, op FROM existing`;
 
 export class PostgresHubStore implements HubStore {
   readonly description: string;
@@ -360,7 +301,7 @@ export class PostgresHubStore implements HubStore {
           for (const [n, part] of parts.entries()) {
             if (n === 1) this.deps.midAppend?.();
             const h = head.get(owner)!;
-            const existing = await this.insert(c, owner, h, part);
+            const existing = await insertOps(c, owner, h, part);
             const r = results[i]!;
             for (const op of part) {
               const stored = existing.get(op.id);
@@ -389,85 +330,9 @@ export class PostgresHubStore implements HubStore {
     return results;
   }
 
-  private async insert(
-    c: pg.PoolClient,
-    owner: OwnerId,
-    head: number,
-    ops: readonly CheckedOp[],
-  ): Promise<Map<string, string>> {
-    if (ops.length === 0) return new Map();
-    const r = await c.query<{ id: string; op: string }>(INSERT, [
-      owner,
-      ops.map((o) => o.id),
-      ops.map((o) => o.origin),
-      ops.map((o) => o.text),
-      head,
-    ]);
-    return new Map(r.rows.map((x) => [x.id, x.op]));
-  }
-
   async read(owner: OwnerId, q: ReadQuery): Promise<LogPage> {
-    if (!Number.isSafeInteger(q.after) || q.after < 0) {
-      throw invalid('after', 'must be a whole number');
-    }
-    if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > MAX_READ_LIMIT) {
-      throw invalid('limit', `must be 1-${MAX_READ_LIMIT}`);
-    }
-    const skip = q.skip;
-    if (
-      skip !== undefined &&
-      (!isOrigin(skip.origin) || !(isHlcString(skip.upTo) || skip.upTo === '~'))
-    ) {
-      throw invalid('skip', 'must be a replica id and one of its op ids');
-    }
-    const o = ownerLiteral(owner);
-    const skipping =
-      skip === undefined ? '' : ` AND NOT (x.origin = '${skip.origin}' AND x.id <= '${skip.upTo}')`;
-    // One statement (one snapshot): the head and the page after the cursor.
-    const page =
-      `SELECT h.stamp AS head, p.stamp, p.op FROM heph.heads h LEFT JOIN LATERAL (` +
-      `SELECT x.stamp, x.op FROM heph.ops x WHERE x.owner = ${o} AND x.stamp > ${q.after}` +
-      `${skipping} ORDER BY x.stamp LIMIT ${q.limit + 1}) p ON true WHERE h.owner = ${o}`;
-    // Each query is one round trip: its statements run as one implicit transaction, the first
-    // setting its owner.
-    const asOwner = `SELECT set_config('${OWNER_SETTING}', '${o}', true); `;
-    return this.withClient('reading the op-log failed', async (c) => {
-      const rows = lastRows<{ head: string; stamp: string | null; op: string | null }>(
-        await c.query(asOwner + page),
-      );
-      if (rows.length === 0) throw noOwner(owner);
-      const head = Number(rows[0]!.head);
-      if (q.after > head) throw cursorAhead(q.after, head);
-      const found = rows[0]!.stamp === null ? 0 : rows.length;
-      let take = Math.min(found, q.limit);
-      let chars = 0;
-      for (let i = 0; i < take; i++) {
-        chars += rows[i]!.op!.length;
-        if (chars > q.maxChars && i > 0) take = i;
-      }
-      const more = found > take;
-      const ops = rows.slice(0, take).map((x) => x.op!);
-      if (!more) return { ops, cursor: Math.max(q.after, head), more, remaining: 0 };
-      const cursor = Number(rows[take - 1]!.stamp);
-      // Stamps up to the head are dense but for recorded gaps, and stay as they are: what
-      // follows the cursor is a subtraction, less the caller's own ops that will be skipped.
-      const counted = lastRows<{ gaps: string; own: string }>(
-        await c.query(
-          asOwner +
-            `SELECT (SELECT count(*) FROM heph.stamp_gaps x WHERE x.owner = ${o} AND x.stamp > ${cursor}
-                   AND x.stamp <= ${head}) AS gaps,
-                ${
-                  skip === undefined
-                    ? '0'
-                    : `(SELECT count(*) FROM heph.ops x WHERE x.owner = ${o} AND x.stamp > ${cursor}
-                         AND x.stamp <= ${head}${skipping.replace(' AND NOT', ' AND')})`
-                } AS own`,
-        ),
-      );
-      const row = counted[0]!;
-      const remaining = head - cursor - Number(row.gaps) - Number(row.own);
-      return { ops, cursor, more, remaining };
-    });
+    const page = readPage(owner, q);
+    return this.withClient('reading the op-log failed', page);
   }
 
   async head(owner: OwnerId): Promise<number> {
@@ -517,35 +382,13 @@ export class PostgresHubStore implements HubStore {
 
   async ownerOf(identity: OwnerIdentity): Promise<OwnerId> {
     checkIdentity(identity);
-    return this.withClient('recording an owner failed', async (c) => {
-      const found = await this.findIn(c, identity);
-      if (found !== undefined) return found;
-      // A new account and its counter row together; a concurrent insert of the same account
-      // waits for the other and then finds it.
-      await c.query(
-        `WITH new AS (
-           INSERT INTO heph.owners (iss, sub, created_ms) VALUES ($1, $2, $3)
-           ON CONFLICT (iss, sub) DO NOTHING RETURNING id
-         ) INSERT INTO heph.heads (owner, stamp) SELECT id, 0 FROM new`,
-        [identity.iss, identity.sub, this.deps.clock.now()],
-      );
-      const id = await this.findIn(c, identity);
-      if (id === undefined) throw new HephError('storage', 'recording an owner failed');
-      return id;
-    });
-  }
-
-  private async findIn(c: pg.PoolClient, identity: OwnerIdentity): Promise<OwnerId | undefined> {
-    const r = await c.query<{ id: string }>(
-      'SELECT id FROM heph.owners WHERE iss = $1 AND sub = $2',
-      [identity.iss, identity.sub],
-    );
-    return r.rows.length === 0 ? undefined : Number(r.rows[0]!.id);
+    const now = this.deps.clock.now();
+    return this.withClient('recording an owner failed', (c) => ownerIn(c, identity, now));
   }
 
   async findOwner(identity: OwnerIdentity): Promise<OwnerId | undefined> {
     checkIdentity(identity);
-    return this.withClient('reading owners failed', (c) => this.findIn(c, identity));
+    return this.withClient('reading owners failed', (c) => findOwnerIn(c, identity));
   }
 
   async claim(): Promise<OwnerIdentity | undefined> {
@@ -557,32 +400,14 @@ export class PostgresHubStore implements HubStore {
     expected: OwnerIdentity | undefined,
   ): Promise<OwnerIdentity> {
     checkIdentity(identity);
-    return this.withClient('recording the claim failed', async (c) => {
-      const now = this.deps.clock.now();
-      if (expected === undefined) {
-        await c.query(
-          `INSERT INTO heph.claim (one, iss, sub, claimed_ms) VALUES (1, $1, $2, $3)
-           ON CONFLICT (one) DO NOTHING`,
-          [identity.iss, identity.sub, now],
-        );
-      } else {
-        await c.query(
-          `UPDATE heph.claim SET iss = $1, sub = $2, claimed_ms = $3
-           WHERE one = 1 AND iss = $4 AND sub = $5`,
-          [identity.iss, identity.sub, now, expected.iss, expected.sub],
-        );
-      }
-      return (await readClaim(c)) ?? identity;
-    });
+    const now = this.deps.clock.now();
+    return this.withClient('recording the claim failed', (c) =>
+      setClaimIn(c, identity, expected, now),
+    );
   }
 
   async storeId(): Promise<string> {
-    return this.withClient('reading the store id failed', async (c) => {
-      const r = await c.query<{ value: string }>(
-        "SELECT value FROM heph.meta WHERE key = 'store_id'",
-      );
-      return r.rows[0]!.value;
-    });
+    return this.withClient('reading the store id failed', readStoreId);
   }
 
   async ping(): Promise<void> {
@@ -601,10 +426,4 @@ export class PostgresHubStore implements HubStore {
     })();
     return this.closing;
   }
-}
-
-async function readClaim(c: pg.PoolClient): Promise<OwnerIdentity | undefined> {
-  const r = await c.query<OwnerIdentity>('SELECT iss, sub FROM heph.claim WHERE one = 1');
-  const row = r.rows[0];
-  return row === undefined ? undefined : { iss: row.iss, sub: row.sub };
 }
