@@ -7,6 +7,7 @@ import { engine } from './engine.js';
 import { floors } from './floors.js';
 import { history } from './history.js';
 import { model } from './model.js';
+import { postgres } from './postgres.js';
 import { spoke } from './spoke.js';
 import { sync } from './sync.js';
 import type { BenchModule } from './types.js';
@@ -20,4 +21,5 @@ export const modules: readonly BenchModule[] = [
   cli,
   sync,
   spoke,
+  postgres,
 ];

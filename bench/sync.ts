@@ -94,7 +94,7 @@ type Autocannon = (opts: {
 }) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-interface Hub {
+export interface Hub {
   url: string;
   child: ChildProcess;
   stop(): Promise<void>;
@@ -103,7 +103,8 @@ interface Hub {
 /** Every hub this module started; any still alive when it finishes is killed. */
 const spawned = new Set<ChildProcess>();
 
-async function startHub(dir: string): Promise<Hub> {
+/** A hephd --mode server process on `dir`; `env` adds to its environment (HEPH_HUB_STORE). */
+export async function startHub(dir: string, env: Record<string, string> = {}): Promise<Hub> {
   const child = spawn(
     process.execPath,
     [
@@ -120,7 +121,12 @@ async function startHub(dir: string): Promise<Hub> {
       'info',
     ],
     {
-      env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        XDG_CONFIG_HOME: join(dir, 'config'),
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -156,7 +162,7 @@ const TARGETS = 1000;
  * and names op k - 1,000 (the previous title of that task) as its `prev`, like real edits: each
  * title keeps one head instead of piling up concurrent ones.
  */
-class OpSource {
+export class OpSource {
   private readonly targets: string[];
   constructor(
     readonly origin: string,
@@ -203,7 +209,7 @@ class OpSource {
   }
 }
 
-function headers(origin: string): Record<string, string> {
+export function headers(origin: string): Record<string, string> {
   return {
     'content-type': 'application/json',
     'heph-protocol': String(PROTOCOL_VERSION),

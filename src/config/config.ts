@@ -36,6 +36,8 @@ const FileConfig = z.strictObject({
   cache_dir: z.string().min(1).optional(),
   cache_max_owners: z.number().int().min(1).max(1_000_000).optional(),
   cache_max_mb: z.number().int().min(1).max(16_777_216).optional(),
+  hub_store: z.string().min(1).optional(),
+  hub_store_pool: z.number().int().min(1).max(1000).optional(),
 });
 export type FileConfig = z.infer<typeof FileConfig>;
 
@@ -71,6 +73,9 @@ export interface DaemonFlags {
   cacheDir?: string | undefined;
   cacheMaxOwners?: string | undefined;
   cacheMaxMb?: string | undefined;
+  /** Mode server: `sqlite` (default) or a postgres:// URL. */
+  hubStore?: string | undefined;
+  hubStorePool?: string | undefined;
 }
 
 export interface DaemonConfig {
@@ -106,6 +111,14 @@ export interface DaemonConfig {
   cacheMaxOwners?: number;
   /** Mode server: most megabytes of cache replicas kept (default 2048). */
   cacheMaxMb?: number;
+  /** Mode server: keep the hub store in this PostgreSQL database (postgres://…) instead of
+   *  <data dir>/hub.db. */
+  hubStore?: string;
+  /** Where hubStore was given: a URL with a password on the command line is visible to every
+   *  user of the machine, so the hub warns. */
+  hubStoreFrom?: 'flag' | 'env' | 'file';
+  /** Mode server: most PostgreSQL connections for requests (default 10). */
+  hubStorePool?: number;
 }
 
 export interface OidcConfig {
@@ -219,6 +232,7 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
     ...syncInterval(flags, env, file),
     ...hubFields(flags, env, file, cwd, configPath),
     ...cacheFields(flags, env, file, cwd),
+    ...hubStoreFields(flags, env, file),
     ...((flags.insecureHttp === true ||
       env.HEPH_INSECURE_HTTP === '1' ||
       env.HEPH_INSECURE_HTTP === 'true' ||
@@ -284,6 +298,47 @@ function cacheFields(
     ...(dir !== undefined && { cacheDir: resolve(cwd, dir) }),
     ...(maxOwners !== undefined && { cacheMaxOwners: maxOwners }),
     ...(maxMb !== undefined && { cacheMaxMb: maxMb }),
+  };
+}
+
+/** --hub-store: `sqlite` (the default: <data dir>/hub.db) or a postgres:// URL. */
+function hubStoreFields(
+  flags: DaemonFlags,
+  env: Env,
+  file: FileConfig,
+): Pick<DaemonConfig, 'hubStore' | 'hubStoreFrom' | 'hubStorePool'> {
+  const from =
+    flags.hubStore !== undefined && flags.hubStore !== ''
+      ? 'flag'
+      : env.HEPH_HUB_STORE !== undefined && env.HEPH_HUB_STORE !== ''
+        ? 'env'
+        : file.hub_store !== undefined
+          ? 'file'
+          : undefined;
+  const store = first(flags.hubStore, env.HEPH_HUB_STORE, file.hub_store);
+  const pool = first(flags.hubStorePool, env.HEPH_HUB_STORE_POOL);
+  const poolSize =
+    pool !== undefined ? wholeNumber('hub-store-pool', pool, 1000) : file.hub_store_pool;
+  if (store !== undefined && store !== 'sqlite' && !/^postgres(ql)?:\/\/./.test(store)) {
+    // Never echo the value: it may hold a password.
+    throw new HephError(
+      'invalid_params',
+      '--hub-store must be sqlite (the default) or a PostgreSQL URL, ' +
+        'postgres://USER@HOST[:PORT]/DATABASE[?sslmode=verify-full]',
+      { field: 'hub-store' },
+    );
+  }
+  if (poolSize !== undefined && (store === undefined || store === 'sqlite')) {
+    throw new HephError(
+      'invalid_params',
+      '--hub-store-pool only means something with a PostgreSQL --hub-store',
+      { field: 'hub-store-pool' },
+    );
+  }
+  return {
+    ...(store !== undefined && store !== 'sqlite' && { hubStore: store }),
+    ...(store !== undefined && store !== 'sqlite' && from !== undefined && { hubStoreFrom: from }),
+    ...(poolSize !== undefined && { hubStorePool: poolSize }),
   };
 }
 

@@ -16,6 +16,7 @@ import { isFailpoint } from '../sync/sync-once.js';
 import { startDaemon } from './daemon.js';
 
 const HELP = `Usage: hephd [options]
+       hephd hub-migrate --from DATA_DIR --to postgres://…   (see hephd hub-migrate --help)
 
 The heph daemon: owns your heph database and serves the heph CLI and editor plugins
 over a unix socket.
@@ -59,6 +60,12 @@ Options:
                      HEPH_CACHE_MAX_OWNERS); the least recently used go first
   --cache-max-mb N   mode server: keep at most N MB of cache replicas (default 2048; env
                      HEPH_CACHE_MAX_MB)
+  --hub-store STORE  mode server: sqlite (default: hub.db beside --db) or a PostgreSQL database,
+                     postgres://USER@HOST[:PORT]/DATABASE[?sslmode=verify-full], which any
+                     number of hub processes may share (env HEPH_HUB_STORE; keep the password
+                     out of the command line: HEPH_HUB_STORE, the config file or PGPASSWORD)
+  --hub-store-pool N mode server, PostgreSQL: most database connections for requests (default
+                     10; env HEPH_HUB_STORE_POOL)
   -h, --help         show this help
   -v, --version      print the version
 
@@ -112,6 +119,8 @@ function parseFlags(argv: string[]) {
         'cache-dir': { type: 'string' },
         'cache-max-owners': { type: 'string' },
         'cache-max-mb': { type: 'string' },
+        'hub-store': { type: 'string' },
+        'hub-store-pool': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -148,6 +157,9 @@ async function signedInSession(
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv[0] === 'hub-migrate') {
+    return (await import('../hub/hub-migrate-main.js')).hubMigrateMain(argv.slice(1), env);
+  }
   let config: DaemonConfig;
   try {
     const flags = parseFlags(argv);
@@ -183,6 +195,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         cacheDir: flags['cache-dir'],
         cacheMaxOwners: flags['cache-max-owners'],
         cacheMaxMb: flags['cache-max-mb'],
+        hubStore: flags['hub-store'],
+        hubStorePool: flags['hub-store-pool'],
       },
       env,
       process.cwd(),

@@ -1,14 +1,16 @@
-// hephd --mode server: the hub. Its data directory is the folder of --db: one hub store
-// (hub.db, see store/sqlite.ts) for every owner's op-log and the control plane, and cache
-// replicas (cache.ts) under --cache-dir (default <data dir>/cache) that serve /rpc and the hub's
-// own unix socket (the hub owner's data). Guarantees: a data directory of the earlier layout is
-// upgraded in place first (store/sqlite-upgrade.ts); the store is opened with synchronous=FULL (a
-// 2xx is a promise to other machines) and SQLite's exclusive lock, so a second hub on the same
-// directory stops with "already running"; without an identity provider (--oidc-issuer) the hub
-// binds to loopback only unless insecureOpen is set, and with one every /sync and /rpc call
-// needs a bearer token from it; an issuer reached over plain http off loopback is refused before
-// anything is opened unless the operator opted in (--insecure-oidc-http), and then every start
-// logs a warning; TLS material is read and checked before anything is opened;
+// hephd --mode server: the hub. Its data directory is the folder of --db: the hub store (hub.db,
+// see store/sqlite.ts, unless --hub-store names a PostgreSQL database, store/postgres.ts) and
+// cache replicas (cache.ts) under --cache-dir (default <data dir>/cache) that serve /rpc and the
+// hub's own unix socket (the hub owner's data). Guarantees: on SQLite, a data directory of the
+// earlier layout is upgraded in place first (store/sqlite-upgrade.ts); the store is opened with
+// synchronous=FULL (a 2xx is a promise to other machines) and SQLite's exclusive lock, so a second
+// hub on the same directory stops with "already running"; on PostgreSQL any number of hub
+// processes share the database, each with a data directory of its own (held under
+// hub-process.lock, so two processes never share one cache); without an identity provider
+// (--oidc-issuer) the hub binds to loopback only unless insecureOpen is set, and with one every
+// /sync and /rpc call needs a bearer token from it; an issuer reached over plain http off loopback
+// is refused before anything is opened unless the operator opted in (--insecure-oidc-http), and
+// then every start logs a warning; TLS material is read and checked before anything is opened;
 // stop() closes HTTP first (ending long-polls), then the socket, the caches and the store, and is
 // idempotent.
 
@@ -38,7 +40,9 @@ import { prepareSocketPath } from '../transport/unix-socket.js';
 import { buildHub, type HubApp, type HubTimeouts } from './app.js';
 import type { CacheReplicas } from './cache.js';
 import type { HubRpcContext } from './routes/rpc.js';
+import { PostgresHubStore } from './store/postgres.js';
 import { SqliteHubStore } from './store/sqlite.js';
+import { holdExclusively } from '../store/sqlite-errors.js';
 import { hubDbPath, upgradeHubDir, type UpgradeReport } from './store/sqlite-upgrade.js';
 
 export const FAILPOINT_PUSH_MID_BATCH = 'hub.push.mid_batch';
@@ -207,22 +211,58 @@ async function prepareSocket(socket: string): Promise<void> {
   await prepareSocketPath(socket).catch(socketInUse(socket));
 }
 
-async function openHubStore(path: string, deps: HubDeps): Promise<SqliteHubStore> {
+function midAppendOf(deps: HubDeps): { midAppend?: () => void } {
+  return deps.hubFailpoint === FAILPOINT_PUSH_MID_BATCH
+    ? { midAppend: killMidAppend(deps.logger) }
+    : {};
+}
+
+async function openSqliteHubStore(path: string, deps: HubDeps): Promise<SqliteHubStore> {
   try {
     return SqliteHubStore.open(
       { path },
-      {
-        clock: deps.clock,
-        logger: deps.logger,
-        ...(deps.hubFailpoint === FAILPOINT_PUSH_MID_BATCH && {
-          midAppend: killMidAppend(deps.logger),
-        }),
-      },
+      { clock: deps.clock, logger: deps.logger, ...midAppendOf(deps) },
     );
   } catch (e) {
     if (e instanceof HephError && e.code === 'already_running') {
       throw await alreadyRunningError(path);
     }
+    throw e;
+  }
+}
+
+/** The store on PostgreSQL: the data directory (caches, socket, pid file) stays this process's
+ *  own, held under a lock file, while the database is shared with any other hub process. */
+async function openPostgresHubStore(
+  url: string,
+  config: DaemonConfig,
+  lockPath: string,
+  deps: HubDeps,
+): Promise<{ store: HubStore; release: () => void }> {
+  let release: () => void;
+  try {
+    release = holdExclusively(lockPath, 'hub data directory');
+  } catch (e) {
+    if (e instanceof HephError && e.code === 'already_running') {
+      throw await alreadyRunningError(lockPath);
+    }
+    throw e;
+  }
+  if (config.hubStoreFrom === 'flag' && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(url)) {
+    deps.logger.warn(
+      {},
+      '--hub-store holds a password, which every user of this machine can read in the process ' +
+        'list: give the URL in HEPH_HUB_STORE or the config file, or the password in PGPASSWORD',
+    );
+  }
+  try {
+    const store = await PostgresHubStore.open(
+      { url, ...(config.hubStorePool !== undefined && { poolSize: config.hubStorePool }) },
+      { clock: deps.clock, logger: deps.logger, ...midAppendOf(deps) },
+    );
+    return { store, release };
+  } catch (e) {
+    release();
     throw e;
   }
 }
@@ -241,10 +281,25 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   // The socket's directory and path are checked before the data directory is upgraded, so a
   // start that cannot succeed changes nothing.
   await prepareSocket(config.socket);
-  const path = hubDbPath(dataDir);
-  const upgraded = upgradeHubDir({ dataDir, legacyDb: config.db, now: deps.clock.now(), logger });
-  const hubStore = await openHubStore(path, deps);
-  const pidFile = ownerFilePath(path);
+  let upgraded: UpgradeReport | undefined;
+  let hubStore: HubStore;
+  /** The file whose owner file (<path>.pid) names this process. */
+  let ownedPath: string;
+  let release = (): void => undefined;
+  if (config.hubStore === undefined) {
+    ownedPath = hubDbPath(dataDir);
+    upgraded = upgradeHubDir({ dataDir, legacyDb: config.db, now: deps.clock.now(), logger });
+    hubStore = await openSqliteHubStore(ownedPath, deps);
+  } else {
+    ownedPath = join(dataDir, 'hub-process.lock');
+    ({ store: hubStore, release } = await openPostgresHubStore(
+      config.hubStore,
+      config,
+      ownedPath,
+      deps,
+    ));
+  }
+  const pidFile = ownerFilePath(ownedPath);
   const cacheDir = config.cacheDir ?? join(dataDir, 'cache');
   let hub: HubApp | undefined;
   let socket: SocketServer | undefined;
@@ -304,6 +359,7 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
     await hub?.close();
     await socket?.stop();
     await hubStore.close();
+    release();
     rmSync(pidFile, { force: true });
     throw e;
   }
@@ -357,6 +413,7 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
         await running.close();
         await hubStore.close();
         if (readPid(pidFile) === process.pid) rmSync(pidFile, { force: true });
+        release();
         logger.info({}, 'hephd stopped');
       })();
       return stopping;

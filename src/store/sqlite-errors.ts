@@ -1,6 +1,7 @@
 // SQLite's errors, translated once where they are caught into heph's typed errors; and the
 // exclusive lock every heph database is opened under, whose failure is one of them.
 
+import DatabaseCtor from 'better-sqlite3';
 import type Database from 'better-sqlite3';
 import { HephError } from '../core/errors.js';
 
@@ -70,5 +71,23 @@ export function lockExclusively(db: Database.Database, path: string, what = 'dat
       });
     }
     throw e;
+  }
+}
+
+/**
+ * Holds `path` (an SQLite file made for the purpose) under the exclusive lock until the returned
+ * function is called: a directory one process at a time works in, with the same already_running
+ * error and the same release when the process dies, however it dies.
+ */
+export function holdExclusively(path: string, what: string): () => void {
+  let db: Database.Database | undefined;
+  try {
+    db = new DatabaseCtor(path);
+    lockExclusively(db, path, what);
+    const held = db;
+    return () => held.close();
+  } catch (e) {
+    db?.close();
+    throw translateSqliteError(e, `cannot take ${path}`);
   }
 }

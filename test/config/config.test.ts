@@ -5,6 +5,18 @@ import { resolveDaemonConfig, resolveSocketPath } from '../../src/config/config.
 import { HephError } from '../../src/core/errors.js';
 import { tempDir } from '../helpers/temp.js';
 
+/** The HephError `fn` throws (fails the test when it throws none or another kind). */
+function refusal(fn: () => unknown, what: string): HephError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, what).toBeInstanceOf(HephError);
+  return err as HephError;
+}
+
 describe('daemon configuration', () => {
   let t: { dir: string; cleanup(): void };
   beforeEach(() => {
@@ -75,15 +87,61 @@ describe('daemon configuration', () => {
       [{ cacheMaxOwners: 'lots' }, 'cache-max-owners'],
       [{ cacheMaxMb: '-5' }, 'cache-max-mb'],
     ] as const) {
-      let err: unknown;
-      try {
-        resolveDaemonConfig(flags, env(), '/');
-      } catch (e) {
-        err = e;
-      }
-      expect(err, JSON.stringify(flags)).toBeInstanceOf(HephError);
-      expect((err as HephError).details.field).toBe(field);
-      expect((err as HephError).message).toMatch(new RegExp(`^--${field} must be a whole number`));
+      const err = refusal(() => resolveDaemonConfig(flags, env(), '/'), JSON.stringify(flags));
+      expect(err.details.field).toBe(field);
+      expect(err.message).toMatch(new RegExp(`^--${field} must be a whole number`));
+    }
+  });
+
+  it('reads the hub store from flags, environment and the file, never echoing a bad URL', () => {
+    const file = join(t.dir, 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ hub_store: 'postgres://heph@db/file', hub_store_pool: 4 }),
+    );
+    expect(resolveDaemonConfig({ config: file }, env(), '/')).toMatchObject({
+      hubStore: 'postgres://heph@db/file',
+      hubStoreFrom: 'file',
+      hubStorePool: 4,
+    });
+    expect(
+      resolveDaemonConfig(
+        { config: file, hubStorePool: '20' },
+        env({ HEPH_HUB_STORE: 'postgresql://heph@db/env' }),
+        '/',
+      ),
+    ).toMatchObject({
+      hubStore: 'postgresql://heph@db/env',
+      hubStoreFrom: 'env',
+      hubStorePool: 20,
+    });
+    expect(
+      resolveDaemonConfig(
+        { hubStore: 'postgres://heph:pw@db/flag' },
+        env({ HEPH_HUB_STORE: 'postgres://heph@db/env' }),
+        '/',
+      ),
+    ).toMatchObject({ hubStore: 'postgres://heph:pw@db/flag', hubStoreFrom: 'flag' });
+    // sqlite is the default, said or not.
+    for (const flags of [{}, { hubStore: 'sqlite' }]) {
+      const c = resolveDaemonConfig(flags, env(), '/');
+      expect(c.hubStore).toBeUndefined();
+      expect(c.hubStoreFrom).toBeUndefined();
+    }
+    for (const [flags, field, message] of [
+      [
+        { hubStore: 'mysql://root:hunter2@db/x' },
+        'hub-store',
+        /must be sqlite .* or a PostgreSQL URL/,
+      ],
+      [{ hubStore: 'hunter2' }, 'hub-store', /must be sqlite/],
+      [{ hubStorePool: '5' }, 'hub-store-pool', /only means something with a PostgreSQL/],
+      [{ hubStore: 'postgres://h/d', hubStorePool: '0' }, 'hub-store-pool', /whole number from 1/],
+    ] as const) {
+      const err = refusal(() => resolveDaemonConfig(flags, env(), '/'), JSON.stringify(flags));
+      expect(err.details.field).toBe(field);
+      expect(err.message).toMatch(message);
+      expect(err.message).not.toMatch(/hunter2/);
     }
   });
 

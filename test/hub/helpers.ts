@@ -3,6 +3,7 @@
 // something the test closes.
 
 import { SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -15,6 +16,7 @@ import { ManualClock, type Clock } from '../../src/ports/clock.js';
 import { HUB_OWNER, type OwnerId } from '../../src/ports/hub-store.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
+import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -226,5 +228,22 @@ export async function eventually(
   while (!(await cond())) {
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * The state an old owner database holds, as this version reads it: a copy (made in `scratch`)
+ * opened, and so migrated, by the device store. A fixture's recorded digest is what the old
+ * version read; a later schema may read the same ops differently (a context doc's title is its
+ * task's).
+ */
+export function digestAsReadNow(file: string, scratch: string): string {
+  const copy = join(scratch, `digest-${seed++}.db`);
+  copyFileSync(file, copy);
+  const store = openStore({ path: copy }, { clock: { now: () => T0 }, random: seededRandom(9) });
+  try {
+    return store.digest();
+  } finally {
+    store.close();
   }
 }

@@ -27,7 +27,7 @@ import { pendingCount, pullCursor } from '../../src/sync/sync-state.js';
 import { useDaemons, until } from '../daemon/helpers.js';
 import { tempDir, useCleanup } from '../helpers/temp.js';
 import { opIds } from '../sync/helpers.js';
-import { hubConfig, httpPull, ORIGIN_A, titleOp } from './helpers.js';
+import { digestAsReadNow, hubConfig, httpPull, ORIGIN_A, titleOp } from './helpers.js';
 
 interface Facts {
   issuer: string;
@@ -53,25 +53,11 @@ const { dir: FIXTURE, facts, partition: PARTITION } = fixture(FIXTURES[0]!);
 
 const cleanups = useCleanup();
 
-/**
- * The state an old owner database holds, as this version reads it: a copy opened (and so
- * migrated) by the device store. The fixture's recorded digest is what the old version read;
- * a later schema may read the same ops differently (a context doc's title is its task's).
- */
+/** See digestAsReadNow; the copy is removed after the test. */
 function digestOf(file: string): string {
   const t = tempDir('heph-digest-');
   cleanups.defer(() => t.cleanup());
-  const copy = join(t.dir, 'old.db');
-  copyFileSync(file, copy);
-  const store = openStore(
-    { path: copy },
-    { clock: { now: () => Date.now() }, random: seededRandom(9) },
-  );
-  try {
-    return store.digest();
-  } finally {
-    store.close();
-  }
+  return digestAsReadNow(file, t.dir);
 }
 
 /** A fixture laid out as the earlier hub left it, with its owner database named `main`. */

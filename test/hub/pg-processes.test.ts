@@ -1,0 +1,224 @@
+// Real hephd processes on one PostgreSQL database: two hubs started together (the schema is made
+// once, under the advisory lock), devices pointed at different hubs converge with every edit
+// present once; kill -9 of a hub in the middle of a push leaves all of that batch or none; and
+// `hephd hub-migrate` copies the committed SQLite hub fixture (after the in-place upgrade a hub
+// of this version makes) so that its device, whose cursor predates all of it, syncs on.
+
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { startHub } from '../../src/hub/server.js';
+import { upgradeHubDir } from '../../src/hub/store/sqlite-upgrade.js';
+import { PostgresHubStore } from '../../src/hub/store/postgres.js';
+import { ManualClock } from '../../src/ports/clock.js';
+import { HUB_OWNER } from '../../src/ports/hub-store.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import { seededRandom } from '../../src/ports/random.js';
+import { openStore } from '../../src/store/open-store.js';
+import { HubClient } from '../../src/sync/hub-client.js';
+import { syncOnce } from '../../src/sync/sync-once.js';
+import { pendingCount, pullCursor } from '../../src/sync/sync-state.js';
+import { useDaemons, type DaemonProcess } from '../daemon/helpers.js';
+import { createTestDatabase, sql } from '../helpers/postgres.js';
+import {
+  digestAsReadNow,
+  eventually,
+  hubConfig,
+  httpPush,
+  ORIGIN_A,
+  T0,
+  titleOp,
+} from './helpers.js';
+
+const cluster = inject('pg');
+const h = useDaemons();
+
+function hubUrlOf(d: DaemonProcess): string | undefined {
+  return /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(d.stderr())?.[1];
+}
+
+function startPgHub(url: string, env: Record<string, string> = {}): DaemonProcess {
+  const dir = h.dir();
+  return h.spawn({
+    db: join(dir, 'hub.db'),
+    socket: join(dir, 'hub.sock'),
+    logLevel: 'info',
+    args: ['--mode', 'server', '--http-addr', '127.0.0.1:0'],
+    env: { HEPH_HUB_STORE: url, ...env },
+  });
+}
+
+async function served(d: DaemonProcess): Promise<string> {
+  await eventually(() => {
+    if (d.exit() !== null) throw new Error(`hub exited: ${d.stderr()}`);
+    return Promise.resolve(hubUrlOf(d) !== undefined);
+  }, 'the hub to listen');
+  return hubUrlOf(d)!;
+}
+
+describe('hub processes on one PostgreSQL database', () => {
+  it('two hubs started together make the schema once; devices on different hubs converge', async () => {
+    const db = await createTestDatabase(cluster, 'procs');
+    const hubs = [startPgHub(db.url), startPgHub(db.url)];
+    const urls = await Promise.all(hubs.map(served));
+    expect(urls[0]).not.toBe(urls[1]);
+    const made = hubs.map((d) => d.stderr().split('created the hub schema').length - 1);
+    expect(made.reduce((a, b) => a + b)).toBe(1);
+    expect(await sql(db.url, 'SELECT version FROM heph.schema_version')).toEqual([{ version: 1 }]);
+    expect(await sql(db.url, 'SELECT id::int FROM heph.owners')).toEqual([{ id: HUB_OWNER }]);
+
+    const devices: Awaited<ReturnType<typeof h.client>>[] = [];
+    for (const url of urls) {
+      const dir = h.dir();
+      const d = await h.start({
+        db: join(dir, 'heph.db'),
+        socket: join(dir, 'd.sock'),
+        args: ['--hub-url', url],
+      });
+      devices.push(await h.client(d.socket));
+    }
+    const made_ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      for (const [n, c] of devices.entries()) {
+        const node = (await c.call('node.create', { kind: 'doc', title: `d${n} ${i}` })) as {
+          id: string;
+        };
+        made_ids.push(node.id);
+      }
+    }
+    // Each device hears of the other's edits through its own hub's long-poll, woken by the other
+    // hub's NOTIFY.
+    type Status = { digest: string; ops: number };
+    await eventually(async () => {
+      const s = (await Promise.all(devices.map((c) => c.call('status')))) as Status[];
+      return s[0]!.digest === s[1]!.digest && s[0]!.ops === s[1]!.ops;
+    }, 'the devices to converge');
+    for (const c of devices) {
+      const titles = [];
+      for (const id of made_ids)
+        titles.push(((await c.call('node.get', { id })) as { title: string }).title);
+      // Every edit present once, under its own title.
+      expect(titles.sort()).toEqual(
+        Array.from({ length: 5 }, (_, i) => [`d0 ${i}`, `d1 ${i}`])
+          .flat()
+          .sort(),
+      );
+    }
+  });
+
+  it('kill -9 of a hub in the middle of a push leaves none of the batch; the push then succeeds through another hub', async () => {
+    const db = await createTestDatabase(cluster, 'kill');
+    const dying = startPgHub(db.url, { HEPH_FAILPOINT: 'hub.push.mid_batch' });
+    const url = await served(dying);
+    const batch = Array.from({ length: 10 }, (_, i) => titleOp(T0, i, ORIGIN_A));
+    await expect(httpPush(url, batch)).rejects.toThrow();
+    expect((await dying.exited).signal).toBe('SIGKILL');
+    const store = await PostgresHubStore.open({ url: db.url }, { clock: new ManualClock(T0) });
+    try {
+      expect(await store.head(HUB_OWNER)).toBe(0);
+      expect(await sql(db.adminUrl, 'SELECT count(*)::int AS n FROM heph.ops')).toEqual([{ n: 0 }]);
+      const other = await served(startPgHub(db.url));
+      expect(await httpPush(other, batch)).toMatchObject({ accepted: 10, duplicates: 0 });
+      expect(await store.head(HUB_OWNER)).toBe(10);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+interface Facts {
+  issuer: string;
+  owner: { ids: string[]; last: number; digest: string };
+  bob: { ids: string[]; last: number; digest: string };
+  device_a: { origin: string; cursor: string; pending: number };
+}
+
+describe('hephd hub-migrate', () => {
+  it('copies the SQLite hub fixture with its stamps; its device, with a cursor from before, syncs on; a second copy is refused', async () => {
+    const fixture = join(import.meta.dirname, '..', 'fixtures', 'hub-v2');
+    const facts = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', 'fixtures', 'hub-v2.json'), 'utf8'),
+    ) as Facts;
+    const base = h.dir();
+    const dataDir = join(base, 'data');
+    mkdirSync(join(dataDir, 'users'), { recursive: true, mode: 0o700 });
+    copyFileSync(join(fixture, 'hub.sqlite'), join(dataDir, 'hub.db'));
+    for (const f of readdirSync(join(fixture, 'users'))) {
+      copyFileSync(
+        join(fixture, 'users', f),
+        join(dataDir, 'users', f.replace(/\.sqlite$/, '.db')),
+      );
+    }
+    const device = join(base, 'device.db');
+    copyFileSync(join(fixture, 'device-a.sqlite'), device);
+    // The SQLite hub of this version, as its first start leaves the directory.
+    upgradeHubDir({
+      dataDir,
+      legacyDb: join(dataDir, 'hub.db'),
+      now: Date.now(),
+      logger: silentLogger,
+    });
+
+    const db = await createTestDatabase(cluster, 'migrate');
+    const r = await h.run(['hub-migrate', '--from', dataDir], { HEPH_HUB_STORE: db.url });
+    const total = facts.owner.ids.length + facts.bob.ids.length;
+    expect(r.stderr).toMatch(
+      new RegExp(`copying: 0 of ${total} changes[\\s\\S]*copying: ${total} of ${total} changes`),
+    );
+    expect(r.code).toBe(0);
+    const again = await h.run(['hub-migrate', '--from', dataDir], { HEPH_HUB_STORE: db.url });
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(/already holds a hub's data.*give it a new database/);
+    const bad = await h.run(['hub-migrate', '--from', dataDir, '--to', 'mysql://x/y']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/to: must be a postgres:\/\/ URL/);
+
+    const hubDir = h.dir();
+    const hub = await startHub(hubConfig(hubDir, { hubStore: db.url }), {
+      clock: { now: () => Date.now() },
+      random: seededRandom(5),
+      logger: silentLogger,
+      version: 'test',
+    });
+    const store = openStore(
+      { path: device },
+      { clock: { now: () => Date.now() }, random: seededRandom(8) },
+    );
+    const client = new HubClient({
+      url: hub.url,
+      origin: store.origin,
+      ownHigh: () => store.ownHigh(),
+    });
+    try {
+      expect(await hub.hubStore.head(HUB_OWNER)).toBe(facts.owner.last);
+      expect(await hub.hubStore.claim()).toEqual({ iss: facts.issuer, sub: 'alice' });
+      const bob = await hub.hubStore.findOwner({ iss: facts.issuer, sub: 'bob' });
+      const page = await hub.hubStore.read(bob!, { after: 0, limit: 100, maxChars: Infinity });
+      expect(page.ops.map((t) => (JSON.parse(t) as { id: string }).id)).toEqual(facts.bob.ids);
+      // The state the old databases hold, as this version reads them.
+      const partition = readdirSync(join(fixture, 'users'))[0]!;
+      expect(await hub.caches.run(HUB_OWNER, (x) => x.store.digest())).toBe(
+        digestAsReadNow(join(fixture, 'hub.sqlite'), h.dir()),
+      );
+      expect(await hub.caches.run(bob!, (x) => x.store.digest())).toBe(
+        digestAsReadNow(join(fixture, 'users', partition), h.dir()),
+      );
+      // The device's cursor predates the copy: it pulls only what it lacks, then pushes.
+      expect(pullCursor(store)).toBe(facts.device_a.cursor);
+      const synced = await syncOnce(store, client);
+      expect(synced).toMatchObject({
+        pulled: facts.owner.last - Number(facts.device_a.cursor),
+        pushed: facts.device_a.pending,
+        refused: [],
+      });
+      expect(pendingCount(store)).toBe(0);
+      expect(await hub.hubStore.head(HUB_OWNER)).toBe(facts.owner.last + facts.device_a.pending);
+      const view = await hub.caches.run(HUB_OWNER, (x) => x.store);
+      expect(store.digest()).toBe(view.digest());
+    } finally {
+      await client.close();
+      store.close();
+      await hub.stop();
+    }
+  });
+});
