@@ -63,18 +63,24 @@ async function importPlan(d: Device, text: string): Promise<void> {
 const EGGS = 'Shopping\n\n- milk\n- eggs\n';
 const BREAD = 'Shopping\n\n- milk\n- bread\n- butter\n- jam\n- tea\n- rice\n- beans\n';
 
+/** Two devices that imported Plan.md in two versions before they first synced, now synced. */
+async function conflicted(): Promise<[Device, Device]> {
+  const hub = await closers.hub();
+  const d = await device();
+  const e = await device();
+  await importPlan(d, EGGS);
+  await importPlan(e, BREAD);
+  await d.join(hub.url);
+  await e.join(hub.url);
+  ok(await d.run(['sync']));
+  ok(await e.run(['sync']));
+  ok(await d.run(['sync']));
+  return [d, e];
+}
+
 describe('a body conflict from the CLI', () => {
   it('is listed as text with the note named, and resolved from standard input', async () => {
-    const hub = await closers.hub();
-    const d = await device();
-    const e = await device();
-    await importPlan(d, EGGS);
-    await importPlan(e, BREAD);
-    await d.join(hub.url);
-    await e.join(hub.url);
-    ok(await d.run(['sync']));
-    ok(await e.run(['sync']));
-    ok(await d.run(['sync']));
+    const [d, e] = await conflicted();
 
     const listed = ok(await d.run(['conflicts']));
     expect(listed.stdout).toContain('Plan (');
@@ -107,16 +113,7 @@ describe('a body conflict from the CLI', () => {
   });
 
   it('keeps a body typed on the command line as text, even when it reads as JSON', async () => {
-    const hub = await closers.hub();
-    const d = await device();
-    const e = await device();
-    await importPlan(d, EGGS);
-    await importPlan(e, BREAD);
-    await d.join(hub.url);
-    await e.join(hub.url);
-    ok(await d.run(['sync']));
-    ok(await e.run(['sync']));
-    ok(await d.run(['sync']));
+    const [d] = await conflicted();
     ok(await d.run(['conflicts', 'resolve', 'Plan', 'body', '42']));
     expect(ok(await d.run(['get', 'Plan', '--body'])).stdout).toBe('42');
   });
