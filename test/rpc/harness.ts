@@ -29,6 +29,8 @@ export interface MethodsEnv {
   /** The reply to one call: {result} or {error}. A result that does not match the schema
    *  rpc.methods publishes for it throws, naming what differs. */
   reply: (method: string, params?: unknown) => Promise<{ result?: Wire; error?: Wire }>;
+  /** Aborted by close(): the caller's connection going away. */
+  abort: AbortController;
   /** The result of one call; throws with the error's message when it fails. */
   call(method: string, params?: unknown): Promise<Wire>;
   close: () => void;
@@ -47,9 +49,11 @@ export function checkResult(registry: Registry, method: string, result: unknown)
   }
 }
 
-export function openMethods(seed = 3): MethodsEnv {
+export function openMethods(
+  seed = 3,
+  clock = new ManualClock(Date.UTC(2026, 10, 22, 9)),
+): MethodsEnv {
   const t = tempDir();
-  const clock = new ManualClock(Date.UTC(2026, 10, 22, 9));
   const db = `${t.dir}/heph.db`;
   const store = openStore({ path: db }, { clock, random: seededRandom(seed) });
   const events = new EventHub(store, silentLogger);
@@ -87,6 +91,7 @@ export function openMethods(seed = 3): MethodsEnv {
     dir: t.dir,
     notes,
     reply,
+    abort,
     call: async (method, params) => {
       const r = await reply(method, params);
       if (r.error !== undefined) {
