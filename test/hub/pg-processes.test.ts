@@ -14,10 +14,6 @@ import { ManualClock } from '../../src/ports/clock.js';
 import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
-import { openStore } from '../../src/store/open-store.js';
-import { HubClient } from '../../src/sync/hub-client.js';
-import { syncOnce } from '../../src/sync/sync-once.js';
-import { pendingCount, pullCursor } from '../../src/sync/sync-state.js';
 import { useDaemons, type DaemonProcess } from '../daemon/helpers.js';
 import { createTestDatabase, sql } from '../helpers/postgres.js';
 import {
@@ -29,6 +25,7 @@ import {
   T0,
   titleOp,
 } from './helpers.js';
+import { syncFixtureDevice } from './fixture-device.js';
 
 const cluster = inject('pg');
 const h = useDaemons();
@@ -130,7 +127,7 @@ interface Facts {
   issuer: string;
   owner: { ids: string[]; last: number; digest: string };
   bob: { ids: string[]; last: number; digest: string };
-  device_a: { origin: string; cursor: string; pending: number };
+  device_a: { origin: string; cursor: string; pending: number; task: string };
 }
 
 describe('hephd hub-migrate', () => {
@@ -180,15 +177,6 @@ describe('hephd hub-migrate', () => {
       logger: silentLogger,
       version: 'test',
     });
-    const store = openStore(
-      { path: device },
-      { clock: { now: () => Date.now() }, random: seededRandom(8) },
-    );
-    const client = new HubClient({
-      url: hub.url,
-      origin: store.origin,
-      ownHigh: () => store.ownHigh(),
-    });
     try {
       expect(await hub.hubStore.head(HUB_OWNER)).toBe(facts.owner.last);
       expect(await hub.hubStore.claim()).toEqual({ iss: facts.issuer, sub: 'alice' });
@@ -204,20 +192,8 @@ describe('hephd hub-migrate', () => {
         digestAsReadNow(join(fixture, 'users', partition), h.dir()),
       );
       // The device's cursor predates the copy: it pulls only what it lacks, then pushes.
-      expect(pullCursor(store)).toBe(facts.device_a.cursor);
-      const synced = await syncOnce(store, client);
-      expect(synced).toMatchObject({
-        pulled: facts.owner.last - Number(facts.device_a.cursor),
-        pushed: facts.device_a.pending,
-        refused: [],
-      });
-      expect(pendingCount(store)).toBe(0);
-      expect(await hub.hubStore.head(HUB_OWNER)).toBe(facts.owner.last + facts.device_a.pending);
-      const view = await hub.caches.run(HUB_OWNER, (x) => x.store);
-      expect(store.digest()).toBe(view.digest());
+      await syncFixtureDevice(hub, device, facts);
     } finally {
-      await client.close();
-      store.close();
       await hub.stop();
     }
   });

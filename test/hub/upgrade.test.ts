@@ -20,14 +20,10 @@ import { startHub, type Hub } from '../../src/hub/server.js';
 import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
-import { openStore } from '../../src/store/open-store.js';
-import { HubClient } from '../../src/sync/hub-client.js';
-import { syncOnce } from '../../src/sync/sync-once.js';
-import { pendingCount, pullCursor } from '../../src/sync/sync-state.js';
 import { useDaemons, until } from '../daemon/helpers.js';
 import { tempDir, useCleanup } from '../helpers/temp.js';
-import { opIds } from '../sync/helpers.js';
 import { digestAsReadNow, hubConfig, httpPull, ORIGIN_A, titleOp } from './helpers.js';
+import { syncFixtureDevice } from './fixture-device.js';
 
 interface Facts {
   issuer: string;
@@ -169,38 +165,7 @@ describe('upgrading a hub data directory of the earlier layout', () => {
       );
 
       // The device whose cursor predates the upgrade pulls only what it lacks, then pushes.
-      const store = openStore(
-        { path: device },
-        { clock: { now: () => Date.now() }, random: seededRandom(8) },
-      );
-      const client = new HubClient({
-        url: hub.url,
-        origin: store.origin,
-        ownHigh: () => store.ownHigh(),
-      });
-      try {
-        expect(store.origin).toBe(facts.device_a.origin);
-        expect(pullCursor(store)).toBe(facts.device_a.cursor);
-        expect(pendingCount(store)).toBe(facts.device_a.pending);
-        const r = await syncOnce(store, client);
-        expect(r).toMatchObject({
-          pulled: facts.owner.last - Number(facts.device_a.cursor),
-          pushed: facts.device_a.pending,
-          refused: [],
-        });
-        const last = facts.owner.last + facts.device_a.pending;
-        expect(await hub.hubStore.head(HUB_OWNER)).toBe(last);
-        expect(pendingCount(store)).toBe(0);
-        await syncOnce(store, client);
-        expect(pullCursor(store)).toBe(String(last));
-        const view = await hub.caches.run(HUB_OWNER, (x) => x.store);
-        expect(store.digest()).toBe(view.digest());
-        expect(opIds(store)).toEqual(opIds(view));
-        expect(view.getNode(facts.device_a.task).state).toBe('done');
-      } finally {
-        await client.close();
-        store.close();
-      }
+      await syncFixtureDevice(hub, device, facts);
 
       // A second start upgrades nothing.
       await hub.stop();
