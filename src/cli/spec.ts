@@ -700,7 +700,15 @@ export const GROUPS: Group[] = [
       {
         name: 'status',
         summary: "The daemon's version, files and state",
-        run: async (c) => (await admin()).status(c),
+        options: {
+          digest: {
+            type: 'boolean',
+            describe:
+              'also compute the state digest: two replicas that show the same notes and tasks ' +
+              'have the same digest (takes a moment on a large store)',
+          },
+        },
+        run: async (c, a) => (await admin()).status(c, a),
       },
       {
         name: 'doctor',

@@ -239,9 +239,9 @@ export async function startClientDaemon(
     defineMethod({
       name: 'status',
       summary: 'What this daemon is (mode client) and, when the hub answers, the hub’s status.',
-      params: z.strictObject({}),
+      params: z.strictObject({ digest: z.boolean().optional() }),
       result: R.ClientStatusResult,
-      handler: async () => {
+      handler: async (p) => {
         const own = {
           version: deps.version,
           mode: 'client',
@@ -251,7 +251,7 @@ export async function startClientDaemon(
           subscribers: subs.size,
         };
         try {
-          const theirs = await forward('status', {});
+          const theirs = await forward('status', p);
           return { ...(isPlainObject(theirs) ? theirs : {}), ...own, hub_reachable: true };
         } catch (e) {
           return { ...own, hub_reachable: false, hub_error: (e as Error).message };

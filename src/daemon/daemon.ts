@@ -89,7 +89,7 @@ export async function alreadyRunningError(db: string): Promise<HephError> {
 }
 
 /** How long whatever listens on our socket gets to answer `status` before we give up on it
- *  (generous: status computes the state digest, which takes seconds on a large database). */
+ *  (generous: a daemon busy with a long import answers late). */
 const OWNER_STATUS_TIMEOUT_MS = 5000;
 
 export async function socketOwnerError(socket: string): Promise<HephError> {

@@ -115,7 +115,7 @@ describe('a save naming changes this device does not have', () => {
     const ahead = await e.call('node.update', { id, body: 'alpha\nbeta\ngamma (E)\n' });
     const save = { id, body: 'alpha (D)\nbeta\ngamma (E)\n', base_version: ahead.body_version };
 
-    const before = json(ok(await d.run(['status', '--json'])));
+    const before = json(ok(await d.run(['status', '--digest', '--json'])));
     expect(before.digest).toMatch(/^[0-9a-f]{64}$/);
     const refused = await d.run(['call', 'node.update', JSON.stringify(save)]);
     expect(refused.code).toBe(4);
@@ -130,7 +130,7 @@ describe('a save naming changes this device does not have', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/base_version/);
-    const after = json(ok(await d.run(['status', '--json'])));
+    const after = json(ok(await d.run(['status', '--digest', '--json'])));
     expect(after.digest).toBe(before.digest);
     expect(after.ops).toBe(before.ops);
     expect(ok(await d.run(['get', id, '--body'])).stdout).toBe('alpha\nbeta\n');

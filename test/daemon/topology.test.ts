@@ -77,9 +77,9 @@ describe('a hub and two devices as the README starts them', () => {
       for (;;) {
         await Promise.all([ca.call('sync.now'), cb.call('sync.now')]);
         last = (await Promise.all([
-          hubClient.call('status'),
-          ca.call('status'),
-          cb.call('status'),
+          hubClient.call('status', { digest: true }),
+          ca.call('status', { digest: true }),
+          cb.call('status', { digest: true }),
         ])) as Status[];
         if (last.every((s) => s.digest === last[0]?.digest && s.ops === last[0]?.ops)) break;
         if (Date.now() > deadline) {

@@ -87,7 +87,9 @@ describe('hub processes on one PostgreSQL database', () => {
     // hub's NOTIFY.
     type Status = { digest: string; ops: number };
     await eventually(async () => {
-      const s = (await Promise.all(devices.map((c) => c.call('status')))) as Status[];
+      const s = (await Promise.all(
+        devices.map((c) => c.call('status', { digest: true })),
+      )) as Status[];
       return s[0]!.digest === s[1]!.digest && s[0]!.ops === s[1]!.ops;
     }, 'the devices to converge');
     for (const c of devices) {

@@ -275,7 +275,11 @@ describe('hephd --mode server on a data directory of the earlier layout', () => 
     await until(() => /hub listening on/.test(d.stderr()), 'the hub to listen');
     expect(d.stderr()).toMatch(/upgraded the hub data directory to one hub store/);
     const c = await daemons.client(d.socket);
-    const status = (await c.call('status')) as { mode: string; ops: number; digest: string };
+    const status = (await c.call('status', { digest: true })) as {
+      mode: string;
+      ops: number;
+      digest: string;
+    };
     expect(status).toMatchObject({
       mode: 'server',
       ops: facts.owner.last,

@@ -57,7 +57,7 @@ export async function crashTrial(
   const again = await h.start({ db, socket, args });
   const c = await h.client(socket);
   await c.call('sync.now');
-  const status = (await c.call('status')) as { ops: number; digest: string };
+  const status = (await c.call('status', { digest: true })) as { ops: number; digest: string };
   await again.stop();
   const view = await hub.view();
   const ids = opIds(view);

@@ -72,8 +72,9 @@ export async function repair(cli: Cli, a: Args): Promise<Output> {
   return { kind: 'repair', data, check };
 }
 
-export async function status(cli: Cli): Promise<Output> {
-  return { kind: 'summary', heading: 'hephd is running', data: await cli.call('status', {}) };
+export async function status(cli: Cli, a: Args): Promise<Output> {
+  const data = await cli.call('status', flag(a, 'digest') ? { digest: true } : {});
+  return { kind: 'summary', heading: 'hephd is running', data };
 }
 
 export async function methods(cli: Cli): Promise<Output> {

@@ -382,7 +382,7 @@ export const StatusResult = z.strictObject({
   db: z.string(),
   socket: z.string(),
   ops: z.number(),
-  digest: z.string(),
+  digest: z.string().optional().describe('with digest: true'),
   conflicts: z.number(),
   uptime_s: z.number(),
   subscribers: z.number().describe('live events.subscribe subscriptions'),

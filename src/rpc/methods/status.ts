@@ -9,11 +9,18 @@ export function statusMethods(s: Services) {
     defineMethod({
       name: 'status',
       summary:
-        'What this daemon is: version, sync protocol, mode, replica id, files, op count, state ' +
-        'digest, uptime.',
-      params: z.strictObject({}),
+        'What this daemon is: version, sync protocol, mode, replica id, files, op count, ' +
+        'uptime; the state digest with digest: true.',
+      // The digest covers every node (cached until the next change): on a large store it costs
+      // far more than the rest, so it is computed only when asked for.
+      params: z.strictObject({
+        digest: z
+          .boolean()
+          .optional()
+          .describe('also compute the state digest (equal on replicas that show the same)'),
+      }),
       result: R.StatusResult,
-      handler: () => ({
+      handler: (p) => ({
         version: s.version,
         protocol: PROTOCOL_VERSION,
         mode: s.config.mode,
@@ -22,7 +29,7 @@ export function statusMethods(s: Services) {
         db: s.config.db,
         socket: s.config.socket,
         ops: s.store.opCount(),
-        digest: s.store.digest(),
+        ...(p.digest === true && { digest: s.store.digest() }),
         conflicts: s.store.conflicts().length,
         uptime_s: Math.round((s.clock.now() - s.startedMs) / 1000),
         subscribers: s.events.count(),
