@@ -3,8 +3,9 @@
 // hephd --mode server processes with --hub-store on one database. Push throughput through one
 // and through two hub processes beside the SQLite hub's push_ops_per_s of the same run; the
 // latency of a long-poll on one hub woken by a push through another; the skip detector under
-// concurrent writers; CPU per hub process and the database round trips of one push. On two
-// cores two hub processes measure overhead, not scaling.
+// concurrent writers; CPU per hub process and the database round trips of one push; an edit on
+// a device of one hub process seen on devices of another. On two cores two hub processes measure
+// overhead, not scaling.
 
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -14,8 +15,17 @@ import { HUB_OWNER } from '../src/ports/hub-store.js';
 import { seededRandom } from '../src/ports/random.js';
 import { createTestDatabase, startPgCluster, type PgCluster } from '../test/helpers/postgres.js';
 import { runSkipDetector } from '../test/hub/skip-detector.js';
-import { nowMs, percentile, perSecond } from './stats.js';
+import {
+  connectWhenUp,
+  editLatencies,
+  killSpawned,
+  opCount,
+  startSpoke,
+  waitSynced,
+} from './spoke.js';
+import { median, nowMs, percentile, perSecond } from './stats.js';
 import { headers, OpSource, startHub, type Hub } from './sync.js';
+import type { RpcClient } from '../src/transport/socket-client.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
 
 const BATCH = 1000;
@@ -66,6 +76,29 @@ export const postgresFigures: FigureMeta[] = [
       'acknowledged) until a long-poll waiting on hub process A returns that op (LISTEN/NOTIFY ' +
       'across processes; 0 when the long-poll answered first): 100 samples. The time from ' +
       'sending the push, push included, is printed beside it',
+  },
+  {
+    name: 'pg_edit_to_other_device_p50_ms',
+    unit: 'ms',
+    target: { op: '<=', value: 60 },
+    description:
+      'edit_to_other_device_p50_ms on the PostgreSQL hub with the two devices on different hub ' +
+      'processes: spoke A syncs with hub process 1, spoke B with hub process 2 (one database); ' +
+      'from a node.update of a task title on A until node.get on B returns it; median of 50 edits',
+  },
+  {
+    name: 'pg_edit_to_other_device_p95_ms',
+    unit: 'ms',
+    target: { op: '<=', value: 150 },
+    description: '95th percentile of the same 50 edits',
+  },
+  {
+    name: 'pg_edit_to_5_devices_p95_ms',
+    unit: 'ms',
+    target: { op: '<=', value: 150 },
+    description:
+      'Five spokes: the writer on hub process 1, four readers on hub process 2; the 95th ' +
+      'percentile over every reader of 50 edits',
   },
   {
     name: 'pg_skipped_ops',
@@ -190,6 +223,48 @@ async function wakeLatency(ctx: BenchContext, cluster: PgCluster): Promise<numbe
   }
 }
 
+/** Edits on a spoke of one hub process, watched for on spokes of another (one database). */
+async function liveEdits(ctx: BenchContext, cluster: PgCluster): Promise<Record<string, number>> {
+  const db = await createTestDatabase(cluster, 'live');
+  const env = { HEPH_HUB_STORE: db.url };
+  const one = await startHub(ctx.tempDir(), env);
+  const two = await startHub(ctx.tempDir(), env);
+  const clients: RpcClient[] = [];
+  try {
+    const up = async (url: string) => {
+      const s = startSpoke(ctx.tempDir(), url);
+      const c = await connectWhenUp(s.proc, s.socket);
+      clients.push(c);
+      return { ...s, c };
+    };
+    const writer = await up(one.url);
+    const ids: string[] = [];
+    for (let i = 0; i < ctx.size(200, 50); i++) {
+      const made = await writer.c.call('task.create', { title: `Live ${i}` });
+      ids.push((made as { task: { id: string } }).task.id);
+    }
+    await writer.c.call('sync.now');
+    const readers = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await up(two.url);
+      await waitSynced(r.proc, r.c, await opCount(writer.c), 60_000);
+      readers.push(r.c);
+    }
+    const times = await editLatencies(ctx, writer.c, readers.slice(0, 1), ids, 'PG: 1 → 2');
+    const five = await editLatencies(ctx, writer.c, readers, ids, 'PG: 1 → 4 on 2');
+    return {
+      pg_edit_to_other_device_p50_ms: median(times),
+      pg_edit_to_other_device_p95_ms: percentile(times, 95),
+      pg_edit_to_5_devices_p95_ms: percentile(five, 95),
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await killSpawned();
+    await one.stop();
+    await two.stop();
+  }
+}
+
 /** Round trips per push, counted on the client's query calls. */
 async function roundTrips(cluster: PgCluster): Promise<Record<string, number>> {
   const db = await createTestDatabase(cluster, 'trips');
@@ -298,6 +373,7 @@ export const postgres: BenchModule = {
       return {
         ...(await throughput(ctx, cluster)),
         pg_wake_p95_ms: await wakeLatency(ctx, cluster),
+        ...(await liveEdits(ctx, cluster)),
         ...(await roundTrips(cluster)),
         ...(await skipDetector(ctx, cluster)),
       };

@@ -105,6 +105,15 @@ export function exited(p: Proc): boolean {
   return p.child.exitCode !== null || p.child.signalCode !== null;
 }
 
+/** Kills every spoke (and hub) this module spawned and waits for each to exit. */
+export async function killSpawned(): Promise<void> {
+  for (const child of spawned) {
+    const gone = once(child, 'exit');
+    child.kill('SIGKILL');
+    await gone;
+  }
+}
+
 export async function startHub(
   dir: string,
   db = join(dir, 'hub.db'),
@@ -286,7 +295,7 @@ export async function pushAll(url: string, store: SqliteStore): Promise<number> 
 /**
  * Edits on `a` and waits for each on every reader; returns each edit's latency per reader, in ms.
  */
-async function editLatencies(
+export async function editLatencies(
   ctx: BenchContext,
   a: RpcClient,
   readers: readonly RpcClient[],
@@ -426,11 +435,7 @@ export const spoke: BenchModule = {
       };
     } finally {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      for (const child of spawned) {
-        const gone = once(child, 'exit');
-        child.kill('SIGKILL');
-        await gone;
-      }
+      await killSpawned();
     }
   },
 };
