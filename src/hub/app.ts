@@ -195,9 +195,11 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
   };
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  // As a buffer, decoded once: fastify's string mode decodes chunk by chunk and joins strings,
+  // which cost a push of 1,000 ops (195 KB) more than parsing it.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, parseJsonBody(String(body), MAX_JSON_DEPTH));
+      done(null, parseJsonBody(body.toString('utf8'), MAX_JSON_DEPTH));
     } catch (e) {
       done(e as Error, undefined);
     }
