@@ -24,6 +24,14 @@ export const floorFigures: FigureMeta[] = [
       '26-char target, ~100-byte JSON payload) in transactions of 1,000; WAL, synchronous=NORMAL',
   },
   {
+    name: 'raw_insert_durable_rows_per_s',
+    unit: 'rows/s',
+    description:
+      'The same insert with synchronous=FULL, the durability a hub gives a push (each ' +
+      'transaction of 1,000 rows is on disk when it commits: one fsync of the WAL each). Not a ' +
+      'target’s floor; shown so push_ops_per_s can be read beside the disk’s own cost',
+  },
+  {
     name: 'echo_rtt_p50_us',
     unit: 'µs',
     description:
@@ -60,11 +68,11 @@ function opRows(count: number, seed: number): Row[] {
   return rows;
 }
 
-function insertRows(path: string, rows: readonly Row[]): number {
+function insertRows(path: string, rows: readonly Row[], sync = 'NORMAL'): number {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`synchronous = ${sync}`);
     db.exec(
       'CREATE TABLE ops (id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, ' +
         'payload TEXT NOT NULL)',
@@ -81,19 +89,20 @@ function insertRows(path: string, rows: readonly Row[]): number {
   }
 }
 
-async function rawInsert(ctx: BenchContext): Promise<number> {
+async function rawInsert(ctx: BenchContext, sync: 'NORMAL' | 'FULL'): Promise<number> {
   const count = ctx.size(100_000, 10_000);
   const rows = opRows(count, 1);
   const avgPayload = rows.reduce((n, r) => n + r[3].length, 0) / rows.length;
-  ctx.progress(`raw insert: ${count} rows, payload ${avgPayload.toFixed(0)} bytes on average`);
+  const label = `raw insert (synchronous=${sync})`;
+  ctx.progress(`${label}: ${count} rows, payload ${avgPayload.toFixed(0)} bytes on average`);
   const dir = ctx.tempDir();
-  insertRows(join(dir, 'warmup.db'), opRows(5000, 2));
+  insertRows(join(dir, 'warmup.db'), opRows(5000, 2), sync);
   const best = await medianIfShort(
     (attempt) => {
-      const ms = insertRows(join(dir, `raw-${attempt}.db`), rows);
+      const ms = insertRows(join(dir, `raw-${sync}-${attempt}.db`), rows, sync);
       return { ms, value: perSecond(count, ms) };
     },
-    (s, attempt) => ctx.progress(`raw insert run ${attempt}: ${s.value.toFixed(0)} rows/s`),
+    (s, attempt) => ctx.progress(`${label} run ${attempt}: ${s.value.toFixed(0)} rows/s`),
   );
   return best.value;
 }
@@ -199,7 +208,8 @@ export const floors: BenchModule = {
   figures: floorFigures,
   async run(ctx) {
     return {
-      raw_insert_rows_per_s: await rawInsert(ctx),
+      raw_insert_rows_per_s: await rawInsert(ctx, 'NORMAL'),
+      raw_insert_durable_rows_per_s: await rawInsert(ctx, 'FULL'),
       echo_rtt_p50_us: await echoRtt(ctx),
       node_startup_ms: await nodeStartup(ctx),
     };
