@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { connect, type RpcClient } from '../src/transport/socket-client.js';
 import { median, nowMs, percentile, perSecond, medianIfShort } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
+import { HEPHD_NODE_FLAGS } from '../src/config/node-flags.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
 const IN_FLIGHT = 100;
@@ -85,7 +86,16 @@ export function spawnDaemon(dir: string): Running {
   const socket = join(dir, 'd.sock');
   const child = spawn(
     process.execPath,
-    [HEPHD, '--db', join(dir, 'heph.db'), '--socket', socket, '--log-level', 'silent'],
+    [
+      ...HEPHD_NODE_FLAGS,
+      HEPHD,
+      '--db',
+      join(dir, 'heph.db'),
+      '--socket',
+      socket,
+      '--log-level',
+      'silent',
+    ],
     {
       // No config file or HEPH_* settings from the caller's environment.
       env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') },

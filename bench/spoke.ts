@@ -16,6 +16,7 @@ import type { SqliteStore } from '../src/store/sqlite-store.js';
 import { connect, type RpcClient } from '../src/transport/socket-client.js';
 import { median, nowMs, percentile, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
+import { HEPHD_NODE_FLAGS } from '../src/config/node-flags.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
 const BATCH = 1000;
@@ -78,8 +79,8 @@ export interface Proc {
 /** Every process this module started; any still alive when it finishes is killed. */
 export const spawned = new Set<ChildProcess>();
 
-/** Extra node flags for every hephd this module starts (the profiling tool sets --cpu-prof). */
-export const hephdNodeFlags: string[] = [];
+/** Node flags for every hephd this module starts: hephd's own, and --cpu-prof when profiling. */
+export const hephdNodeFlags: string[] = [...HEPHD_NODE_FLAGS];
 
 function spawnHephd(dir: string, args: string[], logLevel: string): Proc {
   const argv = [...hephdNodeFlags, HEPHD, ...args, '--log-level', logLevel];

@@ -16,6 +16,7 @@ import { ulidFactory } from '../src/core/ids.js';
 import { seededRandom } from '../src/ports/random.js';
 import { median, nowMs, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
+import { HEPHD_NODE_FLAGS } from '../src/config/node-flags.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
 const BATCH = 1000;
@@ -108,6 +109,7 @@ export async function startHub(dir: string, env: Record<string, string> = {}): P
   const child = spawn(
     process.execPath,
     [
+      ...HEPHD_NODE_FLAGS,
       HEPHD,
       '--mode',
       'server',

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestHub } from '../sync/helpers.js';
 import { assertBuilt, baseEnv, heph, json, tempHome, type Home } from './helpers.js';
+import { HEPHD_NODE_FLAGS } from '../../src/config/node-flags.js';
 
 let home: Home;
 let env: Record<string, string>;
@@ -110,6 +111,8 @@ it('keeps the service options start was given: restart and status use them', asy
       expect(cmdline).toContain(part);
     }
     expect(cmdline.join(' ')).toContain('--log-level debug --sync-interval 45');
+    // node's own flags come before the script, where V8 reads them.
+    expect(cmdline.slice(1, 1 + HEPHD_NODE_FLAGS.length)).toEqual(HEPHD_NODE_FLAGS);
 
     // Given again, an option replaces the kept one; a running daemon is told to restart.
     const again = await d('start', '--log-level', 'info');

@@ -1,6 +1,10 @@
 // The CLI's pure parts: the systemd unit renderer, date words, JSON-or-text values and the printer.
 
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { HEPHD_NODE_FLAGS } from '../../src/config/node-flags.js';
 import { parseValue } from '../../src/cli/commands/admin.js';
 import { parseDateArg, parseDateOrNone } from '../../src/cli/dates.js';
 import { render } from '../../src/cli/output.js';
@@ -22,7 +26,7 @@ describe('renderUnit', () => {
         '',
         '[Service]',
         'Type=simple',
-        'ExecStart=/usr/bin/node /opt/heph/bin/hephd.js --mode local --socket /run/user/1000/heph/hephd.sock',
+        'ExecStart=/usr/bin/node --max-semi-space-size=2 /opt/heph/bin/hephd.js --mode local --socket /run/user/1000/heph/hephd.sock',
         'Restart=always',
         'RestartSec=2',
         '',
@@ -43,7 +47,9 @@ describe('renderUnit', () => {
       hephd: '/h j/hephd.js',
       args: ['--db', '/d/50% off.db'],
     });
-    expect(unit).toContain('ExecStart=/n "/h j/hephd.js" --db "/d/50%% off.db"');
+    expect(unit).toContain(
+      'ExecStart=/n --max-semi-space-size=2 "/h j/hephd.js" --db "/d/50%% off.db"',
+    );
   });
 });
 
@@ -172,7 +178,20 @@ describe('kept daemon options in the unit', () => {
     ]);
     const unit = renderUnit({ node: '/n', hephd: '/h.js', args: ['--db', '/a b/x.db', ...flags] });
     expect(unit).toContain(
-      'ExecStart=/n /h.js --db "/a b/x.db" --hub-url https://hub.example.org --log-level debug --sync-interval 45 --insecure-http',
+      'ExecStart=/n --max-semi-space-size=2 /h.js --db "/a b/x.db" --hub-url https://hub.example.org --log-level debug --sync-interval 45 --insecure-http',
     );
+  });
+});
+
+describe("hephd's node flags", () => {
+  it('are the same in the bin’s shebang, npm start and the unit', () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const shebang = readFileSync(join(root, 'bin', 'hephd.js'), 'utf8').split('\n')[0];
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${HEPHD_NODE_FLAGS.join(' ')}`);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: { start: string };
+    };
+    expect(pkg.scripts.start).toBe(`node ${HEPHD_NODE_FLAGS.join(' ')} bin/hephd.js --mode local`);
+    expect(HEPHD_NODE_FLAGS.length).toBeGreaterThan(0);
   });
 });

@@ -23,6 +23,7 @@ import { optArg, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
 import { renderUnit, UNIT_NAME } from '../unit-file.js';
+import { HEPHD_NODE_FLAGS } from '../../config/node-flags.js';
 import { connect } from '../../transport/socket-client.js';
 import {
   asFlags,
@@ -226,7 +227,7 @@ async function startDetached(cli: Cli, a: Args, f: Files): Promise<Output> {
   const fd = openSync(f.logFile, 'a', 0o600);
   let exitedWith: string | undefined;
   try {
-    const child = spawn(process.execPath, [cli.hephdPath, ...args], {
+    const child = spawn(process.execPath, [...HEPHD_NODE_FLAGS, cli.hephdPath, ...args], {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: { ...cli.env },
