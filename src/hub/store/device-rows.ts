@@ -60,7 +60,6 @@ export function checkDeviceName(name: unknown, field = 'name'): string {
   if (typeof name !== 'string') throw invalid(field, 'must be a string');
   const t = name.trim();
   if (t === '' || t.length > 100) throw invalid(field, 'must be 1-100 characters');
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(t)) throw invalid(field, 'must not hold control characters');
   return t;
 }
