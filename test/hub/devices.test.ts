@@ -246,70 +246,24 @@ describe('every credential against every route', () => {
   const OK: [number, string] = [200, 'ok'];
   const unauth: [number, string] = [401, 'unauthorized'];
   const revoked: [number, string] = [403, 'device_revoked'];
+  /** A row with `cell` on every route, then the exceptions. */
+  const row = (cell: [number, string], but: Partial<Row> = {}): Row => ({
+    push: cell,
+    pull: cell,
+    rpc: cell,
+    admin: cell,
+    rotate: cell,
+    enroll: cell,
+    ...but,
+  });
   const table: Record<string, { replica: string; row: Row }> = {
-    none: {
-      replica: R1,
-      row: {
-        push: unauth,
-        pull: unauth,
-        rpc: unauth,
-        admin: unauth,
-        rotate: unauth,
-        enroll: unauth,
-      },
-    },
-    garbage: {
-      replica: R1,
-      row: {
-        push: unauth,
-        pull: unauth,
-        rpc: unauth,
-        admin: unauth,
-        rotate: unauth,
-        enroll: unauth,
-      },
-    },
-    login: {
-      replica: R9,
-      row: {
-        push: OK,
-        pull: OK,
-        rpc: OK,
-        admin: OK,
-        rotate: [403, 'forbidden'],
-        enroll: unauth,
-      },
-    },
-    device: {
-      replica: R1,
-      row: { push: OK, pull: OK, rpc: OK, admin: [200, 'forbidden'], rotate: OK, enroll: unauth },
-    },
-    revoked: {
-      replica: R2,
-      row: {
-        push: revoked,
-        pull: revoked,
-        rpc: revoked,
-        admin: revoked,
-        rotate: revoked,
-        enroll: unauth,
-      },
-    },
-    rotated_away: {
-      replica: R3,
-      row: {
-        push: unauth,
-        pull: unauth,
-        rpc: unauth,
-        admin: unauth,
-        rotate: unauth,
-        enroll: unauth,
-      },
-    },
-    enrolment: {
-      replica: R9,
-      row: { push: unauth, pull: unauth, rpc: unauth, admin: unauth, rotate: unauth, enroll: OK },
-    },
+    none: { replica: R1, row: row(unauth) },
+    garbage: { replica: R1, row: row(unauth) },
+    login: { replica: R9, row: row(OK, { rotate: [403, 'forbidden'], enroll: unauth }) },
+    device: { replica: R1, row: row(OK, { admin: [200, 'forbidden'], enroll: unauth }) },
+    revoked: { replica: R2, row: row(revoked, { enroll: unauth }) },
+    rotated_away: { replica: R3, row: row(unauth) },
+    enrolment: { replica: R9, row: row(unauth, { enroll: OK }) },
   };
 
   const outcome = (r: Reply): [number, string] => {
