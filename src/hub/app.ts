@@ -9,26 +9,29 @@
 // owner's data (see auth.ts); /healthz, /readyz and /config stay open, and /config names the
 // issuer, client id and audience the CLI signs in with. Without it the hub is open and
 // everything is the hub owner's (HUB_OWNER). /readyz answers 200 when the store answers, else
-// 503 (for load balancers); /healthz is liveness only.
+// 503 (for load balancers); /healthz is liveness only. Devices (devices.ts): every request on
+// /sync/* and /rpc is checked against the device registry after it is authenticated and before
+// its body is read (a revoked device is refused); POST /auth/enroll and /auth/rotate give
+// devices their credentials (routes/auth-routes.ts); device.* methods are served on /rpc only.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
 import fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DaemonConfig } from '../config/config.js';
 import { HephError } from '../core/errors.js';
-import { DEFAULT_MAX_DRIFT_MS } from '../core/hlc.js';
+import { DEFAULT_MAX_DRIFT_MS, isOrigin } from '../core/hlc.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { HUB_OWNER, type DeviceRecord, type HubStore, type OwnerId } from '../ports/hub-store.js';
 import type { Logger } from '../ports/logger.js';
 import { cryptoRandom, type Random } from '../ports/random.js';
 import {
+  Cursor,
+  HEADER_REPLICA,
   MAX_PULL_WAIT_S,
   MAX_PUSH_OPS,
   SUPPORTED_PROTOCOLS,
   type HubConfig,
 } from '../protocol/sync.js';
-import { isOrigin } from '../core/hlc.js';
-import { Cursor, HEADER_REPLICA } from '../protocol/sync.js';
 import { failureLimiterFor, makeAuthenticate, type HubAuthOptions } from './auth.js';
 import { deviceMethods } from './device-methods.js';
 import { DeviceTracker, type HubCaller } from './devices.js';

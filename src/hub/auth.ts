@@ -97,7 +97,8 @@ export function failureLimiterFor(o: HubAuthOptions, clock: Clock): FailureLimit
   return o.limiter === false ? undefined : (o.limiter ?? createFailureLimiter({ clock }));
 }
 
-function bearerOf(authorization: string | undefined): string | undefined {
+/** The value of an `Authorization: Bearer …` header. */
+export function bearerOf(authorization: string | undefined): string | undefined {
   const m = /^Bearer +(\S+) *$/i.exec(authorization ?? '');
   return m?.[1];
 }

@@ -20,7 +20,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { HubStore } from '../../ports/hub-store.js';
 import type { Logger } from '../../ports/logger.js';
 import { parseWire } from '../body.js';
-import { secretRefusal } from '../auth.js';
+import { bearerOf, secretRefusal } from '../auth.js';
 import { hashSecret, isSecret, newSecret } from '../credentials.js';
 import type { HubCaller } from '../devices.js';
 import { errorBody } from '../http-errors.js';
@@ -105,7 +105,7 @@ export function authRoutes(app: FastifyInstance, o: AuthRouteOptions): void {
   app.post('/auth/rotate', async (request: FastifyRequest, reply: FastifyReply) => {
     if (o.signIn === undefined) throw openHub();
     const caller = o.callerOf(request);
-    const bearer = /^Bearer +(\S+)/i.exec(request.headers.authorization ?? '')?.[1];
+    const bearer = bearerOf(request.headers.authorization);
     if (caller.kind !== 'device' || caller.device === undefined || bearer === undefined) {
       throw new HephError(
         'forbidden',
