@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'already_running'
   | 'unauthorized'
   | 'forbidden'
+  | 'device_revoked'
   | 'rate_limited'
   | 'too_large'
   | 'protocol_mismatch'

@@ -9,25 +9,33 @@
 // owner's data (see auth.ts); /healthz, /readyz and /config stay open, and /config names the
 // issuer, client id and audience the CLI signs in with. Without it the hub is open and
 // everything is the hub owner's (HUB_OWNER). /readyz answers 200 when the store answers, else
-// 503 (for load balancers); /healthz is liveness only.
+// 503 (for load balancers); /healthz is liveness only. Devices (devices.ts): every request on
+// /sync/* and /rpc is checked against the device registry after it is authenticated and before
+// its body is read (a revoked device is refused); POST /auth/enroll and /auth/rotate give
+// devices their credentials (routes/auth-routes.ts); device.* methods are served on /rpc only.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
 import fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DaemonConfig } from '../config/config.js';
 import { HephError } from '../core/errors.js';
-import { DEFAULT_MAX_DRIFT_MS } from '../core/hlc.js';
+import { DEFAULT_MAX_DRIFT_MS, isOrigin } from '../core/hlc.js';
 import { systemClock, type Clock } from '../ports/clock.js';
-import { HUB_OWNER, type HubStore, type OwnerId } from '../ports/hub-store.js';
+import { HUB_OWNER, type DeviceRecord, type HubStore, type OwnerId } from '../ports/hub-store.js';
 import type { Logger } from '../ports/logger.js';
 import { cryptoRandom, type Random } from '../ports/random.js';
 import {
+  Cursor,
+  HEADER_REPLICA,
   MAX_PULL_WAIT_S,
   MAX_PUSH_OPS,
   SUPPORTED_PROTOCOLS,
   type HubConfig,
 } from '../protocol/sync.js';
-import { makeAuthenticate, type HubAuthOptions } from './auth.js';
+import { failureLimiterFor, makeAuthenticate, type HubAuthOptions } from './auth.js';
+import { deviceMethods } from './device-methods.js';
+import { DeviceTracker, type HubCaller } from './devices.js';
+import { authRoutes } from './routes/auth-routes.js';
 import { MAX_JSON_DEPTH, parseJsonBody } from './body.js';
 import {
   CacheReplicas,
@@ -45,6 +53,12 @@ export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 
 /** Routes served without sign-in: the CLI needs /config to know where to sign in. */
 export const OPEN_ROUTES: readonly string[] = ['/healthz', '/readyz', '/config'];
+
+/** Routes that check their own credential (an enrolment token in the body), not the hook. */
+export const SELF_AUTHENTICATED_ROUTES: readonly string[] = ['/auth/enroll'];
+
+/** Routes a device syncs or calls on: each request is checked against the device registry. */
+const DEVICE_ROUTES: readonly string[] = ['/sync/push', '/sync/pull', '/rpc'];
 
 export interface HubTimeouts {
   /** Whole request head must arrive within this (default 10 s). */
@@ -182,17 +196,21 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     },
   });
   const { logger, hubStore, auth } = o;
-  // The owner of each authenticated request; a request without one is the hub owner's only when
-  // the hub is open.
-  const ownerOfRequest = new WeakMap<FastifyRequest, OwnerId>();
-  const ownerOf = (request: FastifyRequest): OwnerId => {
-    if (auth === undefined) return HUB_OWNER;
-    const owner = ownerOfRequest.get(request);
-    if (owner === undefined) {
+  // The caller of each authenticated request; a request without one is the hub owner's only
+  // when the hub is open.
+  const callerOfRequest = new WeakMap<FastifyRequest, HubCaller>();
+  const openCaller: HubCaller = { owner: HUB_OWNER, kind: 'open' };
+  const callerOf = (request: FastifyRequest): HubCaller => {
+    if (auth === undefined) return openCaller;
+    const caller = callerOfRequest.get(request);
+    if (caller === undefined) {
       throw new HephError('unauthorized', 'this request was not authenticated');
     }
-    return owner;
+    return caller;
   };
+  const ownerOf = (request: FastifyRequest): OwnerId => callerOf(request).owner;
+  const tracker = new DeviceTracker(hubStore, p.clock, logger);
+  const deviceOfRequest = new WeakMap<FastifyRequest, DeviceRecord>();
 
   app.removeAllContentTypeParsers();
   // As a buffer, decoded once: fastify's string mode decodes chunk by chunk and joins strings,
@@ -230,24 +248,58 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     done();
   });
 
+  const limiter = auth === undefined ? undefined : failureLimiterFor(auth, auth.clock ?? p.clock);
   if (auth !== undefined) {
     const authenticate = await makeAuthenticate(
       auth,
       hubStore,
       auth.clock ?? p.clock,
       logger,
-      (r, owner) => ownerOfRequest.set(r, owner),
+      limiter,
+      (r, caller) => callerOfRequest.set(r, caller),
     );
     // Before the body is read: an unauthenticated caller cannot make the hub parse anything.
     // By matched route, not by URL text, and every route but the open ones (default deny).
     app.addHook('onRequest', (request, reply) => {
       const route = request.routeOptions.url;
-      if (route === undefined || OPEN_ROUTES.includes(route)) return Promise.resolve(undefined);
+      if (
+        route === undefined ||
+        OPEN_ROUTES.includes(route) ||
+        SELF_AUTHENTICATED_ROUTES.includes(route)
+      ) {
+        return Promise.resolve(undefined);
+      }
       return authenticate(request, reply);
     });
   }
+  // After authentication, before the body: the caller's device, refused when revoked.
+  app.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.url;
+    if (route === undefined || !DEVICE_ROUTES.includes(route)) return;
+    const header = request.headers[HEADER_REPLICA];
+    const replica = isOrigin(header) ? header : undefined;
+    const after = (request.query as Record<string, unknown> | undefined)?.after;
+    const cursor =
+      route === '/sync/pull' && Cursor.safeParse(after).success ? Number(after) : undefined;
+    const device = await tracker.seen(callerOf(request), replica, {
+      register: route !== '/rpc',
+      cursor,
+    });
+    if (device !== undefined) deviceOfRequest.set(request, device);
+  });
+  authRoutes(app, {
+    store: hubStore,
+    clock: p.clock,
+    logger,
+    signIn: auth === undefined ? undefined : { limiter },
+    callerOf,
+  });
   syncRoutes(app, {
     ownerOf,
+    devices: {
+      polling: (request) => tracker.polling(deviceOfRequest.get(request)),
+      recheck: (request) => tracker.recheck(callerOf(request), deviceOfRequest.get(request)),
+    },
     store: hubStore,
     queue: p.queue,
     logger,
@@ -255,7 +307,8 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     maxDriftMs: o.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS,
     stopping: stopping.signal,
   });
-  rpcRoutes(app, cachedRegistry(p.caches, true), ownerOf, logger);
+  const hubMethods = deviceMethods({ store: hubStore, clock: p.clock, tracker });
+  rpcRoutes(app, cachedRegistry(p.caches, true, hubMethods), callerOf, logger);
   // The hub's time lets a spoke see its own clock drift before a push is refused for it.
   app.get('/healthz', () => ({ ok: true, time_ms: p.clock.now() }));
   app.get('/readyz', async (_request, reply) => {

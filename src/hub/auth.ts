@@ -7,6 +7,12 @@
 // account to sign in, whose claim the hub store keeps, first claim winning) gets the hub's own
 // data (HUB_OWNER), every other allowed account an owner of its own in the hub store, made on its
 // first request; a request that was not authenticated never reaches anyone's data.
+// A bearer value is told apart by its prefix: `hd_…` is a device credential, looked up by its
+// SHA-256 in the hub store on every request (a revoked device gets 403 device_revoked, a request
+// whose Heph-Replica is not the credential's replica 403 forbidden); `he_…` is an enrolment
+// token, which only POST /auth/enroll takes; anything else is verified as the identity
+// provider's JWT. Failed device credentials and enrolment tokens spend the same per-address
+// failure budget as failed logins.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createOwnerPolicy, identityKey, type Access } from '../auth/owners.js';
@@ -16,6 +22,9 @@ import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
 import { HUB_OWNER, type HubStore, type OwnerId } from '../ports/hub-store.js';
 import type { Logger } from '../ports/logger.js';
+import { HEADER_REPLICA } from '../protocol/sync.js';
+import { hashSecret, isSecret, secretKindOf } from './credentials.js';
+import { revokedError, type HubCaller } from './devices.js';
 import { errorBody } from './http-errors.js';
 
 export interface HubAuthOptions {
@@ -44,8 +53,58 @@ export type Authenticate = (
   reply: FastifyReply,
 ) => Promise<FastifyReply | undefined>;
 
+export interface Refusal {
+  status: number;
+  error: HephError;
+  headers: Record<string, string>;
+}
+
+const INVALID_TOKEN = 'Bearer error="invalid_token"';
+
 /**
- * An onRequest hook: authenticates the request and records its owner with `remember`, or
+ * The answer to a secret (device credential, enrolment token) that matched nothing: 401, or 429
+ * with Retry-After once the address has spent its failure budget (`wait` is what it had to wait
+ * before this attempt).
+ */
+export function secretRefusal(
+  limiter: FailureLimiter | undefined,
+  address: string,
+  wait: number,
+  message: string,
+): Refusal {
+  const after = limiter?.recordFailure(address) ?? 0;
+  if (wait > 0) {
+    const retry = Math.max(wait, after);
+    return {
+      status: 429,
+      error: new HephError(
+        'rate_limited',
+        `too many failed authentications from this address; retry in ${retry} s`,
+        { reason: 'rate_limited', retry_after_s: retry },
+      ),
+      headers: { 'retry-after': String(retry) },
+    };
+  }
+  return {
+    status: 401,
+    error: new HephError('unauthorized', message, { reason: 'invalid_token' }),
+    headers: { 'www-authenticate': INVALID_TOKEN },
+  };
+}
+
+/** The hub's limiter of failed authentications (undefined: none). */
+export function failureLimiterFor(o: HubAuthOptions, clock: Clock): FailureLimiter | undefined {
+  return o.limiter === false ? undefined : (o.limiter ?? createFailureLimiter({ clock }));
+}
+
+/** The value of an `Authorization: Bearer …` header. */
+export function bearerOf(authorization: string | undefined): string | undefined {
+  const m = /^Bearer +(\S+) *$/i.exec(authorization ?? '');
+  return m?.[1];
+}
+
+/**
+ * An onRequest hook: authenticates the request and records its caller with `remember`, or
  * replies with the refusal (and fastify then stops the request).
  */
 export async function makeAuthenticate(
@@ -53,7 +112,8 @@ export async function makeAuthenticate(
   store: HubStore,
   clock: Clock,
   logger: Logger,
-  remember: (request: FastifyRequest, owner: OwnerId) => void,
+  limiter: FailureLimiter | undefined,
+  remember: (request: FastifyRequest, caller: HubCaller) => void,
 ): Promise<Authenticate> {
   const claimed = await store.claim();
   if (claimed !== undefined && claimed.iss !== o.issuer && o.owner === undefined) {
@@ -88,7 +148,6 @@ export async function makeAuthenticate(
     ...(o.insecureHttp === true && { insecureHttp: true }),
     ...o.verifier,
   });
-  const limiter = o.limiter === false ? undefined : (o.limiter ?? createFailureLimiter({ clock }));
   const guard = createAuthGuard<Access>({
     verifier,
     ...(limiter !== undefined && { limiter }),
@@ -108,12 +167,7 @@ export async function makeAuthenticate(
     return owner;
   };
 
-  return async (request, reply) => {
-    const outcome = await guard(request.headers.authorization, request.ip);
-    if (outcome.ok) {
-      remember(request, await ownerOf(outcome.access));
-      return undefined;
-    }
+  const refuse = (request: FastifyRequest, reply: FastifyReply, outcome: Refusal) => {
     if (outcome.status >= 500) {
       logger.warn({ code: outcome.error.code, url: request.url }, outcome.error.message);
     } else {
@@ -127,5 +181,65 @@ export async function makeAuthenticate(
     void _challenge;
     const error = new HephError(outcome.error.code, outcome.error.message, details);
     return reply.code(outcome.status).headers(outcome.headers).send(errorBody(error));
+  };
+
+  /** A device credential: its device, read now, must be active and be the replica that calls. */
+  const asDevice = async (
+    request: FastifyRequest,
+    bearer: string,
+  ): Promise<HubCaller | Refusal> => {
+    const wait = limiter?.retryAfterSec(request.ip) ?? 0;
+    const device = isSecret('device', bearer)
+      ? await store.deviceByCredential(hashSecret(bearer))
+      : undefined;
+    if (device === undefined) {
+      return secretRefusal(limiter, request.ip, wait, 'the device credential is not valid');
+    }
+    if (device.status === 'revoked') {
+      return { status: 403, error: revokedError(device), headers: {} };
+    }
+    const replica = request.headers[HEADER_REPLICA];
+    if (replica !== undefined && replica !== device.replica) {
+      return {
+        status: 403,
+        error: new HephError(
+          'forbidden',
+          `this device credential belongs to replica ${device.replica}, not to the replica ` +
+            'named by Heph-Replica',
+          { reason: 'replica_mismatch' },
+        ),
+        headers: {},
+      };
+    }
+    return { owner: device.owner, kind: 'device', device };
+  };
+
+  return async (request, reply) => {
+    const bearer = bearerOf(request.headers.authorization);
+    const kind = bearer === undefined ? undefined : secretKindOf(bearer);
+    if (kind === 'device') {
+      const r = await asDevice(request, bearer!);
+      if ('error' in r) return refuse(request, reply, r);
+      remember(request, r);
+      return undefined;
+    }
+    if (kind === 'enrolment') {
+      const wait = limiter?.retryAfterSec(request.ip) ?? 0;
+      return refuse(
+        request,
+        reply,
+        secretRefusal(
+          limiter,
+          request.ip,
+          wait,
+          'an enrolment token is only taken by POST /auth/enroll, where a new device exchanges ' +
+            'it for its own credential',
+        ),
+      );
+    }
+    const outcome = await guard(request.headers.authorization, request.ip);
+    if (!outcome.ok) return refuse(request, reply, outcome);
+    remember(request, { owner: await ownerOf(outcome.access), kind: 'login' });
+    return undefined;
   };
 }

@@ -99,7 +99,9 @@ export async function hubMigrateMain(argv: string[], env: NodeJS.ProcessEnv): Pr
     } else {
       process.stdout.write(
         `copied ${report.ops} changes of ${report.owners} owner${report.owners === 1 ? '' : 's'}` +
-          `${report.claim ? ' and the hub’s claim' : ''} from ${report.from} to ${report.to}\n` +
+          `${report.claim ? ' and the hub’s claim' : ''}, ${report.devices} ` +
+          `device${report.devices === 1 ? '' : 's'} with their credentials, from ${report.from} ` +
+          `to ${report.to}\n` +
           `verified: every owner's change count and newest stamp match the source\n` +
           `next: start the hub processes with --hub-store (or HEPH_HUB_STORE) set to that database\n`,
       );

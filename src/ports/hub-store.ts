@@ -14,7 +14,11 @@
 //   accepted ops are durable; when it rejects, none of them is stored;
 // - owners never see each other's ops: the same op id may be held by two owners;
 // - waits end at the first of an append to their owner past `after`, their timeout, their signal
-//   or close().
+//   or close();
+// - devices: credentials and enrolment tokens are kept only as hashes; an enrolment token is
+//   consumed at most once, whatever the concurrency (exchangeEnrolment); a revoked device stays
+//   revoked, its credentials find it as revoked, and an append refuses every op of its replica
+//   (device_revoked) from the revocation on: revocations and appends of one owner are ordered.
 
 import type { ErrorCode } from '../core/errors.js';
 
@@ -38,6 +42,11 @@ export interface AppendRequest {
   /** Refuse ops stamped more than this many ms ahead of the store's clock (omit: no limit, for
    *  ops the hub stamped itself). */
   maxDriftMs?: number;
+  /** The replica that pushed (its Heph-Replica): its device's counters move in the same
+   *  transaction (ops pushed, last acknowledged push, pending as it reported). */
+  replica?: string;
+  /** How many changes the pushing replica reported it still holds unpushed. */
+  pendingReported?: number;
 }
 
 export interface AppendRefusal {
@@ -84,6 +93,72 @@ export interface LogPage {
 
 export type WaitEnd = 'appended' | 'timeout' | 'aborted' | 'closed';
 
+// ---- devices (control plane) ------------------------------------------------------------------
+
+export type DeviceStatus = 'pending' | 'active' | 'revoked';
+
+/** What a device says about itself (at enrolment, and when it first syncs). */
+export interface DeviceFacts {
+  platform?: string | undefined;
+  arch?: string | undefined;
+  cpus?: number | undefined;
+  memoryBytes?: number | undefined;
+  version?: string | undefined;
+}
+
+/** A device in the hub's registry. Times are epoch ms. */
+export interface DeviceRecord extends DeviceFacts {
+  /** The registry's id (what `device rename|revoke` take). */
+  id: string;
+  owner: OwnerId;
+  /** Its replica id (op origin); undefined while its enrolment is pending. */
+  replica: string | undefined;
+  name: string;
+  status: DeviceStatus;
+  createdMs: number;
+  firstSeenMs: number | undefined;
+  /** Written at most every 30 s per hub process (see touchDevice). */
+  lastSeenMs: number | undefined;
+  /** The newest pull cursor it was seen with (written with lastSeenMs). */
+  cursor: number | undefined;
+  opsPushed: number;
+  /** Its last push the hub acknowledged: when, and the newest op id of its own it held. */
+  lastPushMs: number | undefined;
+  lastPushOp: string | undefined;
+  /** Changes it still held unpushed, as it last reported them, and when. */
+  pendingReported: number | undefined;
+  pendingReportedMs: number | undefined;
+  revokedMs: number | undefined;
+  /** Pending devices: when their enrolment token expires. */
+  enrolExpiresMs: number | undefined;
+}
+
+export interface NewEnrolment {
+  owner: OwnerId;
+  /** The new device's id (made by the caller, unique). */
+  id: string;
+  name: string;
+  /** The SHA-256 of the enrolment token (the store never sees the token). */
+  tokenHash: string;
+  expiresMs: number;
+}
+
+export interface EnrolmentExchange {
+  tokenHash: string;
+  /** The enrolling replica's id. */
+  replica: string;
+  facts: DeviceFacts;
+  /** The SHA-256 of the device credential issued in return. */
+  credentialHash: string;
+}
+
+export interface DeviceTouch {
+  owner: OwnerId;
+  id: string;
+  seenMs: number;
+  cursor?: number | undefined;
+}
+
 export interface HubStore {
   /** Which backend and where, for logs (never a password). */
   readonly description: string;
@@ -120,6 +195,57 @@ export interface HubStore {
   setClaim(identity: OwnerIdentity, expected: OwnerIdentity | undefined): Promise<OwnerIdentity>;
   /** A random id made when the store was created: caches check they belong to this store. */
   storeId(): Promise<string>;
+
+  // ---- devices -------------------------------------------------------------------------------
+  // Every device statement names its owner, except the two that start from a secret's hash
+  // (exchangeEnrolment, deviceByCredential): the hash finds the owner.
+
+  /** The owner's devices, oldest first. */
+  listDevices(owner: OwnerId): Promise<DeviceRecord[]>;
+  /** One of the owner's devices by its id or its replica id. */
+  findDevice(owner: OwnerId, idOrReplica: string): Promise<DeviceRecord | undefined>;
+  /**
+   * The owner's device with this replica id, registered (active, with `id` and `name`) if there
+   * is none yet: a replica that syncs with its owner's login, or on an open hub.
+   */
+  registerDevice(
+    owner: OwnerId,
+    replica: string,
+    fresh: { id: string; name: string; facts: DeviceFacts },
+    now: number,
+  ): Promise<DeviceRecord>;
+  /** Records that a device was seen (last seen, cursor); a later time never goes back. */
+  touchDevice(touch: DeviceTouch): Promise<void>;
+  renameDevice(owner: OwnerId, id: string, name: string): Promise<DeviceRecord>;
+  /**
+   * Revokes a device: its credentials stop working and pushes of ops under its replica id are
+   * refused from the next transaction on (ordered with the owner's pushes). Revoking a revoked
+   * device changes nothing and returns it.
+   */
+  revokeDevice(owner: OwnerId, id: string, now: number): Promise<DeviceRecord>;
+  /** Creates a pending device with a one-time enrolment token (its hash). */
+  createEnrolment(e: NewEnrolment, now: number): Promise<DeviceRecord>;
+  /** Replaces the token of a device still pending (the old one stops working). */
+  regenerateEnrolment(
+    owner: OwnerId,
+    id: string,
+    tokenHash: string,
+    expiresMs: number,
+  ): Promise<DeviceRecord>;
+  /**
+   * Consumes an enrolment token and activates its device with a credential, atomically: of any
+   * number of concurrent exchanges of one token (in any number of processes), exactly one gets
+   * the device, decided by a conditional update's affected-row count. Undefined for a token
+   * that is unknown, used, expired or whose device is no longer pending (nothing changes then).
+   * A replica revoked before is refused (device_revoked) and the token is left unused.
+   */
+  exchangeEnrolment(x: EnrolmentExchange, now: number): Promise<DeviceRecord | undefined>;
+  /** The device a credential (its hash) is bound to (its owner and replica), whatever its
+   *  status. */
+  deviceByCredential(credentialHash: string): Promise<DeviceRecord | undefined>;
+  /** Replaces an active device's credential: the old one stops working. False when the old
+   *  one is not (or no longer) a credential of an active device. */
+  rotateCredential(oldHash: string, newHash: string, now: number): Promise<boolean>;
 
   // ---- lifecycle -----------------------------------------------------------------------------
 

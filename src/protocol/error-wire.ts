@@ -34,6 +34,7 @@ export const ERROR_WIRE = {
   already_running: { rpc: -32011, http: 409, exit: 5 },
   unauthorized: { rpc: -32012, http: 401, exit: 6 },
   forbidden: { rpc: -32013, http: 403, exit: 6 },
+  device_revoked: { rpc: -32018, http: 403, exit: 6 },
   rate_limited: { rpc: -32017, http: 429, exit: 5 },
   too_large: { rpc: -32014, http: 413, exit: 7 },
   protocol_mismatch: { rpc: -32015, http: 409, exit: 7 },

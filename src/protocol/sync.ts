@@ -66,6 +66,8 @@ export const ReplicaInfo = z.object({
   name: z.string().max(200).optional(),
   platform: z.string().max(100).optional(),
   version: z.string().max(100).optional(),
+  /** Changes it holds that the hub has not acknowledged yet (shown by `heph device list`). */
+  pending: z.number().int().min(0).optional(),
 });
 export type ReplicaInfo = z.infer<typeof ReplicaInfo>;
 

@@ -14,7 +14,7 @@ import { buildHub, type HubApp, type HubOptions } from '../../src/hub/app.js';
 import { SqliteHubStore } from '../../src/hub/store/sqlite.js';
 import { ManualClock, type Clock } from '../../src/ports/clock.js';
 import { HUB_OWNER, type OwnerId } from '../../src/ports/hub-store.js';
-import { silentLogger } from '../../src/ports/logger.js';
+import { silentLogger, type Logger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -73,6 +73,8 @@ export interface MakeHubOptions extends Partial<
   Omit<HubOptions, 'hubStore' | 'cache' | 'config' | 'version' | 'logger' | 'clock'>
 > {
   clock?: Clock;
+  /** The hub's logger (default silent). */
+  logger?: Logger;
   cache?: Partial<HubOptions['cache']>;
   /** Use this directory (and leave it) instead of a fresh one. */
   dir?: string;
@@ -83,7 +85,7 @@ export async function makeHub(opts: MakeHubOptions = {}): Promise<TestHub> {
   const dir = opts.dir ?? t!.dir;
   const clock = opts.clock ?? new ManualClock(T0);
   const hubStore = SqliteHubStore.open({ path: join(dir, 'hub.db') }, { clock });
-  const { dir: _d, cache, clock: _c, ...rest } = opts;
+  const { dir: _d, cache, clock: _c, logger, ...rest } = opts;
   let hub: HubApp;
   try {
     hub = await buildHub({
@@ -92,7 +94,7 @@ export async function makeHub(opts: MakeHubOptions = {}): Promise<TestHub> {
       cache: { dir: join(dir, 'cache'), ...cache },
       config: hubConfig(dir),
       version: 'test',
-      logger: silentLogger,
+      logger: logger ?? silentLogger,
       clock,
       random: rest.random ?? seededRandom(seed++),
       timeouts: { closeGraceMs: 300, ...rest.timeouts },

@@ -10,6 +10,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { startHub } from '../../src/hub/server.js';
 import { upgradeHubDir } from '../../src/hub/store/sqlite-upgrade.js';
 import { PostgresHubStore } from '../../src/hub/store/postgres.js';
+import { PG_SCHEMA_VERSION } from '../../src/hub/store/postgres-schema.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import { silentLogger } from '../../src/ports/logger.js';
@@ -61,7 +62,9 @@ describe('hub processes on one PostgreSQL database', () => {
     expect(urls[0]).not.toBe(urls[1]);
     const made = hubs.map((d) => d.stderr().split('created the hub schema').length - 1);
     expect(made.reduce((a, b) => a + b)).toBe(1);
-    expect(await sql(db.url, 'SELECT version FROM heph.schema_version')).toEqual([{ version: 1 }]);
+    expect(await sql(db.url, 'SELECT version FROM heph.schema_version')).toEqual([
+      { version: PG_SCHEMA_VERSION },
+    ]);
     expect(await sql(db.url, 'SELECT id::int FROM heph.owners')).toEqual([{ id: HUB_OWNER }]);
 
     const devices: Awaited<ReturnType<typeof h.client>>[] = [];

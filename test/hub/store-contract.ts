@@ -14,6 +14,7 @@ import {
 } from '../../src/ports/hub-store.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { firstBody, saveBody } from '../../src/store/body-crdt.js';
+import { deviceContract } from './device-store-contract.js';
 
 export interface HubStoreFixture {
   store: HubStore;
@@ -72,6 +73,8 @@ export function runHubStoreContract(name: string, open: OpenHubStore): void {
       (await s.append([{ owner, ops, maxDriftMs: 300_000 }]))[0]!;
     const all = async (s: HubStore, owner: OwnerId = HUB_OWNER) =>
       s.read(owner, { after: 0, limit: 100_000, maxChars: Infinity });
+
+    deviceContract({ fresh, clock: () => clock, reopen: () => fx!.reopen() });
 
     it('stamps each owner’s ops 1, 2, 3, … in arrival order and pages them by cursor', async () => {
       const s = await fresh();

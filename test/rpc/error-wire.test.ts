@@ -25,6 +25,7 @@ const ALL: ErrorCode[] = [
   'already_running',
   'unauthorized',
   'forbidden',
+  'device_revoked',
   'rate_limited',
   'too_large',
   'protocol_mismatch',

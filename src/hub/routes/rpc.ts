@@ -19,6 +19,7 @@ import { dispatchMessage } from '../../rpc/dispatch.js';
 import { methodShapes } from '../../rpc/methods/index.js';
 import { Registry, type MethodDef, type RpcContext } from '../../rpc/registry.js';
 import { isNotStored, type CacheReplicas } from '../cache.js';
+import type { HubCaller } from '../devices.js';
 import { errorBody } from '../http-errors.js';
 
 /** Methods that read or write files on the machine that serves them: socket only. */
@@ -27,6 +28,8 @@ export const SOCKET_ONLY_METHODS: readonly string[] = ['export', 'import', 'back
 /** A call's context on the hub: whose data it runs on, and a failure that ends the request. */
 export interface HubRpcContext extends RpcContext {
   readonly owner: OwnerId;
+  /** Who calls over /rpc (the hub's socket has none). */
+  readonly caller?: HubCaller;
   /** Set when a call's changes could not be stored: HTTP answers the request with it. */
   notStored?: HephError;
 }
@@ -50,9 +53,13 @@ function socketOnly(m: MethodDef): MethodDef<MethodDef['params'], HubRpcContext>
 
 /**
  * The daemon's methods, each run on the caller's owner's cache replica. `http`: the methods of
- * /rpc (the filesystem ones refused).
+ * /rpc (the filesystem ones refused), with `hubOnly` (the hub's own, such as device.*).
  */
-export function cachedRegistry(caches: CacheReplicas, http: boolean): Registry<HubRpcContext> {
+export function cachedRegistry(
+  caches: CacheReplicas,
+  http: boolean,
+  hubOnly: readonly MethodDef<MethodDef['params'], HubRpcContext>[] = [],
+): Registry<HubRpcContext> {
   const methods = methodShapes().map((m): MethodDef<MethodDef['params'], HubRpcContext> => {
     if (http && SOCKET_ONLY_METHODS.includes(m.name)) return socketOnly(m);
     return {
@@ -70,26 +77,28 @@ export function cachedRegistry(caches: CacheReplicas, http: boolean): Registry<H
       },
     };
   });
-  return new Registry<HubRpcContext>([methods]);
+  return new Registry<HubRpcContext>([methods, http ? hubOnly : []]);
 }
 
-/** POST /rpc: `ownerOf` gives the caller's owner. */
+/** POST /rpc: `callerOf` gives the caller (and its owner). */
 export function rpcRoutes(
   app: FastifyInstance,
   registry: Registry<HubRpcContext>,
-  ownerOf: (request: FastifyRequest) => OwnerId,
+  callerOf: (request: FastifyRequest) => HubCaller,
   logger: Logger,
 ): void {
   let next = 1;
   app.post('/rpc', async (request, reply) => {
     const gone = new AbortController();
     reply.raw.once('close', () => gone.abort());
+    const caller = callerOf(request);
     const ctx: HubRpcContext = {
       connectionId: `http-${next++}`,
       // Plain HTTP has no channel back to the caller outside the response.
       notify: () => false,
       signal: gone.signal,
-      owner: ownerOf(request),
+      owner: caller.owner,
+      caller,
     };
     const result = await dispatchMessage(registry, request.body, ctx, { logger });
     // A batch answers each call: the calls before a failed one were stored, and say so.

@@ -52,6 +52,11 @@ export interface SyncRouteOptions {
   maxDriftMs: number;
   /** Aborted when the hub stops: long-polls answer at once. */
   stopping: AbortSignal;
+  /** The device registry: open long-polls, and the caller read again after one waited. */
+  devices?: {
+    polling(request: FastifyRequest): () => void;
+    recheck(request: FastifyRequest): Promise<void>;
+  };
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -139,7 +144,13 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
         throw invalid('replica.id', `must equal the Heph-Replica header (${replica})`);
       }
       const owner = o.ownerOf(request);
-      const result = await o.queue.submit({ owner, ops: body.ops, maxDriftMs: o.maxDriftMs });
+      const result = await o.queue.submit({
+        owner,
+        ops: body.ops,
+        maxDriftMs: o.maxDriftMs,
+        replica,
+        ...(body.replica.pending !== undefined && { pendingReported: body.replica.pending }),
+      });
       const refused: Refused[] = result.refused.map((r) => {
         const origin = r.origin ?? (isHlcString(r.id) ? originOf(r.id) : undefined);
         logger.warn(
@@ -190,6 +201,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
         const onClose = (): void => gone.abort();
         reply.raw.once('close', onClose);
         const signal = AbortSignal.any([gone.signal, o.stopping]);
+        const polled = o.devices?.polling(request);
         try {
           const deadline = Date.now() + waitMs;
           // Woken by an append of only the caller's own ops, the page is empty again (with the
@@ -199,9 +211,13 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
             if (left <= 0) break;
             const end = await o.store.waitForAppend(owner, page.cursor, left, signal);
             if (end !== 'appended') break;
+            // Revoked while it waited: nothing more goes to it.
+            await o.devices?.recheck(request);
             page = await read(page.cursor, true);
           }
+          await o.devices?.recheck(request);
         } finally {
+          polled?.();
           reply.raw.off('close', onClose);
         }
       }

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { HephError } from '../../core/errors.js';
 import { originOf } from '../../core/hlc.js';
 import { HUB_OWNER } from '../../ports/hub-store.js';
-import type { HubExport } from './sqlite-export.js';
+import { DEVICE_TABLES, type HubExport } from './sqlite-export.js';
 import { translatePgError } from './postgres-errors.js';
 import { OWNER_SETTING } from './postgres-schema.js';
 
@@ -20,23 +20,27 @@ export interface ImportReport {
   owners: number;
   ops: number;
   claim: boolean;
+  /** Devices copied (with their credentials and enrolment tokens). */
+  devices: number;
   /** Per owner, ops and newest stamp, as counted in the target before the commit. */
   verified: { owner: number; ops: number; head: number }[];
 }
 
 async function refuseNonEmpty(c: pg.Client): Promise<void> {
-  const r = await c.query<{ owners: string; written: string; claims: string }>(
+  const r = await c.query<{ owners: string; written: string; claims: string; devices: string }>(
     `SELECT (SELECT count(*) FROM heph.owners WHERE id <> ${HUB_OWNER}) AS owners,
             (SELECT count(*) FROM heph.heads WHERE stamp > 0) AS written,
-            (SELECT count(*) FROM heph.claim) AS claims`,
+            (SELECT count(*) FROM heph.claim) AS claims,
+            (SELECT count(*) FROM heph.devices) AS devices`,
   );
   const row = r.rows[0]!;
-  if (Number(row.owners) + Number(row.written) + Number(row.claims) > 0) {
+  const held = Number(row.owners) + Number(row.written) + Number(row.claims) + Number(row.devices);
+  if (held > 0) {
     throw new HephError(
       'conflict',
       `the target database already holds a hub's data (${row.owners} accounts, ${row.written} ` +
-        `logs with ops, ${row.claims} claim): hub-migrate copies only into an empty hub store; ` +
-        'give it a new database',
+        `logs with ops, ${row.claims} claim, ${row.devices} devices): hub-migrate copies only ` +
+        'into an empty hub store; give it a new database',
     );
   }
 }
@@ -55,7 +59,7 @@ export async function importHub(
   }
   try {
     await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-    await c.query('LOCK TABLE heph.owners, heph.heads, heph.claim IN EXCLUSIVE MODE');
+    await c.query('LOCK TABLE heph.owners, heph.heads, heph.claim, heph.devices IN EXCLUSIVE MODE');
     await refuseNonEmpty(c);
     for (const o of source.owners) {
       if (o.id === HUB_OWNER) {
@@ -78,6 +82,19 @@ export async function importHub(
         source.claim.sub,
         source.claim.claimedMs,
       ]);
+    }
+    for (const table of DEVICE_TABLES) {
+      for (const row of source.deviceRows[table]) {
+        const cols = Object.keys(row);
+        await c.query(
+          `INSERT INTO heph.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+          cols.map((k) => row[k]),
+        );
+      }
+      const n = await c.query<{ n: string }>(`SELECT count(*) AS n FROM heph.${table}`);
+      if (Number(n.rows[0]!.n) !== source.deviceRows[table].length) {
+        throw new HephError('storage', `verification failed for ${table}; nothing was kept`);
+      }
     }
     let copied = 0;
     progress(0, source.totalOps);
@@ -127,6 +144,7 @@ export async function importHub(
       owners: source.owners.length,
       ops: copied,
       claim: source.claim !== undefined,
+      devices: source.deviceRows.devices.length,
       verified,
     };
   } catch (e) {

@@ -9,7 +9,8 @@
 // - ops (every owner's log) and stamp_gaps hold owners' content: row-level security, FORCEd so it
 //   holds for the table owner too, shows a statement only the rows of the owner set for its
 //   transaction (set_config('heph.owner', …, true)); with no owner set, no row. The control
-//   plane (owners, claim, heads, meta) has no such policy: every statement on it names its owner.
+//   plane (owners, claim, heads, meta, devices, device_credentials, enrolment_tokens) has no
+//   such policy: every statement on it names its owner, or starts from a secret's hash.
 
 import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
@@ -86,8 +87,58 @@ CREATE POLICY owner_only ON heph.stamp_gaps
   USING (owner = ${CURRENT_OWNER}) WITH CHECK (owner = ${CURRENT_OWNER});
 `;
 
+// Version 2: the device registry, device credentials (hd_…) and enrolment tokens, both kept
+// only as SHA-256 hashes. Control plane: no row-level security, every statement names its owner
+// but the two that start from a secret's hash. A revoked device stays, so that its replica's ops
+// are refused for good.
+const V2 = `
+CREATE TABLE heph.devices (
+  id                  text PRIMARY KEY,
+  owner               bigint NOT NULL REFERENCES heph.owners (id),
+  replica             text,
+  name                text NOT NULL,
+  status              text NOT NULL CHECK (status IN ('pending', 'active', 'revoked')),
+  platform            text,
+  arch                text,
+  cpus                integer,
+  memory_bytes        bigint,
+  version             text,
+  created_ms          bigint NOT NULL,
+  first_seen_ms       bigint,
+  last_seen_ms        bigint,
+  cursor              bigint,
+  ops_pushed          bigint NOT NULL DEFAULT 0,
+  last_push_ms        bigint,
+  last_push_op        text,
+  pending_reported    bigint,
+  pending_reported_ms bigint,
+  revoked_ms          bigint,
+  CHECK (status = 'revoked' OR (status = 'pending') = (replica IS NULL)),
+  UNIQUE (owner, replica)
+);
+
+CREATE TABLE heph.device_credentials (
+  hash       text PRIMARY KEY,
+  device     text NOT NULL REFERENCES heph.devices (id) ON DELETE CASCADE,
+  owner      bigint NOT NULL,
+  replica    text NOT NULL,
+  created_ms bigint NOT NULL
+);
+CREATE INDEX device_credentials_device ON heph.device_credentials (device);
+
+CREATE TABLE heph.enrolment_tokens (
+  hash       text PRIMARY KEY,
+  device     text NOT NULL REFERENCES heph.devices (id) ON DELETE CASCADE,
+  owner      bigint NOT NULL,
+  created_ms bigint NOT NULL,
+  expires_ms bigint NOT NULL,
+  used_ms    bigint
+);
+CREATE INDEX enrolment_tokens_device ON heph.enrolment_tokens (device);
+`;
+
 /** MIGRATIONS[i] takes the schema from version i to i + 1 (version 0: no schema). */
-export const PG_MIGRATIONS: readonly string[] = [V1];
+export const PG_MIGRATIONS: readonly string[] = [V1, V2];
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 
 /** The two statements an operator runs to give the hub a role and a database. */

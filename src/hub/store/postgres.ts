@@ -22,7 +22,12 @@ import type { Clock } from '../../ports/clock.js';
 import type {
   AppendRequest,
   AppendResult,
+  DeviceFacts,
+  DeviceRecord,
+  DeviceTouch,
+  EnrolmentExchange,
   HubStore,
+  NewEnrolment,
   LogPage,
   OwnerId,
   OwnerIdentity,
@@ -40,7 +45,9 @@ import {
   Waiters,
   type ListenConnection,
 } from './postgres-wake.js';
-import { checkOps, reusedId, type CheckedOp } from './rules.js';
+import { checkOps, ownNewest, revokedRefusals, reusedId, type CheckedOp } from './rules.js';
+import { TokenRefused } from './device-rows.js';
+import { pgDevices, pushedStatement, revokedOriginsQuery } from './postgres-devices.js';
 import {
   checkIdentity,
   findOwnerIn,
@@ -50,6 +57,8 @@ import {
   setClaimIn,
 } from './postgres-control.js';
 import { beginFor, dedupe, insertOps, noOwner, ownerLiteral, readPage } from './postgres-log.js';
+
+const BEGIN = 'BEGIN ISOLATION LEVEL READ COMMITTED';
 
 export const DEFAULT_POOL_SIZE = 10;
 export const MAX_POOL_SIZE = 1000;
@@ -247,13 +256,15 @@ export class PostgresHubStore implements HubStore {
     begin: string,
     fn: (c: pg.PoolClient, begun: pg.QueryResult[]) => Promise<T>,
     beforeCommit?: () => Promise<void>,
+    /** Statements sent with the COMMIT, in its round trip (simple-protocol text). */
+    withCommit?: () => string,
   ): Promise<T> {
     return this.withClient(what, async (c) => {
       const begun = (await c.query(begin)) as unknown as pg.QueryResult | pg.QueryResult[];
       try {
         const out = await fn(c, Array.isArray(begun) ? begun : [begun]);
         await beforeCommit?.();
-        await c.query('COMMIT');
+        await c.query(`${withCommit?.() ?? ''}COMMIT`);
         return out;
       } catch (e) {
         await c.query('ROLLBACK').catch(() => undefined);
@@ -277,15 +288,30 @@ export class PostgresHubStore implements HubStore {
     const owners = [...new Set(pushes.map((p) => p.owner))].sort((a, b) => a - b);
     const list = owners.map(ownerLiteral).join(',');
     const first = pushes[0]!.owner;
-    // One round trip: begin, set the first push's owner, lock every owner's counter row.
+    const origins = [...new Set(fresh.flatMap((ops) => ops.map((op) => op.origin)))];
+    // One round trip: begin, set the first push's owner, lock every owner's counter row, then
+    // (after the locks, so after any revocation that held one) read which origins are revoked.
     const begin =
       beginFor(first) +
-      ` SELECT owner, stamp FROM heph.heads WHERE owner IN (${list}) ORDER BY owner FOR UPDATE`;
+      ` SELECT owner, stamp FROM heph.heads WHERE owner IN (${list}) ORDER BY owner FOR UPDATE;` +
+      ` ${revokedOriginsQuery(list, origins)}`;
+    let counters = '';
     const heads = await this.transaction(
       'storing pushed ops failed',
       begin,
       async (c, begun) => {
-        const locked = begun[begun.length - 1]!.rows as { owner: string; stamp: string }[];
+        const locked = begun[begun.length - 2]!.rows as { owner: string; stamp: string }[];
+        const revoked = new Set(
+          (begun[begun.length - 1]!.rows as { owner: string; replica: string }[]).map(
+            (r) => `${Number(r.owner)} ${r.replica}`,
+          ),
+        );
+        for (let i = 0; i < pushes.length; i++) {
+          const owner = pushes[i]!.owner;
+          const split = revokedRefusals(fresh[i]!, (o) => revoked.has(`${owner} ${o}`));
+          fresh[i] = split.ok;
+          results[i]!.refused.push(...split.revoked);
+        }
         const head = new Map(locked.map((r) => [Number(r.owner), Number(r.stamp)]));
         for (const o of owners) if (!head.has(o)) throw noOwner(o);
         let current = first;
@@ -311,10 +337,22 @@ export class PostgresHubStore implements HubStore {
             }
             head.set(owner, h + part.length - existing.size);
           }
+          const p = pushes[i]!;
+          if (p.replica !== undefined && p.ops.length > 0) {
+            counters += pushedStatement(
+              ownerLiteral(owner),
+              p.replica,
+              results[i]!.accepted.length,
+              ownNewest(ops, p.replica),
+              p.pendingReported,
+              now,
+            );
+          }
         }
         return head;
       },
       this.deps.beforeCommit,
+      () => counters,
     );
     for (const [owner, head] of heads) {
       this.waiters.advance(owner, head);
@@ -408,6 +446,82 @@ export class PostgresHubStore implements HubStore {
 
   async storeId(): Promise<string> {
     return this.withClient('reading the store id failed', readStoreId);
+  }
+
+  listDevices(owner: OwnerId): Promise<DeviceRecord[]> {
+    return this.withClient('reading devices failed', (c) => pgDevices.list(c, owner));
+  }
+
+  findDevice(owner: OwnerId, idOrReplica: string): Promise<DeviceRecord | undefined> {
+    return this.withClient('reading devices failed', (c) => pgDevices.find(c, owner, idOrReplica));
+  }
+
+  registerDevice(
+    owner: OwnerId,
+    replica: string,
+    fresh: { id: string; name: string; facts: DeviceFacts },
+    now: number,
+  ): Promise<DeviceRecord> {
+    return this.withClient('recording a device failed', (c) =>
+      pgDevices.register(c, owner, replica, fresh, now),
+    );
+  }
+
+  touchDevice(touch: DeviceTouch): Promise<void> {
+    return this.withClient('recording a device failed', (c) => pgDevices.touch(c, touch));
+  }
+
+  renameDevice(owner: OwnerId, id: string, name: string): Promise<DeviceRecord> {
+    return this.transaction('renaming a device failed', BEGIN, (c) =>
+      pgDevices.rename(c, owner, id, name),
+    );
+  }
+
+  revokeDevice(owner: OwnerId, id: string, now: number): Promise<DeviceRecord> {
+    return this.transaction('revoking a device failed', BEGIN, (c) =>
+      pgDevices.revoke(c, owner, id, now),
+    );
+  }
+
+  createEnrolment(e: NewEnrolment, now: number): Promise<DeviceRecord> {
+    return this.transaction('recording an enrolment failed', BEGIN, (c) =>
+      pgDevices.createEnrolment(c, e, now),
+    );
+  }
+
+  regenerateEnrolment(
+    owner: OwnerId,
+    id: string,
+    tokenHash: string,
+    expiresMs: number,
+  ): Promise<DeviceRecord> {
+    const now = this.deps.clock.now();
+    return this.transaction('recording an enrolment failed', BEGIN, (c) =>
+      pgDevices.regenerate(c, owner, id, tokenHash, expiresMs, now),
+    );
+  }
+
+  async exchangeEnrolment(x: EnrolmentExchange, now: number): Promise<DeviceRecord | undefined> {
+    try {
+      return await this.transaction('exchanging an enrolment token failed', BEGIN, (c) =>
+        pgDevices.exchange(c, x, now),
+      );
+    } catch (e) {
+      if (e instanceof TokenRefused) return undefined;
+      throw e;
+    }
+  }
+
+  deviceByCredential(credentialHash: string): Promise<DeviceRecord | undefined> {
+    return this.withClient('reading a credential failed', (c) =>
+      pgDevices.byCredential(c, credentialHash),
+    );
+  }
+
+  rotateCredential(oldHash: string, newHash: string, now: number): Promise<boolean> {
+    return this.transaction('rotating a credential failed', BEGIN, (c) =>
+      pgDevices.rotate(c, oldHash, newHash, now),
+    );
   }
 
   async ping(): Promise<void> {

@@ -67,3 +67,40 @@ export function reusedId(id: string, origin: string): AppendRefusal {
     origin,
   };
 }
+
+/**
+ * Splits checked ops into those that may be stored and refusals of those made by a revoked
+ * device's replica (`revoked(origin)`, asked once per origin, inside the append's transaction).
+ */
+export function revokedRefusals(
+  ops: readonly CheckedOp[],
+  revoked: (origin: string) => boolean,
+): { ok: CheckedOp[]; revoked: AppendRefusal[] } {
+  const asked = new Map<string, boolean>();
+  const out: { ok: CheckedOp[]; revoked: AppendRefusal[] } = { ok: [], revoked: [] };
+  for (const op of ops) {
+    let r = asked.get(op.origin);
+    if (r === undefined) {
+      r = revoked(op.origin);
+      asked.set(op.origin, r);
+    }
+    if (!r) out.ok.push(op);
+    else {
+      out.revoked.push({
+        id: op.id,
+        code: 'device_revoked',
+        message: `op ${op.id} was made by replica ${op.origin}, whose device was revoked on this hub`,
+        origin: op.origin,
+      });
+    }
+  }
+  return out;
+}
+
+/** The newest id among a push's ops of its own replica (its last acknowledged op). */
+export function ownNewest(ops: readonly CheckedOp[], replica: string): string | undefined {
+  let newest: string | undefined;
+  for (const op of ops)
+    if (op.origin === replica && (newest === undefined || op.id > newest)) newest = op.id;
+  return newest;
+}

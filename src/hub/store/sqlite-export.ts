@@ -3,7 +3,8 @@
 // it, so a running hub is refused, and none can start meanwhile); it must be a hub store at this
 // version's schema (an older one is migrated first, as a start of the hub would); every owner's
 // ops come in stamp order, in batches, with their stamps as stored (so devices keep their
-// cursors), and the stamps the log lacks (recorded gaps) with them.
+// cursors), and the stamps the log lacks (recorded gaps) with them; the device registry (devices,
+// credential and enrolment token hashes) comes whole, so every device keeps its credential.
 
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
@@ -30,8 +31,14 @@ export interface ExportedOp {
   text: string;
 }
 
+/** The device registry's tables, copied row for row (both backends name their columns alike). */
+export const DEVICE_TABLES = ['devices', 'device_credentials', 'enrolment_tokens'] as const;
+export type DeviceTable = (typeof DEVICE_TABLES)[number];
+
 export interface HubExport {
   owners: ExportedOwner[];
+  /** Every row of the device tables, devices first. */
+  deviceRows: Record<DeviceTable, Record<string, unknown>[]>;
   claim: (OwnerIdentity & { claimedMs: number }) | undefined;
   totalOps: number;
   /** An owner's ops in stamp order, `batch` at a time. */
@@ -105,6 +112,12 @@ export function openHubExport(path: string, now: number): HubExport {
       claim === undefined
         ? undefined
         : { iss: claim.iss, sub: claim.sub, claimedMs: claim.claimed_ms },
+    deviceRows: Object.fromEntries(
+      DEVICE_TABLES.map((t) => [
+        t,
+        d.prepare(`SELECT * FROM ${t}`).all() as Record<string, unknown>[],
+      ]),
+    ) as HubExport['deviceRows'],
     totalOps: owners.reduce((n, o) => n + o.ops, 0),
     *ops(owner, batch) {
       const base = opKey(owner, 0);

@@ -1,7 +1,7 @@
 // The SQLite hub store's schema: one file (hub.db) for every owner's op-log and the control
 // plane. PRAGMA application_id marks the file as a hub store (a device database has none), and
-// PRAGMA user_version is its schema version: HUB_MIGRATIONS[i] upgrades version i + 1 to i + 2,
-// and HUB_SCHEMA is what all of them give. Tables the next versions add (devices, credentials,
+// PRAGMA user_version is its schema version: HUB_SCHEMA is version 1, and HUB_MIGRATIONS[i]
+// upgrades version i + 1 to i + 2 (a new file gets all of them). Tables the next versions add (devices, credentials,
 // API keys, audit, integrations) come as migrations; none of this is ever synced to devices.
 // migrateHub creates or upgrades a file in one transaction: it ends at the current version or
 // unchanged, and refuses a file that is not a hub store or is newer than this version.
@@ -65,13 +65,70 @@ CREATE TABLE stamp_gaps (
 ) WITHOUT ROWID;
 `;
 
-export const HUB_MIGRATIONS: readonly string[] = [];
+/** Version 2: the device registry, device credentials and enrolment tokens. */
+export const DEVICES_SCHEMA = `
+-- Every device that syncs an owner's data: enrolled ones (pending until their enrolment token
+-- is exchanged, then active), and those registered when they first synced with their owner's
+-- login or on an open hub. replica is its op origin (NULL while pending); last_seen_ms and
+-- cursor are written at most every 30 s per hub process; the push counters move in the push's
+-- own transaction. A revoked device stays, so that its replica's ops are refused for good.
+CREATE TABLE devices (
+  id                  TEXT PRIMARY KEY,
+  owner               INTEGER NOT NULL REFERENCES owners (id),
+  replica             TEXT,
+  name                TEXT NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('pending', 'active', 'revoked')),
+  platform            TEXT,
+  arch                TEXT,
+  cpus                INTEGER,
+  memory_bytes        INTEGER,
+  version             TEXT,
+  created_ms          INTEGER NOT NULL,
+  first_seen_ms       INTEGER,
+  last_seen_ms        INTEGER,
+  cursor              INTEGER,
+  ops_pushed          INTEGER NOT NULL DEFAULT 0,
+  last_push_ms        INTEGER,
+  last_push_op        TEXT,
+  pending_reported    INTEGER,
+  pending_reported_ms INTEGER,
+  revoked_ms          INTEGER,
+  CHECK (status = 'revoked' OR (status = 'pending') = (replica IS NULL))
+);
+CREATE UNIQUE INDEX devices_replica ON devices (owner, replica);
+
+-- Device credentials (hd_…), by the SHA-256 of the secret; bound to the device's owner and
+-- replica. A rotation replaces the row; a revocation leaves it, so the device is told why.
+CREATE TABLE device_credentials (
+  hash       TEXT PRIMARY KEY,
+  device     TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  owner      INTEGER NOT NULL,
+  replica    TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX device_credentials_device ON device_credentials (device);
+
+-- One-time enrolment tokens, by the SHA-256 of the secret: used_ms is set by the one exchange
+-- that consumes it.
+CREATE TABLE enrolment_tokens (
+  hash       TEXT PRIMARY KEY,
+  device     TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  owner      INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  used_ms    INTEGER
+) WITHOUT ROWID;
+CREATE INDEX enrolment_tokens_device ON enrolment_tokens (device);
+`;
+
+export const HUB_MIGRATIONS: readonly string[] = [DEVICES_SCHEMA];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length + 1;
 
 /** Creates the schema in an empty database (inside the caller's transaction). */
 export function createHubSchema(db: Database.Database, now: number): void {
   db.exec(HUB_SCHEMA);
+  for (const m of HUB_MIGRATIONS) db.exec(m);
   db.prepare('INSERT INTO owners (id, iss, sub, created_ms) VALUES (?, NULL, NULL, ?)').run(
     HUB_OWNER,
     now,

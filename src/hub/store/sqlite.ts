@@ -13,7 +13,12 @@ import type { Clock } from '../../ports/clock.js';
 import {
   type AppendRequest,
   type AppendResult,
+  type DeviceFacts,
+  type DeviceRecord,
+  type DeviceTouch,
+  type EnrolmentExchange,
   type HubStore,
+  type NewEnrolment,
   type LogPage,
   type OwnerId,
   type OwnerIdentity,
@@ -23,7 +28,9 @@ import {
 import { silentLogger, type Logger } from '../../ports/logger.js';
 import { lockExclusively, translateSqliteError } from '../../store/sqlite-errors.js';
 import { CommitNotifier } from '../notifier.js';
-import { checkOps, cursorAhead, reusedId } from './rules.js';
+import { checkOps, cursorAhead, revokedRefusals, reusedId, ownNewest } from './rules.js';
+import { TokenRefused } from './device-rows.js';
+import { prepareDevices, sqliteDevices } from './sqlite-devices.js';
 import { migrateHub } from './sqlite-schema.js';
 
 export interface SqliteHubStoreOptions {
@@ -112,6 +119,7 @@ export class SqliteHubStore implements HubStore {
   private readonly heads = new Map<OwnerId, number>();
   private readonly notifiers = new Map<OwnerId, CommitNotifier>();
   private readonly runTransaction: <T>(fn: () => T) => T;
+  private readonly devices: ReturnType<typeof sqliteDevices>;
   private closed = false;
 
   private constructor(
@@ -123,6 +131,7 @@ export class SqliteHubStore implements HubStore {
     this.stmt = prepare(db);
     const tx = db.transaction((fn: () => unknown) => fn());
     this.runTransaction = <T>(fn: () => T) => tx(fn) as T;
+    this.devices = sqliteDevices(prepareDevices(db), this.runTransaction);
   }
 
   /** Opens (creating if need be) the hub store at `path`; throws already_running when another
@@ -196,7 +205,12 @@ export class SqliteHubStore implements HubStore {
       const results = this.runTransaction(() =>
         pushes.map((p, i): AppendResult => {
           const result: AppendResult = { accepted: [], duplicates: 0, refused: [] };
-          const { ok, refused } = checked[i]!;
+          const { ok: checkedOk, refused } = checked[i]!;
+          // Ops of a revoked device's replica: refused, read in this transaction.
+          const { ok, revoked } = revokedRefusals(checkedOk, (origin) =>
+            this.devices.revokedOrigin(p.owner, origin),
+          );
+          refused.push(...revoked);
           let head = heads.get(p.owner)!;
           const half = i === 0 && this.deps.midAppend ? Math.ceil(ok.length / 2) : -1;
           const base = opKey(p.owner, 0);
@@ -214,6 +228,17 @@ export class SqliteHubStore implements HubStore {
           });
           heads.set(p.owner, head);
           result.refused.push(...refused);
+          if (p.replica !== undefined && p.ops.length > 0) {
+            const newest = ownNewest(ok, p.replica);
+            this.devices.pushed(
+              p.owner,
+              p.replica,
+              result.accepted.length,
+              newest,
+              p.pendingReported,
+              now,
+            );
+          }
           return result;
         }),
       );
@@ -355,6 +380,73 @@ export class SqliteHubStore implements HubStore {
     return this.run(
       'reading the store id failed',
       () => this.stmt.getMeta.get('store_id') as string,
+    );
+  }
+
+  listDevices(owner: OwnerId): Promise<DeviceRecord[]> {
+    return this.run('reading devices failed', () => this.devices.list(owner));
+  }
+
+  findDevice(owner: OwnerId, idOrReplica: string): Promise<DeviceRecord | undefined> {
+    return this.run('reading devices failed', () => this.devices.find(owner, idOrReplica));
+  }
+
+  registerDevice(
+    owner: OwnerId,
+    replica: string,
+    fresh: { id: string; name: string; facts: DeviceFacts },
+    now: number,
+  ): Promise<DeviceRecord> {
+    return this.run('recording a device failed', () =>
+      this.devices.register(owner, replica, fresh, now),
+    );
+  }
+
+  touchDevice(touch: DeviceTouch): Promise<void> {
+    return this.run('recording a device failed', () => this.devices.touch(touch));
+  }
+
+  renameDevice(owner: OwnerId, id: string, name: string): Promise<DeviceRecord> {
+    return this.run('renaming a device failed', () => this.devices.rename(owner, id, name));
+  }
+
+  revokeDevice(owner: OwnerId, id: string, now: number): Promise<DeviceRecord> {
+    return this.run('revoking a device failed', () => this.devices.revoke(owner, id, now));
+  }
+
+  createEnrolment(e: NewEnrolment, now: number): Promise<DeviceRecord> {
+    return this.run('recording an enrolment failed', () => this.devices.createEnrolment(e, now));
+  }
+
+  regenerateEnrolment(
+    owner: OwnerId,
+    id: string,
+    tokenHash: string,
+    expiresMs: number,
+  ): Promise<DeviceRecord> {
+    return this.run('recording an enrolment failed', () =>
+      this.devices.regenerate(owner, id, tokenHash, expiresMs, this.deps.clock.now()),
+    );
+  }
+
+  exchangeEnrolment(x: EnrolmentExchange, now: number): Promise<DeviceRecord | undefined> {
+    return this.run('exchanging an enrolment token failed', () => {
+      try {
+        return this.devices.exchange(x, now);
+      } catch (e) {
+        if (e instanceof TokenRefused) return undefined;
+        throw e;
+      }
+    });
+  }
+
+  deviceByCredential(credentialHash: string): Promise<DeviceRecord | undefined> {
+    return this.run('reading a credential failed', () => this.devices.byCredential(credentialHash));
+  }
+
+  rotateCredential(oldHash: string, newHash: string, now: number): Promise<boolean> {
+    return this.run('rotating a credential failed', () =>
+      this.devices.rotate(oldHash, newHash, now),
     );
   }
 

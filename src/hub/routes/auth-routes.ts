@@ -1,0 +1,130 @@
+// POST /auth/enroll and POST /auth/rotate: how a device gets and renews its own credential.
+// Guarantees:
+// - /auth/enroll takes a one-time enrolment token in its body (never a header, and no other
+//   credential), and exchanges it for a new device credential bound to the owner and the
+//   replica it names, answered once; the token is consumed atomically (the hub store's
+//   exchangeEnrolment), so of concurrent exchanges exactly one succeeds; an unknown, used or
+//   expired token, and one of a malformed shape, all get the same 401; failures spend the
+//   address's failure budget (429 with Retry-After once spent), a valid token is never slowed;
+// - /auth/rotate takes only a device credential (authenticated by the hub's auth hook, so a
+//   revoked device's gets 403 device_revoked): it answers a new credential once and the old one
+//   stops working in the same transaction; an owner's login is refused (403);
+// - on an open hub (no sign-in) both answer 403 explaining that credentials need sign-in;
+// - no secret appears in a log line or an error message.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { FailureLimiter } from '../../auth/rate-limit.js';
+import { HephError } from '../../core/errors.js';
+import type { Clock } from '../../ports/clock.js';
+import type { HubStore } from '../../ports/hub-store.js';
+import type { Logger } from '../../ports/logger.js';
+import { parseWire } from '../body.js';
+import { bearerOf, secretRefusal } from '../auth.js';
+import { hashSecret, isSecret, newSecret } from '../credentials.js';
+import type { HubCaller } from '../devices.js';
+import { errorBody } from '../http-errors.js';
+
+export const EnrollRequest = z.strictObject({
+  token: z.string(),
+  replica: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex digits'),
+  platform: z.string().max(100).optional(),
+  arch: z.string().max(100).optional(),
+  cpus: z.number().int().min(0).max(1_000_000).optional(),
+  memory_bytes: z.number().int().min(0).optional(),
+  version: z.string().max(100).optional(),
+});
+
+export interface EnrollResponse {
+  /** The device credential: shown this once. */
+  credential: string;
+  device: { id: string; name: string; replica: string };
+}
+
+export interface AuthRouteOptions {
+  store: HubStore;
+  clock: Clock;
+  logger: Logger;
+  /** undefined: an open hub (no sign-in). */
+  signIn: { limiter: FailureLimiter | undefined } | undefined;
+  callerOf(request: FastifyRequest): HubCaller;
+}
+
+function openHub(): HephError {
+  return new HephError(
+    'forbidden',
+    'this hub is open (no sign-in): every device syncs without a credential, so there is ' +
+      'nothing to enrol or rotate; start the hub with --oidc-issuer to give devices credentials',
+    { reason: 'open_hub' },
+  );
+}
+
+const BAD_TOKEN =
+  'the enrolment token is not valid: mistyped, already used or expired; ask for a new one ' +
+  '(heph device enroll --regenerate ID)';
+
+export function authRoutes(app: FastifyInstance, o: AuthRouteOptions): void {
+  const { store, logger } = o;
+
+  app.post('/auth/enroll', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (o.signIn === undefined) throw openHub();
+    const limiter = o.signIn.limiter;
+    const wait = limiter?.retryAfterSec(request.ip) ?? 0;
+    const body = parseWire(EnrollRequest, request.body, 'body');
+    const credential = newSecret('device');
+    const device = isSecret('enrolment', body.token)
+      ? await store.exchangeEnrolment(
+          {
+            tokenHash: hashSecret(body.token),
+            replica: body.replica,
+            facts: {
+              platform: body.platform,
+              arch: body.arch,
+              cpus: body.cpus,
+              memoryBytes: body.memory_bytes,
+              version: body.version,
+            },
+            credentialHash: credential.hash,
+          },
+          o.clock.now(),
+        )
+      : undefined;
+    if (device === undefined) {
+      const r = secretRefusal(limiter, request.ip, wait, BAD_TOKEN);
+      logger.debug({ status: r.status, url: request.url }, 'enrolment refused');
+      return reply.code(r.status).headers(r.headers).send(errorBody(r.error));
+    }
+    logger.info({ device: device.id, replica: device.replica }, 'a device enrolled');
+    const answer: EnrollResponse = {
+      credential: credential.plain,
+      device: { id: device.id, name: device.name, replica: body.replica },
+    };
+    return reply.header('cache-control', 'no-store').send(answer);
+  });
+
+  app.post('/auth/rotate', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (o.signIn === undefined) throw openHub();
+    const caller = o.callerOf(request);
+    const bearer = bearerOf(request.headers.authorization);
+    if (caller.kind !== 'device' || caller.device === undefined || bearer === undefined) {
+      throw new HephError(
+        'forbidden',
+        'POST /auth/rotate replaces a device credential and takes only one; an owner’s login ' +
+          'cannot rotate (a device that lost its credential enrols again)',
+        { reason: 'device_credential_required' },
+      );
+    }
+    const next = newSecret('device');
+    const rotated = await store.rotateCredential(hashSecret(bearer), next.hash, o.clock.now());
+    if (!rotated) {
+      // Revoked or rotated by another request since this one was authenticated.
+      throw new HephError('unauthorized', 'the device credential is no longer valid', {
+        reason: 'invalid_token',
+      });
+    }
+    logger.info({ device: caller.device.id }, 'a device rotated its credential');
+    return reply
+      .header('cache-control', 'no-store')
+      .send({ credential: next.plain, device: { id: caller.device.id } });
+  });
+}
