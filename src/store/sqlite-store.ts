@@ -944,6 +944,16 @@ export class SqliteStore implements Store {
     return reg.heads.map((h) => ({ op: h.id, value: JSON.parse(h.value) as Json }));
   }
 
+  /**
+   * Live nodes whose title is `title` as names compare (trimmed, ASCII letters in either case),
+   * by id; a task's context doc is never one (its title is its task's). Read from the nodes
+   * table, so it needs no search index caught up first. (SQLite trims spaces only; a title
+   * written with other whitespace around it is not found.)
+   */
+  nodesTitled(title: string): string[] {
+    return this.stmt.namedLike.all(title.trim()) as string[];
+  }
+
   /** Whether the node is a task's context doc (see context-docs.ts). */
   isContextDoc(id: string): boolean {
     return this.stmt.isContextDoc.get(id) !== undefined;
@@ -995,7 +1005,7 @@ export class SqliteStore implements Store {
       if (n && !n.deleted) return n;
     }
     for (const stmt of [this.stmt.byAlias, this.stmt.byTitle]) {
-      const rows = stmt.all(name) as NodeRow[];
+      const rows = stmt.all({ name }) as NodeRow[];
       if (rows.length === 1) return toView(rows[0] as NodeRow);
       if (rows.length > 1) {
         const ids = rows.map((r) => r.id);
