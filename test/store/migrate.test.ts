@@ -60,6 +60,16 @@ function schemaOf(path: string): string[] {
   }
 }
 
+/** Opening a copy of `fixture` migrates it to the schema a new database gets. */
+function expectSchemaOfNew(fixture: string): void {
+  const old = join(t.dir, 'old.db');
+  copyFileSync(fixture, old);
+  openAt(old).close();
+  const fresh = join(t.dir, 'fresh.db');
+  openAt(fresh).close();
+  expect(schemaOf(old)).toEqual(schemaOf(fresh));
+}
+
 describe('schema migrations', () => {
   it('has one migration per version step', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
@@ -164,12 +174,7 @@ describe('a device database of schema version 5 (before a task and its context d
   });
 
   it('migrates to the same schema as a new database', () => {
-    const old = join(t.dir, 'v5.db');
-    copyFileSync(V5, old);
-    openAt(old).close();
-    const fresh = join(t.dir, 'fresh.db');
-    openAt(fresh).close();
-    expect(schemaOf(old)).toEqual(schemaOf(fresh));
+    expectSchemaOfNew(V5);
   });
 });
 
@@ -255,12 +260,7 @@ describe('a spoke database of schema version 4', () => {
   });
 
   it('migrates to the same schema as a new database', () => {
-    const old = join(t.dir, 'v4.db');
-    copyFileSync(V4, old);
-    openAt(old).close();
-    const fresh = join(t.dir, 'fresh.db');
-    openAt(fresh).close();
-    expect(schemaOf(old)).toEqual(schemaOf(fresh));
+    expectSchemaOfNew(V4);
   });
 });
 
@@ -304,11 +304,6 @@ describe('a device database of schema version 7 (the index of ops by node held i
   });
 
   it('migrates to the same schema as a new database', () => {
-    const old = join(t.dir, 'v7.db');
-    copyFileSync(V7, old);
-    openAt(old).close();
-    const fresh = join(t.dir, 'fresh.db');
-    openAt(fresh).close();
-    expect(schemaOf(old)).toEqual(schemaOf(fresh));
+    expectSchemaOfNew(V7);
   });
 });
