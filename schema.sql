@@ -20,9 +20,11 @@ CREATE TABLE oplog (
   payload TEXT NOT NULL, -- canonical JSON
   change  TEXT
 );
--- A node's ops (its history, its body at an older version). It holds kind and change too, so a
--- node's history is listed from the index alone, without reading its body ops' large payloads.
-CREATE INDEX oplog_target ON oplog (target, id, kind, change);
+-- A node's ops (its history, its body at an older version), by target alone: each entry is the
+-- target and the row's seq, about a third of one holding id, kind and change as well. Every op
+-- adds an entry at a random place (ops of many nodes interleave), so its width is paid in pages
+-- written by every apply; history reads the few rows of one node from the table instead.
+CREATE INDEX oplog_target ON oplog (target);
 
 -- Materialized nodes: the visible value of every field, and each field's register (its heads:
 -- the ops no later op of that field supersedes) in `regs`, so one row write applies one op.
@@ -44,7 +46,9 @@ CREATE TABLE nodes (
   updated_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX nodes_kind ON nodes (kind, deleted);
-CREATE INDEX nodes_title ON nodes (title);
+-- Titles as names compare (trimmed, ASCII letters in either case): a new title that another node
+-- has is found here, and exact title lookups narrow by it.
+CREATE INDEX nodes_title ON nodes (trim(title) COLLATE NOCASE);
 CREATE INDEX nodes_conflicts ON nodes (id) WHERE conflicts > 0;
 -- The candidates for "what is next" (model/views.ts repeats this WHERE word for word). It holds
 -- every column ranking reads, so listing the candidates reads no table row.

@@ -6,7 +6,6 @@
 import { HephError } from '../core/errors.js';
 import type { NodeKind } from '../core/ids.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { catchUpSearchIndex, nodesNamed } from '../store/search.js';
 import { shortIds } from '../store/short-ids.js';
 import { firstLinkDst, prepared } from './nodes.js';
 
@@ -92,12 +91,11 @@ export function sameTitleWarning(
   title: string,
   exceptId?: string,
 ): string | undefined {
-  catchUpSearchIndex(store);
-  const others = nodesNamed(store, title.trim())
-    .filter((r) => r.how === 'title' && r.node_id !== exceptId && sameName(r.title, title))
-    .map((r) => r.node_id);
+  // From the nodes table, not the name index: catching that up here cost a second commit and
+  // the search index's writes on every create.
+  const others = store.nodesTitled(title).filter((id) => id !== exceptId);
   if (others.length === 0) return undefined;
-  const [first] = candidates(store, [...new Set(others)]);
+  const [first] = candidates(store, others);
   if (!first) return undefined;
   const more = others.length > 1 ? ` and ${others.length - 1} more` : '';
   return (

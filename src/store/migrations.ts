@@ -124,4 +124,15 @@ DELETE FROM node_names;
 DELETE FROM meta WHERE key = 'search_seq';
 `);
   },
+  // v7 → v8: the index of a node's ops holds its target alone (each op's entry was the widest
+  // part of the log after its payload, and every op wrote one at a random place); titles are
+  // indexed as names compare them (trimmed, ASCII case ignored).
+  (db) => {
+    db.exec(`
+DROP INDEX oplog_target;
+CREATE INDEX oplog_target ON oplog (target);
+DROP INDEX nodes_title;
+CREATE INDEX nodes_title ON nodes (trim(title) COLLATE NOCASE);
+`);
+  },
 ];

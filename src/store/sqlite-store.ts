@@ -1,7 +1,8 @@
 // The SQLite store: the op-log and everything materialized from it, on better-sqlite3.
 // Guarantees:
 // - every mutation appends its ops to `oplog` in the same transaction as its effect, and the
-//   HLC high-water mark is persisted in that transaction too;
+//   HLC high-water mark is persisted in that transaction too: as the log's highest op id when
+//   the clock stands there (a local write), else in `meta` (open takes the larger of the two);
 // - local writes and ops from other replicas go through one apply path (applyKnown), so the
 //   materialized state is a function of the set of ops in the log, whatever the order;
 // - an op whose id is already stored is a duplicate when its content matches, and is refused
@@ -16,7 +17,15 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { HephError, invalid, notFound } from '../core/errors.js';
 import { isKnownField, TASK_FIELDS, validateFieldValue } from '../core/fields.js';
-import { decodeHlc, encodeHlc, HlcClock, originOf, wallOf, type Hlc } from '../core/hlc.js';
+import {
+  compareHlc,
+  decodeHlc,
+  encodeHlc,
+  HlcClock,
+  originOf,
+  wallOf,
+  type Hlc,
+} from '../core/hlc.js';
 import {
   isLinkType,
   isNodeId,
@@ -172,6 +181,10 @@ export class SqliteStore implements Store {
   /** ownHigh()'s answer (null: no own op), kept up as own ops are written; undefined: unknown
    *  (not asked yet, or dropped by a rollback or a re-stamp). */
   private ownHighId: string | null | undefined;
+  /** The clock's value as last written to `meta`, or undefined when not known. */
+  private clockSaved: string | undefined;
+  /** The id of the last local op written: when the clock still stands there, the log holds it. */
+  private clockInLog: string | undefined;
   /** While applying a batch of ops: node rows and bodies written once at its end. */
   private batch: ApplyBatch | undefined;
   /**
@@ -203,7 +216,16 @@ export class SqliteStore implements Store {
     }
     this.origin = origin;
     const persisted = this.getMeta('hlc');
-    this.hlc = new HlcClock(origin, deps.clock, persisted ? decodeHlc(persisted) : undefined);
+    this.clockSaved = persisted;
+    // The high-water mark is the larger of the one in meta and the log's highest op id (a local
+    // write leaves it in the log alone; see persistClock).
+    const top = db.prepare('SELECT max(id) FROM oplog').pluck().get() as string | null;
+    const marks = [persisted, top ?? undefined].filter((m) => m !== undefined).map(decodeHlc);
+    const high = marks.reduce<Hlc | undefined>(
+      (a, b) => (a === undefined || compareHlc(b, a) > 0 ? b : a),
+      undefined,
+    );
+    this.hlc = new HlcClock(origin, deps.clock, high);
     this.yjsClient = yjsClientId(origin);
   }
 
@@ -247,7 +269,7 @@ export class SqliteStore implements Store {
       result = this.runTransaction(() => {
         const r = fn();
         if (this.failedInner !== undefined) throw this.failedInner;
-        this.stmt.putMeta.run('hlc', encodeHlc(this.hlc.peek()));
+        this.persistClock();
         return r;
       }) as T;
     } catch (e) {
@@ -260,6 +282,8 @@ export class SqliteStore implements Store {
       this.ownCount = undefined;
       this.ownChanges = undefined;
       this.ownHighId = undefined;
+      this.clockSaved = undefined;
+      this.clockInLog = undefined;
       this.hlc.reset(start);
       this.changed = { nodes: new Set(), links: new Set(), conflicts: false };
       throw translateSqliteError(e, 'database write failed');
@@ -269,6 +293,19 @@ export class SqliteStore implements Store {
     this.changeMark = undefined;
     this.emitChanges();
     return result;
+  }
+
+  /**
+   * Persists the clock's high-water mark in the transaction about to commit. When the clock
+   * stands at the last local op's id, that op (in the log) holds it and `meta` is not written:
+   * one page less in every local write's commit. After ops from elsewhere the clock stands past
+   * them, and `meta` is written.
+   */
+  private persistClock(): void {
+    const h = encodeHlc(this.hlc.peek());
+    if (h === this.clockInLog || h === this.clockSaved) return;
+    this.stmt.putMeta.run('hlc', h);
+    this.clockSaved = h;
   }
 
   private nestedTransaction<T>(fn: () => T): T {
@@ -568,6 +605,7 @@ export class SqliteStore implements Store {
     };
     this.changeId ??= id;
     this.insertOp(op);
+    this.clockInLog = id;
     this.raiseOwnHigh(op.id);
     const known = interpretOp(op);
     if (known) this.applyKnown(known);
@@ -944,6 +982,16 @@ export class SqliteStore implements Store {
     return reg.heads.map((h) => ({ op: h.id, value: JSON.parse(h.value) as Json }));
   }
 
+  /**
+   * Live nodes whose title is `title` as names compare (trimmed, ASCII letters in either case),
+   * by id; a task's context doc is never one (its title is its task's). Read from the nodes
+   * table, so it needs no search index caught up first. (SQLite trims spaces only; a title
+   * written with other whitespace around it is not found.)
+   */
+  nodesTitled(title: string): string[] {
+    return this.stmt.namedLike.all(title.trim()) as string[];
+  }
+
   /** Whether the node is a task's context doc (see context-docs.ts). */
   isContextDoc(id: string): boolean {
     return this.stmt.isContextDoc.get(id) !== undefined;
@@ -995,7 +1043,7 @@ export class SqliteStore implements Store {
       if (n && !n.deleted) return n;
     }
     for (const stmt of [this.stmt.byAlias, this.stmt.byTitle]) {
-      const rows = stmt.all(name) as NodeRow[];
+      const rows = stmt.all({ name }) as NodeRow[];
       if (rows.length === 1) return toView(rows[0] as NodeRow);
       if (rows.length > 1) {
         const ids = rows.map((r) => r.id);

@@ -87,12 +87,19 @@ export function prepareStatements(db: Database.Database) {
     nodeExists: db.prepare('SELECT kind FROM nodes WHERE id = ?').pluck(),
     allNodes: db.prepare(`${NODE_SELECT} ORDER BY n.id`),
     byTitle: db.prepare(
-      `${NODE_SELECT} WHERE n.title = ? AND n.deleted = 0 AND n.kind IS NOT NULL
-       AND NOT ${IS_CONTEXT_DOC} ORDER BY n.id LIMIT 10`,
+      `${NODE_SELECT} WHERE trim(n.title) = trim(@name) COLLATE NOCASE AND n.title = @name
+       AND n.deleted = 0 AND n.kind IS NOT NULL AND NOT ${IS_CONTEXT_DOC} ORDER BY n.id LIMIT 10`,
     ),
+    /** Live nodes whose title is the given (trimmed) one ignoring ASCII case, context docs left out. */
+    namedLike: db
+      .prepare(
+        `SELECT n.id FROM nodes n WHERE trim(n.title) = ? COLLATE NOCASE AND n.deleted = 0
+         AND n.kind IS NOT NULL AND NOT ${IS_CONTEXT_DOC} ORDER BY n.id`,
+      )
+      .pluck(),
     byAlias: db.prepare(
       `${NODE_SELECT} WHERE n.deleted = 0 AND n.kind IS NOT NULL AND n.aliases != '[]'
-       AND EXISTS (SELECT 1 FROM json_each(n.aliases) WHERE value = ?) AND NOT ${IS_CONTEXT_DOC}
+       AND EXISTS (SELECT 1 FROM json_each(n.aliases) WHERE value = @name) AND NOT ${IS_CONTEXT_DOC}
        ORDER BY n.id LIMIT 10`,
     ),
     isContextDoc: db.prepare(`SELECT 1 FROM nodes n WHERE n.id = ? AND ${IS_CONTEXT_DOC}`).pluck(),

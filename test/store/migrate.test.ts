@@ -60,10 +60,20 @@ function schemaOf(path: string): string[] {
   }
 }
 
+/** Opening a copy of `fixture` migrates it to the schema a new database gets. */
+function expectSchemaOfNew(fixture: string): void {
+  const old = join(t.dir, 'old.db');
+  copyFileSync(fixture, old);
+  openAt(old).close();
+  const fresh = join(t.dir, 'fresh.db');
+  openAt(fresh).close();
+  expect(schemaOf(old)).toEqual(schemaOf(fresh));
+}
+
 describe('schema migrations', () => {
   it('has one migration per version step', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
-    expect(SCHEMA_VERSION).toBe(7);
+    expect(SCHEMA_VERSION).toBe(8);
   });
 
   it('upgrades a version 1 file: data intact, search and backlinks work', () => {
@@ -164,12 +174,7 @@ describe('a device database of schema version 5 (before a task and its context d
   });
 
   it('migrates to the same schema as a new database', () => {
-    const old = join(t.dir, 'v5.db');
-    copyFileSync(V5, old);
-    openAt(old).close();
-    const fresh = join(t.dir, 'fresh.db');
-    openAt(fresh).close();
-    expect(schemaOf(old)).toEqual(schemaOf(fresh));
+    expectSchemaOfNew(V5);
   });
 });
 
@@ -255,11 +260,50 @@ describe('a spoke database of schema version 4', () => {
   });
 
   it('migrates to the same schema as a new database', () => {
-    const old = join(t.dir, 'v4.db');
-    copyFileSync(V4, old);
-    openAt(old).close();
-    const fresh = join(t.dir, 'fresh.db');
-    openAt(fresh).close();
-    expect(schemaOf(old)).toEqual(schemaOf(fresh));
+    expectSchemaOfNew(V4);
+  });
+});
+
+describe('a device database of schema version 7 (the index of ops by node held ids, kinds and changes)', () => {
+  const V7 = join(import.meta.dirname, '..', 'fixtures', 'store-v7.sqlite');
+  const v7 = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v7.json'), 'utf8'),
+  ) as {
+    digest: string;
+    opCount: number;
+    origin: string;
+    report: { id: string; history: unknown[]; body: string };
+    milk: { task: string; context: string; history: unknown[] };
+    trip: { task: string; context: string };
+    conflicts: { target: string; field: string }[];
+  };
+
+  it('upgrades with every op, field, body, conflict and history version kept', () => {
+    const path = join(t.dir, 'v7.db');
+    copyFileSync(V7, path);
+    const s = openAt(path);
+    expect(s.connection.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(s.origin).toBe(v7.origin);
+    expect(s.opCount()).toBe(v7.opCount);
+    expect(s.digest()).toBe(v7.digest);
+    expect(s.conflicts().map((c) => ({ target: c.target, field: c.field }))).toEqual(v7.conflicts);
+    expect(s.getNode(v7.report.id).body).toBe(v7.report.body);
+    const history = new History(s);
+    expect(history.list(v7.report.id).versions).toEqual(v7.report.history);
+    expect(history.list(v7.milk.task).versions).toEqual(v7.milk.history);
+    // Titles are found as names compare: trimmed, ASCII letters in either case; exact lookups
+    // still match the title as written only.
+    expect(s.nodesTitled('Buy milk')).toEqual([v7.milk.task]);
+    expect(s.nodesTitled(' QUARTERLY report')).toEqual([v7.report.id]);
+    expect(s.nodesTitled('Quarterly')).toEqual([]);
+    expect(s.resolveNode('  buy MILK ').id).toBe(v7.milk.task);
+    expect(() => s.resolveNode('Buy milk')).toThrow(/no node has/);
+    const digest = s.digest();
+    s.rebuild();
+    expect(s.digest()).toBe(digest);
+  });
+
+  it('migrates to the same schema as a new database', () => {
+    expectSchemaOfNew(V7);
   });
 });

@@ -40,6 +40,36 @@ describe('SqliteStore on a real file', () => {
     }
   });
 
+  it('keeps its clock past the ops of another replica and its own local writes across restarts', () => {
+    const a = openTestStore();
+    const b = openTestStore();
+    try {
+      // The other replica's clock runs an hour ahead: its ops carry higher stamps.
+      b.clock.advance(3_600_000);
+      const n = b.store.createNode({ kind: 'doc', title: 'from b' });
+      const received = allOps(b.store);
+      a.store.applyOps(received);
+      const meta = () =>
+        a.store.connection.prepare("SELECT value FROM meta WHERE key = 'hlc'").pluck().get();
+      const afterApply = meta();
+      expect(received.every((o) => (afterApply as string) > o.id)).toBe(true);
+      // A local write leaves the high-water mark in the log (its op), not in meta.
+      a.store.updateNode(n.id, { title: 'edited on a' });
+      expect(meta()).toBe(afterApply);
+      const highest = allOps(a.store)
+        .map((o) => o.id)
+        .reduce((x, y) => (x > y ? x : y));
+      const s = a.reopen();
+      s.updateNode(n.id, { title: 'after restart' });
+      const last = allOps(s).at(-1)?.id ?? '';
+      expect(last > highest).toBe(true);
+      expect(s.getNode(n.id).title).toBe('after restart');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('keeps the same replica id across restarts and a new one per database', () => {
     const a = openTestStore();
     const b = openTestStore();
