@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import { isLoopbackHost } from '../auth/url-policy.js';
 import { HephError, type ErrorCode } from '../core/errors.js';
 import type { Op } from '../core/op.js';
+import { decodeWireOp, encodeWireOp } from '../protocol/op-wire.js';
 import type { Clock } from '../ports/clock.js';
 import { isErrorCode } from '../protocol/error-wire.js';
 import {
@@ -26,8 +27,9 @@ import {
   HubError,
   HubHealth,
   PROTOCOL_VERSION,
-  PullResponse,
+  WirePullResponse,
   PushResponse,
+  type PullResponse,
   type ReplicaInfo,
 } from '../protocol/sync.js';
 import {
@@ -186,7 +188,11 @@ export class HubClient implements SyncTransport {
   }
 
   async push(ops: readonly Op[], signal?: AbortSignal): Promise<PushResponse> {
-    const body = { replica: { ...this.opts.replica, id: this.opts.origin }, ops };
+    // PROTOCOL_VERSION sends field sets in their compact form (op-wire.ts).
+    const body = {
+      replica: { ...this.opts.replica, id: this.opts.origin },
+      ops: ops.map(encodeWireOp),
+    };
     return this.send('POST', '/sync/push', PushResponse, { body, signal });
   }
 
@@ -202,11 +208,25 @@ export class HubClient implements SyncTransport {
     if (wait !== undefined && wait > 0) q.set('wait', String(wait));
     const qs = q.toString();
     const ownHigh = this.opts.ownHigh?.();
-    return this.send('GET', `/sync/pull${qs ? `?${qs}` : ''}`, PullResponse, {
+    const path = `/sync/pull${qs ? `?${qs}` : ''}`;
+    const page = await this.send('GET', path, WirePullResponse, {
       signal,
       waitMs: (wait ?? 0) * 1000,
       ...(ownHigh !== undefined && { headers: { [HEADER_OWN_HIGH]: ownHigh } }),
     });
+    const ops: Record<string, unknown>[] = [];
+    for (const raw of page.ops) {
+      try {
+        ops.push(decodeWireOp(raw) as Record<string, unknown>);
+      } catch (e) {
+        throw new HephError(
+          'protocol_mismatch',
+          `hub at ${this.url.host} sent a malformed op: ${(e as Error).message}`,
+          { path: '/sync/pull' },
+        );
+      }
+    }
+    return { ...page, ops };
   }
 
   async config(signal?: AbortSignal): Promise<HubConfig> {
