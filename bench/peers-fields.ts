@@ -118,8 +118,8 @@ export const peersFieldsFigures: FigureMeta[] = [
     unit: 'bytes/op',
     floor: 'naive_wire_raw_bytes_per_op',
     description:
-      'The same pull by a client that asks for no compression (a device of an earlier ' +
-      `version), bytes off its sockets; ${PER_OP}`,
+      'The same pull by a client of this protocol that asks for no compression (field sets in ' +
+      `their compact form, uncompressed), bytes off its sockets; ${PER_OP}`,
   },
   {
     name: 'naive_wire_bytes_per_op',
@@ -461,7 +461,7 @@ async function hephWire(
       await counted.agent.close();
       store.close();
     }
-    // A client of an earlier version: no Accept-Encoding.
+    // A client that sends no Accept-Encoding.
     const plain = countingAgent();
     try {
       let after: string | undefined;

@@ -71,11 +71,10 @@ export function decodeWireOp(v: unknown): unknown {
     if (f === undefined) throw bad(id, 'a field set’s prev must be a list of stamps');
     full.push(f);
   }
-  const payload: Record<string, Json> = { field, value: value as Json, prev: full };
-  if (v.length === 6) {
-    const c = lengthen(change, origin);
-    if (c === undefined) throw bad(id, 'a field set’s change must be a stamp');
-    payload.change = c;
-  }
-  return { id, kind: 'node.set', target, payload };
+  // Members in canonical (sorted) order: the store then encodes the payload in one native call.
+  const rest = { field, prev: full, value: value as Json };
+  if (v.length === 5) return { id, kind: 'node.set', target, payload: rest };
+  const c = lengthen(change, origin);
+  if (c === undefined) throw bad(id, 'a field set’s change must be a stamp');
+  return { id, kind: 'node.set', target, payload: { change: c, ...rest } };
 }

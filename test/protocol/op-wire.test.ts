@@ -106,6 +106,8 @@ describe('the compact wire form', () => {
       '0000000003e8-0000',
     ]);
     expect(JSON.stringify(wire).length).toBeLessThan(canonicalOpText(op).length * 0.7);
+    // Decoded with its members already in canonical order (the store's fast path).
+    expect(JSON.stringify(decodeWireOp(wire))).toBe(canonicalOpText(op));
     // Other ops, and field sets with more (or less) than it knows, go as they are.
     const { prev: _p, ...noPrev } = op.payload;
     for (const o of [
