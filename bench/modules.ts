@@ -7,6 +7,7 @@ import { engine } from './engine.js';
 import { floors } from './floors.js';
 import { history } from './history.js';
 import { model } from './model.js';
+import { peersFields } from './peers-fields.js';
 import { postgres } from './postgres.js';
 import { spoke } from './spoke.js';
 import { sync } from './sync.js';
@@ -22,4 +23,5 @@ export const modules: readonly BenchModule[] = [
   sync,
   spoke,
   postgres,
+  peersFields,
 ];

@@ -1,4 +1,6 @@
-// The benchmark runner (composition root): `node dist/bench/run.js [--quick] [--only a,b]`.
+// The benchmark runner (composition root): `node dist/bench/run.js [--quick] [--only a,b]
+// [--peers]`. `--peers` runs the peer comparisons alone (every module named `peers` or
+// `peers-…`: heph beside a plain op-log, Yjs and Automerge on the same workloads).
 // Runs the selected modules in order in this process, prints progress on stderr and the table
 // on stdout. A full run of every module writes BENCHMARKS.md (repo root) and bench/results.json;
 // a quick or partial run only prints.
@@ -25,10 +27,14 @@ class UsageError extends Error {}
 interface Args {
   quick: boolean;
   only: string[] | undefined;
+  peers: boolean;
 }
 
+/** The modules --peers selects. */
+const isPeers = (name: string): boolean => name === 'peers' || name.startsWith('peers-');
+
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, only: undefined };
+  const args: Args = { quick: false, only: undefined, peers: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') args.quick = true;
@@ -39,7 +45,10 @@ function parseArgs(argv: readonly string[]): Args {
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '');
-    } else throw new UsageError(`unknown argument ${a}; use --quick and/or --only <name,name>`);
+    } else if (a === '--peers') args.peers = true;
+    else {
+      throw new UsageError(`unknown argument ${a}; use --quick, --peers and/or --only <name,name>`);
+    }
   }
   return args;
 }
@@ -104,7 +113,12 @@ async function main(): Promise<void> {
   if (unknown.length > 0) {
     throw new UsageError(`unknown module ${unknown.join(', ')}; modules are ${known.join(', ')}`);
   }
-  const selected = args.only ? modules.filter((m) => args.only!.includes(m.name)) : modules;
+  const selected = modules.filter(
+    (m) =>
+      (args.only === undefined && !args.peers) ||
+      args.only?.includes(m.name) === true ||
+      (args.peers && isPeers(m.name)),
+  );
   const complete = selected.length === modules.length;
   const root = repoRoot();
   const started = new Date();

@@ -1,10 +1,10 @@
 // The hub's HTTP application: /sync/push, /sync/pull, /rpc, /healthz, /readyz and /config on
 // fastify, over a hub store (ports/hub-store.ts) and its cache replicas (cache.ts).
-// Guarantees: bodies are JSON only (anything else is 415), at most bodyLimit bytes whether or
-// not a Content-Length is sent (413), nested at most 64 levels and well-formed (400 with the
-// reason); every error is `{error: {code, message}}` with the status from the error table;
-// a client that trickles its headers or body is dropped after headersTimeoutMs /
-// requestTimeoutMs; close() ends every long-polling pull so the hub stops at once.
+// Guarantees: bodies are JSON only (anything else is 415), plain or in gzip or br (encoding.ts),
+// at most bodyLimit bytes decoded whether or not a Content-Length is sent (413), nested at most
+// 64 levels and well-formed (400 with the reason); every error is `{error: {code, message}}`
+// with the status from the error table; a client that trickles its headers or body is dropped
+// after headersTimeoutMs / requestTimeoutMs; close() ends every long-polling pull so the hub stops at once.
 // With `auth` (an OIDC issuer), /sync/* and /rpc serve only authenticated callers, each on its
 // owner's data (see auth.ts); /healthz, /readyz and /config stay open, and /config names the
 // issuer, client id and audience the CLI signs in with. Without it the hub is open and
@@ -43,6 +43,7 @@ import {
   DEFAULT_CACHE_MAX_OWNERS,
   type CacheOptions,
 } from './cache.js';
+import { contentCodings } from './encoding.js';
 import { errorBody, makeErrorHandler } from './http-errors.js';
 import { PushQueue } from './push-queue.js';
 import { cachedRegistry, rpcRoutes, type HubRpcContext } from './routes/rpc.js';
@@ -222,6 +223,7 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
       done(e as Error, undefined);
     }
   });
+  contentCodings(app, p.bodyLimit);
   app.setErrorHandler(makeErrorHandler(logger, p.bodyLimit));
   app.setNotFoundHandler((request, reply) => {
     const e = new HephError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);

@@ -23,6 +23,19 @@ export function errorBody(e: HephError): ErrorBody {
   return body;
 }
 
+/**
+ * A HephError answered with another status than its code's: 415 for a Content-Encoding the hub
+ * does not read (RFC 7694), which is bad input (`invalid_params`) but not a 400.
+ */
+export class HttpStatusError extends HephError {
+  constructor(
+    readonly status: number,
+    e: HephError,
+  ) {
+    super(e.code, e.message, { ...e.details });
+  }
+}
+
 interface Translated {
   status: number;
   error: HephError;
@@ -30,6 +43,7 @@ interface Translated {
 
 /** Fastify's request-level errors as HephErrors with the status to send. */
 function translate(e: unknown, bodyLimit: number): Translated | undefined {
+  if (e instanceof HttpStatusError) return { status: e.status, error: e };
   if (e instanceof HephError) return { status: httpStatusFor(e), error: e };
   const fe = e as Partial<FastifyError>;
   switch (fe.code) {

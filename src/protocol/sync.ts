@@ -17,15 +17,32 @@ import { ERROR_CODES } from './error-wire.js';
 export const PROTOCOL_BODY_BRANCHES = 2;
 /** 3: pulls leave out the caller's own ops it already holds (the Heph-Own-High header). */
 export const PROTOCOL_NO_ECHO = 3;
+/**
+ * 4: field sets travel in their compact form (op-wire.ts) in pushes and pull pages; every other
+ * op as before.
+ */
+export const PROTOCOL_COMPACT_OPS = 4;
 /** What this version's devices speak. */
-export const PROTOCOL_VERSION = PROTOCOL_NO_ECHO;
-/** What this version's hub serves, oldest first: devices of protocol 2 get their own ops back. */
-export const SUPPORTED_PROTOCOLS: readonly number[] = [PROTOCOL_BODY_BRANCHES, PROTOCOL_NO_ECHO];
+export const PROTOCOL_VERSION = PROTOCOL_COMPACT_OPS;
+/**
+ * What this version's hub serves, oldest first: devices of protocol 2 get their own ops back,
+ * devices before 4 get every op as an object.
+ */
+export const SUPPORTED_PROTOCOLS: readonly number[] = [
+  PROTOCOL_BODY_BRANCHES,
+  PROTOCOL_NO_ECHO,
+  PROTOCOL_COMPACT_OPS,
+];
 
 export const HEADER_PROTOCOL = 'heph-protocol';
 export const HEADER_REPLICA = 'heph-replica';
 /** The highest id among the caller's own ops that it holds (from PROTOCOL_NO_ECHO on). */
 export const HEADER_OWN_HIGH = 'heph-own-high';
+
+/** Whether a device speaking `protocol` sends and receives field sets in their compact form. */
+export function compactOps(protocol: number): boolean {
+  return protocol >= PROTOCOL_COMPACT_OPS;
+}
 
 /** Whether a device speaking `protocol` gets its own ops back in pulls. */
 export function echoesOwnOps(protocol: number): boolean {
@@ -34,7 +51,8 @@ export function echoesOwnOps(protocol: number): boolean {
 
 /** The refusal of a protocol version the hub does not serve, telling which side to upgrade. */
 export function unsupportedProtocolMessage(given: string): string {
-  const speaks = `this hub serves sync protocol ${SUPPORTED_PROTOCOLS.join(' and ')}`;
+  const list = `${SUPPORTED_PROTOCOLS.slice(0, -1).join(', ')} and ${SUPPORTED_PROTOCOLS.at(-1)}`;
+  const speaks = `this hub serves sync protocol ${list}`;
   const n = /^\d{1,6}$/.test(given) ? Number(given) : NaN;
   const shown = JSON.stringify(given.slice(0, 20));
   if (n < (SUPPORTED_PROTOCOLS[0] ?? 0)) {
@@ -60,6 +78,11 @@ const Origin = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex dig
 // Ops are only required to be objects here (see above): a plain check rather than z.record,
 // which walks every key of every op (a 5,000-op pull page is 25,000 keys).
 const OpShape = z.custom<Record<string, unknown>>(isPlainObject, 'must be an object');
+/** From PROTOCOL_COMPACT_OPS on, an op may also be a field set's array (op-wire.ts). */
+const WireOpShape = z.custom<Record<string, unknown> | unknown[]>(
+  (v) => isPlainObject(v) || Array.isArray(v),
+  'must be an object (or, from protocol 4, a field set’s array)',
+);
 
 export const ReplicaInfo = z.object({
   id: Origin,
@@ -73,7 +96,7 @@ export type ReplicaInfo = z.infer<typeof ReplicaInfo>;
 
 export const PushRequest = z.strictObject({
   replica: ReplicaInfo,
-  ops: z.array(OpShape).max(MAX_PUSH_OPS),
+  ops: z.array(WireOpShape).max(MAX_PUSH_OPS),
 });
 export type PushRequest = z.infer<typeof PushRequest>;
 
@@ -110,6 +133,9 @@ export const PullResponse = z.object({
   remaining: z.number().int().min(0),
 });
 export type PullResponse = z.infer<typeof PullResponse>;
+
+/** A pull page from PROTOCOL_COMPACT_OPS on, before its ops are decoded. */
+export const WirePullResponse = PullResponse.extend({ ops: z.array(WireOpShape) });
 
 export const HubConfig = z.object({
   issuer: z.string().nullable(),

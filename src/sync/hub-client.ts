@@ -7,12 +7,16 @@
 // 'unauthorized'/'forbidden', 409 is 'protocol_mismatch', other statuses carry the hub's own
 // message. A plain-http hub off loopback is refused unless `insecureHttp` is set, because a
 // bearer token must not cross a network in the clear. Tokens never appear in errors or logs.
+// Every request asks for a br or gzip reply; a request body is compressed only when the hub's
+// last reply said it reads that coding (its Accept-Encoding, RFC 7694), and sent again plain
+// once if a hub that no longer says so refuses it (a hub downgraded under a running device).
 
 import type { Agent, Dispatcher, request as undiciRequest } from 'undici';
 import type { z } from 'zod';
 import { isLoopbackHost } from '../auth/url-policy.js';
 import { HephError, type ErrorCode } from '../core/errors.js';
 import type { Op } from '../core/op.js';
+import { decodeWireOp, encodeWireOp } from '../protocol/op-wire.js';
 import type { Clock } from '../ports/clock.js';
 import { isErrorCode } from '../protocol/error-wire.js';
 import {
@@ -23,10 +27,26 @@ import {
   HubError,
   HubHealth,
   PROTOCOL_VERSION,
-  PullResponse,
+  WirePullResponse,
   PushResponse,
+  type PullResponse,
   type ReplicaInfo,
 } from '../protocol/sync.js';
+import {
+  ACCEPT_ENCODING,
+  decode,
+  encode,
+  MIN_ENCODED_BYTES,
+  negotiate,
+  parseContentEncoding,
+  type Coding,
+} from '../transport/http-encoding.js';
+
+/**
+ * The most a compressed reply may decode to. A pull page holds at most MAX_PULL_PAGE_CHARS of op
+ * text; /rpc replies (an export page, a history) stay well under this.
+ */
+export const MAX_DECODED_REPLY_BYTES = 256 * 1024 * 1024;
 
 export interface HubClientOptions {
   /** Base URL of the hub, e.g. https://hub.example.org or http://127.0.0.1:8787. */
@@ -49,6 +69,8 @@ export interface HubClientOptions {
   dispatcher?: Dispatcher;
   /** Called whenever the hub answers (any status): it is reachable. */
   onReply?: () => void;
+  /** Most bytes a compressed reply may decode to (default MAX_DECODED_REPLY_BYTES). */
+  maxReplyBytes?: number;
 }
 
 /** The subset of the client that syncOnce uses (tests wrap or fake it). */
@@ -148,6 +170,8 @@ export class HubClient implements SyncTransport {
   private own: Agent | undefined;
   private readonly timeoutMs: number;
   private offset: number | undefined;
+  /** The coding the hub said (in its last reply) that it reads in request bodies. */
+  private requestCoding: Coding | undefined;
 
   constructor(private readonly opts: HubClientOptions) {
     this.url = checkHubUrl(opts.url, opts.insecureHttp ?? false);
@@ -164,7 +188,11 @@ export class HubClient implements SyncTransport {
   }
 
   async push(ops: readonly Op[], signal?: AbortSignal): Promise<PushResponse> {
-    const body = { replica: { ...this.opts.replica, id: this.opts.origin }, ops };
+    // PROTOCOL_VERSION sends field sets in their compact form (op-wire.ts).
+    const body = {
+      replica: { ...this.opts.replica, id: this.opts.origin },
+      ops: ops.map(encodeWireOp),
+    };
     return this.send('POST', '/sync/push', PushResponse, { body, signal });
   }
 
@@ -180,11 +208,25 @@ export class HubClient implements SyncTransport {
     if (wait !== undefined && wait > 0) q.set('wait', String(wait));
     const qs = q.toString();
     const ownHigh = this.opts.ownHigh?.();
-    return this.send('GET', `/sync/pull${qs ? `?${qs}` : ''}`, PullResponse, {
+    const path = `/sync/pull${qs ? `?${qs}` : ''}`;
+    const page = await this.send('GET', path, WirePullResponse, {
       signal,
       waitMs: (wait ?? 0) * 1000,
       ...(ownHigh !== undefined && { headers: { [HEADER_OWN_HIGH]: ownHigh } }),
     });
+    const ops: Record<string, unknown>[] = [];
+    for (const raw of page.ops) {
+      try {
+        ops.push(decodeWireOp(raw) as Record<string, unknown>);
+      } catch (e) {
+        throw new HephError(
+          'protocol_mismatch',
+          `hub at ${this.url.host} sent a malformed op: ${(e as Error).message}`,
+          { path: '/sync/pull' },
+        );
+      }
+    }
+    return { ...page, ops };
   }
 
   async config(signal?: AbortSignal): Promise<HubConfig> {
@@ -240,11 +282,57 @@ export class HubClient implements SyncTransport {
       [HEADER_PROTOCOL]: String(PROTOCOL_VERSION),
       [HEADER_REPLICA]: this.opts.origin,
       accept: 'application/json',
+      'accept-encoding': ACCEPT_ENCODING,
       ...o.headers,
     };
     const token = await this.opts.getToken?.();
     if (token) headers.authorization = `Bearer ${token}`;
-    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    const text = o.body === undefined ? undefined : JSON.stringify(o.body);
+    if (text !== undefined) headers['content-type'] = 'application/json';
+    let coding =
+      text !== undefined && text.length >= MIN_ENCODED_BYTES ? this.requestCoding : undefined;
+    for (;;) {
+      const body = text === undefined || coding === undefined ? text : await encode(text, coding);
+      const res = await this.request(
+        method,
+        target,
+        { ...headers, ...(coding && { 'content-encoding': coding }) },
+        body,
+        o,
+      );
+      // A hub that no longer reads the coding (replaced by an older version meanwhile) refused
+      // a body it could not read: send it once more as it is.
+      if (
+        coding !== undefined &&
+        (res.status === 400 || res.status === 415) &&
+        this.requestCoding !== coding
+      ) {
+        coding = undefined;
+        continue;
+      }
+      if (res.status >= 300) throw this.statusError(res.status, res.json, res.text);
+      if (res.status === 204) return undefined;
+      if (res.json === undefined) {
+        throw new HephError(
+          'protocol_mismatch',
+          `hub at ${this.url.host} sent a reply that is not JSON`,
+          {
+            path,
+          },
+        );
+      }
+      return res.json;
+    }
+  }
+
+  /** Sends one request and reads its reply, decoded; learns the codings the hub reads. */
+  private async request(
+    method: 'GET' | 'POST',
+    target: URL,
+    headers: Record<string, string>,
+    body: string | Buffer | undefined,
+    o: ExchangeOptions,
+  ): Promise<{ status: number; json: unknown; text: string }> {
     const budget = this.timeoutMs + (o.waitMs ?? 0);
     let res: Dispatcher.ResponseData;
     try {
@@ -255,13 +343,14 @@ export class HubClient implements SyncTransport {
         dispatcher,
         headersTimeout: budget,
         bodyTimeout: budget,
-        ...(o.body !== undefined && { body: JSON.stringify(o.body) }),
+        ...(body !== undefined && { body }),
         ...(o.signal && { signal: o.signal }),
       });
     } catch (e) {
       throw this.translate(e, o.signal);
     }
     this.opts.onReply?.();
+    this.requestCoding = negotiate(res.headers['accept-encoding']);
     const date = res.headers.date;
     if (typeof date === 'string' && this.opts.clock) {
       const hub = Date.parse(date);
@@ -269,8 +358,19 @@ export class HubClient implements SyncTransport {
     }
     let text: string;
     try {
-      text = await res.body.text();
+      const coding = this.replyCoding(res.headers['content-encoding']);
+      if (coding === undefined) text = await res.body.text();
+      else {
+        const raw = Buffer.from(await res.body.arrayBuffer());
+        const what = `the reply of the hub at ${this.url.host}`;
+        const limit = this.opts.maxReplyBytes ?? MAX_DECODED_REPLY_BYTES;
+        text = (await decode(raw, coding, limit, what)).toString('utf8');
+      }
     } catch (e) {
+      // A reply not valid in its coding is the hub's fault, not this request's.
+      if (e instanceof HephError && e.code === 'invalid_params') {
+        throw new HephError('protocol_mismatch', `hub at ${this.url.host}: ${e.message}`);
+      }
       throw this.translate(e, o.signal);
     }
     let json: unknown;
@@ -279,18 +379,18 @@ export class HubClient implements SyncTransport {
     } catch {
       json = undefined;
     }
-    if (res.statusCode >= 300) throw this.statusError(res.statusCode, json, text);
-    if (res.statusCode === 204) return undefined;
-    if (json === undefined) {
+    return { status: res.statusCode, json, text };
+  }
+
+  private replyCoding(header: string | string[] | undefined): Coding | undefined {
+    try {
+      return parseContentEncoding(header);
+    } catch (e) {
       throw new HephError(
         'protocol_mismatch',
-        `hub at ${this.url.host} sent a reply that is not JSON`,
-        {
-          path,
-        },
+        `hub at ${this.url.host} sent a reply in a coding this device does not read: ${(e as Error).message}`,
       );
     }
-    return json;
   }
 
   private translate(e: unknown, signal: AbortSignal | undefined): HephError {

@@ -1,7 +1,11 @@
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HUB_OWNER } from '../../src/ports/hub-store.js';
-import { PROTOCOL_NO_ECHO, SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
+import {
+  PROTOCOL_NO_ECHO,
+  PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOLS,
+} from '../../src/protocol/sync.js';
 import {
   ORIGIN_A,
   ORIGIN_B,
@@ -83,7 +87,7 @@ describe('routing and headers', () => {
   it('answers an unknown protocol with 409, the supported versions and which side to upgrade', async () => {
     const cases: [string, RegExp][] = [
       ['0', /too old for this hub .*: upgrade heph on this device$/],
-      [String(PROTOCOL_NO_ECHO + 1), /newer than this hub .*: upgrade heph on the hub$/],
+      [String(PROTOCOL_VERSION + 1), /newer than this hub .*: upgrade heph on the hub$/],
       ['banana', /does not speak sync protocol "banana"/],
     ];
     for (const [v, message] of cases) {

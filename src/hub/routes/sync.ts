@@ -15,15 +15,22 @@
 //   `remaining` count only what the caller will receive); with `wait` and nothing to send it
 //   waits for the next append to the owner's log, its timeout or the client leaving, whichever
 //   is first, and an append of only the caller's own ops does not end the wait;
+// - from PROTOCOL_COMPACT_OPS on, field sets travel in their compact form (op-wire.ts) both
+//   ways: a push's are decoded before they are checked and stored (the stored text is the
+//   canonical text of the decoded op, so a re-sent op is a duplicate whichever form it came
+//   in), and a pull's are encoded from the stored texts; older devices send and get objects;
 // - every request reads and writes only its caller's owner's log.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HephError, invalid } from '../../core/errors.js';
 import { isHlcString, isOrigin, originOf } from '../../core/hlc.js';
 import { isPlainObject } from '../../core/json.js';
+import type { Op } from '../../core/op.js';
 import type { LogPage, OwnerId, OwnOps, HubStore } from '../../ports/hub-store.js';
 import type { Logger } from '../../ports/logger.js';
+import { decodeWireOp, encodeWireOp } from '../../protocol/op-wire.js';
 import {
+  compactOps,
   cursorToSeq,
   DEFAULT_PULL_LIMIT,
   echoesOwnOps,
@@ -95,6 +102,11 @@ export function checkSyncHeaders(request: FastifyRequest): Promise<void> {
   return Promise.resolve();
 }
 
+/** The protocol version from the (already checked) header. */
+function protocolOf(request: FastifyRequest): number {
+  return Number(header(request, HEADER_PROTOCOL));
+}
+
 /** The replica id from the (already checked) header. */
 function replicaOf(request: FastifyRequest): string {
   return header(request, HEADER_REPLICA) ?? '';
@@ -109,17 +121,56 @@ const EVERY_OWN_OP = '~';
  * the ones pushed while it waited came from it).
  */
 function ownOpsOf(request: FastifyRequest, waited: boolean): OwnOps | undefined {
-  if (echoesOwnOps(Number(header(request, HEADER_PROTOCOL)))) return undefined;
+  if (echoesOwnOps(protocolOf(request))) return undefined;
   const upTo = waited ? EVERY_OWN_OP : header(request, HEADER_OWN_HIGH);
   return upTo === undefined ? undefined : { origin: replicaOf(request), upTo };
 }
 
-/** A pull reply as JSON text: the ops are spliced in as the store keeps them. */
-function pageJson(page: LogPage): string {
+/** An op's stored text in the wire form of PROTOCOL_COMPACT_OPS (op-wire.ts). */
+function compactText(text: string): string {
+  const op = JSON.parse(text) as Op;
+  const wire = encodeWireOp(op);
+  return wire === op ? text : JSON.stringify(wire);
+}
+
+/**
+ * A pull reply as JSON text: the ops are spliced in as the store keeps them (field sets in their
+ * compact form for a device of PROTOCOL_COMPACT_OPS).
+ */
+function pageJson(page: LogPage, compact: boolean): string {
+  const ops = compact ? page.ops.map(compactText) : page.ops;
   return (
-    `{"ops":[${page.ops.join(',')}],"cursor":${JSON.stringify(seqToCursor(page.cursor))},` +
+    `{"ops":[${ops.join(',')}],"cursor":${JSON.stringify(seqToCursor(page.cursor))},` +
     `"more":${page.more},"remaining":${page.remaining}}`
   );
+}
+
+/**
+ * A push's ops as the store checks them: field sets in their compact form decoded (a malformed
+ * one refused by name, the others still taken); from a device before PROTOCOL_COMPACT_OPS, an
+ * array is a malformed request.
+ */
+function decodeOps(
+  ops: readonly unknown[],
+  compact: boolean,
+): { ops: unknown[]; refused: Refused[] } {
+  const out: unknown[] = [];
+  const refused: Refused[] = [];
+  ops.forEach((raw, i) => {
+    if (!Array.isArray(raw)) {
+      out.push(raw);
+      return;
+    }
+    if (!compact) throw invalid(`ops.${i}`, 'must be an object');
+    try {
+      out.push(decodeWireOp(raw));
+    } catch (e) {
+      if (!(e instanceof HephError)) throw e;
+      const id = typeof raw[0] === 'string' ? raw[0].slice(0, 64) : '?';
+      refused.push({ id, code: e.code, message: e.message });
+    }
+  });
+  return { ops: out, refused };
 }
 
 export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
@@ -143,15 +194,17 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
       if (body.replica.id !== replica) {
         throw invalid('replica.id', `must equal the Heph-Replica header (${replica})`);
       }
+      const decoded = decodeOps(body.ops, compactOps(protocolOf(request)));
       const owner = o.ownerOf(request);
       const result = await o.queue.submit({
         owner,
-        ops: body.ops,
+        ops: decoded.ops,
         maxDriftMs: o.maxDriftMs,
         replica,
         ...(body.replica.pending !== undefined && { pendingReported: body.replica.pending }),
       });
-      const refused: Refused[] = result.refused.map((r) => {
+      const all = [...decoded.refused, ...result.refused];
+      const refused: Refused[] = all.map((r) => {
         const origin = r.origin ?? (isHlcString(r.id) ? originOf(r.id) : undefined);
         logger.warn(
           { replica, op: r.id, code: r.code, origin, ahead_ms: r.ahead_ms },
@@ -221,7 +274,8 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
           reply.raw.off('close', onClose);
         }
       }
-      return reply.type('application/json; charset=utf-8').send(pageJson(page));
+      const text = pageJson(page, compactOps(protocolOf(request)));
+      return reply.type('application/json; charset=utf-8').send(text);
     },
   );
 }
