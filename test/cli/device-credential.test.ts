@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fileStore, tokensFilePath } from '../../src/auth/file-store.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
 import { makeHub, type TestHub } from '../hub/helpers.js';
@@ -220,6 +221,82 @@ it('logout revokes the device on the hub and forgets the credential here', async
     expect(st).toMatchObject({ device: null });
     const second = await heph(['auth', 'logout', '--hub', hub.url], { env: m.env });
     expect(second.stdout).toMatch(/Was not signed in/);
+  } finally {
+    await m.d.stop();
+    m.home.cleanup();
+  }
+});
+
+it('heph device list|rename|revoke|enroll administer the hub with the owner’s login', async () => {
+  const m = await machine();
+  try {
+    const run = (args: string[], input?: string) =>
+      heph(args, { env: m.env, ...(input !== undefined && { input }) });
+    // Not signed in: said so, with what to run.
+    const out = await run(['device', 'list', '--hub', hub.url]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain(
+      `not signed in to ${hub.url}: run \`heph auth login --hub ${hub.url}\``,
+    );
+    // The owner's login, as `heph auth login` keeps it without a keyring.
+    await fileStore({ path: tokensFilePath(m.home.env) }).set(hub.url, {
+      access_token: alice,
+      expires_at: Date.now() + 3_600_000,
+      token_type: 'Bearer',
+      issuer: op.issuer,
+      client_id: op.clientId,
+      audience: op.audience,
+      sub: 'alice',
+    });
+    const neither = await run(['device', 'enroll']);
+    expect(neither.stderr).toMatch(/pass --name NAME to enrol a new device, or --regenerate ID/);
+    const badTtl = await run(['device', 'enroll', '--name', 'x', '--ttl', '3d']);
+    expect(badTtl.code).not.toBe(0);
+    expect(badTtl.stderr).toMatch(/ttl/);
+    // The daemon's hub is used without --hub.
+    const made = await run(['device', 'enroll', '--name', 'first token', '--ttl', '30m']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/^he_[A-Za-z0-9_-]{43}\n$/);
+    expect(made.stderr).toContain(`heph auth enroll --hub ${hub.url}`);
+    const pending = json(await run(['device', 'list', '--json'])) as unknown as Listed;
+    const box = pending.devices.find((d) => d.name === 'first token')!;
+    expect(box.status).toBe('pending');
+    // A regenerated token replaces the first.
+    const regen = await run(['device', 'enroll', '--regenerate', box.id, '--json']);
+    expect(regen.code, regen.stderr).toBe(0);
+    const fresh = String(json(regen).token);
+    const old = await run(['auth', 'enroll'], made.stdout);
+    expect(old.stderr).toMatch(/refused the enrolment token/);
+    ok(await run(['auth', 'enroll'], fresh));
+    ok(await run(['add', 'Renew the passport']));
+    // hephd synced with the login before: its long-poll, open across the enrolment, is not
+    // taken for a revocation when the hub folds the login's device into the enrolled one.
+    ok(await run(['sync']));
+    const renamed = await run(['device', 'rename', box.id, 'desk']);
+    expect(renamed.stdout, renamed.stderr).toContain(`Renamed device ${box.id} to "desk"`);
+    const listed = await run(['device', 'list']);
+    expect(listed.stdout).toMatch(/^NAME +ID +STATUS +LAST SEEN/);
+    expect(listed.stdout).toMatch(
+      new RegExp(`desk \\(this device\\) +${box.id} +online +just now`),
+    );
+    // Revoking the device one is on asks first.
+    const asked = await run(['device', 'revoke', box.id]);
+    expect(asked.code).not.toBe(0);
+    expect(asked.stderr).toMatch(/is this device.*Pass --yes/);
+    expect(
+      (json(await run(['device', 'list', '--json'])) as unknown as Listed).devices.find(
+        (d) => d.id === box.id,
+      )?.status,
+    ).toBe('online');
+    const revoked = await run(['device', 'revoke', box.id, '--yes']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain(`Revoked device "desk" (${box.id})`);
+    expect(revoked.stdout).toMatch(/never received what it wrote after op [0-9a-z]+/);
+    const again = json(await run(['device', 'revoke', box.id, '--yes', '--json']));
+    expect(again).toMatchObject({ already: true });
+    // Nothing secret but the token `device enroll` exists to print.
+    for (const r of [listed, renamed, revoked])
+      expect(r.stdout + r.stderr).not.toMatch(/hd_|he_|eyJ/);
   } finally {
     await m.d.stop();
     m.home.cleanup();

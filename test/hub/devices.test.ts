@@ -421,6 +421,28 @@ describe('revocation', () => {
   });
 });
 
+describe('a login’s long-poll across its replica’s enrolment', () => {
+  it('is answered, not refused as revoked, when the hub folds its device into the enrolled one', async () => {
+    const h = await startHub();
+    const alice = await op.mintToken({ sub: 'alice' });
+    // The replica syncs with the login first (registered as a device of its own).
+    expect((await pullAs(h.app, alice, R1)).statusCode).toBe(200);
+    const waiting = pullAs(h.app, alice, R1, '?after=0&wait=30');
+    await expect.poll(() => h.hubStore.waiting(1)).toBe(1);
+    const d = await enrolDevice(h.app, alice, R1, 'server');
+    expect((await pushAs(h.app, d.credential, R1, opsOf(R1))).statusCode).toBe(200);
+    const woke = await waiting;
+    expect(woke.statusCode, woke.body).toBe(200);
+    // The control: revoking it does refuse the next wait.
+    const again = pullAs(h.app, alice, R1, '?after=1&wait=30');
+    await expect.poll(() => h.hubStore.waiting(1)).toBe(1);
+    await rpcOk(h.app, alice, 'device.revoke', { id: d.id });
+    expect((await pushAs(h.app, alice, R2, opsOf(R2))).statusCode).toBe(200);
+    const refused = await again;
+    expect([refused.statusCode, errorOf(refused).code]).toEqual([403, 'device_revoked']);
+  });
+});
+
 describe('a device revoking itself (POST /auth/revoke-self)', () => {
   it('takes only a device credential, revokes that device at once, and leaves the others', async () => {
     const h = await startHub();
