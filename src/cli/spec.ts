@@ -76,6 +76,18 @@ const words = (describe: string): Positional => ({ type: 'string', array: true, 
 // nargs 1: a value such as -2d is the option's value, not another option.
 const date = (describe: string): Opt => ({ type: 'string', nargs: 1, describe, complete: 'date' });
 
+/** Which hub `heph auth` and `heph device` talk to. */
+const HUB_OPTIONS: Record<string, Opt> = {
+  hub: {
+    type: 'string',
+    describe: "the hub's URL (default: the daemon's hub, then the config file's)",
+  },
+  'insecure-http': {
+    type: 'boolean',
+    describe: 'allow a plain http:// hub or identity provider off loopback',
+  },
+};
+
 /** A new title rewrites the links naming the old one unless this is given. */
 const KEEP_LINKS: Opt = {
   type: 'boolean',
@@ -664,16 +676,7 @@ export const GROUPS: Group[] = [
       {
         name: 'auth',
         summary: 'Sign in to your hub, or enrol this device: login, enroll, status, logout',
-        options: {
-          hub: {
-            type: 'string',
-            describe: "the hub's URL (default: the daemon's hub, then the config file's)",
-          },
-          'insecure-http': {
-            type: 'boolean',
-            describe: 'allow a plain http:// hub or identity provider off loopback',
-          },
-        },
+        options: HUB_OPTIONS,
         sub: [
           {
             name: 'login',
@@ -722,16 +725,7 @@ export const GROUPS: Group[] = [
       {
         name: 'device',
         summary: "Your hub's devices: list, rename, revoke, enroll (needs your sign-in)",
-        options: {
-          hub: {
-            type: 'string',
-            describe: "the hub's URL (default: the daemon's hub, then the config file's)",
-          },
-          'insecure-http': {
-            type: 'boolean',
-            describe: 'allow a plain http:// hub or identity provider off loopback',
-          },
-        },
+        options: HUB_OPTIONS,
         epilog:
           'These call the hub with your login from `heph auth login` (the hub refuses a ' +
           "device's own credential for them, so a stolen laptop cannot revoke the others).",
