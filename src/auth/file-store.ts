@@ -14,9 +14,9 @@ import { HephError } from '../core/errors.js';
 import {
   hubKey,
   parseTokens,
+  type SecretStore,
   type StoreStatus,
   type TokenStore,
-  type Tokens,
 } from './token-store.js';
 
 export interface FileStoreOptions {
@@ -25,6 +25,21 @@ export interface FileStoreOptions {
   /** Told once, before the first write. */
   warn?: (message: string) => void;
 }
+
+/** What a secrets file holds, for its messages, and how it parses an entry. */
+export interface SecretFileKind<T> {
+  /** "sign-in tokens", "device credential" */
+  what: string;
+  /** The command that makes a new entry, for "delete it and run …". */
+  redo: string;
+  parse(value: unknown, hub: string, where: string): T;
+}
+
+const TOKENS_FILE: SecretFileKind<ReturnType<typeof parseTokens>> = {
+  what: 'sign-in tokens',
+  redo: 'heph auth login',
+  parse: parseTokens,
+};
 
 /** Where the opt-in tokens file lives: $XDG_CONFIG_HOME/heph/credentials/tokens.json. */
 export function tokensFilePath(env: Env): string {
@@ -55,6 +70,11 @@ export function insecureStorageWarning(path: string): string {
 }
 
 export function fileStore(o: FileStoreOptions): TokenStore {
+  return fileSecretStore(o, TOKENS_FILE);
+}
+
+/** A 0600 JSON file of entries per hub URL, in a 0700 directory. */
+export function fileSecretStore<T>(o: FileStoreOptions, k: SecretFileKind<T>): SecretStore<T> {
   const path = o.path;
   const dir = dirname(path);
   let warned = false;
@@ -64,7 +84,7 @@ export function fileStore(o: FileStoreOptions): TokenStore {
     if (me !== undefined && uid !== me) {
       throw new HephError(
         'storage',
-        `${what} ${p} belongs to another user; refusing to keep sign-in tokens there`,
+        `${what} ${p} belongs to another user; refusing to keep ${k.what} there`,
         { path: p },
       );
     }
@@ -109,8 +129,8 @@ export function fileStore(o: FileStoreOptions): TokenStore {
     if (!r.success) {
       throw new HephError(
         'storage',
-        `the sign-in tokens file ${path} is unreadable (not a heph tokens file); ` +
-          `delete it and run \`heph auth login\` again`,
+        `the ${k.what} file ${path} is unreadable (not a heph ${k.what} file); ` +
+          `delete it and run \`${k.redo}\` again`,
         { path },
       );
     }
@@ -151,13 +171,13 @@ export function fileStore(o: FileStoreOptions): TokenStore {
   return {
     kind: 'file',
     location: path,
-    async get(hub: string): Promise<Tokens | undefined> {
+    async get(hub: string): Promise<T | undefined> {
       const key = hubKey(hub);
       const data = await load();
       if (!Object.hasOwn(data.hubs, key)) return undefined;
-      return parseTokens(data.hubs[key], key, path);
+      return k.parse(data.hubs[key], key, path);
     },
-    async set(hub: string, tokens: Tokens): Promise<void> {
+    async set(hub: string, tokens: T): Promise<void> {
       const key = hubKey(hub);
       const data = await load();
       if (!warned) {

@@ -10,9 +10,9 @@ import { HephError } from '../core/errors.js';
 import {
   hubKey,
   parseTokensText,
+  type SecretStore,
   type StoreStatus,
   type TokenStore,
-  type Tokens,
 } from './token-store.js';
 
 export interface KeyringStoreOptions {
@@ -21,6 +21,9 @@ export interface KeyringStoreOptions {
   /** Platform, for choosing entry options (default process.platform). */
   platform?: NodeJS.Platform;
 }
+
+/** Parses an entry's stored text; throws HephError('storage') naming the hub and `where`. */
+export type ParseText<T> = (text: string, hub: string, where: string) => T;
 
 const PROBE_ACCOUNT = 'heph-availability-probe';
 
@@ -42,8 +45,16 @@ function reason(e: unknown): string {
 }
 
 export function keyringStore(o: KeyringStoreOptions = {}): TokenStore {
-  const service = o.service ?? 'heph';
-  const platform = o.platform ?? process.platform;
+  return keyringSecretStore(o.service ?? 'heph', parseTokensText, o.platform);
+}
+
+/** Entries of one keyring service, one per hub URL, parsed by `parse`. */
+export function keyringSecretStore<T>(
+  service: string,
+  parse: ParseText<T>,
+  platformGiven?: NodeJS.Platform,
+): SecretStore<T> {
+  const platform = platformGiven ?? process.platform;
   const options: EntryOptions | undefined =
     platform === 'linux' ? { linux: { store: 'secret-service' } } : undefined;
   const location =
@@ -86,7 +97,7 @@ export function keyringStore(o: KeyringStoreOptions = {}): TokenStore {
   return {
     kind: 'keyring',
     location,
-    async get(hub: string): Promise<Tokens | undefined> {
+    async get(hub: string): Promise<T | undefined> {
       const key = hubKey(hub);
       let text: string | null;
       try {
@@ -94,12 +105,12 @@ export function keyringStore(o: KeyringStoreOptions = {}): TokenStore {
       } catch (e) {
         throw failed('read from', e);
       }
-      return text === null ? undefined : parseTokensText(text, key, location);
+      return text === null ? undefined : parse(text, key, location);
     },
-    async set(hub: string, tokens: Tokens): Promise<void> {
+    async set(hub: string, value: T): Promise<void> {
       const key = hubKey(hub);
       try {
-        await entry(key).setPassword(JSON.stringify(tokens));
+        await entry(key).setPassword(JSON.stringify(value));
       } catch (e) {
         throw failed('write to', e);
       }

@@ -31,19 +31,22 @@ export type StoreKind = 'keyring' | 'file';
 
 export type StoreStatus = { available: true } | { available: false; reason: string };
 
-export interface TokenStore {
+/** Secrets kept per hub URL: a login's tokens (TokenStore), a device credential. */
+export interface SecretStore<T> {
   readonly kind: StoreKind;
-  /** Where the tokens live, for people: "the OS keyring (Secret Service)" or the file's path. */
+  /** Where the secrets live, for people: "the OS keyring (Secret Service)" or the file's path. */
   readonly location: string;
-  /** The tokens saved for a hub, or undefined. A corrupt entry throws HephError('storage'). */
-  get(hub: string): Promise<Tokens | undefined>;
-  set(hub: string, tokens: Tokens): Promise<void>;
+  /** The entry saved for a hub, or undefined. A corrupt entry throws HephError('storage'). */
+  get(hub: string): Promise<T | undefined>;
+  set(hub: string, value: T): Promise<void>;
   /** Removes a hub's tokens; true when there were some. */
   delete(hub: string): Promise<boolean>;
   available(): Promise<boolean>;
   /** Like available(), with the reason when it is not. */
   status(): Promise<StoreStatus>;
 }
+
+export type TokenStore = SecretStore<Tokens>;
 
 const TokensSchema = z.object({
   access_token: z.string().min(1),

@@ -25,6 +25,10 @@ export interface Cli {
   readStdin(): Promise<string>;
   /** Standard input is a non-empty regular file (`< notes.md`): reading it cannot block. */
   stdinIsFile(): boolean;
+  /** Standard input is a terminal (a person types), not a pipe or a file. */
+  readonly stdinIsTTY: boolean;
+  /** Asks on the terminal (prompt on stderr) and reads one line without echoing it. */
+  readSecret(prompt: string): Promise<string>;
   /** Writes to stdout at once (streams such as `heph events`). */
   write(text: string): void;
   /** A line on stderr for people (progress, notes); never part of --json output. */
@@ -97,6 +101,23 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
         return st.isFile() && st.size > 0;
       } catch {
         return false;
+      }
+    },
+    stdinIsTTY: o.stdin.isTTY === true,
+    async readSecret(prompt: string) {
+      const { createInterface } = await import('node:readline');
+      o.stderr.write(prompt);
+      const rl = createInterface({ input: o.stdin, output: o.stderr, terminal: true });
+      // What is typed is not echoed: the secret never reaches the screen or a scrollback.
+      (rl as unknown as { _writeToOutput(s: string): void })._writeToOutput = () => undefined;
+      try {
+        return await new Promise<string>((resolve, reject) => {
+          rl.once('line', resolve);
+          rl.once('close', () => reject(new Error('no input')));
+        });
+      } finally {
+        rl.close();
+        o.stderr.write('\n');
       }
     },
     async readStdin() {

@@ -7,7 +7,7 @@
 // common lines are parsed by fast-parse.ts from the same table, so yargs loads only for help,
 // completion and mistakes.
 
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../config/package-version.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
@@ -46,18 +46,18 @@ function loadYargs(): typeof YargsFactory {
 }
 
 /** Commands `--wait` means nothing to (sync has its own). */
-const NO_WAIT = new Set(['sync', 'daemon', 'auth', 'doctor', 'help', 'completion', '__complete']);
+const NO_WAIT = new Set([
+  'sync',
+  'daemon',
+  'auth',
+  'device',
+  'doctor',
+  'help',
+  'completion',
+  '__complete',
+]);
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(
-      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
-    ) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+const version = packageVersion;
 
 /** yargs reads only its own keys; `complete` is for the completion scripts. */
 function yargsOptions<T extends { complete?: unknown }>(o: T): Omit<T, 'complete'> {

@@ -59,6 +59,7 @@ const nodes = () => import('./commands/nodes.js');
 const organize = () => import('./commands/organize.js');
 const admin = () => import('./commands/admin.js');
 const auth = () => import('./commands/auth.js');
+const device = () => import('./commands/device.js');
 const history = () => import('./commands/history.js');
 
 const node = (describe = 'id, short id, alias or title'): Positional => ({
@@ -74,6 +75,18 @@ const task = (): Positional => ({
 const words = (describe: string): Positional => ({ type: 'string', array: true, describe });
 // nargs 1: a value such as -2d is the option's value, not another option.
 const date = (describe: string): Opt => ({ type: 'string', nargs: 1, describe, complete: 'date' });
+
+/** Which hub `heph auth` and `heph device` talk to. */
+const HUB_OPTIONS: Record<string, Opt> = {
+  hub: {
+    type: 'string',
+    describe: "the hub's URL (default: the daemon's hub, then the config file's)",
+  },
+  'insecure-http': {
+    type: 'boolean',
+    describe: 'allow a plain http:// hub or identity provider off loopback',
+  },
+};
 
 /** A new title rewrites the links naming the old one unless this is given. */
 const KEEP_LINKS: Opt = {
@@ -662,17 +675,8 @@ export const GROUPS: Group[] = [
       },
       {
         name: 'auth',
-        summary: 'Sign in to your hub: login, status, logout',
-        options: {
-          hub: {
-            type: 'string',
-            describe: "the hub's URL (default: the daemon's hub, then the config file's)",
-          },
-          'insecure-http': {
-            type: 'boolean',
-            describe: 'allow a plain http:// hub or identity provider off loopback',
-          },
-        },
+        summary: 'Sign in to your hub, or enrol this device: login, enroll, status, logout',
+        options: HUB_OPTIONS,
         sub: [
           {
             name: 'login',
@@ -686,14 +690,98 @@ export const GROUPS: Group[] = [
             run: async (c, a) => (await auth()).login(c, a),
           },
           {
+            name: 'enroll',
+            summary: 'Enrol this machine with a one-time token, without a browser',
+            options: {
+              'token-file': {
+                type: 'string',
+                describe: 'read the enrolment token from this file (else a pipe, else a prompt)',
+                complete: 'file',
+              },
+            },
+            epilog:
+              'On a signed-in machine, `heph device enroll --name NAME` prints a one-time ' +
+              'token (he_…). On this machine, with hephd running, give it to ' +
+              '`heph auth enroll --hub URL` by a pipe (`< token.txt`), --token-file, or at the ' +
+              'prompt; never on the command line, where other users can read it. The hub ' +
+              'answers this device its own credential (hd_…), bound to this replica: it is kept ' +
+              'in the OS keyring, or where none is reachable in a file only you can read ' +
+              '($XDG_CONFIG_HOME/heph/credentials/device.json), and hephd syncs with it from its ' +
+              'next request. `heph auth logout` revokes it on the hub.',
+            run: async (c, a) => (await auth()).enroll(c, a),
+          },
+          {
             name: 'status',
-            summary: 'Whether you are signed in, and where tokens are kept',
+            summary: 'Which sign-in and device credential this device holds, and where',
             run: async (c, a) => (await auth()).status(c, a),
           },
           {
             name: 'logout',
-            summary: 'Forget the stored tokens',
+            summary: "Revoke this device's credential on the hub; forget stored tokens",
             run: async (c, a) => (await auth()).logout(c, a),
+          },
+        ],
+      },
+      {
+        name: 'device',
+        summary: "Your hub's devices: list, rename, revoke, enroll (needs your sign-in)",
+        options: HUB_OPTIONS,
+        epilog:
+          'These call the hub with your login from `heph auth login` (the hub refuses a ' +
+          "device's own credential for them, so a stolen laptop cannot revoke the others).",
+        sub: [
+          {
+            name: 'list',
+            summary: 'Every device: status, last seen, what it pushed and has not',
+            run: async (c, a) => (await device()).list(c, a),
+          },
+          {
+            name: 'rename',
+            args: '<id> <name>',
+            summary: 'Give a device another name',
+            positionals: {
+              id: { type: 'string', describe: 'device id or replica id', demandOption: true },
+              name: {
+                type: 'string',
+                describe: 'its new name (1 to 100 characters)',
+                demandOption: true,
+              },
+            },
+            run: async (c, a) => (await device()).rename(c, a),
+          },
+          {
+            name: 'revoke',
+            args: '<id>',
+            summary: 'Revoke a device at once (a lost laptop); says what the hub never received',
+            positionals: {
+              id: { type: 'string', describe: 'device id or replica id', demandOption: true },
+            },
+            options: {
+              yes: { type: 'boolean', describe: 'revoke even when it is this device' },
+            },
+            epilog:
+              "The device's next request is refused, whatever it presents, and its ops are " +
+              'refused for good. Nothing on the device is erased, and your login is not revoked.',
+            run: async (c, a) => (await device()).revoke(c, a),
+          },
+          {
+            name: 'enroll',
+            summary: 'Make a one-time token that enrols a machine without a browser',
+            options: {
+              name: { type: 'string', describe: 'the new device’s name' },
+              ttl: {
+                type: 'string',
+                describe: 'how long the token works: 30m, 1h (default), at most 24h',
+              },
+              regenerate: {
+                type: 'string',
+                describe: 'a new token for this device, still pending (the old one stops working)',
+              },
+            },
+            epilog:
+              'The token is printed once, on standard output (redirect it to a file only you ' +
+              'can read); the new machine runs `heph auth enroll --hub URL < token.txt`.',
+            run: async (c, a) => (await device()).enroll(c, a),
           },
         ],
       },

@@ -2,7 +2,7 @@
 // randomness and logger, starts the daemon, and stops it on SIGINT/SIGTERM (a second signal
 // exits at once). Exit codes come from the error table.
 
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../config/package-version.js';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { resolveDaemonConfig, type DaemonConfig } from '../config/config.js';
@@ -79,16 +79,7 @@ data folder of an earlier version is upgraded in place on the first start (the o
 copied to pre-upgrade-<date>/ first). Mode client keeps no data: every call goes to the hub;
 export, import and backup work on this machine's files with the hub's data.`;
 
-export function version(): string {
-  try {
-    const pkg = JSON.parse(
-      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
-    ) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+export const version = packageVersion;
 
 function parseFlags(argv: string[]) {
   try {
@@ -133,7 +124,12 @@ function parseFlags(argv: string[]) {
   }
 }
 
-/** Tokens from `heph auth login` for this hub: the OS keyring first, then the opt-in file. */
+/**
+ * The bearer for this hub: the device credential from `heph auth enroll` when one is held (read
+ * on every request, so a credential enrolled, rotated or removed while hephd runs is used from
+ * the next request on), else the tokens from `heph auth login` (the OS keyring first, then the
+ * opt-in file).
+ */
 async function signedInSession(
   hub: string,
   insecureHttp: boolean,
@@ -141,11 +137,14 @@ async function signedInSession(
   clock: Clock,
   logger: Logger,
 ): Promise<() => Promise<string | undefined>> {
-  const [{ createSession }, { keyringStore }, { fileStore, tokensFilePath }] = await Promise.all([
-    import('../auth/session.js'),
-    import('../auth/keyring-store.js'),
-    import('../auth/file-store.js'),
-  ]);
+  const [{ createSession }, { keyringStore }, { fileStore, tokensFilePath }, device] =
+    await Promise.all([
+      import('../auth/session.js'),
+      import('../auth/keyring-store.js'),
+      import('../auth/file-store.js'),
+      import('../auth/device-credential.js'),
+    ]);
+  const credentials = device.deviceCredentialStores(env);
   const session = createSession({
     hub,
     stores: [keyringStore(), fileStore({ path: tokensFilePath(env) })],
@@ -153,7 +152,10 @@ async function signedInSession(
     logger,
     ...(insecureHttp && { insecureHttp: true }),
   });
-  return () => session.getToken();
+  return async () => {
+    const held = await device.heldCredential(credentials, hub);
+    return held !== undefined ? held.held.credential : session.getToken();
+  };
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -4,7 +4,8 @@
 // - a revoked device is refused (device_revoked, 403) on each request, whatever it presents: by
 //   its credential, or by its replica id in Heph-Replica with an owner's login or on an open hub;
 //   the store is read on every request (no cache to go stale across hub processes), and a
-//   long-poll that waited reads it again before it answers;
+//   long-poll that waited reads it again before it answers (a device folded meanwhile into the
+//   one its replica enrolled as is judged by that one, not taken for revoked);
 // - a replica that syncs without a device credential (an owner's login, an open hub) is
 //   registered as a device the first time it is seen;
 // - last seen and the pull cursor are written at most every LAST_SEEN_WRITE_MS per device per
@@ -91,7 +92,12 @@ export class DeviceTracker {
   /** Reads the device again (after a long-poll waited): throws device_revoked if it is now. */
   async recheck(caller: HubCaller, device: DeviceRecord | undefined): Promise<void> {
     if (device === undefined) return;
-    const now = await this.store.findDevice(caller.owner, device.id);
+    let now = await this.store.findDevice(caller.owner, device.id);
+    // Gone by id: its replica enrolled meanwhile, and its row was folded into the enrolled
+    // device, which now decides (a fold is not a revocation).
+    if (now === undefined && device.replica !== undefined) {
+      now = await this.store.findDevice(caller.owner, device.replica);
+    }
     if (now === undefined || now.status === 'revoked') throw revokedError(now ?? device);
   }
 

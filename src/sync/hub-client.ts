@@ -242,6 +242,11 @@ export class HubClient implements SyncTransport {
     return this.exchange('POST', '/rpc', { body: message, signal });
   }
 
+  /** POSTs a JSON body (or none) to a path such as /auth/enroll; its (unvalidated) JSON reply. */
+  async post(path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+    return this.exchange('POST', path, { body, signal });
+  }
+
   clockOffsetMs(): number | undefined {
     return this.offset;
   }

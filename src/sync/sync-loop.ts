@@ -16,7 +16,9 @@
 // - now() resolves or rejects with the outcome of a run that started after it was called;
 // - start() and stop() are idempotent; stop() clears every timer, aborts the run, the push and
 //   the long-poll, unsubscribes from changes, waits for them to settle and rejects waiting
-//   now()s.
+//   now()s;
+// - a failure `isFatal` accepts (the hub revoked this device) halts the loop: no retry, no
+//   push, no poll, and every later now() rejects at once with that error, without a request.
 
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
@@ -45,6 +47,8 @@ export interface SyncLoopDeps {
   push?: (signal: AbortSignal) => Promise<void>;
   /** One long-poll page; resolves with how many ops it received. */
   longPoll?: (signal: AbortSignal) => Promise<number>;
+  /** A failure that no retry can mend (default: none): the loop halts on it. */
+  isFatal?: (e: unknown) => boolean;
   /** Calls back on local changes that want uploading; returns an unsubscribe function. */
   subscribe?: (onLocalChange: () => void) => () => void;
   clock: Clock;
@@ -81,6 +85,8 @@ export class SyncLoop {
   /** Failures since the outage window ended (the exponent of the wait). */
   private lateFailures = 0;
   private pollFailures = 0;
+  /** The fatal failure the loop halted on. */
+  private halted: Error | undefined;
   /** Pushes made since start (for tests and the benchmark's burst figure). */
   pushes = 0;
 
@@ -105,7 +111,12 @@ export class SyncLoop {
   }
 
   get isRunning(): boolean {
-    return this.started && this.stopping === undefined;
+    return this.started && this.stopping === undefined && this.halted === undefined;
+  }
+
+  /** The fatal failure the loop halted on, or undefined. */
+  get haltedBy(): Error | undefined {
+    return this.halted;
   }
 
   start(): void {
@@ -124,6 +135,7 @@ export class SyncLoop {
     if (this.stopping !== undefined) {
       return Promise.reject(new HephError('unavailable', 'sync is not running'));
     }
+    if (this.halted !== undefined) return Promise.reject(this.halted);
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.kick();
@@ -237,7 +249,8 @@ export class SyncLoop {
     try {
       await work(ac.signal);
     } catch (e) {
-      this.failed();
+      if (this.deps.isFatal?.(e) === true) this.halt(e);
+      else this.failed();
       return e ?? new Error('sync failed');
     } finally {
       this.exchangeAbort = undefined;
@@ -250,6 +263,18 @@ export class SyncLoop {
     this.failures = 0;
     this.outageSince = undefined;
     this.lateFailures = 0;
+  }
+
+  /** Stops every timer and the poll for good; waiting now()s get `e`. */
+  private halt(e: unknown): void {
+    this.halted = e instanceof Error ? e : new Error(String(e));
+    clearTimeout(this.timer);
+    clearTimeout(this.pushTimer);
+    this.timer = undefined;
+    this.pushTimer = undefined;
+    this.pollAbort?.abort();
+    for (const w of this.waiters.splice(0)) w.reject(this.halted);
+    this.deps.logger.warn({ err: this.halted.message }, 'sync halted');
   }
 
   private failed(): void {
@@ -288,6 +313,10 @@ export class SyncLoop {
           n = await longPoll(ac.signal);
         } catch (e) {
           if (ac.signal.aborted) return;
+          if (this.deps.isFatal?.(e) === true) {
+            this.halt(e);
+            return;
+          }
           this.deps.logger.debug({ err: (e as Error).message }, 'long-poll failed');
           // A run classifies and reports the failure (and retries if the hub is gone); a poll
           // that keeps failing while runs succeed backs off on its own count.

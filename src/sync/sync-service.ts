@@ -67,8 +67,16 @@ export interface SyncServiceDeps {
   crash?: (name: Failpoint) => void;
 }
 
+/** The hub's 403 device_revoked: this device never syncs again, so it stops asking. */
+export function isRevoked(e: unknown): boolean {
+  return (
+    e instanceof HephError && e.code === 'forbidden' && e.details.hub_code === 'device_revoked'
+  );
+}
+
 export function classify(e: unknown): SyncErrorKind {
   if (isOffline(e)) return 'offline';
+  if (isRevoked(e)) return 'revoked';
   if (e instanceof HephError) {
     if (e.code === 'unauthorized' || e.code === 'forbidden') return 'auth';
     if (e.code === 'protocol_mismatch') return 'protocol';
@@ -121,6 +129,7 @@ export class SyncService {
             if (pendingCount(store) > 0) onLocal();
             this.publish();
           }),
+        isFatal: isRevoked,
         clock: deps.clock,
         random: deps.random,
         logger: deps.logger,
@@ -244,7 +253,17 @@ export class SyncService {
 
   private async longPoll(signal: AbortSignal, waitS: number): Promise<number> {
     const { store } = this.deps;
-    const page = await this.client.pull(pullCursor(store), DEFAULT_PULL_LIMIT, waitS, signal);
+    let page;
+    try {
+      page = await this.client.pull(pullCursor(store), DEFAULT_PULL_LIMIT, waitS, signal);
+    } catch (e) {
+      // Revoked while the poll waited: say so now (the loop stops on it, no run follows).
+      if (isRevoked(e)) {
+        this.setError('revoked', (e as Error).message);
+        this.publish();
+      }
+      throw e;
+    }
     applyPage(store, page, { pulled: 0, applied: 0, remaining: 0 });
     // More than one page waiting: let a full run take them.
     if (page.more) void this.loop.now().catch(() => undefined);

@@ -7,7 +7,8 @@
 
 import type { ErrorCode } from '../core/errors.js';
 
-export type SyncErrorKind = 'offline' | 'auth' | 'clock-drift' | 'protocol' | 'hub-error';
+export type SyncErrorKind =
+  'offline' | 'revoked' | 'auth' | 'clock-drift' | 'protocol' | 'hub-error';
 
 export interface SyncErrorView {
   kind: SyncErrorKind;
@@ -18,8 +19,8 @@ export interface SyncErrorView {
 
 /**
  * The machine verdict, most urgent first: the daemon is not syncing at all (`no_hub`,
- * `online_only` in client mode), the exchange fails (`offline`, `sign_in`, `protocol`,
- * `failing`), uploads are held (`clock_drift`), nothing was exchanged yet (`not_synced`), the hub
+ * `online_only` in client mode), the exchange fails (`offline`, `revoked`: this device was
+ * revoked on the hub and syncs no more, `sign_in`, `protocol`, `failing`), uploads are held (`clock_drift`), nothing was exchanged yet (`not_synced`), the hub
  * refused changes for good (`refused`), changes wait either way (`pending`), or the hub has
  * everything this device has and the device everything the hub has (`in_sync`).
  */
@@ -27,6 +28,7 @@ export type SyncState =
   | 'no_hub'
   | 'online_only'
   | 'offline'
+  | 'revoked'
   | 'sign_in'
   | 'protocol'
   | 'failing'
@@ -77,6 +79,7 @@ export interface SyncStatus extends SyncFacts {
 
 const ERROR_STATE: Record<SyncErrorKind, SyncState> = {
   offline: 'offline',
+  revoked: 'revoked',
   auth: 'sign_in',
   protocol: 'protocol',
   'hub-error': 'failing',
@@ -110,6 +113,10 @@ export function stateOf(s: SyncFacts): SyncState {
   return 'in_sync';
 }
 
+export const REVOKED_VERDICT =
+  'not syncing: this device was revoked on the hub; nothing here was deleted (`heph export` ' +
+  'still works); to sync again, enrol it anew with a fresh database';
+
 /** The one line a person reads first: what is wrong (or "in sync"), then what is open. */
 export function verdictOf(s: SyncFacts, timeZone?: string): string {
   if (s.mode === 'client') return s.hub ? `online only: every call goes to ${s.hub}` : 'no hub';
@@ -118,6 +125,7 @@ export function verdictOf(s: SyncFacts, timeZone?: string): string {
   const upload = s.pending.changes > 0 ? plural(s.pending.changes, 'change') : '';
   const parts: string[] = [];
   if (e?.kind === 'offline') parts.push(`hub unreachable since ${hhmm(e.since, timeZone)}`);
+  else if (e?.kind === 'revoked') parts.push(REVOKED_VERDICT);
   else if (e?.kind === 'auth') parts.push(`not syncing: sign-in needed (${e.message})`);
   else if (e?.kind === 'clock-drift') parts.push(`not uploading: ${e.message}`);
   else if (e?.kind === 'protocol') parts.push(`not syncing: ${e.message}`);

@@ -75,6 +75,8 @@ function fakeCli(): Cli & { notes: string[] } {
     cwd: tmp.dir,
     today: '2026-01-01',
     stdinIsFile: () => false,
+    stdinIsTTY: false,
+    readSecret: () => Promise.reject(new Error('no terminal in this test')),
     hephdPath: '/nonexistent',
     socketFlag: undefined,
     socketPath: () => Promise.reject(new Error('no daemon in this test')),

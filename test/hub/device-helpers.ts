@@ -117,6 +117,10 @@ export function rotateAs(app: FastifyInstance, token: string | undefined): Promi
   return app.inject({ method: 'POST', url: '/auth/rotate', headers: bearer(token) });
 }
 
+export function revokeSelfAs(app: FastifyInstance, token: string | undefined): Promise<Reply> {
+  return app.inject({ method: 'POST', url: '/auth/revoke-self', headers: bearer(token) });
+}
+
 /** Enrols a new device named `name` for `replica` with the owner's login: its credential. */
 export async function enrolDevice(
   app: FastifyInstance,

@@ -26,6 +26,7 @@ import {
   pullAs,
   pushAs,
   replicaId,
+  revokeSelfAs,
   rotateAs,
   rpcCall,
   rpcError,
@@ -417,6 +418,62 @@ describe('revocation', () => {
     expect([old.statusCode, errorOf(old).code]).toEqual([401, 'unauthorized']);
     const asLogin = await rotateAs(h.app, alice);
     expect([asLogin.statusCode, errorOf(asLogin).code]).toEqual([403, 'forbidden']);
+  });
+});
+
+describe('a login’s long-poll across its replica’s enrolment', () => {
+  it('is answered, not refused as revoked, when the hub folds its device into the enrolled one', async () => {
+    const h = await startHub();
+    const alice = await op.mintToken({ sub: 'alice' });
+    // The replica syncs with the login first (registered as a device of its own).
+    expect((await pullAs(h.app, alice, R1)).statusCode).toBe(200);
+    const waiting = pullAs(h.app, alice, R1, '?after=0&wait=30');
+    await expect.poll(() => h.hubStore.waiting(1)).toBe(1);
+    const d = await enrolDevice(h.app, alice, R1, 'server');
+    expect((await pushAs(h.app, d.credential, R1, opsOf(R1))).statusCode).toBe(200);
+    const woke = await waiting;
+    expect(woke.statusCode, woke.body).toBe(200);
+    // The control: revoking it does refuse the next wait.
+    const again = pullAs(h.app, alice, R1, '?after=1&wait=30');
+    await expect.poll(() => h.hubStore.waiting(1)).toBe(1);
+    await rpcOk(h.app, alice, 'device.revoke', { id: d.id });
+    expect((await pushAs(h.app, alice, R2, opsOf(R2))).statusCode).toBe(200);
+    const refused = await again;
+    expect([refused.statusCode, errorOf(refused).code]).toEqual([403, 'device_revoked']);
+  });
+});
+
+describe('a device revoking itself (POST /auth/revoke-self)', () => {
+  it('takes only a device credential, revokes that device at once, and leaves the others', async () => {
+    const h = await startHub();
+    const alice = await op.mintToken({ sub: 'alice' });
+    const d = await enrolDevice(h.app, alice, R1);
+    const other = await enrolDevice(h.app, alice, R2);
+    const code = (r: Reply) => [r.statusCode, errorOf(r).code];
+    expect(code(await revokeSelfAs(h.app, undefined))).toEqual([401, 'unauthorized']);
+    expect(code(await revokeSelfAs(h.app, 'hd_' + 'x'.repeat(43)))).toEqual([401, 'unauthorized']);
+    const asLogin = await revokeSelfAs(h.app, alice);
+    expect(code(asLogin)).toEqual([403, 'forbidden']);
+    expect(errorOf(asLogin).message).toMatch(/takes only one/);
+    // Nothing was revoked by the refusals: the device still syncs.
+    expect((await pullAs(h.app, d.credential, R1)).statusCode).toBe(200);
+    const r = await revokeSelfAs(h.app, d.credential);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toEqual({ device: { id: d.id, status: 'revoked' } });
+    expect(code(await pullAs(h.app, d.credential, R1))).toEqual([403, 'device_revoked']);
+    expect(code(await revokeSelfAs(h.app, d.credential))).toEqual([403, 'device_revoked']);
+    const list = await rpcOk<Listed>(h.app, alice, 'device.list');
+    expect(list.devices.find((x) => x.id === d.id)?.status).toBe('revoked');
+    // The positive control: the other device syncs on.
+    expect((await pullAs(h.app, other.credential, R2)).statusCode).toBe(200);
+  });
+
+  it('is refused on an open hub', async () => {
+    const h = await makeHub({ clock: new ManualClock(Date.now()) });
+    cleanups.defer(() => h.close());
+    const r = await revokeSelfAs(h.app, undefined);
+    expect([r.statusCode, errorOf(r).code]).toEqual([403, 'forbidden']);
+    expect(errorOf(r).message).toMatch(/this hub is open/);
   });
 });
 

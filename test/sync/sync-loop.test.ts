@@ -126,6 +126,48 @@ describe('SyncLoop', () => {
     await h.loop.stop();
   });
 
+  it('halts on a fatal failure: no retry, no push, no poll, and now() rejects without a run', async () => {
+    const revoked = new HephError('forbidden', 'revoked', { hub_code: 'device_revoked' });
+    let fatal = false;
+    const h = harness(
+      {
+        run: () => {
+          h.runs.push(Date.now());
+          return fatal ? Promise.reject(revoked) : Promise.resolve();
+        },
+        isFatal: (e) => e === revoked,
+      },
+      true,
+    );
+    h.loop.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect([h.runs.length, h.polls]).toEqual([1, 1]);
+    fatal = true;
+    const waited = h.loop.now();
+    const outcome = waited.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await outcome).toBe(revoked);
+    expect(h.runs).toHaveLength(2);
+    expect(h.loop.isRunning).toBe(false);
+    // An hour on: nothing was tried again, a change is not pushed, no poll reopened.
+    h.change();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect([h.runs.length, h.pushes.length, h.polls]).toEqual([2, 0, 1]);
+    await expect(h.loop.now()).rejects.toBe(revoked);
+    expect(h.runs).toHaveLength(2);
+    // The control: an ordinary failure is retried.
+    const c = harness();
+    c.fail = true;
+    c.loop.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(c.runs.length).toBeGreaterThan(2);
+    await c.loop.stop();
+    await h.loop.stop();
+  });
+
   it('retries an outage every 2 s for its first 5 minutes, then backs off, capped', async () => {
     const h = harness();
     h.fail = true;

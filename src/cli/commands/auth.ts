@@ -1,11 +1,28 @@
-// `heph auth login|status|logout`: signing in to a hub. login asks the hub which identity
+// `heph auth login|enroll|status|logout`: signing in to a hub, and this device's own credential. login asks the hub which identity
 // provider, client and audience to use (GET /config), runs the device flow (the code and URL go
 // to stderr, never into --json output), and keeps the tokens in the OS keyring, or, only when the
 // user opts in with --insecure-storage (or HEPH_INSECURE_STORAGE=1) and no keyring is available,
-// in a 0600 file after a warning. Results never contain a token.
+// in a 0600 file after a warning. enroll exchanges a one-time enrolment token (read from
+// --token-file, a pipe or a hidden prompt, never from the command line) at POST /auth/enroll for
+// this device's credential, bound to the running daemon's replica id, and keeps it in the
+// keyring or, where none is reachable, in a 0600 file without asking (a machine's key, like an
+// SSH host key); hephd uses it from its next request. logout revokes that credential on the hub
+// (POST /auth/revoke-self) before forgetting it. Results never contain a token or credential.
 
+import { readFile } from 'node:fs/promises';
+import { arch, availableParallelism, platform, totalmem } from 'node:os';
+import { z } from 'zod';
+import {
+  describeCredential,
+  DEVICE_CREDENTIAL_RE,
+  deviceCredentialStores,
+  heldCredential,
+  storeForCredential,
+  type DeviceCredentialStores,
+} from '../../auth/device-credential.js';
 import { resolveDaemonConfig } from '../../config/config.js';
-import { HephError } from '../../core/errors.js';
+import { packageVersion } from '../../config/package-version.js';
+import { HephError, isHephError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../ports/clock.js';
 import type { HubConfig } from '../../protocol/sync.js';
 import { HubClient } from '../../sync/hub-client.js';
@@ -29,6 +46,7 @@ export interface AuthDeps {
   clock: Clock;
   /** Extra device-flow options (tests: a loopback provider, an injected sleep). */
   loginOptions?: Partial<LoginOptions>;
+  device: DeviceCredentialStores;
 }
 
 function truthy(v: string | undefined): boolean {
@@ -50,11 +68,12 @@ export function authDeps(cli: Cli): AuthDeps {
     login: deviceLogin,
     clock: systemClock,
     loginOptions: { sleep: realSleep },
+    device: deviceCredentialStores(cli.env),
   };
 }
 
 /** --hub, else the hub the running daemon syncs with, else HEPH_HUB_URL or the config file's. */
-async function hubOf(cli: Cli, a: Args): Promise<{ hub: string; from: string }> {
+export async function hubOf(cli: Cli, a: Args): Promise<{ hub: string; from: string }> {
   const given = optArg(a, 'hub');
   if (given !== undefined) return { hub: hubKey(given), from: '--hub' };
   const st = await cli.ask('sync.status', {}, 2000);
@@ -70,7 +89,7 @@ async function hubOf(cli: Cli, a: Args): Promise<{ hub: string; from: string }> 
 }
 
 /** --insecure-http: plain http to the hub, and to the identity provider, off loopback. */
-function insecureHttp(cli: Cli, a: Args): boolean {
+export function insecureHttp(cli: Cli, a: Args): boolean {
   return (
     flag(a, 'insecure-http') ||
     truthy(cli.env.HEPH_INSECURE_HTTP) ||
@@ -161,37 +180,207 @@ export async function status(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
   const { hub } = await hubOf(cli, a);
   const keyring = await deps.keyring.status();
   const keyringNote = keyring.available ? 'available' : `not available: ${keyring.reason}`;
+  const held = await heldCredential(deps.device, hub);
+  const device = held === undefined ? null : describeCredential(held.held, held.store);
+  const deviceLine =
+    device === null
+      ? `This device holds no device credential for ${hub}`
+      : `This device holds its own credential for ${hub}: device "${device.name}" ` +
+        `(${device.device_id}), kept in ${device.location}`;
   const stores = keyring.available ? [deps.keyring, deps.file] : [deps.file];
   for (const store of stores) {
     const t = await store.get(hub);
     if (t === undefined) continue;
     return {
       kind: 'summary',
-      heading: `Signed in to ${hub} as ${who(t)}`,
+      heading: `Signed in to ${hub} as ${who(t)}\n${deviceLine}`,
       data: {
         signed_in: true,
         ...describeTokens(hub, t, store, deps.clock.now()),
         keyring: keyringNote,
+        device,
       },
     };
   }
   return {
     kind: 'summary',
-    heading: `Not signed in to ${hub}`,
-    data: { hub, signed_in: false, keyring: keyringNote },
+    heading: `Not signed in to ${hub}\n${deviceLine}`,
+    data: { hub, signed_in: false, keyring: keyringNote, device },
   };
 }
 
 export async function logout(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
   const { hub } = await hubOf(cli, a);
   const removed: string[] = [];
+  // The device credential is revoked on the hub first: forgetting it here alone would leave a
+  // live credential in any copy of this machine's files.
+  const held = await heldCredential(deps.device, hub);
+  let revoked: { device_id: string; name: string } | null = null;
+  if (held !== undefined) {
+    const { held: c, store } = held;
+    const client = new HubClient({
+      url: hub,
+      origin: c.replica,
+      insecureHttp: insecureHttp(cli, a),
+      getToken: () => Promise.resolve(c.credential),
+    });
+    try {
+      await client.post('/auth/revoke-self');
+    } catch (e) {
+      const gone =
+        e instanceof HephError &&
+        (e.details.hub_code === 'device_revoked' || e.code === 'unauthorized');
+      if (!gone) {
+        throw new HephError(
+          isHephError(e) ? e.code : 'unavailable',
+          `could not revoke this device's credential on ${hub}, so it is kept here: ` +
+            `${e instanceof Error ? e.message : String(e)}. Try again, or revoke it from a ` +
+            `signed-in machine with \`heph device revoke ${c.device_id}\``,
+          { hub, device_id: c.device_id },
+        );
+      }
+      // Already revoked (or unknown to the hub): nothing left to revoke there.
+    } finally {
+      await client.close();
+    }
+    await store.delete(hub);
+    revoked = { device_id: c.device_id, name: c.name };
+    removed.push(`device credential (${store.kind})`);
+  }
   if (await deps.keyring.available()) {
     if (await deps.keyring.delete(hub)) removed.push(deps.keyring.kind);
   }
   if (await deps.file.delete(hub)) removed.push(deps.file.kind);
+  const heading =
+    revoked !== null
+      ? `Revoked this device ("${revoked.name}", ${revoked.device_id}) on ${hub} and signed out`
+      : removed.length > 0
+        ? `Signed out of ${hub}`
+        : `Was not signed in to ${hub}`;
+  return { kind: 'summary', heading, data: { hub, removed_from: removed, revoked } };
+}
+
+const ENROLMENT_TOKEN_RE = /^he_[A-Za-z0-9_-]{43}$/;
+
+const EnrollReply = z.object({
+  credential: z.string().regex(DEVICE_CREDENTIAL_RE),
+  device: z.object({ id: z.string().min(1), name: z.string(), replica: z.string() }),
+});
+
+/** The enrolment token, from --token-file, a pipe, or a prompt that does not echo. */
+async function readEnrolmentToken(cli: Cli, a: Args): Promise<string> {
+  const file = optArg(a, 'token-file');
+  let text: string;
+  if (file !== undefined) {
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      throw new HephError(
+        'io',
+        `could not read --token-file ${file}: ${typeof code === 'string' ? code : 'error'}`,
+        { path: file },
+      );
+    }
+  } else if (!cli.stdinIsTTY) {
+    text = await cli.readStdin();
+  } else {
+    text = await cli
+      .readSecret('Enrolment token (he_…, not shown as you type or paste): ')
+      .catch(() => '');
+  }
+  const token = text.trim();
+  if (token === '') {
+    throw new HephError(
+      'invalid_params',
+      'no enrolment token given: pipe it in (`heph auth enroll --hub URL < token.txt`), ' +
+        'pass --token-file PATH, or type it at the prompt',
+      { field: 'token' },
+    );
+  }
+  if (!ENROLMENT_TOKEN_RE.test(token)) {
+    throw new HephError(
+      'invalid_params',
+      'that is not an enrolment token: one is `he_` and 43 letters, digits, `-` or `_`, ' +
+        'as `heph device enroll` printed it',
+      { field: 'token' },
+    );
+  }
+  return token;
+}
+
+export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
+  const { hub, from } = await hubOf(cli, a);
+  if (from !== '--hub') cli.note(`Enrolling this device with ${hub} (${from})`);
+  const st = await cli.ask('sync.status', {}, 5000);
+  const replica = isRec(st) && typeof st.replica_id === 'string' ? st.replica_id : undefined;
+  if (replica === undefined) {
+    throw new HephError(
+      'unavailable',
+      'hephd is not running here (or runs in client mode): start it first, for example ' +
+        `\`heph daemon start --hub-url ${hub}\`; the credential is bound to its replica id`,
+    );
+  }
+  const daemonHub = isRec(st) && typeof st.hub === 'string' ? hubKey(st.hub) : undefined;
+  const already = await heldCredential(deps.device, hub);
+  if (already !== undefined) {
+    throw new HephError(
+      'conflict',
+      `this device already holds a credential for ${hub} (device "${already.held.name}", ` +
+        `${already.held.device_id}); \`heph auth logout --hub ${hub}\` revokes it first`,
+      { hub },
+    );
+  }
+  const token = await readEnrolmentToken(cli, a);
+  const client = new HubClient({ url: hub, origin: replica, insecureHttp: insecureHttp(cli, a) });
+  let reply: unknown;
+  try {
+    reply = await client.post('/auth/enroll', {
+      token,
+      replica,
+      platform: platform(),
+      arch: arch(),
+      cpus: availableParallelism(),
+      memory_bytes: totalmem(),
+      version: packageVersion(),
+    });
+  } catch (e) {
+    if (e instanceof HephError && e.code === 'unauthorized') {
+      throw new HephError(
+        'unauthorized',
+        `${hub} refused the enrolment token: it is mistyped, already used or expired. ` +
+          'Make a new one on a signed-in machine: `heph device enroll --regenerate ID`',
+        { hub },
+      );
+    }
+    throw e;
+  } finally {
+    await client.close();
+  }
+  const parsed = EnrollReply.safeParse(reply);
+  if (!parsed.success) {
+    throw new HephError('protocol_mismatch', `${hub} sent a malformed reply to POST /auth/enroll`);
+  }
+  const { credential, device } = parsed.data;
+  const store = await storeForCredential(deps.device);
+  const record = {
+    credential,
+    device_id: device.id,
+    name: device.name,
+    replica,
+    enrolled_at: new Date(deps.clock.now()).toISOString(),
+  };
+  await store.set(hub, record);
+  const lines = [
+    `Enrolled this device with ${hub} as "${device.name}" (${device.id})`,
+    `Its credential is kept in ${store.location}`,
+    daemonHub === hub
+      ? 'hephd syncs with it from its next request (`heph sync` to sync now)'
+      : `hephd syncs with ${daemonHub ?? 'no hub'}: it uses this credential once it syncs with ${hub}`,
+  ];
   return {
     kind: 'summary',
-    heading: removed.length > 0 ? `Signed out of ${hub}` : `Was not signed in to ${hub}`,
-    data: { hub, removed_from: removed },
+    heading: lines.join('\n'),
+    data: { hub, enrolled: true, ...describeCredential(record, store) },
   };
 }

@@ -1,4 +1,5 @@
-// POST /auth/enroll and POST /auth/rotate: how a device gets and renews its own credential.
+// POST /auth/enroll, /auth/rotate and /auth/revoke-self: how a device gets, renews and gives up
+// its own credential.
 // Guarantees:
 // - /auth/enroll takes a one-time enrolment token in its body (never a header, and no other
 //   credential), and exchanges it for a new device credential bound to the owner and the
@@ -9,7 +10,9 @@
 // - /auth/rotate takes only a device credential (authenticated by the hub's auth hook, so a
 //   revoked device's gets 403 device_revoked): it answers a new credential once and the old one
 //   stops working in the same transaction; an owner's login is refused (403);
-// - on an open hub (no sign-in) both answer 403 explaining that credentials need sign-in;
+// - /auth/revoke-self takes only a device credential and revokes that device at once (as
+//   device.revoke does): `heph auth logout` on an enrolled device; an owner's login gets 403;
+// - on an open hub (no sign-in) all three answer 403 explaining that credentials need sign-in;
 // - no secret appears in a log line or an error message.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -126,5 +129,21 @@ export function authRoutes(app: FastifyInstance, o: AuthRouteOptions): void {
     return reply
       .header('cache-control', 'no-store')
       .send({ credential: next.plain, device: { id: caller.device.id } });
+  });
+
+  app.post('/auth/revoke-self', async (request: FastifyRequest) => {
+    if (o.signIn === undefined) throw openHub();
+    const caller = o.callerOf(request);
+    if (caller.kind !== 'device' || caller.device === undefined) {
+      throw new HephError(
+        'forbidden',
+        'POST /auth/revoke-self revokes the device credential it is called with and takes only ' +
+          'one; an owner revokes other devices with device.revoke',
+        { reason: 'device_credential_required' },
+      );
+    }
+    const d = await store.revokeDevice(caller.owner, caller.device.id, o.clock.now());
+    logger.info({ device: d.id }, 'a device revoked its own credential');
+    return { device: { id: d.id, status: d.status } };
   });
 }

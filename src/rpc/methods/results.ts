@@ -322,6 +322,7 @@ export const SyncStatusResult = z.strictObject({
     'no_hub',
     'online_only',
     'offline',
+    'revoked',
     'sign_in',
     'protocol',
     'failing',
@@ -336,7 +337,7 @@ export const SyncStatusResult = z.strictObject({
   last_success: Iso.nullable(),
   last_error: z
     .strictObject({
-      kind: z.enum(['offline', 'auth', 'clock-drift', 'protocol', 'hub-error']),
+      kind: z.enum(['offline', 'revoked', 'auth', 'clock-drift', 'protocol', 'hub-error']),
       message: z.string(),
       since: Iso,
     })
