@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { HephError } from '../../src/core/errors.js';
-import { defineMethod, parseParams, Registry } from '../../src/rpc/registry.js';
+import { defineMethod, EVERYWHERE, parseParams, Registry } from '../../src/rpc/registry.js';
 import { testRegistry } from './fixtures.js';
 
 const m = (name: string, params: z.ZodType = z.object({})) =>
-  defineMethod({ name, summary: 's', params, result: z.null(), handler: () => null });
+  defineMethod({
+    name,
+    summary: 's',
+    role: 'viewer',
+    surfaces: EVERYWHERE,
+    params,
+    result: z.null(),
+    handler: () => null,
+  });
 
 function invalidField(schema: z.ZodType, raw: unknown): { field: unknown; message: string } {
   try {
