@@ -8,6 +8,7 @@
 // hub, an owner's sign-in, a device credential, the unix socket) are checked end to end, and
 // every hub route against every role.
 
+import { readFileSync } from 'node:fs';
 import fastify from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -301,6 +302,15 @@ describe('hub routes: every route as every role', () => {
       'GET /readyz': 'open',
       'GET /config': 'open',
     });
+    // docs/hub-admin.md tells users the same.
+    const doc = readFileSync(new URL('../../docs/hub-admin.md', import.meta.url), 'utf8');
+    const documented = Object.fromEntries(
+      [...doc.matchAll(/^\| `((?:GET|POST) \/\S*)` +\| `?(\w+)`?/gm)].map((m) => [
+        m[1],
+        m[2] === 'none' ? 'open' : m[2],
+      ]),
+    );
+    expect(documented).toEqual(declared);
     // The hub's hook, with a principal of each role, in front of the hub's routes as declared.
     for (const role of ROLES) {
       const app = fastify();
