@@ -26,7 +26,7 @@ import { SURFACES, type Registry, type RpcContext, type Surface } from '../../sr
 import { connect } from '../../src/transport/socket-client.js';
 import { enrolDevice, rpcError } from '../hub/device-helpers.js';
 import { makeHub, ORIGIN_B, SYNC_HEADERS, pushBody, type TestHub } from '../hub/helpers.js';
-import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
+import { startOidcProvider } from '../helpers/oidc-provider.js';
 import { useCleanup } from '../helpers/temp.js';
 import { openMethods, type Wire } from '../rpc/harness.js';
 import { daemonConfig } from '../sync/helpers.js';
@@ -406,14 +406,6 @@ async function overHttp(
 }
 
 describe('the principals real credentials give today, end to end', () => {
-  let op: OidcTestProvider;
-  beforeAll(async () => {
-    op = await startOidcProvider({ accessTokenTtlSec: 300 });
-  }, 30_000);
-  afterAll(async () => {
-    await op?.close();
-  });
-
   it('an open hub: every caller is its owner, admin', async () => {
     expect(principalFor({ kind: 'open_hub', owner: HUB_OWNER })).toEqual({
       owner: HUB_OWNER,
@@ -429,6 +421,8 @@ describe('the principals real credentials give today, end to end', () => {
 
   it("an owner's sign-in: admin of its data; a device credential: editor; no token: 401", async () => {
     expect(principalFor({ kind: 'owner_login', owner: 7 }).role).toBe('admin');
+    const op = await startOidcProvider({ accessTokenTtlSec: 300 });
+    cleanups.defer(() => op.close());
     const hub = await makeHub({
       clock: systemClock,
       auth: {
