@@ -19,7 +19,7 @@ import { fromWireError } from '../protocol/error-wire.js';
 import { MAX_PULL_LIMIT } from '../protocol/sync.js';
 import { methodShapes } from '../rpc/methods/index.js';
 import * as R from '../rpc/methods/results.js';
-import { defineMethod, Registry, type MethodDef } from '../rpc/registry.js';
+import { defineMethod, EVERYWHERE, Registry, type MethodDef } from '../rpc/registry.js';
 import { HubClient } from '../sync/hub-client.js';
 import { unsyncedStatus } from '../sync/sync-status.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
@@ -238,6 +238,8 @@ export async function startClientDaemon(
   const local: MethodDef[] = [
     defineMethod({
       name: 'status',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'What this daemon is (mode client) and, when the hub answers, the hub’s status.',
       params: z.strictObject({ digest: z.boolean().optional() }),
       result: R.ClientStatusResult,
@@ -260,6 +262,8 @@ export async function startClientDaemon(
     }),
     defineMethod({
       name: 'sync.status',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'Client mode keeps no replica: every call goes to the hub.',
       params: z.strictObject({}),
       result: R.SyncStatusResult,
@@ -270,6 +274,8 @@ export async function startClientDaemon(
     }),
     defineMethod({
       name: 'sync.now',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Refused in client mode: there is no replica to sync.',
       params: z.strictObject({ wait: z.boolean().optional() }),
       result: R.SyncNowResult,
@@ -283,6 +289,8 @@ export async function startClientDaemon(
     }),
     defineMethod({
       name: 'events.subscribe',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: `Streams change notifications on this connection (topics: ${TOPICS.join(', ')}).`,
       params: z.strictObject({ topics: z.array(z.enum(TOPICS)).min(1).optional() }),
       result: R.Subscribed,
@@ -300,6 +308,8 @@ export async function startClientDaemon(
     }),
     defineMethod({
       name: 'events.unsubscribe',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'Ends a subscription made on this connection.',
       params: z.strictObject({ subscription: z.string().min(1).max(64) }),
       result: R.Unsubscribed,
@@ -317,10 +327,7 @@ export async function startClientDaemon(
   const forwarded = methodShapes()
     .filter((m) => !LOCAL.has(m.name))
     .map((m): MethodDef => ({
-      name: m.name,
-      summary: m.summary,
-      params: m.params,
-      result: m.result,
+      ...m,
       handler:
         files.get(m.name) ??
         (DEVICE_ONLY.has(m.name)

@@ -12,6 +12,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Random } from '../ports/random.js';
 import { Registry } from '../rpc/registry.js';
+import { principalFor } from '../auth/principal.js';
 import { buildNamespaces, type DaemonContext } from '../rpc/methods/index.js';
 import { createServices } from '../rpc/methods/context.js';
 import { doctorMethods } from '../rpc/methods/doctor.js';
@@ -186,6 +187,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         path: config.socket,
         registry,
         logger,
+        principal: principalFor({ kind: 'local_socket', replica: store.origin }),
         makeContext: (base) => ({ ...base }),
       });
     } catch (e) {

@@ -4,11 +4,15 @@
 // at most bodyLimit bytes decoded whether or not a Content-Length is sent (413), nested at most
 // 64 levels and well-formed (400 with the reason); every error is `{error: {code, message}}`
 // with the status from the error table; a client that trickles its headers or body is dropped
-// after headersTimeoutMs / requestTimeoutMs; close() ends every long-polling pull so the hub stops at once.
-// With `auth` (an OIDC issuer), /sync/* and /rpc serve only authenticated callers, each on its
-// owner's data (see auth.ts); /healthz, /readyz and /config stay open, and /config names the
-// issuer, client id and audience the CLI signs in with. Without it the hub is open and
-// everything is the hub owner's (HUB_OWNER). /readyz answers 200 when the store answers, else
+// after headersTimeoutMs / requestTimeoutMs; close() ends every long-polling pull so the hub
+// stops at once. Every route declares its access (`config.access`: the least role, or 'open'),
+// and a route without one cannot be registered; the auth hook (auth.ts) gives each request to a
+// route that is not open its Principal and refuses it below the route's role, before the body
+// is read. With `auth` (an OIDC issuer), /sync/* and /rpc serve only authenticated callers, each
+// on its owner's data; /healthz, /readyz and /config stay open, and /config names the issuer,
+// client id and audience the CLI signs in with. Without it the hub is open and every caller is
+// the hub owner (HUB_OWNER) as an open_hub principal. /readyz answers 200 when the store
+// answers, else
 // 503 (for load balancers); /healthz is liveness only. Devices (devices.ts): every request on
 // /sync/* and /rpc is checked against the device registry after it is authenticated and before
 // its body is read (a revoked device is refused); POST /auth/enroll and /auth/rotate give
@@ -21,7 +25,7 @@ import type { DaemonConfig } from '../config/config.js';
 import { HephError } from '../core/errors.js';
 import { DEFAULT_MAX_DRIFT_MS, isOrigin } from '../core/hlc.js';
 import { systemClock, type Clock } from '../ports/clock.js';
-import { HUB_OWNER, type DeviceRecord, type HubStore, type OwnerId } from '../ports/hub-store.js';
+import { HUB_OWNER, type DeviceRecord, type HubStore } from '../ports/hub-store.js';
 import type { Logger } from '../ports/logger.js';
 import { cryptoRandom, type Random } from '../ports/random.js';
 import {
@@ -32,9 +36,15 @@ import {
   SUPPORTED_PROTOCOLS,
   type HubConfig,
 } from '../protocol/sync.js';
-import { failureLimiterFor, makeAuthenticate, type HubAuthOptions } from './auth.js';
+import { isRole, principalFor, type Role } from '../auth/principal.js';
+import {
+  authenticateAs,
+  failureLimiterFor,
+  makeAuthenticate,
+  type HubAuthOptions,
+} from './auth.js';
 import { deviceMethods } from './device-methods.js';
-import { DeviceTracker, type HubCaller } from './devices.js';
+import { DeviceTracker, type HubPrincipal } from './devices.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { MAX_JSON_DEPTH, parseJsonBody } from './body.js';
 import {
@@ -52,11 +62,16 @@ import type { Registry } from '../rpc/registry.js';
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 
-/** Routes served without sign-in: the CLI needs /config to know where to sign in. */
-export const OPEN_ROUTES: readonly string[] = ['/healthz', '/readyz', '/config'];
+/** Who may call a route: the least role, or anyone ('open': no sign-in through the auth hook;
+ *  such a route checks any credential it takes itself, as /auth/enroll does). */
+export type RouteAccess = Role | 'open';
 
-/** Routes that check their own credential (an enrolment token in the body), not the hook. */
-export const SELF_AUTHENTICATED_ROUTES: readonly string[] = ['/auth/enroll'];
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Required on every route (the hub refuses to register one without it). */
+    access?: RouteAccess;
+  }
+}
 
 /** Routes a device syncs or calls on: each request is checked against the device registry. */
 const DEVICE_ROUTES: readonly string[] = ['/sync/push', '/sync/pull', '/rpc'];
@@ -104,10 +119,19 @@ export interface HubOptions {
   random?: Random;
 }
 
+export interface HubRoute {
+  method: string;
+  url: string;
+  access: RouteAccess;
+}
+
 export interface HubApp {
   app: FastifyInstance;
+  /** Every route with who may call it (HEAD twins of GET routes left out). */
+  routes: readonly HubRoute[];
   caches: CacheReplicas;
-  /** The daemon's methods over the cache replicas, for the hub's own socket. */
+  /** The hub's methods (the daemon's over the cache replicas, and device.*), for /rpc and the
+   *  hub's own socket: dispatch serves each on its surfaces only. */
   socketRegistry: Registry<HubRpcContext>;
   /** Closes the HTTP app (ending long-polls) and the cache replicas; not the store. */
   close(): Promise<void>;
@@ -144,9 +168,21 @@ export async function buildHub(o: HubOptions): Promise<HubApp> {
       startedMs: clock.now(),
     },
   );
+  const tracker = new DeviceTracker(hubStore, clock, logger);
+  const registry = cachedRegistry(caches, deviceMethods({ store: hubStore, clock, tracker }));
+  const routes: HubRoute[] = [];
   let app: FastifyInstance;
   try {
-    app = await httpApp(o, { queue, caches, bodyLimit, maxOpsPerPush, clock });
+    app = await httpApp(o, {
+      queue,
+      caches,
+      bodyLimit,
+      maxOpsPerPush,
+      clock,
+      tracker,
+      registry,
+      routes,
+    });
   } catch (e) {
     await caches.close();
     throw e;
@@ -154,8 +190,9 @@ export async function buildHub(o: HubOptions): Promise<HubApp> {
   let closing: Promise<void> | undefined;
   return {
     app,
+    routes,
     caches,
-    socketRegistry: cachedRegistry(caches, false),
+    socketRegistry: registry,
     close() {
       closing ??= (async () => {
         await app.close();
@@ -172,6 +209,10 @@ interface Parts {
   bodyLimit: number;
   maxOpsPerPush: number;
   clock: Clock;
+  tracker: DeviceTracker;
+  registry: Registry<HubRpcContext>;
+  /** Filled with the routes as they are registered. */
+  routes: HubRoute[];
 }
 
 async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
@@ -197,20 +238,26 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     },
   });
   const { logger, hubStore, auth } = o;
-  // The caller of each authenticated request; a request without one is the hub owner's only
-  // when the hub is open.
-  const callerOfRequest = new WeakMap<FastifyRequest, HubCaller>();
-  const openCaller: HubCaller = { owner: HUB_OWNER, kind: 'open' };
-  const callerOf = (request: FastifyRequest): HubCaller => {
-    if (auth === undefined) return openCaller;
-    const caller = callerOfRequest.get(request);
-    if (caller === undefined) {
+  const { tracker } = p;
+  // Every route says who may call it; one that does not is a bug, caught at start-up.
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (access !== 'open' && !isRole(access)) {
+      throw new TypeError(`route ${String(route.method)} ${route.url} declares no access`);
+    }
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') p.routes.push({ method, url: route.url, access });
+    }
+  });
+  // The principal of each request the auth hook let through.
+  const principalOfRequest = new WeakMap<FastifyRequest, HubPrincipal>();
+  const principalOf = (request: FastifyRequest): HubPrincipal => {
+    const principal = principalOfRequest.get(request);
+    if (principal === undefined) {
       throw new HephError('unauthorized', 'this request was not authenticated');
     }
-    return caller;
+    return principal;
   };
-  const ownerOf = (request: FastifyRequest): OwnerId => callerOf(request).owner;
-  const tracker = new DeviceTracker(hubStore, p.clock, logger);
   const deviceOfRequest = new WeakMap<FastifyRequest, DeviceRecord>();
 
   app.removeAllContentTypeParsers();
@@ -251,29 +298,23 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
   });
 
   const limiter = auth === undefined ? undefined : failureLimiterFor(auth, auth.clock ?? p.clock);
-  if (auth !== undefined) {
-    const authenticate = await makeAuthenticate(
-      auth,
-      hubStore,
-      auth.clock ?? p.clock,
-      logger,
-      limiter,
-      (r, caller) => callerOfRequest.set(r, caller),
-    );
-    // Before the body is read: an unauthenticated caller cannot make the hub parse anything.
-    // By matched route, not by URL text, and every route but the open ones (default deny).
-    app.addHook('onRequest', (request, reply) => {
-      const route = request.routeOptions.url;
-      if (
-        route === undefined ||
-        OPEN_ROUTES.includes(route) ||
-        SELF_AUTHENTICATED_ROUTES.includes(route)
-      ) {
-        return Promise.resolve(undefined);
-      }
-      return authenticate(request, reply);
-    });
-  }
+  const remember = (r: FastifyRequest, principal: HubPrincipal): void => {
+    principalOfRequest.set(r, principal);
+  };
+  const authenticate =
+    auth === undefined
+      ? authenticateAs(principalFor({ kind: 'open_hub', owner: HUB_OWNER }), remember, logger)
+      : await makeAuthenticate(auth, hubStore, auth.clock ?? p.clock, logger, limiter, remember);
+  // Before the body is read: an unauthenticated caller cannot make the hub parse anything.
+  // By matched route, not by URL text (an unmatched URL reaches only the 404 handler).
+  app.addHook('onRequest', (request, reply) => {
+    const access = request.routeOptions.config.access;
+    if (request.routeOptions.url === undefined || access === 'open') {
+      return Promise.resolve(undefined);
+    }
+    // Registration checked it; a route without one is refused rather than served.
+    return authenticate(request, reply, access ?? 'admin');
+  });
   // After authentication, before the body: the caller's device, refused when revoked.
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url;
@@ -283,7 +324,7 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     const after = (request.query as Record<string, unknown> | undefined)?.after;
     const cursor =
       route === '/sync/pull' && Cursor.safeParse(after).success ? Number(after) : undefined;
-    const device = await tracker.seen(callerOf(request), replica, {
+    const device = await tracker.seen(principalOf(request), replica, {
       register: route !== '/rpc',
       cursor,
     });
@@ -294,13 +335,13 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     clock: p.clock,
     logger,
     signIn: auth === undefined ? undefined : { limiter },
-    callerOf,
+    principalOf,
   });
   syncRoutes(app, {
-    ownerOf,
+    ownerOf: (request) => principalOf(request).owner,
     devices: {
       polling: (request) => tracker.polling(deviceOfRequest.get(request)),
-      recheck: (request) => tracker.recheck(callerOf(request), deviceOfRequest.get(request)),
+      recheck: (request) => tracker.recheck(principalOf(request), deviceOfRequest.get(request)),
     },
     store: hubStore,
     queue: p.queue,
@@ -309,11 +350,11 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     maxDriftMs: o.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS,
     stopping: stopping.signal,
   });
-  const hubMethods = deviceMethods({ store: hubStore, clock: p.clock, tracker });
-  rpcRoutes(app, cachedRegistry(p.caches, true, hubMethods), callerOf, logger);
+  rpcRoutes(app, p.registry, principalOf, logger);
   // The hub's time lets a spoke see its own clock drift before a push is refused for it.
-  app.get('/healthz', () => ({ ok: true, time_ms: p.clock.now() }));
-  app.get('/readyz', async (_request, reply) => {
+  const open = { config: { access: 'open' } } as const;
+  app.get('/healthz', open, () => ({ ok: true, time_ms: p.clock.now() }));
+  app.get('/readyz', open, async (_request, reply) => {
     try {
       await hubStore.ping();
       return { ok: true };
@@ -325,7 +366,8 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
       return reply.code(503).send(errorBody(error));
     }
   });
-  app.get('/config', (): HubConfig => ({
+  // The CLI needs /config to know where to sign in.
+  app.get('/config', open, (): HubConfig => ({
     issuer: auth?.issuer ?? null,
     client_id: auth?.clientId ?? null,
     audience: auth?.audience ?? null,

@@ -1,11 +1,14 @@
-// Sign-in on the hub: who may call /sync/* and /rpc, and whose data each caller gets.
-// Guarantees: with an issuer configured, every request to those routes is authenticated before
-// its body is read (verifier.ts), failed attempts are rate limited per client address
-// (rate-limit.ts) and the account is authorized by the owner policy (owners.ts); refusals are
-// 401 with WWW-Authenticate, 403, 429 with Retry-After or 503 with Retry-After, each with the
-// hub's usual `{error: {code, message}}` body; the hub owner (the `--owner` pin, else the first
-// account to sign in, whose claim the hub store keeps, first claim winning) gets the hub's own
-// data (HUB_OWNER), every other allowed account an owner of its own in the hub store, made on its
+// Sign-in on the hub: who may call /sync/*, /rpc and /auth/rotate, whose data each caller gets,
+// and whether its role suffices for the route. Guarantees: every request to a route that is not
+// open gets a Principal (auth/principal.ts) before its body is read, or a refusal; with an issuer
+// configured the request is authenticated (verifier.ts), failed attempts are rate limited per
+// client address (rate-limit.ts) and the account is authorized by the owner policy (owners.ts);
+// without one (an open hub) every caller is the hub owner's open_hub principal; refusals are 401
+// with WWW-Authenticate, 403, 429 with Retry-After or 503 with Retry-After, each with the hub's
+// usual `{error: {code, message}}` body, and a caller below the route's role gets 403
+// `forbidden` naming the role needed; the hub owner (the `--owner` pin, else the first account
+// to sign in, whose claim the hub store keeps, first claim winning) gets the hub's own data
+// (HUB_OWNER), every other allowed account an owner of its own in the hub store, made on its
 // first request; a request that was not authenticated never reaches anyone's data.
 // A bearer value is told apart by its prefix: `hd_…` is a device credential, looked up by its
 // SHA-256 in the hub store on every request (a revoked device gets 403 device_revoked, a request
@@ -16,6 +19,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createOwnerPolicy, identityKey, type Access } from '../auth/owners.js';
+import { authorize, principalFor, type Role } from '../auth/principal.js';
 import { createFailureLimiter, type FailureLimiter } from '../auth/rate-limit.js';
 import { createAuthGuard, createVerifier, type VerifierOptions } from '../auth/verifier.js';
 import { HephError } from '../core/errors.js';
@@ -24,7 +28,7 @@ import { HUB_OWNER, type HubStore, type OwnerId } from '../ports/hub-store.js';
 import type { Logger } from '../ports/logger.js';
 import { HEADER_REPLICA } from '../protocol/sync.js';
 import { hashSecret, isSecret, secretKindOf } from './credentials.js';
-import { revokedError, type HubCaller } from './devices.js';
+import { revokedError, type HubPrincipal } from './devices.js';
 import { errorBody } from './http-errors.js';
 
 export interface HubAuthOptions {
@@ -48,10 +52,47 @@ export interface HubAuthOptions {
   verifier?: Pick<VerifierOptions, 'cooldownMs' | 'fetch' | 'leewaySec' | 'timeoutMs'>;
 }
 
+/**
+ * An onRequest hook for a route that needs `role`: establishes the request's principal and
+ * records it with `remember`, or replies with the refusal (and fastify then stops the request).
+ */
 export type Authenticate = (
   request: FastifyRequest,
   reply: FastifyReply,
+  role: Role,
 ) => Promise<FastifyReply | undefined>;
+
+type Remember = (request: FastifyRequest, principal: HubPrincipal) => void;
+
+/** Records the principal and lets the request on if its role suffices, else answers 403. */
+function admit(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  principal: HubPrincipal,
+  role: Role,
+  remember: Remember,
+  logger: Logger,
+): FastifyReply | undefined {
+  try {
+    authorize(principal, role, `${request.method} ${request.routeOptions.url ?? request.url}`);
+    remember(request, principal);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof HephError)) throw e;
+    logger.debug({ code: e.code, status: 403, url: request.url }, e.message);
+    return reply.code(403).send(errorBody(e));
+  }
+}
+
+/** Every request is `principal`: a hub without an identity provider, where every caller is the
+ *  hub owner's open_hub principal (auth/principal.ts says why that is admin). */
+export function authenticateAs(
+  principal: HubPrincipal,
+  remember: Remember,
+  logger: Logger,
+): Authenticate {
+  return async (request, reply, role) => admit(request, reply, principal, role, remember, logger);
+}
 
 export interface Refusal {
   status: number;
@@ -103,17 +144,15 @@ export function bearerOf(authorization: string | undefined): string | undefined 
   return m?.[1];
 }
 
-/**
- * An onRequest hook: authenticates the request and records its caller with `remember`, or
- * replies with the refusal (and fastify then stops the request).
- */
+/** Authentication with an identity provider: a device credential or a bearer token from the
+ *  provider, refused otherwise. */
 export async function makeAuthenticate(
   o: HubAuthOptions,
   store: HubStore,
   clock: Clock,
   logger: Logger,
   limiter: FailureLimiter | undefined,
-  remember: (request: FastifyRequest, caller: HubCaller) => void,
+  remember: Remember,
 ): Promise<Authenticate> {
   const claimed = await store.claim();
   if (claimed !== undefined && claimed.iss !== o.issuer && o.owner === undefined) {
@@ -187,7 +226,7 @@ export async function makeAuthenticate(
   const asDevice = async (
     request: FastifyRequest,
     bearer: string,
-  ): Promise<HubCaller | Refusal> => {
+  ): Promise<HubPrincipal | Refusal> => {
     const wait = limiter?.retryAfterSec(request.ip) ?? 0;
     const device = isSecret('device', bearer)
       ? await store.deviceByCredential(hashSecret(bearer))
@@ -211,17 +250,19 @@ export async function makeAuthenticate(
         headers: {},
       };
     }
-    return { owner: device.owner, kind: 'device', device };
+    return {
+      ...principalFor({ kind: 'device', owner: device.owner, replica: device.replica }),
+      deviceRecord: device,
+    };
   };
 
-  return async (request, reply) => {
+  return async (request, reply, role) => {
     const bearer = bearerOf(request.headers.authorization);
     const kind = bearer === undefined ? undefined : secretKindOf(bearer);
     if (kind === 'device') {
       const r = await asDevice(request, bearer!);
       if ('error' in r) return refuse(request, reply, r);
-      remember(request, r);
-      return undefined;
+      return admit(request, reply, r, role, remember, logger);
     }
     if (kind === 'enrolment') {
       const wait = limiter?.retryAfterSec(request.ip) ?? 0;
@@ -239,7 +280,14 @@ export async function makeAuthenticate(
     }
     const outcome = await guard(request.headers.authorization, request.ip);
     if (!outcome.ok) return refuse(request, reply, outcome);
-    remember(request, { owner: await ownerOf(outcome.access), kind: 'login' });
-    return undefined;
+    const owner = await ownerOf(outcome.access);
+    return admit(
+      request,
+      reply,
+      principalFor({ kind: 'owner_login', owner }),
+      role,
+      remember,
+      logger,
+    );
   };
 }

@@ -1,9 +1,10 @@
 // Hub administration of devices, as JSON-RPC methods served on the hub's /rpc only (never on a
 // device's socket): device.list, device.rename, device.revoke, device.enroll. Guarantees:
-// - they take an owner's login only: a device credential is refused (forbidden) before anything
-//   is read or written, so a stolen device holds no power over the others; on an open hub (no
-//   sign-in) list and rename work, and revoke and enroll refuse, explaining that revocation
-//   needs sign-in (anyone who reaches an open hub syncs without a credential);
+// - they need the admin role, which of the hub's credentials only an owner's login holds: a device
+//   credential (editor) is refused (forbidden) by dispatch before anything is read or written, so
+//   a stolen device holds no power over the others; on an open hub (no sign-in, every caller
+//   admin) list and rename work, and revoke and enroll refuse, explaining that revocation needs
+//   sign-in (anyone who reaches an open hub syncs without a credential);
 // - every call reads and writes only the caller's owner's devices;
 // - device.enroll answers its one-time token once (the store keeps its hash), default 1 h, at
 //   most 24 h; `regenerate` replaces the token of a device still pending (the old one stops);
@@ -14,9 +15,9 @@ import { z } from 'zod';
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { DeviceRecord, HubStore } from '../ports/hub-store.js';
-import { defineMethod, type MethodDef } from '../rpc/registry.js';
+import { defineMethod, HUB_ONLY, type MethodDef } from '../rpc/registry.js';
 import { newDeviceId, newSecret, parseTtl } from './credentials.js';
-import type { DeviceTracker, HubCaller } from './devices.js';
+import type { DeviceTracker, HubPrincipal } from './devices.js';
 import type { HubRpcContext } from './routes/rpc.js';
 
 const ms = z.number().int().nullable();
@@ -54,17 +55,11 @@ export interface DeviceMethodDeps {
   tracker: DeviceTracker;
 }
 
-function callerOf(ctx: HubRpcContext, method: string, needsSignIn: boolean): HubCaller {
-  const c = ctx.caller;
-  if (c === undefined || c.kind === 'device') {
-    throw new HephError(
-      'forbidden',
-      `${method} administers the hub's devices and takes an owner's sign-in, not a device ` +
-        'credential: run it with your login (heph device …)',
-      { method, reason: 'owner_login_required' },
-    );
-  }
-  if (c.kind === 'open' && needsSignIn) {
+/** The caller (admin: dispatch checked the role); on an open hub, refused when the method would
+ *  stop nothing there. */
+function callerOf(ctx: HubRpcContext, method: string, needsSignIn: boolean): HubPrincipal {
+  const c = ctx.principal;
+  if (c.via === 'open_hub' && needsSignIn) {
     throw new HephError(
       'forbidden',
       `${method}: this hub is open (no sign-in), so any machine that reaches it syncs without a ` +
@@ -111,6 +106,8 @@ export function deviceMethods(deps: DeviceMethodDeps): MethodDef<z.ZodType, HubR
   return [
     defineMethod({
       name: 'device.list',
+      role: 'admin',
+      surfaces: HUB_ONLY,
       summary:
         "The hub's devices of the signed-in owner: status (online, idle, stale, pending, " +
         'revoked), last seen, cursor and how far behind, what each pushed.',
@@ -129,12 +126,14 @@ export function deviceMethods(deps: DeviceMethodDeps): MethodDef<z.ZodType, HubR
         return {
           devices: devices.map((d) => view(d, tracker, head)),
           head: String(head),
-          open_hub: c.kind === 'open',
+          open_hub: c.via === 'open_hub',
         };
       },
     }),
     defineMethod({
       name: 'device.rename',
+      role: 'admin',
+      surfaces: HUB_ONLY,
       summary: 'Renames a device on the hub.',
       params: z.strictObject({ id: DeviceId, name: z.string().describe('1-100 characters') }),
       result: z.strictObject({ device: DeviceView }),
@@ -145,6 +144,8 @@ export function deviceMethods(deps: DeviceMethodDeps): MethodDef<z.ZodType, HubR
     }),
     defineMethod({
       name: 'device.revoke',
+      role: 'admin',
+      surfaces: HUB_ONLY,
       summary:
         "Revokes a device: its credential stops working at once, and its replica's ops are " +
         'refused for good; answers what the hub never received from it.',
@@ -180,6 +181,8 @@ export function deviceMethods(deps: DeviceMethodDeps): MethodDef<z.ZodType, HubR
     }),
     defineMethod({
       name: 'device.enroll',
+      role: 'admin',
+      surfaces: HUB_ONLY,
       summary:
         'Creates a pending device and its one-time enrolment token (shown once; default 1 h, ' +
         'at most 24 h), for a machine that signs in without a browser (heph auth enroll).',

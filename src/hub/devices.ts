@@ -1,5 +1,5 @@
 // Who is calling, and the device registry as requests see it. Guarantees:
-// - every request on /sync/* and /rpc names its caller (HubCaller): an owner's login, a device
+// - every request on /sync/* and /rpc names its caller (HubPrincipal): an owner's login, a device
 //   credential (with its device, read from the store on this request), or the open hub;
 // - a revoked device is refused (device_revoked, 403) on each request, whatever it presents: by
 //   its credential, or by its replica id in Heph-Replica with an owner's login or on an open hub;
@@ -14,9 +14,10 @@
 //   long-poll lasts at most 60 s and writes its start, so one open in another process is within
 //   ONLINE_MS of its last seen too), idle (within IDLE_MS), stale, pending, revoked.
 
+import type { OwnedPrincipal } from '../auth/principal.js';
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
-import type { DeviceRecord, HubStore, OwnerId } from '../ports/hub-store.js';
+import type { DeviceRecord, HubStore } from '../ports/hub-store.js';
 import type { Logger } from '../ports/logger.js';
 import { newDeviceId } from './credentials.js';
 
@@ -24,16 +25,9 @@ export const LAST_SEEN_WRITE_MS = 30_000;
 export const ONLINE_MS = 2 * 60_000;
 export const IDLE_MS = 24 * 3_600_000;
 
-/** How a request authenticated. */
-export type CallerKind = 'login' | 'device' | 'open';
-
-/** The one who makes a request (the roles work names this the Principal). */
-export interface HubCaller {
-  owner: OwnerId;
-  kind: CallerKind;
-  /** A device credential's device, as the store had it for this request. */
-  device?: DeviceRecord;
-}
+/** A request's principal on the hub: always on some owner's data, with its device as the store
+ *  had it for this request when a device credential proved it. */
+export type HubPrincipal = OwnedPrincipal & { readonly deviceRecord?: DeviceRecord };
 
 export type DeviceState = 'online' | 'idle' | 'stale' | 'pending' | 'revoked';
 
@@ -67,11 +61,11 @@ export class DeviceTracker {
    * registered when `register` and new; throws device_revoked for a revoked one.
    */
   async seen(
-    caller: HubCaller,
+    caller: HubPrincipal,
     replica: string | undefined,
     o: { register: boolean; cursor?: number | undefined },
   ): Promise<DeviceRecord | undefined> {
-    let d = caller.device;
+    let d = caller.deviceRecord;
     if (d === undefined && replica !== undefined) {
       d = await this.store.findDevice(caller.owner, replica);
       if (d === undefined && o.register) {
@@ -90,7 +84,7 @@ export class DeviceTracker {
   }
 
   /** Reads the device again (after a long-poll waited): throws device_revoked if it is now. */
-  async recheck(caller: HubCaller, device: DeviceRecord | undefined): Promise<void> {
+  async recheck(caller: HubPrincipal, device: DeviceRecord | undefined): Promise<void> {
     if (device === undefined) return;
     let now = await this.store.findDevice(caller.owner, device.id);
     // Gone by id: its replica enrolled meanwhile, and its row was folded into the enrolled

@@ -19,6 +19,7 @@ import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { principalFor } from '../auth/principal.js';
 import type { VerifierOptions } from '../auth/verifier.js';
 import type { DaemonConfig } from '../config/config.js';
 import { HephError } from '../core/errors.js';
@@ -349,11 +350,13 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
     }
     await listen(hub.app, addr, config.httpAddr);
     // Last: whoever waits for the socket to answer may count on the hub serving HTTP already.
+    const principal = principalFor({ kind: 'local_socket', owner: HUB_OWNER });
     socket = await startSocketServer<HubRpcContext>({
       path: config.socket,
       registry: hub.socketRegistry,
       logger,
-      makeContext: (base) => ({ ...base, owner: HUB_OWNER }),
+      principal,
+      makeContext: (base) => ({ ...base, principal, owner: HUB_OWNER }),
     }).catch(socketInUse(config.socket));
   } catch (e) {
     await hub?.close();

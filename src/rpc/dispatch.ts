@@ -5,12 +5,16 @@
 // maxDepth (which could overflow the stack of anything that walks it later), get -32700 with id
 // null; id must be a string, number or null; application errors carry data.code from
 // protocol/error-wire.ts and nothing a handler throws can escape as an exception.
+// Authorization comes before anything else is looked at: a method not served on the call's
+// surface is refused with `forbidden` (the same for every caller), then a caller below the
+// method's role with `forbidden` naming the role needed, and only then are params validated.
 //
 // Written directly rather than with the json-rpc-2.0 package: the package gives no control over
 // the depth guard, per-member batch errors, our error data or a serialization failure of one
 // result, and this is about 200 lines that map one-to-one onto the spec's sections.
 
 import type { Logger } from 'pino';
+import { authorize } from '../auth/principal.js';
 import { HephError } from '../core/errors.js';
 import { isPlainObject } from '../core/json.js';
 import { RPC_INVALID_REQUEST, RPC_METHOD_NOT_FOUND, toWireError } from '../protocol/error-wire.js';
@@ -21,7 +25,7 @@ import {
   type RpcId,
   type RpcResponse,
 } from '../protocol/json-rpc.js';
-import { parseParams, type Registry, type RpcContext } from './registry.js';
+import { parseParams, type Registry, type RpcContext, type Surface } from './registry.js';
 
 export type RpcLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -31,6 +35,9 @@ export interface DispatchOptions {
   maxDepth?: number;
   /** Most members in one batch (default 1000). */
   maxBatch?: number;
+  /** Told of each call refused because the caller's role is below the method's (/rpc answers
+   *  a single such call with HTTP 403). */
+  onForbidden?: (error: HephError) => void;
 }
 
 export const DEFAULT_MAX_BATCH = 1000;
@@ -59,7 +66,7 @@ function dispatchParsed<C extends RpcContext>(
   opts: DispatchOptions,
 ): Reply | Promise<Reply> {
   const logger = opts.logger ?? SILENT;
-  if (!Array.isArray(message)) return handleOne(registry, message, ctx, logger);
+  if (!Array.isArray(message)) return handleOne(registry, message, ctx, logger, opts);
   if (message.length === 0) {
     return errorResponse(null, {
       code: RPC_INVALID_REQUEST,
@@ -78,12 +85,12 @@ function dispatchParsed<C extends RpcContext>(
     return errorResponse(null, toWireError(e));
   }
   const members: unknown[] = message;
-  return Promise.all(members.map((m) => Promise.resolve(handleOne(registry, m, ctx, logger)))).then(
-    (replies) => {
-      const out = replies.filter((r): r is RpcResponse => r !== null);
-      return out.length > 0 ? out : null;
-    },
-  );
+  return Promise.all(
+    members.map((m) => Promise.resolve(handleOne(registry, m, ctx, logger, opts))),
+  ).then((replies) => {
+    const out = replies.filter((r): r is RpcResponse => r !== null);
+    return out.length > 0 ? out : null;
+  });
 }
 
 /** Parses and processes one line; returns the serialized reply (no newline) or null. */
@@ -120,6 +127,7 @@ function handleOne<C extends RpcContext>(
   req: unknown,
   ctx: C,
   logger: RpcLogger,
+  opts: DispatchOptions,
 ): RpcResponse | null | Promise<RpcResponse | null> {
   const invalid = (id: RpcId, why: string): RpcResponse =>
     errorResponse(id, { code: RPC_INVALID_REQUEST, message: `invalid request: ${why}` });
@@ -155,6 +163,13 @@ function handleOne<C extends RpcContext>(
     }
     return reply(errorResponse(id, toWireError(err)));
   };
+  if (!def.surfaces.includes(ctx.surface)) return failed(notServedOn(method, ctx.surface));
+  try {
+    authorize(ctx.principal, def.role, method);
+  } catch (err) {
+    if (err instanceof HephError) opts.onForbidden?.(err);
+    return failed(err);
+  }
   let result: unknown;
   try {
     const parsed: unknown = parseParams(def.params, params);
@@ -165,6 +180,16 @@ function handleOne<C extends RpcContext>(
   // Anything with a then method is awaited, as `await` would.
   if (isThenable(result)) return Promise.resolve(result).then(succeeded, failed);
   return succeeded(result);
+}
+
+function notServedOn(name: string, surface: Surface): HephError {
+  const message =
+    surface === 'http'
+      ? `${name} reads or writes files on the machine that runs hephd, so it is only ` +
+        'served on the local socket, not over HTTP; run it against a local daemon'
+      : `${name} is hub administration, served only on the hub's POST /rpc, not on a ` +
+        'unix socket; call it on the hub';
+  return new HephError('forbidden', message, { method: name });
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -4,11 +4,14 @@
 // connection's memory stays bounded; a frame over maxFrameBytes gets one too_large error (id
 // null), the requests before it are still answered, and then the connection is closed; a peer
 // that half-closes still gets its answers; nothing a peer sends can throw out of this module.
+// Every call on it is the local_socket principal (admin): the socket lives in a 0700 directory of
+// its user, so whoever can connect already holds that user's files.
 // stop() stops accepting, lets in-flight requests finish (up to stopTimeoutMs), closes every
 // connection, removes the socket file if it is still ours, and is idempotent.
 
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import * as net from 'node:net';
+import { principalFor, type Principal } from '../auth/principal.js';
 import { HephError } from '../core/errors.js';
 import { RPC_PARSE_ERROR, toWireError } from '../protocol/error-wire.js';
 import { errorResponse } from '../protocol/json-rpc.js';
@@ -21,6 +24,8 @@ import { alreadyRunning, prepareSocketPath } from './unix-socket.js';
 export interface SocketServerOptions<C extends RpcContext = RpcContext> {
   path: string;
   registry: Registry<C>;
+  /** Who every connection is (default: the local_socket principal, without owner or device). */
+  principal?: Principal;
   /** Builds a handler's context from the per-connection basics; required when C adds fields. */
   makeContext?: (base: RpcContext) => C;
   logger: RpcLogger;
@@ -57,6 +62,7 @@ export async function startSocketServer<C extends RpcContext>(
     maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     maxInFlight: opts.maxInFlight ?? 128,
     idleTimeoutMs: opts.idleTimeoutMs ?? 0,
+    principal: opts.principal ?? principalFor({ kind: 'local_socket' }),
   };
   const dispatchOpts = {
     logger,
@@ -134,6 +140,7 @@ interface ConnectionSettings {
   maxFrameBytes: number;
   maxInFlight: number;
   idleTimeoutMs: number;
+  principal: Principal;
 }
 
 type Handle = (base: RpcContext, line: string) => Promise<string | null>;
@@ -162,6 +169,8 @@ class Connection {
     this.base = {
       connectionId: id,
       signal: this.abort.signal,
+      principal: settings.principal,
+      surface: 'socket',
       notify: (method, params) => {
         if (this.finished || !socket.writable) return false;
         if (socket.writableLength > maxBuffered) {

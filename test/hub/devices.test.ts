@@ -261,7 +261,7 @@ describe('every credential against every route', () => {
     none: { replica: R1, row: row(unauth) },
     garbage: { replica: R1, row: row(unauth) },
     login: { replica: R9, row: row(OK, { rotate: [403, 'forbidden'], enroll: unauth }) },
-    device: { replica: R1, row: row(OK, { admin: [200, 'forbidden'], enroll: unauth }) },
+    device: { replica: R1, row: row(OK, { admin: [403, 'forbidden'], enroll: unauth }) },
     revoked: { replica: R2, row: row(revoked, { enroll: unauth }) },
     rotated_away: { replica: R3, row: row(unauth) },
     enrolment: { replica: R9, row: row(unauth, { enroll: OK }) },
@@ -334,7 +334,10 @@ describe('every credential against every route', () => {
     ];
     for (const [method, params] of calls) {
       const e = await rpcError(h.app, creds.device, method, params);
-      expect(e, method).toMatchObject({ code: 'forbidden' });
+      expect(e, method).toMatchObject({ code: 'forbidden', status: 403 });
+      expect(e.message).toMatch(
+        new RegExp(`^${method} needs the admin role; this caller is an editor`),
+      );
       expect(e.message).toMatch(/owner's sign-in, not a device credential/);
     }
     // Nothing changed, then the same calls with the login work.

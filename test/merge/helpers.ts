@@ -6,6 +6,7 @@
 // of an hour, no live push), so "offline" in a test means exactly that. Every helper returns something
 // to close.
 
+import { principalFor } from '../../src/auth/principal.js';
 import { join } from 'node:path';
 import { EventHub } from '../../src/daemon/events.js';
 import type { BodyOp } from '../../src/core/op.js';
@@ -71,7 +72,13 @@ export function openDevice(name: string, hubUrl: string, path?: string): Device 
   });
   const registry = new Registry(buildNamespaces(services));
   const abort = new AbortController();
-  const ctx: RpcContext = { connectionId: name, notify: () => true, signal: abort.signal };
+  const ctx: RpcContext = {
+    connectionId: name,
+    notify: () => true,
+    signal: abort.signal,
+    principal: principalFor({ kind: 'local_socket' }),
+    surface: 'socket',
+  };
   let id = 0;
   let online = false;
   const reply = async (method: string, params: object) =>

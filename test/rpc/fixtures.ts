@@ -1,13 +1,16 @@
 // A small registry used by the rpc and transport tests.
 import { z } from 'zod';
 import { HephError } from '../../src/core/errors.js';
-import { defineMethod, Registry, type RpcContext } from '../../src/rpc/registry.js';
+import { principalFor } from '../../src/auth/principal.js';
+import { defineMethod, EVERYWHERE, Registry, type RpcContext } from '../../src/rpc/registry.js';
 
 export function testContext(over: Partial<RpcContext> = {}): RpcContext {
   return {
     connectionId: 'test',
     notify: () => true,
     signal: new AbortController().signal,
+    principal: principalFor({ kind: 'local_socket' }),
+    surface: 'socket',
     ...over,
   };
 }
@@ -31,6 +34,8 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
     [
       defineMethod({
         name: 'test.echo',
+        role: 'viewer',
+        surfaces: EVERYWHERE,
         summary: 'Returns its value.',
         result: z.unknown(),
         params: z.strictObject({ value: z.unknown() }),
@@ -41,6 +46,8 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       }),
       defineMethod({
         name: 'test.sleep',
+        role: 'viewer',
+        surfaces: EVERYWHERE,
         summary: 'Waits ms, then returns them.',
         result: z.unknown(),
         params: z.strictObject({ ms: z.number().int().min(0), tag: z.string().optional() }),
@@ -52,6 +59,8 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       }),
       defineMethod({
         name: 'test.fail',
+        role: 'viewer',
+        surfaces: EVERYWHERE,
         summary: 'Throws a HephError.',
         result: z.unknown(),
         params: z.strictObject({ id: z.string() }),
@@ -61,6 +70,8 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       }),
       defineMethod({
         name: 'test.crash',
+        role: 'viewer',
+        surfaces: EVERYWHERE,
         summary: 'Throws a foreign error.',
         result: z.unknown(),
         params: z.strictObject({}),
@@ -70,6 +81,8 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       }),
       defineMethod({
         name: 'test.nested',
+        role: 'viewer',
+        surfaces: EVERYWHERE,
         summary: 'Validates nested params.',
         result: z.unknown(),
         params: z.strictObject({
@@ -80,6 +93,8 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       }),
       defineMethod({
         name: 'test.barrier',
+        role: 'viewer',
+        surfaces: EVERYWHERE,
         summary: 'Waits until the barrier target of callers arrived.',
         result: z.unknown(),
         params: z.strictObject({ n: z.number() }),
@@ -94,6 +109,8 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       }),
       defineMethod({
         name: 'test.notify_me',
+        role: 'viewer',
+        surfaces: EVERYWHERE,
         summary: 'Sends count notifications on this connection, then answers.',
         result: z.unknown(),
         params: z.strictObject({ count: z.number().int() }),
@@ -104,6 +121,8 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
       }),
       defineMethod({
         name: 'test.bigint',
+        role: 'viewer',
+        surfaces: EVERYWHERE,
         summary: 'Returns something JSON cannot encode.',
         result: z.unknown(),
         params: z.strictObject({}),
@@ -113,6 +132,8 @@ export function testRegistry(opts: { barrier?: Barrier; calls?: string[] } = {})
     [
       defineMethod({
         name: 'next',
+        role: 'viewer',
+        surfaces: EVERYWHERE,
         summary: 'A bare verb.',
         result: z.unknown(),
         params: z.object({ today: z.iso.date().optional(), limit: z.number().optional() }),

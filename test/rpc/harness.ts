@@ -2,6 +2,7 @@
 // real SQLite file in a temp dir with a hand-driven clock. Replies are JSON-RPC responses.
 
 import { z } from 'zod';
+import { principalFor } from '../../src/auth/principal.js';
 import { EventHub } from '../../src/daemon/events.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
@@ -72,6 +73,8 @@ export function openMethods(
       return true;
     },
     signal: abort.signal,
+    principal: principalFor({ kind: 'local_socket' }),
+    surface: 'socket',
   };
   let id = 0;
   // Every answer is checked against the method's result schema.

@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { HephError } from '../../src/core/errors.js';
-import { defineMethod, parseParams, Registry } from '../../src/rpc/registry.js';
+import {
+  defineMethod,
+  EVERYWHERE,
+  parseParams,
+  Registry,
+  type MethodDef,
+} from '../../src/rpc/registry.js';
 import { testRegistry } from './fixtures.js';
 
 const m = (name: string, params: z.ZodType = z.object({})) =>
-  defineMethod({ name, summary: 's', params, result: z.null(), handler: () => null });
+  defineMethod({
+    name,
+    summary: 's',
+    role: 'viewer',
+    surfaces: EVERYWHERE,
+    params,
+    result: z.null(),
+    handler: () => null,
+  });
 
 function invalidField(schema: z.ZodType, raw: unknown): { field: unknown; message: string } {
   try {
@@ -28,6 +42,43 @@ describe('Registry', () => {
       /snake_case/,
     );
     expect(() => new Registry([[m('a.b', z.object({ do_date: z.string() }))]])).not.toThrow();
+  });
+
+  it('a method must declare its role and surfaces: the build fails without, and so does the registry', () => {
+    const bare = { name: 'a.b', summary: 's', params: z.object({}), result: z.null() };
+    // @ts-expect-error -- no role and no surfaces: this does not compile.
+    defineMethod({ ...bare, handler: () => null });
+    // @ts-expect-error -- a role that does not exist.
+    defineMethod({ ...bare, role: 'owner', surfaces: EVERYWHERE, handler: () => null });
+    // Code that got around the type (a cast, plain JS) is refused when the registry is built.
+    const sneak = (extra: object) =>
+      new Registry([[{ ...bare, handler: () => null, ...extra } as unknown as MethodDef]]);
+    expect(() => sneak({ surfaces: EVERYWHERE })).toThrow(/a\.b: declares no role/);
+    expect(() => sneak({ role: 'root', surfaces: EVERYWHERE })).toThrow(/declares no role/);
+    expect(() => sneak({ role: 'viewer' })).toThrow(/a\.b: surfaces must be/);
+    expect(() => sneak({ role: 'viewer', surfaces: [] })).toThrow(/surfaces must be/);
+    expect(() => sneak({ role: 'viewer', surfaces: ['socket', 'socket'] })).toThrow(/each once/);
+    expect(() => sneak({ role: 'viewer', surfaces: ['smtp'] })).toThrow(/surfaces must be/);
+    expect(() => sneak({ role: 'editor', surfaces: ['http'] })).not.toThrow();
+  });
+
+  it('rpc.methods gives each method its role and surfaces', async () => {
+    const reg = new Registry([
+      [
+        m('a.read'),
+        { ...m('a.write'), role: 'editor' },
+        { ...m('a.admin'), role: 'admin', surfaces: ['http'] },
+      ],
+    ]);
+    const out = (await reg.get('rpc.methods')!.handler({}, undefined as never)) as {
+      methods: { name: string; role: string; surfaces: string[] }[];
+    };
+    expect(out.methods.map(({ name, role, surfaces }) => [name, role, surfaces])).toEqual([
+      ['a.admin', 'admin', ['http']],
+      ['a.read', 'viewer', ['socket', 'http']],
+      ['a.write', 'editor', ['socket', 'http']],
+      ['rpc.methods', 'viewer', ['socket', 'http']],
+    ]);
   });
 
   it('rpc.methods lists every method with JSON Schema params and summary', async () => {

@@ -4,6 +4,7 @@
 // rebuild), and a rolled-back write must not leave a longer one behind.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { principalFor } from '../../src/auth/principal.js';
 import { EventHub } from '../../src/daemon/events.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
@@ -61,6 +62,8 @@ function setup(seed: number): Env {
     connectionId: 'c1',
     notify: () => true,
     signal: new AbortController().signal,
+    principal: principalFor({ kind: 'local_socket' }),
+    surface: 'socket',
   };
   let id = 0;
   return {

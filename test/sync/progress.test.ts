@@ -3,6 +3,7 @@
 // not started, so the only run is the one the call makes.
 
 import { describe, expect, it } from 'vitest';
+import { principalFor } from '../../src/auth/principal.js';
 import { useCleanup } from '../helpers/temp.js';
 import { progressLine } from '../../src/cli/commands/admin.js';
 import { silentLogger } from '../../src/ports/logger.js';
@@ -65,6 +66,8 @@ describe('sync progress', () => {
           return true;
         },
         signal: new AbortController().signal,
+        principal: principalFor({ kind: 'local_socket' }),
+        surface: 'socket',
       };
       const reply = (await dispatchMessage(
         registry,

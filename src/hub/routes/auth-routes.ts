@@ -25,7 +25,7 @@ import type { Logger } from '../../ports/logger.js';
 import { parseWire } from '../body.js';
 import { bearerOf, secretRefusal } from '../auth.js';
 import { hashSecret, isSecret, newSecret } from '../credentials.js';
-import type { HubCaller } from '../devices.js';
+import type { HubPrincipal } from '../devices.js';
 import { errorBody } from '../http-errors.js';
 
 export const EnrollRequest = z.strictObject({
@@ -50,7 +50,7 @@ export interface AuthRouteOptions {
   logger: Logger;
   /** undefined: an open hub (no sign-in). */
   signIn: { limiter: FailureLimiter | undefined } | undefined;
-  callerOf(request: FastifyRequest): HubCaller;
+  principalOf(request: FastifyRequest): HubPrincipal;
 }
 
 function openHub(): HephError {
@@ -69,47 +69,56 @@ const BAD_TOKEN =
 export function authRoutes(app: FastifyInstance, o: AuthRouteOptions): void {
   const { store, logger } = o;
 
-  app.post('/auth/enroll', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (o.signIn === undefined) throw openHub();
-    const limiter = o.signIn.limiter;
-    const wait = limiter?.retryAfterSec(request.ip) ?? 0;
-    const body = parseWire(EnrollRequest, request.body, 'body');
-    const credential = newSecret('device');
-    const device = isSecret('enrolment', body.token)
-      ? await store.exchangeEnrolment(
-          {
-            tokenHash: hashSecret(body.token),
-            replica: body.replica,
-            facts: {
-              platform: body.platform,
-              arch: body.arch,
-              cpus: body.cpus,
-              memoryBytes: body.memory_bytes,
-              version: body.version,
+  // Open to the auth hook: the enrolment token in the body is its credential, checked here.
+  const selfAuthenticated = { config: { access: 'open' } } as const;
+  app.post(
+    '/auth/enroll',
+    selfAuthenticated,
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      if (o.signIn === undefined) throw openHub();
+      const limiter = o.signIn.limiter;
+      const wait = limiter?.retryAfterSec(request.ip) ?? 0;
+      const body = parseWire(EnrollRequest, request.body, 'body');
+      const credential = newSecret('device');
+      const device = isSecret('enrolment', body.token)
+        ? await store.exchangeEnrolment(
+            {
+              tokenHash: hashSecret(body.token),
+              replica: body.replica,
+              facts: {
+                platform: body.platform,
+                arch: body.arch,
+                cpus: body.cpus,
+                memoryBytes: body.memory_bytes,
+                version: body.version,
+              },
+              credentialHash: credential.hash,
             },
-            credentialHash: credential.hash,
-          },
-          o.clock.now(),
-        )
-      : undefined;
-    if (device === undefined) {
-      const r = secretRefusal(limiter, request.ip, wait, BAD_TOKEN);
-      logger.debug({ status: r.status, url: request.url }, 'enrolment refused');
-      return reply.code(r.status).headers(r.headers).send(errorBody(r.error));
-    }
-    logger.info({ device: device.id, replica: device.replica }, 'a device enrolled');
-    const answer: EnrollResponse = {
-      credential: credential.plain,
-      device: { id: device.id, name: device.name, replica: body.replica },
-    };
-    return reply.header('cache-control', 'no-store').send(answer);
-  });
+            o.clock.now(),
+          )
+        : undefined;
+      if (device === undefined) {
+        const r = secretRefusal(limiter, request.ip, wait, BAD_TOKEN);
+        logger.debug({ status: r.status, url: request.url }, 'enrolment refused');
+        return reply.code(r.status).headers(r.headers).send(errorBody(r.error));
+      }
+      logger.info({ device: device.id, replica: device.replica }, 'a device enrolled');
+      const answer: EnrollResponse = {
+        credential: credential.plain,
+        device: { id: device.id, name: device.name, replica: body.replica },
+      };
+      return reply.header('cache-control', 'no-store').send(answer);
+    },
+  );
 
-  app.post('/auth/rotate', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Through the auth hook (a revoked device is refused there), then a device credential only.
+  const deviceRoute = { config: { access: 'editor' } } as const;
+  app.post('/auth/rotate', deviceRoute, async (request: FastifyRequest, reply: FastifyReply) => {
     if (o.signIn === undefined) throw openHub();
-    const caller = o.callerOf(request);
+    const caller = o.principalOf(request);
+    const device = caller.deviceRecord;
     const bearer = bearerOf(request.headers.authorization);
-    if (caller.kind !== 'device' || caller.device === undefined || bearer === undefined) {
+    if (caller.via !== 'device' || device === undefined || bearer === undefined) {
       throw new HephError(
         'forbidden',
         'POST /auth/rotate replaces a device credential and takes only one; an owner’s login ' +
@@ -125,16 +134,18 @@ export function authRoutes(app: FastifyInstance, o: AuthRouteOptions): void {
         reason: 'invalid_token',
       });
     }
-    logger.info({ device: caller.device.id }, 'a device rotated its credential');
+    logger.info({ device: device.id }, 'a device rotated its credential');
     return reply
       .header('cache-control', 'no-store')
-      .send({ credential: next.plain, device: { id: caller.device.id } });
+      .send({ credential: next.plain, device: { id: device.id } });
   });
 
-  app.post('/auth/revoke-self', async (request: FastifyRequest) => {
+  // Through the auth hook as /auth/rotate is; then a device credential only.
+  app.post('/auth/revoke-self', deviceRoute, async (request: FastifyRequest) => {
     if (o.signIn === undefined) throw openHub();
-    const caller = o.callerOf(request);
-    if (caller.kind !== 'device' || caller.device === undefined) {
+    const caller = o.principalOf(request);
+    const device = caller.deviceRecord;
+    if (caller.via !== 'device' || device === undefined) {
       throw new HephError(
         'forbidden',
         'POST /auth/revoke-self revokes the device credential it is called with and takes only ' +
@@ -142,7 +153,7 @@ export function authRoutes(app: FastifyInstance, o: AuthRouteOptions): void {
         { reason: 'device_credential_required' },
       );
     }
-    const d = await store.revokeDevice(caller.owner, caller.device.id, o.clock.now());
+    const d = await store.revokeDevice(caller.owner, device.id, o.clock.now());
     logger.info({ device: d.id }, 'a device revoked its own credential');
     return { device: { id: d.id, status: d.status } };
   });

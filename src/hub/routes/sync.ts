@@ -178,7 +178,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
 
   app.post(
     '/sync/push',
-    { onRequest: checkSyncHeaders },
+    { onRequest: checkSyncHeaders, config: { access: 'editor' } },
     async (request): Promise<PushResponse> => {
       const raw: unknown = request.body;
       if (isPlainObject(raw) && Array.isArray(raw.ops) && raw.ops.length > o.maxOpsPerPush) {
@@ -233,7 +233,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
 
   app.get(
     '/sync/pull',
-    { onRequest: checkSyncHeaders },
+    { onRequest: checkSyncHeaders, config: { access: 'viewer' } },
     async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
       const owner = o.ownerOf(request);
       const q = parseWire(PullQuery, request.query, 'query');

@@ -240,12 +240,19 @@ export class PostgresHubStore implements HubStore {
       throw translatePgError(e, what);
     }
     let broken: Error | undefined;
+    // A connection lost between two queries is reported as an 'error' event on the client,
+    // which the pool listens for only while the client is idle: unheard, it would crash the hub.
+    const lost = (e: Error): void => {
+      broken ??= e;
+    };
+    c.on('error', lost);
     try {
       return await fn(c);
     } catch (e) {
-      if (!(e instanceof HephError)) broken = e instanceof Error ? e : new Error(String(e));
+      if (!(e instanceof HephError)) broken ??= e instanceof Error ? e : new Error(String(e));
       throw translatePgError(e, what);
     } finally {
+      c.off('error', lost);
       c.release(broken);
     }
   }

@@ -3,7 +3,7 @@ import { isAbsolute } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { HephError, invalid } from '../../core/errors.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, SOCKET_ONLY } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 
@@ -37,6 +37,8 @@ export function backupMethods(s: Services) {
   return [
     defineMethod({
       name: 'backup',
+      role: 'admin',
+      surfaces: SOCKET_ONLY,
       summary: 'Writes a consistent copy of the database while the daemon runs (socket only).',
       params: BackupParams,
       result: R.BackupResult,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { invalid } from '../../core/errors.js';
 import { asItem, noteOf, resolveItemConflict, taskOf } from '../../model/items.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
@@ -20,6 +20,8 @@ export function conflictMethods(s: Services) {
   return [
     defineMethod({
       name: 'conflicts.list',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary:
         'Fields and bodies written concurrently to different values on different devices, with ' +
         'every value.',
@@ -35,6 +37,8 @@ export function conflictMethods(s: Services) {
     }),
     defineMethod({
       name: 'conflicts.resolve',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         'Resolves a conflict by writing the value to keep (for "body", the text); every device ' +
         'then agrees on it.',

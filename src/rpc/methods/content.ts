@@ -12,7 +12,7 @@ import {
 } from '../../model/vault-import.js';
 import { completeNames } from '../../model/complete.js';
 import { outgoingWikiLinks, resolveWikiTarget, wikiBacklinks } from '../../model/wiki.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE, SOCKET_ONLY } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
@@ -68,6 +68,8 @@ export function contentMethods(s: Services) {
   return [
     defineMethod({
       name: 'search',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'Full-text search over titles and bodies, ranked, with snippets.',
       params: z.strictObject({
         query: z.string().max(1000),
@@ -85,6 +87,8 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'wiki.links',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: "The [[wiki links]] in a node's body and the nodes they resolve to.",
       params: z.strictObject({ id: NodeRef }),
       result: R.WikiResults.links,
@@ -94,6 +98,8 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'wiki.backlinks',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'Nodes whose bodies link to this one by id, alias or title.',
       params: z.strictObject({ id: NodeRef }),
       result: R.WikiResults.backlinks,
@@ -103,6 +109,8 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'wiki.resolve',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary:
         'The node a [[link]] target resolves to (as wiki.links resolves it), or null; from: the ' +
         'note it is written in, for relative paths and the nearest of several.',
@@ -114,6 +122,8 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'wiki.complete',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary:
         'Titles and aliases to complete a [[link]] with: those starting with the typed text ' +
         'first, then those containing it (ignoring case), each once, with the node it resolves to.',
@@ -129,6 +139,8 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'export',
+      role: 'admin',
+      surfaces: SOCKET_ONLY,
       summary:
         'Writes every live note, task, project and journal under a folder as a vault, with ' +
         "heph's own data in .heph/ (socket only).",
@@ -138,6 +150,8 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'import',
+      role: 'admin',
+      surfaces: SOCKET_ONLY,
       summary:
         'Imports a heph export or a plain folder of markdown notes; idempotent (socket only).',
       params: z.strictObject({ dir: Dir, skip_invalid: z.boolean().optional() }),
@@ -151,6 +165,8 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'export.nodes',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary:
         'A page of live nodes in id order with their typed links: what an export writes ' +
         '(client mode exports with it).',
@@ -174,6 +190,8 @@ export function contentMethods(s: Services) {
     }),
     defineMethod({
       name: 'import.notes',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         'Stores notes read from a folder elsewhere, in one transaction, as import does ' +
         '(client mode imports with it).',

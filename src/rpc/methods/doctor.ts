@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../../protocol/sync.js';
 import { SCHEMA_VERSION } from '../../store/migrate.js';
 import { quickCheck, type QuickCheck } from '../../store/quick-check.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, SOCKET_ONLY } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 
@@ -49,6 +49,8 @@ export function doctorMethods(s: Services) {
   return [
     defineMethod({
       name: 'doctor.check',
+      role: 'viewer',
+      surfaces: SOCKET_ONLY,
       summary:
         "For heph doctor: the database's integrity and schema, and the hub as seen from here.",
       params: z.strictObject({}),

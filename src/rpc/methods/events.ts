@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
 import { TOPICS } from '../../daemon/events.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 
@@ -9,6 +9,8 @@ export function eventMethods(s: Services) {
   return [
     defineMethod({
       name: 'events.subscribe',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: `Streams change notifications on this connection (topics: ${TOPICS.join(', ')}).`,
       params: z.strictObject({ topics: z.array(z.enum(TOPICS)).min(1).optional() }),
       result: R.Subscribed,
@@ -23,6 +25,8 @@ export function eventMethods(s: Services) {
     }),
     defineMethod({
       name: 'events.unsubscribe',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'Ends a subscription made on this connection.',
       params: z.strictObject({ subscription: z.string().min(1).max(64) }),
       result: R.Unsubscribed,

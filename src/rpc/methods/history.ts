@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
 import { trashedNamed } from '../../model/trash.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as H from './history-results.js';
 import type { Services } from './context.js';
 import { withShortIds } from './node.js';
@@ -54,6 +54,8 @@ export function historyMethods(s: Services) {
   return [
     defineMethod({
       name: 'node.history',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary:
         "A node's versions, newest first: one per change to it, with when, which device and " +
         'what changed. Paged by `before`.',
@@ -71,6 +73,8 @@ export function historyMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.at',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary:
         'A node as it was at a version: every op on it up to that version applied in op-id ' +
         'order (with concurrent edits, possibly a state no single device showed).',
@@ -80,6 +84,8 @@ export function historyMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.revert',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         'Writes a node back as it was at a version, as one new change that syncs like any edit ' +
         '(later versions stay in the history; nothing is moved to the trash).',
@@ -97,6 +103,8 @@ export function historyMethods(s: Services) {
     }),
     defineMethod({
       name: 'undo',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         "Takes back this device's last change (or `change`) as a new change; a second undo goes " +
         'further back. What another device changed since is left alone and listed in skipped.',
@@ -111,6 +119,8 @@ export function historyMethods(s: Services) {
     }),
     defineMethod({
       name: 'undo.list',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'The changes undo can take back on this device, the next one first.',
       params: z.strictObject({ limit: z.number().int().min(1).max(100).optional() }),
       result: H.UndoListResult,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LINK_TYPES, linkId, type LinkType } from '../../core/ids.js';
 import { wikiBacklinks } from '../../model/wiki.js';
 import type { LinkView } from '../../ports/store.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
@@ -13,6 +13,8 @@ export function linkMethods(s: Services) {
   return [
     defineMethod({
       name: 'link.add',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Adds a typed link (wiki links come from note bodies and cannot be added by hand).',
       params: z.strictObject({ src: NodeRef, dst: NodeRef, type: TypedLink }),
       result: R.LinkResult,
@@ -21,6 +23,8 @@ export function linkMethods(s: Services) {
     }),
     defineMethod({
       name: 'link.remove',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Removes a typed link.',
       params: z.strictObject({ src: NodeRef, dst: NodeRef, type: TypedLink }),
       result: R.Removed,
@@ -31,6 +35,8 @@ export function linkMethods(s: Services) {
     }),
     defineMethod({
       name: 'link.list',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: "A node's outgoing links: typed links, and the wiki links written in its body.",
       params: z.strictObject({ id: NodeRef, type: z.enum(LINK_TYPES).optional() }),
       result: R.LinksResult,
@@ -44,6 +50,8 @@ export function linkMethods(s: Services) {
     }),
     defineMethod({
       name: 'link.backlinks',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary:
         'Links pointing at a node: its typed links, or with type "wiki" one link from each note ' +
         'whose body links to it (the notes wiki.backlinks gives).',

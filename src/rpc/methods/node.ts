@@ -6,7 +6,7 @@ import { asItem, restoreItem, trashItem, updateItemLinked } from '../../model/it
 import { checkProjectName, sameTitleWarning } from '../../model/names.js';
 import { firstLinkDst } from '../../model/nodes.js';
 import type { NodeView } from '../../ports/store.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef, shortIds } from './refs.js';
@@ -71,6 +71,8 @@ export function nodeMethods(s: Services) {
   return [
     defineMethod({
       name: 'node.get',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'A node with all its fields and its body.',
       params: z.strictObject({ id: NodeRef, include_deleted: z.boolean().optional() }),
       result: R.NodeResult,
@@ -82,6 +84,8 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.create',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Creates a doc, project or other node (tasks: task.create).',
       params: z.strictObject({
         kind: z.enum(
@@ -112,6 +116,8 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.update',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         "Changes a node's title, aliases, body or extra fields; the body is a whole-buffer save.",
       params: z.strictObject({
@@ -142,6 +148,8 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.append',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         "Adds text at the end of a node's body, on a line of its own (read and written in one " +
         'transaction, so nothing written meanwhile is lost).',
@@ -152,6 +160,8 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.delete',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         'Moves a node to the trash, a task with its context doc (nothing is destroyed; ' +
         'node.restore brings it back).',
@@ -167,6 +177,8 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.restore',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         'Brings a node back from the trash, a task with its context doc. A name means a node in ' +
         'the trash first (the one a live node shares it with is then named in `note`).',
@@ -182,6 +194,8 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.list',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: "Nodes, most recently changed first (a task's context doc is part of its task).",
       params: z.strictObject({
         kind: z.enum(NODE_KINDS).optional(),
@@ -205,6 +219,8 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'node.resolve',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'Finds the node a name means: id, short id, alias, then title (exact).',
       params: z.strictObject({ name: NodeRef }),
       result: R.NodeResult,
@@ -212,6 +228,8 @@ export function nodeMethods(s: Services) {
     }),
     defineMethod({
       name: 'trash',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'Deleted nodes, which node.restore can bring back.',
       params: z.strictObject({ limit: z.number().int().min(1).max(10_000).optional() }),
       result: R.NodeList,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
@@ -12,6 +12,8 @@ export function organizeMethods(s: Services) {
   return [
     defineMethod({
       name: 'project.create',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Creates a project, optionally inside another.',
       params: z.strictObject({ title: Title.min(1), parent: z.string().min(1).optional() }),
       result: R.ProjectResult,
@@ -22,6 +24,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'project.get',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'A project with its parent and task counts.',
       params: z.strictObject({ id: NodeRef }),
       result: R.ProjectResult,
@@ -29,6 +33,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'project.move',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Moves a project under another, or to the top (parent: null); cycles are refused.',
       params: z.strictObject({ id: NodeRef, parent: NodeRef.nullable() }),
       result: R.ProjectResult,
@@ -37,6 +43,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'project.delete',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Moves a project to the trash.',
       params: z.strictObject({ id: NodeRef }),
       result: R.ProjectResult,
@@ -44,6 +52,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'project.list',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'Every project with its parent and task counts.',
       params: z.strictObject({}),
       result: R.ProjectList,
@@ -51,6 +61,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'tag.add',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Tags a node (the tag is created if needed).',
       params: z.strictObject({ id: NodeRef, name: TagName }),
       result: R.NodeTags,
@@ -58,6 +70,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'tag.remove',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Removes a tag from a node.',
       params: z.strictObject({ id: NodeRef, name: TagName }),
       result: R.TagRemoved,
@@ -65,6 +79,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'tag.list',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: "All tags with counts, or one node's tags.",
       params: z.strictObject({ id: NodeRef.optional() }),
       result: R.TagList,
@@ -72,6 +88,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'journal.open',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: "Opens (creating if needed) a day's journal; today by default.",
       params: z.strictObject({ date: DateParam.optional() }),
       result: R.JournalResult,
@@ -79,6 +97,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'journal.append',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         "Adds text at the end of a day's journal, on a line of its own, creating the journal " +
         'if needed; today by default.',
@@ -88,6 +108,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'log.append',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: "Appends a dated line to a task's log doc.",
       params: z.strictObject({ id: NodeRef, text: z.string().min(1).max(10_000), today: Today }),
       result: R.LogEntry,
@@ -95,6 +117,8 @@ export function organizeMethods(s: Services) {
     }),
     defineMethod({
       name: 'log.tail',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: "The last entries of a task's log.",
       params: z.strictObject({ id: NodeRef, n: z.number().int().min(1).max(1000).optional() }),
       result: R.LogTail,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../../protocol/sync.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 
@@ -8,6 +8,8 @@ export function statusMethods(s: Services) {
   return [
     defineMethod({
       name: 'status',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary:
         'What this daemon is: version, sync protocol, mode, replica id, files, op count, ' +
         'uptime; the state digest with digest: true.',

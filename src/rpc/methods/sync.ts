@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
 import { unsyncedStatus } from '../../sync/sync-status.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 
@@ -9,6 +9,8 @@ export function syncMethods(s: Services) {
   return [
     defineMethod({
       name: 'sync.status',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary:
         'How this replica stands with its hub: a state, a one-line verdict and the counts ' +
         'behind them.',
@@ -24,6 +26,8 @@ export function syncMethods(s: Services) {
     }),
     defineMethod({
       name: 'sync.now',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary:
         'Syncs with the hub now; succeeds only when the hub has every change this device holds.',
       params: z.strictObject({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { VIEW_NAMES } from '../../core/rank.js';
-import { defineMethod } from '../registry.js';
+import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { withShortIds } from './node.js';
@@ -36,6 +36,8 @@ export function taskMethods(s: Services) {
   return [
     defineMethod({
       name: 'task.create',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Creates a task and its context doc.',
       params: z.strictObject({
         title: Title.min(1),
@@ -53,6 +55,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.get',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'A task with its context doc, log doc, project and tags.',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
@@ -60,6 +64,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.update',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: "Changes a task's title, body, attention, dates or recurrence.",
       params: z.strictObject({
         id: NodeRef,
@@ -78,6 +84,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.done',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Completes a task; a recurring one rolls forward to its next date instead.',
       params: z.strictObject({ id: NodeRef, today: Today }),
       result: R.CompleteResult,
@@ -85,6 +93,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.skip',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Skips this occurrence of a recurring task (nothing is logged).',
       params: z.strictObject({ id: NodeRef, today: Today }),
       result: R.CompleteResult,
@@ -92,6 +102,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.drop',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Drops a task (ends a recurring one).',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
@@ -99,6 +111,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.reopen',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Makes a done or dropped task outstanding again.',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
@@ -106,6 +120,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.delete',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Moves a task to the trash with its context doc (node.restore brings both back).',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
@@ -113,6 +129,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'task.set_project',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Moves a task into a project, or out of any (project: null).',
       params: z.strictObject({ id: NodeRef, project: z.string().min(1).nullable() }),
       result: R.TaskResult,
@@ -120,6 +138,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'add',
+      role: 'editor',
+      surfaces: EVERYWHERE,
       summary: 'Quick add: "Pay rent tomorrow !red #Home +bills every month".',
       params: z.strictObject({
         text: z.string().min(1).max(2000),
@@ -136,6 +156,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'next',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'What to do next: actionable tasks in rank order (red tasks are never cut).',
       params: z.strictObject({ limit: z.number().int().min(1).max(1000).optional(), today: Today }),
       result: R.TaskListResult,
@@ -146,6 +168,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'list',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: 'Tasks matching a filter, in rank order.',
       params: z.strictObject({
         filter: z
@@ -175,6 +199,8 @@ export function taskMethods(s: Services) {
     }),
     defineMethod({
       name: 'view',
+      role: 'viewer',
+      surfaces: EVERYWHERE,
       summary: `A named view (${VIEW_NAMES.join(', ')}); without a name, the list of views.`,
       params: z.strictObject({ name: z.enum(VIEW_NAMES).optional(), today: Today }),
       result: R.ViewResult,
