@@ -151,6 +151,10 @@ export function spliceInto(
   clientId: number,
 ): Uint8Array | undefined {
   if (splices.length === 0) return undefined;
+  // The document keeps a client id of its own between edits: were it `clientId` when an op of
+  // this replica made elsewhere (a rebased save) is merged, Yjs would take that for another
+  // client using its id, and warn.
+  const own = doc.clientID;
   doc.clientID = clientId;
   const ytext = doc.getText(TEXT);
   let update: Uint8Array | undefined;
@@ -167,6 +171,7 @@ export function spliceInto(
     });
   } finally {
     doc.off('update', keep);
+    doc.clientID = own;
   }
   return update;
 }

@@ -12,7 +12,7 @@
 
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Op } from '../../src/core/op.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { seededRandom } from '../../src/ports/random.js';
@@ -295,6 +295,27 @@ describe('body documents kept live and stored as parts', () => {
       }),
       { seed: SEED, numRuns: RUNS },
     );
+  });
+
+  it('merges a stale save made from an older version into the live document without a warning', () => {
+    const t = tempDir('heph-body-cache-');
+    cleanups.push(() => t.cleanup());
+    const clock = new ManualClock(Date.UTC(2026, 11, 5, 9));
+    const s = openStore({ path: join(t.dir, 'w.db') }, { clock, random: seededRandom(4) });
+    cleanups.push(() => s.close());
+    const logged = vi.spyOn(console, 'log');
+    try {
+      const n = s.createNode({ kind: 'doc', title: 'T', body: 'a\nb\n' });
+      clock.advance(10);
+      s.updateNode(n.id, { body: 'a\nb\nc\n' });
+      clock.advance(10);
+      // Made by this replica's Yjs client on the old version, then merged into the cached one.
+      s.updateNode(n.id, { body: 'x\na\nb\n', base_version: n.body_version });
+      expect(s.getNode(n.id).body).toBe('x\na\nb\nc\n');
+      expect(logged.mock.calls.flat().join(' ')).not.toMatch(/client-id/);
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it('keeps its documents within the bounds given', () => {
