@@ -127,6 +127,8 @@ function lineBlocks(a: string[], b: string[]): Block[] | undefined {
 /** Splices that turn `before` into `after`, last position first. */
 export function diffText(before: string, after: string): Splice[] {
   if (before === after) return [];
+  // What the line diff below would return, without its quadratic search (a first text).
+  if (before === '' || after === '') return [{ index: 0, remove: before.length, insert: after }];
   const a = splitLines(before);
   const b = splitLines(after);
   const blocks = lineBlocks(a, b);

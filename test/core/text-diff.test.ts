@@ -49,6 +49,13 @@ describe('diffText', () => {
     );
   });
 
+  it('writes a first text, or empties one, in one splice', () => {
+    const long = Array.from({ length: 3000 }, (_, i) => `line ${i}\n`).join('');
+    expect(diffText('', long)).toEqual([{ index: 0, remove: 0, insert: long }]);
+    expect(diffText(long, '')).toEqual([{ index: 0, remove: long.length, insert: '' }]);
+    expect(diffText('', 'a\nb')).toEqual([{ index: 0, remove: 0, insert: 'a\nb' }]);
+  });
+
   it('handles large rewrites by falling back to one splice', () => {
     const a = Array.from({ length: 6000 }, (_, i) => `line ${i}`).join('\n');
     const b = Array.from({ length: 6000 }, (_, i) => `other ${i}`).join('\n');
