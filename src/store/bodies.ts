@@ -14,8 +14,9 @@
 // parts after it the updates merged since. A flush appends the batch's updates as parts, and
 // compacts (one part 0 made from the document) once the parts after 0 outgrow part 0 (or a
 // minimum) or number more than a limit (Compaction), so a save writes about what it changed, and
-// loading a document costs at most about twice its state. Documents live in a BodyCache between batches, so a save
-// neither decodes nor encodes the note (see body-cache.ts for when an entry may be kept).
+// loading a document costs at most about twice its state. Documents live in a BodyCache between
+// batches, so a save neither decodes nor encodes the note (body-cache.ts says when an entry may
+// be kept).
 
 import type Database from 'better-sqlite3';
 import * as Y from 'yjs';
@@ -315,7 +316,7 @@ export class BodyBatch {
   /** Nodes whose resolutions changed (a document may now be resolved). */
   private readonly touched = new Set<string>();
   /** A local edit already made on its live document: its op merges nothing more. */
-  private own: { node: string; branch: string; update: string; bytes: Uint8Array } | undefined;
+  private own: { node: string; branch: string; update: string } | undefined;
 
   private readonly stmt: BodyStatements;
   private readonly cache: BodyCache;
@@ -355,8 +356,8 @@ export class BodyBatch {
    * Marks an edit made on a document's live copy (PendingDoc.edited): the op that carries
    * `update` (base64) is applied without merging it again.
    */
-  expectOwn(node: string, branch: string, update: string, bytes: Uint8Array): void {
-    this.own = { node, branch, update, bytes };
+  expectOwn(node: string, branch: string, update: string): void {
+    this.own = { node, branch, update };
   }
 
   /** Applies one body op; throws invalid_op, changing nothing, when its update cannot be read. */

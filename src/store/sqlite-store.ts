@@ -761,7 +761,7 @@ export class SqliteStore implements Store {
    */
   private encodeBodyUpdate(id: string, branch: string, update: Uint8Array, made: boolean): string {
     const encoded = Buffer.from(update).toString('base64');
-    if (made) this.batch?.bodies.expectOwn(id, branch, encoded, update);
+    if (made) this.batch?.bodies.expectOwn(id, branch, encoded);
     return encoded;
   }
 
