@@ -165,7 +165,8 @@ function longNoteSaves(ctx: BenchContext): { p50: number; p99: number; cacheKb: 
     ctx.progress(
       `100 KB note (${body.length} chars): save wall p50 ${median(times).toFixed(2)} ms, ` +
         `p90 ${percentile(times, 90).toFixed(2)}, p99 ${percentile(times, 99).toFixed(2)}; ` +
-        `CPU p50 ${median(cpu).toFixed(2)} ms`,
+        `CPU p50 ${median(cpu).toFixed(2)} ms, p90 ${percentile(cpu, 90).toFixed(2)}, ` +
+        `p99 ${percentile(cpu, 99).toFixed(2)}`,
     );
     const cache = store.bodyCacheStats();
     ctx.progress(`body cache: ${cache.docs} documents, ~${(cache.bytes / 1024).toFixed(0)} KB`);
