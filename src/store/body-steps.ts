@@ -1,6 +1,6 @@
 // Body steps: what each body op changed, when a node's body ops are applied in op-id order.
 // A body op's update may carry the whole delete set of the document its writer had (saves made
-// before schema 8 encoded it so), so replaying a long-edited body from its ops costs far more
+// before schema 9 encoded it so), so replaying a long-edited body from its ops costs far more
 // than the edits themselves.
 // A step is the op's change alone, as Yjs reports it when the op is applied after every op with
 // a lower id: the items it inserted and the items it deleted that were still there. Guarantees:
