@@ -65,9 +65,9 @@ export const bodyFigures: FigureMeta[] = [
     description:
       'Floor: the SQLite writes of those 10,000 saves alone, one transaction each, by prepared ' +
       'statements on a heph database (the op-log row with a keystroke’s update, the appended ' +
-      'body part, the document’s version, the body row with the whole text, the node’s time, ' +
-      'the clock’s high-water mark): what one durable save per keystroke costs before any ' +
-      'merging, diffing or Yjs',
+      'body part, the document’s version, the body row with the whole text, the node’s time; ' +
+      'a local write’s clock is its op’s id): what one durable save per keystroke costs before ' +
+      'any merging, diffing or Yjs',
   },
   {
     name: 'body_cache_kb',
@@ -328,7 +328,6 @@ function typingSqlFloor(ctx: BenchContext, w: Typing): number {
     const doc = db.prepare("UPDATE body_docs SET version = ? WHERE node_id = ? AND branch = ''");
     const text = db.prepare('UPDATE bodies SET body = ?, version = ? WHERE node_id = ?');
     const touch = db.prepare('UPDATE nodes SET updated_ms = ? WHERE id = ?');
-    const hlc = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)");
     const update = Buffer.alloc(28, 7);
     const payload = JSON.stringify({ update: update.toString('base64') });
     const buffers = [w.initial, w.initial];
@@ -346,7 +345,6 @@ function typingSqlFloor(ctx: BenchContext, w: Typing): number {
           doc.run(id, node.id);
           text.run(buffers[i], id, node.id);
           touch.run(NOW + seq, node.id);
-          hlc.run(id);
         });
       }
     }
