@@ -60,6 +60,18 @@ function schemaOf(path: string): string[] {
   }
 }
 
+/** A committed database fixture (test/fixtures/NAME.sqlite). */
+function fixturePath(name: string): string {
+  return join(import.meta.dirname, '..', 'fixtures', `${name}.sqlite`);
+}
+
+/** The facts its maker wrote beside it (test/fixtures/NAME.json). */
+function fixtureFacts<T>(name: string): T {
+  return JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'fixtures', `${name}.json`), 'utf8'),
+  ) as T;
+}
+
 /** Opening a copy of `fixture` migrates it to the schema a new database gets. */
 function expectSchemaOfNew(fixture: string): void {
   const old = join(t.dir, 'old.db');
@@ -117,10 +129,8 @@ describe('schema migrations', () => {
 });
 
 describe('a device database of schema version 5 (before a task and its context doc were one item)', () => {
-  const V5 = join(import.meta.dirname, '..', 'fixtures', 'store-v5.sqlite');
-  const v5 = JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v5.json'), 'utf8'),
-  ) as {
+  const V5 = fixturePath('store-v5');
+  const v5 = fixtureFacts<{
     opCount: number;
     conflicts: { target: string; field: string }[];
     milk: { task: string; context: string };
@@ -128,7 +138,7 @@ describe('a device database of schema version 5 (before a task and its context d
     chore: { task: string; context: string };
     timetable: string;
     bodies: Record<string, string>;
-  };
+  }>('store-v5');
 
   it('upgrades: the context doc title conflict is gone, the task is one item everywhere', () => {
     const path = join(t.dir, 'v5.db');
@@ -179,10 +189,8 @@ describe('a device database of schema version 5 (before a task and its context d
 });
 
 describe('a spoke database of schema version 4', () => {
-  const V4 = join(import.meta.dirname, '..', 'fixtures', 'store-v4.sqlite');
-  const v4 = JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v4.json'), 'utf8'),
-  ) as {
+  const V4 = fixturePath('store-v4');
+  const v4 = fixtureFacts<{
     digest: string;
     opCount: number;
     origin: string;
@@ -190,7 +198,7 @@ describe('a spoke database of schema version 4', () => {
     conflicts: number;
     ideas: string;
     bodies: Record<string, string>;
-  };
+  }>('store-v4');
 
   it('opens and migrates with every body, field, conflict and sync cursor kept', () => {
     const path = join(t.dir, 'v4.db');
@@ -265,10 +273,8 @@ describe('a spoke database of schema version 4', () => {
 });
 
 describe('a device database of schema version 7 (the index of ops by node held ids, kinds and changes)', () => {
-  const V7 = join(import.meta.dirname, '..', 'fixtures', 'store-v7.sqlite');
-  const v7 = JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v7.json'), 'utf8'),
-  ) as {
+  const V7 = fixturePath('store-v7');
+  const v7 = fixtureFacts<{
     digest: string;
     opCount: number;
     origin: string;
@@ -276,7 +282,7 @@ describe('a device database of schema version 7 (the index of ops by node held i
     milk: { task: string; context: string; history: unknown[] };
     trip: { task: string; context: string };
     conflicts: { target: string; field: string }[];
-  };
+  }>('store-v7');
 
   it('upgrades with every op, field, body, conflict and history version kept', () => {
     const path = join(t.dir, 'v7.db');
@@ -309,10 +315,8 @@ describe('a device database of schema version 7 (the index of ops by node held i
 });
 
 describe('a device database of schema version 8 (each body stored as one whole Yjs state)', () => {
-  const V8 = join(import.meta.dirname, '..', 'fixtures', 'store-v8.sqlite');
-  const v8 = JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v8.json'), 'utf8'),
-  ) as {
+  const V8 = fixturePath('store-v8');
+  const v8 = fixtureFacts<{
     digest: string;
     opCount: number;
     origin: string;
@@ -326,7 +330,7 @@ describe('a device database of schema version 8 (each body stored as one whole Y
     journal: string;
     bodies: Record<string, string>;
     bodyVersions: Record<string, string>;
-  };
+  }>('store-v8');
 
   it('upgrades: every body, version, conflict, link and history as it was, and saves go on', () => {
     const path = join(t.dir, 'v8.db');
