@@ -69,18 +69,28 @@ CREATE TABLE bodies (
 ) WITHOUT ROWID;
 CREATE INDEX bodies_conflicts ON bodies (node_id) WHERE heads > 1;
 
--- A node's body documents, each a Yjs text CRDT state: '' for the document body.update ops edit
--- (most nodes have only it), else a branch that a body.init started. `since` orders branches (a
+-- A node's body documents, each a Yjs text CRDT: '' for the document body.update ops edit (most
+-- nodes have only it), else a branch that a body.init started. `since` orders branches (a
 -- branch's highest init op id; the '' document's lowest op id); `version` covers the document's
 -- ops; `resolved` the ops a conflict resolution saw (resolved once it covers `version`).
 CREATE TABLE body_docs (
   node_id  TEXT NOT NULL,
   branch   TEXT NOT NULL,
   since    TEXT NOT NULL,
-  ystate   BLOB NOT NULL,
   version  TEXT NOT NULL,
   resolved TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (node_id, branch)
+) WITHOUT ROWID;
+-- Each body document's content: Yjs updates applied in `part` order. Part 0 is a whole state;
+-- the parts after it are the updates merged since (a save appends its own), until they outgrow
+-- part 0 and are compacted into a new part 0 (src/store/bodies.ts). So a save writes what it
+-- changed, not the whole note.
+CREATE TABLE body_parts (
+  node_id TEXT NOT NULL,
+  branch  TEXT NOT NULL,
+  part    INTEGER NOT NULL,
+  data    BLOB NOT NULL,
+  PRIMARY KEY (node_id, branch, part)
 ) WITHOUT ROWID;
 
 -- Each body op's step: what it changed when the node's body ops are applied in op-id order (the

@@ -1,6 +1,7 @@
 // The benchmark modules, run in this order. Floors come first: later modules compare with them.
 // To add a module, write bench/<name>.ts exporting a BenchModule and append it here.
 
+import { body } from './body.js';
 import { cli } from './cli.js';
 import { daemon } from './daemon.js';
 import { engine } from './engine.js';
@@ -18,6 +19,7 @@ export const modules: readonly BenchModule[] = [
   engine,
   model,
   history,
+  body,
   daemon,
   cli,
   sync,

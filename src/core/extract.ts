@@ -4,6 +4,8 @@
 // and inline code spans is never a link; `![[…]]` embeds are not links. Unchecking checklist
 // items changes only the `x` inside each box and leaves every other byte as it was.
 
+import { changedLines } from './text-diff.js';
+
 export interface WikiLink {
   /** The note being linked to (an id or a title), trimmed; never empty. */
   target: string;
@@ -183,6 +185,34 @@ export function extractWikiLinks(body: string): WikiLink[] {
     out.push(link);
   }
   return out;
+}
+
+/**
+ * Whether the wiki-link targets of `after` may differ from those of `before` (as a set, as
+ * extractWikiLinks finds them). False only when they cannot: the texts differ within lines that
+ * hold no fence line in either text (so every line keeps its place in or out of code) and whose
+ * link targets, read as prose, are the same set in both. Costs one pass over the text shared
+ * at both ends and a scan of the changed lines, not an extraction of the whole body.
+ */
+export function wikiTargetsMayDiffer(before: string, after: string): boolean {
+  if (before === after) return false;
+  const { start, endBefore, endAfter } = changedLines(before, after);
+  const was = before.slice(start, endBefore);
+  const now = after.slice(start, endAfter);
+  const targets = (span: string): Set<string> | undefined => {
+    const out: WikiLinkSpan[] = [];
+    for (const line of splitLines(span)) {
+      const text = span.slice(line.start, line.end);
+      if (FENCE_OPEN_RE.test(text)) return undefined;
+      scanLine(text, line.start, out);
+    }
+    return new Set(out.filter((l) => !l.embed).map((l) => l.target));
+  };
+  const a = targets(was);
+  const b = targets(now);
+  if (a === undefined || b === undefined || a.size !== b.size) return true;
+  for (const t of a) if (!b.has(t)) return true;
+  return false;
 }
 
 // A list item (bullet `-`, `*`, `+` or ordered `1.` / `1)`), possibly indented or quoted,

@@ -127,6 +127,8 @@ function lineBlocks(a: string[], b: string[]): Block[] | undefined {
 /** Splices that turn `before` into `after`, last position first. */
 export function diffText(before: string, after: string): Splice[] {
   if (before === after) return [];
+  // What the line diff below would return, without its quadratic search (a first text).
+  if (before === '' || after === '') return [{ index: 0, remove: before.length, insert: after }];
   const a = splitLines(before);
   const b = splitLines(after);
   const blocks = lineBlocks(a, b);
@@ -159,6 +161,62 @@ export function diffText(before: string, after: string): Splice[] {
     if (s) out.push(s);
   }
   return out;
+}
+
+/**
+ * diffText for a save of a long text: the lines both texts start and end with are set aside
+ * first, so a small change costs about one pass over the text, not a line split of all of it.
+ * Same guarantees as diffText. Where several shortest line edits exist it may pick another one
+ * than diffText would, so an edit that every device must make alike (store/body-crdt,
+ * sameEditEverywhere) uses diffText.
+ */
+export function diffEdit(before: string, after: string): Splice[] {
+  if (before === after) return [];
+  const { start, endBefore, endAfter } = changedLines(before, after);
+  if (start === 0 && endBefore === before.length && endAfter === after.length) {
+    return diffText(before, after);
+  }
+  return diffText(before.slice(start, endBefore), after.slice(start, endAfter)).map((s) => ({
+    index: s.index + start,
+    remove: s.remove,
+    insert: s.insert,
+  }));
+}
+
+const BLOCK = 1024;
+
+/**
+ * The whole lines in which two texts differ: [start, endBefore) of `before` and
+ * [start, endAfter) of `after`. Before `start` the texts are the same and `start` begins a line
+ * (it is 0 or follows a \n); after the ends they are the same, and each end is the end of the
+ * text or follows a \n that both texts share there.
+ */
+export function changedLines(
+  before: string,
+  after: string,
+): { start: number; endBefore: number; endAfter: number } {
+  const max = Math.min(before.length, after.length);
+  // Whole blocks first: comparing two slices is one memory comparison, much faster than a loop
+  // over characters (which would dominate a one-character save of a long note).
+  let p = 0;
+  while (p + BLOCK <= max && before.slice(p, p + BLOCK) === after.slice(p, p + BLOCK)) p += BLOCK;
+  while (p < max && before.charCodeAt(p) === after.charCodeAt(p)) p++;
+  let s = 0;
+  const maxS = max - p;
+  const a = before.length;
+  const b = after.length;
+  while (
+    s + BLOCK <= maxS &&
+    before.slice(a - s - BLOCK, a - s) === after.slice(b - s - BLOCK, b - s)
+  ) {
+    s += BLOCK;
+  }
+  while (s < maxS && before.charCodeAt(a - 1 - s) === after.charCodeAt(b - 1 - s)) s++;
+  const start = p === 0 ? 0 : before.lastIndexOf('\n', p - 1) + 1;
+  // The same text ends both: its first \n ends the changed lines in both.
+  const nl = before.indexOf('\n', before.length - s);
+  const kept = nl === -1 ? 0 : before.length - nl - 1;
+  return { start, endBefore: before.length - kept, endAfter: after.length - kept };
 }
 
 /** Applies splices as returned by diffText. */

@@ -35,6 +35,11 @@ import type { SqliteStore } from '../store/sqlite-store.js';
 
 export const DEFAULT_CACHE_MAX_OWNERS = 32;
 export const DEFAULT_CACHE_MAX_MB = 2048;
+/**
+ * Body documents each open replica keeps decoded (store/body-cache.ts): smaller than a daemon's,
+ * since a hub may hold many owners' replicas at once (32 × 2 MiB at most by default).
+ */
+const REPLICA_BODY_CACHE = { maxBytes: 2 * 1024 * 1024, maxDocs: 16 };
 
 /** Settings a cache replica keeps about itself. */
 const STORE_ID = 'cache.store_id';
@@ -279,7 +284,7 @@ export class CacheReplicas {
   private openStore(path: string): SqliteStore {
     const { deps } = this;
     return openStore(
-      { path, synchronous: 'NORMAL', exclusive: true },
+      { path, synchronous: 'NORMAL', exclusive: true, bodyCache: REPLICA_BODY_CACHE },
       { clock: deps.clock, random: deps.random, logger: deps.logger },
     );
   }

@@ -6,7 +6,8 @@
 // - the rows and bodies written at flush are those op-by-op writes would leave: a column holds
 //   the last visible value set, created_ms/updated_ms the min/max over the batch, each body
 //   document the merge of every accepted update (CRDT merges do not depend on grouping; see
-//   bodies.ts);
+//   bodies.ts); a body document taken from the store's cache goes back to it at flush, and is
+//   dropped if the batch is discarded;
 // - nothing reads a pending row or body through SQL before the flush: the batch covers the
 //   store's apply loop only, which reads node registers from the write-through cache, bodies
 //   from here, and the op-log (which is written at once);
@@ -16,7 +17,8 @@ import type Database from 'better-sqlite3';
 import { isKnownField, type KnownField } from '../core/fields.js';
 import type { Json } from '../core/json.js';
 import type { BodyOp } from '../core/op.js';
-import { BodyBatch, type BodyStatements } from './bodies.js';
+import type { BodyCache } from './body-cache.js';
+import { BodyBatch, type BodyStatements, type Compaction, type WikiDeps } from './bodies.js';
 import { columnValue, encodeRegs, type NodeState } from './node-rows.js';
 import type { Statements } from './statements.js';
 
@@ -38,10 +40,11 @@ export class ApplyBatch {
   constructor(
     private readonly stmt: Statements,
     private readonly db: Database.Database,
-    bodyStmt: BodyStatements,
-    extractWikiTargets: ((body: string) => string[]) | undefined,
+    bodies: { stmt: BodyStatements; cache: BodyCache; compaction: Compaction },
+    wiki: Omit<WikiDeps, 'clear' | 'add'>,
   ) {
-    this.bodies = new BodyBatch(bodyStmt, extractWikiTargets, {
+    this.bodies = new BodyBatch(bodies, {
+      ...wiki,
       clear: stmt.clearWiki,
       add: stmt.addWiki,
     });

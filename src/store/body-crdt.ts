@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as Y from 'yjs';
 import { HephError } from '../core/errors.js';
 import type { KnownOp } from '../core/op.js';
-import { diffText, type Splice } from '../core/text-diff.js';
+import { diffEdit, diffText, type Splice } from '../core/text-diff.js';
 
 const TEXT = 'body';
 
@@ -109,6 +109,71 @@ export function applySplices(
   clientId: number,
 ): { update: Uint8Array; state: Uint8Array; text: string } | undefined {
   return edit(state, clientId, () => splices);
+}
+
+/** A new, empty body document. */
+export function newBodyDoc(): Y.Doc {
+  return load(undefined);
+}
+
+/** A body document's text. */
+export function docText(doc: Y.Doc): string {
+  return doc.getText(TEXT).toJSON();
+}
+
+/**
+ * Records a whole-buffer save on a live document (whose text is `before`) as an edit by
+ * `clientId`. Returns the update of that edit alone, or undefined when the text is unchanged.
+ * The splices come from diffEdit, which sets aside the lines both texts share, so a small change
+ * to a long note costs about one pass over its text.
+ */
+export function saveInto(
+  doc: Y.Doc,
+  before: string,
+  next: string,
+  clientId: number,
+): Uint8Array | undefined {
+  const update = spliceInto(doc, diffEdit(before, next), clientId);
+  if (update && docText(doc) !== next) {
+    throw new HephError('internal', 'body save did not reproduce the saved text');
+  }
+  return update;
+}
+
+/**
+ * Applies splices (in the order given, each at an offset of the text as it is then) to a live
+ * document as one edit by `clientId`. Returns that edit's update (its items and what it deleted,
+ * not the document's whole delete set), or undefined when there are no splices.
+ */
+export function spliceInto(
+  doc: Y.Doc,
+  splices: readonly Splice[],
+  clientId: number,
+): Uint8Array | undefined {
+  if (splices.length === 0) return undefined;
+  // The document keeps a client id of its own between edits: were it `clientId` when an op of
+  // this replica made elsewhere (a rebased save) is merged, Yjs would take that for another
+  // client using its id, and warn.
+  const own = doc.clientID;
+  doc.clientID = clientId;
+  const ytext = doc.getText(TEXT);
+  let update: Uint8Array | undefined;
+  const keep = (u: Uint8Array) => {
+    update = u;
+  };
+  doc.on('update', keep);
+  try {
+    doc.transact(() => {
+      for (const s of splices) {
+        if (s.remove > 0) ytext.delete(s.index, s.remove);
+        if (s.insert.length > 0) ytext.insert(s.index, s.insert);
+      }
+    });
+  } finally {
+    doc.off('update', keep);
+    doc.clientID = own;
+  }
+  return update;
 }
 
 function edit(

@@ -1,6 +1,7 @@
 // Body steps: what each body op changed, when a node's body ops are applied in op-id order.
-// A body op's update carries the whole delete set of the document its writer had (Yjs encodes
-// it so), so replaying a long-edited body from its ops costs far more than the edits themselves.
+// A body op's update may carry the whole delete set of the document its writer had (saves made
+// before schema 9 encoded it so), so replaying a long-edited body from its ops costs far more
+// than the edits themselves.
 // A step is the op's change alone, as Yjs reports it when the op is applied after every op with
 // a lower id: the items it inserted and the items it deleted that were still there. Guarantees:
 // - applying the steps of a prefix of the ops (in op-id order) gives the same document as

@@ -135,4 +135,20 @@ DROP INDEX nodes_title;
 CREATE INDEX nodes_title ON nodes (trim(title) COLLATE NOCASE);
 `);
   },
+  // v8 → v9: a body document's content moves from one state rewritten on every save
+  // (body_docs.ystate) to parts a save appends to (body_parts); each stored state becomes its
+  // document's part 0, as it was.
+  (db) => {
+    db.exec(`
+CREATE TABLE body_parts (
+  node_id TEXT NOT NULL,
+  branch  TEXT NOT NULL,
+  part    INTEGER NOT NULL,
+  data    BLOB NOT NULL,
+  PRIMARY KEY (node_id, branch, part)
+) WITHOUT ROWID;
+INSERT INTO body_parts (node_id, branch, part, data) SELECT node_id, branch, 0, ystate FROM body_docs;
+ALTER TABLE body_docs DROP COLUMN ystate;
+`);
+  },
 ];

@@ -35,6 +35,7 @@ import {
   randomHex,
   ulidFactory,
   type LinkType,
+  type NodeKind,
   type Random,
 } from '../core/ids.js';
 import { canonicalJson, isPlainObject, type Json } from '../core/json.js';
@@ -85,23 +86,27 @@ import type {
 import { ApplyBatch } from './apply-batch.js';
 import { canonicalText } from './canonical-text.js';
 import {
-  applySplices,
+  docText,
   emptyUpdate,
   firstBody,
-  isEmptyDoc,
   rebaseSave,
   sameEditEverywhere,
-  saveBody,
+  saveInto,
+  spliceInto,
   stateOf,
   yjsClientId,
 } from './body-crdt.js';
+import { BodyCache, DEFAULT_BODY_CACHE, type BodyCacheOptions } from './body-cache.js';
 import {
   chooseShown,
+  DEFAULT_COMPACTION,
   latestOp,
   prepareBodyStatements,
   storedDocs,
+  storedTexts,
   type BodyDoc,
   type BodyStatements,
+  type Compaction,
 } from './bodies.js';
 import { migrate } from './migrate.js';
 import { IS_CONTEXT_DOC } from './context-docs.js';
@@ -131,6 +136,10 @@ export interface SqliteStoreOptions {
    * the file. The kernel releases it when the process dies, however it dies.
    */
   exclusive?: boolean;
+  /** Bounds on the body documents kept decoded between calls (body-cache.ts). */
+  bodyCache?: BodyCacheOptions;
+  /** When a body document's stored parts are compacted (bodies.ts). */
+  bodyCompaction?: Compaction;
 }
 
 export interface SqliteStoreDeps {
@@ -139,6 +148,11 @@ export interface SqliteStoreDeps {
   logger?: Logger;
   /** Derives wiki-link targets from a body; without it no wiki links are kept. */
   extractWikiTargets?: (body: string) => string[];
+  /**
+   * Whether two texts' wiki-link targets may differ (false only when they surely do not), so a
+   * save that leaves the links alone does not extract them from the whole body again.
+   */
+  wikiTargetsMayDiffer?: (before: string, after: string) => boolean;
 }
 
 const MAX_LIST = 10_000;
@@ -153,6 +167,10 @@ export class SqliteStore implements Store {
   private readonly yjsClient: number;
   private readonly newUlid: (now: number) => string;
   private readonly extractWikiTargets: ((body: string) => string[]) | undefined;
+  private readonly wikiTargetsMayDiffer: ((before: string, after: string) => boolean) | undefined;
+  /** Body documents kept decoded between calls; dropped on rollback like `states`. */
+  private readonly bodyCache: BodyCache;
+  private readonly bodyCompaction: Compaction;
   private readonly listeners = new Set<(c: Changes) => void>();
   private readonly stmt: Statements;
   private readonly bodyStmt: BodyStatements;
@@ -193,8 +211,11 @@ export class SqliteStore implements Store {
    */
   private readonly runTransaction: (fn: () => unknown) => unknown;
 
-  private constructor(db: Database.Database, deps: SqliteStoreDeps) {
+  private constructor(db: Database.Database, deps: SqliteStoreDeps, options: SqliteStoreOptions) {
     this.db = db;
+    this.bodyCache = new BodyCache(options.bodyCache ?? DEFAULT_BODY_CACHE);
+    this.bodyCompaction = options.bodyCompaction ?? DEFAULT_COMPACTION;
+    this.wikiTargetsMayDiffer = deps.wikiTargetsMayDiffer;
     this.clock = deps.clock;
     this.logger = deps.logger ?? silentLogger;
     this.extractWikiTargets = deps.extractWikiTargets;
@@ -241,7 +262,7 @@ export class SqliteStore implements Store {
       // misses is read from the OS's file cache. 32 MiB made a daemon's RSS grow by that much.
       db.pragma('cache_size = -8192');
       migrate(db);
-      return new SqliteStore(db, deps);
+      return new SqliteStore(db, deps, options);
     } catch (e) {
       db?.close();
       throw translateSqliteError(e, `cannot open database ${options.path}`);
@@ -279,6 +300,7 @@ export class SqliteStore implements Store {
       this.changeMark = undefined;
       // The rows rolled back; the caches must not keep what they held.
       this.states.clear();
+      this.bodyCache.rollback();
       this.ownCount = undefined;
       this.ownChanges = undefined;
       this.ownHighId = undefined;
@@ -289,6 +311,7 @@ export class SqliteStore implements Store {
       throw translateSqliteError(e, 'database write failed');
     }
     this.depth--;
+    this.bodyCache.commit();
     this.changeId = undefined;
     this.changeMark = undefined;
     this.emitChanges();
@@ -543,7 +566,11 @@ export class SqliteStore implements Store {
       fn();
       return;
     }
-    const batch = new ApplyBatch(this.stmt, this.db, this.bodyStmt, this.extractWikiTargets);
+    const bodies = { stmt: this.bodyStmt, cache: this.bodyCache, compaction: this.bodyCompaction };
+    const batch = new ApplyBatch(this.stmt, this.db, bodies, {
+      extractWikiTargets: this.extractWikiTargets,
+      wikiTargetsMayDiffer: this.wikiTargetsMayDiffer,
+    });
     this.batch = batch;
     try {
       fn();
@@ -640,21 +667,25 @@ export class SqliteStore implements Store {
     if (!bodies) throw new HephError('internal', 'a body is written inside a batch');
     const docs = bodies.docsNow(id);
     const { shown } = chooseShown(docs);
+    const shownDoc = shown && bodies.doc(id, shown.branch);
     const now = docs.reduce<Version>((v, d) => union(v, d.version), new Map());
     let kind: 'body.update' | 'body.init' | 'body.edit';
     let branch = shown?.branch ?? '';
     let update: Uint8Array;
     const base = o.base === undefined ? undefined : parseVersion(o.base);
     const current = base === undefined || (within(base, now) && within(now, base));
-    if (o.imported && shown !== undefined && !isEmptyDoc(shown.state)) {
+    if (o.imported && shownDoc !== undefined && !shownDoc.isEmpty()) {
       // Three-way: the file's change since the last import, made on the text that import wrote
       // (the document's import ops alone, every replica has them) or on the version given, and
       // the same on every device that imports the same file: two devices re-importing one
       // changed file change the note once. Without an earlier import here, two-way.
-      const then = base === undefined || current ? shown : chooseShown(this.bodyAt(id, base)).shown;
+      const then =
+        base === undefined || current
+          ? { branch: shownDoc.branch, state: () => shownDoc.state() }
+          : at(chooseShown(this.bodyAt(id, base)).shown);
       branch = then?.branch ?? branch;
       const from =
-        base === undefined ? (this.importedState(id, branch) ?? then?.state) : then?.state;
+        base === undefined ? (this.importedState(id, branch) ?? then?.state()) : then?.state();
       const edit = sameEditEverywhere(from, text, id);
       if (!edit) return;
       kind = branch === '' ? 'body.update' : 'body.edit';
@@ -662,12 +693,14 @@ export class SqliteStore implements Store {
     } else if (!current && base !== undefined) {
       const then = chooseShown(this.bodyAt(id, base)).shown;
       branch = then?.branch ?? branch;
-      const current = docs.find((d) => d.branch === branch)?.state;
-      const saved = rebaseSave(then?.state, current, text, this.yjsClient);
+      const now = docs.some((d) => d.branch === branch)
+        ? bodies.doc(id, branch).state()
+        : undefined;
+      const saved = rebaseSave(then?.state, now, text, this.yjsClient);
       if (!saved) return;
       kind = branch === '' ? 'body.update' : 'body.edit';
       update = saved.update;
-    } else if ((shown === undefined || isEmptyDoc(shown.state)) && o.shared) {
+    } else if (o.shared && (shownDoc === undefined || shownDoc.isEmpty())) {
       if (text === '') return;
       const first = firstBody(id, text);
       update = first.update;
@@ -679,10 +712,20 @@ export class SqliteStore implements Store {
         branch = first.branch;
       }
     } else {
-      const saved = saveBody(shown?.state, text, this.yjsClient);
-      if (!saved) return;
-      kind = branch === '' ? 'body.update' : 'body.edit';
-      update = saved.update;
+      // A plain save: an edit of the live document, which its op then need not merge again.
+      const d = bodies.doc(id, branch);
+      const edit = saveInto(d.doc, d.text(), text, this.yjsClient);
+      if (!edit) return;
+      d.edited(edit, text);
+      this.emitBody(
+        branch === '' ? 'body.update' : 'body.edit',
+        id,
+        branch,
+        edit,
+        o.imported,
+        true,
+      );
+      return;
     }
     this.emitBody(kind, id, branch, update, o.imported);
   }
@@ -694,8 +737,9 @@ export class SqliteStore implements Store {
     branch: string,
     update: Uint8Array,
     imported: boolean,
+    made = false,
   ): void {
-    const encoded = Buffer.from(update).toString('base64');
+    const encoded = this.encodeBodyUpdate(id, branch, update, made);
     if (encoded.length > MAX_PAYLOAD_BYTES) {
       throw new HephError(
         'too_large',
@@ -712,6 +756,16 @@ export class SqliteStore implements Store {
   }
 
   /**
+   * A body op's update as it travels (base64). `made`: the edit was made on the document's live
+   * copy in this batch (PendingDoc.edited), so applying its op merges nothing again.
+   */
+  private encodeBodyUpdate(id: string, branch: string, update: Uint8Array, made: boolean): string {
+    const encoded = Buffer.from(update).toString('base64');
+    if (made) this.batch?.bodies.expectOwn(id, branch, encoded);
+    return encoded;
+  }
+
+  /**
    * Edits the body shown by the given splices (in order, each at an offset of the text as it is
    * then), as one body op of the open change. Where a whole-buffer save is diffed, these are
    * applied as given: a rename replaces each link whole, inserting the new text before it
@@ -722,12 +776,14 @@ export class SqliteStore implements Store {
     this.getNode(id);
     return this.transaction(() => {
       this.inBatch(() => {
-        const docs = this.batch?.bodies.docsNow(id) ?? [];
-        const { shown } = chooseShown(docs);
-        const saved = applySplices(shown?.state, splices, this.yjsClient);
-        if (!saved) return;
-        const branch = shown?.branch ?? '';
-        this.emitBody(branch === '' ? 'body.update' : 'body.edit', id, branch, saved.update, false);
+        const bodies = this.batch?.bodies;
+        if (!bodies) return;
+        const branch = chooseShown(bodies.docsNow(id)).shown?.branch ?? '';
+        const d = bodies.doc(id, branch);
+        const edit = spliceInto(d.doc, splices, this.yjsClient);
+        if (!edit) return;
+        d.edited(edit, docText(d.doc));
+        this.emitBody(branch === '' ? 'body.update' : 'body.edit', id, branch, edit, false, true);
       });
       return this.getNode(id);
     });
@@ -852,8 +908,7 @@ export class SqliteStore implements Store {
    * writeBody); `imported` marks it as an import's.
    */
   updateNode(id: string, patch: NodePatch, opts: { imported?: boolean } = {}): NodeView {
-    const node = this.getNode(id);
-    checkPatch(node.kind, patch);
+    checkPatch(this.kindOf(id), patch);
     return this.transaction(() => {
       this.inBatch(() =>
         this.writePatch(id, patch, { shared: !isUlid(id), imported: opts.imported === true }),
@@ -921,15 +976,18 @@ export class SqliteStore implements Store {
     }
     return this.transaction(() => {
       this.inBatch(() => {
-        const docs = this.batch?.bodies.docsNow(target) ?? [];
-        const { shown, heads } = chooseShown(docs);
+        const bodies = this.batch?.bodies;
+        if (!bodies) return;
+        const { shown, heads } = chooseShown(bodies.docsNow(target));
         if (!shown) return;
-        const saved = saveBody(shown.state, value, this.yjsClient);
+        const d = bodies.doc(target, shown.branch);
+        const edit = saveInto(d.doc, d.text(), value, this.yjsClient);
+        if (edit) d.edited(edit, value);
         const resolves: Record<string, string[]> = {};
         for (const h of heads) if (h !== shown) resolves[h.branch] = versionIds(h.version);
         this.emit('body.edit', target, {
           branch: shown.branch,
-          update: Buffer.from(saved?.update ?? emptyUpdate()).toString('base64'),
+          update: this.encodeBodyUpdate(target, shown.branch, edit ?? emptyUpdate(), !!edit),
           resolves,
         });
       });
@@ -1000,6 +1058,15 @@ export class SqliteStore implements Store {
   /** Whether a node with this id exists (deleted or not): findNode without reading the row. */
   private isNode(id: string): boolean {
     return (this.stmt.nodeExists.get(id) ?? null) !== null;
+  }
+
+  /** A node's kind, refusing what getNode refuses (without reading its body). */
+  private kindOf(id: string): NodeKind {
+    if (!isNodeId(id))
+      throw invalid('id', `${JSON.stringify(String(id).slice(0, 80))} is not a node id`);
+    const kind = this.stmt.nodeExists.get(id) as NodeKind | null | undefined;
+    if (kind === undefined || kind === null) throw notFound('node', id);
+    return kind;
   }
 
   getNode(id: string): NodeView {
@@ -1342,7 +1409,7 @@ export class SqliteStore implements Store {
       }
     }
     for (const node of this.bodyStmt.conflicted.all() as string[]) {
-      const { heads } = chooseShown(storedDocs(this.bodyStmt, node));
+      const { heads } = chooseShown(storedDocs(this.bodyStmt, this.bodyCache, node));
       out.push({
         target: node,
         field: 'body',
@@ -1406,9 +1473,10 @@ export class SqliteStore implements Store {
     type Row = { id: string; kind: string; target: string; payload: string };
     this.transaction(() => {
       this.db.exec(
-        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM body_docs; DELETE FROM links; DELETE FROM wiki_links; DELETE FROM body_steps; DELETE FROM body_marks;',
+        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM body_docs; DELETE FROM body_parts; DELETE FROM links; DELETE FROM wiki_links; DELETE FROM body_steps; DELETE FROM body_marks;',
       );
       this.states.clear();
+      this.bodyCache.clear();
       let after = '';
       try {
         for (;;) {
@@ -1431,9 +1499,17 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Body text straight from the CRDT state (bypassing the materialized column), for tests. */
+  /** How many body documents the cache holds and their estimated bytes (body-cache.ts). */
+  bodyCacheStats(): { docs: number; bytes: number } {
+    return this.bodyCache.stats();
+  }
+
+  /**
+   * Body text straight from the stored CRDT parts (bypassing the materialized column and the
+   * body cache), for tests.
+   */
   crdtBody(id: string): string {
-    return chooseShown(storedDocs(this.bodyStmt, id)).shown?.text ?? '';
+    return chooseShown(storedTexts(this.bodyStmt, id)).shown?.text ?? '';
   }
 
   /** The underlying connection, for adapters in this layer (backup, search). */
@@ -1462,6 +1538,13 @@ function opOfRow(r: OpRow): Op {
 
 function mib(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1);
+}
+
+/** A document's id and its encoded state, made only when asked. */
+function at(
+  d: { branch: string; state: Uint8Array } | undefined,
+): { branch: string; state: () => Uint8Array } | undefined {
+  return d && { branch: d.branch, state: () => d.state };
 }
 
 /** How a body save is written (see writeBody). */

@@ -7,6 +7,7 @@ import {
   extractTaskCheckboxes,
   extractWikiLinks,
   uncheckBoxes,
+  wikiTargetsMayDiffer,
   type WikiLink,
 } from '../../src/core/extract.js';
 
@@ -172,6 +173,67 @@ describe('extractWikiLinks: properties', () => {
       ),
       { seed: SEED, numRuns: 200 },
     );
+  });
+});
+
+describe('wikiTargetsMayDiffer', () => {
+  const targets = (b: string) => [...new Set(extractWikiLinks(b).map((l) => l.target))].sort();
+  const piece = fc.constantFrom(
+    'a',
+    'B c',
+    '[[',
+    ']]',
+    '[[Note]]',
+    '[[Other|x]]',
+    '![[Pic]]',
+    '|',
+    '#',
+    '`',
+    '```',
+    '~~~',
+    '> ',
+    '\n',
+    '\r\n',
+    '\r',
+  );
+  const body = fc.array(piece, { maxLength: 40 }).map((ps) => ps.join(''));
+  const edit = fc
+    .tuple(body, fc.nat(), fc.nat(4), fc.array(piece, { maxLength: 2 }))
+    .map(([a, at, remove, insert]) => {
+      const i = at % (a.length + 1);
+      return [a, a.slice(0, i) + insert.join('') + a.slice(i + remove)] as const;
+    });
+
+  it('says false only when the link targets are the same set (property)', () => {
+    console.log(`wikiTargetsMayDiffer property: seed ${SEED}`);
+    let sure = 0;
+    fc.assert(
+      fc.property(fc.oneof(edit, fc.tuple(body, body)), ([a, b]) => {
+        if (wikiTargetsMayDiffer(a, b)) return;
+        sure++;
+        expect(targets(b)).toEqual(targets(a));
+      }),
+      { seed: SEED, numRuns: 2000 },
+    );
+    // Not vacuous: many edits are known to leave the links alone.
+    expect(sure).toBeGreaterThan(200);
+  });
+
+  it('spares a long note the extraction when typing leaves its links alone', () => {
+    const note = Array.from({ length: 500 }, (_, i) => `Line ${i} links [[Note ${i}]].\n`).join('');
+    const at = note.indexOf('Line 250') + 4;
+    expect(wikiTargetsMayDiffer(note, `${note.slice(0, at)}x${note.slice(at)}`)).toBe(false);
+    // Typing into a link, a fence line, or a new link: they may differ.
+    const inLink = note.indexOf('[[Note 250]]') + 4;
+    expect(wikiTargetsMayDiffer(note, `${note.slice(0, inLink)}x${note.slice(inLink)}`)).toBe(true);
+    expect(wikiTargetsMayDiffer(note, `${note.slice(0, at)}\n\`\`\`\n${note.slice(at)}`)).toBe(
+      true,
+    );
+    expect(wikiTargetsMayDiffer(note, `${note.slice(0, at)}[[New]]${note.slice(at)}`)).toBe(true);
+    // Inside a fence the links are not links either way, but a fence line always counts.
+    const fenced = '```\n[[A]]\n```\n';
+    expect(wikiTargetsMayDiffer(fenced, '```\n[[A]]x\n```\n')).toBe(false);
+    expect(wikiTargetsMayDiffer(fenced, '```x\n[[A]]\n```\n')).toBe(true);
   });
 });
 

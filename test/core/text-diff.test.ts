@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applySplices, diffText } from '../../src/core/text-diff.js';
+import { applySplices, changedLines, diffEdit, diffText } from '../../src/core/text-diff.js';
 
 const SEED = 20261122;
 
@@ -49,9 +49,76 @@ describe('diffText', () => {
     );
   });
 
+  it('writes a first text, or empties one, in one splice', () => {
+    const long = Array.from({ length: 3000 }, (_, i) => `line ${i}\n`).join('');
+    expect(diffText('', long)).toEqual([{ index: 0, remove: 0, insert: long }]);
+    expect(diffText(long, '')).toEqual([{ index: 0, remove: long.length, insert: '' }]);
+    expect(diffText('', 'a\nb')).toEqual([{ index: 0, remove: 0, insert: 'a\nb' }]);
+  });
+
   it('handles large rewrites by falling back to one splice', () => {
     const a = Array.from({ length: 6000 }, (_, i) => `line ${i}`).join('\n');
     const b = Array.from({ length: 6000 }, (_, i) => `other ${i}`).join('\n');
     expect(applySplices(a, diffText(a, b))).toBe(b);
+  });
+});
+
+describe('diffEdit (a save of a long text)', () => {
+  const line = fc.oneof(
+    fc.constantFrom('alpha', 'beta', '', '😀', 'e\u0301', 'x\r', '\r'),
+    fc.string({ unit: 'grapheme', maxLength: 5 }),
+  );
+  const text = fc.array(line, { maxLength: 30 }).map((ls) => ls.join('\n'));
+  /** A text and the same text with a few characters typed, deleted or replaced somewhere. */
+  const edited = fc
+    .tuple(text, fc.array(fc.tuple(fc.nat(), fc.nat(3), line), { minLength: 1, maxLength: 3 }))
+    .map(([a, edits]) => {
+      let b = a;
+      for (const [at, remove, insert] of edits) {
+        const i = b.length === 0 ? 0 : at % (b.length + 1);
+        b = b.slice(0, i) + insert + b.slice(i + remove);
+      }
+      return [a, b] as const;
+    });
+
+  it('round-trips any pair of texts exactly, and small edits of related ones (property)', () => {
+    console.log(`diffEdit property: seed ${SEED}`);
+    fc.assert(
+      fc.property(fc.oneof(fc.tuple(text, text), edited), ([a, b]) => {
+        expect(applySplices(a, diffEdit(a, b))).toBe(b);
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
+
+  it('finds the whole lines that differ, with the same text around them (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.tuple(text, text), edited), ([a, b]) => {
+        const { start, endBefore, endAfter } = changedLines(a, b);
+        expect(a.slice(0, start)).toBe(b.slice(0, start));
+        expect(start === 0 || a[start - 1] === '\n').toBe(true);
+        expect(a.slice(endBefore)).toBe(b.slice(endAfter));
+        expect(endBefore === a.length || a[endBefore - 1] === '\n').toBe(true);
+        expect(endAfter === b.length || b[endAfter - 1] === '\n').toBe(true);
+        expect(start).toBeLessThanOrEqual(Math.min(endBefore, endAfter));
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
+
+  it('splices only the changed line of a long text, across the block comparisons', () => {
+    const long = Array.from({ length: 3000 }, (_, i) => `line ${i} of a long note\n`).join('');
+    const at = long.indexOf('line 1717 ') + 5;
+    const after = long.slice(0, at) + 'X' + long.slice(at);
+    expect(diffEdit(long, after)).toEqual([{ index: at, remove: 0, insert: 'X' }]);
+    const lines = changedLines(long, after);
+    expect(long.slice(lines.start, lines.endBefore)).toBe('line 1717 of a long note\n');
+    expect(diffEdit(long, long.slice(0, at) + long.slice(at + 1))).toEqual([
+      { index: at, remove: 1, insert: '' },
+    ]);
+  });
+
+  it('is diffText where the texts share no line at either end', () => {
+    expect(diffEdit('a\nb\nc', 'x\nb\ny')).toEqual(diffText('a\nb\nc', 'x\nb\ny'));
   });
 });

@@ -60,6 +60,18 @@ function schemaOf(path: string): string[] {
   }
 }
 
+/** A committed database fixture (test/fixtures/NAME.sqlite). */
+function fixturePath(name: string): string {
+  return join(import.meta.dirname, '..', 'fixtures', `${name}.sqlite`);
+}
+
+/** The facts its maker wrote beside it (test/fixtures/NAME.json). */
+function fixtureFacts<T>(name: string): T {
+  return JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'fixtures', `${name}.json`), 'utf8'),
+  ) as T;
+}
+
 /** Opening a copy of `fixture` migrates it to the schema a new database gets. */
 function expectSchemaOfNew(fixture: string): void {
   const old = join(t.dir, 'old.db');
@@ -73,7 +85,7 @@ function expectSchemaOfNew(fixture: string): void {
 describe('schema migrations', () => {
   it('has one migration per version step', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
-    expect(SCHEMA_VERSION).toBe(8);
+    expect(SCHEMA_VERSION).toBe(9);
   });
 
   it('upgrades a version 1 file: data intact, search and backlinks work', () => {
@@ -117,10 +129,8 @@ describe('schema migrations', () => {
 });
 
 describe('a device database of schema version 5 (before a task and its context doc were one item)', () => {
-  const V5 = join(import.meta.dirname, '..', 'fixtures', 'store-v5.sqlite');
-  const v5 = JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v5.json'), 'utf8'),
-  ) as {
+  const V5 = fixturePath('store-v5');
+  const v5 = fixtureFacts<{
     opCount: number;
     conflicts: { target: string; field: string }[];
     milk: { task: string; context: string };
@@ -128,7 +138,7 @@ describe('a device database of schema version 5 (before a task and its context d
     chore: { task: string; context: string };
     timetable: string;
     bodies: Record<string, string>;
-  };
+  }>('store-v5');
 
   it('upgrades: the context doc title conflict is gone, the task is one item everywhere', () => {
     const path = join(t.dir, 'v5.db');
@@ -179,10 +189,8 @@ describe('a device database of schema version 5 (before a task and its context d
 });
 
 describe('a spoke database of schema version 4', () => {
-  const V4 = join(import.meta.dirname, '..', 'fixtures', 'store-v4.sqlite');
-  const v4 = JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v4.json'), 'utf8'),
-  ) as {
+  const V4 = fixturePath('store-v4');
+  const v4 = fixtureFacts<{
     digest: string;
     opCount: number;
     origin: string;
@@ -190,7 +198,7 @@ describe('a spoke database of schema version 4', () => {
     conflicts: number;
     ideas: string;
     bodies: Record<string, string>;
-  };
+  }>('store-v4');
 
   it('opens and migrates with every body, field, conflict and sync cursor kept', () => {
     const path = join(t.dir, 'v4.db');
@@ -265,10 +273,8 @@ describe('a spoke database of schema version 4', () => {
 });
 
 describe('a device database of schema version 7 (the index of ops by node held ids, kinds and changes)', () => {
-  const V7 = join(import.meta.dirname, '..', 'fixtures', 'store-v7.sqlite');
-  const v7 = JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'store-v7.json'), 'utf8'),
-  ) as {
+  const V7 = fixturePath('store-v7');
+  const v7 = fixtureFacts<{
     digest: string;
     opCount: number;
     origin: string;
@@ -276,7 +282,7 @@ describe('a device database of schema version 7 (the index of ops by node held i
     milk: { task: string; context: string; history: unknown[] };
     trip: { task: string; context: string };
     conflicts: { target: string; field: string }[];
-  };
+  }>('store-v7');
 
   it('upgrades with every op, field, body, conflict and history version kept', () => {
     const path = join(t.dir, 'v7.db');
@@ -305,5 +311,79 @@ describe('a device database of schema version 7 (the index of ops by node held i
 
   it('migrates to the same schema as a new database', () => {
     expectSchemaOfNew(V7);
+  });
+});
+
+describe('a device database of schema version 8 (each body stored as one whole Yjs state)', () => {
+  const V8 = fixturePath('store-v8');
+  const v8 = fixtureFacts<{
+    digest: string;
+    opCount: number;
+    origin: string;
+    conflicts: unknown[];
+    plan: string;
+    planVersions: number;
+    planMiddle: { version: string; body: string };
+    links: string;
+    linkTargets: string[];
+    trip: string;
+    journal: string;
+    bodies: Record<string, string>;
+    bodyVersions: Record<string, string>;
+  }>('store-v8');
+
+  it('upgrades: every body, version, conflict, link and history as it was, and saves go on', () => {
+    const path = join(t.dir, 'v8.db');
+    copyFileSync(V8, path);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(8);
+    const docs = raw.prepare('SELECT count(*) FROM body_docs').pluck().get() as number;
+    raw.close();
+    const s = openAt(path);
+    expect(s.connection.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    // Each stored state is its document's one part.
+    expect(s.connection.prepare('SELECT count(*), max(part) FROM body_parts').raw().get()).toEqual([
+      docs,
+      0,
+    ]);
+    expect(s.origin).toBe(v8.origin);
+    expect(s.opCount()).toBe(v8.opCount);
+    expect(s.digest()).toBe(v8.digest);
+    expect(s.conflicts()).toEqual(v8.conflicts);
+    for (const n of s.listNodes({ scope: 'all', limit: 1000 })) {
+      expect(n.body, n.id).toBe(v8.bodies[n.id]);
+      expect(n.body_version, n.id).toBe(v8.bodyVersions[n.id]);
+      expect(s.crdtBody(n.id), n.id).toBe(v8.bodies[n.id]);
+    }
+    expect(s.wikiTargets(v8.links)).toEqual(v8.linkTargets);
+    const history = new History(s, { ownDevice: 'this device' });
+    expect(history.list(v8.plan, { limit: 1000 }).versions).toHaveLength(v8.planVersions);
+    expect(history.at(v8.plan, v8.planMiddle.version).body).toBe(v8.planMiddle.body);
+
+    // Saves after the upgrade append to the migrated state; a stale save still merges.
+    const plan = s.getNode(v8.plan);
+    const saved = s.updateNode(v8.plan, { body: `${plan.body}one more line\n` });
+    s.updateNode(v8.plan, {
+      body: `first line\n${plan.body}`,
+      base_version: plan.body_version,
+    });
+    expect(s.getNode(v8.plan).body).toBe(`first line\n${saved.body}`);
+    s.updateNode(v8.journal, { body: `${v8.bodies[v8.journal]}- lunch\n` });
+    const digest = s.digest();
+    expect(s.connection.prepare('SELECT count(*) FROM body_parts').pluck().get()).toBeGreaterThan(
+      docs,
+    );
+    s.close();
+    open.splice(open.indexOf(s), 1);
+    const again = openAt(path);
+    expect(again.digest()).toBe(digest);
+    expect(again.getNode(v8.plan).body).toBe(`first line\n${saved.body}`);
+    expect(again.crdtBody(v8.journal)).toBe(`${v8.bodies[v8.journal]}- lunch\n`);
+    again.rebuild();
+    expect(again.digest()).toBe(digest);
+  });
+
+  it('migrates to the same schema as a new database', () => {
+    expectSchemaOfNew(V8);
   });
 });
