@@ -17,6 +17,7 @@ import { seededRandom } from '../src/ports/random.js';
 import { median, nowMs, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
 import { HEPHD_NODE_FLAGS } from '../src/config/node-flags.js';
+import { decodeWireOp } from '../src/protocol/op-wire.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
 const BATCH = 1000;
@@ -292,9 +293,10 @@ async function pullIds(url: string, origin: string): Promise<string[]> {
   for (;;) {
     const q = new URLSearchParams({ limit: '5000', ...(after !== undefined && { after }) });
     const r = await request(`${url}/sync/pull?${q.toString()}`, { headers: headers(origin) });
-    const page = (await r.body.json()) as { ops: { id: string }[]; cursor: string; more: boolean };
+    const page = (await r.body.json()) as { ops: unknown[]; cursor: string; more: boolean };
     if (r.statusCode !== 200) throw new Error(`pull: ${r.statusCode}`);
-    for (const op of page.ops) ids.push(op.id);
+    // Field sets come as arrays in this protocol version (src/protocol/op-wire.ts).
+    for (const op of page.ops) ids.push((decodeWireOp(op) as { id: string }).id);
     after = page.cursor;
     if (!page.more) return ids;
   }
