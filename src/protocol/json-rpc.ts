@@ -34,36 +34,47 @@ export function parseMessage(text: string, maxDepth: number = DEFAULT_MAX_DEPTH)
     ok: false,
     response: errorResponse(null, { code: RPC_PARSE_ERROR, message }),
   });
-  if (nestingExceeds(text, maxDepth)) {
-    return parseError(`parse error: JSON nested deeper than ${maxDepth} levels`);
-  }
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    // V8's JSON.parse does not recurse, so any depth parses; what walks the value later might.
+    value = JSON.parse(text) as unknown;
   } catch (e) {
-    // SyntaxError for bad JSON; RangeError if the engine's parser runs out of stack.
+    // SyntaxError for bad JSON; RangeError if the engine runs out of memory or stack.
     return parseError(e instanceof SyntaxError ? `parse error: ${e.message}` : 'parse error');
   }
+  // The depth never passes the number of opening brackets, which indexOf counts far faster than
+  // a walk (a node.get reply: 0.2 µs against 2.7 µs).
+  if (!openersAtMost(text, maxDepth) && nestingExceeds(value, maxDepth)) {
+    return parseError(`parse error: JSON nested deeper than ${maxDepth} levels`);
+  }
+  return { ok: true, value };
 }
 
-/** Scans bracket depth outside strings. Approximate on malformed input, which JSON.parse
- *  rejects anyway; exact on valid JSON. */
-function nestingExceeds(s: string, max: number): boolean {
-  // The depth never passes the number of opening brackets, which indexOf counts far faster
-  // than the scan below walks the text (a node.get reply: 0.2 µs against 2.7 µs).
-  if (openersAtMost(s, max)) return false;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) {
-      depth--;
+/** Whether arrays and objects nest deeper than max in a parsed value; walks without recursion,
+ *  visiting only containers (a 1,000-op push: 0.1 ms, where scanning its text took 0.6). */
+function nestingExceeds(root: unknown, max: number): boolean {
+  const stack = [root];
+  const depths = [1];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    const depth = depths.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if (typeof x === 'object' && x !== null) {
+          stack.push(x);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (typeof x === 'object' && x !== null) {
+          stack.push(x);
+          depths.push(depth + 1);
+        }
+      }
     }
   }
   return false;

@@ -144,6 +144,23 @@ describe('parseMessage depth limit', () => {
     expect(parseMessage('[[],{},[],{"a":[{}]}]', 3).ok).toBe(false);
     expect(parseMessage('["[[[[", "{{{{"]', 3).ok).toBe(true);
   });
+
+  it('measures the deepest branch of wide values, and brackets inside strings never count', () => {
+    // Many containers side by side (more openers than the limit) at depth 3: accepted.
+    const wide = JSON.stringify(Array.from({ length: 500 }, (_, i) => ({ p: [i, '[{'] })));
+    expect(parseMessage(wide, 3)).toEqual({ ok: true, value: JSON.parse(wide) });
+    // One of them a level deeper, last or first: refused.
+    const deepLast = JSON.stringify([...JSON.parse(wide), { p: [[1]] }]);
+    expect(parseMessage(deepLast, 3).ok).toBe(false);
+    expect(parseMessage(JSON.stringify([{ p: [[1]] }, ...JSON.parse(wide)]), 3).ok).toBe(false);
+    // A key named __proto__ is an own property of parsed JSON and is walked like any other.
+    expect(parseMessage('[{"__proto__":[[1]]}' + ',{}'.repeat(10) + ']', 3).ok).toBe(false);
+    // A string or number at the top, full of brackets, is no nesting at all.
+    expect(parseMessage(JSON.stringify('[{'.repeat(1000)), 3).ok).toBe(true);
+    // Not JSON however deep: a parse error, never a throw.
+    const bad = parseMessage('['.repeat(100_000), 3);
+    expect(bad).toMatchObject({ ok: false, response: { error: { code: -32700 } } });
+  });
 });
 
 describe('batches', () => {
