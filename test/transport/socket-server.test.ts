@@ -315,17 +315,23 @@ describe('hostile input', () => {
 });
 
 describe('lifecycle', () => {
-  it('stop() waits for an in-flight slow handler, removes the socket, and is idempotent', async () => {
-    const { server, sock } = await serve();
+  it('stop() waits for an in-flight handler, removes the socket, and is idempotent', async () => {
+    // The handler waits at a barrier only this test releases, so the order is recorded, not timed.
+    const barrier = makeBarrier(2);
+    const { server, sock } = await serve({ registry: testRegistry({ barrier }) });
     const c = await open(sock);
-    c.send(req('test.sleep', { ms: 300 }, 'slow'));
-    await sleep(50);
-    const t0 = Date.now();
+    c.send(req('test.barrier', { n: 1 }, 'slow'));
+    await until(() => barrier.arrived === 1);
+    const order: string[] = [];
     const a = server.stop();
     const b = server.stop();
     expect(b).toBe(a);
+    void a.then(() => order.push('stopped'));
+    await sleep(100); // time for a stop that did not wait to finish first
+    order.push('released');
+    barrier.release();
     await a;
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    expect(order).toEqual(['released', 'stopped']);
     expect(c.lines.map((l) => JSON.parse(l).id)).toEqual(['slow']);
     await c.closed;
     await expect(stat(sock)).rejects.toThrow(/ENOENT/);
