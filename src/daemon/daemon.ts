@@ -17,6 +17,7 @@ import { buildNamespaces, type DaemonContext } from '../rpc/methods/index.js';
 import { createServices } from '../rpc/methods/context.js';
 import { doctorMethods } from '../rpc/methods/doctor.js';
 import { EventHub } from './events.js';
+import { DAEMON_WAL_PAGES, startIdleCheckpoint } from './idle-checkpoint.js';
 import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
@@ -135,6 +136,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         path: config.db,
         exclusive: true,
         synchronous: config.mode === 'server' ? 'FULL' : 'NORMAL',
+        walAutocheckpointPages: DAEMON_WAL_PAGES,
       },
       { clock: deps.clock, random: deps.random, logger },
     );
@@ -151,6 +153,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   let server: SocketServer | undefined;
   let sync: SyncService | undefined;
   const events = new EventHub(store, logger);
+  const checkpoints = startIdleCheckpoint(store, { logger });
   try {
     writeFileSync(ownerFilePath(config.db), JSON.stringify(owner) + '\n', { mode: 0o600 });
     // A spoke: built (and its hub URL checked) now, started once the socket is up.
@@ -196,6 +199,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       throw e;
     }
   } catch (e) {
+    checkpoints.stop();
     events.close();
     store.close();
     rmSync(ownerFilePath(config.db), { force: true });
@@ -219,6 +223,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       stopping ??= (async () => {
         await spoke?.stop();
         await running.stop();
+        checkpoints.stop();
         events.close();
         store.close();
         if (readOwner(config.db)?.pid === process.pid)

@@ -140,6 +140,19 @@ export interface SqliteStoreOptions {
   bodyCache?: BodyCacheOptions;
   /** When a body document's stored parts are compacted (bodies.ts). */
   bodyCompaction?: Compaction;
+  /**
+   * WAL pages at which a commit copies the log into the database itself (SQLite's
+   * wal_autocheckpoint; its default is 1,000). The daemon raises it and checkpoints when idle
+   * instead (daemon/idle-checkpoint.ts), so a burst of writes does not pay for checkpoints.
+   */
+  walAutocheckpointPages?: number;
+}
+
+/** What one checkpoint did: frames in the WAL, and how many of them are now in the database. */
+export interface CheckpointResult {
+  busy: boolean;
+  walFrames: number;
+  checkpointed: number;
 }
 
 export interface SqliteStoreDeps {
@@ -261,6 +274,11 @@ export class SqliteStore implements Store {
       // 8 MiB of pages (SQLite's default is 2): enough for the indexes a call walks; what
       // misses is read from the OS's file cache. 32 MiB made a daemon's RSS grow by that much.
       db.pragma('cache_size = -8192');
+      if (options.walAutocheckpointPages !== undefined) {
+        db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages}`);
+        // After a checkpoint the next writer starts the WAL over; the file is cut back to this.
+        db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
+      }
       migrate(db);
       return new SqliteStore(db, deps, options);
     } catch (e) {
@@ -271,6 +289,20 @@ export class SqliteStore implements Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Copies what the WAL holds into the database file without waiting for readers (a PASSIVE
+   * checkpoint); a no-op on a closed store.
+   */
+  checkpoint(): CheckpointResult {
+    if (!this.db.open) return { busy: false, walFrames: 0, checkpointed: 0 };
+    const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as {
+      busy: number;
+      log: number;
+      checkpointed: number;
+    }[];
+    return { busy: r!.busy !== 0, walFrames: r!.log, checkpointed: r!.checkpointed };
   }
 
   // ---- transactions and change notification -------------------------------------------------
