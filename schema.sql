@@ -20,11 +20,18 @@ CREATE TABLE oplog (
   payload TEXT NOT NULL, -- canonical JSON
   change  TEXT
 );
--- A node's ops (its history, its body at an older version), by target alone: each entry is the
--- target and the row's seq, about a third of one holding id, kind and change as well. Every op
--- adds an entry at a random place (ops of many nodes interleave), so its width is paid in pages
--- written by every apply; history reads the few rows of one node from the table instead.
-CREATE INDEX oplog_target ON oplog (target);
+-- A node's ops (its history, its body at an older version): the target and seq of every op up
+-- to the seq in meta 'op_targets_seq'. An index on oplog (target) would take an entry at a
+-- random place for every op (ops of many nodes interleave), so every applied page of ops wrote
+-- hundreds of its pages; this table is brought up to date by that cursor instead, in target
+-- order, when something reads it and when the search index catches up (src/store/op-targets.ts).
+-- A row whose op is gone, or whose seq now holds an op of another target, is ignored by readers
+-- (they join on seq and target).
+CREATE TABLE op_targets (
+  target TEXT NOT NULL,
+  seq    INTEGER NOT NULL,
+  PRIMARY KEY (target, seq)
+) WITHOUT ROWID;
 
 -- Materialized nodes: the visible value of every field, and each field's register (its heads:
 -- the ops no later op of that field supersedes) in `regs`, so one row write applies one op.

@@ -117,6 +117,11 @@ export interface HubOptions {
   trustProxy?: boolean;
   /** For the cache replicas' ids (default: crypto randomness). */
   random?: Random;
+  /**
+   * The sync protocols served, oldest first: a subset of SUPPORTED_PROTOCOLS (the default).
+   * A hub limited to older ones answers like a hub of an older version.
+   */
+  protocols?: readonly number[];
 }
 
 export interface HubRoute {
@@ -143,6 +148,12 @@ export async function buildHub(o: HubOptions): Promise<HubApp> {
   const maxOpsPerPush = o.maxOpsPerPush ?? MAX_PUSH_OPS;
   if (!Number.isInteger(maxOpsPerPush) || maxOpsPerPush < 1 || maxOpsPerPush > MAX_PUSH_OPS) {
     throw new TypeError(`maxOpsPerPush must be 1-${MAX_PUSH_OPS}`);
+  }
+  if (
+    o.protocols !== undefined &&
+    (o.protocols.length === 0 || o.protocols.some((n) => !SUPPORTED_PROTOCOLS.includes(n)))
+  ) {
+    throw new TypeError(`protocols must be some of ${SUPPORTED_PROTOCOLS.join(', ')}`);
   }
   const auth = o.auth;
   if (auth !== undefined && (auth.issuer === '' || auth.audience === '')) {
@@ -348,6 +359,7 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     logger,
     maxOpsPerPush: p.maxOpsPerPush,
     maxDriftMs: o.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS,
+    ...(o.protocols && { protocols: o.protocols }),
     stopping: stopping.signal,
   });
   rpcRoutes(app, p.registry, principalOf, logger);
@@ -371,7 +383,7 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     issuer: auth?.issuer ?? null,
     client_id: auth?.clientId ?? null,
     audience: auth?.audience ?? null,
-    protocol: [...SUPPORTED_PROTOCOLS],
+    protocol: [...(o.protocols ?? SUPPORTED_PROTOCOLS)],
   }));
   return app;
 }

@@ -50,15 +50,21 @@ export function echoesOwnOps(protocol: number): boolean {
 }
 
 /** The refusal of a protocol version the hub does not serve, telling which side to upgrade. */
-export function unsupportedProtocolMessage(given: string): string {
-  const list = `${SUPPORTED_PROTOCOLS.slice(0, -1).join(', ')} and ${SUPPORTED_PROTOCOLS.at(-1)}`;
+export function unsupportedProtocolMessage(
+  given: string,
+  supported: readonly number[] = SUPPORTED_PROTOCOLS,
+): string {
+  const list =
+    supported.length === 1
+      ? String(supported[0])
+      : `${supported.slice(0, -1).join(', ')} and ${supported.at(-1)}`;
   const speaks = `this hub serves sync protocol ${list}`;
   const n = /^\d{1,6}$/.test(given) ? Number(given) : NaN;
   const shown = JSON.stringify(given.slice(0, 20));
-  if (n < (SUPPORTED_PROTOCOLS[0] ?? 0)) {
+  if (n < (supported[0] ?? 0)) {
     return `this device speaks sync protocol ${shown}, too old for this hub (${speaks}): upgrade heph on this device`;
   }
-  if (n > (SUPPORTED_PROTOCOLS[SUPPORTED_PROTOCOLS.length - 1] ?? 0)) {
+  if (n > (supported[supported.length - 1] ?? 0)) {
     return `this device speaks sync protocol ${shown}, newer than this hub (${speaks}): upgrade heph on the hub`;
   }
   return `this hub does not speak sync protocol ${shown} (${speaks})`;

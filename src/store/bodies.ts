@@ -33,6 +33,7 @@ import {
 } from '../core/version.js';
 import { docText, newBodyDoc } from './body-crdt.js';
 import type { BodyCache, LiveDoc } from './body-cache.js';
+import { OPS_OF_TARGET } from './op-targets.js';
 
 /** When a document's parts are compacted (see the file comment). */
 export interface Compaction {
@@ -95,8 +96,8 @@ export function prepareBodyStatements(db: Database.Database) {
     heads: db.prepare('SELECT heads FROM bodies WHERE node_id = ?').pluck(),
     conflicted: db.prepare('SELECT node_id FROM bodies WHERE heads > 1 ORDER BY node_id').pluck(),
     nodeOps: db.prepare(
-      `SELECT id, kind, payload FROM oplog WHERE target = ? AND kind IN ('body.update', 'body.init', 'body.edit')
-       ORDER BY id`,
+      `SELECT o.id, o.kind, o.payload FROM ${OPS_OF_TARGET}
+       WHERE t.target = ? AND o.kind IN ('body.update', 'body.init', 'body.edit') ORDER BY o.id`,
     ),
   };
 }

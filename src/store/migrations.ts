@@ -151,4 +151,19 @@ INSERT INTO body_parts (node_id, branch, part, data) SELECT node_id, branch, 0, 
 ALTER TABLE body_docs DROP COLUMN ystate;
 `);
   },
+  // v9 → v10: a node's ops are found by op_targets, brought up to date by a cursor, instead of an
+  // index of the op-log written with every op; filled here from the whole log.
+  (db) => {
+    db.exec(`
+CREATE TABLE op_targets (
+  target TEXT NOT NULL,
+  seq    INTEGER NOT NULL,
+  PRIMARY KEY (target, seq)
+) WITHOUT ROWID;
+INSERT INTO op_targets (target, seq) SELECT target, seq FROM oplog ORDER BY target, seq;
+INSERT OR REPLACE INTO meta (key, value)
+  SELECT 'op_targets_seq', CAST(coalesce(max(seq), 0) AS TEXT) FROM oplog;
+DROP INDEX oplog_target;
+`);
+  },
 ];

@@ -9,6 +9,7 @@ import { decodeLinkSet, EMPTY_LINK, type LinkSetState } from '../core/link-set.j
 import type { RegisterState } from '../core/register.js';
 import { StepLog } from './step-log.js';
 import { decodeRegs, type ValueRow } from './node-rows.js';
+import { catchUpOpTargets, OPS_OF_TARGET } from './op-targets.js';
 
 const BODY_KINDS = "('body.update', 'body.init', 'body.edit')";
 
@@ -41,20 +42,29 @@ export class NodeLog {
   /** The body steps of nodes (step-log.ts). */
   readonly steps: StepLog;
 
-  constructor(db: Database.Database, options: { markEvery?: number } = {}) {
+  constructor(
+    private readonly db: Database.Database,
+    options: { markEvery?: number } = {},
+  ) {
     this.steps = new StepLog(db, options.markEvery);
+    // op_targets is caught up before these run (op-targets.ts).
+    const from = OPS_OF_TARGET;
     const ops = (where: string) =>
-      `SELECT id, kind, target, coalesce(change, id) AS change FROM oplog WHERE ${where}`;
+      `SELECT o.id, o.kind, o.target, coalesce(o.change, o.id) AS change FROM ${from} WHERE ${where}`;
     const payloads = (where: string) =>
-      `SELECT id, payload FROM oplog WHERE ${where} AND kind NOT IN ${BODY_KINDS}`;
+      `SELECT o.id, o.payload FROM ${from} WHERE ${where} AND o.kind NOT IN ${BODY_KINDS}`;
     this.stmt = {
       // The node's own ops and those of the typed links from it (ids 'node|type|dst'), from the
       // index alone; then the payloads of those that are not body ops.
       nodeOps: db
-        .prepare(`${ops('target = ?')} UNION ALL ${ops('target > ? AND target < ?')} ORDER BY id`)
+        .prepare(
+          `${ops('t.target = ?')} UNION ALL ${ops('t.target > ? AND t.target < ?')} ORDER BY id`,
+        )
         .raw(true),
       payloads: db
-        .prepare(`${payloads('target = ?')} UNION ALL ${payloads('target > ? AND target < ?')}`)
+        .prepare(
+          `${payloads('t.target = ?')} UNION ALL ${payloads('t.target > ? AND t.target < ?')}`,
+        )
         .raw(true),
       op: db.prepare(
         'SELECT id, kind, target, coalesce(change, id) AS change, payload FROM oplog WHERE id = ?',
@@ -74,6 +84,7 @@ export class NodeLog {
 
   /** A node's ops and those of the typed links from it, oldest first. */
   nodeOps(node: string): LogOp[] {
+    catchUpOpTargets(this.db);
     const range = [node, `${node}|`, `${node}}`];
     const payloads = new Map<string, string>();
     for (const [id, payload] of this.stmt.payloads.all(...range) as [string, string][]) {

@@ -18,6 +18,7 @@ import type Database from 'better-sqlite3';
 import type { NodeKind } from '../core/ids.js';
 import { IS_CONTEXT_DOC } from './context-docs.js';
 import type { SqliteStore } from './sqlite-store.js';
+import { catchUpOpTargets } from './op-targets.js';
 
 export const SEARCH_CURSOR_KEY = 'search_seq';
 
@@ -198,6 +199,8 @@ export function catchUpSearchIndex(store: SqliteStore): { nodes: number; cursor:
     const from = read();
     const to = p.maxSeq.get() as number;
     if (to <= from) return { nodes: 0, cursor: from };
+    // The daemon calls this after syncs: the index of ops by target catches up with it.
+    catchUpOpTargets(store.connection);
     const targets = p.touched.all(from, to, JSON.stringify(INDEXED_FIELDS)) as string[];
     const done = new Set<string>();
     for (const id of new Set(targets.flatMap(nodesOfTarget))) reindexNode(p, id, done);

@@ -84,6 +84,7 @@ import type {
   Store,
 } from '../ports/store.js';
 import { ApplyBatch } from './apply-batch.js';
+import { catchUpOpTargets, forgetOpTarget } from './op-targets.js';
 import { canonicalText } from './canonical-text.js';
 import {
   docText,
@@ -427,6 +428,12 @@ export class SqliteStore implements Store {
     return this.stmt.hasOp.get(id) !== undefined;
   }
 
+  /** Deletes an op from the log (inside a transaction). */
+  private deleteOp(id: string): void {
+    const seq = this.stmt.delOp.get(id) as number | undefined;
+    if (seq !== undefined) forgetOpTarget(this.db, seq);
+  }
+
   /** Inserts an op into the log. Returns false for an exact duplicate; throws on id reuse. */
   private insertOp(op: Op): boolean {
     const payload = canonicalText(op.payload);
@@ -634,7 +641,7 @@ export class SqliteStore implements Store {
       } catch (e) {
         if (!(e instanceof HephError) || e.code !== 'invalid_op') throw e;
         // Content Yjs cannot decode (checked before anything else was written): take it back out.
-        this.stmt.delOp.run(op.id);
+        this.deleteOp(op.id);
         this.ownCount = undefined;
         this.ownChanges = undefined;
         result.refused.push(refusalOf(op, e));
@@ -824,6 +831,7 @@ export class SqliteStore implements Store {
   /** A node's body ops (every kind, every document), oldest first. */
   bodyOps(id: string): BodyOp[] {
     type Row = { id: string; kind: string; payload: string };
+    catchUpOpTargets(this.db);
     return (this.bodyStmt.nodeOps.all(id) as Row[]).map(
       (r) =>
         interpretOp({
@@ -1343,7 +1351,7 @@ export class SqliteStore implements Store {
       // New seqs must follow every old one (a sync cursor may already be past the deleted rows),
       // and SQLite would otherwise hand a deleted top row's seq out again.
       let seq = this.lastSeq();
-      for (const r of rows) this.stmt.delOp.run(r.id);
+      for (const r of rows) this.deleteOp(r.id);
       this.ownCount = undefined;
       this.ownChanges = undefined;
       this.ownHighId = undefined;

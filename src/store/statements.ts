@@ -55,7 +55,8 @@ export function prepareStatements(db: Database.Database) {
     ),
     getOp: db.prepare('SELECT kind, target, payload FROM oplog WHERE id = ?'),
     hasOp: db.prepare('SELECT 1 FROM oplog WHERE id = ?').pluck(),
-    delOp: db.prepare('DELETE FROM oplog WHERE id = ?'),
+    /** Deletes an op; its seq (for forgetOpTarget), undefined when there was none. */
+    delOp: db.prepare('DELETE FROM oplog WHERE id = ? RETURNING seq').pluck(),
     countOps: db.prepare('SELECT count(*) FROM oplog').pluck(),
     countOpsSince: db.prepare('SELECT count(*) FROM oplog WHERE seq > ?').pluck(),
     lastSeq: db.prepare('SELECT max(seq) FROM oplog').pluck(),

@@ -16,6 +16,7 @@ import { interpretOp, type BodyOp } from '../core/op.js';
 import { union, versionOf, type Version } from '../core/version.js';
 import { StepDocs } from './body-steps.js';
 import { chooseShown, type BodyDoc } from './bodies.js';
+import { catchUpOpTargets, OPS_OF_TARGET } from './op-targets.js';
 
 const BODY_KINDS = "('body.update', 'body.init', 'body.edit')";
 const FILL_PAGE = 500;
@@ -50,13 +51,15 @@ export class StepLog {
   ) {
     this.stmt = {
       bodyOpCount: db
-        .prepare(`SELECT count(*) FROM oplog WHERE target = ? AND kind IN ${BODY_KINDS}`)
+        .prepare(
+          `SELECT count(*) FROM ${OPS_OF_TARGET} WHERE t.target = ? AND o.kind IN ${BODY_KINDS}`,
+        )
         .pluck(),
       stepCount: db.prepare('SELECT count(*) FROM body_steps WHERE node = ?').pluck(),
       stepsBefore: db.prepare('SELECT count(*) FROM body_steps WHERE node = ? AND id < ?').pluck(),
       firstMissing: db
         .prepare(
-          `SELECT o.id FROM oplog o WHERE o.target = @node AND o.kind IN ${BODY_KINDS}
+          `SELECT o.id FROM ${OPS_OF_TARGET} WHERE t.target = @node AND o.kind IN ${BODY_KINDS}
            AND NOT EXISTS (SELECT 1 FROM body_steps s WHERE s.node = @node AND s.id = o.id)
            ORDER BY o.id LIMIT 1`,
         )
@@ -80,12 +83,12 @@ export class StepLog {
         'SELECT id, added, removed FROM body_steps WHERE node = ? AND id >= ? AND id <= ?',
       ),
       bodyOpsFrom: db.prepare(
-        `SELECT id, kind, payload FROM oplog WHERE target = ? AND kind IN ${BODY_KINDS}
-         AND id >= ? ORDER BY id LIMIT ${FILL_PAGE}`,
+        `SELECT o.id, o.kind, o.payload FROM ${OPS_OF_TARGET} WHERE t.target = ?
+         AND o.kind IN ${BODY_KINDS} AND o.id >= ? ORDER BY o.id LIMIT ${FILL_PAGE}`,
       ),
       bodyOpsAfter: db.prepare(
-        `SELECT id, kind, payload FROM oplog WHERE target = ? AND kind IN ${BODY_KINDS}
-         AND id > ? ORDER BY id LIMIT ${FILL_PAGE}`,
+        `SELECT o.id, o.kind, o.payload FROM ${OPS_OF_TARGET} WHERE t.target = ?
+         AND o.kind IN ${BODY_KINDS} AND o.id > ? ORDER BY o.id LIMIT ${FILL_PAGE}`,
       ),
       putStep: db.prepare(
         `INSERT OR REPLACE INTO body_steps (node, id, kind, branch, step, added, removed, resolves)
@@ -103,6 +106,7 @@ export class StepLog {
 
   /** Makes the steps a node lacks (see the file comment). */
   fill(node: string): void {
+    catchUpOpTargets(this.db);
     // Steps are kept only for ops in the log (a rebuild drops them all), so equal counts mean
     // every op has its step.
     if (this.stmt.bodyOpCount.get(node) === this.stmt.stepCount.get(node)) return;

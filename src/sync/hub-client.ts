@@ -20,6 +20,7 @@ import { decodeWireOp, encodeWireOp } from '../protocol/op-wire.js';
 import type { Clock } from '../ports/clock.js';
 import { isErrorCode } from '../protocol/error-wire.js';
 import {
+  compactOps,
   HEADER_OWN_HIGH,
   HEADER_PROTOCOL,
   HEADER_REPLICA,
@@ -27,6 +28,7 @@ import {
   HubError,
   HubHealth,
   PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOLS,
   WirePullResponse,
   PushResponse,
   type PullResponse,
@@ -87,7 +89,9 @@ export interface SyncTransport {
 }
 
 interface ExchangeOptions {
+  /** The JSON body, or how to make it for the protocol the request is sent in. */
   body?: unknown;
+  bodyFor?: (protocol: number) => unknown;
   signal?: AbortSignal | undefined;
   waitMs?: number;
   headers?: Record<string, string>;
@@ -172,6 +176,11 @@ export class HubClient implements SyncTransport {
   private offset: number | undefined;
   /** The coding the hub said (in its last reply) that it reads in request bodies. */
   private requestCoding: Coding | undefined;
+  /**
+   * The sync protocol requests are sent in: this version's, until a hub refuses it with the
+   * versions it serves; then the highest of those this device speaks too (an older hub).
+   */
+  private protocolVersion = PROTOCOL_VERSION;
 
   constructor(private readonly opts: HubClientOptions) {
     this.url = checkHubUrl(opts.url, opts.insecureHttp ?? false);
@@ -187,13 +196,18 @@ export class HubClient implements SyncTransport {
     return this.http;
   }
 
+  /** The sync protocol this client speaks with its hub (lower once an older hub refused). */
+  get protocol(): number {
+    return this.protocolVersion;
+  }
+
   async push(ops: readonly Op[], signal?: AbortSignal): Promise<PushResponse> {
-    // PROTOCOL_VERSION sends field sets in their compact form (op-wire.ts).
-    const body = {
+    // From PROTOCOL_COMPACT_OPS on, field sets travel in their compact form (op-wire.ts).
+    const bodyFor = (protocol: number) => ({
       replica: { ...this.opts.replica, id: this.opts.origin },
-      ops: ops.map(encodeWireOp),
-    };
-    return this.send('POST', '/sync/push', PushResponse, { body, signal });
+      ops: compactOps(protocol) ? ops.map(encodeWireOp) : ops,
+    });
+    return this.send('POST', '/sync/push', PushResponse, { bodyFor, signal });
   }
 
   async pull(
@@ -282,9 +296,43 @@ export class HubClient implements SyncTransport {
     path: string,
     o: ExchangeOptions,
   ): Promise<unknown> {
+    for (;;) {
+      const protocol = this.protocolVersion;
+      try {
+        return await this.exchangeIn(protocol, method, path, o);
+      } catch (e) {
+        if (!this.fallBack(protocol, e)) throw e;
+      }
+    }
+  }
+
+  /**
+   * After a 409 naming the versions the hub serves: moves to the highest of them this device
+   * speaks, below the one refused. Returns whether the request is worth sending again.
+   */
+  private fallBack(refused: number, e: unknown): boolean {
+    if (!(e instanceof HephError) || e.code !== 'protocol_mismatch' || e.details.status !== 409) {
+      return false;
+    }
+    const served = e.details.supported;
+    if (!Array.isArray(served)) return false;
+    const both = SUPPORTED_PROTOCOLS.filter((n) => served.includes(n) && n < refused);
+    const best = both.at(-1);
+    if (best === undefined) return false;
+    // Another request may have moved already; never move back up.
+    this.protocolVersion = Math.min(this.protocolVersion, best);
+    return true;
+  }
+
+  private async exchangeIn(
+    protocol: number,
+    method: 'GET' | 'POST',
+    path: string,
+    o: ExchangeOptions,
+  ): Promise<unknown> {
     const target = new URL(path, this.url);
     const headers: Record<string, string> = {
-      [HEADER_PROTOCOL]: String(PROTOCOL_VERSION),
+      [HEADER_PROTOCOL]: String(protocol),
       [HEADER_REPLICA]: this.opts.origin,
       accept: 'application/json',
       'accept-encoding': ACCEPT_ENCODING,
@@ -292,7 +340,8 @@ export class HubClient implements SyncTransport {
     };
     const token = await this.opts.getToken?.();
     if (token) headers.authorization = `Bearer ${token}`;
-    const text = o.body === undefined ? undefined : JSON.stringify(o.body);
+    const json = o.bodyFor ? o.bodyFor(protocol) : o.body;
+    const text = json === undefined ? undefined : JSON.stringify(json);
     if (text !== undefined) headers['content-type'] = 'application/json';
     let coding =
       text !== undefined && text.length >= MIN_ENCODED_BYTES ? this.requestCoding : undefined;
@@ -433,10 +482,11 @@ export class HubClient implements SyncTransport {
       return new HephError('forbidden', `${where} refused this device: ${hubMessage}`, details);
     }
     if (status === 409 && (hubCode === undefined || hubCode === 'protocol_mismatch')) {
+      const supported = parsed.success ? parsed.data.error.supported : undefined;
       return new HephError(
         'protocol_mismatch',
         `${where} speaks another protocol version: ${hubMessage}`,
-        details,
+        { ...details, ...(Array.isArray(supported) && { supported }) },
       );
     }
     let code: ErrorCode;

@@ -125,8 +125,8 @@ export class Closers {
   async run(): Promise<void> {
     for (const c of this.list.splice(0).reverse()) await c();
   }
-  async hub(): Promise<TestHub> {
-    const h = await startTestHub();
+  async hub(opts: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
+    const h = await startTestHub(opts);
     this.add(() => h.close());
     return h;
   }

@@ -11,7 +11,7 @@ import type { Op } from '../../src/core/op.js';
 import { HubClient } from '../../src/sync/hub-client.js';
 import { OffsetClock } from '../sync/helpers.js';
 import { Closers, syncAll } from './helpers.js';
-import { SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
+import { PROTOCOL_VERSION, SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
 
 const closers = new Closers();
 afterEach(() => closers.run());
@@ -63,6 +63,64 @@ describe('a device of protocol 1', () => {
     await d.call('node.update', { id: node.id, title: 'renamed here' });
     expect(await d.sync()).toMatchObject({ state: 'in_sync' });
     expect((await hub.view()).getNode(node.id).title).toBe('renamed here');
+  });
+});
+
+describe('a device of this version against a hub of an older protocol', () => {
+  for (const served of [[2, 3], [2]]) {
+    it(`speaks the highest protocol both do (hub serving ${served.join(' and ')}), both ways`, async () => {
+      const hub = await closers.hub({ protocols: served });
+      // The refusal a device of this version gets first names what the hub serves.
+      const refused = await request(`${hub.url}/sync/pull?limit=10`, {
+        headers: { 'heph-protocol': String(PROTOCOL_VERSION), 'heph-replica': OLD },
+      });
+      expect(refused.statusCode).toBe(409);
+      expect(((await refused.body.json()) as { error: unknown }).error).toMatchObject({
+        code: 'protocol_mismatch',
+        supported: served,
+      });
+      const d = closers.device('D', hub.url);
+      const e = closers.device('E', hub.url);
+      const node = await d.call('node.create', { kind: 'doc', title: 'Shared', body: 'text\n' });
+      await d.call('node.update', { id: node.id, title: 'renamed on D' });
+      expect(await d.sync()).toMatchObject({ state: 'in_sync' });
+      expect(await e.sync()).toMatchObject({ state: 'in_sync' });
+      await e.call('node.update', { id: node.id, title: 'renamed on E', body: 'text\nmore\n' });
+      const statuses = await syncAll([d, e]);
+      for (const s of statuses) expect(s).toMatchObject({ state: 'in_sync' });
+      const view = await hub.view();
+      for (const [where, store] of [
+        ['hub', view],
+        ['D', d.store],
+        ['E', e.store],
+      ] as const) {
+        const n = store.getNode(node.id);
+        expect(n.title, where).toBe('renamed on E');
+        expect(n.body, where).toBe('text\nmore\n');
+        // Every op once: the hub's log and each device's hold the same ops.
+        expect(store.opCount(), where).toBe(view.opCount());
+      }
+      expect(d.store.digest()).toBe(view.digest());
+      expect(e.store.digest()).toBe(view.digest());
+    });
+  }
+
+  it('moves down once, to the version named in the refusal, and pushes in its op form', async () => {
+    const hub = await closers.hub({ protocols: [2, 3] });
+    const client = new HubClient({ url: hub.url, origin: LATER, clock: new OffsetClock() });
+    closers.add(() => client.close());
+    expect(client.protocol).toBe(PROTOCOL_VERSION);
+    const titled: Op = {
+      id: encodeHlc({ wall: Date.now(), counter: 0, origin: LATER }),
+      kind: 'node.set',
+      target: '01J0000000000000000000000A',
+      payload: { field: 'title', value: 'pushed in protocol 3', prev: [] },
+    };
+    expect(await client.push([titled])).toEqual({ accepted: 1, duplicates: 0, refused: [] });
+    expect(client.protocol).toBe(3);
+    expect((await hub.view()).findOp(titled.id)).toEqual(titled);
+    // Pulled back (no Heph-Own-High sent) in protocol 3's form, decoded as it was.
+    expect((await client.pull(undefined, 10)).ops).toEqual([titled]);
   });
 });
 

@@ -85,7 +85,7 @@ function expectSchemaOfNew(fixture: string): void {
 describe('schema migrations', () => {
   it('has one migration per version step', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
-    expect(SCHEMA_VERSION).toBe(9);
+    expect(SCHEMA_VERSION).toBe(10);
   });
 
   it('upgrades a version 1 file: data intact, search and backlinks work', () => {
@@ -385,5 +385,67 @@ describe('a device database of schema version 8 (each body stored as one whole Y
 
   it('migrates to the same schema as a new database', () => {
     expectSchemaOfNew(V8);
+  });
+});
+
+describe('a device database of schema version 9 (ops by target in an index of the op-log)', () => {
+  const V9 = fixturePath('store-v9');
+  const v9 = fixtureFacts<{
+    digest: string;
+    opCount: number;
+    origin: string;
+    conflicts: unknown[];
+    plan: string;
+    planVersions: number;
+    planMiddle: { version: string; body: string };
+    trip: string;
+    journal: string;
+    bodies: Record<string, string>;
+  }>('store-v9');
+
+  it('upgrades: every op found by its target, history as it was, and new ops indexed', () => {
+    const path = join(t.dir, 'v9.db');
+    copyFileSync(V9, path);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(9);
+    const byTarget = raw
+      .prepare('SELECT target, count(*) FROM oplog GROUP BY target ORDER BY target')
+      .raw()
+      .all();
+    raw.close();
+    const s = openAt(path);
+    const db = s.connection;
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(
+      db
+        .prepare('SELECT target, count(*) FROM op_targets GROUP BY target ORDER BY target')
+        .raw()
+        .all(),
+    ).toEqual(byTarget);
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'op_targets_seq'").pluck().get()).toBe(
+      String(v9.opCount),
+    );
+    expect(s.opCount()).toBe(v9.opCount);
+    expect(s.digest()).toBe(v9.digest);
+    expect(s.conflicts()).toEqual(v9.conflicts);
+    const history = new History(s, { ownDevice: 'this device' });
+    expect(history.list(v9.plan, { limit: 1000 }).versions).toHaveLength(v9.planVersions);
+    expect(history.at(v9.plan, v9.planMiddle.version).body).toBe(v9.planMiddle.body);
+    // The body ops of a node in conflict, read by target (repair reads them so).
+    expect(s.bodyOps(v9.trip).length).toBeGreaterThanOrEqual(2);
+
+    // An edit after the upgrade is in the history at once.
+    const plan = s.getNode(v9.plan);
+    s.updateNode(v9.plan, { body: `${plan.body}one more line\n` });
+    expect(history.list(v9.plan, { limit: 1000 }).versions).toHaveLength(v9.planVersions + 1);
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'op_targets_seq'").pluck().get()).toBe(
+      String(v9.opCount + 1),
+    );
+    s.rebuild();
+    expect(history.list(v9.plan, { limit: 1000 }).versions).toHaveLength(v9.planVersions + 1);
+  });
+
+  it('migrates to the same schema as a new database', () => {
+    expectSchemaOfNew(V9);
   });
 });

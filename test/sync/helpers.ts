@@ -50,7 +50,13 @@ export function servicesFor(
 }
 
 export async function startTestHub(
-  opts: { clock?: Clock; maxDriftMs?: number; bodyLimit?: number } = {},
+  opts: {
+    clock?: Clock;
+    maxDriftMs?: number;
+    bodyLimit?: number;
+    /** Serve only these sync protocols (an older hub). */
+    protocols?: readonly number[];
+  } = {},
 ): Promise<TestHub> {
   const h = await makeHub({ ...opts, clock: opts.clock ?? new OffsetClock() });
   try {

@@ -57,6 +57,8 @@ export interface SyncRouteOptions {
   logger: Logger;
   maxOpsPerPush: number;
   maxDriftMs: number;
+  /** The sync protocols served, oldest first (default SUPPORTED_PROTOCOLS). */
+  protocols?: readonly number[];
   /** Aborted when the hub stops: long-polls answer at once. */
   stopping: AbortSignal;
   /** The device registry: open long-polls, and the caller read again after one waited. */
@@ -71,19 +73,28 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** onRequest hook for /sync: the protocol, replica and own-high headers. */
-export function checkSyncHeaders(request: FastifyRequest): Promise<void> {
+/**
+ * onRequest hook for /sync: the protocol (one of `protocols`, oldest first), replica and
+ * own-high headers.
+ */
+export function syncHeaderCheck(
+  protocols: readonly number[] = SUPPORTED_PROTOCOLS,
+): (request: FastifyRequest) => Promise<void> {
+  return (request) => checkSyncHeaders(request, protocols);
+}
+
+function checkSyncHeaders(request: FastifyRequest, protocols: readonly number[]): Promise<void> {
   const protocol = header(request, HEADER_PROTOCOL);
   if (protocol === undefined) {
     throw new HephError(
       'invalid_params',
-      `missing Heph-Protocol header (this hub serves ${SUPPORTED_PROTOCOLS.join(', ')})`,
+      `missing Heph-Protocol header (this hub serves ${protocols.join(', ')})`,
       { field: 'heph-protocol' },
     );
   }
-  if (!/^\d{1,6}$/.test(protocol) || !SUPPORTED_PROTOCOLS.includes(Number(protocol))) {
-    throw new HephError('protocol_mismatch', unsupportedProtocolMessage(protocol), {
-      supported: [...SUPPORTED_PROTOCOLS],
+  if (!/^\d{1,6}$/.test(protocol) || !protocols.includes(Number(protocol))) {
+    throw new HephError('protocol_mismatch', unsupportedProtocolMessage(protocol, protocols), {
+      supported: [...protocols],
     });
   }
   const replica = header(request, HEADER_REPLICA);
@@ -175,6 +186,7 @@ function decodeOps(
 
 export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
   const { logger } = o;
+  const checkSyncHeaders = syncHeaderCheck(o.protocols);
 
   app.post(
     '/sync/push',
