@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import * as Automerge from '@automerge/automerge';
 import * as Y from 'yjs';
-import { DAEMON_WAL_PAGES } from '../src/daemon/idle-checkpoint.js';
+import { DAEMON_STORE_OPTIONS } from '../src/daemon/idle-checkpoint.js';
 import { asItem, updateItemLinked } from '../src/model/items.js';
 import { ManualClock } from '../src/ports/clock.js';
 import { seededRandom, type Random } from '../src/ports/random.js';
@@ -85,9 +85,6 @@ export const bodyFigures: FigureMeta[] = [
   },
 ];
 
-/** Stores set up as the daemon's is (its WAL bound; it checkpoints between bursts instead). */
-const DAEMON_STORE = { walAutocheckpointPages: DAEMON_WAL_PAGES };
-
 // ---- notes -----------------------------------------------------------------------------------
 
 const WORDS = (
@@ -137,7 +134,7 @@ function save(store: SqliteStore, id: string, body: string, base: string): NodeV
 function longNoteSaves(ctx: BenchContext): { p50: number; p99: number; cacheKb: number } {
   const clock = new ManualClock(NOW);
   const store = openStore(
-    { path: join(ctx.tempDir(), 'save.db'), ...DAEMON_STORE },
+    { path: join(ctx.tempDir(), 'save.db'), ...DAEMON_STORE_OPTIONS },
     { clock, random: seededRandom(70) },
   );
   try {
@@ -283,7 +280,7 @@ function typingHeph(ctx: BenchContext, w: Typing, attempt: number): number {
   const clock = new ManualClock(NOW);
   const stores = [0, 1].map((i) =>
     openStore(
-      { path: join(dir, `typing-${attempt}-${i}.db`), ...DAEMON_STORE },
+      { path: join(dir, `typing-${attempt}-${i}.db`), ...DAEMON_STORE_OPTIONS },
       { clock, random: seededRandom(90 + i) },
     ),
   ) as [SqliteStore, SqliteStore];
@@ -319,7 +316,7 @@ function typingHeph(ctx: BenchContext, w: Typing, attempt: number): number {
 function typingSqlFloor(ctx: BenchContext, w: Typing): number {
   const clock = new ManualClock(NOW);
   const store = openStore(
-    { path: join(ctx.tempDir(), 'floor.db'), ...DAEMON_STORE },
+    { path: join(ctx.tempDir(), 'floor.db'), ...DAEMON_STORE_OPTIONS },
     { clock, random: seededRandom(95) },
   );
   try {

@@ -12,7 +12,7 @@ import type { NodePatch } from '../src/ports/store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { medianIfShort, nowMs, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
-import { DAEMON_WAL_PAGES } from '../src/daemon/idle-checkpoint.js';
+import { DAEMON_STORE_OPTIONS } from '../src/daemon/idle-checkpoint.js';
 
 const BATCH = 1000;
 const START = Date.UTC(2026, 0, 1);
@@ -132,9 +132,6 @@ export function buildWorkload(tasks: number, updates: number): Workload {
   }
 }
 
-/** The store settings of a device's daemon (its WAL bound): ops from elsewhere are applied there. */
-export const DEVICE_STORE = { walAutocheckpointPages: DAEMON_WAL_PAGES };
-
 export function applyAll(store: SqliteStore, ops: readonly Op[]): void {
   for (let i = 0; i < ops.length; i += BATCH) {
     const batch = ops.slice(i, i + BATCH);
@@ -161,7 +158,7 @@ async function applyAndReplay(ctx: BenchContext): Promise<Record<string, number>
   const dir = ctx.tempDir();
   const clock = new ManualClock(w.endMs + 60_000);
   const open = (path: string, seed: number): SqliteStore =>
-    SqliteStore.open({ path, ...DEVICE_STORE }, { clock, random: seededRandom(seed) });
+    SqliteStore.open({ path, ...DAEMON_STORE_OPTIONS }, { clock, random: seededRandom(seed) });
 
   const applied = await medianIfShort(
     (attempt) => {

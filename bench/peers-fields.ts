@@ -30,7 +30,8 @@ import { SqliteStore } from '../src/store/sqlite-store.js';
 import { HubClient } from '../src/sync/hub-client.js';
 import { syncOnce } from '../src/sync/sync-once.js';
 import { encode } from '../src/transport/http-encoding.js';
-import { applyAll, buildWorkload, DEVICE_STORE, type Workload } from './engine.js';
+import { applyAll, buildWorkload, type Workload } from './engine.js';
+import { DAEMON_STORE_OPTIONS } from '../src/daemon/idle-checkpoint.js';
 import { median, medianIfShort, nowMs, perSecond } from './stats.js';
 import { startHub } from './sync.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
@@ -443,7 +444,7 @@ async function hephWire(
     const counted = countingAgent();
     const clock = new ManualClock(w.endMs + 60_000);
     const store = SqliteStore.open(
-      { path: join(ctx.tempDir(), 'device.db'), ...DEVICE_STORE },
+      { path: join(ctx.tempDir(), 'device.db'), ...DAEMON_STORE_OPTIONS },
       { clock, random: seededRandom(500) },
     );
     const device = new HubClient({
@@ -532,7 +533,7 @@ async function run(ctx: BenchContext): Promise<Record<string, number>> {
     const clock = new ManualClock(w.endMs + 60_000);
     const path = join(dir, `heph-${round}.db`);
     const store = SqliteStore.open(
-      { path, ...DEVICE_STORE },
+      { path, ...DAEMON_STORE_OPTIONS },
       { clock, random: seededRandom(600 + round) },
     );
     let hephRate: number;

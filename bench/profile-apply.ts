@@ -13,7 +13,8 @@ import { ManualClock } from '../src/ports/clock.js';
 import { seededRandom } from '../src/ports/random.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { Model } from '../src/model/model.js';
-import { applyAll, buildWorkload, DEVICE_STORE } from './engine.js';
+import { applyAll, buildWorkload } from './engine.js';
+import { DAEMON_STORE_OPTIONS } from '../src/daemon/idle-checkpoint.js';
 import { hephApplyForReads } from './peers-fields.js';
 import { nowMs } from './stats.js';
 
@@ -27,7 +28,7 @@ try {
   for (let i = 1; i <= runs; i++) {
     const clock = new ManualClock(w.endMs + 60_000);
     const store = SqliteStore.open(
-      { path: join(dir, `apply-${i}.db`), ...DEVICE_STORE },
+      { path: join(dir, `apply-${i}.db`), ...DAEMON_STORE_OPTIONS },
       { clock, random: seededRandom(100 + i) },
     );
     try {

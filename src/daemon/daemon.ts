@@ -17,7 +17,7 @@ import { buildNamespaces, type DaemonContext } from '../rpc/methods/index.js';
 import { createServices } from '../rpc/methods/context.js';
 import { doctorMethods } from '../rpc/methods/doctor.js';
 import { EventHub } from './events.js';
-import { DAEMON_WAL_PAGES, startIdleCheckpoint } from './idle-checkpoint.js';
+import { DAEMON_STORE_OPTIONS, startIdleCheckpoint } from './idle-checkpoint.js';
 import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
@@ -136,7 +136,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         path: config.db,
         exclusive: true,
         synchronous: config.mode === 'server' ? 'FULL' : 'NORMAL',
-        walAutocheckpointPages: DAEMON_WAL_PAGES,
+        ...DAEMON_STORE_OPTIONS,
       },
       { clock: deps.clock, random: deps.random, logger },
     );

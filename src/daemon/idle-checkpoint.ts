@@ -12,6 +12,9 @@ import type { CheckpointResult } from '../store/sqlite-store.js';
 export const DAEMON_WAL_PAGES = 10_000;
 export const IDLE_CHECKPOINT_MS = 1000;
 
+/** The store settings of a daemon's replica that go with checkpointing here (benches use them). */
+export const DAEMON_STORE_OPTIONS = { walAutocheckpointPages: DAEMON_WAL_PAGES } as const;
+
 /** Timers, injectable so tests decide when "idle" has come. */
 export interface IdleTimers {
   set(fn: () => void, ms: number): unknown;
