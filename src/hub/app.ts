@@ -169,7 +169,16 @@ export async function buildHub(o: HubOptions): Promise<HubApp> {
     },
   );
   const tracker = new DeviceTracker(hubStore, clock, logger);
-  const registry = cachedRegistry(caches, deviceMethods({ store: hubStore, clock, tracker }));
+  const registry = cachedRegistry(
+    caches,
+    deviceMethods({
+      store: hubStore,
+      clock,
+      tracker,
+      nameInData: (owner, replica, name) =>
+        caches.run(owner, (r) => r.store.setDeviceName(replica, name)),
+    }),
+  );
   const routes: HubRoute[] = [];
   let app: FastifyInstance;
   try {

@@ -57,6 +57,8 @@ export interface HubClientOptions {
   ownHigh?: () => string | undefined;
   /** Describes this replica to the hub in pushes. */
   replica?: Omit<ReplicaInfo, 'id'>;
+  /** Own ops not yet acknowledged; each push reports those left after it (`replica.pending`). */
+  pending?: () => number;
   /** Allow plain http to a host that is not loopback. */
   insecureHttp?: boolean;
   /** Bearer token for each request; undefined sends none (an open hub). Sign-in comes later. */
@@ -173,8 +175,11 @@ export class HubClient implements SyncTransport {
   /** The coding the hub said (in its last reply) that it reads in request bodies. */
   private requestCoding: Coding | undefined;
 
+  private origin: string;
+
   constructor(private readonly opts: HubClientOptions) {
     this.url = checkHubUrl(opts.url, opts.insecureHttp ?? false);
+    this.origin = opts.origin;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
@@ -187,10 +192,22 @@ export class HubClient implements SyncTransport {
     return this.http;
   }
 
+  /** The replica id sent from now on (the store took a new one: a re-enrolled device). */
+  setOrigin(origin: string): void {
+    this.origin = origin;
+  }
+
   async push(ops: readonly Op[], signal?: AbortSignal): Promise<PushResponse> {
     // PROTOCOL_VERSION sends field sets in their compact form (op-wire.ts).
+    // What stays unsent once this batch is acknowledged (the batch is part of the count).
+    const unsent = this.opts.pending?.();
+    const pending = unsent === undefined ? undefined : Math.max(0, unsent - ops.length);
     const body = {
-      replica: { ...this.opts.replica, id: this.opts.origin },
+      replica: {
+        ...this.opts.replica,
+        id: this.origin,
+        ...(pending !== undefined && { pending }),
+      },
       ops: ops.map(encodeWireOp),
     };
     return this.send('POST', '/sync/push', PushResponse, { body, signal });
@@ -285,7 +302,7 @@ export class HubClient implements SyncTransport {
     const target = new URL(path, this.url);
     const headers: Record<string, string> = {
       [HEADER_PROTOCOL]: String(PROTOCOL_VERSION),
-      [HEADER_REPLICA]: this.opts.origin,
+      [HEADER_REPLICA]: this.origin,
       accept: 'application/json',
       'accept-encoding': ACCEPT_ENCODING,
       ...o.headers,
