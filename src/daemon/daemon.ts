@@ -5,7 +5,7 @@
 // requests, closes the database and removes the socket and the owner file, and is idempotent.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { arch, availableParallelism, hostname, platform, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { HephError } from '../core/errors.js';
 import { deviceNameProblem, MAX_DEVICE_NAME } from '../core/op.js';
@@ -181,6 +181,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
           failpoint: deps.syncFailpoint,
           timeZone: config.timeZone,
           replica: { platform: process.platform, version: deps.version },
+          facts: {
+            platform: platform(),
+            arch: arch(),
+            cpus: availableParallelism(),
+            memory_bytes: totalmem(),
+            version: deps.version,
+          },
           ...(config.syncIntervalS !== undefined && {
             loop: { intervalMs: config.syncIntervalS * 1000 },
           }),

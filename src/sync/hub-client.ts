@@ -22,7 +22,10 @@ import { isErrorCode } from '../protocol/error-wire.js';
 import {
   HEADER_OWN_HIGH,
   HEADER_PROTOCOL,
+  HEADER_DEVICE_FACTS,
   HEADER_REPLICA,
+  encodeDeviceFacts,
+  type DeviceFactsWire,
   HubConfig,
   HubError,
   HubHealth,
@@ -57,6 +60,8 @@ export interface HubClientOptions {
   ownHigh?: () => string | undefined;
   /** Describes this replica to the hub in pushes. */
   replica?: Omit<ReplicaInfo, 'id'>;
+  /** The machine's facts, sent (Heph-Device-Facts) until a request with them succeeds. */
+  facts?: DeviceFactsWire;
   /** Own ops not yet acknowledged; each push reports those left after it (`replica.pending`). */
   pending?: () => number;
   /** Allow plain http to a host that is not loopback. */
@@ -176,6 +181,8 @@ export class HubClient implements SyncTransport {
   private requestCoding: Coding | undefined;
 
   private origin: string;
+  /** The facts reached the hub (once per process: each daemon start reports them). */
+  private factsSent = false;
 
   constructor(private readonly opts: HubClientOptions) {
     this.url = checkHubUrl(opts.url, opts.insecureHttp ?? false);
@@ -307,6 +314,8 @@ export class HubClient implements SyncTransport {
       'accept-encoding': ACCEPT_ENCODING,
       ...o.headers,
     };
+    const facts = this.factsSent || !this.opts.facts ? undefined : this.opts.facts;
+    if (facts) headers[HEADER_DEVICE_FACTS] = encodeDeviceFacts(facts);
     const token = await this.opts.getToken?.();
     if (token) headers.authorization = `Bearer ${token}`;
     const text = o.body === undefined ? undefined : JSON.stringify(o.body);
@@ -333,6 +342,7 @@ export class HubClient implements SyncTransport {
         continue;
       }
       if (res.status >= 300) throw this.statusError(res.status, res.json, res.text);
+      if (facts) this.factsSent = true;
       if (res.status === 204) return undefined;
       if (res.json === undefined) {
         throw new HephError(

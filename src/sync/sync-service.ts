@@ -10,7 +10,7 @@ import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Random } from '../ports/random.js';
-import { DEFAULT_PULL_LIMIT, MAX_PULL_WAIT_S } from '../protocol/sync.js';
+import { DEFAULT_PULL_LIMIT, MAX_PULL_WAIT_S, type DeviceFactsWire } from '../protocol/sync.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { HubClient, isOffline } from './hub-client.js';
 import { SyncLoop, type SyncLoopOptions } from './sync-loop.js';
@@ -59,6 +59,8 @@ export interface SyncServiceOptions {
   /** Seconds a long-poll waits at the hub (default 25; 0 turns long-polling off). */
   longPollS?: number;
   replica?: { name?: string; platform?: string; version?: string };
+  /** The machine's facts, reported with the first request after each start. */
+  facts?: DeviceFactsWire;
 }
 
 export interface SyncServiceDeps {
@@ -120,6 +122,7 @@ export class SyncService {
       clock: deps.clock,
       ...(o.insecureHttp !== undefined && { insecureHttp: o.insecureHttp }),
       ...(o.replica && { replica: o.replica }),
+      ...(o.facts && { facts: o.facts }),
       ...(deps.getToken && { getToken: deps.getToken }),
       onReply: () => this.reached(),
     });

@@ -113,9 +113,28 @@ it('shows the device names, not replica ids, in conflicts, history and sync stat
 
   // A rename on the hub is data: it reaches the other replica's conflicts and the device itself.
   const hubDevices = (await hubRpc(hub.url, 'device.list', {})) as {
-    devices: { id: string; replica: string | null }[];
+    devices: {
+      id: string;
+      replica: string | null;
+      platform: string | null;
+      arch: string | null;
+      cpus: number | null;
+      memory_bytes: number | null;
+      version: string | null;
+      pending_reported: number | null;
+    }[];
   };
   const entry = hubDevices.devices.find((d) => d.replica === laptopReplica)!;
+  // Registered by syncing (no enrolment): the machine's facts came with a start of its daemon,
+  // and its last push said nothing was left to send.
+  expect(entry).toMatchObject({
+    platform: process.platform,
+    arch: process.arch,
+    pending_reported: 0,
+  });
+  expect(entry.cpus).toBeGreaterThan(0);
+  expect(entry.memory_bytes).toBeGreaterThan(0);
+  expect(entry.version).toMatch(/^\d+\.\d+\.\d+/);
   await hubRpc(hub.url, 'device.rename', { id: entry.id, name: 'work laptop' });
   ok(await desk.run(['sync']));
   ok(await laptop.run(['sync']));
