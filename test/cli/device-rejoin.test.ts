@@ -5,6 +5,8 @@
 // replica, its never-pushed edits are re-stamped under the new id and uploaded, and the desk
 // sees each edit exactly once. The hub refuses the old replica id for good, whoever asks.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemClock } from '../../src/ports/clock.js';
@@ -183,8 +185,6 @@ it('re-enrols a revoked machine as a new replica: its edits reach the other devi
     // credential (bound to the new id); a positive control pushes under the new id.
     const stale = titleOp(Date.now(), 1, oldReplica);
     expect(await pushAs(oldReplica, alice, [stale])).toBe('403 device_revoked');
-    const { readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
     const kept = JSON.parse(
       readFileSync(
         join(laptop.home.env.XDG_CONFIG_HOME, 'heph', 'credentials', 'device.json'),
