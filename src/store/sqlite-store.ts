@@ -1304,12 +1304,14 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** The changes the given ops of this log belong to (ids not in the log are left out). */
+  /** The changes the given ops of this log belong to (ids not in the log, and device names, are
+   *  left out). */
   changesOf(ids: readonly string[]): Set<string> {
     const changes = new Set<string>();
     for (const id of ids) {
       const op = this.findOp(id);
-      if (op) changes.add(changeOf(op));
+      // Naming a device is no change a person made (as in countOwnChangesSince).
+      if (op && op.kind !== 'device.name') changes.add(changeOf(op));
     }
     return changes;
   }
