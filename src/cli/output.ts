@@ -309,7 +309,7 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
           ? `${text(c.title)} (${shorten(text(c.target))})`
           : shorten(text(c.target));
         const heads = items(c, 'heads').map((h) => {
-          const from = s.dim(`from ${text(h.origin)} at ${text(h.at)}`);
+          const from = s.dim(`from ${text(h.device ?? h.origin)} at ${text(h.at)}`);
           if (!body) return `    ${JSON.stringify(h.value)}  ${from}`;
           // A body's versions are texts: shown as their first lines, never as one JSON string.
           const lines = text(h.value).replace(/\n$/, '').split('\n');

@@ -750,6 +750,18 @@ export const GROUPS: Group[] = [
             run: async (c, a) => (await device()).rename(c, a),
           },
           {
+            name: 'name',
+            args: '[name]',
+            summary: "Show or set this device's name, which every device shows for its changes",
+            positionals: {
+              name: { type: 'string', describe: 'its new name (1 to 100 characters)' },
+            },
+            epilog:
+              'Needs no sign-in: the name is synced data, like a note. `heph device rename` on ' +
+              "a signed-in machine renames a device there and in the hub's list.",
+            run: async (c, a) => (await device()).name(c, a),
+          },
+          {
             name: 'revoke',
             args: '<id>',
             summary: 'Revoke a device at once (a lost laptop); says what the hub never received',

@@ -56,6 +56,7 @@ export function syncStatusLines(r: Rec, details: boolean, s: Styles): string {
     rows.push(['refused', changes(r.refused)]);
   }
   rows.push(['conflicts', num(r.conflicts) === 0 ? 'none' : String(num(r.conflicts))]);
+  if (typeof r.device_name === 'string') rows.push(['device', r.device_name]);
   if (typeof r.replica_id === 'string') rows.push(['replica', r.replica_id]);
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) lines.push(`  ${s.dim((k + ':').padEnd(w + 1))} ${v}`);

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseAllowUsers } from '../auth/owners.js';
 import { HephError } from '../core/errors.js';
+import { deviceNameProblem } from '../core/op.js';
 import { defaultConfigPath, defaultDbPath, defaultSocketPath, type Env } from './paths.js';
 
 export const MODES = ['local', 'server', 'client'] as const;
@@ -33,6 +34,7 @@ const FileConfig = z.strictObject({
   allow_users: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   trust_proxy: z.boolean().optional(),
   sync_interval: z.number().int().min(1).max(86_400).optional(),
+  device_name: z.string().min(1).optional(),
   cache_dir: z.string().min(1).optional(),
   cache_max_owners: z.number().int().min(1).max(1_000_000).optional(),
   cache_max_mb: z.number().int().min(1).max(16_777_216).optional(),
@@ -69,6 +71,8 @@ export interface DaemonFlags {
   trustProxy?: boolean | undefined;
   /** Mode local with a hub: seconds between background syncs. */
   syncInterval?: string | undefined;
+  /** Mode local: this device's name at first start (else the host name). */
+  deviceName?: string | undefined;
   /** Mode server: where the cache replicas live. */
   cacheDir?: string | undefined;
   cacheMaxOwners?: string | undefined;
@@ -105,6 +109,8 @@ export interface DaemonConfig {
   trustProxy?: boolean;
   /** Mode local with a hub: seconds between background syncs (default 30). */
   syncIntervalS?: number;
+  /** Mode local: the name this device takes at first start (default: the host name). */
+  deviceName?: string;
   /** Mode server: the cache replicas' directory (default: <data dir>/cache). */
   cacheDir?: string;
   /** Mode server: most owners with a cache replica kept (default 32). */
@@ -230,6 +236,7 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
     timeZone: first(env.HEPH_TIME_ZONE, file.time_zone),
     clockOffsetMs: offset ? Number(offset) : 0,
     ...syncInterval(flags, env, file),
+    ...deviceName(flags, env, file),
     ...hubFields(flags, env, file, cwd, configPath),
     ...cacheFields(flags, env, file, cwd),
     ...hubStoreFields(flags, env, file),
@@ -253,6 +260,20 @@ function syncInterval(
     return file.sync_interval === undefined ? {} : { syncIntervalS: file.sync_interval };
   }
   return { syncIntervalS: syncIntervalSeconds(given) };
+}
+
+function deviceName(
+  flags: DaemonFlags,
+  env: Env,
+  file: FileConfig,
+): Pick<DaemonConfig, 'deviceName'> {
+  const given = first(flags.deviceName, env.HEPH_DEVICE_NAME, file.device_name);
+  if (given === undefined) return {};
+  const problem = deviceNameProblem(given);
+  if (problem !== undefined) {
+    throw new HephError('invalid_params', `--device-name ${problem}`, { field: 'device-name' });
+  }
+  return { deviceName: given };
 }
 
 /** A --sync-interval as given (text): whole seconds from 1 to 86400, else invalid_params. */

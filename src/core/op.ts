@@ -1,13 +1,14 @@
 // The op: the unit of change and of sync. Wire and storage form:
-//   { id: <HLC>, kind: "node.set" | "body.update" | "link.add" | "link.remove" | <unknown>,
-//     target: <node id or link id>, payload: { … } }
+//   { id: <HLC>, kind: "node.set" | "body.update" | "link.add" | "link.remove" | "device.name"
+//       | <unknown>,
+//     target: <node id, link id, or (device.name) a replica id>, payload: { … } }
 // The id is the op's identity: two ops with one id must have identical content. Unknown kinds
 // are valid ops (stored and forwarded, not applied); unknown payload fields are ignored.
 // A change (the ops of one local command) is named by its first op's id: every later op of it
 // carries `payload.change` = that id (see changeOf).
 
 import { HephError } from './errors.js';
-import { isHlcString, originOf } from './hlc.js';
+import { isHlcString, isOrigin, originOf } from './hlc.js';
 import { isLinkId, isLinkType, isNodeId, linkId } from './ids.js';
 import { canonicalJson, isJson, isPlainObject, type Json } from './json.js';
 import { validateFieldValue } from './fields.js';
@@ -42,7 +43,32 @@ export type KnownOp =
   | { kind: 'node.set'; id: string; target: string; field: string; value: Json; prev: string[] }
   | BodyOp
   | { kind: 'link.add'; id: string; target: string; src: string; dst: string; type: string }
-  | { kind: 'link.remove'; id: string; target: string; observed: string[] };
+  | { kind: 'link.remove'; id: string; target: string; observed: string[] }
+  | DeviceNameOp;
+
+/**
+ * A device's name: a register keyed by the replica id (origin) it names, written like a node
+ * field (`prev` = the heads the writer saw), so names merge like every other register.
+ */
+export interface DeviceNameOp {
+  kind: 'device.name';
+  id: string;
+  /** The replica id named. */
+  target: string;
+  name: string;
+  prev: string[];
+}
+
+export const MAX_DEVICE_NAME = 100;
+
+/** Undefined when `name` can name a device, else what is wrong with it. */
+export function deviceNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return 'must be a string';
+  if (name.trim() === '') return 'must not be empty';
+  if (name.length > MAX_DEVICE_NAME) return `must be at most ${MAX_DEVICE_NAME} characters`;
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'must be one line without control characters';
+  return undefined;
+}
 
 export const KNOWN_KINDS = [
   'node.set',
@@ -51,6 +77,7 @@ export const KNOWN_KINDS = [
   'body.edit',
   'link.add',
   'link.remove',
+  'device.name',
 ] as const;
 
 /** A body branch id: the first 32 hex digits of SHA-256 over the node id and the first text. */
@@ -199,6 +226,13 @@ export function interpretOp(op: Op): KnownOp | undefined {
         throw bad(op.id, 'wiki links are derived from bodies, never ops');
       const observed = stringList(op.id, p.observed, 'observed');
       return { kind: 'link.remove', id: op.id, target: op.target, observed };
+    }
+    case 'device.name': {
+      if (!isOrigin(op.target)) throw bad(op.id, 'target is not a replica id (16 hex digits)');
+      const problem = deviceNameProblem(p.name);
+      if (problem !== undefined) throw bad(op.id, `payload.name ${problem}`);
+      const prev = p.prev === undefined ? [] : stringList(op.id, p.prev, 'prev');
+      return { kind: 'device.name', id: op.id, target: op.target, name: p.name as string, prev };
     }
     default:
       return undefined;

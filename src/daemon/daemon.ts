@@ -5,8 +5,10 @@
 // requests, closes the database and removes the socket and the owner file, and is idempotent.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { arch, availableParallelism, hostname, platform, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { HephError } from '../core/errors.js';
+import { deviceNameProblem, MAX_DEVICE_NAME } from '../core/op.js';
 import type { DaemonConfig } from '../config/config.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
@@ -126,6 +128,19 @@ export async function socketOwnerError(socket: string): Promise<HephError> {
   }
 }
 
+/**
+ * Gives this device its name at first start (the name other devices show for its changes): the
+ * one configured, else the host name. A name it already has (a later start, a rename on the hub)
+ * is kept.
+ */
+function nameThisDevice(store: SqliteStore, configured: string | undefined, logger: Logger): void {
+  if (store.deviceName(store.origin) !== undefined) return;
+  const host = hostname().trim().slice(0, MAX_DEVICE_NAME);
+  const name = configured ?? (deviceNameProblem(host) === undefined ? host : 'device');
+  store.setDeviceName(store.origin, name);
+  logger.info({ name }, 'named this device');
+}
+
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promise<Daemon> {
   const { logger } = deps;
   mkdirSync(dirname(config.db), { recursive: true, mode: 0o700 });
@@ -145,6 +160,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       throw await alreadyRunningError(config.db);
     throw e;
   }
+  if (config.mode === 'local') nameThisDevice(store, config.deviceName, logger);
   const owner: OwnerRecord = {
     pid: process.pid,
     socket: config.socket,
@@ -165,6 +181,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
           failpoint: deps.syncFailpoint,
           timeZone: config.timeZone,
           replica: { platform: process.platform, version: deps.version },
+          facts: {
+            platform: platform(),
+            arch: arch(),
+            cpus: availableParallelism(),
+            memory_bytes: totalmem(),
+            version: deps.version,
+          },
           ...(config.syncIntervalS !== undefined && {
             loop: { intervalMs: config.syncIntervalS * 1000 },
           }),

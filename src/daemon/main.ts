@@ -32,6 +32,9 @@ Options:
                      identity provider, that is not on loopback (env HEPH_INSECURE_HTTP=1)
   --sync-interval S  mode local: seconds between background syncs (default 30; env
                      HEPH_SYNC_INTERVAL); changes made here are pushed at once
+  --device-name NAME mode local: the name other devices show for this one, taken at first
+                     start (default: the host name; env HEPH_DEVICE_NAME); rename it later
+                     with \`heph device rename\`
   --http-addr ADDR   where the hub listens (mode server; default 127.0.0.1:8787; port 0 = any)
   --insecure-open    mode server: allow a non-loopback --http-addr without an identity provider
   --tls-cert PATH    mode server: serve HTTPS with this PEM certificate chain (env HEPH_TLS_CERT)
@@ -107,6 +110,7 @@ function parseFlags(argv: string[]) {
         'allow-users': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
         'sync-interval': { type: 'string' },
+        'device-name': { type: 'string' },
         'cache-dir': { type: 'string' },
         'cache-max-owners': { type: 'string' },
         'cache-max-mb': { type: 'string' },
@@ -194,6 +198,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         allowUsers: flags['allow-users'],
         trustProxy: flags['trust-proxy'],
         syncInterval: flags['sync-interval'],
+        deviceName: flags['device-name'],
         cacheDir: flags['cache-dir'],
         cacheMaxOwners: flags['cache-max-owners'],
         cacheMaxMb: flags['cache-max-mb'],

@@ -30,9 +30,11 @@ import type { Logger } from '../ports/logger.js';
 import { cryptoRandom, type Random } from '../ports/random.js';
 import {
   Cursor,
+  HEADER_DEVICE_FACTS,
   HEADER_REPLICA,
   MAX_PULL_WAIT_S,
   MAX_PUSH_OPS,
+  parseDeviceFacts,
   SUPPORTED_PROTOCOLS,
   type HubConfig,
 } from '../protocol/sync.js';
@@ -180,7 +182,16 @@ export async function buildHub(o: HubOptions): Promise<HubApp> {
     },
   );
   const tracker = new DeviceTracker(hubStore, clock, logger);
-  const registry = cachedRegistry(caches, deviceMethods({ store: hubStore, clock, tracker }));
+  const registry = cachedRegistry(
+    caches,
+    deviceMethods({
+      store: hubStore,
+      clock,
+      tracker,
+      nameInData: (owner, replica, name) =>
+        caches.run(owner, (r) => r.store.setDeviceName(replica, name)),
+    }),
+  );
   const routes: HubRoute[] = [];
   let app: FastifyInstance;
   try {
@@ -335,9 +346,19 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     const after = (request.query as Record<string, unknown> | undefined)?.after;
     const cursor =
       route === '/sync/pull' && Cursor.safeParse(after).success ? Number(after) : undefined;
+    const facts = parseDeviceFacts(request.headers[HEADER_DEVICE_FACTS]);
     const device = await tracker.seen(principalOf(request), replica, {
       register: route !== '/rpc',
       cursor,
+      ...(facts !== undefined && {
+        facts: {
+          platform: facts.platform,
+          arch: facts.arch,
+          cpus: facts.cpus,
+          memoryBytes: facts.memory_bytes,
+          version: facts.version,
+        },
+      }),
     });
     if (device !== undefined) deviceOfRequest.set(request, device);
   });

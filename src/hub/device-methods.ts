@@ -8,13 +8,15 @@
 // - every call reads and writes only the caller's owner's devices;
 // - device.enroll answers its one-time token once (the store keeps its hash), default 1 h, at
 //   most 24 h; `regenerate` replaces the token of a device still pending (the old one stops);
+// - device.rename renames the device in the registry and in its owner's data (a device.name op
+//   written through the owner's cache replica), so every replica shows the new name;
 // - device.revoke says what the hub never received from the device: its ops after its last
 //   acknowledged push, of which it last reported `pending_reported` unpushed.
 
 import { z } from 'zod';
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
-import type { DeviceRecord, HubStore } from '../ports/hub-store.js';
+import type { DeviceRecord, HubStore, OwnerId } from '../ports/hub-store.js';
 import { defineMethod, HUB_ONLY, type MethodDef } from '../rpc/registry.js';
 import { newDeviceId, newSecret, parseTtl } from './credentials.js';
 import type { DeviceTracker, HubPrincipal } from './devices.js';
@@ -53,6 +55,8 @@ export interface DeviceMethodDeps {
   store: HubStore;
   clock: Clock;
   tracker: DeviceTracker;
+  /** Writes a device's name into its owner's data (the synced register every replica shows). */
+  nameInData?: (owner: OwnerId, replica: string, name: string) => Promise<void>;
 }
 
 /** The caller (admin: dispatch checked the role); on an open hub, refused when the method would
@@ -139,7 +143,9 @@ export function deviceMethods(deps: DeviceMethodDeps): MethodDef<z.ZodType, HubR
       result: z.strictObject({ device: DeviceView }),
       handler: async (p, ctx: HubRpcContext) => {
         const c = callerOf(ctx, 'device.rename', false);
-        return { device: await shown(await store.renameDevice(c.owner, p.id, p.name)) };
+        const d = await store.renameDevice(c.owner, p.id, p.name);
+        if (d.replica !== undefined) await deps.nameInData?.(c.owner, d.replica, d.name);
+        return { device: await shown(d) };
       },
     }),
     defineMethod({

@@ -17,7 +17,7 @@
 import type { OwnedPrincipal } from '../auth/principal.js';
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
-import type { DeviceRecord, HubStore } from '../ports/hub-store.js';
+import type { DeviceFacts, DeviceRecord, HubStore } from '../ports/hub-store.js';
 import type { Logger } from '../ports/logger.js';
 import { newDeviceId } from './credentials.js';
 
@@ -63,7 +63,7 @@ export class DeviceTracker {
   async seen(
     caller: HubPrincipal,
     replica: string | undefined,
-    o: { register: boolean; cursor?: number | undefined },
+    o: { register: boolean; cursor?: number | undefined; facts?: DeviceFacts | undefined },
   ): Promise<DeviceRecord | undefined> {
     let d = caller.deviceRecord;
     if (d === undefined && replica !== undefined) {
@@ -79,7 +79,7 @@ export class DeviceTracker {
     }
     if (d === undefined) return undefined;
     if (d.status === 'revoked') throw revokedError(d);
-    await this.touch(d, o.cursor);
+    await this.touch(d, o.cursor, o.facts);
     return d;
   }
 
@@ -110,7 +110,12 @@ export class DeviceTracker {
     };
   }
 
-  private async touch(d: DeviceRecord, cursor: number | undefined): Promise<void> {
+  /** Records last seen (at most every LAST_SEEN_WRITE_MS) and reported facts (at once). */
+  private async touch(
+    d: DeviceRecord,
+    cursor: number | undefined,
+    facts: DeviceFacts | undefined,
+  ): Promise<void> {
     const now = this.clock.now();
     const prev = this.latest.get(d.id);
     this.latest.set(d.id, {
@@ -118,7 +123,14 @@ export class DeviceTracker {
       ...((cursor ?? prev?.cursor) !== undefined && { cursor: cursor ?? prev!.cursor! }),
     });
     const last = this.written.get(d.id) ?? d.lastSeenMs;
-    if (last !== undefined && now - last < LAST_SEEN_WRITE_MS && now >= last) return;
+    if (
+      facts === undefined &&
+      last !== undefined &&
+      now - last < LAST_SEEN_WRITE_MS &&
+      now >= last
+    ) {
+      return;
+    }
     this.written.set(d.id, now);
     try {
       await this.store.touchDevice({
@@ -126,6 +138,7 @@ export class DeviceTracker {
         id: d.id,
         seenMs: now,
         cursor: cursor ?? prev?.cursor,
+        facts,
       });
     } catch (e) {
       // Last seen is a hint: a request is not failed for it.

@@ -101,11 +101,11 @@ export class History {
     );
   }
 
-  /** A replica's name as history shows it (device names are not synced yet: the replica id). */
+  /** A replica's name as history shows it: "this device", its device name, else its id. */
   device(origin: string): string {
     return origin === this.store.origin && this.options.ownDevice !== undefined
       ? this.options.ownDevice
-      : origin;
+      : (this.store.deviceName(origin) ?? origin);
   }
 
   /**

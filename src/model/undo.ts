@@ -93,6 +93,8 @@ export class Undo {
     const out: OwnChange[] & { made?: boolean } = [];
     const undone = new Set<string>();
     this.history.log.ownChanges(this.store.origin, (c) => {
+      // Naming a device is no edit of notes: undo passes it by.
+      if (c.ops.every((o) => o.kind === 'device.name')) return true;
       out.made = true;
       if (c.undoes !== undefined) undone.add(c.undoes);
       else if (!undone.has(c.change)) out.push(c);

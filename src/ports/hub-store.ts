@@ -157,6 +157,8 @@ export interface DeviceTouch {
   id: string;
   seenMs: number;
   cursor?: number | undefined;
+  /** The machine's facts as the device reported them now (those given replace the stored). */
+  facts?: DeviceFacts | undefined;
 }
 
 export interface HubStore {

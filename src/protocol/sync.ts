@@ -38,6 +38,57 @@ export const HEADER_PROTOCOL = 'heph-protocol';
 export const HEADER_REPLICA = 'heph-replica';
 /** The highest id among the caller's own ops that it holds (from PROTOCOL_NO_ECHO on). */
 export const HEADER_OWN_HIGH = 'heph-own-high';
+/**
+ * The machine a device runs on, sent with its first request after each start:
+ * `platform=linux&arch=x64&cpus=8&memory_bytes=16777216000&version=0.1.0` (form-encoded; any
+ * key may be missing, unknown keys are ignored). The hub records it in its device registry.
+ */
+export const HEADER_DEVICE_FACTS = 'heph-device-facts';
+
+export interface DeviceFactsWire {
+  platform?: string;
+  arch?: string;
+  cpus?: number;
+  memory_bytes?: number;
+  version?: string;
+}
+
+/** The header's value for these facts. */
+export function encodeDeviceFacts(f: DeviceFactsWire): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(f)) if (v !== undefined) q.set(k, String(v));
+  return q.toString();
+}
+
+/** The facts a header holds; undefined when it holds none (bad values are left out). */
+export function parseDeviceFacts(header: unknown): DeviceFactsWire | undefined {
+  if (typeof header !== 'string' || header.length > 1000) return undefined;
+  const q = new URLSearchParams(header);
+  const text = (k: string) => {
+    const v = q.get(k)?.trim();
+    return v !== undefined && v !== '' && v.length <= 100 && !/[\u0000-\u001f]/.test(v)
+      ? v
+      : undefined;
+  };
+  const count = (k: string) => {
+    const v = q.get(k);
+    return v !== null && /^\d{1,16}$/.test(v) && Number.isSafeInteger(Number(v))
+      ? Number(v)
+      : undefined;
+  };
+  const f: DeviceFactsWire = {};
+  const platform = text('platform');
+  const arch = text('arch');
+  const cpus = count('cpus');
+  const memory = count('memory_bytes');
+  const version = text('version');
+  if (platform !== undefined) f.platform = platform;
+  if (arch !== undefined) f.arch = arch;
+  if (cpus !== undefined) f.cpus = cpus;
+  if (memory !== undefined) f.memory_bytes = memory;
+  if (version !== undefined) f.version = version;
+  return Object.keys(f).length > 0 ? f : undefined;
+}
 
 /** Whether a device speaking `protocol` sends and receives field sets in their compact form. */
 export function compactOps(protocol: number): boolean {

@@ -75,6 +75,7 @@ export function checkBodyOp(op: KnownOp): void {
     case 'node.set':
     case 'link.add':
     case 'link.remove':
+    case 'device.name':
       return;
     default: {
       const unsorted: never = op;

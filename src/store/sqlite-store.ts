@@ -22,6 +22,7 @@ import {
   decodeHlc,
   encodeHlc,
   HlcClock,
+  isOrigin,
   originOf,
   wallOf,
   type Hlc,
@@ -51,6 +52,7 @@ import {
 } from '../core/link-set.js';
 import {
   changeOf,
+  deviceNameProblem,
   interpretOp,
   type BodyOp,
   MAX_BODY_CHANGE_BYTES,
@@ -60,6 +62,7 @@ import {
   type Op,
 } from '../core/op.js';
 import { applyWrite, EMPTY_REGISTER, headIds, viewRegister } from '../core/register.js';
+import { DeviceNames } from './device-names.js';
 import {
   covers,
   parseVersion,
@@ -170,15 +173,20 @@ export interface SqliteStoreDeps {
 }
 
 const MAX_LIST = 10_000;
+
+type OpRowText = { id: string; kind: string; target: string; payload: string };
 const CACHE_LIMIT = 20_000;
 
 export class SqliteStore implements Store {
-  readonly origin: string;
+  private originId: string;
   private readonly db: Database.Database;
-  private readonly hlc: HlcClock;
+  private hlc: HlcClock;
   private readonly clock: Clock;
+  private readonly random: Random;
   private readonly logger: Logger;
-  private readonly yjsClient: number;
+  private yjsClient: number;
+  /** Device names, read from the log (device-names.ts). */
+  private readonly names: DeviceNames;
   private readonly newUlid: (now: number) => string;
   private readonly extractWikiTargets: ((body: string) => string[]) | undefined;
   private readonly wikiTargetsMayDiffer: ((before: string, after: string) => boolean) | undefined;
@@ -231,11 +239,13 @@ export class SqliteStore implements Store {
     this.bodyCompaction = options.bodyCompaction ?? DEFAULT_COMPACTION;
     this.wikiTargetsMayDiffer = deps.wikiTargetsMayDiffer;
     this.clock = deps.clock;
+    this.random = deps.random;
     this.logger = deps.logger ?? silentLogger;
     this.extractWikiTargets = deps.extractWikiTargets;
     this.newUlid = ulidFactory(deps.random);
     this.stmt = prepareStatements(db);
     this.bodyStmt = prepareBodyStatements(db);
+    this.names = new DeviceNames(db);
     this.runTransaction = db.transaction((fn: () => unknown) => fn());
     let origin = this.getMeta('origin');
     // A copy made by `backup` is marked: whoever opens it first becomes a new replica, so two
@@ -249,7 +259,7 @@ export class SqliteStore implements Store {
       if (previous)
         this.logger.info({ previous, origin }, 'opened a copy of a database: new replica id');
     }
-    this.origin = origin;
+    this.originId = origin;
     const persisted = this.getMeta('hlc');
     this.clockSaved = persisted;
     // The high-water mark is the larger of the one in meta and the log's highest op id (a local
@@ -306,6 +316,11 @@ export class SqliteStore implements Store {
     return { busy: r!.busy !== 0, walFrames: r!.log, checkpointed: r!.checkpointed };
   }
 
+  /** This replica's id: the origin of the ops it writes. */
+  get origin(): string {
+    return this.originId;
+  }
+
   // ---- transactions and change notification -------------------------------------------------
 
   /**
@@ -333,6 +348,7 @@ export class SqliteStore implements Store {
       this.changeMark = undefined;
       // The rows rolled back; the caches must not keep what they held.
       this.states.clear();
+      this.names.forget();
       this.bodyCache.rollback();
       this.ownCount = undefined;
       this.ownChanges = undefined;
@@ -513,6 +529,9 @@ export class SqliteStore implements Store {
         if (isLive(before) !== isLive(after)) this.changed.links.add(k.target);
         return;
       }
+      case 'device.name':
+        this.names.forget();
+        return;
     }
   }
 
@@ -1252,7 +1271,8 @@ export class SqliteStore implements Store {
 
   /**
    * How many of this replica's own changes (local commands) have an op after a local cursor: the
-   * "changes waiting to upload" a person reads. Kept and extended like countOwnOpsSince. The ops
+   * "changes waiting to upload" a person reads (naming a device is none: its ops count as ops
+   * only). Kept and extended like countOwnOpsSince. The ops
    * of one change are adjacent in the log (one transaction wrote them), so counting where the
    * change id differs from the op before it counts each change once.
    */
@@ -1292,12 +1312,14 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** The changes the given ops of this log belong to (ids not in the log are left out). */
+  /** The changes the given ops of this log belong to (ids not in the log, and device names, are
+   *  left out). */
   changesOf(ids: readonly string[]): Set<string> {
     const changes = new Set<string>();
     for (const id of ids) {
       const op = this.findOp(id);
-      if (op) changes.add(changeOf(op));
+      // Naming a device is no change a person made (as in countOwnChangesSince).
+      if (op && op.kind !== 'device.name') changes.add(changeOf(op));
     }
     return changes;
   }
@@ -1330,22 +1352,73 @@ export class SqliteStore implements Store {
    * the materialized state is rebuilt. Returns old id → new id.
    */
   restampOps(ids: readonly string[]): Map<string, string> {
-    const wanted = [...new Set(ids)].sort();
-    type Row = { id: string; kind: string; target: string; payload: string };
-    return this.transaction(() => {
-      const get = this.db.prepare('SELECT id, kind, target, payload FROM oplog WHERE id = ?');
+    return this.transaction(() => this.restampRows(this.ownRows(ids)));
+  }
+
+  /**
+   * Makes this replica a new one: a new origin (replica id), under which `ids` (own ops no other
+   * replica has: a revoked device's never-pushed ops) are re-stamped as restampOps does. Ops of
+   * the old origin stay in the log as any other replica's. Returns the new origin and old id →
+   * new id. The device's name moves to the new origin with it.
+   */
+  newOrigin(
+    ids: readonly string[],
+    given?: string,
+  ): { origin: string; renamed: Map<string, string> } {
+    if (given !== undefined && !isOrigin(given)) {
+      throw invalid('replica', 'must be a replica id (16 hex digits)');
+    }
+    const before = { origin: this.originId, hlc: this.hlc, yjs: this.yjsClient };
+    try {
+      return this.transaction(() => {
+        const rows = this.ownRows(ids);
+        const name = this.deviceName(before.origin);
+        const origin = given ?? randomHex(this.random, 16);
+        const used = this.db
+          .prepare('SELECT 1 FROM oplog WHERE substr(id, -16) = ? LIMIT 1')
+          .get(origin);
+        if (used !== undefined || origin === before.origin) {
+          throw new HephError('conflict', `replica id ${origin} already wrote ops here`, {
+            replica: origin,
+          });
+        }
+        this.stmt.putMeta.run('origin', origin);
+        this.originId = origin;
+        this.hlc = new HlcClock(origin, this.clock, this.hlc.peek());
+        this.yjsClient = yjsClientId(origin);
+        const renamed = this.restampRows(rows);
+        if (name !== undefined) this.setDeviceName(origin, name);
+        this.logger.info({ previous: before.origin, origin }, 'this replica has a new id');
+        return { origin, renamed };
+      });
+    } catch (e) {
+      this.originId = before.origin;
+      this.hlc = before.hlc;
+      this.yjsClient = before.yjs;
+      throw e;
+    }
+  }
+
+  private ownRows(ids: readonly string[]): OpRowText[] {
+    const get = this.db.prepare('SELECT id, kind, target, payload FROM oplog WHERE id = ?');
+    const rows: OpRowText[] = [];
+    for (const id of [...new Set(ids)].sort()) {
+      const r = get.get(id) as OpRowText | undefined;
+      if (!r) continue;
+      if (originOf(r.id) !== this.origin) {
+        throw new HephError('invalid_params', `op ${r.id} is not this replica's own`, { id });
+      }
+      rows.push(r);
+    }
+    return rows;
+  }
+
+  /** Re-stamps own rows (see restampOps); call inside a transaction. */
+  private restampRows(rows: readonly OpRowText[]): Map<string, string> {
+    {
       const insert = this.db.prepare(
         'INSERT INTO oplog (seq, id, kind, target, payload, change) VALUES (?, ?, ?, ?, ?, ?)',
       );
-      const rows: Row[] = [];
-      for (const id of wanted) {
-        const r = get.get(id) as Row | undefined;
-        if (!r) continue;
-        if (originOf(r.id) !== this.origin) {
-          throw new HephError('invalid_params', `op ${r.id} is not this replica's own`, { id });
-        }
-        rows.push(r);
-      }
       const renamed = new Map<string, string>();
       if (rows.length === 0) return renamed;
       // New seqs must follow every old one (a sync cursor may already be past the deleted rows),
@@ -1384,9 +1457,10 @@ export class SqliteStore implements Store {
         );
         renamed.set(r.id, id);
       }
+      this.names.forget();
       this.rebuild();
       return renamed;
-    });
+    }
   }
 
   /**
@@ -1425,6 +1499,32 @@ export class SqliteStore implements Store {
       if (value === undefined) this.stmt.delMeta.run(`setting:${key}`);
       else this.stmt.putMeta.run(`setting:${key}`, value);
     });
+  }
+
+  // ---- device names ---------------------------------------------------------------------------
+
+  /** The name of the device with replica id `origin`, or undefined when it was never named. */
+  deviceName(origin: string): string | undefined {
+    return this.names.name(origin);
+  }
+
+  /** Every named device: replica id → name. */
+  deviceNames(): Map<string, string> {
+    return this.names.all();
+  }
+
+  /**
+   * Names the device with replica id `origin` (this device's own or another's, as a hub
+   * rename does): a device.name op superseding every name it had. Writes nothing when that is
+   * already its only name.
+   */
+  setDeviceName(origin: string, name: string): void {
+    if (!isOrigin(origin)) throw invalid('origin', 'must be a replica id (16 hex digits)');
+    const problem = deviceNameProblem(name);
+    if (problem !== undefined) throw invalid('name', problem);
+    const reg = this.names.register(origin);
+    if (reg.heads.length === 1 && reg.heads[0]?.value === canonicalJson(name)) return;
+    this.transaction(() => this.emit('device.name', origin, { name, prev: headIds(reg) }));
   }
 
   conflicts(): ConflictView[] {

@@ -66,6 +66,7 @@ export function prepareStatements(db: Database.Database) {
     ownChangesBetween: db
       .prepare(
         `SELECT coalesce(change, id) FROM oplog WHERE seq > ? AND seq <= ? AND substr(id, -16) = ?
+           AND kind != 'device.name'
          ORDER BY seq`,
       )
       .pluck(),

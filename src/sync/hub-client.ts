@@ -23,7 +23,10 @@ import {
   compactOps,
   HEADER_OWN_HIGH,
   HEADER_PROTOCOL,
+  HEADER_DEVICE_FACTS,
   HEADER_REPLICA,
+  encodeDeviceFacts,
+  type DeviceFactsWire,
   HubConfig,
   HubError,
   HubHealth,
@@ -59,6 +62,10 @@ export interface HubClientOptions {
   ownHigh?: () => string | undefined;
   /** Describes this replica to the hub in pushes. */
   replica?: Omit<ReplicaInfo, 'id'>;
+  /** The machine's facts, sent (Heph-Device-Facts) until a request with them succeeds. */
+  facts?: DeviceFactsWire;
+  /** Own ops not yet acknowledged; each push reports those left after it (`replica.pending`). */
+  pending?: () => number;
   /** Allow plain http to a host that is not loopback. */
   insecureHttp?: boolean;
   /** Bearer token for each request; undefined sends none (an open hub). Sign-in comes later. */
@@ -182,8 +189,13 @@ export class HubClient implements SyncTransport {
    */
   private protocolVersion = PROTOCOL_VERSION;
 
+  private origin: string;
+  /** The facts reached the hub (once per process: each daemon start reports them). */
+  private factsSent = false;
+
   constructor(private readonly opts: HubClientOptions) {
     this.url = checkHubUrl(opts.url, opts.insecureHttp ?? false);
+    this.origin = opts.origin;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
@@ -201,10 +213,22 @@ export class HubClient implements SyncTransport {
     return this.protocolVersion;
   }
 
+  /** The replica id sent from now on (the store took a new one: a re-enrolled device). */
+  setOrigin(origin: string): void {
+    this.origin = origin;
+  }
+
   async push(ops: readonly Op[], signal?: AbortSignal): Promise<PushResponse> {
+    // What stays unsent once this batch is acknowledged (the batch is part of the count).
+    const unsent = this.opts.pending?.();
+    const pending = unsent === undefined ? undefined : Math.max(0, unsent - ops.length);
     // From PROTOCOL_COMPACT_OPS on, field sets travel in their compact form (op-wire.ts).
     const bodyFor = (protocol: number) => ({
-      replica: { ...this.opts.replica, id: this.opts.origin },
+      replica: {
+        ...this.opts.replica,
+        id: this.origin,
+        ...(pending !== undefined && { pending }),
+      },
       ops: compactOps(protocol) ? ops.map(encodeWireOp) : ops,
     });
     return this.send('POST', '/sync/push', PushResponse, { bodyFor, signal });
@@ -333,11 +357,13 @@ export class HubClient implements SyncTransport {
     const target = new URL(path, this.url);
     const headers: Record<string, string> = {
       [HEADER_PROTOCOL]: String(protocol),
-      [HEADER_REPLICA]: this.opts.origin,
+      [HEADER_REPLICA]: this.origin,
       accept: 'application/json',
       'accept-encoding': ACCEPT_ENCODING,
       ...o.headers,
     };
+    const facts = this.factsSent || !this.opts.facts ? undefined : this.opts.facts;
+    if (facts) headers[HEADER_DEVICE_FACTS] = encodeDeviceFacts(facts);
     const token = await this.opts.getToken?.();
     if (token) headers.authorization = `Bearer ${token}`;
     const json = o.bodyFor ? o.bodyFor(protocol) : o.body;
@@ -365,6 +391,7 @@ export class HubClient implements SyncTransport {
         continue;
       }
       if (res.status >= 300) throw this.statusError(res.status, res.json, res.text);
+      if (facts) this.factsSent = true;
       if (res.status === 204) return undefined;
       if (res.json === undefined) {
         throw new HephError(

@@ -142,6 +142,16 @@ export class SyncLoop {
     });
   }
 
+  /** Starts again after a halt (the device was enrolled anew); a no-op when not halted. */
+  resume(): void {
+    if (this.halted === undefined || this.stopping !== undefined) return;
+    this.halted = undefined;
+    this.failures = 0;
+    this.outageSince = undefined;
+    this.lateFailures = 0;
+    this.schedule(0);
+  }
+
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;

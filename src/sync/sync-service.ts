@@ -10,7 +10,7 @@ import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Random } from '../ports/random.js';
-import { DEFAULT_PULL_LIMIT, MAX_PULL_WAIT_S } from '../protocol/sync.js';
+import { DEFAULT_PULL_LIMIT, MAX_PULL_WAIT_S, type DeviceFactsWire } from '../protocol/sync.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { HubClient, isOffline } from './hub-client.js';
 import { SyncLoop, type SyncLoopOptions } from './sync-loop.js';
@@ -22,7 +22,15 @@ import {
   type SyncProgress,
   type SyncResult,
 } from './sync-once.js';
-import { pendingCount, pullCursor, quarantine, unpulled, unsentCounts } from './sync-state.js';
+import {
+  pendingCount,
+  pullCursor,
+  pushSeq,
+  quarantine,
+  setQuarantine,
+  unpulled,
+  unsentCounts,
+} from './sync-state.js';
 import {
   plural,
   withVerdict,
@@ -51,6 +59,8 @@ export interface SyncServiceOptions {
   /** Seconds a long-poll waits at the hub (default 25; 0 turns long-polling off). */
   longPollS?: number;
   replica?: { name?: string; platform?: string; version?: string };
+  /** The machine's facts, reported with the first request after each start. */
+  facts?: DeviceFactsWire;
 }
 
 export interface SyncServiceDeps {
@@ -108,9 +118,11 @@ export class SyncService {
       url: o.hubUrl,
       origin: store.origin,
       ownHigh: () => store.ownHigh(),
+      pending: () => pendingCount(store),
       clock: deps.clock,
       ...(o.insecureHttp !== undefined && { insecureHttp: o.insecureHttp }),
       ...(o.replica && { replica: o.replica }),
+      ...(o.facts && { facts: o.facts }),
       ...(deps.getToken && { getToken: deps.getToken }),
       onReply: () => this.reached(),
     });
@@ -181,6 +193,44 @@ export class SyncService {
     }
   }
 
+  /**
+   * Makes this revoked device the new replica `replica` (the id its new credential is bound to)
+   * and syncs again: its own ops the hub never acknowledged (and those held for clock drift) are
+   * re-stamped under the new id in one transaction, so they go out once, under an origin the
+   * hub accepts; the old origin's ops already on the hub stay as they are.
+   */
+  rejoin(replica: string): { previous: string; replica: string; restamped: number } {
+    const { store } = this.deps;
+    if (this.lastError?.kind !== 'revoked' && this.loop.haltedBy === undefined) {
+      throw new HephError(
+        'conflict',
+        'this device was not revoked on its hub: it keeps its replica id',
+        { reason: 'not_revoked' },
+      );
+    }
+    const previous = store.origin;
+    const restamped = store.transaction(() => {
+      const unsent = store.ownOpsSince(pushSeq(store), Number.MAX_SAFE_INTEGER).ops;
+      const q = quarantine(store);
+      const held = q.filter((r) => r.code === 'clock_drift' || r.code === 'device_revoked');
+      const { renamed } = store.newOrigin(
+        [...unsent.map((o) => o.id), ...held.map((r) => r.id)],
+        replica,
+      );
+      setQuarantine(
+        store,
+        q.filter((r) => !renamed.has(r.id)),
+      );
+      return renamed.size;
+    });
+    this.client.setOrigin(replica);
+    this.deps.logger.info({ previous, replica, restamped }, 'sync: rejoined as a new replica');
+    this.setError(undefined);
+    this.loop.resume();
+    this.publish();
+    return { previous, replica, restamped };
+  }
+
   status(): SyncStatus {
     const { store } = this.deps;
     const iso = (t: number | undefined): string | null =>
@@ -191,6 +241,7 @@ export class SyncService {
         mode: 'local',
         hub: this.client.url.href,
         replica_id: store.origin,
+        device_name: store.deviceName(store.origin) ?? null,
         last_attempt: iso(this.lastAttempt),
         last_success: iso(this.lastSuccess),
         last_error: this.lastError ?? null,

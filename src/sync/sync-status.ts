@@ -56,6 +56,8 @@ export interface SyncFacts {
   mode: string;
   hub: string | null;
   replica_id: string | null;
+  /** This device's name (a synced register other devices show for its changes). */
+  device_name: string | null;
   last_attempt: string | null;
   last_success: string | null;
   last_error: SyncErrorView | null;
@@ -115,14 +117,20 @@ export function stateOf(s: SyncFacts): SyncState {
 
 export const REVOKED_VERDICT =
   'not syncing: this device was revoked on the hub; nothing here was deleted (`heph export` ' +
-  'still works); to sync again, enrol it anew with a fresh database';
+  'still works); to sync again, enrol it again (`heph auth enroll`): it becomes a new replica ' +
+  'and uploads what the hub never received';
 
 /** The one line a person reads first: what is wrong (or "in sync"), then what is open. */
 export function verdictOf(s: SyncFacts, timeZone?: string): string {
   if (s.mode === 'client') return s.hub ? `online only: every call goes to ${s.hub}` : 'no hub';
   if (s.hub === null) return 'not syncing: no hub configured';
   const e = s.last_error;
-  const upload = s.pending.changes > 0 ? plural(s.pending.changes, 'change') : '';
+  const upload =
+    s.pending.changes > 0
+      ? plural(s.pending.changes, 'change')
+      : s.pending.ops > 0
+        ? "this device's name"
+        : '';
   const parts: string[] = [];
   if (e?.kind === 'offline') parts.push(`hub unreachable since ${hhmm(e.since, timeZone)}`);
   else if (e?.kind === 'revoked') parts.push(REVOKED_VERDICT);
@@ -148,11 +156,16 @@ export function withVerdict(s: SyncFacts, timeZone?: string): SyncStatus {
 }
 
 /** Status of a daemon that has no hub to sync with. */
-export function unsyncedStatus(mode: string, replicaId: string | null = null): SyncStatus {
+export function unsyncedStatus(
+  mode: string,
+  replicaId: string | null = null,
+  deviceName: string | null = null,
+): SyncStatus {
   return withVerdict({
     mode,
     hub: null,
     replica_id: replicaId,
+    device_name: deviceName,
     last_attempt: null,
     last_success: null,
     last_error: null,

@@ -166,8 +166,9 @@ describe('dispatch: every method as every role, on every surface', () => {
     );
     // device.*: an editor and a viewer refused, 4 methods × 2 roles × 1 surface at least.
     expect(counts.refused).toBeGreaterThan(60);
-    // export, import and backup over HTTP, device.* on the socket, as every role.
-    expect(counts.offSurface).toBe(3 * 3 + 4 * 3);
+    // export, import, backup, device.name and sync.rejoin over HTTP, the hub's device.* on the
+    // socket, as every role.
+    expect(counts.offSurface).toBe(5 * 3 + 4 * 3);
   });
 
   it('declares the roles the rules give: reads viewer, writes (creating included) editor', () => {

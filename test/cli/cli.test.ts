@@ -370,6 +370,9 @@ printf 'one, from the editor\ntwo\nthree\n' > "$1"
       'events.unsubscribe',
       'sync.now',
       'sync.status',
+      // heph device name; heph auth enroll of a revoked device
+      'device.name',
+      'sync.rejoin',
       'repair.check',
       'repair.run',
       'doctor.check',

@@ -301,4 +301,4 @@ it('heph device list|rename|revoke|enroll administer the hub with the owner’s 
     await m.d.stop();
     m.home.cleanup();
   }
-});
+}, 90_000);

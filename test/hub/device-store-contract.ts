@@ -327,6 +327,40 @@ export function deviceContract(env: DeviceContractEnv): void {
     expect((await s.listDevices(bob)).map((x) => x.replica)).toEqual([R1]);
   });
 
+  it('devices: facts a device reports at a start replace those given, keep the others', async () => {
+    let s = await env.fresh();
+    const now = env.clock().now();
+    const a = await enrolled(s, now, R1);
+    const before = (await s.findDevice(HUB_OWNER, a.id))!;
+    await s.touchDevice({
+      owner: HUB_OWNER,
+      id: a.id,
+      seenMs: now + 1000,
+      facts: { version: '9.9.9', cpus: 64, memoryBytes: 2 ** 40, arch: 'arm64' },
+    });
+    let d = (await s.findDevice(HUB_OWNER, a.id))!;
+    expect(d).toMatchObject({
+      version: '9.9.9',
+      cpus: 64,
+      memoryBytes: 2 ** 40,
+      arch: 'arm64',
+      platform: before.platform,
+      lastSeenMs: now + 1000,
+    });
+    // A touch without facts, or with values out of range, changes none of them.
+    await s.touchDevice({ owner: HUB_OWNER, id: a.id, seenMs: now + 2000 });
+    await s.touchDevice({
+      owner: HUB_OWNER,
+      id: a.id,
+      seenMs: now + 3000,
+      facts: { cpus: -1, memoryBytes: 1.5, version: '' },
+    });
+    d = (await s.findDevice(HUB_OWNER, a.id))!;
+    expect(d).toMatchObject({ version: '9.9.9', cpus: 64, memoryBytes: 2 ** 40 });
+    s = await env.reopen();
+    expect(await s.findDevice(HUB_OWNER, a.id)).toMatchObject({ version: '9.9.9', arch: 'arm64' });
+  });
+
   it('devices: are kept across a reopen', async () => {
     let s = await env.fresh();
     const now = env.clock().now();

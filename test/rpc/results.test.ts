@@ -20,6 +20,7 @@ afterEach(() => env.close());
 /** Methods not called here, and where their answers are checked instead. */
 const ELSEWHERE: Record<string, string> = {
   'sync.now': 'needs a hub: its answer is checked in test/sync/progress.test.ts',
+  'sync.rejoin': 'needs a revoked device: its answer is checked in test/cli/device-rejoin.test.ts',
 };
 
 describe('result schemas', () => {
@@ -97,6 +98,7 @@ describe('result schemas', () => {
     await call('repair.run');
     await call('status');
     await call('sync.status');
+    await call('device.name', { name: 'desk' });
     await call('doctor.check');
     const sub1 = await call('events.subscribe', { topics: ['node.changed'] });
     await call('events.unsubscribe', { subscription: sub1.subscription });

@@ -23,6 +23,7 @@ const base: SyncFacts = {
   mode: 'local',
   hub: 'https://hub.example/',
   replica_id: '0123456789abcdef',
+  device_name: null,
   last_attempt: '2026-01-01T10:05:00.000Z',
   last_success: '2026-01-01T10:00:00.000Z',
   last_error: null,

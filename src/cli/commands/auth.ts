@@ -9,6 +9,7 @@
 // SSH host key); hephd uses it from its next request. logout revokes that credential on the hub
 // (POST /auth/revoke-self) before forgetting it. Results never contain a token or credential.
 
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { arch, availableParallelism, platform, totalmem } from 'node:os';
 import { z } from 'zod';
@@ -309,6 +310,49 @@ async function readEnrolmentToken(cli: Cli, a: Args): Promise<string> {
   return token;
 }
 
+interface Rejoined {
+  previous: string;
+  replica: string;
+  restamped: number;
+}
+
+/** Has hephd take the replica id a new credential is bound to (this device was revoked). */
+async function rejoin(cli: Cli, replica: string): Promise<Rejoined> {
+  const r = await cli.call('sync.rejoin', { replica });
+  if (
+    !isRec(r) ||
+    typeof r.previous !== 'string' ||
+    typeof r.replica !== 'string' ||
+    typeof r.restamped !== 'number'
+  ) {
+    throw new HephError('protocol_mismatch', 'hephd sent a malformed reply to sync.rejoin');
+  }
+  return { previous: r.previous, replica: r.replica, restamped: r.restamped };
+}
+
+function rejoined(
+  hub: string,
+  held: { device_id: string; name: string },
+  r: Rejoined,
+  location?: string,
+): Output {
+  const lines = [
+    `Enrolled this device again with ${hub} as "${held.name}" (${held.device_id})`,
+    `It was revoked there, so it is a new replica now (${r.replica}; was ${r.previous})`,
+    r.restamped === 0
+      ? 'Nothing was waiting to upload'
+      : `${r.restamped} change${r.restamped === 1 ? '' : 's'} the hub never received ` +
+        `${r.restamped === 1 ? 'was' : 'were'} re-stamped under the new id and ` +
+        `${r.restamped === 1 ? 'is' : 'are'} being uploaded`,
+    ...(location !== undefined ? [`Its credential is kept in ${location}`] : []),
+  ];
+  return {
+    kind: 'summary',
+    heading: lines.join('\n'),
+    data: { hub, enrolled: true, rejoined: r, device_id: held.device_id, name: held.name },
+  };
+}
+
 export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
   const { hub, from } = await hubOf(cli, a);
   if (from !== '--hub') cli.note(`Enrolling this device with ${hub} (${from})`);
@@ -322,8 +366,15 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
     );
   }
   const daemonHub = isRec(st) && typeof st.hub === 'string' ? hubKey(st.hub) : undefined;
+  // A device the hub revoked enrols again as a new replica (the hub refuses its old id for
+  // good): its credential is bound to a new id, which hephd then takes (sync.rejoin).
+  const revoked = daemonHub === hub && isRec(st) && st.state === 'revoked';
   const already = await heldCredential(deps.device, hub);
-  if (already !== undefined) {
+  if (already !== undefined && revoked && already.held.replica !== replica) {
+    // Enrolled as a new replica before, but hephd did not take it: finish that.
+    return rejoined(hub, already.held, await rejoin(cli, already.held.replica));
+  }
+  if (already !== undefined && !revoked) {
     throw new HephError(
       'conflict',
       `this device already holds a credential for ${hub} (device "${already.held.name}", ` +
@@ -332,12 +383,17 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
     );
   }
   const token = await readEnrolmentToken(cli, a);
-  const client = new HubClient({ url: hub, origin: replica, insecureHttp: insecureHttp(cli, a) });
+  const asReplica = revoked ? randomBytes(8).toString('hex') : replica;
+  const client = new HubClient({
+    url: hub,
+    origin: asReplica,
+    insecureHttp: insecureHttp(cli, a),
+  });
   let reply: unknown;
   try {
     reply = await client.post('/auth/enroll', {
       token,
-      replica,
+      replica: asReplica,
       platform: platform(),
       arch: arch(),
       cpus: availableParallelism(),
@@ -367,10 +423,13 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
     credential,
     device_id: device.id,
     name: device.name,
-    replica,
+    replica: asReplica,
     enrolled_at: new Date(deps.clock.now()).toISOString(),
   };
   await store.set(hub, record);
+  // The name the owner gave at `heph device enroll` is this device's name everywhere.
+  await cli.ask('device.name', { name: device.name }, 5000);
+  if (revoked) return rejoined(hub, record, await rejoin(cli, asReplica), store.location);
   const lines = [
     `Enrolled this device with ${hub} as "${device.name}" (${device.id})`,
     `Its credential is kept in ${store.location}`,

@@ -132,6 +132,20 @@ export async function rename(cli: Cli, a: Args): Promise<Output> {
   return { kind: 'summary', heading: `Renamed device ${str(d.id)} to "${str(d.name)}"`, data: r };
 }
 
+/** `heph device name [NAME]`: this device's own name, through its daemon (no hub needed). */
+export async function name(cli: Cli, a: Args): Promise<Output> {
+  const given = optArg(a, 'name');
+  const r = await cli.call('device.name', given === undefined ? {} : { name: given });
+  const n = isRec(r) && typeof r.name === 'string' ? r.name : undefined;
+  const heading =
+    given !== undefined
+      ? `This device is now named "${str(n)}"`
+      : n === undefined
+        ? 'This device has no name yet'
+        : `This device is named "${n}"`;
+  return { kind: 'summary', heading, data: isRec(r) ? r : {} };
+}
+
 export async function revoke(cli: Cli, a: Args): Promise<Output> {
   const id = arg(a, 'id');
   const mine = await ownReplica(cli);

@@ -90,11 +90,25 @@ export const pgDevices = {
   },
 
   async touch(c: Q, t: DeviceTouch): Promise<void> {
+    const f = factColumns(t.facts ?? {});
     await c.query(
       `UPDATE heph.devices SET last_seen_ms = greatest(coalesce(last_seen_ms, 0), $3),
-         first_seen_ms = coalesce(first_seen_ms, $3), cursor = coalesce($4::bigint, cursor)
+         first_seen_ms = coalesce(first_seen_ms, $3), cursor = coalesce($4::bigint, cursor),
+         platform = coalesce($5, platform), arch = coalesce($6, arch),
+         cpus = coalesce($7::integer, cpus), memory_bytes = coalesce($8::bigint, memory_bytes),
+         version = coalesce($9, version)
        WHERE owner = $1 AND id = $2`,
-      [t.owner, t.id, t.seenMs, t.cursor ?? null],
+      [
+        t.owner,
+        t.id,
+        t.seenMs,
+        t.cursor ?? null,
+        f.platform,
+        f.arch,
+        f.cpus,
+        f.memory_bytes,
+        f.version,
+      ],
     );
   },
 

@@ -51,7 +51,10 @@ export function prepareDevices(db: Database.Database) {
     ),
     touch: db.prepare(
       `UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), @seen),
-         first_seen_ms = coalesce(first_seen_ms, @seen), cursor = coalesce(@cursor, cursor)
+         first_seen_ms = coalesce(first_seen_ms, @seen), cursor = coalesce(@cursor, cursor),
+         platform = coalesce(@platform, platform), arch = coalesce(@arch, arch),
+         cpus = coalesce(@cpus, cpus), memory_bytes = coalesce(@memory_bytes, memory_bytes),
+         version = coalesce(@version, version)
        WHERE owner = @owner AND id = @id`,
     ),
     rename: db.prepare('UPDATE devices SET name = ? WHERE owner = ? AND id = ?'),
@@ -151,7 +154,13 @@ export function sqliteDevices(s: Stmts, tx: <T>(fn: () => T) => T) {
     },
 
     touch(t: DeviceTouch): void {
-      s.touch.run({ owner: t.owner, id: t.id, seen: t.seenMs, cursor: t.cursor ?? null });
+      s.touch.run({
+        owner: t.owner,
+        id: t.id,
+        seen: t.seenMs,
+        cursor: t.cursor ?? null,
+        ...factColumns(t.facts ?? {}),
+      });
     },
 
     rename: (owner: OwnerId, id: string, name: string): DeviceRecord =>

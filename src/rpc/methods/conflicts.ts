@@ -31,7 +31,8 @@ export function conflictMethods(s: Services) {
         conflicts: s.store.conflicts().map((c) => {
           const task = c.field === 'body' ? taskOf(s.store, c.target) : undefined;
           const target = task ?? c.target;
-          return { ...c, target, title: titleOf(s, target) };
+          const heads = c.heads.map((h) => ({ ...h, device: s.history.device(h.origin) }));
+          return { ...c, heads, target, title: titleOf(s, target) };
         }),
       }),
     }),

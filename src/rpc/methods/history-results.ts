@@ -14,7 +14,9 @@ const Version = z.strictObject({
   short_version: z.string().describe('the form heph history shows and accepts'),
   at: Iso,
   origin: z.string().describe('the replica that made it'),
-  device: z.string().describe('"this device", else the replica id'),
+  device: z
+    .string()
+    .describe('"this device", else the name of the device that made it, else its replica id'),
   change: z.string(),
   summary: z.string(),
 });

@@ -4,6 +4,7 @@
 import { backupMethods } from './backup.js';
 import { conflictMethods } from './conflicts.js';
 import { contentMethods } from './content.js';
+import { deviceMethods } from './device.js';
 import type { Services } from './context.js';
 import { eventMethods } from './events.js';
 import { historyMethods } from './history.js';
@@ -31,6 +32,7 @@ export function buildNamespaces(s: Services) {
     eventMethods(s),
     backupMethods(s),
     syncMethods(s),
+    deviceMethods(s),
     repairMethods(s),
   ];
 }

@@ -252,6 +252,11 @@ export const ConflictsResult = z.strictObject({
         z.strictObject({
           op: z.string(),
           origin: z.string().describe('the replica that wrote it'),
+          device: z
+            .string()
+            .describe(
+              '"this device", else the name of the device that wrote it, else its replica id',
+            ),
           at: Iso,
           value: Json,
           branch: z.string().optional().describe("a body conflict's version"),
@@ -318,6 +323,7 @@ export const SyncStatusResult = z.strictObject({
   mode: z.string(),
   hub: z.string().nullable(),
   replica_id: z.string().nullable(),
+  device_name: z.string().nullable().describe('the name other devices show for this one'),
   state: z.enum([
     'no_hub',
     'online_only',

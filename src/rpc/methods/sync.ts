@@ -1,9 +1,18 @@
 import { z } from 'zod';
 import { HephError } from '../../core/errors.js';
 import { unsyncedStatus } from '../../sync/sync-status.js';
-import { defineMethod, EVERYWHERE } from '../registry.js';
+import { defineMethod, EVERYWHERE, SOCKET_ONLY } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
+
+function noHub(): HephError {
+  return new HephError(
+    'unavailable',
+    'this daemon has no hub to sync with: start hephd with --hub-url URL ' +
+      '(or set HEPH_HUB_URL, or hub_url in the config file)',
+    { reason: 'no_hub' },
+  );
+}
 
 export function syncMethods(s: Services) {
   return [
@@ -19,9 +28,29 @@ export function syncMethods(s: Services) {
       handler: () => {
         if (s.sync) return s.sync.status();
         return {
-          ...unsyncedStatus(s.config.mode, s.store.origin),
+          ...unsyncedStatus(s.config.mode, s.store.origin, s.store.deviceName(s.store.origin)),
           conflicts: s.store.conflicts().length,
         };
+      },
+    }),
+    defineMethod({
+      name: 'sync.rejoin',
+      role: 'admin',
+      surfaces: SOCKET_ONLY,
+      summary:
+        'After this device was revoked and enrolled again: makes it the new replica its new ' +
+        'credential is bound to, re-stamping the changes the hub never received, and syncs again.',
+      params: z.strictObject({
+        replica: z.string().describe('the new replica id (16 hex digits)'),
+      }),
+      result: z.strictObject({
+        previous: z.string().describe('the replica id this device had'),
+        replica: z.string(),
+        restamped: z.number().describe('own ops re-stamped under the new id, to be sent'),
+      }),
+      handler: (p) => {
+        if (!s.sync) throw noHub();
+        return s.sync.rejoin(p.replica);
       },
     }),
     defineMethod({
@@ -40,14 +69,7 @@ export function syncMethods(s: Services) {
       result: R.SyncNowResult,
       handler: async (p, ctx) => {
         const sync = s.sync;
-        if (!sync) {
-          throw new HephError(
-            'unavailable',
-            'this daemon has no hub to sync with: start hephd with --hub-url URL ' +
-              '(or set HEPH_HUB_URL, or hub_url in the config file)',
-            { reason: 'no_hub' },
-          );
-        }
+        if (!sync) throw noHub();
         if (p.wait === false) {
           sync.now().catch(() => undefined);
           return { started: true };
