@@ -1,10 +1,19 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
+// CommonJS (bin/package.json) running the CLI bundled into one file by `npm run build`
+// (scripts/bundle-cli.mjs): node's ES module loader is a measurable part of a command's start-up.
+const { main } = require('../dist/bundle/cli/main.cjs');
 
-process.exitCode = await main(process.argv.slice(2), {
+main(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
-  stdin: process.stdin,
+  // Made by node on first access, and only some commands read them.
+  get stdin() {
+    return process.stdin;
+  },
   stdout: process.stdout,
-  stderr: process.stderr,
+  get stderr() {
+    return process.stderr;
+  },
+}).then((code) => {
+  process.exitCode = code;
 });

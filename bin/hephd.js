@@ -1,5 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 // The flags above are HEPHD_NODE_FLAGS (src/config/node-flags.ts); a test keeps them equal.
-import { main } from '../dist/src/daemon/main.js';
-
-process.exitCode = await main(process.argv.slice(2), process.env);
+// CommonJS, as every file in bin/ (bin/package.json); the daemon itself is an ES module.
+import('../dist/src/daemon/main.js')
+  .then(({ main }) => main(process.argv.slice(2), process.env))
+  .then((code) => {
+    process.exitCode = code;
+  });

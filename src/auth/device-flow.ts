@@ -10,8 +10,8 @@
 // only with the user's --insecure-http. Every foreign error becomes one HephError here; no token
 // reaches a message.
 
-import { decodeJwt, type JWTPayload } from 'jose';
-import * as oidc from 'openid-client';
+import type { JWTPayload } from 'jose';
+import type * as oidc from 'openid-client';
 import { HephError } from '../core/errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Tokens } from './token-store.js';
@@ -73,18 +73,43 @@ export interface LoginOptions extends ProviderOptions {
 const globalFetch: oidc.CustomFetch = (url, { body, signal, ...init }) =>
   fetch(url, { ...init, body: body ?? null, ...(signal && { signal }) });
 
+let openid: typeof oidc | undefined;
+
+/** openid-client, loaded when a provider is first reached: neither the CLI's nor hephd's start-up
+ *  pays for it. */
+export async function openidClient(): Promise<typeof oidc> {
+  return (openid ??= await import('openid-client'));
+}
+
+/** Whether `e` is openid-client's error for a provider's OAuth error response. */
+export function isResponseBodyError(e: unknown): e is oidc.ResponseBodyError {
+  return openid !== undefined && e instanceof openid.ResponseBodyError;
+}
+
+/** A JWT's claims, decoded and not verified (jose's decodeJwt, without loading jose). */
+function decodeJwt(token: string): JWTPayload {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !/^[\w-]+$/.test(parts[1]!)) throw new Error('not a JWT');
+  const claims: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) {
+    throw new Error('a JWT payload is an object');
+  }
+  return claims as JWTPayload;
+}
+
 /** Provider metadata and client settings, discovered from the issuer. */
 export async function discover(o: ProviderOptions): Promise<oidc.Configuration> {
+  const client = await openidClient();
   const policy = { insecureHttp: o.insecureHttp === true, optIn: CLI_OPT_IN };
   const issuer = checkProviderUrl(o.issuer, policy);
   // openid-client's own check (https only) gives way to the policy, which every request passes.
   const options: oidc.DiscoveryRequestOptions = {
-    execute: [oidc.allowInsecureRequests],
-    [oidc.customFetch]: guardedFetch(o.fetch ?? globalFetch, policy),
+    execute: [client.allowInsecureRequests],
+    [client.customFetch]: guardedFetch(o.fetch ?? globalFetch, policy),
   };
   if (o.timeoutSec !== undefined) options.timeout = o.timeoutSec;
   try {
-    return await oidc.discovery(issuer, o.clientId, undefined, oidc.None(), options);
+    return await client.discovery(issuer, o.clientId, undefined, client.None(), options);
   } catch (e) {
     throw providerError(e, o.issuer, 'discovery');
   }
@@ -102,7 +127,7 @@ function causeCode(e: unknown): string | undefined {
 /** One HephError for anything openid-client or fetch throws while talking to the provider. */
 export function providerError(e: unknown, issuer: string, what: string): HephError {
   if (e instanceof HephError) return e;
-  if (e instanceof oidc.ResponseBodyError) {
+  if (isResponseBodyError(e)) {
     const desc = e.error_description ? `: ${e.error_description}` : '';
     return new HephError(
       'unauthorized',
@@ -229,6 +254,7 @@ function minutes(sec: number): string {
 export async function login(o: LoginOptions): Promise<Tokens> {
   const clock = o.clock ?? systemClock;
   const sleep = o.sleep ?? realSleep;
+  const client = await openidClient();
   const config = await discover(o);
   if (config.serverMetadata().device_authorization_endpoint === undefined) {
     throw new HephError(
@@ -240,7 +266,7 @@ export async function login(o: LoginOptions): Promise<Tokens> {
   const extra = audienceParams(o.audience);
   let da: Awaited<ReturnType<typeof oidc.initiateDeviceAuthorization>>;
   try {
-    da = await oidc.initiateDeviceAuthorization(config, {
+    da = await client.initiateDeviceAuthorization(config, {
       scope: o.scope ?? DEFAULT_SCOPE,
       ...extra,
     });
@@ -262,7 +288,7 @@ export async function login(o: LoginOptions): Promise<Tokens> {
     await sleep(interval * 1000, o.signal);
     if (clock.now() >= deadline) throw expired();
     try {
-      const r = await oidc.genericGrantRequest(config, DEVICE_CODE_GRANT, {
+      const r = await client.genericGrantRequest(config, DEVICE_CODE_GRANT, {
         device_code: da.device_code,
         ...extra,
       });
@@ -274,7 +300,7 @@ export async function login(o: LoginOptions): Promise<Tokens> {
         ...(o.insecureHttp === true && { insecureHttp: true }),
       });
     } catch (e) {
-      if (!(e instanceof oidc.ResponseBodyError)) throw providerError(e, o.issuer, 'sign-in');
+      if (!isResponseBodyError(e)) throw providerError(e, o.issuer, 'sign-in');
       switch (e.error) {
         case 'authorization_pending':
           continue;

@@ -10,11 +10,18 @@
 // choice made at sign-in (stored with the tokens) or hephd's --insecure-http. Tokens never reach
 // a log line or an error message.
 
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import { HephError } from '../core/errors.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
-import { audienceParams, discover, providerError, tokensFrom } from './device-flow.js';
+import {
+  audienceParams,
+  discover,
+  isResponseBodyError,
+  openidClient,
+  providerError,
+  tokensFrom,
+} from './device-flow.js';
 import { hubKey, type TokenStore, type Tokens } from './token-store.js';
 
 export type SessionState = 'unknown' | 'signed-out' | 'signed-in' | 'sign-in-needed';
@@ -121,7 +128,8 @@ export function createSession(o: SessionOptions): Session {
     let next: Tokens;
     try {
       const cfg = await configFor(t);
-      const r = await oidc.refreshTokenGrant(cfg, t.refresh_token, audienceParams(t.audience));
+      const client = await openidClient();
+      const r = await client.refreshTokenGrant(cfg, t.refresh_token, audienceParams(t.audience));
       next = tokensFrom(r, {
         issuer: t.issuer,
         clientId: t.client_id,
@@ -131,13 +139,11 @@ export function createSession(o: SessionOptions): Session {
       });
     } catch (e) {
       const refusedByProvider =
-        e instanceof oidc.ResponseBodyError ||
-        (e instanceof HephError && e.code === 'unauthorized');
+        isResponseBodyError(e) || (e instanceof HephError && e.code === 'unauthorized');
       if (!refusedByProvider) throw providerError(e, t.issuer, 'to renew the sign-in');
-      const reason =
-        e instanceof oidc.ResponseBodyError
-          ? `the provider refused to renew it: ${e.error}`
-          : e.message;
+      const reason = isResponseBodyError(e)
+        ? `the provider refused to renew it: ${e.error}`
+        : e.message;
       refused = { tokens: t, reason };
       state = 'sign-in-needed';
       log.warn({ hub, issuer: t.issuer }, 'sign-in renewal refused; sign-in needed');

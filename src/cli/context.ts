@@ -103,7 +103,9 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
         return false;
       }
     },
-    stdinIsTTY: o.stdin.isTTY === true,
+    get stdinIsTTY() {
+      return o.stdin.isTTY === true;
+    },
     async readSecret(prompt: string) {
       const { createInterface } = await import('node:readline');
       o.stderr.write(prompt);
@@ -133,7 +135,9 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
     note(text: string) {
       o.stderr.write(text + '\n');
     },
-    stderrIsTTY: o.stderr.isTTY === true,
+    get stderrIsTTY() {
+      return o.stderr.isTTY === true;
+    },
     status(text: string) {
       if (o.stderr.isTTY === true) o.stderr.write(`\r\x1b[K${text}`);
     },

@@ -212,9 +212,15 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
         today,
         socketFlag,
         hephdPath: fileURLToPath(new URL('../../../bin/hephd.js', import.meta.url)),
-        stdin: io.stdin,
+        // Read only when used: process.stdin and process.stderr are made on first access, and
+        // making them is a measurable part of a command's start-up.
+        get stdin() {
+          return io.stdin;
+        },
         stdout: io.stdout,
-        stderr: io.stderr,
+        get stderr() {
+          return io.stderr;
+        },
       }));
     if (argv[0] === '__complete') {
       // The completion scripts' helper: raw words, never parsed as options, never an error.

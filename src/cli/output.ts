@@ -116,10 +116,16 @@ function shorten(id: string): string {
   return /^[0-9A-Z]{26}$/.test(id) ? id.slice(-8).toLowerCase() : id;
 }
 
+/** Day numbers of the dates seen: a list of a thousand tasks holds a few dozen dates, and
+ *  `Date.UTC` with the regular expression cost most of printing `heph next`. */
+const dayNumbers = new Map<string, number | undefined>();
+
 function dayNumber(d: string): number | undefined {
+  if (dayNumbers.has(d)) return dayNumbers.get(d);
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
-  if (!m) return undefined;
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000;
+  const n = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000 : undefined;
+  if (dayNumbers.size < 1000) dayNumbers.set(d, n);
+  return n;
 }
 
 /** 'today', 'tomorrow', 'in 3d', '2d ago', or the date itself when far away. */

@@ -13,7 +13,7 @@ export const HEPH = join(ROOT, 'bin', 'heph.js');
 export const HEPHD = join(ROOT, 'bin', 'hephd.js');
 
 export function assertBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'cli', 'main.cjs'))) {
     throw new Error('the CLI is not built: run `npm run build` before these tests');
   }
 }
