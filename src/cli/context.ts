@@ -108,10 +108,12 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
     },
     async readSecret(prompt: string) {
       const { createInterface } = await import('node:readline');
-      o.stderr.write(prompt);
       const rl = createInterface({ input: o.stdin, output: o.stderr, terminal: true });
-      // What is typed is not echoed: the secret never reaches the screen or a scrollback.
+      // What is typed is not echoed: the secret never reaches the screen or a scrollback. The
+      // prompt comes only now, with the terminal already in raw mode: typed after a prompt shown
+      // earlier, the secret would be echoed by the terminal itself.
       (rl as unknown as { _writeToOutput(s: string): void })._writeToOutput = () => undefined;
+      o.stderr.write(prompt);
       try {
         return await new Promise<string>((resolve, reject) => {
           rl.once('line', resolve);

@@ -675,18 +675,32 @@ export const GROUPS: Group[] = [
       },
       {
         name: 'auth',
-        summary: 'Sign in to your hub, or enrol this device: login, enroll, status, logout',
+        summary: 'Sign in to your hub and give this device its own credential',
         options: HUB_OPTIONS,
         sub: [
           {
             name: 'login',
-            summary: 'Sign in with the device flow; tokens go to the OS keyring',
+            summary: 'Sign in as the hub’s owner and enrol this device (its own credential)',
             options: {
+              admin: {
+                type: 'boolean',
+                describe: 'also keep your login, for `heph device …` without signing in again',
+              },
               'insecure-storage': {
                 type: 'boolean',
-                describe: 'without a keyring, keep tokens in a 0600 file',
+                describe: 'with --admin and no keyring: keep the login in a 0600 file',
               },
             },
+            epilog:
+              'You sign in in a browser (the device flow: a URL and a code on this terminal, ' +
+              'usable from any other device). The hub then gives this device its own ' +
+              'credential (hd_…), bound to the running hephd’s replica: it is kept in the OS ' +
+              'keyring, or where none is reachable in a file only you can read, and hephd ' +
+              'syncs with it; it can be revoked alone (`heph device revoke`). Your login is ' +
+              'not kept: hephd holds it in memory for 15 minutes for `heph device …`, which ' +
+              'asks you to sign in again after that. With --admin the login is kept too (in ' +
+              'the keyring, or with --insecure-storage in a 0600 file), and `heph device …` ' +
+              'uses it. hephd must be running: start it with `heph daemon start --hub-url URL`.',
             run: async (c, a) => (await auth()).login(c, a),
           },
           {
@@ -711,6 +725,15 @@ export const GROUPS: Group[] = [
             run: async (c, a) => (await auth()).enroll(c, a),
           },
           {
+            name: 'rotate',
+            summary: "Replace this device's credential with a new one (the old stops working)",
+            epilog:
+              'The hub answers a new credential and refuses the old one from then on; this ' +
+              'device keeps its id, name and history, and hephd syncs with the new one from ' +
+              'its next request. Do it when a copy of this machine’s files may have leaked.',
+            run: async (c, a) => (await auth()).rotate(c, a),
+          },
+          {
             name: 'status',
             summary: 'Which sign-in and device credential this device holds, and where',
             run: async (c, a) => (await auth()).status(c, a),
@@ -724,11 +747,15 @@ export const GROUPS: Group[] = [
       },
       {
         name: 'device',
-        summary: "Your hub's devices: list, rename, revoke, enroll (needs your sign-in)",
+        summary: "Your hub's devices: list, rename, revoke, enroll (needs a recent sign-in)",
         options: HUB_OPTIONS,
         epilog:
-          'These call the hub with your login from `heph auth login` (the hub refuses a ' +
-          "device's own credential for them, so a stolen laptop cannot revoke the others).",
+          'These call the hub as its owner, never with a device’s own credential (the hub ' +
+          'refuses one for them, so a stolen laptop cannot revoke the others). Like sudo, ' +
+          'they need a recent sign-in: hephd holds your sign-in in memory for 15 minutes after ' +
+          '`heph auth login` or after the sign-in these commands ask for (a URL and a code, ' +
+          'as in `heph auth login`); a login kept with `heph auth login --admin` is used ' +
+          'instead when there is one.',
         sub: [
           {
             name: 'list',

@@ -18,6 +18,8 @@ import { canonicalJson, isPlainObject } from '../core/json.js';
 import { fromWireError } from '../protocol/error-wire.js';
 import { MAX_PULL_LIMIT } from '../protocol/sync.js';
 import { methodShapes } from '../rpc/methods/index.js';
+import { adminTokenMethods } from '../rpc/methods/admin-token.js';
+import { AdminTokens } from '../auth/admin-token.js';
 import * as R from '../rpc/methods/results.js';
 import { defineMethod, EVERYWHERE, Registry, type MethodDef } from '../rpc/registry.js';
 import { HubClient } from '../sync/hub-client.js';
@@ -343,7 +345,7 @@ export async function startClientDaemon(
           : (params) => forward(m.name, params)),
     }));
 
-  const registry = new Registry([local, forwarded]);
+  const registry = new Registry([local, adminTokenMethods(new AdminTokens(deps.clock)), forwarded]);
   const server: SocketServer = await startSocketServer({ path: config.socket, registry, logger });
   logger.info({ socket: config.socket, hub, mode: 'client' }, 'hephd started');
 

@@ -18,6 +18,8 @@ import { principalFor } from '../auth/principal.js';
 import { buildNamespaces, type DaemonContext } from '../rpc/methods/index.js';
 import { createServices } from '../rpc/methods/context.js';
 import { doctorMethods } from '../rpc/methods/doctor.js';
+import { adminTokenMethods } from '../rpc/methods/admin-token.js';
+import { AdminTokens } from '../auth/admin-token.js';
 import { EventHub } from './events.js';
 import { DAEMON_STORE_OPTIONS, startIdleCheckpoint } from './idle-checkpoint.js';
 import { openStore } from '../store/open-store.js';
@@ -207,6 +209,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     const registry = new Registry<DaemonContext>([
       ...buildNamespaces(services),
       doctorMethods(services),
+      adminTokenMethods(new AdminTokens(deps.clock)),
     ]);
     try {
       server = await startSocketServer<DaemonContext>({

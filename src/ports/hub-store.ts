@@ -152,6 +152,18 @@ export interface EnrolmentExchange {
   credentialHash: string;
 }
 
+/** A credential for a replica, issued on its owner's login (POST /auth/device). */
+export interface CredentialIssue {
+  owner: OwnerId;
+  replica: string;
+  /** Used when the replica has no device yet (its id and name), or its name is still its
+   *  replica id (a replica registered when it synced with a login). */
+  fresh: { id: string; name: string };
+  facts: DeviceFacts;
+  /** The SHA-256 of the new credential. */
+  credentialHash: string;
+}
+
 export interface DeviceTouch {
   owner: OwnerId;
   id: string;
@@ -242,6 +254,12 @@ export interface HubStore {
    * A replica revoked before is refused (device_revoked) and the token is left unused.
    */
   exchangeEnrolment(x: EnrolmentExchange, now: number): Promise<DeviceRecord | undefined>;
+  /**
+   * Gives the owner's replica a new credential, atomically: its device (registered active if
+   * there is none; facts updated) keeps its id and history, and every credential it held before
+   * stops working. A revoked replica is refused (device_revoked) and nothing changes.
+   */
+  issueCredential(x: CredentialIssue, now: number): Promise<DeviceRecord>;
   /** The device a credential (its hash) is bound to (its owner and replica), whatever its
    *  status. */
   deviceByCredential(credentialHash: string): Promise<DeviceRecord | undefined>;

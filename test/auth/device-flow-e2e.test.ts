@@ -129,10 +129,10 @@ describe('heph auth, end to end', () => {
     const clock = new ManualClock(Date.now());
     const d = deps(cli, clock);
 
-    const out = await login(cli, { hub: hub.url }, d);
+    const out = await login(cli, { hub: hub.url, admin: true }, d);
     expect(human(out)).toContain(`Signed in to ${hub.url} as alice`);
     expect(out).toMatchObject({
-      data: { storage: 'keyring', subject: 'alice', audience: op.audience },
+      data: { subject: 'alice', login: { storage: 'keyring', audience: op.audience } },
     });
     const notes = cli.notes.join('\n');
     expect(notes).toContain(`${op.issuer}/device`);
@@ -193,13 +193,13 @@ describe('heph auth, end to end', () => {
       available: () => Promise.resolve(false),
     };
     const d = deps(cli, clock, { keyring: noKeyring });
-    await expect(login(cli, { hub: hub.url }, d)).rejects.toThrow(
+    await expect(login(cli, { hub: hub.url, admin: true }, d)).rejects.toThrow(
       /no OS keyring.*no Secret Service is running.*--insecure-storage/,
     );
     expect(cli.notes).toEqual([]);
 
-    const out = await login(cli, { hub: hub.url, 'insecure-storage': true }, d);
-    expect(out).toMatchObject({ data: { storage: 'file', location: d.file.location } });
+    const out = await login(cli, { hub: hub.url, admin: true, 'insecure-storage': true }, d);
+    expect(out).toMatchObject({ data: { login: { storage: 'file', location: d.file.location } } });
     const warning = cli.notes.findIndex((l) => l.includes('warning:'));
     expect(warning).toBeGreaterThan(0);
     expect(cli.notes[warning]).toContain(d.file.location);
@@ -262,7 +262,7 @@ describe('heph auth with a plain-http provider off loopback', () => {
     expect(new URL(far.issuer).hostname).toBe(net.address);
     const cli = fakeCli();
     const d = deps(cli, new ManualClock(Date.now()), {}, far);
-    const e = await login(cli, { hub: farHub.url }, d).catch((x: unknown) => x);
+    const e = await login(cli, { hub: farHub.url, admin: true }, d).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'invalid_params' });
     expect((e as Error).message).toContain(
       `refusing plain http to the identity provider at ${far.issuer}: it is not on loopback`,
@@ -277,8 +277,8 @@ describe('heph auth with a plain-http provider off loopback', () => {
     const cli = fakeCli();
     const clock = new ManualClock(Date.now());
     const d = deps(cli, clock, {}, far);
-    const out = await login(cli, { hub: farHub.url, 'insecure-http': true }, d);
-    expect(out).toMatchObject({ data: { subject: 'alice', issuer: far.issuer } });
+    const out = await login(cli, { hub: farHub.url, admin: true, 'insecure-http': true }, d);
+    expect(out).toMatchObject({ data: { subject: 'alice', login: { issuer: far.issuer } } });
     const stored = await d.keyring.get(farHub.url);
     expect(stored).toMatchObject({ sub: 'alice', insecure_http: true });
 
@@ -317,7 +317,9 @@ describe('heph auth with a plain-http provider off loopback', () => {
     const base = fakeCli();
     const cli = { ...base, env: { ...base.env, HEPH_INSECURE_HTTP: '1' } };
     const d = deps(cli, new ManualClock(Date.now()), {}, far);
-    expect(await login(cli, { hub: farHub.url }, d)).toMatchObject({ data: { subject: 'alice' } });
+    expect(await login(cli, { hub: farHub.url, admin: true }, d)).toMatchObject({
+      data: { subject: 'alice' },
+    });
     await logout(cli, { hub: farHub.url }, d);
   });
 });

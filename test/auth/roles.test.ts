@@ -297,6 +297,7 @@ describe('hub routes: every route as every role', () => {
       'GET /sync/pull': 'viewer',
       'POST /rpc': 'viewer',
       'POST /auth/enroll': 'open',
+      'POST /auth/device': 'admin',
       'POST /auth/rotate': 'editor',
       'POST /auth/revoke-self': 'editor',
       'GET /healthz': 'open',

@@ -382,6 +382,10 @@ printf 'one, from the editor\ntwo\nthree\n' > "$1"
       'node.revert',
       'undo',
       'undo.list',
+      // heph auth login and heph device …: the sign-in hephd holds for 15 minutes
+      'auth.hold_admin',
+      'auth.admin_call',
+      'auth.admin_token',
     ]);
     const methods = (json(ok(await run(['methods', '--json']))).methods as { name: string }[]).map(
       (m) => m.name,

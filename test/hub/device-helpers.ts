@@ -4,6 +4,9 @@
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import { encodeHlc } from '../../src/core/hlc.js';
+import type { HubAuthOptions } from '../../src/hub/auth.js';
+import { systemClock } from '../../src/ports/clock.js';
+import type { OidcTestProvider } from '../helpers/oidc-provider.js';
 import type { TestOp } from './helpers.js';
 import { ECHO_PROTOCOL, titleOp } from './helpers.js';
 
@@ -141,3 +144,30 @@ export async function enrolDevice(
 export const replicaId = (n: number): string => n.toString(16).padStart(16, '0');
 export const opId = (origin: string, counter: number): string =>
   encodeHlc({ wall: Date.now(), counter, origin });
+
+/** POST /auth/device: a credential for `replica` on an owner's login (`heph auth login`). */
+export function deviceAs(
+  app: FastifyInstance,
+  token: string | undefined,
+  replica: string,
+  extra: Record<string, unknown> = {},
+): Promise<Reply> {
+  return app.inject({
+    method: 'POST',
+    url: '/auth/device',
+    headers: { 'content-type': 'application/json', 'heph-replica': replica, ...bearer(token) },
+    payload: JSON.stringify({ replica, platform: 'linux', arch: 'x64', ...extra }),
+  });
+}
+
+/** A hub's sign-in with the test provider, on the real clock, without a failure limiter. */
+export function signInWith(op: OidcTestProvider): HubAuthOptions {
+  return {
+    issuer: op.issuer,
+    audience: op.audience,
+    clientId: op.clientId,
+    clock: systemClock,
+    limiter: false,
+    verifier: { cooldownMs: 0 },
+  };
+}

@@ -217,6 +217,50 @@ export function deviceContract(env: DeviceContractEnv): void {
     ).toBeUndefined();
   });
 
+  it('devices: a credential issued on a login keeps the replica’s device and drops its older ones', async () => {
+    const s = await env.fresh();
+    const now = env.clock().now();
+    const issue = (replica: string, name: string, owner: OwnerId = HUB_OWNER) => {
+      const c = secret('hd');
+      return s
+        .issueCredential(
+          {
+            owner,
+            replica,
+            fresh: { id: `dev${replica}${name.length}`, name },
+            facts: { platform: 'linux', cpus: 4 },
+            credentialHash: c.hash,
+          },
+          now,
+        )
+        .then((d) => ({ d, hash: c.hash }));
+    };
+    // A replica that synced with the login: registered under its replica id as its name.
+    const before = await s.registerDevice(HUB_OWNER, R1, { id: 'seen1', name: R1, facts: {} }, now);
+    const first = await issue(R1, 'laptop');
+    expect(first.d).toMatchObject({ id: before.id, name: 'laptop', status: 'active', cpus: 4 });
+    expect(await s.deviceByCredential(first.hash)).toMatchObject({ id: before.id, replica: R1 });
+    const second = await issue(R1, 'ignored');
+    expect(second.d).toMatchObject({ id: before.id, name: 'laptop' });
+    expect(await s.deviceByCredential(first.hash)).toBeUndefined();
+    expect(await s.deviceByCredential(second.hash)).toMatchObject({ id: before.id });
+    // An enrolled device's credential is replaced the same way.
+    const e = await enrolled(s, now, R2);
+    const third = await issue(R2, 'x');
+    expect(third.d.id).toBe(e.id);
+    expect(await s.deviceByCredential(e.credential)).toBeUndefined();
+    // Another owner's replica of the same id is another device.
+    const bob = await s.ownerOf({ iss: 'https://id.test', sub: 'bob' });
+    const theirs = await issue(R1, 'bob box', bob);
+    expect(theirs.d.id).not.toBe(before.id);
+    expect(await s.deviceByCredential(second.hash)).toMatchObject({ id: before.id });
+    // A revoked replica is refused and keeps its state.
+    await s.revokeDevice(HUB_OWNER, R1, now + 1);
+    await expect(issue(R1, 'again')).rejects.toMatchObject({ code: 'device_revoked' });
+    expect(await s.findDevice(HUB_OWNER, R1)).toMatchObject({ status: 'revoked', name: 'laptop' });
+    expect(await s.deviceByCredential(second.hash)).toMatchObject({ status: 'revoked' });
+  });
+
   it('devices: a rotation replaces the credential; the old one stops working', async () => {
     const s = await env.fresh();
     const now = env.clock().now();

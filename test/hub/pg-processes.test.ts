@@ -1,12 +1,15 @@
 // Real hephd processes on one PostgreSQL database: two hubs started together (the schema is made
 // once, under the advisory lock), devices pointed at different hubs converge with every edit
 // present once; kill -9 of a hub in the middle of a push leaves all of that batch or none; and
+// 50 concurrent exchanges of one enrolment token split across two signed-in hub processes give
+// exactly one credential (the database decides, not a process's memory);
 // `hephd hub-migrate` copies the committed SQLite hub fixture (after the in-place upgrade a hub
 // of this version makes) so that its device, whose cursor predates all of it, syncs on.
 
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startHub } from '../../src/hub/server.js';
 import { upgradeHubDir } from '../../src/hub/store/sqlite-upgrade.js';
 import { PostgresHubStore } from '../../src/hub/store/postgres.js';
@@ -17,6 +20,8 @@ import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { useDaemons, type DaemonProcess } from '../daemon/helpers.js';
 import { createTestDatabase, sql } from '../helpers/postgres.js';
+import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
+import { replicaId } from './device-helpers.js';
 import {
   digestAsReadNow,
   eventually,
@@ -30,6 +35,14 @@ import { syncFixtureDevice } from './fixture-device.js';
 
 const cluster = inject('pg');
 const h = useDaemons();
+
+let op: OidcTestProvider;
+beforeAll(async () => {
+  op = await startOidcProvider({ accessTokenTtlSec: 3600 });
+}, 30_000);
+afterAll(async () => {
+  await op?.close();
+});
 
 function hubUrlOf(d: DaemonProcess): string | undefined {
   return /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(d.stderr())?.[1];
@@ -124,6 +137,72 @@ describe('hub processes on one PostgreSQL database', () => {
       expect(await store.head(HUB_OWNER)).toBe(10);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('enrolment across hub processes', () => {
+  it('50 concurrent exchanges of one token, split across two hephd processes: exactly one credential', async () => {
+    const db = await createTestDatabase(cluster, 'enrol');
+    const signIn = {
+      HEPH_OIDC_ISSUER: op.issuer,
+      HEPH_OIDC_AUDIENCE: op.audience,
+      HEPH_OIDC_CLIENT_ID: op.clientId,
+    };
+    const hubs = [startPgHub(db.url, signIn), startPgHub(db.url, signIn)];
+    const urls = await Promise.all(hubs.map(served));
+    expect(new Set(hubs.map((d) => d.pid)).size).toBe(2);
+    const alice = await op.mintToken({ sub: 'alice' });
+    const made = await request(`${urls[0]}/rpc`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'device.enroll',
+        params: { name: 'race' },
+      }),
+    });
+    const { result } = (await made.body.json()) as { result: { token: string } };
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const r = await request(`${urls[i % 2]}/auth/enroll`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token: result.token, replica: replicaId(0x500 + i) }),
+        });
+        const body = (await r.body.json()) as { credential?: string };
+        return { status: r.statusCode, credential: body.credential, hub: i % 2 };
+      }),
+    );
+    const won = answers.filter((a) => a.status === 200);
+    expect(won).toHaveLength(1);
+    // The rest were refused: 401, or 429 once an address spent its failure budget (a hub
+    // process's limiter is its own; the valid token is never slowed).
+    expect(
+      answers.filter((a) => a.status !== 200).every((a) => [401, 429].includes(a.status)),
+    ).toBe(true);
+    expect(answers.filter((a) => a.status === 401).length).toBeGreaterThanOrEqual(10);
+    // Both processes took part, and the database holds one device with one credential.
+    expect(new Set(answers.map((a) => a.hub)).size).toBe(2);
+    expect(
+      await sql(
+        db.url,
+        "SELECT count(*)::int AS devices, (SELECT count(*)::int FROM heph.device_credentials) AS credentials FROM heph.devices WHERE status = 'active'",
+      ),
+    ).toEqual([{ devices: 1, credentials: 1 }]);
+    // The one credential works on either process.
+    const [replica] = await sql<{ replica: string }>(db.url, 'SELECT replica FROM heph.devices');
+    for (const url of urls) {
+      const r = await request(`${url}/sync/pull`, {
+        headers: {
+          authorization: `Bearer ${won[0]!.credential}`,
+          'heph-replica': replica!.replica,
+          'heph-protocol': '2',
+        },
+      });
+      await r.body.dump();
+      expect(r.statusCode).toBe(200);
     }
   });
 });

@@ -1,17 +1,21 @@
-// `heph auth login|enroll|status|logout`: signing in to a hub, and this device's own credential. login asks the hub which identity
-// provider, client and audience to use (GET /config), runs the device flow (the code and URL go
-// to stderr, never into --json output), and keeps the tokens in the OS keyring, or, only when the
-// user opts in with --insecure-storage (or HEPH_INSECURE_STORAGE=1) and no keyring is available,
-// in a 0600 file after a warning. enroll exchanges a one-time enrolment token (read from
-// --token-file, a pipe or a hidden prompt, never from the command line) at POST /auth/enroll for
-// this device's credential, bound to the running daemon's replica id, and keeps it in the
-// keyring or, where none is reachable, in a 0600 file without asking (a machine's key, like an
-// SSH host key); hephd uses it from its next request. logout revokes that credential on the hub
+// `heph auth login|enroll|rotate|status|logout`: signing in to a hub, and this device's own
+// credential. login asks the hub which identity provider, client and audience to use (GET
+// /config), runs the device flow (the code and URL go to stderr, never into --json output), then
+// asks the hub (POST /auth/device, with that login) for this device's credential, bound to the
+// running daemon's replica id, and keeps it as enroll does; the login's tokens are not kept
+// (one kept by an earlier version is removed) but handed to hephd, which holds them in memory
+// for 15 minutes for hub administration. `login --admin` keeps them too: in the OS keyring, or,
+// only when the user opts in with --insecure-storage (or HEPH_INSECURE_STORAGE=1) and no
+// keyring is available, in a 0600 file after a warning. enroll exchanges a one-time enrolment
+// token (read from --token-file, a pipe or a hidden prompt, never from the command line) at
+// POST /auth/enroll for this device's credential, and keeps it in the keyring or, where none is
+// reachable, in a 0600 file without asking (a machine's key, like an SSH host key); hephd uses it
+// from its next request. rotate replaces it (POST /auth/rotate). logout revokes it on the hub
 // (POST /auth/revoke-self) before forgetting it. Results never contain a token or credential.
 
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { arch, availableParallelism, platform, totalmem } from 'node:os';
+import { arch, availableParallelism, hostname, platform, totalmem } from 'node:os';
 import { z } from 'zod';
 import {
   describeCredential,
@@ -19,6 +23,8 @@ import {
   deviceCredentialStores,
   heldCredential,
   storeForCredential,
+  type DeviceCredential,
+  type DeviceCredentialStore,
   type DeviceCredentialStores,
 } from '../../auth/device-credential.js';
 import { resolveDaemonConfig } from '../../config/config.js';
@@ -131,19 +137,14 @@ async function storeForLogin(deps: AuthDeps, allowFile: boolean): Promise<TokenS
   );
 }
 
-export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
-  const { hub, from } = await hubOf(cli, a);
-  // Chosen for the user: say which before anything else happens.
-  if (from !== '--hub') cli.note(`Signing in to ${hub} (${from})`);
-  const insecure = insecureHttp(cli, a);
+/** The hub's sign-in settings; undefined for an open hub (no sign-in). */
+export async function signInSettings(
+  hub: string,
+  insecure: boolean,
+  deps: AuthDeps,
+): Promise<{ issuer: string; client_id: string; audience: string } | undefined> {
   const cfg = await deps.hubConfig(hub, insecure);
-  if (cfg.issuer === null && cfg.client_id === null && cfg.audience === null) {
-    return {
-      kind: 'summary',
-      heading: `${hub} does not require sign-in`,
-      data: { hub, sign_in_required: false },
-    };
-  }
+  if (cfg.issuer === null && cfg.client_id === null && cfg.audience === null) return undefined;
   if (cfg.issuer === null || cfg.client_id === null || cfg.audience === null) {
     throw new HephError(
       'unavailable',
@@ -151,15 +152,19 @@ export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): 
         `ask its operator to set all three`,
     );
   }
-  // Checked before the user is sent to a browser, so a refused provider or a missing keyring
-  // is known up front.
+  // Checked before the user is sent to a browser.
   checkProviderUrl(cfg.issuer, { insecureHttp: insecure, optIn: CLI_OPT_IN });
-  const store = await storeForLogin(
-    deps,
-    flag(a, 'insecure-storage') ||
-      resolveDaemonConfig({}, cli.env, cli.cwd).insecureStorage === true,
-  );
-  const tokens = await deps.login({
+  return { issuer: cfg.issuer, client_id: cfg.client_id, audience: cfg.audience };
+}
+
+/** The owner's device-code sign-in (the code and URL go to stderr); its tokens. */
+export function signIn(
+  cli: Cli,
+  cfg: { issuer: string; client_id: string; audience: string },
+  insecure: boolean,
+  deps: AuthDeps,
+): Promise<Tokens> {
+  return deps.login({
     ...deps.loginOptions,
     issuer: cfg.issuer,
     clientId: cfg.client_id,
@@ -168,12 +173,188 @@ export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): 
     clock: deps.clock,
     print: (line) => cli.note(line),
   });
-  await store.set(hub, tokens);
-  if (store.kind === 'keyring') await deps.file.delete(hub).catch(() => false);
+}
+
+/** Hands a fresh sign-in to hephd, which holds it in memory for hub administration. */
+export async function holdAdmin(cli: Cli, hub: string, t: Tokens): Promise<number | undefined> {
+  const r = await cli.ask(
+    'auth.hold_admin',
+    { hub, token: t.access_token, expires_at: t.expires_at },
+    2000,
+  );
+  return isRec(r) && typeof r.held_until === 'number' ? r.held_until : undefined;
+}
+
+/** The running daemon's replica id (a device credential is bound to it), or a clear error. */
+async function daemonReplica(cli: Cli, hub: string, what: string): Promise<string> {
+  const replica = await runningReplica(cli);
+  if (replica === undefined) {
+    throw new HephError(
+      'unavailable',
+      `hephd is not running here (or runs in client mode): start it first, for example ` +
+        `\`heph daemon start --hub-url ${hub}\`, then ${what}; the device credential is bound ` +
+        'to its replica id',
+    );
+  }
+  return replica;
+}
+
+/** The running daemon's replica id, if a local-mode hephd answers. */
+async function runningReplica(cli: Cli): Promise<string | undefined> {
+  const st = await cli.ask('sync.status', {}, 5000);
+  return isRec(st) && typeof st.replica_id === 'string' ? st.replica_id : undefined;
+}
+
+/** Asks the hub, with the owner's fresh login, for this replica's credential, and keeps it. */
+async function deviceCredential(
+  hub: string,
+  replica: string,
+  insecure: boolean,
+  tokens: Tokens,
+  deps: AuthDeps,
+) {
+  const client = new HubClient({
+    url: hub,
+    origin: replica,
+    insecureHttp: insecure,
+    getToken: () => Promise.resolve(tokens.access_token),
+  });
+  let reply: unknown;
+  try {
+    reply = await client.post('/auth/device', { replica, name: hostname(), ...machineFacts() });
+  } finally {
+    await client.close();
+  }
+  const { record, store } = await keepReply(deps, hub, replica, reply, '/auth/device');
+  return describeCredential(record, store);
+}
+
+/** Keeps the credential of a reply to POST /auth/device or /auth/enroll; what was kept where. */
+async function keepReply(
+  deps: AuthDeps,
+  hub: string,
+  replica: string,
+  reply: unknown,
+  route: string,
+): Promise<{ record: DeviceCredential; store: DeviceCredentialStore }> {
+  const parsed = EnrollReply.safeParse(reply);
+  if (!parsed.success) {
+    throw new HephError('protocol_mismatch', `${hub} sent a malformed reply to POST ${route}`);
+  }
+  const { credential, device } = parsed.data;
+  const record = {
+    credential,
+    device_id: device.id,
+    name: device.name,
+    replica,
+    enrolled_at: new Date(deps.clock.now()).toISOString(),
+  };
+  return { record, store: await keepCredential(deps, hub, record) };
+}
+
+/** What this machine tells the hub about itself when it gets a credential. */
+function machineFacts() {
+  return {
+    platform: platform(),
+    arch: arch(),
+    cpus: availableParallelism(),
+    memory_bytes: totalmem(),
+    version: packageVersion(),
+  };
+}
+
+/** Keeps a new device credential for `hub` (keyring, else the 0600 file) and drops a copy in
+ *  the other store, so one credential per hub is held. */
+async function keepCredential(
+  deps: AuthDeps,
+  hub: string,
+  record: DeviceCredential,
+): Promise<DeviceCredentialStore> {
+  const store = await storeForCredential(deps.device);
+  await store.set(hub, record);
+  if (store.kind === 'keyring') await deps.device.file.delete(hub).catch(() => false);
+  return store;
+}
+
+export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
+  const { hub, from } = await hubOf(cli, a);
+  // Chosen for the user: say which before anything else happens.
+  if (from !== '--hub') cli.note(`Signing in to ${hub} (${from})`);
+  const insecure = insecureHttp(cli, a);
+  const cfg = await signInSettings(hub, insecure, deps);
+  if (cfg === undefined) {
+    return {
+      kind: 'summary',
+      heading: `${hub} does not require sign-in`,
+      data: { hub, sign_in_required: false },
+    };
+  }
+  const admin = flag(a, 'admin');
+  // Known before the user is sent to a browser: a missing keyring for --admin, a daemon that
+  // is not running.
+  const loginStore = admin
+    ? await storeForLogin(
+        deps,
+        flag(a, 'insecure-storage') ||
+          resolveDaemonConfig({}, cli.env, cli.cwd).insecureStorage === true,
+      )
+    : undefined;
+  // --admin alone (an administrator's machine without hephd) keeps the login and enrols
+  // nothing; otherwise hephd must run, for the replica id the credential is bound to.
+  const replica = admin
+    ? await runningReplica(cli)
+    : await daemonReplica(
+        cli,
+        hub,
+        'sign in (a client-mode hephd keeps no replica: it syncs with a login kept by ' +
+          '`heph auth login --admin`)',
+      );
+  const tokens = await signIn(cli, cfg, insecure, deps);
+  const lines = [`Signed in to ${hub} as ${who(tokens)}`];
+  let device: ReturnType<typeof describeCredential> | null = null;
+  if (replica !== undefined) {
+    const got = await deviceCredential(hub, replica, insecure, tokens, deps);
+    device = got;
+    lines.push(
+      `This device is "${got.name}" (${got.device_id}); its own credential is kept in ` +
+        got.location,
+    );
+  } else {
+    lines.push(
+      'hephd is not running, so this device got no credential of its own: start it and ' +
+        `run \`heph auth login --hub ${hub}\` to enrol it`,
+    );
+  }
+  const held = await holdAdmin(cli, hub, tokens);
+  let login: ReturnType<typeof describeTokens> | null = null;
+  if (loginStore !== undefined) {
+    await loginStore.set(hub, tokens);
+    if (loginStore.kind === 'keyring') await deps.file.delete(hub).catch(() => false);
+    login = describeTokens(hub, tokens, loginStore, deps.clock.now());
+    lines.push(`Your login is kept too, in ${loginStore.location}, for hub administration`);
+  } else {
+    // A login kept by an earlier version (or an earlier --admin) is dropped: the device now
+    // syncs with its own credential, and a stolen laptop holds no standing admin power.
+    const fromKeyring = (await deps.keyring.available()) && (await deps.keyring.delete(hub));
+    const dropped = (await deps.file.delete(hub)) || fromKeyring;
+    lines.push(
+      (dropped ? 'The login kept here before was removed; ' : '') +
+        (held !== undefined
+          ? 'hephd holds your sign-in in memory for 15 minutes for `heph device …`'
+          : '`heph device …` asks you to sign in again (your login is not kept)'),
+    );
+  }
   return {
     kind: 'summary',
-    heading: `Signed in to ${hub} as ${who(tokens)}`,
-    data: describeTokens(hub, tokens, store, deps.clock.now()),
+    heading: lines.join('\n'),
+    data: {
+      hub,
+      user: tokens.name ?? null,
+      subject: tokens.sub ?? null,
+      device,
+      login,
+      admin_held_until: held === undefined ? null : new Date(held).toISOString(),
+    },
   };
 }
 
@@ -192,9 +373,15 @@ export async function status(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
   for (const store of stores) {
     const t = await store.get(hub);
     if (t === undefined) continue;
+    // A login kept without a credential: an earlier version's sign-in, which still syncs.
+    const upgrade =
+      device === null
+        ? `\nThis device syncs with your login: run \`heph auth login --hub ${hub}\` to give ` +
+          'it its own credential (your login is then no longer kept here)'
+        : '';
     return {
       kind: 'summary',
-      heading: `Signed in to ${hub} as ${who(t)}\n${deviceLine}`,
+      heading: `Signed in to ${hub} as ${who(t)}\n${deviceLine}${upgrade}`,
       data: {
         signed_in: true,
         ...describeTokens(hub, t, store, deps.clock.now()),
@@ -203,10 +390,26 @@ export async function status(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
       },
     };
   }
+  // No login kept: say whether hephd holds a recent sign-in for `heph device …` (never the
+  // token itself).
+  const admin = await cli.ask('auth.admin_token', { hub }, 2000);
+  const until = isRec(admin) && typeof admin.held_until === 'number' ? admin.held_until : null;
+  const adminLine =
+    until === null
+      ? 'No login is kept here: `heph device …` asks you to sign in'
+      : `No login is kept here; hephd holds your sign-in in memory until ` +
+        `${new Date(until).toISOString()} for \`heph device …\``;
   return {
     kind: 'summary',
-    heading: `Not signed in to ${hub}\n${deviceLine}`,
-    data: { hub, signed_in: false, keyring: keyringNote, device },
+    heading:
+      device === null ? `Not signed in to ${hub}\n${deviceLine}` : `${deviceLine}\n${adminLine}`,
+    data: {
+      hub,
+      signed_in: false,
+      keyring: keyringNote,
+      device,
+      admin_held_until: until === null ? null : new Date(until).toISOString(),
+    },
   };
 }
 
@@ -251,6 +454,8 @@ export async function logout(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
   if (await deps.keyring.available()) {
     if (await deps.keyring.delete(hub)) removed.push(deps.keyring.kind);
   }
+  const forgot = await cli.ask('auth.admin_token', { hub, forget: true }, 2000);
+  if (isRec(forgot) && forgot.forgot === true) removed.push('hephd memory');
   if (await deps.file.delete(hub)) removed.push(deps.file.kind);
   const heading =
     revoked !== null
@@ -357,14 +562,7 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
   const { hub, from } = await hubOf(cli, a);
   if (from !== '--hub') cli.note(`Enrolling this device with ${hub} (${from})`);
   const st = await cli.ask('sync.status', {}, 5000);
-  const replica = isRec(st) && typeof st.replica_id === 'string' ? st.replica_id : undefined;
-  if (replica === undefined) {
-    throw new HephError(
-      'unavailable',
-      'hephd is not running here (or runs in client mode): start it first, for example ' +
-        `\`heph daemon start --hub-url ${hub}\`; the credential is bound to its replica id`,
-    );
-  }
+  const replica = await daemonReplica(cli, hub, 'enrol');
   const daemonHub = isRec(st) && typeof st.hub === 'string' ? hubKey(st.hub) : undefined;
   // A device the hub revoked enrols again as a new replica (the hub refuses its old id for
   // good): its credential is bound to a new id, which hephd then takes (sync.rejoin).
@@ -391,15 +589,7 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
   });
   let reply: unknown;
   try {
-    reply = await client.post('/auth/enroll', {
-      token,
-      replica: asReplica,
-      platform: platform(),
-      arch: arch(),
-      cpus: availableParallelism(),
-      memory_bytes: totalmem(),
-      version: packageVersion(),
-    });
+    reply = await client.post('/auth/enroll', { token, replica: asReplica, ...machineFacts() });
   } catch (e) {
     if (e instanceof HephError && e.code === 'unauthorized') {
       throw new HephError(
@@ -413,25 +603,12 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
   } finally {
     await client.close();
   }
-  const parsed = EnrollReply.safeParse(reply);
-  if (!parsed.success) {
-    throw new HephError('protocol_mismatch', `${hub} sent a malformed reply to POST /auth/enroll`);
-  }
-  const { credential, device } = parsed.data;
-  const store = await storeForCredential(deps.device);
-  const record = {
-    credential,
-    device_id: device.id,
-    name: device.name,
-    replica: asReplica,
-    enrolled_at: new Date(deps.clock.now()).toISOString(),
-  };
-  await store.set(hub, record);
+  const { record, store } = await keepReply(deps, hub, asReplica, reply, '/auth/enroll');
   // The name the owner gave at `heph device enroll` is this device's name everywhere.
-  await cli.ask('device.name', { name: device.name }, 5000);
+  await cli.ask('device.name', { name: record.name }, 5000);
   if (revoked) return rejoined(hub, record, await rejoin(cli, asReplica), store.location);
   const lines = [
-    `Enrolled this device with ${hub} as "${device.name}" (${device.id})`,
+    `Enrolled this device with ${hub} as "${record.name}" (${record.device_id})`,
     `Its credential is kept in ${store.location}`,
     daemonHub === hub
       ? 'hephd syncs with it from its next request (`heph sync` to sync now)'
@@ -441,5 +618,61 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
     kind: 'summary',
     heading: lines.join('\n'),
     data: { hub, enrolled: true, ...describeCredential(record, store) },
+  };
+}
+
+const RotateReply = z.object({
+  credential: z.string().regex(DEVICE_CREDENTIAL_RE),
+  device: z.object({ id: z.string().min(1) }),
+});
+
+/** `heph auth rotate`: a new device credential in place of the held one, without enrolling
+ *  again; the hub stops taking the old one in the same transaction. */
+export async function rotate(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
+  const { hub } = await hubOf(cli, a);
+  const found = await heldCredential(deps.device, hub);
+  if (found === undefined) {
+    throw new HephError(
+      'not_found',
+      `this device holds no credential for ${hub}: \`heph auth login --hub ${hub}\` (or ` +
+        '`heph auth enroll`) gives it one',
+      { hub },
+    );
+  }
+  const { held, store } = found;
+  const client = new HubClient({
+    url: hub,
+    origin: held.replica,
+    insecureHttp: insecureHttp(cli, a),
+    getToken: () => Promise.resolve(held.credential),
+  });
+  let reply: unknown;
+  try {
+    reply = await client.post('/auth/rotate');
+  } finally {
+    await client.close();
+  }
+  const parsed = RotateReply.safeParse(reply);
+  if (!parsed.success || parsed.data.device.id !== held.device_id) {
+    throw new HephError('protocol_mismatch', `${hub} sent a malformed reply to POST /auth/rotate`);
+  }
+  const record = { ...held, credential: parsed.data.credential };
+  try {
+    await store.set(hub, record);
+  } catch (e) {
+    throw new HephError(
+      isHephError(e) ? e.code : 'io',
+      `${hub} replaced this device's credential, but the new one could not be kept in ` +
+        `${store.location}: ${e instanceof Error ? e.message : String(e)}. Run ` +
+        `\`heph auth login --hub ${hub}\` to give this device a credential again`,
+      { hub },
+    );
+  }
+  return {
+    kind: 'summary',
+    heading:
+      `Replaced this device's credential for ${hub} ("${held.name}", ${held.device_id}); ` +
+      `the old one no longer works. The new one is kept in ${store.location}`,
+    data: { hub, rotated: true, ...describeCredential(record, store) },
   };
 }

@@ -1,14 +1,14 @@
 // `heph device list|rename|revoke|enroll`: the hub's device registry, administered from the
 // command line. They call the hub's /rpc directly (--hub, else the daemon's hub, else the
-// configured one) with the owner's login from `heph auth login` (renewed when stale), never a
-// device credential (the hub refuses one for these methods). Guarantees: an enrolment token is
+// configured one) with a recent owner login, never a device credential (the hub refuses one for
+// these methods): the one hephd holds in memory for 15 minutes after a sign-in (like sudo), else
+// a login kept by `heph auth login --admin`, else a device-code sign-in run now and handed to
+// hephd. Guarantees: an enrolment token is
 // printed once, on stdout, and nothing else secret is ever printed; revoking the device this
 // command runs on asks for --yes; a JSON-RPC error from the hub becomes a HephError with the
 // hub's code and message.
 
-import { heldCredential, deviceCredentialStores } from '../../auth/device-credential.js';
-import { fileStore, tokensFilePath } from '../../auth/file-store.js';
-import { keyringStore } from '../../auth/keyring-store.js';
+import { heldCredential } from '../../auth/device-credential.js';
 import { createSession } from '../../auth/session.js';
 import { HephError } from '../../core/errors.js';
 import { isErrorCode } from '../../protocol/error-wire.js';
@@ -17,39 +17,18 @@ import { arg, flag, optArg, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
 import { isRec, type Rec } from '../wire.js';
-import { hubOf, insecureHttp } from './auth.js';
+import {
+  authDeps,
+  holdAdmin,
+  hubOf,
+  insecureHttp,
+  signIn,
+  signInSettings,
+  type AuthDeps,
+} from './auth.js';
 
-/** Calls one admin method on the hub with the owner's login; its result. */
-async function hubCall(cli: Cli, a: Args, method: string, params: Rec): Promise<Rec> {
-  const { hub } = await hubOf(cli, a);
-  const insecure = insecureHttp(cli, a);
-  const session = createSession({
-    hub,
-    stores: [keyringStore(), fileStore({ path: tokensFilePath(cli.env) })],
-    ...(insecure && { insecureHttp: true }),
-  });
-  const token = await session.getToken();
-  const client = new HubClient({
-    url: hub,
-    origin: 'heph-device-admin',
-    insecureHttp: insecure,
-    getToken: () => Promise.resolve(token),
-  });
-  let reply: unknown;
-  try {
-    reply = await client.rpc({ jsonrpc: '2.0', id: 1, method, params });
-  } catch (e) {
-    if (e instanceof HephError && e.code === 'unauthorized' && token === undefined) {
-      throw new HephError(
-        'unauthorized',
-        `not signed in to ${hub}: run \`heph auth login --hub ${hub}\` (as the hub's owner)`,
-        { hub },
-      );
-    }
-    throw e;
-  } finally {
-    await client.close();
-  }
+/** The hub's JSON-RPC response as a result, or its error as a HephError. */
+function resultOf(hub: string, reply: unknown): Rec {
   if (!isRec(reply)) throw new HephError('protocol_mismatch', `${hub} sent a malformed reply`);
   if (isRec(reply.error)) {
     const data = isRec(reply.error.data) ? reply.error.data : {};
@@ -59,6 +38,76 @@ async function hubCall(cli: Cli, a: Args, method: string, params: Rec): Promise<
   }
   if (!isRec(reply.result)) throw new HephError('protocol_mismatch', `${hub} sent no result`);
   return { ...reply.result, hub };
+}
+
+/**
+ * Calls one admin method on the hub as its owner: through hephd with the sign-in it holds from
+ * the last 15 minutes (the token never comes back out of hephd), else with a login kept by
+ * `heph auth login --admin` (renewed when stale), else after a device-code sign-in now, handed
+ * to hephd for the next 15 minutes. With no token at all on an open hub.
+ */
+async function hubCall(
+  cli: Cli,
+  a: Args,
+  method: string,
+  params: Rec,
+  deps: AuthDeps,
+): Promise<Rec> {
+  const { hub } = await hubOf(cli, a);
+  const insecure = insecureHttp(cli, a);
+  const held = await cli.ask('auth.admin_token', { hub }, 2000);
+  if (isRec(held) && typeof held.held_until === 'number') {
+    const r = await cli.call('auth.admin_call', {
+      hub,
+      method,
+      params,
+      ...(insecure && { insecure_http: true }),
+    });
+    if (isRec(r) && r.held === true) return resultOf(hub, r.reply);
+  }
+  const token = await ownerToken(cli, hub, insecure, deps);
+  const client = new HubClient({
+    url: hub,
+    origin: 'heph-device-admin',
+    insecureHttp: insecure,
+    getToken: () => Promise.resolve(token),
+  });
+  try {
+    return resultOf(hub, await client.rpc({ jsonrpc: '2.0', id: 1, method, params }));
+  } finally {
+    await client.close();
+  }
+}
+
+/** A kept --admin login, else a sign-in now (handed to hephd); undefined on an open hub. */
+async function ownerToken(
+  cli: Cli,
+  hub: string,
+  insecure: boolean,
+  deps: AuthDeps,
+): Promise<string | undefined> {
+  const session = createSession({
+    hub,
+    stores: [deps.keyring, deps.file],
+    clock: deps.clock,
+    ...(insecure && { insecureHttp: true }),
+  });
+  try {
+    const kept = await session.getToken();
+    if (kept !== undefined) return kept;
+  } catch (e) {
+    // A kept login that can no longer be renewed: a fresh sign-in below.
+    if (!(e instanceof HephError && e.code === 'unauthorized')) throw e;
+  }
+  const cfg = await signInSettings(hub, insecure, deps);
+  if (cfg === undefined) return undefined;
+  cli.note(
+    `Administering ${hub} needs a recent sign-in as its owner; hephd keeps it in memory ` +
+      'for 15 minutes.',
+  );
+  const tokens = await signIn(cli, cfg, insecure, deps);
+  await holdAdmin(cli, hub, tokens);
+  return tokens.access_token;
 }
 
 /** "2 minutes ago", "just now", "3 days ago", "never". */
@@ -100,8 +149,8 @@ async function ownReplica(cli: Cli): Promise<string | undefined> {
   return isRec(st) && typeof st.replica_id === 'string' ? st.replica_id : undefined;
 }
 
-export async function list(cli: Cli, a: Args): Promise<Output> {
-  const r = await hubCall(cli, a, 'device.list', {});
+export async function list(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
+  const r = await hubCall(cli, a, 'device.list', {}, deps);
   const devices = Array.isArray(r.devices) ? r.devices.filter(isRec) : [];
   const now = Date.now();
   const mine = await ownReplica(cli);
@@ -126,8 +175,14 @@ export async function list(cli: Cli, a: Args): Promise<Output> {
   return { kind: 'raw', text: lines.join('\n') + '\n', data: r };
 }
 
-export async function rename(cli: Cli, a: Args): Promise<Output> {
-  const r = await hubCall(cli, a, 'device.rename', { id: arg(a, 'id'), name: arg(a, 'name') });
+export async function rename(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
+  const r = await hubCall(
+    cli,
+    a,
+    'device.rename',
+    { id: arg(a, 'id'), name: arg(a, 'name') },
+    deps,
+  );
   const d = isRec(r.device) ? r.device : {};
   return { kind: 'summary', heading: `Renamed device ${str(d.id)} to "${str(d.name)}"`, data: r };
 }
@@ -146,12 +201,12 @@ export async function name(cli: Cli, a: Args): Promise<Output> {
   return { kind: 'summary', heading, data: isRec(r) ? r : {} };
 }
 
-export async function revoke(cli: Cli, a: Args): Promise<Output> {
+export async function revoke(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
   const id = arg(a, 'id');
   const mine = await ownReplica(cli);
   if (mine !== undefined && !flag(a, 'yes')) {
     const { hub } = await hubOf(cli, a);
-    const held = await heldCredential(deviceCredentialStores(cli.env), hub).catch(() => undefined);
+    const held = await heldCredential(deps.device, hub).catch(() => undefined);
     if (id === mine || held?.held.device_id === id) {
       throw new HephError(
         'invalid_params',
@@ -161,7 +216,7 @@ export async function revoke(cli: Cli, a: Args): Promise<Output> {
       );
     }
   }
-  const r = await hubCall(cli, a, 'device.revoke', { id });
+  const r = await hubCall(cli, a, 'device.revoke', { id }, deps);
   const d = isRec(r.device) ? r.device : {};
   const n = isRec(r.never_received) ? r.never_received : {};
   const lines = [
@@ -179,7 +234,7 @@ export async function revoke(cli: Cli, a: Args): Promise<Output> {
   return { kind: 'raw', text: lines.join('\n') + '\n', data: r };
 }
 
-export async function enroll(cli: Cli, a: Args): Promise<Output> {
+export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
   const regenerate = optArg(a, 'regenerate');
   const name = optArg(a, 'name');
   if ((regenerate === undefined) === (name === undefined)) {
@@ -191,11 +246,17 @@ export async function enroll(cli: Cli, a: Args): Promise<Output> {
     );
   }
   const ttl = optArg(a, 'ttl');
-  const r = await hubCall(cli, a, 'device.enroll', {
-    ...(name !== undefined && { name }),
-    ...(regenerate !== undefined && { regenerate }),
-    ...(ttl !== undefined && { ttl }),
-  });
+  const r = await hubCall(
+    cli,
+    a,
+    'device.enroll',
+    {
+      ...(name !== undefined && { name }),
+      ...(regenerate !== undefined && { regenerate }),
+      ...(ttl !== undefined && { ttl }),
+    },
+    deps,
+  );
   const d = isRec(r.device) ? r.device : {};
   const expires = typeof r.expires_ms === 'number' ? new Date(r.expires_ms).toISOString() : '?';
   // The token goes to stdout once (so it can be piped or redirected); the guidance to stderr.

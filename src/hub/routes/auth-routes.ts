@@ -1,5 +1,5 @@
-// POST /auth/enroll, /auth/rotate and /auth/revoke-self: how a device gets, renews and gives up
-// its own credential.
+// POST /auth/enroll, /auth/device, /auth/rotate and /auth/revoke-self: how a device gets, renews
+// and gives up its own credential.
 // Guarantees:
 // - /auth/enroll takes a one-time enrolment token in its body (never a header, and no other
 //   credential), and exchanges it for a new device credential bound to the owner and the
@@ -7,6 +7,10 @@
 //   exchangeEnrolment), so of concurrent exchanges exactly one succeeds; an unknown, used or
 //   expired token, and one of a malformed shape, all get the same 401; failures spend the
 //   address's failure budget (429 with Retry-After once spent), a valid token is never slowed;
+// - /auth/device takes only an owner's login (`heph auth login` on the device): it answers, once,
+//   a new credential for the replica in its body, whose device (registered if new, its id and
+//   history kept if not) drops every credential it held before; a revoked replica gets 403
+//   device_revoked; a device credential is refused (403 forbidden, below admin);
 // - /auth/rotate takes only a device credential (authenticated by the hub's auth hook, so a
 //   revoked device's gets 403 device_revoked): it answers a new credential once and the old one
 //   stops working in the same transaction; an owner's login is refused (403);
@@ -20,11 +24,11 @@ import { z } from 'zod';
 import type { FailureLimiter } from '../../auth/rate-limit.js';
 import { HephError } from '../../core/errors.js';
 import type { Clock } from '../../ports/clock.js';
-import type { HubStore } from '../../ports/hub-store.js';
+import type { DeviceFacts, HubStore } from '../../ports/hub-store.js';
 import type { Logger } from '../../ports/logger.js';
 import { parseWire } from '../body.js';
 import { bearerOf, secretRefusal } from '../auth.js';
-import { hashSecret, isSecret, newSecret } from '../credentials.js';
+import { hashSecret, isSecret, newDeviceId, newSecret } from '../credentials.js';
 import type { HubPrincipal } from '../devices.js';
 import { errorBody } from '../http-errors.js';
 
@@ -37,6 +41,22 @@ export const EnrollRequest = z.strictObject({
   memory_bytes: z.number().int().min(0).optional(),
   version: z.string().max(100).optional(),
 });
+
+/** POST /auth/device: an owner's login asks a credential for the replica it signs in on. */
+export const DeviceRequest = EnrollRequest.omit({ token: true }).extend({
+  name: z.string().min(1).max(100).optional(),
+});
+
+/** What a device's request says about its machine, as the store takes it. */
+function factsOf(body: z.infer<typeof DeviceRequest>): DeviceFacts {
+  return {
+    platform: body.platform,
+    arch: body.arch,
+    cpus: body.cpus,
+    memoryBytes: body.memory_bytes,
+    version: body.version,
+  };
+}
 
 export interface EnrollResponse {
   /** The device credential: shown this once. */
@@ -85,13 +105,7 @@ export function authRoutes(app: FastifyInstance, o: AuthRouteOptions): void {
             {
               tokenHash: hashSecret(body.token),
               replica: body.replica,
-              facts: {
-                platform: body.platform,
-                arch: body.arch,
-                cpus: body.cpus,
-                memoryBytes: body.memory_bytes,
-                version: body.version,
-              },
+              facts: factsOf(body),
               credentialHash: credential.hash,
             },
             o.clock.now(),
@@ -103,6 +117,43 @@ export function authRoutes(app: FastifyInstance, o: AuthRouteOptions): void {
         return reply.code(r.status).headers(r.headers).send(errorBody(r.error));
       }
       logger.info({ device: device.id, replica: device.replica }, 'a device enrolled');
+      const answer: EnrollResponse = {
+        credential: credential.plain,
+        device: { id: device.id, name: device.name, replica: body.replica },
+      };
+      return reply.header('cache-control', 'no-store').send(answer);
+    },
+  );
+
+  // Through the auth hook as admin (an owner's login; a device credential is only an editor),
+  // then an owner's login only: an open hub's callers are admin too, but have no credentials.
+  app.post(
+    '/auth/device',
+    { config: { access: 'admin' } },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      if (o.signIn === undefined) throw openHub();
+      const caller = o.principalOf(request);
+      if (caller.via !== 'owner_login') {
+        throw new HephError(
+          'forbidden',
+          'POST /auth/device gives a device its credential on its owner’s sign-in and takes ' +
+            'only an owner’s login',
+          { reason: 'owner_login_required' },
+        );
+      }
+      const body = parseWire(DeviceRequest, request.body, 'body');
+      const credential = newSecret('device');
+      const device = await store.issueCredential(
+        {
+          owner: caller.owner,
+          replica: body.replica,
+          fresh: { id: newDeviceId(), name: body.name ?? body.replica },
+          facts: factsOf(body),
+          credentialHash: credential.hash,
+        },
+        o.clock.now(),
+      );
+      logger.info({ device: device.id, replica: device.replica }, 'a device signed in');
       const answer: EnrollResponse = {
         credential: credential.plain,
         device: { id: device.id, name: device.name, replica: body.replica },

@@ -17,6 +17,7 @@ import type {
   DeviceFacts,
   DeviceRecord,
   DeviceTouch,
+  CredentialIssue,
   EnrolmentExchange,
   NewEnrolment,
   OwnerId,
@@ -236,6 +237,44 @@ export const pgDevices = {
       [x.credentialHash, device, owner, x.replica, now],
     );
     return mustFind(c, owner, device);
+  },
+
+  /** In a transaction: the replica's row is locked (or made) before its credentials change. */
+  async issue(c: Q, x: CredentialIssue, now: number): Promise<DeviceRecord> {
+    checkHash(x.credentialHash, 'credential');
+    const d = await pgDevices.register(c, x.owner, x.replica, { ...x.fresh, facts: x.facts }, now);
+    const locked = await c.query(
+      `SELECT status FROM heph.devices WHERE owner = $1 AND id = $2 FOR UPDATE`,
+      [x.owner, d.id],
+    );
+    if ((locked.rows[0] as { status?: unknown } | undefined)?.status === 'revoked') {
+      throw replicaRevoked(x.replica);
+    }
+    const f = factColumns(x.facts);
+    await c.query(
+      `UPDATE heph.devices SET platform = coalesce($3, platform), arch = coalesce($4, arch),
+         cpus = coalesce($5, cpus), memory_bytes = coalesce($6, memory_bytes),
+         version = coalesce($7, version),
+         name = CASE WHEN name = replica THEN $8 ELSE name END
+       WHERE owner = $1 AND id = $2`,
+      [
+        x.owner,
+        d.id,
+        f.platform,
+        f.arch,
+        f.cpus,
+        f.memory_bytes,
+        f.version,
+        checkDeviceName(x.fresh.name),
+      ],
+    );
+    await c.query('DELETE FROM heph.device_credentials WHERE device = $1', [d.id]);
+    await c.query(
+      `INSERT INTO heph.device_credentials (hash, device, owner, replica, created_ms)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [x.credentialHash, d.id, x.owner, x.replica, now],
+    );
+    return mustFind(c, x.owner, d.id);
   },
 
   async byCredential(c: Q, hash: string): Promise<DeviceRecord | undefined> {

@@ -22,6 +22,7 @@ import type { Clock } from '../../ports/clock.js';
 import type {
   AppendRequest,
   AppendResult,
+  CredentialIssue,
   DeviceFacts,
   DeviceRecord,
   DeviceTouch,
@@ -517,6 +518,12 @@ export class PostgresHubStore implements HubStore {
       if (e instanceof TokenRefused) return undefined;
       throw e;
     }
+  }
+
+  issueCredential(x: CredentialIssue, now: number): Promise<DeviceRecord> {
+    return this.transaction('issuing a credential failed', BEGIN, (c) =>
+      pgDevices.issue(c, x, now),
+    );
   }
 
   deviceByCredential(credentialHash: string): Promise<DeviceRecord | undefined> {

@@ -5,7 +5,8 @@
 // pending) whose affected-row count decides, in the transaction that activates the device and
 // stores its credential; a replica already registered active for the owner is folded into the
 // enrolled device (its history kept, its old credentials dropped); a revoked replica is refused
-// and the token left unused; a rotation deletes the old credential in the transaction that
+// and the token left unused; a credential issued on an owner's login (issue) keeps the replica's
+// device and drops its older credentials in the transaction that stores the new one; a rotation deletes the old credential in the transaction that
 // stores the new one.
 
 import type Database from 'better-sqlite3';
@@ -15,6 +16,7 @@ import type {
   DeviceFacts,
   DeviceRecord,
   DeviceTouch,
+  CredentialIssue,
   EnrolmentExchange,
   NewEnrolment,
   OwnerId,
@@ -86,6 +88,13 @@ export function prepareDevices(db: Database.Database) {
          last_push_op = @last_push_op, pending_reported = @pending_reported,
          pending_reported_ms = @pending_reported_ms
        WHERE id = @id AND owner = @owner AND status = 'pending'`,
+    ),
+    refresh: db.prepare(
+      `UPDATE devices SET platform = coalesce(@platform, platform), arch = coalesce(@arch, arch),
+         cpus = coalesce(@cpus, cpus), memory_bytes = coalesce(@memory_bytes, memory_bytes),
+         version = coalesce(@version, version),
+         name = CASE WHEN name = replica THEN @name ELSE name END
+       WHERE owner = @owner AND id = @id`,
     ),
     forget: db.prepare('DELETE FROM devices WHERE owner = ? AND id = ?'),
     forgetCredentials: db.prepare('DELETE FROM device_credentials WHERE device = ?'),
@@ -236,6 +245,32 @@ export function sqliteDevices(s: Stmts, tx: <T>(fn: () => T) => T) {
         }
         s.addCredential.run(x.credentialHash, used.device, owner, x.replica, now);
         return mustFind(s, owner, used.device);
+      }),
+
+    issue: (x: CredentialIssue, now: number): DeviceRecord =>
+      tx(() => {
+        checkHash(x.credentialHash, 'credential');
+        if (!isOrigin(x.replica)) throw new HephError('invalid_params', 'not a replica id');
+        const name = checkDeviceName(x.fresh.name);
+        const prior = s.byReplica.get(x.owner, x.replica) as Record<string, unknown> | undefined;
+        const before = prior === undefined ? undefined : toDevice(prior);
+        if (before?.status === 'revoked') throw replicaRevoked(x.replica);
+        const facts = factColumns(x.facts);
+        if (before === undefined) {
+          s.register.run({
+            id: x.fresh.id,
+            owner: x.owner,
+            replica: x.replica,
+            name,
+            now,
+            ...facts,
+          });
+        }
+        const d = toDevice(s.byReplica.get(x.owner, x.replica) as Record<string, unknown>);
+        s.refresh.run({ owner: x.owner, id: d.id, name, ...facts });
+        s.forgetCredentials.run(d.id);
+        s.addCredential.run(x.credentialHash, d.id, x.owner, x.replica, now);
+        return mustFind(s, x.owner, d.id);
       }),
 
     byCredential(hash: string): DeviceRecord | undefined {

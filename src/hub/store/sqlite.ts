@@ -13,6 +13,7 @@ import type { Clock } from '../../ports/clock.js';
 import {
   type AppendRequest,
   type AppendResult,
+  type CredentialIssue,
   type DeviceFacts,
   type DeviceRecord,
   type DeviceTouch,
@@ -438,6 +439,10 @@ export class SqliteHubStore implements HubStore {
         throw e;
       }
     });
+  }
+
+  issueCredential(x: CredentialIssue, now: number): Promise<DeviceRecord> {
+    return this.run('issuing a credential failed', () => this.devices.issue(x, now));
   }
 
   deviceByCredential(credentialHash: string): Promise<DeviceRecord | undefined> {
