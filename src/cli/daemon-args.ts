@@ -15,6 +15,8 @@ export interface DaemonOptions {
   'log-level'?: string;
   'sync-interval'?: string;
   'insecure-http'?: true;
+  /** The name a new replica gives itself at its first start (later starts keep theirs). */
+  'device-name'?: string;
 }
 
 export const KEPT = [
@@ -24,6 +26,7 @@ export const KEPT = [
   'log-level',
   'sync-interval',
   'insecure-http',
+  'device-name',
 ] as const;
 
 export function optionsFile(env: Env): string {

@@ -657,6 +657,10 @@ export const GROUPS: Group[] = [
             type: 'boolean',
             describe: 'allow a plain http:// hub off loopback',
           },
+          'device-name': {
+            type: 'string',
+            describe: 'the name this device takes at its first start (default: the host name)',
+          },
           manager: {
             type: 'string',
             choices: ['auto', 'systemd', 'detached'],
@@ -665,8 +669,8 @@ export const GROUPS: Group[] = [
           },
         },
         epilog:
-          'start keeps --hub-url, --db, --socket, --log-level, --sync-interval and ' +
-          '--insecure-http (in the systemd unit, or with the detached launcher), so restart and ' +
+          'start keeps --hub-url, --db, --socket, --log-level, --sync-interval, ' +
+          '--insecure-http and --device-name (in the systemd unit, or with the detached launcher), so restart and ' +
           'status use them; options given again replace the kept ones, and uninstall forgets them.',
         run: async (c, a) => {
           const m = await import('./commands/daemon.js');

@@ -166,6 +166,7 @@ describe('kept daemon options in the unit', () => {
       'insecure-http': true,
       'hub-url': 'https://hub.example.org',
       'log-level': 'debug',
+      'device-name': 'Work laptop',
     });
     expect(flags).toEqual([
       '--hub-url',
@@ -175,10 +176,12 @@ describe('kept daemon options in the unit', () => {
       '--sync-interval',
       '45',
       '--insecure-http',
+      '--device-name',
+      'Work laptop',
     ]);
     const unit = renderUnit({ node: '/n', hephd: '/h.js', args: ['--db', '/a b/x.db', ...flags] });
     expect(unit).toContain(
-      'ExecStart=/n --max-semi-space-size=4 /h.js --db "/a b/x.db" --hub-url https://hub.example.org --log-level debug --sync-interval 45 --insecure-http',
+      'ExecStart=/n --max-semi-space-size=4 /h.js --db "/a b/x.db" --hub-url https://hub.example.org --log-level debug --sync-interval 45 --insecure-http --device-name "Work laptop"',
     );
   });
 });

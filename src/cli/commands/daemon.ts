@@ -3,7 +3,7 @@
 // started detached with a pid file and a log file under $XDG_STATE_HOME/heph/. Every verb is
 // idempotent: starting a running daemon or stopping a stopped one says so and succeeds. The
 // service options given to start (--hub-url, --db, --socket, --log-level, --sync-interval,
-// --insecure-http) are checked, kept (daemon-args.ts) and written into the unit's command line
+// --insecure-http, --device-name) are checked, kept (daemon-args.ts) and written into the unit's command line
 // or the detached launch, so a restart keeps them; status shows them and the hub in use.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -128,6 +128,15 @@ async function optionsFor(cli: Cli, a: Args, socket: string): Promise<DaemonOpti
   if (interval !== undefined) {
     const { syncIntervalSeconds } = await import('../../config/config.js');
     o['sync-interval'] = String(syncIntervalSeconds(interval));
+  }
+  const name = given('device-name');
+  if (name !== undefined) {
+    const { deviceNameProblem } = await import('../../core/op.js');
+    const problem = deviceNameProblem(name);
+    if (problem !== undefined) {
+      throw new HephError('invalid_params', `--device-name ${problem}`, { field: 'device-name' });
+    }
+    o['device-name'] = name;
   }
   if (a['insecure-http'] === true) o['insecure-http'] = true;
   if (a['insecure-http'] === false) delete o['insecure-http'];
