@@ -190,6 +190,8 @@ export async function buildHub(o: HubOptions): Promise<HubApp> {
       tracker,
       nameInData: (owner, replica, name) =>
         caches.run(owner, (r) => r.store.setDeviceName(replica, name)),
+      namesInData: (owner) => caches.run(owner, (r) => r.store.deviceNames()),
+      logger,
     }),
   );
   const routes: HubRoute[] = [];

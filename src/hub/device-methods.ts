@@ -9,13 +9,15 @@
 // - device.enroll answers its one-time token once (the store keeps its hash), default 1 h, at
 //   most 24 h; `regenerate` replaces the token of a device still pending (the old one stops);
 // - device.rename renames the device in the registry and in its owner's data (a device.name op
-//   written through the owner's cache replica), so every replica shows the new name;
+//   written through the owner's cache replica), so every replica shows the new name; device.list
+//   shows the name in the owner's data when it has one (a device may rename itself);
 // - device.revoke says what the hub never received from the device: its ops after its last
 //   acknowledged push, of which it last reported `pending_reported` unpushed.
 
 import { z } from 'zod';
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
 import type { DeviceRecord, HubStore, OwnerId } from '../ports/hub-store.js';
 import { defineMethod, HUB_ONLY, type MethodDef } from '../rpc/registry.js';
 import { newDeviceId, newSecret, parseTtl } from './credentials.js';
@@ -57,6 +59,9 @@ export interface DeviceMethodDeps {
   tracker: DeviceTracker;
   /** Writes a device's name into its owner's data (the synced register every replica shows). */
   nameInData?: (owner: OwnerId, replica: string, name: string) => Promise<void>;
+  /** The names in an owner's data (replica id → name), which a device may change itself. */
+  namesInData?: (owner: OwnerId) => Promise<Map<string, string>>;
+  logger?: Logger;
 }
 
 /** The caller (admin: dispatch checked the role); on an open hub, refused when the method would
@@ -107,6 +112,17 @@ function view(d: DeviceRecord, tracker: DeviceTracker, head: number): DeviceView
 export function deviceMethods(deps: DeviceMethodDeps): MethodDef<z.ZodType, HubRpcContext>[] {
   const { store, clock, tracker } = deps;
   const shown = async (d: DeviceRecord) => view(d, tracker, await store.head(d.owner));
+  // A device's name is data (a register a device may set itself with `heph device name`): the
+  // list shows it where the owner's data has one, the registry's name otherwise (and when the
+  // data cannot be read now, which only costs the newest names).
+  const namesOf = async (owner: OwnerId): Promise<Map<string, string>> => {
+    try {
+      return (await deps.namesInData?.(owner)) ?? new Map();
+    } catch (e) {
+      deps.logger?.warn({ err: (e as Error).message }, 'device names in the data not read');
+      return new Map();
+    }
+  };
   return [
     defineMethod({
       name: 'device.list',
@@ -123,12 +139,17 @@ export function deviceMethods(deps: DeviceMethodDeps): MethodDef<z.ZodType, HubR
       }),
       handler: async (_p, ctx: HubRpcContext) => {
         const c = callerOf(ctx, 'device.list', false);
-        const [devices, head] = await Promise.all([
+        const [devices, head, names] = await Promise.all([
           store.listDevices(c.owner),
           store.head(c.owner),
+          namesOf(c.owner),
         ]);
         return {
-          devices: devices.map((d) => view(d, tracker, head)),
+          devices: devices.map((d) => {
+            const v = view(d, tracker, head);
+            const named = d.replica === undefined ? undefined : names.get(d.replica);
+            return named === undefined ? v : { ...v, name: named };
+          }),
           head: String(head),
           open_hub: c.via === 'open_hub',
         };

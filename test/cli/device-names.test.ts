@@ -147,4 +147,12 @@ it('shows the device names, not replica ids, in conflicts, history and sync stat
   const status = json(ok(await laptop.run(['sync', 'status', '--json'])));
   expect(status).toMatchObject({ device_name: 'work laptop', replica_id: laptopReplica });
   expect(ok(await laptop.run(['sync', 'status'])).stdout).toMatch(/device: +work laptop/);
+
+  // A device renaming itself: once synced, the hub's list shows that name too.
+  ok(await laptop.run(['device', 'name', 'travel laptop']));
+  ok(await laptop.run(['sync']));
+  const relisted = (await hubRpc(hub.url, 'device.list', {})) as {
+    devices: { replica: string | null; name: string }[];
+  };
+  expect(relisted.devices.find((d) => d.replica === laptopReplica)?.name).toBe('travel laptop');
 }, 120_000);
