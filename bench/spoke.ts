@@ -26,12 +26,12 @@ export const spokeFigures: FigureMeta[] = [
   {
     name: 'initial_sync_100k_s',
     unit: 's',
-    target: { op: '<=', value: 10 },
+    target: { op: '<=', value: 3 },
     description:
       'A fresh spoke (hephd --mode local --hub-url) against a hub holding 100,000 ops (10,000 ' +
       'tasks created, then title, attention, state and body edits, pushed in 1,000-op ' +
       'batches): from spawning the process until sync.status shows a success with nothing ' +
-      'pending or unpulled and its op count equals the hub’s',
+      'pending or unpulled and it holds at least the hub’s op count (it names itself too)',
   },
   {
     name: 'edit_to_other_device_p50_ms',
