@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fileStore, tokensFilePath } from '../../src/auth/file-store.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
+import { signInWith } from '../hub/device-helpers.js';
 import { makeHub, type TestHub } from '../hub/helpers.js';
 import {
   assertBuilt,
@@ -36,14 +37,7 @@ beforeAll(async () => {
   op = await startOidcProvider({ accessTokenTtlSec: 3600 });
   hub = await makeHub({
     clock: systemClock,
-    auth: {
-      issuer: op.issuer,
-      audience: op.audience,
-      clientId: op.clientId,
-      clock: systemClock,
-      limiter: false,
-      verifier: { cooldownMs: 0 },
-    },
+    auth: signInWith(op),
   });
   hub.app.addHook('onResponse', async (req, reply) => {
     const a = req.headers.authorization ?? '';

@@ -11,6 +11,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemClock } from '../../src/ports/clock.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
+import { signInWith } from '../hub/device-helpers.js';
 import { ECHO_PROTOCOL, makeHub, titleOp, type TestHub } from '../hub/helpers.js';
 import {
   assertBuilt,
@@ -34,14 +35,7 @@ beforeAll(async () => {
   op = await startOidcProvider({ accessTokenTtlSec: 3600 });
   hub = await makeHub({
     clock: systemClock,
-    auth: {
-      issuer: op.issuer,
-      audience: op.audience,
-      clientId: op.clientId,
-      clock: systemClock,
-      limiter: false,
-      verifier: { cooldownMs: 0 },
-    },
+    auth: signInWith(op),
   });
   await hub.listen();
   alice = await op.mintToken({ sub: 'alice' });

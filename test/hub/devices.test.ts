@@ -14,7 +14,7 @@ import { createFailureLimiter } from '../../src/auth/rate-limit.js';
 import type { HubAuthOptions } from '../../src/hub/auth.js';
 import { hashSecret } from '../../src/hub/credentials.js';
 import { SqliteHubStore } from '../../src/hub/store/sqlite.js';
-import { ManualClock, systemClock } from '../../src/ports/clock.js';
+import { ManualClock } from '../../src/ports/clock.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
 import { useCleanup } from '../helpers/temp.js';
@@ -31,6 +31,7 @@ import {
   rpcCall,
   rpcError,
   rpcOk,
+  signInWith,
   type Reply,
 } from './device-helpers.js';
 import { makeHub, type TestHub } from './helpers.js';
@@ -64,15 +65,7 @@ async function startHub(
     logger,
     // Kept past close() (the test reads its files), removed after the test.
     ...(o.keep !== true && { dir: cleanups.dir('heph-devices-') }),
-    auth: {
-      issuer: op.issuer,
-      audience: op.audience,
-      clientId: op.clientId,
-      clock: systemClock,
-      limiter: false,
-      verifier: { cooldownMs: 0 },
-      ...auth,
-    },
+    auth: { ...signInWith(op), ...auth },
   });
   if (o.keep !== true) cleanups.defer(() => h.close());
   if (o.listen === true) await h.listen();

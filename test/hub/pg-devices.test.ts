@@ -19,7 +19,7 @@ import { hubMigrate } from '../../src/hub/store/hub-migrate.js';
 import { PostgresHubStore } from '../../src/hub/store/postgres.js';
 import { SqliteHubStore } from '../../src/hub/store/sqlite.js';
 import { enrolled } from './device-store-contract.js';
-import { ManualClock, systemClock } from '../../src/ports/clock.js';
+import { ManualClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
 import { createTestDatabase, pgBinDir, type TestDatabase } from '../helpers/postgres.js';
@@ -34,6 +34,7 @@ import {
   pushAs,
   replicaId,
   rpcOk,
+  signInWith,
 } from './device-helpers.js';
 import { hubConfig } from './helpers.js';
 
@@ -70,14 +71,7 @@ async function pgHub(db: TestDatabase): Promise<PgHub> {
     clock,
     random: seededRandom(seed++),
     timeouts: { closeGraceMs: 300 },
-    auth: {
-      issuer: op.issuer,
-      audience: op.audience,
-      clientId: op.clientId,
-      clock: systemClock,
-      limiter: false,
-      verifier: { cooldownMs: 0 },
-    },
+    auth: signInWith(op),
   });
   cleanups.defer(async () => {
     await hub.close();
