@@ -190,7 +190,15 @@ export async function buildHub(o: HubOptions): Promise<HubApp> {
       tracker,
       nameInData: (owner, replica, name) =>
         caches.run(owner, (r) => r.store.setDeviceName(replica, name)),
-      namesInData: (owner) => caches.run(owner, (r) => r.store.deviceNames()),
+      namesInData: (owner, replicas) =>
+        caches.run(owner, (r) => {
+          const names = new Map<string, string>();
+          for (const replica of replicas) {
+            const name = r.store.deviceName(replica);
+            if (name !== undefined) names.set(replica, name);
+          }
+          return names;
+        }),
       logger,
     }),
   );

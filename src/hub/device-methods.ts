@@ -59,8 +59,9 @@ export interface DeviceMethodDeps {
   tracker: DeviceTracker;
   /** Writes a device's name into its owner's data (the synced register every replica shows). */
   nameInData?: (owner: OwnerId, replica: string, name: string) => Promise<void>;
-  /** The names in an owner's data (replica id → name), which a device may change itself. */
-  namesInData?: (owner: OwnerId) => Promise<Map<string, string>>;
+  /** The names these replicas have in an owner's data (replica id → name; a device may change
+   *  its own), read through the index of ops by target, not a scan of the log. */
+  namesInData?: (owner: OwnerId, replicas: readonly string[]) => Promise<Map<string, string>>;
   logger?: Logger;
 }
 
@@ -115,12 +116,13 @@ export function deviceMethods(deps: DeviceMethodDeps): MethodDef<z.ZodType, HubR
   // A device's name is data (a register a device may set itself with `heph device name`): the
   // list shows it where the owner's data has one, the registry's name otherwise (and when the
   // data cannot be read now, which only costs the newest names).
-  const namesOf = async (owner: OwnerId): Promise<Map<string, string>> => {
+  const namesOf = async (owner: OwnerId, devices: readonly DeviceRecord[]) => {
+    const replicas = devices.flatMap((d) => (d.replica === undefined ? [] : [d.replica]));
     try {
-      return (await deps.namesInData?.(owner)) ?? new Map();
+      return (await deps.namesInData?.(owner, replicas)) ?? new Map<string, string>();
     } catch (e) {
       deps.logger?.warn({ err: (e as Error).message }, 'device names in the data not read');
-      return new Map();
+      return new Map<string, string>();
     }
   };
   return [
@@ -139,11 +141,11 @@ export function deviceMethods(deps: DeviceMethodDeps): MethodDef<z.ZodType, HubR
       }),
       handler: async (_p, ctx: HubRpcContext) => {
         const c = callerOf(ctx, 'device.list', false);
-        const [devices, head, names] = await Promise.all([
+        const [devices, head] = await Promise.all([
           store.listDevices(c.owner),
           store.head(c.owner),
-          namesOf(c.owner),
         ]);
+        const names = await namesOf(c.owner, devices);
         return {
           devices: devices.map((d) => {
             const v = view(d, tracker, head);
