@@ -1364,9 +1364,17 @@ export class SqliteStore implements Store {
   newOrigin(
     ids: readonly string[],
     given?: string,
+    /** More writes of the same transaction (it fails and is undone with them). */
+    alsoWrite?: (renamed: Map<string, string>) => void,
   ): { origin: string; renamed: Map<string, string> } {
     if (given !== undefined && !isOrigin(given)) {
       throw invalid('replica', 'must be a replica id (16 hex digits)');
+    }
+    // Its own transaction: inside another, a later failure there would roll the database back
+    // to the old id while this object kept the new one, and later writes would carry an id the
+    // database does not know as its own (never pushed).
+    if (this.depth > 0) {
+      throw new HephError('internal', 'newOrigin runs in a transaction of its own, not inside one');
     }
     const before = { origin: this.originId, hlc: this.hlc, yjs: this.yjsClient };
     try {
@@ -1388,6 +1396,7 @@ export class SqliteStore implements Store {
         this.yjsClient = yjsClientId(origin);
         const renamed = this.restampRows(rows);
         if (name !== undefined) this.setDeviceName(origin, name);
+        alsoWrite?.(renamed);
         this.logger.info({ previous: before.origin, origin }, 'this replica has a new id');
         return { origin, renamed };
       });

@@ -209,20 +209,20 @@ export class SyncService {
       );
     }
     const previous = store.origin;
-    const restamped = store.transaction(() => {
-      const unsent = store.ownOpsSince(pushSeq(store), Number.MAX_SAFE_INTEGER).ops;
-      const q = quarantine(store);
-      const held = q.filter((r) => r.code === 'clock_drift' || r.code === 'device_revoked');
-      const { renamed } = store.newOrigin(
-        [...unsent.map((o) => o.id), ...held.map((r) => r.id)],
-        replica,
-      );
-      setQuarantine(
-        store,
-        q.filter((r) => !renamed.has(r.id)),
-      );
-      return renamed.size;
-    });
+    const unsent = store.ownOpsSince(pushSeq(store), Number.MAX_SAFE_INTEGER).ops;
+    const q = quarantine(store);
+    const held = q.filter((r) => r.code === 'clock_drift' || r.code === 'device_revoked');
+    // The quarantine is rewritten in newOrigin's transaction: all of it happens, or none.
+    const { renamed } = store.newOrigin(
+      [...unsent.map((o) => o.id), ...held.map((r) => r.id)],
+      replica,
+      (moved) =>
+        setQuarantine(
+          store,
+          q.filter((r) => !moved.has(r.id)),
+        ),
+    );
+    const restamped = renamed.size;
     this.client.setOrigin(replica);
     this.deps.logger.info({ previous, replica, restamped }, 'sync: rejoined as a new replica');
     this.setError(undefined);

@@ -239,4 +239,30 @@ describe('device names', () => {
       h.close();
     }
   });
+
+  it('a new origin whose transaction fails leaves the old one, in memory and on disk', () => {
+    const h = openTestStore();
+    try {
+      const s = h.store;
+      const n = s.createNode({ kind: 'doc', title: 'Before' });
+      const old = s.origin;
+      const ids = s.ownOpsSince(0, 1000).ops.map((o) => o.id);
+      expect(() =>
+        s.newOrigin(ids, undefined, () => {
+          throw new Error('disk full');
+        }),
+      ).toThrow(/disk full/);
+      expect(s.origin).toBe(old);
+      expect(allOps(s).map((o) => o.id)).toEqual(ids);
+      // A later write is still this replica's own, and still after a reopen.
+      s.updateNode(n.id, { title: 'After' });
+      expect(originOf(allOps(s).at(-1)!.id)).toBe(old);
+      expect(h.reopen().origin).toBe(old);
+      // Inside another transaction it refuses at once (that one could fail after it).
+      expect(() => h.store.transaction(() => h.store.newOrigin([]))).toThrow(/of its own/);
+      expect(h.store.origin).toBe(old);
+    } finally {
+      h.close();
+    }
+  });
 });
