@@ -203,11 +203,13 @@ export async function name(cli: Cli, a: Args): Promise<Output> {
 
 export async function revoke(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
   const id = arg(a, 'id');
-  const mine = await ownReplica(cli);
-  if (mine !== undefined && !flag(a, 'yes')) {
+  if (!flag(a, 'yes')) {
+    // By its replica id (hephd's, when it answers) or by the device id of the credential held
+    // here (found even when hephd is not running).
+    const mine = await ownReplica(cli);
     const { hub } = await hubOf(cli, a);
     const held = await heldCredential(deps.device, hub).catch(() => undefined);
-    if (id === mine || held?.held.device_id === id) {
+    if ((mine !== undefined && id === mine) || held?.held.device_id === id) {
       throw new HephError(
         'invalid_params',
         `device ${id} is this device: revoking it stops its sync for good (its notes stay ` +
