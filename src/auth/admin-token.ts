@@ -21,9 +21,14 @@ export class AdminTokens {
 
   constructor(private readonly clock: Clock) {}
 
-  /** Holds `token` for `hub`; `expiresAt` (epoch ms) shortens the hold. Returns when it ends. */
-  hold(hub: string, token: string, expiresAt?: number): number {
-    const until = Math.min(this.clock.now() + ADMIN_HOLD_MS, expiresAt ?? Infinity);
+  /**
+   * Holds `token` for `hub`; `expiresAt` (epoch ms) shortens the hold. Returns when it ends, or
+   * undefined when the token has already expired (nothing is held).
+   */
+  hold(hub: string, token: string, expiresAt?: number): number | undefined {
+    const now = this.clock.now();
+    const until = Math.min(now + ADMIN_HOLD_MS, expiresAt ?? Infinity);
+    if (until <= now) return undefined;
     this.held.set(hubKey(hub), { token, until });
     return until;
   }

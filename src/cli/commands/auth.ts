@@ -340,7 +340,8 @@ export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): 
     lines.push(
       (dropped ? 'The login kept here before was removed; ' : '') +
         (held !== undefined
-          ? 'hephd holds your sign-in in memory for 15 minutes for `heph device …`'
+          ? `hephd holds your sign-in in memory for ${Math.round((held - Date.now()) / 60_000)} ` +
+            `minutes (until ${new Date(held).toISOString()}) for \`heph device …\``
           : '`heph device …` asks you to sign in again (your login is not kept)'),
     );
   }

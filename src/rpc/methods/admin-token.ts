@@ -35,10 +35,19 @@ export function adminTokenMethods(tokens: AdminTokens) {
         expires_at: z.number().int().optional().describe('when the token expires, epoch ms'),
       }),
       result: z.strictObject({ hub: z.string(), held_until: z.number().int() }),
-      handler: (p) => ({
-        hub: hubKey(p.hub),
-        held_until: tokens.hold(p.hub, p.token, p.expires_at),
-      }),
+      handler: (p) => {
+        const until = tokens.hold(p.hub, p.token, p.expires_at);
+        if (until === undefined) {
+          throw new HephError(
+            'invalid_params',
+            'expires_at: this sign-in has already expired; sign in again',
+            {
+              field: 'expires_at',
+            },
+          );
+        }
+        return { hub: hubKey(p.hub), held_until: until };
+      },
     }),
     defineMethod({
       name: 'auth.admin_call',
