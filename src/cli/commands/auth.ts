@@ -200,7 +200,7 @@ async function daemonReplica(cli: Cli, hub: string, what: string): Promise<strin
 }
 
 /** The running daemon's replica id, if a local-mode hephd answers. */
-async function runningReplica(cli: Cli): Promise<string | undefined> {
+export async function runningReplica(cli: Cli): Promise<string | undefined> {
   const st = await cli.ask('sync.status', {}, 5000);
   return isRec(st) && typeof st.replica_id === 'string' ? st.replica_id : undefined;
 }

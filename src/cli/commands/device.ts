@@ -11,7 +11,7 @@
 import { heldCredential } from '../../auth/device-credential.js';
 import { createSession } from '../../auth/session.js';
 import { HephError } from '../../core/errors.js';
-import { isErrorCode } from '../../protocol/error-wire.js';
+import { fromWireError } from '../../protocol/error-wire.js';
 import { HubClient } from '../../sync/hub-client.js';
 import { arg, flag, optArg, type Args } from '../args.js';
 import type { Cli } from '../context.js';
@@ -22,6 +22,7 @@ import {
   holdAdmin,
   hubOf,
   insecureHttp,
+  runningReplica,
   signIn,
   signInSettings,
   type AuthDeps,
@@ -31,10 +32,8 @@ import {
 function resultOf(hub: string, reply: unknown): Rec {
   if (!isRec(reply)) throw new HephError('protocol_mismatch', `${hub} sent a malformed reply`);
   if (isRec(reply.error)) {
-    const data = isRec(reply.error.data) ? reply.error.data : {};
-    const code = isErrorCode(data.code) ? data.code : 'internal';
-    const message = typeof reply.error.message === 'string' ? reply.error.message : 'failed';
-    throw new HephError(code, `${hub}: ${message}`, { hub });
+    const e = fromWireError(reply.error);
+    throw new HephError(e.code, `${hub}: ${e.message}`, { ...e.details, hub });
   }
   if (!isRec(reply.result)) throw new HephError('protocol_mismatch', `${hub} sent no result`);
   return { ...reply.result, hub };
@@ -144,16 +143,11 @@ function table(rows: string[][]): string {
 }
 
 /** The replica id of the daemon this command runs beside, when one answers. */
-async function ownReplica(cli: Cli): Promise<string | undefined> {
-  const st = await cli.ask('sync.status', {}, 2000);
-  return isRec(st) && typeof st.replica_id === 'string' ? st.replica_id : undefined;
-}
-
 export async function list(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
   const r = await hubCall(cli, a, 'device.list', {}, deps);
   const devices = Array.isArray(r.devices) ? r.devices.filter(isRec) : [];
   const now = Date.now();
-  const mine = await ownReplica(cli);
+  const mine = await runningReplica(cli);
   const rows = [['NAME', 'ID', 'STATUS', 'LAST SEEN', 'PLATFORM', 'PUSHED', 'PENDING']];
   for (const d of devices) {
     rows.push([
@@ -206,7 +200,7 @@ export async function revoke(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
   if (!flag(a, 'yes')) {
     // By its replica id (hephd's, when it answers) or by the device id of the credential held
     // here (found even when hephd is not running).
-    const mine = await ownReplica(cli);
+    const mine = await runningReplica(cli);
     const { hub } = await hubOf(cli, a);
     const held = await heldCredential(deps.device, hub).catch(() => undefined);
     if ((mine !== undefined && id === mine) || held?.held.device_id === id) {
