@@ -414,12 +414,42 @@ export async function status(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
   };
 }
 
+/**
+ * An unreadable device credential cannot revoke itself on the hub: logout removes it here (so
+ * the device can enrol again) and says how to revoke it; an entry it cannot even remove is named.
+ */
+async function forgetDamagedCredential(
+  cli: Cli,
+  deps: AuthDeps,
+  hub: string,
+  removed: string[],
+): Promise<void> {
+  const stuck: string[] = [];
+  for (const store of [deps.device.keyring, deps.device.file]) {
+    try {
+      if (await store.delete(hub)) removed.push(`unreadable device credential (${store.kind})`);
+    } catch {
+      if ((await store.status()).available) stuck.push(store.location);
+    }
+  }
+  cli.note(
+    `The device credential for ${hub} here was unreadable, so it was not revoked on the hub: ` +
+      'revoke this device from a signed-in machine (`heph device list`, then `heph device ' +
+      'revoke ID`).' +
+      (stuck.length > 0 ? ` Remove by hand what could not be read: ${stuck.join(', ')}.` : ''),
+  );
+}
+
 export async function logout(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): Promise<Output> {
   const { hub } = await hubOf(cli, a);
   const removed: string[] = [];
   // The device credential is revoked on the hub first: forgetting it here alone would leave a
   // live credential in any copy of this machine's files.
-  const held = await heldCredential(deps.device, hub);
+  const held = await heldCredential(deps.device, hub).catch(async (e: unknown) => {
+    if (!(e instanceof HephError && e.code === 'storage')) throw e;
+    await forgetDamagedCredential(cli, deps, hub, removed);
+    return undefined;
+  });
   let revoked: { device_id: string; name: string } | null = null;
   if (held !== undefined) {
     const { held: c, store } = held;
