@@ -2,7 +2,10 @@
 // concurrently up to maxInFlight per connection and answered as they complete (clients match by
 // id); reading pauses while the peer is not draining our writes or too many requests wait, so a
 // connection's memory stays bounded; a frame over maxFrameBytes gets one too_large error (id
-// null), the requests before it are still answered, and then the connection is closed; a peer
+// null), the requests before it are still answered, and then the connection is closed without
+// losing that reply (what the peer still sends is read and dropped until it closes, goes quiet
+// for CLOSE_GRACE_MS or LINGER_MAX_MS pass: closing with unread input would reset the
+// connection, and a peer still writing would lose the reply to EPIPE); a peer
 // that half-closes still gets its answers; nothing a peer sends can throw out of this module.
 // Every call on it is the local_socket principal (admin): the socket lives in a 0700 directory of
 // its user, so whoever can connect already holds that user's files.
@@ -47,6 +50,8 @@ export interface SocketServer {
 }
 
 const CLOSE_GRACE_MS = 1000;
+/** The longest an oversize sender is read and ignored after its too_large reply. */
+const LINGER_MAX_MS = 30_000;
 
 export function startSocketServer(opts: SocketServerOptions): Promise<SocketServer>;
 export function startSocketServer<C extends RpcContext>(
@@ -155,6 +160,8 @@ class Connection {
   /** No further frames are read; the queue and in-flight requests still complete. */
   private closing = false;
   private finished = false;
+  /** After an oversize frame: input is read and dropped, so closing never resets the peer. */
+  private discarding = false;
   private waiters: (() => void)[] = [];
 
   constructor(
@@ -237,8 +244,30 @@ class Connection {
     this.closing = true;
     const { socket } = this;
     if (socket.destroyed) return;
+    if (this.discarding) {
+      this.linger();
+      return;
+    }
     socket.end(() => socket.destroy());
     setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /**
+   * Sends what is written and a FIN, then keeps reading (and dropping) until the peer closes,
+   * goes quiet for CLOSE_GRACE_MS, or LINGER_MAX_MS pass.
+   */
+  private linger(): void {
+    const { socket } = this;
+    socket.end();
+    socket.once('end', () => socket.destroy());
+    let quiet = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    socket.on('data', () => {
+      clearTimeout(quiet);
+      quiet = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    });
+    socket.once('close', () => clearTimeout(quiet));
+    setTimeout(() => socket.destroy(), LINGER_MAX_MS).unref();
+    socket.resume();
   }
 
   private onData(chunk: Buffer): void {
@@ -259,6 +288,7 @@ class Connection {
         this.logger.warn({ conn: this.id, limit: frame.limit }, 'oversize frame; closing');
         this.write(JSON.stringify(errorResponse(null, toWireError(e))) + '\n');
         this.closing = true;
+        this.discarding = true;
         this.socket.pause();
         break;
       }
@@ -272,7 +302,10 @@ class Connection {
       if (line === undefined) break;
       this.run(line);
     }
-    if (this.closing || this.writeBlocked || this.queue.length > 0) this.socket.pause();
+    // A finished connection is closing: lingering keeps it reading, anything else is paused.
+    if (this.finished) {
+      if (!this.discarding) this.socket.pause();
+    } else if (this.closing || this.writeBlocked || this.queue.length > 0) this.socket.pause();
     else this.socket.resume();
     this.settleIfDone();
   }

@@ -239,6 +239,27 @@ describe('hostile input', () => {
     expect(server.connections()).toBe(1);
   });
 
+  it('a peer still writing after its over-limit frame gets the too_large reply, not a reset', async () => {
+    const { sock } = await serve({ maxFrameBytes: 1024 });
+    const c = await open(sock);
+    const errors: string[] = [];
+    c.socket.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
+    // 16 MiB after the limit: far more than the socket buffers hold, so the server must go on
+    // reading it; closing with it unread resets the connection and the peer's pending write fails.
+    c.send('{"jsonrpc":"2.0","method":"test.echo","params":{"value":"');
+    const chunk = 'a'.repeat(1 << 20);
+    for (let i = 0; i < 16; i++) c.send(chunk);
+    await new Promise<void>((resolve) => c.socket.write('"}}\n', () => resolve()));
+    await c.closed;
+    expect(errors).toEqual([]);
+    expect(c.lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({
+        id: null,
+        error: expect.objectContaining({ data: { code: 'too_large', limit: 1024 } }),
+      }),
+    ]);
+  });
+
   it('answers 100,000-deep nesting with a parse error and keeps the connection', async () => {
     const { sock } = await serve();
     const c = await open(sock);
