@@ -55,8 +55,18 @@ export const daemonFigures: FigureMeta[] = [
       '(rpc.methods) succeeds: stale socket removed, database reopened; median of 5',
   },
   {
+    name: 'daemon_rss_floor_mb',
+    unit: 'MB',
+    description:
+      'Resident memory of a node process (same flags as hephd) that only loads what hephd ' +
+      'cannot run without: better-sqlite3 with a WAL database open, zod, yjs, pino, rrule, and a ' +
+      'listening unix socket; measured the same way, 1 s after start',
+  },
+  {
     name: 'daemon_rss_mb_idle',
     unit: 'MB',
+    floor: 'daemon_rss_floor_mb',
+    target: { op: '<=', value: 60 },
     description: 'Resident memory of a fresh daemon on an empty database after its first call',
   },
   {
@@ -142,6 +152,32 @@ export async function firstCall(d: Running, timeoutMs = 60_000): Promise<RpcClie
 }
 
 const run = promisify(execFile);
+
+/** The floor of daemon_rss_mb_idle: hephd's required packages loaded, nothing of heph's own. */
+async function rssFloorMb(dir: string): Promise<number> {
+  const code = [
+    `const db = new (require('better-sqlite3'))(${JSON.stringify(join(dir, 'floor.db'))});`,
+    "db.pragma('journal_mode = WAL'); db.exec('CREATE TABLE t (a)');",
+    "require('zod'); require('yjs'); require('pino'); require('rrule');",
+    `require('node:net').createServer().listen(${JSON.stringify(join(dir, 'floor.sock'))});`,
+    'setInterval(() => {}, 1000);',
+  ].join('\n');
+  const child = spawn(process.execPath, [...HEPHD_NODE_FLAGS, '-e', code], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  try {
+    await sleep(1000);
+    if (child.exitCode !== null) throw new Error(`the floor process exited with ${child.exitCode}`);
+    return await rssMb(child.pid!);
+  } finally {
+    const gone = once(child, 'exit');
+    child.kill('SIGKILL');
+    await gone;
+  }
+}
 
 async function rssMb(pid: number): Promise<number> {
   if (process.platform === 'linux') {
@@ -279,6 +315,8 @@ export const daemon: BenchModule = {
   figures: daemonFigures,
   async run(ctx) {
     const dir = ctx.tempDir();
+    const floorMb = await rssFloorMb(dir);
+    ctx.progress(`RSS floor (packages only) ${floorMb.toFixed(1)} MB`);
     const d = spawnDaemon(dir);
     try {
       const c = await firstCall(d);
@@ -311,6 +349,7 @@ export const daemon: BenchModule = {
         rpc_write_per_s: writePerS,
         rpc_pipelined_per_s: pipelinedPerS,
         restart_after_kill_ms: restartMs,
+        daemon_rss_floor_mb: floorMb,
         daemon_rss_mb_idle: rssIdle,
         daemon_rss_mb_100k: rss100k,
       };
