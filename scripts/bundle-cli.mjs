@@ -41,7 +41,7 @@ const esOnlyByImport = {
   },
 };
 
-rmSync(`${root}dist/bundle`, { recursive: true, force: true });
+rmSync(`${root}dist/bundle/cli`, { recursive: true, force: true });
 await build({
   entryPoints: [`${root}dist/src/cli/main.js`],
   // Same depth as dist/src/cli, so the paths main.ts and package-version.ts take relative to
