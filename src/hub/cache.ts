@@ -48,6 +48,11 @@ const CURSOR = 'cache.cursor';
 const PUSHED = 'cache.pushed_seq';
 
 const FILE_RE = /^owner-(\d{1,15})\.db$/;
+/**
+ * The device name a cache replica gives itself with its first change, so history and conflicts on
+ * the owner's devices say "from hub" for a change made through /rpc, not a replica id.
+ */
+export const CACHE_REPLICA_NAME = 'hub';
 const FOLLOW_WAIT_MS = 30_000;
 
 export interface CacheOptions {
@@ -323,6 +328,9 @@ export class CacheReplicas {
   private async pushOwn(e: Entry, r: Open): Promise<void> {
     const { store } = r;
     const from = Number(store.getSetting(PUSHED) ?? '0');
+    if (store.deviceName(store.origin) === undefined && store.countOwnOpsSince(from) > 0) {
+      store.setDeviceName(store.origin, CACHE_REPLICA_NAME);
+    }
     const ops: unknown[] = [];
     let cursor = from;
     for (;;) {

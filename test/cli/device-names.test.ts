@@ -155,4 +155,12 @@ it('shows the device names, not replica ids, in conflicts, history and sync stat
     devices: { replica: string | null; name: string }[];
   };
   expect(relisted.devices.find((d) => d.replica === laptopReplica)?.name).toBe('travel laptop');
+
+  // A change made through the hub's /rpc is named too: "hub", not the cache replica's id.
+  await hubRpc(hub.url, 'task.update', { id, title: 'Plan the trip to Lyon and Nice' });
+  ok(await desk.run(['sync']));
+  const after = json(ok(await desk.run(['history', id, '--json'])));
+  const latest = (after.versions as { device: string; title?: string }[])[0]!;
+  expect(latest.device).toBe('hub');
+  expect(ok(await desk.run(['show', id])).stdout).toContain('Plan the trip to Lyon and Nice');
 }, 120_000);
