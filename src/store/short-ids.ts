@@ -36,7 +36,12 @@ export function bySuffix(store: SqliteStore, suffix: string): SuffixRow[] {
  * makes it.
  */
 class ShortIdCache {
-  private readonly buckets = new Map<string, Map<string, string>>();
+  /**
+   * By suffix: the one node whose short id is that suffix itself (no other node ends the same
+   * way, by far the usual case: kept as the bare id, a tenth of a map's memory), or a map of
+   * ids to their longer short ids.
+   */
+  private readonly buckets = new Map<string, string | Map<string, string>>();
 
   constructor(store: SqliteStore) {
     store.onChange((c) => {
@@ -46,18 +51,27 @@ class ShortIdCache {
   }
 
   get(id: string): string | undefined {
-    return this.buckets.get(id.slice(-MIN_SHORT_ID))?.get(id);
+    const bucket = this.buckets.get(id.slice(-MIN_SHORT_ID));
+    if (typeof bucket === 'string') {
+      return bucket === id ? id.slice(-MIN_SHORT_ID).toLowerCase() : undefined;
+    }
+    return bucket?.get(id);
   }
 
   set(id: string, short: string): void {
     const key = id.slice(-MIN_SHORT_ID);
-    let bucket = this.buckets.get(key);
+    const bucket = this.buckets.get(key);
     if (bucket === undefined) {
       if (this.buckets.size >= SHORT_ID_CACHE_LIMIT) this.dropOldest();
-      bucket = new Map();
-      this.buckets.set(key, bucket);
+      // A short id of MIN_SHORT_ID characters means no other node ends with this suffix.
+      this.buckets.set(key, short.length === MIN_SHORT_ID ? id : new Map([[id, short]]));
+    } else if (typeof bucket === 'string') {
+      // Not reached while the cache is right (a unique suffix's bucket has no other id); kept
+      // correct anyway.
+      if (bucket !== id) this.buckets.set(key, new Map([[id, short]]));
+    } else {
+      bucket.set(id, short);
     }
-    bucket.set(id, short);
   }
 
   /** Drops the oldest quarter (a Map iterates in insertion order), not everything. */
