@@ -233,7 +233,7 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
     configPath,
     hubUrl: first(flags.hubUrl, env.HEPH_HUB_URL, file.hub_url),
     httpAddr: first(flags.httpAddr, env.HEPH_HTTP_ADDR, file.http_addr) ?? '127.0.0.1:8787',
-    timeZone: first(env.HEPH_TIME_ZONE, file.time_zone),
+    timeZone: timeZone(env, file),
     clockOffsetMs: offset ? Number(offset) : 0,
     ...syncInterval(flags, env, file),
     ...deviceName(flags, env, file),
@@ -260,6 +260,24 @@ function syncInterval(
     return file.sync_interval === undefined ? {} : { syncIntervalS: file.sync_interval };
   }
   return { syncIntervalS: syncIntervalSeconds(given) };
+}
+
+/** HEPH_TIME_ZONE or `time_zone`, checked before anything is opened. */
+function timeZone(env: Env, file: FileConfig): string | undefined {
+  const given = first(env.HEPH_TIME_ZONE, file.time_zone);
+  if (given === undefined) return undefined;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: given });
+  } catch {
+    const from =
+      env.HEPH_TIME_ZONE !== undefined ? 'HEPH_TIME_ZONE' : 'time_zone in the config file';
+    throw new HephError(
+      'invalid_params',
+      `${from} ${JSON.stringify(given)} is not an IANA time zone (such as Europe/Paris)`,
+      { field: 'time_zone' },
+    );
+  }
+  return given;
 }
 
 function deviceName(

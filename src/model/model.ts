@@ -63,15 +63,22 @@ export interface ModelDeps {
 
 export class Model {
   readonly store: SqliteStore;
-  readonly timeZone: string;
+  private zone: string | undefined;
   private readonly clock: Clock;
   private readonly ctx: ModelContext;
 
   constructor(store: SqliteStore, deps: ModelDeps) {
     this.store = store;
     this.clock = deps.clock;
-    this.timeZone = checkTimeZone(deps.timeZone ?? processTimeZone());
+    // A zone given is checked now; the process's own is looked up when first needed (the CLI
+    // sends its day with every call, and the time zone data costs a daemon several MB).
+    if (deps.timeZone !== undefined) this.zone = checkTimeZone(deps.timeZone);
     this.ctx = { store, today: (given) => this.today(given) };
+  }
+
+  /** The IANA zone that defines "today" when a call does not say. */
+  get timeZone(): string {
+    return (this.zone ??= checkTimeZone(processTimeZone()));
   }
 
   /** `given` after checking it, or the clock's calendar day in the model's zone. */

@@ -228,6 +228,27 @@ describe('daemon configuration', () => {
     expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(/sync_interval/);
   });
 
+  it('checks the time zone from the environment or the file before anything is opened', () => {
+    const file = join(t.dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ time_zone: 'Asia/Tokyo' }));
+    expect(resolveDaemonConfig({ config: file }, env(), '/').timeZone).toBe('Asia/Tokyo');
+    expect(
+      resolveDaemonConfig({ config: file }, env({ HEPH_TIME_ZONE: 'Europe/Paris' }), '/').timeZone,
+    ).toBe('Europe/Paris');
+    expect(resolveDaemonConfig({}, env(), '/').timeZone).toBeUndefined();
+    const e = refusal(
+      () => resolveDaemonConfig({}, env({ HEPH_TIME_ZONE: 'Mars/Olympus' }), '/'),
+      'a zone nobody has',
+    );
+    expect(e.message).toBe(
+      'HEPH_TIME_ZONE "Mars/Olympus" is not an IANA time zone (such as Europe/Paris)',
+    );
+    writeFileSync(file, JSON.stringify({ time_zone: 'Europe/Pariss' }));
+    expect(() => resolveDaemonConfig({ config: file }, env(), '/')).toThrow(
+      /^time_zone in the config file "Europe\/Pariss" is not an IANA time zone/,
+    );
+  });
+
   it('ignores a missing default config file', () => {
     expect(resolveDaemonConfig({}, env({ XDG_CONFIG_HOME: join(t.dir, 'absent') }), '/').mode).toBe(
       'local',
