@@ -79,7 +79,12 @@ describe('startHub', () => {
     } finally {
       await client.close();
     }
-    expect((await httpPull(hub.url, {})).ops).toHaveLength(3); // the push, the doc's kind and title
+    // The push, the doc's kind and title, and the name the hub's cache replica gives itself.
+    const ops = (await httpPull(hub.url, {})).ops as { kind: string; payload: unknown }[];
+    expect(ops).toHaveLength(4);
+    expect(ops.filter((o) => o.kind === 'device.name').map((o) => o.payload)).toMatchObject([
+      { name: 'hub' },
+    ]);
     await expect(startHub(c, deps)).rejects.toThrow(/already running/);
     await hub.stop();
     await hub.stop();
