@@ -39,7 +39,7 @@ import {
 } from './rules.js';
 import { TokenRefused } from './device-rows.js';
 import { prepareDevices, sqliteDevices } from './sqlite-devices.js';
-import { migrateHub } from './sqlite-schema.js';
+import { HUB_PAGE_SIZE, migrateHub } from './sqlite-schema.js';
 
 export interface SqliteHubStoreOptions {
   /** The hub store file (<data dir>/hub.db). */
@@ -158,6 +158,8 @@ export class SqliteHubStore implements HubStore {
     let db: Database.Database | undefined;
     try {
       db = new Database(options.path);
+      // Before the lock's transaction, after which a new file's page size is fixed.
+      db.pragma(`page_size = ${HUB_PAGE_SIZE}`);
       lockExclusively(db, options.path, 'hub store');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
