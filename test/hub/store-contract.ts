@@ -165,7 +165,7 @@ export function runHubStoreContract(name: string, open: OpenHubStore): void {
       expect(await s.head(HUB_OWNER)).toBe(3 + fresh500.length);
       // Every stamp holds one op: each page's cursor is its start plus its length.
       const seen: TestOp[] = [];
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const page = await s.read(HUB_OWNER, { after, limit: 64, maxChars: Infinity });
         expect(page.cursor).toBe(after + page.ops.length);
         seen.push(...parsed(page.ops));

@@ -55,7 +55,7 @@ export interface SqliteHubStoreDeps {
 }
 
 /** Ops written by one INSERT statement when a push has that many (see insertOps). */
-export const INSERT_ROWS = 100;
+const INSERT_ROWS = 100;
 
 /** Largest page a read may ask for. */
 const MAX_READ_LIMIT = 100_000;
