@@ -50,6 +50,27 @@ export async function medianIfShort<T extends Sample>(
   return samples[1]!;
 }
 
+/**
+ * Runs `run` `times` times and returns the sample with the median value, with the lowest and
+ * highest values seen (the spread, for the progress line). For figures whose single runs are
+ * long enough to pass SHORT_RUN_MS yet still move from run to run on a shared machine.
+ */
+export async function medianOf<T extends Sample>(
+  times: number,
+  run: (attempt: number) => Promise<T> | T,
+  onSample?: (s: T, attempt: number) => void,
+): Promise<T & { min: number; max: number }> {
+  const samples: T[] = [];
+  for (let attempt = 1; attempt <= times; attempt++) {
+    const s = await run(attempt);
+    onSample?.(s, attempt);
+    samples.push(s);
+  }
+  samples.sort((a, b) => a.value - b.value);
+  const mid = samples[Math.floor((samples.length - 1) / 2)]!;
+  return { ...mid, min: samples[0]!.value, max: samples[samples.length - 1]!.value };
+}
+
 /** A rate in items per second. */
 export function perSecond(items: number, ms: number): number {
   return (items * 1000) / ms;

@@ -142,6 +142,49 @@ export function runHubStoreContract(name: string, open: OpenHubStore): void {
       ]);
     });
 
+    it('stamps a large push densely around stored ids, repeats and reused ids in it', async () => {
+      const s = await fresh();
+      // Stored before: two ops the push repeats as they are, one it repeats with other content.
+      await push(s, [title(30), title(250), title(420)]);
+      const big: TestOp[] = [];
+      for (let c = 0; c < 500; c++) {
+        big.push(c === 420 ? title(420, A, 'other') : title(c));
+        if (c === 60) big.push(title(60)); // the same op twice in one push
+        if (c === 200) big.push(title(200, A, 'changed')); // an id twice, other content
+      }
+      const r = await push(s, big);
+      const fresh500 = Array.from({ length: 500 }, (_, c) => c).filter(
+        (c) => c !== 30 && c !== 250 && c !== 420,
+      );
+      expect(r.accepted).toEqual(fresh500.map((c) => title(c).id));
+      expect(r.duplicates).toBe(3);
+      expect(r.refused.map((x) => [x.id, x.code])).toEqual([
+        [title(200).id, 'op_id_reused'],
+        [title(420).id, 'op_id_reused'],
+      ]);
+      expect(await s.head(HUB_OWNER)).toBe(3 + fresh500.length);
+      // Every stamp holds one op: each page's cursor is its start plus its length.
+      const seen: TestOp[] = [];
+      for (let after = 0; ;) {
+        const page = await s.read(HUB_OWNER, { after, limit: 64, maxChars: Infinity });
+        expect(page.cursor).toBe(after + page.ops.length);
+        seen.push(...parsed(page.ops));
+        after = page.cursor;
+        if (!page.more) break;
+      }
+      expect(seen.map((o) => o.payload.value)).toEqual([
+        'title 30',
+        'title 250',
+        'title 420',
+        ...fresh500.map((c) => `title ${c}`),
+      ]);
+      // The whole push again: nothing new, nothing refused but the two reused ids.
+      const again = await push(s, big);
+      expect(again).toMatchObject({ accepted: [], duplicates: big.length - 2 });
+      expect(again.refused).toHaveLength(2);
+      expect(await s.head(HUB_OWNER)).toBe(3 + fresh500.length);
+    });
+
     it('refuses ops stamped too far ahead of its clock, naming the origin and the amount', async () => {
       const s = await fresh();
       const ahead = title(1, B, 'from the future', T0 + 300_001);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteHubStore } from '../../src/hub/store/sqlite.js';
+import { HUB_PAGE_SIZE } from '../../src/hub/store/sqlite-schema.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { tempDir } from '../helpers/temp.js';
 import { runHubStoreContract, T0 } from './store-contract.js';
@@ -38,6 +39,47 @@ describe('SqliteHubStore', () => {
     cleanups.push(() => t.cleanup());
     return t.dir;
   }
+
+  it('makes a new file with 16 KB pages, and keeps the page size of a file made with another', async () => {
+    const clock = new ManualClock(T0);
+    const pageSize = (path: string): number => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.pragma('page_size', { simple: true }) as number;
+      } finally {
+        db.close();
+      }
+    };
+    const made = join(dir(), 'hub.db');
+    await SqliteHubStore.open({ path: made }, { clock }).close();
+    expect(pageSize(made)).toBe(HUB_PAGE_SIZE);
+    // A store made with 4 KB pages (as before): opened, written and read as it is.
+    const old = join(dir(), 'hub.db');
+    const first = SqliteHubStore.open({ path: old }, { clock });
+    await first.close();
+    const raw = new Database(old);
+    raw.pragma('journal_mode = DELETE');
+    raw.pragma('page_size = 4096');
+    raw.exec('VACUUM');
+    raw.close();
+    expect(pageSize(old)).toBe(4096);
+    const store = SqliteHubStore.open({ path: old }, { clock });
+    try {
+      const op = {
+        id: '019aabb00000-0000-aaaaaaaaaaaaaaaa',
+        kind: 'unknown.kind',
+        target: 't',
+        payload: {},
+      };
+      expect((await store.append([{ owner: 1, ops: [op] }]))[0]!.accepted).toEqual([op.id]);
+      expect((await store.read(1, { after: 0, limit: 10, maxChars: Infinity })).ops).toHaveLength(
+        1,
+      );
+    } finally {
+      await store.close();
+    }
+    expect(pageSize(old)).toBe(4096);
+  });
   const clock = new ManualClock(T0);
 
   it('is opened by one process at a time, with synchronous=FULL', async () => {

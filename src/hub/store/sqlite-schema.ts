@@ -11,6 +11,15 @@ import type Database from 'better-sqlite3';
 import { HephError } from '../../core/errors.js';
 import { HUB_OWNER } from '../../ports/hub-store.js';
 
+/**
+ * The page size of a new hub store file (set before anything is written; a file keeps the one
+ * it was made with). A push's commit then writes about a quarter as many WAL frames (SQLite
+ * writes each with two system calls) for the same bytes: in plain better-sqlite3 on the ops
+ * table, commits of 1,000 ops at synchronous=FULL used 1.3 to 1.5 ms of system time each
+ * instead of 2.0 to 2.5 with 4 KB pages, and 9 to 10 ms of wall time instead of 13 to 15.5.
+ */
+export const HUB_PAGE_SIZE = 16384;
+
 /** 'heph' in ASCII: the application id of a hub store file. */
 export const HUB_APPLICATION_ID = 0x68657068;
 

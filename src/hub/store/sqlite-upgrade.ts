@@ -34,7 +34,7 @@ import { canonicalOpText } from '../../store/canonical-text.js';
 import { SCHEMA_VERSION } from '../../store/migrate.js';
 import { translateSqliteError } from '../../store/sqlite-errors.js';
 import { MAX_STAMP, opKey } from './sqlite.js';
-import { createHubSchema, fileKind } from './sqlite-schema.js';
+import { createHubSchema, fileKind, HUB_PAGE_SIZE } from './sqlite-schema.js';
 
 export interface UpgradeOptions {
   /** The data directory: the folder of the hub's --db. */
@@ -300,6 +300,7 @@ function build(
 ): void {
   const db = new Database(path);
   try {
+    db.pragma(`page_size = ${HUB_PAGE_SIZE}`);
     db.pragma('journal_mode = DELETE');
     db.pragma('synchronous = FULL');
     db.transaction(() => {

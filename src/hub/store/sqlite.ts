@@ -29,10 +29,17 @@ import {
 import { silentLogger, type Logger } from '../../ports/logger.js';
 import { lockExclusively, translateSqliteError } from '../../store/sqlite-errors.js';
 import { CommitNotifier } from '../notifier.js';
-import { checkOps, cursorAhead, revokedRefusals, reusedId, ownNewest } from './rules.js';
+import {
+  checkOps,
+  cursorAhead,
+  revokedRefusals,
+  reusedId,
+  ownNewest,
+  type CheckedOp,
+} from './rules.js';
 import { TokenRefused } from './device-rows.js';
 import { prepareDevices, sqliteDevices } from './sqlite-devices.js';
-import { migrateHub } from './sqlite-schema.js';
+import { HUB_PAGE_SIZE, migrateHub } from './sqlite-schema.js';
 
 export interface SqliteHubStoreOptions {
   /** The hub store file (<data dir>/hub.db). */
@@ -46,6 +53,9 @@ export interface SqliteHubStoreDeps {
    *  are written (the hub.push.mid_batch failpoint kills the process there). */
   midAppend?: () => void;
 }
+
+/** Ops written by one INSERT statement when a push has that many (see insertOps). */
+const INSERT_ROWS = 100;
 
 /** Largest page a read may ask for. */
 const MAX_READ_LIMIT = 100_000;
@@ -65,6 +75,11 @@ export function opKey(owner: OwnerId, stamp: number): number {
 function prepare(db: Database.Database) {
   const log = 'key > ? AND key <= ?';
   return {
+    insertRun: db.prepare(
+      `INSERT INTO ops (key, owner, id, op) VALUES ${Array<string>(INSERT_ROWS)
+        .fill('(?, ?, ?, ?)')
+        .join(', ')}`,
+    ),
     insert: db.prepare(
       'INSERT INTO ops (key, owner, id, op) VALUES (?, ?, ?, ?) ON CONFLICT (owner, id) DO NOTHING',
     ),
@@ -122,6 +137,8 @@ export class SqliteHubStore implements HubStore {
   private readonly runTransaction: <T>(fn: () => T) => T;
   private readonly devices: ReturnType<typeof sqliteDevices>;
   private closed = false;
+  /** insertRun's parameters, reused (cleared after each run). */
+  private readonly runParams = new Array<number | string | null>(4 * INSERT_ROWS).fill(null);
 
   private constructor(
     private readonly db: Database.Database,
@@ -141,6 +158,8 @@ export class SqliteHubStore implements HubStore {
     let db: Database.Database | undefined;
     try {
       db = new Database(options.path);
+      // Before the lock's transaction, after which a new file's page size is fixed.
+      db.pragma(`page_size = ${HUB_PAGE_SIZE}`);
       lockExclusively(db, options.path, 'hub store');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
@@ -212,21 +231,8 @@ export class SqliteHubStore implements HubStore {
             this.devices.revokedOrigin(p.owner, origin),
           );
           refused.push(...revoked);
-          let head = heads.get(p.owner)!;
           const half = i === 0 && this.deps.midAppend ? Math.ceil(ok.length / 2) : -1;
-          const base = opKey(p.owner, 0);
-          ok.forEach((op, n) => {
-            if (n === half) this.deps.midAppend?.();
-            if (head >= MAX_STAMP) throw logFull(p.owner);
-            if (this.stmt.insert.run(base + head + 1, p.owner, op.id, op.text).changes === 1) {
-              head++;
-              result.accepted.push(op.id);
-              return;
-            }
-            const stored = this.stmt.stored.get(p.owner, op.id) as string;
-            if (stored === op.text) result.duplicates++;
-            else result.refused.push(reusedId(op.id, op.origin));
-          });
+          const head = this.insertOps(p.owner, heads.get(p.owner)!, ok, half, result);
           heads.set(p.owner, head);
           result.refused.push(...refused);
           if (p.replica !== undefined && p.ops.length > 0) {
@@ -258,6 +264,78 @@ export class SqliteHubStore implements HubStore {
       }
       return results;
     });
+  }
+
+  /**
+   * Writes a push's checked ops after stamp `head` (inside the append's transaction); returns
+   * the new head. Runs of INSERT_ROWS ops go in one statement without ON CONFLICT: when one of
+   * them is already stored, SQLite aborts that statement alone (its rows are undone, the
+   * transaction goes on) and the run is written again op by op, so a stamp is given only to an
+   * op that is stored. `half`: the index before which the midAppend aid is called.
+   */
+  private insertOps(
+    owner: OwnerId,
+    head: number,
+    ops: readonly CheckedOp[],
+    half: number,
+    result: AppendResult,
+  ): number {
+    const base = opKey(owner, 0);
+    let n = 0;
+    while (n < ops.length) {
+      if (n === half) this.deps.midAppend?.();
+      const end = half > n ? half : ops.length;
+      if (end - n >= INSERT_ROWS && head + INSERT_ROWS <= MAX_STAMP) {
+        if (this.insertRun(base + head, owner, ops, n)) {
+          for (let j = n; j < n + INSERT_ROWS; j++) result.accepted.push(ops[j]!.id);
+          head += INSERT_ROWS;
+          n += INSERT_ROWS;
+          continue;
+        }
+      }
+      // Op by op: the run's end (or the whole run, when an op of it was already stored).
+      const to = Math.min(end, n + INSERT_ROWS);
+      for (; n < to; n++) {
+        const op = ops[n]!;
+        if (head >= MAX_STAMP) throw logFull(owner);
+        if (this.stmt.insert.run(base + head + 1, owner, op.id, op.text).changes === 1) {
+          head++;
+          result.accepted.push(op.id);
+          continue;
+        }
+        const stored = this.stmt.stored.get(owner, op.id) as string;
+        if (stored === op.text) result.duplicates++;
+        else result.refused.push(reusedId(op.id, op.origin));
+      }
+    }
+    return head;
+  }
+
+  /** Inserts ops[from, from + INSERT_ROWS) stamped after key `after`; false, with nothing
+   *  written, when one of their ids is already in the owner's log (or twice among them). */
+  private insertRun(
+    after: number,
+    owner: OwnerId,
+    ops: readonly CheckedOp[],
+    from: number,
+  ): boolean {
+    const params = this.runParams;
+    for (let j = 0; j < INSERT_ROWS; j++) {
+      const op = ops[from + j]!;
+      params[4 * j] = after + j + 1;
+      params[4 * j + 1] = owner;
+      params[4 * j + 2] = op.id;
+      params[4 * j + 3] = op.text;
+    }
+    try {
+      this.stmt.insertRun.run(params);
+      return true;
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
+      throw e;
+    } finally {
+      params.fill(null);
+    }
   }
 
   read(owner: OwnerId, q: ReadQuery): Promise<LogPage> {
