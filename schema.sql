@@ -52,7 +52,10 @@ CREATE TABLE nodes (
   created_ms INTEGER NOT NULL,
   updated_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX nodes_kind ON nodes (kind, deleted);
+-- Nodes by kind, docs left out: nothing lists docs by kind, and a task's context doc would write
+-- an entry for every task. A query reads it only when its WHERE holds `kind != 'doc'` word for
+-- word (SQLite's rule for partial indexes): lists by kind use kindSql (src/store/index-terms.ts).
+CREATE INDEX nodes_kind ON nodes (kind, deleted) WHERE kind != 'doc';
 -- Titles as names compare (trimmed, ASCII letters in either case): a new title that another node
 -- has is found here, and exact title lookups narrow by it.
 CREATE INDEX nodes_title ON nodes (trim(title) COLLATE NOCASE);
@@ -127,7 +130,8 @@ CREATE TABLE body_marks (
   PRIMARY KEY (node, id, branch)
 );
 
--- Typed links as add-wins sets, keyed by the deterministic link id.
+-- Typed links as add-wins sets, keyed by the deterministic link id `src|type|dst`: a node's links
+-- (of a type) are a range of ids (src/store/index-terms.ts), so there is no index by source.
 CREATE TABLE links (
   id    TEXT PRIMARY KEY,
   src   TEXT NOT NULL,
@@ -136,7 +140,6 @@ CREATE TABLE links (
   state TEXT NOT NULL, -- [[live add ids], [removed-before-arrival ids]]
   live  INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX links_src ON links (src, type) WHERE live = 1;
 CREATE INDEX links_dst ON links (dst, type) WHERE live = 1;
 
 -- Wiki links derived from bodies on every replica (never ops): the raw target text as written.

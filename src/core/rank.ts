@@ -62,8 +62,28 @@ export function rankKey(task: RankTask, today: string): RankKey {
 }
 
 /** rankKey with today already turned into a day number (done once per ranking, not per task). */
-function keyAt(task: RankTask, todayNumber: number): RankKey {
-  const overdue = task.late_on === null ? 0 : todayNumber - toDayNumber(task.late_on, 'late_on');
+/**
+ * late_on dates as day numbers, each distinct date parsed once: a list of thousands of tasks
+ * holds a few dozen dates, and parsing one per task was most of the ranking's time.
+ */
+function dayNumbers(): (date: string) => number {
+  const known = new Map<string, number>();
+  return (date) => {
+    let n = known.get(date);
+    if (n === undefined) {
+      n = toDayNumber(date, 'late_on');
+      known.set(date, n);
+    }
+    return n;
+  };
+}
+
+function keyAt(
+  task: RankTask,
+  todayNumber: number,
+  dayOf: (date: string) => number = dayNumbers(),
+): RankKey {
+  const overdue = task.late_on === null ? 0 : todayNumber - dayOf(task.late_on);
   return { task, pastLateOn: overdue > 0, daysOverdue: Math.max(0, overdue) };
 }
 
@@ -83,8 +103,9 @@ export function compareTasks(a: RankTask, b: RankTask, today: string): number {
 /** Tasks in rank order (a new array; the input is not changed). */
 export function sortByRank<T extends RankTask>(tasks: readonly T[], today: string): T[] {
   const day = toDayNumber(today, 'today');
+  const dayOf = dayNumbers();
   return tasks
-    .map((task) => keyAt(task, day))
+    .map((task) => keyAt(task, day, dayOf))
     .sort(compareKeys)
     .map((k) => k.task as T);
 }
@@ -147,9 +168,10 @@ export function rankNext<T extends RankTask>(
   // and merged in at the end. Same result as sorting every candidate, without the full sort.
   const best: RankKey[] = [];
   const reds: RankKey[] = [];
+  const dayOf = dayNumbers();
   for (const t of tasks) {
     if (!isActionable(t, today)) continue;
-    const k = keyAt(t, day);
+    const k = keyAt(t, day, dayOf);
     const last = best[best.length - 1];
     if (best.length < limit) {
       insertByRank(best, k);

@@ -8,6 +8,7 @@ import type { NodeKind } from '../core/ids.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { shortIds } from '../store/short-ids.js';
 import { firstLinkDst, prepared } from './nodes.js';
+import { kindSql, linksFromSql } from '../store/index-terms.js';
 
 /** One node a name could mean, as a person tells them apart. */
 export interface Candidate {
@@ -116,9 +117,9 @@ export function checkProjectName(
 ): void {
   const rows = prepared(
     store,
-    `SELECT n.id, n.title, (SELECT l.dst FROM links l WHERE l.src = n.id AND l.type = 'parent'
-       AND l.live = 1 ORDER BY l.id LIMIT 1) AS parent
-     FROM nodes n WHERE n.kind = 'project' AND n.deleted = 0`,
+    `SELECT n.id, n.title, (SELECT l.dst FROM links l WHERE ${linksFromSql('l', 'n.id', 'parent')}
+       AND l.type = 'parent' AND l.live = 1 ORDER BY l.id LIMIT 1) AS parent
+     FROM nodes n WHERE ${kindSql('n', 'project')} AND n.deleted = 0`,
   ).all() as { id: string; title: string; parent: string | null }[];
   const same = rows.find(
     (r) => r.id !== exceptId && (r.parent ?? null) === parent && sameName(r.title, title),

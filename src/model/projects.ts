@@ -12,6 +12,7 @@ import { clearLinks, firstLinkDst, prepared, requireNode, type ModelContext } fr
 import type { CreateProjectInput, ProjectView } from './types.js';
 import { checkLine, checkObject, checkTitle } from './validate.js';
 import { MAX_TITLE } from '../core/fields.js';
+import { kindSql } from '../store/index-terms.js';
 
 /** project id → parent id, lowest link id winning. */
 export function projectParents(store: SqliteStore): Map<string, string> {
@@ -84,7 +85,7 @@ export function findProject(
     const n = requireNode(store, text, field, 'project');
     return { id: n.id, title: n.title };
   }
-  const base = `SELECT id, title FROM nodes WHERE kind = 'project' AND deleted = 0`;
+  const base = `SELECT id, title FROM nodes WHERE ${kindSql('', 'project')} AND deleted = 0`;
   let rows = prepared(store, `${base} AND title = ? ORDER BY id LIMIT 10`).all(text) as {
     id: string;
     title: string;
@@ -162,7 +163,7 @@ export function moveProject(ctx: ModelContext, id: unknown, parent: unknown): Pr
 export function listProjects(store: SqliteStore): ProjectView[] {
   const rows = prepared(
     store,
-    `SELECT id, title FROM nodes WHERE kind = 'project' AND deleted = 0
+    `SELECT id, title FROM nodes WHERE ${kindSql('', 'project')} AND deleted = 0
        ORDER BY lower(title), id`,
   ).all() as { id: string; title: string }[];
   const parents = projectParents(store);

@@ -7,6 +7,7 @@ import type { SqliteStore } from '../store/sqlite-store.js';
 import { ensureNode, prepared, requireNode, type ModelContext } from './nodes.js';
 import type { NodeTags, TagInfo } from './types.js';
 import { bad, checkTagName } from './validate.js';
+import { kindSql, linksFromSql } from '../store/index-terms.js';
 
 /** The name of the tag node `id` (`tag:<name>`). */
 export function tagName(id: string): string {
@@ -55,7 +56,7 @@ export function tagRemove(
 const COUNTS = `SELECT t.id AS id, count(n.id) AS count FROM nodes t
   LEFT JOIN links l ON l.dst = t.id AND l.type = 'tagged' AND l.live = 1
   LEFT JOIN nodes n ON n.id = l.src AND n.deleted = 0 AND n.kind IS NOT NULL
-  WHERE t.kind = 'tag'`;
+  WHERE ${kindSql('t', 'tag')}`;
 
 /** Every live tag with how many live nodes carry it, or (given a node) that node's tags. */
 export function tagList(ctx: ModelContext, nodeId: unknown): TagInfo[] {
@@ -70,9 +71,10 @@ export function tagList(ctx: ModelContext, nodeId: unknown): TagInfo[] {
     const id = requireNode(ctx.store, nodeId, 'id', undefined, true).id;
     rows = prepared(
       store,
-      `${COUNTS} AND t.id IN (SELECT dst FROM links WHERE src = ? AND type = 'tagged' AND live = 1)
+      `${COUNTS} AND t.id IN (SELECT dst FROM links WHERE ${linksFromSql('', '@src', 'tagged')}
+           AND type = 'tagged' AND live = 1)
          GROUP BY t.id ORDER BY t.id`,
-    ).all(id) as { id: string; count: number }[];
+    ).all({ src: id }) as { id: string; count: number }[];
   }
   return rows.map((r) => ({ name: r.id.slice('tag:'.length), id: r.id, count: r.count }));
 }

@@ -30,6 +30,7 @@ import {
   checkObject,
   checkState,
 } from './validate.js';
+import { kindSql } from '../store/index-terms.js';
 
 interface TaskRow extends RankTask {
   title: string;
@@ -50,7 +51,7 @@ type RawRow = [
 ];
 
 const SELECT_TASKS = `SELECT id, state, attention, do_date, late_on, recurrence, created_ms, deleted,
-  title FROM nodes WHERE kind = 'task' AND deleted = 0`;
+  title FROM nodes WHERE ${kindSql('', 'task')} AND deleted = 0`;
 
 /** The columns ranking reads. */
 type RankRow = [

@@ -166,4 +166,14 @@ INSERT OR REPLACE INTO meta (key, value)
 DROP INDEX oplog_target;
 `);
   },
+  // v10 → v11: fewer index entries written per new node and link. Docs leave the index by kind
+  // (nothing lists docs by kind; context docs were half its entries), and links by source are
+  // read from the range of link ids that start with it (src/store/index-terms.ts).
+  (db) => {
+    db.exec(`
+DROP INDEX nodes_kind;
+CREATE INDEX nodes_kind ON nodes (kind, deleted) WHERE kind != 'doc';
+DROP INDEX links_src;
+`);
+  },
 ];

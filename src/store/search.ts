@@ -19,6 +19,7 @@ import type { NodeKind } from '../core/ids.js';
 import { IS_CONTEXT_DOC } from './context-docs.js';
 import type { SqliteStore } from './sqlite-store.js';
 import { catchUpOpTargets } from './op-targets.js';
+import { linksFromSql } from './index-terms.js';
 
 export const SEARCH_CURSOR_KEY = 'search_seq';
 
@@ -51,7 +52,8 @@ function prepare(db: Database.Database) {
     contextDocs: db.prepare(
       `SELECT d.id, d.aliases, b.body FROM links l JOIN nodes d ON d.id = l.dst
          LEFT JOIN bodies b ON b.node_id = d.id
-       WHERE l.src = ? AND l.type = 'canonical-context' AND l.live = 1 AND d.kind = 'doc'
+       WHERE ${linksFromSql('l', '@src', 'canonical-context')} AND l.type = 'canonical-context'
+         AND l.live = 1 AND d.kind = 'doc'
        ORDER BY l.id`,
     ),
     /** The tasks whose context doc a doc is. */
@@ -158,7 +160,7 @@ function reindexNode(p: Prepared, id: string, done: Set<string>): void {
   }
   const docs =
     n.kind === 'task'
-      ? (p.contextDocs.all(id) as { id: string; aliases: string; body: string | null }[])
+      ? (p.contextDocs.all({ src: id }) as { id: string; aliases: string; body: string | null }[])
       : [];
   // The task's context docs have no rows of their own, however they were indexed before.
   for (const d of docs) {

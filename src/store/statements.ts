@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import type { KnownField } from '../core/fields.js';
 import { IS_CONTEXT_DOC, SHOWN_TITLE } from './context-docs.js';
 import { NODE_COLUMNS } from './node-rows.js';
+import { linksFromSql } from './index-terms.js';
 
 /** SELECT list for a node with its body (a context doc's title is its task's). */
 export const NODE_SELECT = `SELECT n.id, n.kind, ${SHOWN_TITLE} AS title, n.aliases, n.deleted, n.state, n.attention,
@@ -110,7 +111,8 @@ export function prepareStatements(db: Database.Database) {
       'INSERT OR REPLACE INTO links (id, src, dst, type, state, live) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     linksFrom: db.prepare(
-      'SELECT id, src, dst, type FROM links WHERE src = @node AND live = 1 AND (@type IS NULL OR type = @type) ORDER BY id',
+      `SELECT id, src, dst, type FROM links WHERE ${linksFromSql('', '@node')} AND live = 1
+         AND (@type IS NULL OR type = @type) ORDER BY id`,
     ),
     linksTo: db.prepare(
       'SELECT id, src, dst, type FROM links WHERE dst = @node AND live = 1 AND (@type IS NULL OR type = @type) ORDER BY id',

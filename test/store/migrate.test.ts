@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { History } from '../../src/model/history.js';
+import { Model } from '../../src/model/model.js';
 import { search } from '../../src/model/search.js';
 import { Undo } from '../../src/model/undo.js';
 import { wikiBacklinks } from '../../src/model/wiki.js';
@@ -85,7 +86,7 @@ function expectSchemaOfNew(fixture: string): void {
 describe('schema migrations', () => {
   it('has one migration per version step', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
-    expect(SCHEMA_VERSION).toBe(10);
+    expect(SCHEMA_VERSION).toBe(11);
   });
 
   it('upgrades a version 1 file: data intact, search and backlinks work', () => {
@@ -447,5 +448,71 @@ describe('a device database of schema version 9 (ops by target in an index of th
 
   it('migrates to the same schema as a new database', () => {
     expectSchemaOfNew(V9);
+  });
+});
+
+describe('a device database of schema version 10 (docs in the index by kind, an index of links by source)', () => {
+  const V10 = fixturePath('store-v10');
+  const v10 = fixtureFacts<{
+    digest: string;
+    opCount: number;
+    tasks: string[];
+    projects: { id: string; title: string }[];
+    tags: { name: string; count: number }[];
+    list: string[];
+    next: string[];
+    trash: string[];
+    linksOf: Record<string, { dst: string; type: string }[]>;
+    child: string;
+    parent: string;
+  }>('store-v10');
+
+  it('upgrades: lists by kind and links by source read as they did, and new ones are found', () => {
+    const path = join(t.dir, 'v10.db');
+    copyFileSync(V10, path);
+    const s = openAt(path);
+    const db = s.connection;
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const indexes = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'links_%'")
+      .pluck()
+      .all();
+    expect(indexes).toEqual(['links_dst']);
+    expect(s.opCount()).toBe(v10.opCount);
+    expect(s.digest()).toBe(v10.digest);
+    const model = new Model(s, {
+      clock: new ManualClock(Date.UTC(2026, 11, 5, 12)),
+      timeZone: 'UTC',
+    });
+    const day = '2026-12-05';
+    expect(model.listProjects().projects.map((p) => ({ id: p.id, title: p.title }))).toEqual(
+      v10.projects,
+    );
+    expect(model.tagList().tags.map((x) => ({ name: x.name, count: x.count }))).toEqual(v10.tags);
+    expect(model.list({ filter: {}, today: day }).tasks.map((x) => x.id)).toEqual(v10.list);
+    expect(model.next({ today: day }).tasks.map((x) => x.id)).toEqual(v10.next);
+    expect(model.trash().nodes.map((n) => n.id)).toEqual(v10.trash);
+    for (const [id, links] of Object.entries(v10.linksOf)) {
+      expect(s.links(id).map((l) => ({ dst: l.dst, type: l.type }))).toEqual(links);
+    }
+    // A task's tags (a range of link ids of one type), its context doc, a project's parent.
+    const first = v10.tasks[0]!;
+    expect(model.tagList(first).tags.map((x) => x.name)).toEqual(
+      v10.linksOf[first]!.filter((l) => l.type === 'tagged').map((l) => l.dst.slice(4)),
+    );
+    expect(s.links(v10.child, 'parent').map((l) => l.dst)).toEqual([v10.parent]);
+    expect(() => model.createProject({ title: 'Garden', parent: 'Home' })).toThrow(/Garden/);
+
+    // Written after the upgrade: found by kind and by source at once.
+    const r = model.createTask({ title: 'After the upgrade', project: 'Work', tags: ['call'] });
+    expect(model.list({ filter: {}, today: day }).tasks.map((x) => x.id)).toContain(r.task.id);
+    expect(model.getTask(r.task.id)).toMatchObject({ context: r.context, tags: ['call'] });
+    expect(model.tagList().tags.find((x) => x.name === 'call')?.count).toBe(
+      v10.tags.find((x) => x.name === 'call')!.count + 1,
+    );
+  });
+
+  it('migrates to the same schema as a new database', () => {
+    expectSchemaOfNew(V10);
   });
 });
