@@ -14,6 +14,8 @@ import { openStore } from '../../src/store/open-store.js';
 import { ROWS_PENDING_KEY, type SqliteStore } from '../../src/store/sqlite-store.js';
 import { Model } from '../../src/model/model.js';
 import { search } from '../../src/model/search.js';
+import { History } from '../../src/model/history.js';
+import { shortIds } from '../../src/store/short-ids.js';
 import { edit, editArb } from '../helpers/edits.js';
 import { allOps, materializedTables, openTestStore, type TestStore } from '../helpers/store.js';
 
@@ -31,19 +33,34 @@ function pendingMark(s: SqliteStore): unknown {
   return raw(s).prepare('SELECT value FROM meta WHERE key = ?').pluck().get(ROWS_PENDING_KEY);
 }
 
-/** What a user reads, through the store's methods, the model and search. */
-function reads(s: SqliteStore, clock: ManualClock): unknown {
-  const nodes = s.listNodes({ scope: 'all', limit: 1000 });
-  const model = new Model(s, { clock, timeZone: 'UTC' });
-  return {
-    nodes,
-    got: nodes.map((n) => s.getNode(n.id)),
-    conflicts: s.conflicts(),
-    next: model.next({ today: '2026-12-01', limit: 1000 }).tasks.map((t) => t.id),
-    found: search(s, { query: 'title', limit: 1000 })
+/**
+ * What a user reads, each reader on its own (so each is the first to read after a page, as any
+ * of them can be): the store's methods, the model (its cached statements), search, short ids and
+ * history's registers. `ids`: the nodes to read.
+ */
+const READERS: ((s: SqliteStore, clock: ManualClock, ids: string[]) => unknown)[] = [
+  (s) => s.listNodes({ scope: 'all', limit: 1000 }),
+  (s, _c, ids) => ids.map((id) => s.findNode(id)),
+  (s) => s.conflicts(),
+  (s, clock) => new Model(s, { clock, timeZone: 'UTC' }).trash(),
+  (s, clock) => new Model(s, { clock, timeZone: 'UTC' }).list({ today: '2026-12-01' }),
+  (s, clock) =>
+    new Model(s, { clock, timeZone: 'UTC' })
+      .next({ today: '2026-12-01', limit: 1000 })
+      .tasks.map((t) => t.id),
+  (s) =>
+    search(s, { query: 'title', limit: 1000 })
       .map((r) => r.id)
       .sort(),
-  };
+  (s, _c, ids) => [...shortIds(s, ids)],
+  (s, _c, ids) => {
+    const log = new History(s).log;
+    return ids.map((id) => log.registers(id));
+  },
+];
+
+function reads(s: SqliteStore, clock: ManualClock, ids: string[], which: number): unknown {
+  return READERS[which % READERS.length]!(s, clock, ids);
 }
 
 describe('node rows left pending between applied pages (property)', () => {
@@ -55,6 +72,7 @@ describe('node rows left pending between applied pages (property)', () => {
         fc.array(
           fc.record({
             size: fc.integer({ min: 1, max: 25 }),
+            reader: fc.nat(READERS.length - 1),
             then: fc.constantFrom<Between>(
               'nothing',
               'nothing',
@@ -86,9 +104,12 @@ describe('node rows left pending between applied pages (property)', () => {
               fn(ref.store);
               ref.store.catchUpRows();
             };
+            // Every reader once first, so its cached statements are made before rows are pending.
+            for (let r = 0; r < READERS.length; r++) reads(sub.store, clock, [], r);
             let at = 0;
             for (let p = 0; at < union.length; p++) {
-              const { size, then } = pages[p % pages.length]!;
+              const { size, then, reader } = pages[p % pages.length]!;
+              const ids = ref.store.listNodes({ scope: 'all', limit: 1000 }).map((n) => n.id);
               const page = union.slice(at, at + size);
               at += size;
               both((s) => s.applyOps(page));
@@ -97,7 +118,9 @@ describe('node rows left pending between applied pages (property)', () => {
               );
               switch (then) {
                 case 'read':
-                  expect(reads(sub.store, clock)).toEqual(reads(ref.store, clock));
+                  expect(reads(sub.store, clock, ids, reader)).toEqual(
+                    reads(ref.store, clock, ids, reader),
+                  );
                   break;
                 case 'sql':
                   expect(materializedTables(sub.store)).toEqual(materializedTables(ref.store));
@@ -138,7 +161,10 @@ describe('node rows left pending between applied pages (property)', () => {
                 }
               }
             }
-            expect(reads(sub.store, clock)).toEqual(reads(ref.store, clock));
+            const ids = ref.store.listNodes({ scope: 'all', limit: 1000 }).map((n) => n.id);
+            for (let r = 0; r < READERS.length; r++) {
+              expect(reads(sub.store, clock, ids, r)).toEqual(reads(ref.store, clock, ids, r));
+            }
             expect(materializedTables(sub.store)).toEqual(materializedTables(ref.store));
             expect(sub.store.digest()).toBe(ref.store.digest());
             sub.reopen();
@@ -178,6 +204,26 @@ describe('node rows left pending', () => {
       b.store.applyOps(late);
       expect(b.store.getNode(x.id).title).toBe('second');
       expect(materializedTables(b.store)).toEqual(materializedTables(a.store));
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('reads through statements cached before the rows were pending see the pending rows', () => {
+    const a = openTestStore({ seed: 830 });
+    const b = openTestStore({ seed: 831 });
+    try {
+      const model = new Model(b.store, { clock: b.clock, timeZone: 'UTC' });
+      const x = a.store.createNode({ kind: 'doc', title: 'kept' });
+      b.store.applyOps(allOps(a.store));
+      expect(model.trash().nodes).toEqual([]);
+      const seen = a.store.lastSeq();
+      a.store.deleteNode(x.id);
+      b.store.applyOps(a.store.opsSince(seen, 100).ops);
+      expect(pendingMark(b.store)).toBe('1');
+      expect(model.trash().nodes.map((n) => n.id)).toEqual([x.id]);
+      expect(pendingMark(b.store)).toBeUndefined();
     } finally {
       a.close();
       b.close();
