@@ -332,6 +332,8 @@ export class SqliteStore implements Store {
           this.catchUpRows();
           return method.apply(this, args);
         },
+        writable: true,
+        configurable: true,
       });
     }
     let origin = this.getMeta('origin');
@@ -391,7 +393,8 @@ export class SqliteStore implements Store {
   close(): void {
     if (!this.db.open) return;
     try {
-      this.catchUpRows();
+      // Lost rows are marked in `meta` already: the next open rebuilds them.
+      if (!this.rowsLost) this.catchUpRows();
     } catch (e) {
       // They stay marked pending: the next open rebuilds them.
       this.logger.error({ err: (e as Error).message }, 'could not write pending node rows');
