@@ -61,6 +61,11 @@ export class PendingRows {
     return r;
   }
 
+  /** The registers of each pending row a field op touched (what its row will hold). */
+  *states(): IterableIterator<[string, NodeState]> {
+    for (const [id, r] of this.rows) if (r.state) yield [id, r.state];
+  }
+
   /** Forgets every pending row (written, or lost with a rollback). */
   clear(): void {
     this.rows.clear();

@@ -128,6 +128,7 @@ import {
   encodeRegs,
   isoOf,
   toView,
+  type NodeRegs,
   type NodeRow,
   type NodeState,
   type ValueRow,
@@ -216,6 +217,8 @@ const LEAVES_ROWS_PENDING = new Set([
   'deviceName',
   'deviceNames',
   'clockState',
+  // Reads pending rows' registers where they are (and writes them first only for a context doc).
+  'conflicts',
   'bodyCacheStats',
   // Private helpers of the apply path, called only from methods above or below them.
   'persistClock',
@@ -1690,15 +1693,14 @@ export class SqliteStore implements Store {
 
   conflicts(): ConflictView[] {
     const out: ConflictView[] = [];
-    for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
-      const { regs } = decodeRegs(row.regs, 0, row);
+    const fields = (id: string, kind: string | null, regs: NodeRegs): void => {
       // A context doc's own title is never shown (its task's is), so it is no conflict either.
-      const hidden = row.kind === 'doc' && this.isContextDoc(row.id) ? 'title' : undefined;
+      const hidden = kind === 'doc' && this.isContextDoc(id) ? 'title' : undefined;
       for (const field of Object.keys(regs).sort()) {
         const reg = regs[field];
         if (!reg || field === hidden || !viewRegister(reg).conflict) continue;
         out.push({
-          target: row.id,
+          target: id,
           field,
           heads: reg.heads.map((h) => ({
             op: h.id,
@@ -1708,6 +1710,18 @@ export class SqliteStore implements Store {
           })),
         });
       }
+    };
+    // Rows applyOps left pending are read from their registers, not written first: the sync
+    // status asks for this while pages are applied.
+    const pending = [...this.pendingRows.states()];
+    const pendingIds = new Set(pending.map(([id]) => id));
+    for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
+      if (!pendingIds.has(row.id)) fields(row.id, row.kind, decodeRegs(row.regs, 0, row).regs);
+    }
+    for (const [id, s] of pending) {
+      if (s.conflicts === 0) continue;
+      const kind = s.regs.kind && viewRegister(s.regs.kind).visible;
+      fields(id, kind === undefined ? null : (JSON.parse(kind) as string | null), s.regs);
     }
     for (const node of this.bodyStmt.conflicted.all() as string[]) {
       const { heads } = chooseShown(storedDocs(this.bodyStmt, this.bodyCache, node));

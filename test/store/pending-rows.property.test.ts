@@ -229,4 +229,37 @@ describe('node rows left pending', () => {
       b.close();
     }
   });
+
+  it('conflicts are read from pending rows without writing them, as written rows show them', () => {
+    const a = openTestStore({ seed: 840 });
+    const c = openTestStore({ seed: 841 });
+    const b = openTestStore({ seed: 842 });
+    try {
+      const x = a.store.createNode({ kind: 'task', title: 'start' });
+      c.store.applyOps(allOps(a.store));
+      a.store.updateNode(x.id, { title: 'from a' });
+      c.store.updateNode(x.id, { title: 'from c' });
+      // A conflict that begins in pending rows.
+      b.store.applyOps(allOps(a.store));
+      b.store.applyOps(allOps(c.store));
+      expect(pendingMark(b.store)).toBe('1');
+      const during = b.store.conflicts();
+      expect(during.map((v) => [v.target, v.field, v.heads.length])).toEqual([[x.id, 'title', 2]]);
+      expect(pendingMark(b.store)).toBe('1');
+      a.store.applyOps(allOps(c.store));
+      expect(during).toEqual(a.store.conflicts());
+      // A conflict written to the row, then resolved in pending rows.
+      b.store.catchUpRows();
+      expect(b.store.conflicts()).toEqual(during);
+      const before = a.store.lastSeq();
+      a.store.resolveConflict(x.id, 'title', 'settled');
+      b.store.applyOps(a.store.opsSince(before, 100).ops);
+      expect(pendingMark(b.store)).toBe('1');
+      expect(b.store.conflicts()).toEqual([]);
+    } finally {
+      a.close();
+      b.close();
+      c.close();
+    }
+  });
 });
