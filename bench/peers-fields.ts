@@ -173,7 +173,7 @@ export const peersFieldsFigures: FigureMeta[] = [
   },
 ];
 
-function editsOf(ops: readonly Op[]): Edit[] {
+export function editsOf(ops: readonly Op[]): Edit[] {
   return ops.map((op) => {
     const p = op.payload;
     const field = p.field as Field;
@@ -200,7 +200,7 @@ function fileBytes(path: string): number {
 
 // ---- the baseline ----------------------------------------------------------------------------
 
-class NaiveLog {
+export class NaiveLog {
   readonly db: Database.Database;
   private readonly insertOp: Database.Statement;
   private readonly upsert: Record<Field, Database.Statement>;

@@ -95,10 +95,10 @@ export class History {
     readonly store: SqliteStore,
     private readonly options: HistoryOptions = {},
   ) {
-    this.log = new NodeLog(
-      store.connection,
-      options.markEvery === undefined ? {} : { markEvery: options.markEvery },
-    );
+    this.log = new NodeLog(store.connection, {
+      ...(options.markEvery !== undefined && { markEvery: options.markEvery }),
+      rowsCurrent: () => store.catchUpRows(),
+    });
   }
 
   /** A replica's name as history shows it: "this device", its device name, else its id. */

@@ -83,5 +83,7 @@ export function prepared(store: SqliteStore, sql: string): Statement {
     s = store.connection.prepare(sql);
     cache.set(sql, s);
   }
+  // The statement is run at once: node rows applyOps left pending are written first.
+  store.catchUpRows();
   return s;
 }

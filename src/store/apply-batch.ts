@@ -11,6 +11,10 @@
 // - nothing reads a pending row or body through SQL before the flush: the batch covers the
 //   store's apply loop only, which reads node registers from the write-through cache, bodies
 //   from here, and the op-log (which is written at once);
+// - rows may stay pending past the batch (PendingRows, kept by the store across the
+//   transactions of applyOps): the store then writes them before anything reads or writes node
+//   rows through SQL (SqliteStore.catchUpRows), and marks the database so that a crash before
+//   that rebuilds them from the op-log;
 // - an update Yjs cannot decode leaves the merged document as it was before that update.
 
 import type Database from 'better-sqlite3';
@@ -22,7 +26,7 @@ import { BodyBatch, type BodyStatements, type Compaction, type WikiDeps } from '
 import { columnValue, encodeRegs, type NodeState } from './node-rows.js';
 import type { Statements } from './statements.js';
 
-interface PendingRow {
+export interface PendingRow {
   /** Set once a field op touched the node (else only its times change: a body update). */
   state: NodeState | undefined;
   /** Known fields whose visible value changed: their column values. */
@@ -33,24 +37,19 @@ interface PendingRow {
   maxWall: number;
 }
 
-export class ApplyBatch {
+/** Node rows not written yet: each touched node's final registers, values and time bounds. */
+export class PendingRows {
   private readonly rows = new Map<string, PendingRow>();
-  readonly bodies: BodyBatch;
 
-  constructor(
-    private readonly stmt: Statements,
-    private readonly db: Database.Database,
-    bodies: { stmt: BodyStatements; cache: BodyCache; compaction: Compaction },
-    wiki: Omit<WikiDeps, 'clear' | 'add'>,
-  ) {
-    this.bodies = new BodyBatch(bodies, {
-      ...wiki,
-      clear: stmt.clearWiki,
-      add: stmt.addWiki,
-    });
+  get size(): number {
+    return this.rows.size;
   }
 
-  private row(target: string, wall: number): PendingRow {
+  has(id: string): boolean {
+    return this.rows.has(id);
+  }
+
+  row(target: string, wall: number): PendingRow {
     let r = this.rows.get(target);
     if (!r) {
       r = { state: undefined, cols: new Map(), extra: new Map(), minWall: wall, maxWall: wall };
@@ -60,6 +59,41 @@ export class ApplyBatch {
       if (wall > r.maxWall) r.maxWall = wall;
     }
     return r;
+  }
+
+  /** The registers of each pending row a field op touched (what its row will hold). */
+  *states(): IterableIterator<[string, NodeState]> {
+    for (const [id, r] of this.rows) if (r.state) yield [id, r.state];
+  }
+
+  /** Forgets every pending row (written, or lost with a rollback). */
+  clear(): void {
+    this.rows.clear();
+  }
+
+  /** Writes every pending row (inside a transaction) and forgets them. */
+  write(stmt: Statements, db: Database.Database): void {
+    for (const [id, r] of this.rows) writeRow(stmt, db, id, r);
+    this.rows.clear();
+  }
+}
+
+export class ApplyBatch {
+  readonly bodies: BodyBatch;
+
+  /** `rows`: where node rows wait (the store's, when they may stay pending past the batch). */
+  constructor(
+    private readonly stmt: Statements,
+    private readonly db: Database.Database,
+    bodies: { stmt: BodyStatements; cache: BodyCache; compaction: Compaction },
+    wiki: Omit<WikiDeps, 'clear' | 'add'>,
+    private readonly rows: PendingRows = new PendingRows(),
+  ) {
+    this.bodies = new BodyBatch(bodies, {
+      ...wiki,
+      clear: stmt.clearWiki,
+      add: stmt.addWiki,
+    });
   }
 
   /**
@@ -73,7 +107,7 @@ export class ApplyBatch {
     visible: string | undefined,
     wall: number,
   ): void {
-    const r = this.row(target, wall);
+    const r = this.rows.row(target, wall);
     r.state = state;
     if (visible === undefined) return;
     if (isKnownField(field)) r.cols.set(field, columnValue(field, JSON.parse(visible) as Json));
@@ -83,46 +117,16 @@ export class ApplyBatch {
   /** Merges a body op into the node's pending documents; throws invalid_op when Yjs cannot. */
   body(k: BodyOp, wall: number): void {
     this.bodies.apply(k);
-    this.row(k.target, wall);
+    this.rows.row(k.target, wall);
   }
 
   /**
-   * Writes every pending row and body. Call inside the batch's transaction, once. Returns
-   * whether a body conflict began or ended.
+   * Writes every pending body and, unless `keepRows`, every pending row. Call inside the batch's
+   * transaction, once. Returns whether a body conflict began or ended.
    */
-  flush(): boolean {
+  flush(keepRows = false): boolean {
     const { conflictsChanged } = this.bodies.flush();
-    for (const [id, r] of this.rows) {
-      const s = r.state;
-      if (!s) {
-        this.stmt.touchNode.run(id, r.minWall, r.maxWall);
-        continue;
-      }
-      const cols = [...r.cols.keys()];
-      const values = [...r.cols.values()];
-      const regs = encodeRegs(s);
-      if (s.exists) {
-        if (s.created === undefined || r.minWall < s.created) {
-          rowUpdate(this.db, cols, true).run(
-            ...values,
-            regs,
-            s.conflicts,
-            r.minWall,
-            r.maxWall,
-            id,
-          );
-          s.created = Math.min(s.created ?? r.minWall, r.minWall);
-        } else {
-          rowUpdate(this.db, cols, false).run(...values, regs, s.conflicts, r.maxWall, id);
-        }
-      } else {
-        rowUpsert(this.db, cols).run(id, r.minWall, r.maxWall, regs, s.conflicts, ...values);
-        s.exists = true;
-        s.created = Math.min(s.created ?? r.minWall, r.minWall);
-      }
-      for (const [f, v] of r.extra) this.stmt.setExtra.run(`$."${f}"`, v, id);
-    }
-    this.rows.clear();
+    if (!keepRows) this.rows.write(this.stmt, this.db);
     return conflictsChanged;
   }
 
@@ -131,6 +135,30 @@ export class ApplyBatch {
     this.bodies.discard();
     this.rows.clear();
   }
+}
+
+function writeRow(stmt: Statements, db: Database.Database, id: string, r: PendingRow): void {
+  const s = r.state;
+  if (!s) {
+    stmt.touchNode.run(id, r.minWall, r.maxWall);
+    return;
+  }
+  const cols = [...r.cols.keys()];
+  const values = [...r.cols.values()];
+  const regs = encodeRegs(s);
+  if (s.exists) {
+    if (s.created === undefined || r.minWall < s.created) {
+      rowUpdate(db, cols, true).run(...values, regs, s.conflicts, r.minWall, r.maxWall, id);
+      s.created = Math.min(s.created ?? r.minWall, r.minWall);
+    } else {
+      rowUpdate(db, cols, false).run(...values, regs, s.conflicts, r.maxWall, id);
+    }
+  } else {
+    rowUpsert(db, cols).run(id, r.minWall, r.maxWall, regs, s.conflicts, ...values);
+    s.exists = true;
+    s.created = Math.min(s.created ?? r.minWall, r.minWall);
+  }
+  for (const [f, v] of r.extra) stmt.setExtra.run(`$."${f}"`, v, id);
 }
 
 // Row writes for each set of changed columns, prepared once per connection and column set.

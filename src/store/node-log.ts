@@ -39,13 +39,19 @@ export interface OwnChange {
 
 export class NodeLog {
   private readonly stmt;
+  private readonly rowsCurrent: () => void;
   /** The body steps of nodes (step-log.ts). */
   readonly steps: StepLog;
 
+  /**
+   * `rowsCurrent` writes the node rows the store holds pending (SqliteStore.catchUpRows), before
+   * registers() reads them.
+   */
   constructor(
     private readonly db: Database.Database,
-    options: { markEvery?: number } = {},
+    options: { markEvery?: number; rowsCurrent?: () => void } = {},
   ) {
+    this.rowsCurrent = options.rowsCurrent ?? (() => undefined);
     this.steps = new StepLog(db, options.markEvery);
     // op_targets is caught up before these run (op-targets.ts).
     const from = OPS_OF_TARGET;
@@ -132,6 +138,7 @@ export class NodeLog {
 
   /** A node's registers as stored now (field → heads). */
   registers(node: string): Record<string, RegisterState> {
+    this.rowsCurrent();
     const row = this.stmt.regs.get(node) as
       (ValueRow & { regs: string; conflicts: number }) | undefined;
     return row ? decodeRegs(row.regs, row.conflicts, row).regs : {};

@@ -122,7 +122,7 @@ function titleValues(row: NodeRow): string[] {
   return out;
 }
 
-function names(json: string): string[] {
+function aliasNames(json: string): string[] {
   const out: string[] = [];
   for (const a of JSON.parse(json) as unknown[]) {
     if (typeof a === 'string' && a.trim() !== '') out.push(a.trim());
@@ -135,27 +135,24 @@ export function stripMd(path: string): string {
   return /\.md$/i.test(path) ? path.slice(0, -3) : path;
 }
 
-function dropRows(p: Prepared, id: string): void {
-  const old = p.rowOf.get(id) as number | undefined;
-  if (old !== undefined) {
-    p.delFts.run(old);
-    p.delDoc.run(old);
-  }
-  p.delNames.run(id);
+/** What one catch-up writes: the nodes whose rows go, then the rows that replace them. */
+interface Reindex {
+  drop: Set<string>;
+  add: { id: string; kind: string; title: string; body: string; names: [string, string][] }[];
 }
 
 /**
- * Indexes one node afresh. A context doc is indexed as part of its task (the task is indexed
- * instead, once per catch-up: `done`).
+ * Reads one node afresh into `out`. A context doc is indexed as part of its task (the task is
+ * indexed instead, once per catch-up: `done`).
  */
-function reindexNode(p: Prepared, id: string, done: Set<string>): void {
+function reindexNode(p: Prepared, id: string, done: Set<string>, out: Reindex): void {
   if (done.has(id)) return;
   done.add(id);
-  dropRows(p, id);
+  out.drop.add(id);
   const n = p.node.get(id) as NodeRow | undefined;
   if (!n || n.kind === null) return;
   if (n.context_doc === 1) {
-    for (const task of p.tasksOf.all(id) as string[]) reindexNode(p, task, done);
+    for (const task of p.tasksOf.all(id) as string[]) reindexNode(p, task, done, out);
     return;
   }
   const docs =
@@ -164,21 +161,45 @@ function reindexNode(p: Prepared, id: string, done: Set<string>): void {
       : [];
   // The task's context docs have no rows of their own, however they were indexed before.
   for (const d of docs) {
-    dropRows(p, d.id);
+    out.drop.add(d.id);
     done.add(d.id);
   }
   if (n.deleted !== 0) return;
-  const row = Number(p.addDoc.run(id, n.kind).lastInsertRowid);
   const body = [n.body ?? '', ...docs.map((d) => d.body ?? '')].filter((b) => b !== '').join('\n');
-  p.addFts.run(row, n.title, body);
-  for (const t of titleValues(n)) if (t.trim() !== '') p.addName.run(t.trim(), id, 'title');
-  for (const a of [n.aliases, ...docs.map((d) => d.aliases)].flatMap(names)) {
-    p.addName.run(a, id, 'alias');
+  const names: [string, string][] = [];
+  for (const t of titleValues(n)) if (t.trim() !== '') names.push([t.trim(), 'title']);
+  for (const a of [n.aliases, ...docs.map((d) => d.aliases)].flatMap(aliasNames)) {
+    names.push([a, 'alias']);
   }
   if (typeof n.path === 'string' && n.path !== '') {
     const path = stripMd(n.path);
-    p.addName.run(path, id, 'path');
-    p.addName.run(path.slice(path.lastIndexOf('/') + 1), id, 'file');
+    names.push([path, 'path'], [path.slice(path.lastIndexOf('/') + 1), 'file']);
+  }
+  out.add.push({ id, kind: n.kind, title: n.title, body, names });
+}
+
+/**
+ * Writes a catch-up's rows: every old row goes first, in ascending FTS rowid order, then the
+ * new rows take new (higher) rowids in order. FTS5 keeps its pending changes in memory only
+ * while the rowids written in a transaction ascend; a write below the last one flushes them as a
+ * new segment, so deleting and re-adding node by node flushed (and merged) once per node.
+ */
+function writeReindex(p: Prepared, r: Reindex): void {
+  const old: [number, string][] = [];
+  for (const id of r.drop) {
+    const row = p.rowOf.get(id) as number | undefined;
+    if (row !== undefined) old.push([row, id]);
+    p.delNames.run(id);
+  }
+  old.sort((a, b) => a[0] - b[0]);
+  for (const [row] of old) {
+    p.delFts.run(row);
+    p.delDoc.run(row);
+  }
+  for (const a of r.add) {
+    const row = Number(p.addDoc.run(a.id, a.kind).lastInsertRowid);
+    p.addFts.run(row, a.title, a.body);
+    for (const [name, how] of a.names) p.addName.run(name, a.id, how);
   }
 }
 
@@ -205,7 +226,9 @@ export function catchUpSearchIndex(store: SqliteStore): { nodes: number; cursor:
     catchUpOpTargets(store.connection);
     const targets = p.touched.all(from, to, JSON.stringify(INDEXED_FIELDS)) as string[];
     const done = new Set<string>();
-    for (const id of new Set(targets.flatMap(nodesOfTarget))) reindexNode(p, id, done);
+    const reindex: Reindex = { drop: new Set(), add: [] };
+    for (const id of new Set(targets.flatMap(nodesOfTarget))) reindexNode(p, id, done, reindex);
+    writeReindex(p, reindex);
     p.putCursor.run(SEARCH_CURSOR_KEY, String(to));
     return { nodes: done.size, cursor: to };
   });

@@ -23,6 +23,7 @@ export function bySuffix(store: SqliteStore, suffix: string): SuffixRow[] {
     );
     suffixQueries.set(store, q);
   }
+  store.catchUpRows();
   return q.all(suffix.slice(-MIN_SHORT_ID)) as SuffixRow[];
 }
 

@@ -11,6 +11,12 @@
 // Each node's registers live in its row (and in a write-through cache, dropped on rollback),
 // so applying a field op costs one op-log insert and one row write; a batch of ops (a pulled
 // page, a replay page, one createNode or updateNode call) writes each node's row once.
+// Rows applyOps touches may stay pending across its transactions (many pulled pages write each
+// node once): every method that reads or writes node rows, and `connection`, first writes them
+// (catchUpRows). While any are pending, `meta` holds ROWS_PENDING_KEY (committed with the first
+// transaction that left them), and open rebuilds the materialized tables when it finds it (a
+// crash lost them). A rollback while rows were pending loses them too: the tables are rebuilt
+// before the next read.
 // A transaction nested in another joins it (no savepoint): an inner failure fails the outer.
 
 import { createHash } from 'node:crypto';
@@ -86,7 +92,7 @@ import type {
   NodeView,
   Store,
 } from '../ports/store.js';
-import { ApplyBatch } from './apply-batch.js';
+import { ApplyBatch, PendingRows } from './apply-batch.js';
 import { catchUpOpTargets, forgetOpTarget } from './op-targets.js';
 import { canonicalText } from './canonical-text.js';
 import {
@@ -122,6 +128,7 @@ import {
   encodeRegs,
   isoOf,
   toView,
+  type NodeRegs,
   type NodeRow,
   type NodeState,
   type ValueRow,
@@ -173,6 +180,62 @@ export interface SqliteStoreDeps {
 }
 
 const MAX_LIST = 10_000;
+
+/** `meta` key present while node rows are pending (see catchUpRows). */
+export const ROWS_PENDING_KEY = 'rows_pending';
+/** Pending rows beyond this many nodes are written at the end of applyOps's transaction. */
+const MAX_PENDING_ROWS = 10_000;
+
+/**
+ * Methods that never read or write node rows through SQL, so they do not write pending rows
+ * first (see catchUpRows): the op-log, settings and the apply path's own helpers. Every other
+ * method of SqliteStore does.
+ */
+const LEAVES_ROWS_PENDING = new Set([
+  'constructor',
+  'transaction',
+  'close',
+  'catchUpRows',
+  'rebuild',
+  'rebuildTables',
+  'checkpoint',
+  'markChange',
+  'onChange',
+  'applyOps',
+  'opsSince',
+  'opCount',
+  'countOpsSince',
+  'lastSeq',
+  'countOwnOpsSince',
+  'countOwnChangesSince',
+  'findOp',
+  'changesOf',
+  'ownOpsSince',
+  'ownHigh',
+  'getSetting',
+  'setSetting',
+  'deviceName',
+  'deviceNames',
+  'clockState',
+  // Reads pending rows' registers where they are (and writes them first only for a context doc).
+  'conflicts',
+  'bodyCacheStats',
+  // Private helpers of the apply path, called only from methods above or below them.
+  'persistClock',
+  'markRowsPending',
+  'nestedTransaction',
+  'emitChanges',
+  'getMeta',
+  'seen',
+  'deleteOp',
+  'insertOp',
+  'nodeState',
+  'applyKnown',
+  'applyField',
+  'inBatch',
+  'applyForeign',
+  'raiseOwnHigh',
+]);
 
 type OpRowText = { id: string; kind: string; target: string; payload: string };
 const CACHE_LIMIT = 20_000;
@@ -227,6 +290,18 @@ export class SqliteStore implements Store {
   private clockInLog: string | undefined;
   /** While applying a batch of ops: node rows and bodies written once at its end. */
   private batch: ApplyBatch | undefined;
+  /** Node rows applyOps left pending (committed ops whose rows are not written yet). */
+  private readonly pendingRows = new PendingRows();
+  /** Whether the open transaction keeps rows pending (applyOps's, or one asking for it). */
+  private keepingRows = false;
+  /** Whether rows were pending when the open transaction began (a rollback loses them). */
+  private rowsPendingAtStart = false;
+  /** Whether `meta` holds ROWS_PENDING_KEY as committed. */
+  private rowsMarked: boolean;
+  /** What the open transaction does to ROWS_PENDING_KEY when it commits. */
+  private rowsMarkInTx: boolean | undefined;
+  /** Pending rows were lost (a rollback): the materialized tables are rebuilt before use. */
+  private rowsLost = false;
   /**
    * better-sqlite3's transaction wrapper, made once: making one per call defines properties on
    * four new functions, which cost more than the BEGIN and COMMIT it runs.
@@ -247,6 +322,23 @@ export class SqliteStore implements Store {
     this.bodyStmt = prepareBodyStatements(db);
     this.names = new DeviceNames(db);
     this.runTransaction = db.transaction((fn: () => unknown) => fn());
+    this.rowsMarked = this.getMeta(ROWS_PENDING_KEY) !== undefined;
+    // A crash left rows pending: nothing holds them any more.
+    this.rowsLost = this.rowsMarked;
+    // Every method that may read or write node rows writes pending rows first.
+    for (const name of Object.getOwnPropertyNames(SqliteStore.prototype)) {
+      const d = Object.getOwnPropertyDescriptor(SqliteStore.prototype, name);
+      if (LEAVES_ROWS_PENDING.has(name) || typeof d?.value !== 'function') continue;
+      const method = d.value as (...args: unknown[]) => unknown;
+      Object.defineProperty(this, name, {
+        value: (...args: unknown[]): unknown => {
+          this.catchUpRows();
+          return method.apply(this, args);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
     let origin = this.getMeta('origin');
     // A copy made by `backup` is marked: whoever opens it first becomes a new replica, so two
     // replicas never share an origin (their ops would collide).
@@ -291,7 +383,10 @@ export class SqliteStore implements Store {
         db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
       }
       migrate(db);
-      return new SqliteStore(db, deps, options);
+      const store = new SqliteStore(db, deps, options);
+      // Rows a crash left pending are rebuilt now.
+      store.catchUpRows();
+      return store;
     } catch (e) {
       db?.close();
       throw translateSqliteError(e, `cannot open database ${options.path}`);
@@ -299,7 +394,34 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      // Lost rows are marked in `meta` already: the next open rebuilds them.
+      if (!this.rowsLost) this.catchUpRows();
+    } catch (e) {
+      // They stay marked pending: the next open rebuilds them.
+      this.logger.error({ err: (e as Error).message }, 'could not write pending node rows');
+    }
+    this.db.close();
+  }
+
+  /**
+   * Writes the node rows applyOps left pending (or rebuilds the materialized tables when they
+   * were lost). Called first by every method that reads or writes node rows, and by
+   * `connection`; a no-op while applyOps runs and when nothing is pending.
+   */
+  catchUpRows(): void {
+    // Inside a batch its own rows are pending too; nothing there reads rows through SQL.
+    if (this.batch !== undefined) return;
+    if (this.rowsLost) {
+      this.rebuild();
+      return;
+    }
+    if (this.pendingRows.size === 0) return;
+    // The transaction that writes them takes ROWS_PENDING_KEY out as it commits.
+    const write = (): void => this.pendingRows.write(this.stmt, this.db);
+    if (this.depth > 0) write();
+    else this.transaction(write, { keepRows: true });
   }
 
   /**
@@ -329,20 +451,31 @@ export class SqliteStore implements Store {
    * journal, which cost more than the commit): if the inner one fails, the outer one can no
    * longer commit, and fails with the inner one's error even when it caught that error.
    */
-  transaction<T>(fn: () => T): T {
+  transaction<T>(fn: () => T, options: { keepRows?: boolean } = {}): T {
     if (this.depth > 0) return this.nestedTransaction(fn);
+    // Rows applyOps left pending are written before a transaction that may read them.
+    if (!options.keepRows || this.rowsLost) this.catchUpRows();
     const start = this.hlc.peek();
     this.depth++;
+    this.keepingRows = options.keepRows === true;
+    this.rowsPendingAtStart = this.pendingRows.size > 0;
+    const rowsLostAtStart = this.rowsLost;
+    this.rowsMarkInTx = undefined;
     let result: T;
     try {
       result = this.runTransaction(() => {
         const r = fn();
         if (this.failedInner !== undefined) throw this.failedInner;
         this.persistClock();
+        this.markRowsPending();
         return r;
       }) as T;
     } catch (e) {
       this.depth--;
+      this.keepingRows = false;
+      if (this.rowsPendingAtStart || rowsLostAtStart) this.rowsLost = true;
+      this.pendingRows.clear();
+      this.rowsMarkInTx = undefined;
       this.failedInner = undefined;
       this.changeId = undefined;
       this.changeMark = undefined;
@@ -360,6 +493,8 @@ export class SqliteStore implements Store {
       throw translateSqliteError(e, 'database write failed');
     }
     this.depth--;
+    this.keepingRows = false;
+    if (this.rowsMarkInTx !== undefined) this.rowsMarked = this.rowsMarkInTx;
     this.bodyCache.commit();
     this.changeId = undefined;
     this.changeMark = undefined;
@@ -378,6 +513,15 @@ export class SqliteStore implements Store {
     if (h === this.clockInLog || h === this.clockSaved) return;
     this.stmt.putMeta.run('hlc', h);
     this.clockSaved = h;
+  }
+
+  /** Puts ROWS_PENDING_KEY in `meta` when rows stay pending, and takes it out when none do. */
+  private markRowsPending(): void {
+    const pending = this.pendingRows.size > 0;
+    if (pending === (this.rowsMarkInTx ?? this.rowsMarked)) return;
+    if (pending) this.stmt.putMeta.run(ROWS_PENDING_KEY, '1');
+    else this.stmt.delMeta.run(ROWS_PENDING_KEY);
+    this.rowsMarkInTx = pending;
   }
 
   private nestedTransaction<T>(fn: () => T): T {
@@ -418,7 +562,8 @@ export class SqliteStore implements Store {
       let drop = this.states.size - (CACHE_LIMIT * 3) / 4;
       for (const id of this.states.keys()) {
         if (drop-- <= 0) break;
-        this.states.delete(id);
+        // A pending row's registers are only here.
+        if (!this.pendingRows.has(id)) this.states.delete(id);
       }
     }
     if (c.nodes.size === 0 && c.links.size === 0 && !c.conflicts) return;
@@ -601,17 +746,20 @@ export class SqliteStore implements Store {
         result.refused.push(refusalOf(raw, e));
       }
     }
-    this.transaction(() => {
-      let highest = '';
-      this.inBatch(() => {
-        for (const { op, known } of accepted) {
-          if (!this.applyForeign(op, known, result)) continue;
-          if (op.id > highest) highest = op.id;
-          result.applied.push(op);
-        }
-      });
-      if (highest !== '') this.hlc.observe(decodeHlc(highest));
-    });
+    this.transaction(
+      () => {
+        let highest = '';
+        this.inBatch(() => {
+          for (const { op, known } of accepted) {
+            if (!this.applyForeign(op, known, result)) continue;
+            if (op.id > highest) highest = op.id;
+            result.applied.push(op);
+          }
+        }, this.keepingRows);
+        if (highest !== '') this.hlc.observe(decodeHlc(highest));
+      },
+      { keepRows: true },
+    );
     return result;
   }
 
@@ -619,20 +767,27 @@ export class SqliteStore implements Store {
    * Runs `fn` (inside a transaction) with node rows and bodies written back once at its end
    * instead of once per op: a node that several ops touch is written once.
    */
-  private inBatch(fn: () => void): void {
+  private inBatch(fn: () => void, keepRows = false): void {
     if (this.batch) {
       fn();
       return;
     }
     const bodies = { stmt: this.bodyStmt, cache: this.bodyCache, compaction: this.bodyCompaction };
-    const batch = new ApplyBatch(this.stmt, this.db, bodies, {
-      extractWikiTargets: this.extractWikiTargets,
-      wikiTargetsMayDiffer: this.wikiTargetsMayDiffer,
-    });
+    const batch = new ApplyBatch(
+      this.stmt,
+      this.db,
+      bodies,
+      {
+        extractWikiTargets: this.extractWikiTargets,
+        wikiTargetsMayDiffer: this.wikiTargetsMayDiffer,
+      },
+      keepRows ? this.pendingRows : undefined,
+    );
     this.batch = batch;
     try {
       fn();
-      if (batch.flush()) this.changed.conflicts = true;
+      const keep = keepRows && this.pendingRows.size <= MAX_PENDING_ROWS;
+      if (batch.flush(keep)) this.changed.conflicts = true;
     } catch (e) {
       batch.discard();
       throw e;
@@ -1538,15 +1693,14 @@ export class SqliteStore implements Store {
 
   conflicts(): ConflictView[] {
     const out: ConflictView[] = [];
-    for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
-      const { regs } = decodeRegs(row.regs, 0, row);
+    const fields = (id: string, kind: string | null, regs: NodeRegs): void => {
       // A context doc's own title is never shown (its task's is), so it is no conflict either.
-      const hidden = row.kind === 'doc' && this.isContextDoc(row.id) ? 'title' : undefined;
+      const hidden = kind === 'doc' && this.isContextDoc(id) ? 'title' : undefined;
       for (const field of Object.keys(regs).sort()) {
         const reg = regs[field];
         if (!reg || field === hidden || !viewRegister(reg).conflict) continue;
         out.push({
-          target: row.id,
+          target: id,
           field,
           heads: reg.heads.map((h) => ({
             op: h.id,
@@ -1556,6 +1710,18 @@ export class SqliteStore implements Store {
           })),
         });
       }
+    };
+    // Rows applyOps left pending are read from their registers, not written first: the sync
+    // status asks for this while pages are applied.
+    const pending = [...this.pendingRows.states()];
+    const pendingIds = new Set(pending.map(([id]) => id));
+    for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
+      if (!pendingIds.has(row.id)) fields(row.id, row.kind, decodeRegs(row.regs, 0, row).regs);
+    }
+    for (const [id, s] of pending) {
+      if (s.conflicts === 0) continue;
+      const kind = s.regs.kind && viewRegister(s.regs.kind).visible;
+      fields(id, kind === undefined ? null : (JSON.parse(kind) as string | null), s.regs);
     }
     for (const node of this.bodyStmt.conflicted.all() as string[]) {
       const { heads } = chooseShown(storedDocs(this.bodyStmt, this.bodyCache, node));
@@ -1619,33 +1785,49 @@ export class SqliteStore implements Store {
    * see step-log.ts) are dropped too, and made again when a node's history is next read.
    */
   rebuild(): void {
+    // Lost rows are what this makes again (a rollback of it loses them again).
+    const wasLost = this.rowsLost;
+    this.rowsLost = false;
+    try {
+      this.rebuildTables();
+    } catch (e) {
+      if (wasLost) this.rowsLost = true;
+      throw e;
+    }
+  }
+
+  private rebuildTables(): void {
     type Row = { id: string; kind: string; target: string; payload: string };
-    this.transaction(() => {
-      this.db.exec(
-        'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM body_docs; DELETE FROM body_parts; DELETE FROM links; DELETE FROM wiki_links; DELETE FROM body_steps; DELETE FROM body_marks;',
-      );
-      this.states.clear();
-      this.bodyCache.clear();
-      let after = '';
-      try {
-        for (;;) {
-          const rows = this.stmt.replayPage.all(after) as Row[];
-          if (rows.length === 0) break;
-          this.inBatch(() => {
-            for (const r of rows) {
-              this.replayBound = r.id;
-              const payload = JSON.parse(r.payload) as Op['payload'];
-              const known = interpretOp({ id: r.id, kind: r.kind, target: r.target, payload });
-              if (known) this.applyKnown(known);
-            }
-          });
-          after = (rows[rows.length - 1] as Row).id;
+    this.transaction(
+      () => {
+        this.pendingRows.clear();
+        this.db.exec(
+          'DELETE FROM nodes; DELETE FROM bodies; DELETE FROM body_docs; DELETE FROM body_parts; DELETE FROM links; DELETE FROM wiki_links; DELETE FROM body_steps; DELETE FROM body_marks;',
+        );
+        this.states.clear();
+        this.bodyCache.clear();
+        let after = '';
+        try {
+          for (;;) {
+            const rows = this.stmt.replayPage.all(after) as Row[];
+            if (rows.length === 0) break;
+            this.inBatch(() => {
+              for (const r of rows) {
+                this.replayBound = r.id;
+                const payload = JSON.parse(r.payload) as Op['payload'];
+                const known = interpretOp({ id: r.id, kind: r.kind, target: r.target, payload });
+                if (known) this.applyKnown(known);
+              }
+            });
+            after = (rows[rows.length - 1] as Row).id;
+          }
+        } finally {
+          this.replayBound = undefined;
         }
-      } finally {
-        this.replayBound = undefined;
-      }
-      this.changed.conflicts = true;
-    });
+        this.changed.conflicts = true;
+      },
+      { keepRows: true },
+    );
   }
 
   /** How many body documents the cache holds and their estimated bytes (body-cache.ts). */
@@ -1663,6 +1845,7 @@ export class SqliteStore implements Store {
 
   /** The underlying connection, for adapters in this layer (backup, search). */
   get connection(): Database.Database {
+    this.catchUpRows();
     return this.db;
   }
 }

@@ -195,6 +195,9 @@ async function pullAll(
   }
 }
 
+/** A page's transaction leaves node rows pending, as applyOps's own does (see catchUpRows). */
+const KEEP_ROWS = { keepRows: true } as const;
+
 /**
  * Applies one pull page and saves its cursor in the same transaction. Exported for the sync
  * loop's long-poll, which must keep the same guarantee.
@@ -213,15 +216,15 @@ export function applyPage(
   if (fail) {
     // Only under this failpoint the page commits before its cursor: a crash in between must
     // leave a state from which re-pulling the page is harmless.
-    applied = store.transaction(() => store.applyOps(page.ops).applied.length);
+    applied = store.applyOps(page.ops).applied.length;
     fail('pull.after_apply');
-    store.transaction(save);
+    store.transaction(save, KEEP_ROWS);
   } else {
     applied = store.transaction(() => {
       const n = store.applyOps(page.ops).applied.length;
       save();
       return n;
-    });
+    }, KEEP_ROWS);
   }
   result.pulled += page.ops.length;
   result.applied += applied;

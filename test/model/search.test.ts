@@ -155,6 +155,42 @@ describe('search', () => {
     expect(count(h.store.connection)).toBe(1);
   });
 
+  it('one catch-up over many renamed, deleted and new nodes leaves exactly their new rows', () => {
+    const s = h.store;
+    const nodes = Array.from({ length: 300 }, (_, i) =>
+      s.createNode({ kind: i % 3 === 0 ? 'task' : 'doc', title: `old${i} zeta`, body: `b${i}` }),
+    );
+    expect(ids('zeta', { limit: 1000 })).toHaveLength(300);
+    // Renames in an order unrelated to the rows' order in the index, deletes, new nodes.
+    for (let i = 299; i >= 0; i -= 2) s.updateNode(nodes[i]!.id, { title: `new${i} eta` });
+    for (let i = 0; i < 300; i += 10) s.deleteNode(nodes[i]!.id);
+    const added = s.createNode({ kind: 'doc', title: 'added eta' });
+    expect(catchUpSearchIndex(s).nodes).toBe(150 + 30 + 1);
+    const live = (i: number) => i % 10 !== 0;
+    for (let i = 0; i < 300; i++) {
+      const id = nodes[i]!.id;
+      const renamed = i % 2 === 1;
+      expect(ids(`"new${i}"`), `node ${i}`).toEqual(live(i) && renamed ? [id] : []);
+      expect(ids(`"old${i}"`), `node ${i}`).toEqual(live(i) && !renamed ? [id] : []);
+      expect(ids(`"b${i}"`), `node ${i}`).toEqual(live(i) ? [id] : []);
+    }
+    expect(ids('added')).toEqual([added.id]);
+    const db = s.connection;
+    expect(db.prepare('SELECT count(*) FROM search_nodes').pluck().get()).toBe(270 + 1);
+    const names = db.prepare(`SELECT name FROM node_names WHERE how = 'title'`).pluck().all();
+    expect(new Set(names)).toEqual(
+      new Set([
+        ...nodes.flatMap((_, i) => (live(i) ? [i % 2 === 1 ? `new${i} eta` : `old${i} zeta`] : [])),
+        'added eta',
+      ]),
+    );
+    expect(names).toHaveLength(271);
+    // FTS5's own check that its index matches its rows.
+    expect(() =>
+      db.exec(`INSERT INTO search_fts (search_fts) VALUES ('integrity-check')`),
+    ).not.toThrow();
+  });
+
   it('validates its parameters', () => {
     expect(() => search(h.store, { query: 1 as unknown as string })).toThrow(/query/);
     expect(() => search(h.store, { query: 'x', limit: 0 })).toThrow(/limit/);

@@ -9,101 +9,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Op } from '../../src/core/op.js';
 import { ManualClock } from '../../src/ports/clock.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { materializedTables, openTestStore, type TestStore } from '../helpers/store.js';
+import { edit, editArb } from '../helpers/edits.js';
+import { allOps, materializedTables, openTestStore } from '../helpers/store.js';
 
 const SEED = Number(process.env.HEPH_PROPERTY_SEED ?? 20261123);
 const RUNS = Number(process.env.HEPH_PROPERTY_RUNS ?? 60);
-
-type Edit =
-  | { t: 'create'; r: number; kind: 'doc' | 'task' }
-  | { t: 'title'; r: number; n: number; v: number }
-  | { t: 'state'; r: number; n: number; v: number }
-  | { t: 'extra'; r: number; n: number; v: number }
-  | { t: 'body'; r: number; n: number; v: number; wiki: boolean }
-  | { t: 'delete'; r: number; n: number }
-  | { t: 'link'; r: number; a: number; b: number }
-  | { t: 'sync'; from: number; to: number };
-
-function editArb(): fc.Arbitrary<Edit> {
-  const r = fc.nat(1);
-  const n = fc.nat(8);
-  const v = fc.nat(5);
-  return fc.oneof(
-    {
-      weight: 3,
-      arbitrary: fc.record({
-        t: fc.constant('create' as const),
-        r,
-        kind: fc.constantFrom('doc' as const, 'task' as const),
-      }),
-    },
-    { weight: 4, arbitrary: fc.record({ t: fc.constant('title' as const), r, n, v }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('state' as const), r, n, v }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('extra' as const), r, n, v }) },
-    {
-      weight: 4,
-      arbitrary: fc.record({ t: fc.constant('body' as const), r, n, v, wiki: fc.boolean() }),
-    },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('delete' as const), r, n }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('link' as const), r, a: n, b: n }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('sync' as const), from: r, to: r }) },
-  );
-}
-
-function allOps(s: SqliteStore): Op[] {
-  return s.opsSince(0, 100_000).ops;
-}
-
-/** Two replicas editing the same few nodes, with occasional one-way exchanges (so concurrent
- *  writes, superseded heads and pending ids all occur). */
-function edit(rs: TestStore[], e: Edit): void {
-  if (e.t === 'sync') {
-    if (e.from !== e.to) rs[e.to]!.store.applyOps(allOps(rs[e.from]!.store));
-    return;
-  }
-  const h = rs[e.r]!;
-  h.clock.advance(7);
-  const s = h.store;
-  if (e.t === 'create') {
-    s.createNode({ kind: e.kind, title: 'new', body: 'start\n' });
-    return;
-  }
-  const nodes = s.listNodes({ scope: 'all', limit: 1000 }).sort((x, y) => (x.id < y.id ? -1 : 1));
-  if (nodes.length === 0) return;
-  const pick = (i: number) => nodes[i % nodes.length]!;
-  switch (e.t) {
-    case 'title':
-      s.updateNode(pick(e.n).id, { title: `title ${e.v}` });
-      return;
-    case 'state': {
-      const node = pick(e.n);
-      if (node.kind === 'task') {
-        s.updateNode(node.id, { state: (['outstanding', 'done', 'dropped'] as const)[e.v % 3]! });
-      }
-      return;
-    }
-    case 'extra':
-      s.updateNode(pick(e.n).id, { extra: { colour: e.v % 2 === 0 ? `c${e.v}` : { shade: e.v } } });
-      return;
-    case 'body': {
-      const node = pick(e.n);
-      const line = e.wiki ? `see [[title ${e.v}]]\n` : `line ${e.v}\n`;
-      const body = e.v === 0 ? line : `${node.body}${line}`;
-      s.updateNode(node.id, { body });
-      return;
-    }
-    case 'delete':
-      if (!pick(e.n).deleted) s.deleteNode(pick(e.n).id);
-      return;
-    case 'link': {
-      const a = pick(e.a).id;
-      const b = pick(e.b).id;
-      if (a !== b) s.addLink(a, b, 'parent');
-      return;
-    }
-  }
-}
 
 describe('batched write-back of applied ops (property)', () => {
   it(`any batching, order and duplication leaves the rows op-by-op application leaves (${RUNS} runs, seed ${SEED})`, () => {
