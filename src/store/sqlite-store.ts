@@ -217,7 +217,8 @@ const LEAVES_ROWS_PENDING = new Set([
   'deviceName',
   'deviceNames',
   'clockState',
-  // Reads pending rows' registers where they are (and writes them first only for a context doc).
+  // Reads pending rows' registers where they are (writes them first only for a context doc, and
+  // makes them again first when they were lost).
   'conflicts',
   'bodyCacheStats',
   // Private helpers of the apply path, called only from methods above or below them.
@@ -1692,6 +1693,9 @@ export class SqliteStore implements Store {
   }
 
   conflicts(): ConflictView[] {
+    // Lost rows (a rollback while some were pending) are made again first: the SQL rows lack
+    // what the committed pages did.
+    if (this.rowsLost) this.catchUpRows();
     const out: ConflictView[] = [];
     const fields = (id: string, kind: string | null, regs: NodeRegs): void => {
       // A context doc's own title is never shown (its task's is), so it is no conflict either.

@@ -149,6 +149,8 @@ describe('node rows left pending between applied pages (property)', () => {
                   );
                   expect(() => sub.store.applyOps(next)).toThrow(/injected failure/);
                   raw(sub.store).exec('DROP TRIGGER fail_once');
+                  // The sync status reads conflicts first after a failed page.
+                  expect(sub.store.conflicts()).toEqual(ref.store.conflicts());
                   break;
                 }
                 case 'crash': {
@@ -207,6 +209,37 @@ describe('node rows left pending', () => {
     } finally {
       a.close();
       b.close();
+    }
+  });
+
+  it('conflicts() after a page failed while rows were pending still shows the committed conflicts', () => {
+    const a = openTestStore({ seed: 843 });
+    const c = openTestStore({ seed: 844 });
+    const b = openTestStore({ seed: 845 });
+    try {
+      const x = a.store.createNode({ kind: 'task', title: 'start' });
+      c.store.applyOps(allOps(a.store));
+      a.store.updateNode(x.id, { title: 'from a' });
+      c.store.updateNode(x.id, { title: 'from c' });
+      // Two pulled pages commit; the title conflict lives only in pending rows.
+      b.store.applyOps(allOps(a.store));
+      b.store.applyOps(allOps(c.store));
+      expect(b.store.conflicts().map((v) => [v.target, v.field])).toEqual([[x.id, 'title']]);
+      // The next page fails and rolls back: the pending rows are lost.
+      const y = a.store.createNode({ kind: 'doc', title: 'later' });
+      const next = allOps(a.store).filter((o) => o.target === y.id);
+      raw(b.store).exec(
+        `CREATE TRIGGER fail_once BEFORE INSERT ON oplog WHEN NEW.id = '${next[0]!.id}'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END`,
+      );
+      expect(() => b.store.applyOps(next)).toThrow(/injected failure/);
+      raw(b.store).exec('DROP TRIGGER fail_once');
+      // conflicts.list, status and sync.status read this before anything else.
+      expect(b.store.conflicts().map((v) => [v.target, v.field])).toEqual([[x.id, 'title']]);
+    } finally {
+      a.close();
+      b.close();
+      c.close();
     }
   });
 
