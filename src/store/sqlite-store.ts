@@ -232,6 +232,7 @@ const LEAVES_ROWS_PENDING = new Set([
   'insertOp',
   'nodeState',
   'applyKnown',
+  'replay',
   'applyField',
   'inBatch',
   'applyForeign',
@@ -1801,7 +1802,6 @@ export class SqliteStore implements Store {
   }
 
   private rebuildTables(): void {
-    type Row = { id: string; kind: string; target: string; payload: string };
     this.transaction(
       () => {
         this.pendingRows.clear();
@@ -1813,17 +1813,15 @@ export class SqliteStore implements Store {
         let after = '';
         try {
           for (;;) {
-            const rows = this.stmt.replayPage.all(after) as Row[];
+            const rows = this.stmt.replayPage.all(after) as OpRowText[];
             if (rows.length === 0) break;
             this.inBatch(() => {
               for (const r of rows) {
                 this.replayBound = r.id;
-                const payload = JSON.parse(r.payload) as Op['payload'];
-                const known = interpretOp({ id: r.id, kind: r.kind, target: r.target, payload });
-                if (known) this.applyKnown(known);
+                this.replay(r);
               }
             });
-            after = (rows[rows.length - 1] as Row).id;
+            after = (rows[rows.length - 1] as OpRowText).id;
           }
         } finally {
           this.replayBound = undefined;
@@ -1832,6 +1830,23 @@ export class SqliteStore implements Store {
       },
       { keepRows: true },
     );
+  }
+
+  /**
+   * Applies one logged op as the apply path did when it took the op in: an op it would refuse
+   * now (stored unchecked by a version that did not know its kind, or before a check this
+   * version makes) was never applied, and is skipped; it stays in the log.
+   */
+  private replay(r: OpRowText): void {
+    let known: KnownOp | undefined;
+    try {
+      const payload = JSON.parse(r.payload) as Op['payload'];
+      known = interpretOp({ id: r.id, kind: r.kind, target: r.target, payload });
+      if (known) this.applyKnown(known);
+    } catch (e) {
+      if (!(e instanceof HephError) || e.code !== 'invalid_op') throw e;
+      this.logger.warn({ op: r.id, err: e.message }, 'replay skipped an op this version refuses');
+    }
   }
 
   /** How many body documents the cache holds and their estimated bytes (body-cache.ts). */
