@@ -120,6 +120,11 @@ export class ApplyBatch {
     this.rows.row(k.target, wall);
   }
 
+  /** Records an op's time on a node's row, and nothing else (a body op already applied). */
+  touch(target: string, wall: number): void {
+    this.rows.row(target, wall);
+  }
+
   /**
    * Writes every pending body and, unless `keepRows`, every pending row. Call inside the batch's
    * transaction, once. Returns whether a body conflict began or ended.

@@ -93,7 +93,7 @@ import type {
   Store,
 } from '../ports/store.js';
 import { ApplyBatch, PendingRows } from './apply-batch.js';
-import { catchUpOpTargets, forgetOpTarget } from './op-targets.js';
+import { catchUpOpTargets, forgetOpTarget, OPS_OF_TARGET } from './op-targets.js';
 import { canonicalText } from './canonical-text.js';
 import {
   docText,
@@ -183,6 +183,8 @@ const MAX_LIST = 10_000;
 
 /** `meta` key present while node rows are pending (see catchUpRows). */
 export const ROWS_PENDING_KEY = 'rows_pending';
+/** The kinds of op that write node rows (remakeRows). */
+const ROW_KINDS = "'node.set', 'body.update', 'body.init', 'body.edit'";
 /** Pending rows beyond this many nodes are written at the end of applyOps's transaction. */
 const MAX_PENDING_ROWS = 10_000;
 
@@ -196,6 +198,7 @@ const LEAVES_ROWS_PENDING = new Set([
   'transaction',
   'close',
   'catchUpRows',
+  'remakeRows',
   'rebuild',
   'rebuildTables',
   'checkpoint',
@@ -302,8 +305,13 @@ export class SqliteStore implements Store {
   private rowsMarked: boolean;
   /** What the open transaction does to ROWS_PENDING_KEY when it commits. */
   private rowsMarkInTx: boolean | undefined;
-  /** Pending rows were lost (a rollback): the materialized tables are rebuilt before use. */
+  /** Pending rows were lost (a rollback, a crash): they are made again before use. */
   private rowsLost = false;
+  /**
+   * The seq of the first op whose node row went pending (set while none is): ROWS_PENDING_KEY
+   * holds it, and only the nodes of ops from there on are made again when the rows are lost.
+   */
+  private pendingFrom = 1;
   /**
    * better-sqlite3's transaction wrapper, made once: making one per call defines properties on
    * four new functions, which cost more than the BEGIN and COMMIT it runs.
@@ -416,7 +424,9 @@ export class SqliteStore implements Store {
     // Inside a batch its own rows are pending too; nothing there reads rows through SQL.
     if (this.batch !== undefined) return;
     if (this.rowsLost) {
-      this.rebuild();
+      const from = Number(this.getMeta(ROWS_PENDING_KEY));
+      if (Number.isSafeInteger(from) && from >= 1) this.remakeRows(from);
+      else this.rebuild();
       return;
     }
     if (this.pendingRows.size === 0) return;
@@ -424,6 +434,54 @@ export class SqliteStore implements Store {
     const write = (): void => this.pendingRows.write(this.stmt, this.db);
     if (this.depth > 0) write();
     else this.transaction(write, { keepRows: true });
+  }
+
+  /**
+   * Makes lost node rows again: those of every node an op from seq `from` on touched (every
+   * pending row's op is there, see markRowsPending), each from all of its ops replayed in id
+   * order as rebuild replays them. Bodies and links were written with their ops and stay.
+   */
+  private remakeRows(from: number): void {
+    this.rowsLost = false;
+    try {
+      this.transaction(
+        () => {
+          this.pendingRows.clear();
+          catchUpOpTargets(this.db);
+          const ids = this.db
+            .prepare(`SELECT DISTINCT target FROM oplog WHERE seq >= ? AND kind IN (${ROW_KINDS})`)
+            .pluck()
+            .all(from) as string[];
+          const opsOf = this.db.prepare(
+            `SELECT o.id, o.kind, o.target, o.payload FROM ${OPS_OF_TARGET}
+             WHERE t.target = ? AND o.kind IN (${ROW_KINDS})`,
+          );
+          const ops: OpRowText[] = [];
+          for (const id of ids) {
+            this.stmt.delNode.run(id);
+            this.states.delete(id);
+            this.changed.nodes.add(id);
+            for (const r of opsOf.all(id) as OpRowText[]) ops.push(r);
+          }
+          ops.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+          try {
+            this.inBatch(() => {
+              for (const r of ops) {
+                this.replayBound = r.id;
+                this.replay(r, true);
+              }
+            });
+          } finally {
+            this.replayBound = undefined;
+          }
+          this.changed.conflicts = true;
+        },
+        { keepRows: true },
+      );
+    } catch (e) {
+      this.rowsLost = true;
+      throw e;
+    }
   }
 
   /**
@@ -517,11 +575,15 @@ export class SqliteStore implements Store {
     this.clockSaved = h;
   }
 
-  /** Puts ROWS_PENDING_KEY in `meta` when rows stay pending, and takes it out when none do. */
+  /**
+   * Puts ROWS_PENDING_KEY in `meta` when rows stay pending (with the seq from which their ops
+   * are), and takes it out when none do. While it stays in, its seq stays: at or below the
+   * first op of every row still pending.
+   */
   private markRowsPending(): void {
     const pending = this.pendingRows.size > 0;
     if (pending === (this.rowsMarkInTx ?? this.rowsMarked)) return;
-    if (pending) this.stmt.putMeta.run(ROWS_PENDING_KEY, '1');
+    if (pending) this.stmt.putMeta.run(ROWS_PENDING_KEY, String(this.pendingFrom));
     else this.stmt.delMeta.run(ROWS_PENDING_KEY);
     this.rowsMarkInTx = pending;
   }
@@ -751,6 +813,7 @@ export class SqliteStore implements Store {
     this.transaction(
       () => {
         let highest = '';
+        if (this.pendingRows.size === 0) this.pendingFrom = this.lastSeq() + 1;
         this.inBatch(() => {
           for (const { op, known } of accepted) {
             if (!this.applyForeign(op, known, result)) continue;
@@ -1835,14 +1898,17 @@ export class SqliteStore implements Store {
   /**
    * Applies one logged op as the apply path did when it took the op in: an op it would refuse
    * now (stored unchecked by a version that did not know its kind, or before a check this
-   * version makes) was never applied, and is skipped; it stays in the log.
+   * version makes) was never applied, and is skipped; it stays in the log. `rowOnly`: a body
+   * op only marks its time on the node's row (remakeRows).
    */
-  private replay(r: OpRowText): void {
-    let known: KnownOp | undefined;
+  private replay(r: OpRowText, rowOnly = false): void {
     try {
       const payload = JSON.parse(r.payload) as Op['payload'];
-      known = interpretOp({ id: r.id, kind: r.kind, target: r.target, payload });
-      if (known) this.applyKnown(known);
+      const known = interpretOp({ id: r.id, kind: r.kind, target: r.target, payload });
+      if (!known) return;
+      // A body op whose document is stored already: only its time on the node's row.
+      if (rowOnly && known.kind !== 'node.set') this.batch?.touch(known.target, wallOf(known.id));
+      else this.applyKnown(known);
     } catch (e) {
       if (!(e instanceof HephError) || e.code !== 'invalid_op') throw e;
       this.logger.warn({ op: r.id, err: e.message }, 'replay skipped an op this version refuses');

@@ -41,6 +41,7 @@ export function prepareStatements(db: Database.Database) {
       `${UPSERT_HEAD}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ${UPSERT_TAIL}`,
     ),
     setExtra: db.prepare(`UPDATE nodes SET extra = json_set(extra, ?, json(?)) WHERE id = ?`),
+    delNode: db.prepare('DELETE FROM nodes WHERE id = ?'),
     touchNode: db.prepare(
       `INSERT INTO nodes (id, created_ms, updated_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET
        created_ms = min(created_ms, excluded.created_ms), updated_ms = max(updated_ms, excluded.updated_ms)`,
