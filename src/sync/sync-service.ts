@@ -273,6 +273,7 @@ export class SyncService {
         ...(this.deps.crash && { crash: this.deps.crash }),
       });
       this.lastSuccess = clock.now();
+      this.writeRows();
       if (r.driftHeld || r.refused.some((x) => x.code === 'clock_drift')) {
         this.setError('clock-drift', this.driftMessage(r));
       } else {
@@ -293,6 +294,19 @@ export class SyncService {
     const ahead = this.client.clockOffsetMs() ?? r.refused.find((x) => x.ahead_ms)?.ahead_ms;
     const by = ahead === undefined ? 'ahead of' : `${Math.round(ahead / 1000)} s ahead of`;
     return `this device's clock is ${by} the hub's; fix the clock, then \`heph sync\``;
+  }
+
+  /**
+   * Writes the node rows pulled pages left pending, now that no page follows: a crash while
+   * the loop waits then has nothing to make again at the next start.
+   */
+  private writeRows(): void {
+    try {
+      this.deps.store.catchUpRows();
+    } catch (e) {
+      // They stay marked pending: the next read or start makes them.
+      this.deps.logger.warn({ err: (e as Error).message }, 'sync: could not write node rows');
+    }
   }
 
   /** Any reply from the hub proves it reachable: "hub unreachable" goes at once. */
@@ -318,6 +332,7 @@ export class SyncService {
     applyPage(store, page, { pulled: 0, applied: 0, remaining: 0 });
     // More than one page waiting: let a full run take them.
     if (page.more) void this.loop.now().catch(() => undefined);
+    else this.writeRows();
     this.publish();
     return page.ops.length;
   }

@@ -11,6 +11,8 @@ import {
   type SyncStatus,
 } from '../../src/sync/sync-status.js';
 import * as net from 'node:net';
+import type Database from 'better-sqlite3';
+import { ROWS_PENDING_KEY } from '../../src/store/sqlite-store.js';
 import { openSpoke, startProxy, startTestHub, type Spoke } from './helpers.js';
 
 const closers: (() => Promise<void>)[] = [];
@@ -122,6 +124,49 @@ describe('SyncService', () => {
     closers.push(() => svc.stop());
     return svc;
   }
+
+  it('writes the node rows a pulled page left pending once the loop is idle (long-poll and run)', async () => {
+    const hub = await startTestHub();
+    closers.push(() => hub.close());
+    const a = openSpoke('a', hub.url);
+    const b = openSpoke('b', hub.url);
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    const pending = (): unknown =>
+      (a.store as unknown as { db: Database.Database }).db
+        .prepare('SELECT value FROM meta WHERE key = ?')
+        .pluck()
+        .get(ROWS_PENDING_KEY);
+    const bSvc = service(b, hub.url, []);
+    bSvc.loop.start();
+    b.store.createNode({ kind: 'task', title: 'first' });
+    await bSvc.now();
+    const svc = new SyncService(
+      { hubUrl: hub.url, timeZone: 'UTC', longPollS: 20 },
+      { store: a.store, clock: a.clock, random: seededRandom(4), logger: silentLogger },
+    );
+    closers.push(() => svc.stop());
+    svc.loop.start();
+    // A run pulls the first page.
+    await svc.now();
+    expect(a.store.opCount()).toBe(b.store.opCount());
+    expect(pending()).toBeUndefined();
+    // The long-poll then takes b's next change: its rows are written when the poll's page is
+    // the last (the rest of the poll runs in the same turn as the page's commit).
+    const applied = new Promise<void>((resolve) => {
+      const off = a.store.onChange(() => {
+        off();
+        resolve();
+      });
+    });
+    b.store.createNode({ kind: 'task', title: 'second' });
+    await bSvc.now();
+    await applied;
+    expect(a.store.opCount()).toBe(b.store.opCount());
+    expect(pending()).toBeUndefined();
+  });
 
   it('reports pending changes, then in sync, and emits each state change once', async () => {
     const hub = await startTestHub();
