@@ -36,8 +36,9 @@ CREATE TABLE op_targets (
 -- Materialized nodes: the visible value of every field, and each field's register (its heads:
 -- the ops no later op of that field supersedes) in `regs`, so one row write applies one op.
 -- Rows of ops from other replicas may be written later than their ops (once for many pulled
--- pages, before anything reads them); while some are not, meta 'rows_pending' is set, and a
--- store opened with it set rebuilds the materialized tables from the op-log.
+-- pages, before anything reads them); while some are not, meta 'rows_pending' holds the seq of
+-- the first op whose row is not written, and a store opened with it set makes again, from the
+-- op-log, the rows of every node an op from that seq on touched.
 CREATE TABLE nodes (
   id         TEXT PRIMARY KEY,
   kind       TEXT,

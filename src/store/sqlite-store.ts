@@ -14,9 +14,10 @@
 // Rows applyOps touches may stay pending across its transactions (many pulled pages write each
 // node once): every method that reads or writes node rows, and `connection`, first writes them
 // (catchUpRows). While any are pending, `meta` holds ROWS_PENDING_KEY (committed with the first
-// transaction that left them), and open rebuilds the materialized tables when it finds it (a
-// crash lost them). A rollback while rows were pending loses them too: the tables are rebuilt
-// before the next read.
+// transaction that left them, holding the seq of its first op), and open makes again the rows
+// of every node an op from that seq on touched when it finds it (a crash lost them; remakeRows).
+// A rollback while rows were pending loses them too: they are made again before the next read.
+// A replay (rebuild, remakeRows) skips a logged op this version refuses, as the apply path did.
 // A transaction nested in another joins it (no savepoint): an inner failure fails the outer.
 
 import { createHash } from 'node:crypto';
