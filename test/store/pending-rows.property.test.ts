@@ -30,6 +30,15 @@ function raw(s: SqliteStore): Database.Database {
   return (s as unknown as { db: Database.Database }).db;
 }
 
+/** A task whose title `a` and `c` then set each its own way (a conflict once both meet). */
+function divergedTitles(a: TestStore, c: TestStore): { id: string } {
+  const x = a.store.createNode({ kind: 'task', title: 'start' });
+  c.store.applyOps(allOps(a.store));
+  a.store.updateNode(x.id, { title: 'from a' });
+  c.store.updateNode(x.id, { title: 'from c' });
+  return x;
+}
+
 function pendingMark(s: SqliteStore): unknown {
   return raw(s).prepare('SELECT value FROM meta WHERE key = ?').pluck().get(ROWS_PENDING_KEY);
 }
@@ -279,10 +288,7 @@ describe('node rows left pending', () => {
     const c = openTestStore({ seed: 844 });
     const b = openTestStore({ seed: 845 });
     try {
-      const x = a.store.createNode({ kind: 'task', title: 'start' });
-      c.store.applyOps(allOps(a.store));
-      a.store.updateNode(x.id, { title: 'from a' });
-      c.store.updateNode(x.id, { title: 'from c' });
+      const x = divergedTitles(a, c);
       // Two pulled pages commit; the title conflict lives only in pending rows.
       b.store.applyOps(allOps(a.store));
       b.store.applyOps(allOps(c.store));
@@ -379,10 +385,7 @@ describe('node rows left pending', () => {
     const c = openTestStore({ seed: 841 });
     const b = openTestStore({ seed: 842 });
     try {
-      const x = a.store.createNode({ kind: 'task', title: 'start' });
-      c.store.applyOps(allOps(a.store));
-      a.store.updateNode(x.id, { title: 'from a' });
-      c.store.updateNode(x.id, { title: 'from c' });
+      const x = divergedTitles(a, c);
       // A conflict that begins in pending rows.
       b.store.applyOps(allOps(a.store));
       b.store.applyOps(allOps(c.store));
