@@ -38,7 +38,8 @@ CREATE TABLE op_targets (
 -- Rows of ops from other replicas may be written later than their ops (once for many pulled
 -- pages, before anything reads them); while some are not, meta 'rows_pending' holds the seq of
 -- the first op whose row is not written, and a store opened with it set makes again, from the
--- op-log, the rows of every node an op from that seq on touched.
+-- op-log, the rows of every node an op from that seq on touched (from schema version 11 on, so
+-- an older heph, which would read such rows as they are, refuses the file as newer).
 CREATE TABLE nodes (
   id         TEXT PRIMARY KEY,
   kind       TEXT,

@@ -168,7 +168,9 @@ DROP INDEX oplog_target;
   },
   // v10 → v11: fewer index entries written per new node and link. Docs leave the index by kind
   // (nothing lists docs by kind; context docs were half its entries), and links by source are
-  // read from the range of link ids that start with it (src/store/index-terms.ts).
+  // read from the range of link ids that start with it (src/store/index-terms.ts). Version 11
+  // also means node rows may lag their ops (meta 'rows_pending', see schema.sql): a version
+  // before it would read such rows as they are, so the version refuses it as newer.
   (db) => {
     db.exec(`
 DROP INDEX nodes_kind;
