@@ -12,16 +12,11 @@
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { packageName } from './package-name.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Packages without a CommonJS entry. */
 const ES_ONLY = new Set(['jose', 'openid-client']);
-
-const packageName = (spec) =>
-  spec
-    .split('/')
-    .slice(0, spec.startsWith('@') ? 2 : 1)
-    .join('/');
 
 /** @type {import('esbuild').Plugin} */
 const esOnlyByImport = {

@@ -14,16 +14,11 @@
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { packageName } from './package-name.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Packages bundled into the daemon; every other package is loaded from node_modules. */
 const BUNDLED = new Set(['zod', 'yjs', 'lib0', 'rrule', 'ulid', 'json-rpc-2.0']);
-
-const packageName = (spec) =>
-  spec
-    .split('/')
-    .slice(0, spec.startsWith('@') ? 2 : 1)
-    .join('/');
 
 /** @type {import('esbuild').Plugin} */
 const onlyListedPackages = {
