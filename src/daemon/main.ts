@@ -5,7 +5,6 @@
 import { packageVersion } from '../config/package-version.js';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { setFlagsFromString } from 'node:v8';
 import { resolveDaemonConfig, type DaemonConfig } from '../config/config.js';
 import { clearStartError, recordStartError } from '../config/start-error.js';
 import { HephError, isHephError } from '../core/errors.js';
@@ -215,13 +214,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   // Everything the daemon creates (database, WAL, socket, pid file) is for this user only.
   process.umask(0o077);
-  // A device's daemon runs in the background all day and mostly waits: there V8 favours memory
-  // over speed (its heap grows less between collections and is compacted more). Measured on
-  // daemons written to over the socket: after 116,000 ops 134 MB resident against 188 MB, idle
-  // 73 against 79 MB, for about 12% more CPU per task.create (bench/notes.md). The hub keeps
-  // V8's defaults: its pushes are throughput. Set here, before the store opens, because V8 reads
-  // these flags as the heap grows; the launch flags (node-flags.ts) are the same for both modes.
-  if (config.mode === 'local') setFlagsFromString('--optimize-for-size');
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
   const offset = config.clockOffsetMs;
   const clock: Clock = { now: () => Date.now() + offset };
