@@ -26,7 +26,7 @@ describe('renderUnit', () => {
         '',
         '[Service]',
         'Type=simple',
-        'ExecStart=/usr/bin/node --max-semi-space-size=16 /opt/heph/bin/hephd.js --mode local --socket /run/user/1000/heph/hephd.sock',
+        'ExecStart=/usr/bin/node --max-semi-space-size=4 /opt/heph/bin/hephd.js --mode local --socket /run/user/1000/heph/hephd.sock',
         'Restart=always',
         'RestartSec=2',
         '',
@@ -48,7 +48,7 @@ describe('renderUnit', () => {
       args: ['--db', '/d/50% off.db'],
     });
     expect(unit).toContain(
-      'ExecStart=/n --max-semi-space-size=16 "/h j/hephd.js" --db "/d/50%% off.db"',
+      'ExecStart=/n --max-semi-space-size=4 "/h j/hephd.js" --db "/d/50%% off.db"',
     );
   });
 });
@@ -181,7 +181,7 @@ describe('kept daemon options in the unit', () => {
     ]);
     const unit = renderUnit({ node: '/n', hephd: '/h.js', args: ['--db', '/a b/x.db', ...flags] });
     expect(unit).toContain(
-      'ExecStart=/n --max-semi-space-size=16 /h.js --db "/a b/x.db" --hub-url https://hub.example.org --log-level debug --sync-interval 45 --insecure-http --device-name "Work laptop"',
+      'ExecStart=/n --max-semi-space-size=4 /h.js --db "/a b/x.db" --hub-url https://hub.example.org --log-level debug --sync-interval 45 --insecure-http --device-name "Work laptop"',
     );
   });
 });
