@@ -10,12 +10,11 @@
 // minutes (an injected clock) and then a sign-in is asked again; --admin keeps the login;
 // `heph auth rotate` replaces the credential (the old refused, the new working, sync going on).
 
-import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deviceCredentialPath, deviceCredentialStores } from '../../src/auth/device-credential.js';
 import { fileStore, tokensFilePath } from '../../src/auth/file-store.js';
 import type { SecretStore, Tokens } from '../../src/auth/token-store.js';
@@ -28,48 +27,14 @@ import { ManualClock, systemClock } from '../../src/ports/clock.js';
 import { SUPPORTED_PROTOCOLS } from '../../src/protocol/sync.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { seededRandom } from '../../src/ports/random.js';
-import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
 import { useCleanup } from '../helpers/temp.js';
-import { signInWith } from '../hub/device-helpers.js';
-import { makeHub, type TestHub } from '../hub/helpers.js';
+import { makeHub } from '../hub/helpers.js';
 import { daemonConfig } from '../sync/helpers.js';
-import {
-  assertBuilt,
-  baseEnv,
-  HEPHD,
-  heph,
-  json,
-  ok,
-  startDaemon,
-  tempHome,
-  type Daemon,
-  type Home,
-} from './helpers.js';
+import { baseEnv, HEPHD, heph, json, ok, tempHome, filesText } from './helpers.js';
+import { useSignedInHub } from './signed-in-hub.js';
 
-let op: OidcTestProvider;
-let hub: TestHub;
-/** Requests the hub answered: path, status, and the first characters of the bearer. */
-const seen: { url: string; status: number; auth: string }[] = [];
+const fx = useSignedInHub();
 const cleanups = useCleanup();
-
-beforeAll(async () => {
-  assertBuilt();
-  op = await startOidcProvider({ accessTokenTtlSec: 3600 });
-  hub = await makeHub({
-    clock: systemClock,
-    auth: signInWith(op),
-  });
-  hub.app.addHook('onResponse', async (req, reply) => {
-    const a = req.headers.authorization ?? '';
-    seen.push({ url: req.url, status: reply.statusCode, auth: a.slice(7, 10) });
-  });
-  await hub.listen();
-}, 30_000);
-
-afterAll(async () => {
-  await hub?.close();
-  await op?.close();
-});
 
 /** A store that is not reachable here, as the keyring is on a machine without Secret Service. */
 function noKeyring<T>(): SecretStore<T> {
@@ -127,7 +92,7 @@ function signer(env: Record<string, string>, socket: string, clock = systemClock
         const code = [...notes.join('\n').matchAll(/enter the code: (\S+)/g)].at(-1)?.[1];
         if (code !== undefined && !approved.has(code)) {
           approved.add(code);
-          await op.approveDeviceCode(code, 'alice');
+          await fx.op.approveDeviceCode(code, 'alice');
         }
       },
     },
@@ -135,70 +100,35 @@ function signer(env: Record<string, string>, socket: string, clock = systemClock
   return { cli, deps, notes, signIns };
 }
 
-async function machine(): Promise<{ home: Home; d: Daemon; env: Record<string, string> }> {
-  const home = tempHome();
-  cleanups.defer(() => home.cleanup());
-  const d = await startDaemon(home.dir, ['--hub-url', hub.url], home.env);
-  cleanups.defer(() => d.stop());
-  return { home, d, env: baseEnv({ ...home.env, HEPH_SOCKET: d.socket }) };
-}
-
-/** Every file under dir, as text (sockets and other non-files skipped). */
-function everything(dir: string): string {
-  let all = '';
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) all += readFileSync(join(e.parentPath, e.name)).toString('latin1');
-  }
-  return all;
-}
-
 const text = (out: Output) =>
   render(out, { json: false, color: false, today: '2026-12-05' }) +
   render(out, { json: true, color: false, today: '2026-12-05' });
 
 const lastSyncAuth = () =>
-  seen.filter((s) => s.url.startsWith('/sync/') && s.status === 200).at(-1)?.auth;
-
-async function rpcAsAlice(method: string, params: object = {}) {
-  const alice = await op.mintToken({ sub: 'alice' });
-  const r = await request(`${hub.url}/rpc`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  return ((await r.body.json()) as { result: Record<string, unknown> }).result;
-}
+  fx.seen.filter((s) => s.url.startsWith('/sync/') && s.status === 200).at(-1)?.auth;
 
 describe('heph auth login on a device', () => {
   it('upgrades a device that synced with a kept login: enrols it, drops the login, and hub administration uses the sign-in hephd holds in memory', async () => {
-    const m = await machine();
+    const m = await fx.machine();
     const run = (args: string[]) => heph(args, { env: m.env });
     // An earlier version kept the owner's login in the opt-in file; the daemon syncs with it.
-    const old = await op.mintToken({ sub: 'alice' });
+    const old = await fx.op.mintToken({ sub: 'alice' });
+    await fx.keepLogin(m, old);
     const tokensFile = fileStore({ path: tokensFilePath(m.home.env) });
-    await tokensFile.set(hub.url, {
-      access_token: old,
-      expires_at: Date.now() + 3_600_000,
-      token_type: 'Bearer',
-      issuer: op.issuer,
-      client_id: op.clientId,
-      audience: op.audience,
-      sub: 'alice',
-    });
     ok(await run(['add', 'Written before the upgrade']));
     ok(await run(['sync']));
     expect(lastSyncAuth()).toBe('eyJ');
-    const told = ok(await run(['auth', 'status', '--hub', hub.url]));
+    const told = ok(await run(['auth', 'status', '--hub', fx.hub.url]));
     expect(told.stdout).toContain(
-      `This device syncs with your login: run \`heph auth login --hub ${hub.url}\``,
+      `This device syncs with your login: run \`heph auth login --hub ${fx.hub.url}\``,
     );
 
     const s = signer(m.env, m.d.socket);
-    const out = await login(s.cli, { hub: hub.url }, s.deps);
+    const out = await login(s.cli, { hub: fx.hub.url }, s.deps);
     expect(s.signIns).toHaveLength(1);
     const access = s.signIns[0]!.access_token;
     const shown = text(out);
-    expect(shown).toContain(`Signed in to ${hub.url} as alice`);
+    expect(shown).toContain(`Signed in to ${fx.hub.url} as alice`);
     expect(shown).toContain(`This device is "${hostname()}"`);
     expect(shown).toContain('The login kept here before was removed');
     expect(shown).toContain('hephd holds your sign-in in memory for 15 minutes');
@@ -211,18 +141,18 @@ describe('heph auth login on a device', () => {
     // No secret in what it prints or notes.
     expect(shown + s.notes.join('\n')).not.toMatch(/hd_|eyJ/);
     // The login is gone from disk; the credential is there.
-    expect(await tokensFile.get(hub.url)).toBeUndefined();
-    const held = await s.deps.device.file.get(hub.url);
+    expect(await tokensFile.get(fx.hub.url)).toBeUndefined();
+    const held = await s.deps.device.file.get(fx.hub.url);
     expect(held?.credential).toMatch(/^hd_/);
 
     // The running daemon syncs with the credential from its next request, no restart.
     ok(await run(['add', 'Written after signing in']));
     ok(await run(['sync']));
     expect(lastSyncAuth()).toBe('hd_');
-    const st = json(ok(await run(['auth', 'status', '--hub', hub.url, '--json'])));
+    const st = json(ok(await run(['auth', 'status', '--hub', fx.hub.url, '--json'])));
     expect(st).toMatchObject({ signed_in: false, device: { device_id: held!.device_id } });
     expect(typeof st.admin_held_until).toBe('string');
-    const words = ok(await run(['auth', 'status', '--hub', hub.url]));
+    const words = ok(await run(['auth', 'status', '--hub', fx.hub.url]));
     expect(words.stdout).toContain(
       'No login is kept here; hephd holds your sign-in in memory until',
     );
@@ -249,24 +179,27 @@ describe('heph auth login on a device', () => {
 
     // The admin token is in hephd's memory (positive control: hephd calls the hub with it), it
     // never comes back out (not even to `heph call`), and it is on no disk.
-    const via = (await s.cli.call('auth.admin_call', { hub: hub.url, method: 'device.list' })) as {
+    const via = (await s.cli.call('auth.admin_call', {
+      hub: fx.hub.url,
+      method: 'device.list',
+    })) as {
       held: boolean;
       reply: { result: { devices: unknown[] } };
     };
     expect(via.held).toBe(true);
     expect(via.reply.result.devices.length).toBeGreaterThan(0);
-    const asked = ok(await run(['call', 'auth.admin_token', JSON.stringify({ hub: hub.url })]));
+    const asked = ok(await run(['call', 'auth.admin_token', JSON.stringify({ hub: fx.hub.url })]));
     expect(asked.stdout).toMatch(/held_until/);
     expect(asked.stdout).not.toContain(access);
-    const disk = everything(m.home.dir);
+    const disk = filesText(m.home.dir);
     expect(disk).toContain(held!.credential);
     expect(disk).not.toContain(access);
     expect(disk).not.toContain(access.split('.')[2]!);
 
     // logout revokes the credential and forgets the held sign-in.
-    const bye = json(ok(await run(['auth', 'logout', '--hub', hub.url, '--json'])));
+    const bye = json(ok(await run(['auth', 'logout', '--hub', fx.hub.url, '--json'])));
     expect(bye).toMatchObject({ removed_from: ['device credential (file)', 'hephd memory'] });
-    expect(await s.cli.call('auth.admin_token', { hub: hub.url })).toMatchObject({
+    expect(await s.cli.call('auth.admin_token', { hub: fx.hub.url })).toMatchObject({
       held_until: null,
     });
   }, 90_000);
@@ -276,7 +209,7 @@ describe('heph auth login on a device', () => {
     cleanups.defer(() => home.cleanup());
     const env = baseEnv(home.env);
     const s = signer(env, join(home.dir, 'nobody.sock'));
-    await expect(login(s.cli, { hub: hub.url }, s.deps)).rejects.toThrow(
+    await expect(login(s.cli, { hub: fx.hub.url }, s.deps)).rejects.toThrow(
       /hephd is not running here.*heph daemon start --hub-url/,
     );
     expect(s.signIns).toHaveLength(0);
@@ -288,18 +221,22 @@ describe('heph auth login on a device', () => {
   }, 90_000);
 
   it('--admin keeps the login too (a file only with --insecure-storage), and the device commands use it', async () => {
-    const m = await machine();
+    const m = await fx.machine();
     const s = signer(m.env, m.d.socket);
-    await expect(login(s.cli, { hub: hub.url, admin: true }, s.deps)).rejects.toThrow(
+    await expect(login(s.cli, { hub: fx.hub.url, admin: true }, s.deps)).rejects.toThrow(
       /no OS keyring.*--insecure-storage/,
     );
     expect(s.signIns).toHaveLength(0);
-    const out = await login(s.cli, { hub: hub.url, admin: true, 'insecure-storage': true }, s.deps);
+    const out = await login(
+      s.cli,
+      { hub: fx.hub.url, admin: true, 'insecure-storage': true },
+      s.deps,
+    );
     expect(out).toMatchObject({ data: { login: { storage: 'file', subject: 'alice' } } });
     expect(text(out)).toContain('Your login is kept too');
-    expect(await s.deps.file.get(hub.url)).toMatchObject({ sub: 'alice' });
+    expect(await s.deps.file.get(fx.hub.url)).toMatchObject({ sub: 'alice' });
     // With hephd's memory cleared, the kept login serves `heph device list`: no new sign-in.
-    await s.cli.call('auth.admin_token', { hub: hub.url, forget: true });
+    await s.cli.call('auth.admin_token', { hub: fx.hub.url, forget: true });
     const listed = await heph(['device', 'list', '--json'], { env: m.env });
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stderr).not.toMatch(/enter the code/);
@@ -324,31 +261,31 @@ describe('the admin token hephd holds', () => {
     cleanups.defer(() => daemon.stop());
     const env = baseEnv({ HOME: dir, XDG_CONFIG_HOME: `${dir}/config` });
     const s = signer(env, config.socket);
-    const first = await deviceList(s.cli, { hub: hub.url }, s.deps);
+    const first = await deviceList(s.cli, { hub: fx.hub.url }, s.deps);
     expect(s.signIns).toHaveLength(1);
     expect(s.notes.join('\n')).toContain('needs a recent sign-in as its owner');
     expect(text(first)).not.toMatch(/eyJ/);
-    const held = (await s.cli.call('auth.admin_token', { hub: hub.url })) as Record<
+    const held = (await s.cli.call('auth.admin_token', { hub: fx.hub.url })) as Record<
       string,
       unknown
     >;
-    expect(held).toEqual({ hub: hub.url, held_until: clock.now() + 15 * 60_000 });
+    expect(held).toEqual({ hub: fx.hub.url, held_until: clock.now() + 15 * 60_000 });
     // Within the 15 minutes: no sign-in.
     clock.advance(15 * 60_000 - 1);
-    await deviceList(s.cli, { hub: hub.url }, s.deps);
+    await deviceList(s.cli, { hub: fx.hub.url }, s.deps);
     expect(s.signIns).toHaveLength(1);
     // Past them: the token is gone, and the next command signs in again.
     clock.advance(1);
-    expect(await s.cli.call('auth.admin_token', { hub: hub.url })).toMatchObject({
+    expect(await s.cli.call('auth.admin_token', { hub: fx.hub.url })).toMatchObject({
       held_until: null,
     });
-    await deviceList(s.cli, { hub: hub.url }, s.deps);
+    await deviceList(s.cli, { hub: fx.hub.url }, s.deps);
     expect(s.signIns).toHaveLength(2);
-    expect(await s.cli.call('auth.admin_token', { hub: hub.url })).toMatchObject({
+    expect(await s.cli.call('auth.admin_token', { hub: fx.hub.url })).toMatchObject({
       held_until: clock.now() + 15 * 60_000,
     });
     // Never on disk: the database, its WAL and every other file of this daemon.
-    const disk = everything(dir);
+    const disk = filesText(dir);
     for (const t of s.signIns) expect(disk).not.toContain(t.access_token);
     // Bad params are refused with the field named, never the value.
     await expect(
@@ -359,28 +296,27 @@ describe('the admin token hephd holds', () => {
 
 describe('heph auth rotate', () => {
   it('replaces the credential without enrolling again: the old one is refused, the new one syncs', async () => {
-    const m = await machine();
+    const m = await fx.machine();
     const run = (args: string[]) => heph(args, { env: m.env });
     const s = signer(m.env, m.d.socket);
-    await login(s.cli, { hub: hub.url }, s.deps);
-    const before = (await s.deps.device.file.get(hub.url))!;
+    await login(s.cli, { hub: fx.hub.url }, s.deps);
+    const before = (await s.deps.device.file.get(fx.hub.url))!;
     ok(await run(['add', 'Before the rotation']));
     ok(await run(['sync']));
     type Listed = { devices: { id: string; ops_pushed: number }[] };
     const pushed = async () =>
-      ((await rpcAsAlice('device.list')) as unknown as Listed).devices.find(
-        (d) => d.id === before.device_id,
-      )!.ops_pushed;
+      (await fx.rpc<Listed>('device.list')).devices.find((d) => d.id === before.device_id)!
+        .ops_pushed;
     const pushedBefore = await pushed();
-    const r = await run(['auth', 'rotate', '--hub', hub.url, '--json']);
+    const r = await run(['auth', 'rotate', '--hub', fx.hub.url, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(json(r)).toMatchObject({ rotated: true, device_id: before.device_id, storage: 'file' });
     expect(r.stdout + r.stderr).not.toMatch(/hd_/);
-    const after = (await s.deps.device.file.get(hub.url))!;
+    const after = (await s.deps.device.file.get(fx.hub.url))!;
     expect(after).toMatchObject({ device_id: before.device_id, replica: before.replica });
     expect(after.credential).not.toBe(before.credential);
     const pull = (credential: string) =>
-      request(`${hub.url}/sync/pull`, {
+      request(`${fx.hub.url}/sync/pull`, {
         headers: {
           authorization: `Bearer ${credential}`,
           'heph-replica': before.replica,
@@ -398,8 +334,8 @@ describe('heph auth rotate', () => {
     expect(lastSyncAuth()).toBe('hd_');
     expect(await pushed()).toBeGreaterThan(pushedBefore);
     // Without a credential: said what to do.
-    ok(await run(['auth', 'logout', '--hub', hub.url]));
-    const none = await run(['auth', 'rotate', '--hub', hub.url]);
+    ok(await run(['auth', 'logout', '--hub', fx.hub.url]));
+    const none = await run(['auth', 'rotate', '--hub', fx.hub.url]);
     expect(none.code).not.toBe(0);
     expect(none.stderr).toContain('holds no credential');
     expect(none.stderr).toContain('heph auth login');

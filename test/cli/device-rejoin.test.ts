@@ -8,78 +8,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { systemClock } from '../../src/ports/clock.js';
-import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
-import { signInWith } from '../hub/device-helpers.js';
-import { ECHO_PROTOCOL, makeHub, titleOp, type TestHub } from '../hub/helpers.js';
-import {
-  assertBuilt,
-  baseEnv,
-  heph,
-  json,
-  ok,
-  startDaemon,
-  tempHome,
-  type Daemon,
-  type Home,
-  type Run,
-} from './helpers.js';
+import { expect, it } from 'vitest';
+import { ECHO_PROTOCOL, titleOp } from '../hub/helpers.js';
+import { json, ok } from './helpers.js';
+import { useSignedInHub } from './signed-in-hub.js';
 
-let op: OidcTestProvider;
-let hub: TestHub;
-let alice: string;
-
-beforeAll(async () => {
-  assertBuilt();
-  op = await startOidcProvider({ accessTokenTtlSec: 3600 });
-  hub = await makeHub({
-    clock: systemClock,
-    auth: signInWith(op),
-  });
-  await hub.listen();
-  alice = await op.mintToken({ sub: 'alice' });
-}, 30_000);
-
-afterAll(async () => {
-  await hub?.close();
-  await op?.close();
-});
-
-async function rpc<T = Record<string, unknown>>(method: string, params: object = {}): Promise<T> {
-  const r = await request(`${hub.url}/rpc`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  const body = (await r.body.json()) as { result?: T; error?: unknown };
-  expect(body.error, JSON.stringify(body.error)).toBeUndefined();
-  return body.result!;
-}
-
-interface Machine {
-  home: Home;
-  d: Daemon;
-  run(args: string[], input?: string): Promise<Run>;
-}
-
-async function enrolled(name: string): Promise<Machine> {
-  const home = tempHome();
-  const d = await startDaemon(
-    home.dir,
-    ['--hub-url', hub.url, '--sync-interval', '3600'],
-    home.env,
-  );
-  const env = baseEnv({ ...home.env, HEPH_SOCKET: d.socket });
-  const m: Machine = {
-    home,
-    d,
-    run: (args, input) => heph(args, { env, ...(input !== undefined && { input }) }),
-  };
-  const e = await rpc<{ token: string }>('device.enroll', { name });
-  ok(await m.run(['auth', 'enroll', '--hub', hub.url], e.token));
-  return m;
-}
+const fx = useSignedInHub();
+/** The daemons sync when told to (`heph sync`), not on a timer. */
+const SYNC_BY_HAND = ['--sync-interval', '3600'];
 
 interface Listed {
   devices: {
@@ -92,7 +28,7 @@ interface Listed {
 }
 
 async function pushAs(replica: string, token: string, ops: unknown[]): Promise<string> {
-  const r = await request(`${hub.url}/sync/push`, {
+  const r = await request(`${fx.hub.url}/sync/push`, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${token}`,
@@ -107,91 +43,84 @@ async function pushAs(replica: string, token: string, ops: unknown[]): Promise<s
 }
 
 it('re-enrols a revoked machine as a new replica: its edits reach the other device once', async () => {
-  const laptop = await enrolled('laptop');
-  const desk = await enrolled('desk');
-  try {
-    const trip = json(ok(await laptop.run(['doc', 'Trip', '--body', 'pack\n', '--json'])));
-    const tripId = String(trip.id);
-    const rent = json(ok(await laptop.run(['task', 'Pay rent', '--json'])));
-    const rentId = String((rent.task as { id: string }).id);
-    ok(await laptop.run(['sync']));
-    ok(await desk.run(['sync']));
-    const oldReplica = String(json(ok(await laptop.run(['sync', 'status', '--json']))).replica_id);
-    const before = await rpc<Listed>('device.list');
-    const laptopDevice = before.devices.find((d) => d.replica === oldReplica)!;
-    expect(laptopDevice.name).toBe('laptop');
+  const laptop = await fx.enrolled('laptop', SYNC_BY_HAND);
+  const desk = await fx.enrolled('desk', SYNC_BY_HAND);
+  const trip = json(ok(await laptop.run(['doc', 'Trip', '--body', 'pack\n', '--json'])));
+  const tripId = String(trip.id);
+  const rent = json(ok(await laptop.run(['task', 'Pay rent', '--json'])));
+  const rentId = String((rent.task as { id: string }).id);
+  ok(await laptop.run(['sync']));
+  ok(await desk.run(['sync']));
+  const oldReplica = String(json(ok(await laptop.run(['sync', 'status', '--json']))).replica_id);
+  const before = await fx.rpc<Listed>('device.list');
+  const laptopDevice = before.devices.find((d) => d.replica === oldReplica)!;
+  expect(laptopDevice.name).toBe('laptop');
 
-    await rpc('device.revoke', { id: laptopDevice.id });
-    // Edits while revoked: kept here, never uploaded.
-    ok(await laptop.run(['task', 'Buy milk']));
-    ok(await laptop.run(['edit', rentId, '--title', 'Pay rent by Friday']));
-    ok(await laptop.run(['doc', 'Trip', '--append', '-'], '- passport\n'));
-    expect((await laptop.run(['sync'])).code).not.toBe(0);
-    const revoked = json(ok(await laptop.run(['sync', 'status', '--json'])));
-    expect(revoked).toMatchObject({ state: 'revoked', pending: { changes: 3 } });
-    expect(String(revoked.verdict)).toContain('heph auth enroll');
+  await fx.rpc('device.revoke', { id: laptopDevice.id });
+  // Edits while revoked: kept here, never uploaded.
+  ok(await laptop.run(['task', 'Buy milk']));
+  ok(await laptop.run(['edit', rentId, '--title', 'Pay rent by Friday']));
+  ok(await laptop.run(['doc', 'Trip', '--append', '-'], '- passport\n'));
+  expect((await laptop.run(['sync'])).code).not.toBe(0);
+  const revoked = json(ok(await laptop.run(['sync', 'status', '--json'])));
+  expect(revoked).toMatchObject({ state: 'revoked', pending: { changes: 3 } });
+  expect(String(revoked.verdict)).toContain('heph auth enroll');
 
-    // Enrolled again: a new replica id, the three changes re-stamped and uploaded.
-    const e = await rpc<{ token: string; device: { id: string } }>('device.enroll', {
-      name: 'laptop',
-    });
-    const again = await laptop.run(['auth', 'enroll', '--hub', hub.url, '--json'], e.token);
-    expect(again.code, again.stderr).toBe(0);
-    const out = json(again) as {
-      rejoined: { previous: string; replica: string; restamped: number };
-    };
-    expect(out.rejoined.previous).toBe(oldReplica);
-    expect(out.rejoined.replica).toMatch(/^[0-9a-f]{16}$/);
-    expect(out.rejoined.replica).not.toBe(oldReplica);
-    expect(out.rejoined.restamped).toBeGreaterThan(3);
-    const words = await laptop.run(['auth', 'enroll', '--hub', hub.url], e.token);
-    expect(words.code).not.toBe(0); // the token is used; and the device holds a live credential
-    ok(await laptop.run(['sync']));
-    const st = json(ok(await laptop.run(['sync', 'status', '--json'])));
-    expect(st).toMatchObject({
-      state: 'in_sync',
-      replica_id: out.rejoined.replica,
-      device_name: 'laptop',
-      pending: { changes: 0, ops: 0 },
-    });
+  // Enrolled again: a new replica id, the three changes re-stamped and uploaded.
+  const e = await fx.rpc<{ token: string; device: { id: string } }>('device.enroll', {
+    name: 'laptop',
+  });
+  const again = await laptop.run(['auth', 'enroll', '--hub', fx.hub.url, '--json'], e.token);
+  expect(again.code, again.stderr).toBe(0);
+  const out = json(again) as {
+    rejoined: { previous: string; replica: string; restamped: number };
+  };
+  expect(out.rejoined.previous).toBe(oldReplica);
+  expect(out.rejoined.replica).toMatch(/^[0-9a-f]{16}$/);
+  expect(out.rejoined.replica).not.toBe(oldReplica);
+  expect(out.rejoined.restamped).toBeGreaterThan(3);
+  const words = await laptop.run(['auth', 'enroll', '--hub', fx.hub.url], e.token);
+  expect(words.code).not.toBe(0); // the token is used; and the device holds a live credential
+  ok(await laptop.run(['sync']));
+  const st = json(ok(await laptop.run(['sync', 'status', '--json'])));
+  expect(st).toMatchObject({
+    state: 'in_sync',
+    replica_id: out.rejoined.replica,
+    device_name: 'laptop',
+    pending: { changes: 0, ops: 0 },
+  });
 
-    // The desk has each edit exactly once.
-    ok(await desk.run(['sync']));
-    const tasks = json(ok(await desk.run(['list', '--json'])));
-    const titles = JSON.stringify(tasks);
-    expect(titles.split('Buy milk').length - 1).toBe(1);
-    expect(titles).toContain('Pay rent by Friday');
-    const body = ok(await desk.run(['get', tripId, '--body'])).stdout;
-    expect(body).toBe('pack\n- passport\n');
-    expect(json(ok(await desk.run(['conflicts', '--json'])))).toMatchObject({ conflicts: [] });
-    const history = json(ok(await desk.run(['history', rentId, '--json'])));
-    expect((history.versions as { device: string }[])[0]!.device).toBe('laptop');
+  // The desk has each edit exactly once.
+  ok(await desk.run(['sync']));
+  const tasks = json(ok(await desk.run(['list', '--json'])));
+  const titles = JSON.stringify(tasks);
+  expect(titles.split('Buy milk').length - 1).toBe(1);
+  expect(titles).toContain('Pay rent by Friday');
+  const body = ok(await desk.run(['get', tripId, '--body'])).stdout;
+  expect(body).toBe('pack\n- passport\n');
+  expect(json(ok(await desk.run(['conflicts', '--json'])))).toMatchObject({ conflicts: [] });
+  const history = json(ok(await desk.run(['history', rentId, '--json'])));
+  expect((history.versions as { device: string }[])[0]!.device).toBe('laptop');
 
-    // The hub: the old device stays revoked, the new one reports nothing pending.
-    const after = await rpc<Listed>('device.list');
-    expect(after.devices.find((d) => d.id === laptopDevice.id)?.status).toBe('revoked');
-    expect(after.devices.find((d) => d.id === e.device.id)).toMatchObject({
-      replica: out.rejoined.replica,
-      status: 'online',
-      pending_reported: 0,
-    });
-    // The old replica id is refused for good: with the owner's login, and with the laptop's new
-    // credential (bound to the new id); a positive control pushes under the new id.
-    const stale = titleOp(Date.now(), 1, oldReplica);
-    expect(await pushAs(oldReplica, alice, [stale])).toBe('403 device_revoked');
-    const kept = JSON.parse(
-      readFileSync(
-        join(laptop.home.env.XDG_CONFIG_HOME, 'heph', 'credentials', 'device.json'),
-        'utf8',
-      ),
-    ) as { hubs: Record<string, { credential: string }> };
-    const credential = kept.hubs[hub.url]!.credential;
-    expect(await pushAs(oldReplica, credential, [stale])).toMatch(/^403/);
-    expect(await pushAs(out.rejoined.replica, credential, [])).toBe('200');
-  } finally {
-    await laptop.d.stop();
-    await desk.d.stop();
-    laptop.home.cleanup();
-    desk.home.cleanup();
-  }
+  // The hub: the old device stays revoked, the new one reports nothing pending.
+  const after = await fx.rpc<Listed>('device.list');
+  expect(after.devices.find((d) => d.id === laptopDevice.id)?.status).toBe('revoked');
+  expect(after.devices.find((d) => d.id === e.device.id)).toMatchObject({
+    replica: out.rejoined.replica,
+    status: 'online',
+    pending_reported: 0,
+  });
+  // The old replica id is refused for good: with the owner's login, and with the laptop's new
+  // credential (bound to the new id); a positive control pushes under the new id.
+  const stale = titleOp(Date.now(), 1, oldReplica);
+  expect(await pushAs(oldReplica, fx.alice, [stale])).toBe('403 device_revoked');
+  const kept = JSON.parse(
+    readFileSync(
+      join(laptop.home.env.XDG_CONFIG_HOME, 'heph', 'credentials', 'device.json'),
+      'utf8',
+    ),
+  ) as { hubs: Record<string, { credential: string }> };
+  const credential = kept.hubs[fx.hub.url]!.credential;
+  expect(await pushAs(oldReplica, credential, [stale])).toMatch(/^403/);
+  expect(await pushAs(out.rejoined.replica, credential, [])).toBe('200');
 }, 120_000);

@@ -2,7 +2,7 @@
 // and database in a temp dir. Every helper returns something to stop, and tests stop it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -205,4 +205,14 @@ export function useDevice(extraArgs: string[] = []): Device {
   d.run = (args, input, extraEnv = {}) =>
     heph(args, { env: { ...d.env, ...extraEnv }, ...(input !== undefined && { input }) });
   return d;
+}
+
+/** Every file under `dir`, as one text (sockets and other non-files skipped): for scanning a
+ *  home for a secret. */
+export function filesText(dir: string): string {
+  let all = '';
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) all += readFileSync(join(e.parentPath, e.name)).toString('latin1');
+  }
+  return all;
 }
