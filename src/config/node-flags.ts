@@ -13,9 +13,9 @@
 //
 // The hub (mode server), --max-semi-space-size=16: a 1,000-op push parses ops that live until its
 // commit; at 4 MB they outlive scavenges and are copied again and again. Hub CPU per 1,000-op
-// push, medians of rounds alternating the sizes (100 pushes after 130, load 4 to 7): 4 MB 7.7 ms,
-// 8 MB 8.1, 16 MB 6.4, 32 MB 6.7. V8 (node 20) takes sizes above 16 (its new space grows to twice
-// the semi-space), but 32 bought no CPU over 16 and holds more memory.
+// push, medians of 11 rounds alternating the sizes (100 pushes after 130, load 4 to 10): 4 MB
+// 8.4 ms, 8 MB 8.8, 16 MB 6.8, 32 MB 7.6. V8 (node 20) takes sizes above 16 (its new space grows
+// to twice the semi-space), but 32 bought no CPU over 16 and holds more memory.
 
 import type { Mode } from './config.js';
 
