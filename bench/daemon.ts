@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { connect, type RpcClient } from '../src/transport/socket-client.js';
 import { median, nowMs, percentile, perSecond, medianIfShort } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
-import { HEPHD_NODE_FLAGS } from '../src/config/node-flags.js';
+import { hephdNodeFlags } from '../src/config/node-flags.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
 const IN_FLIGHT = 100;
@@ -97,7 +97,7 @@ export function spawnDaemon(dir: string): Running {
   const child = spawn(
     process.execPath,
     [
-      ...HEPHD_NODE_FLAGS,
+      ...hephdNodeFlags('local'),
       HEPHD,
       '--db',
       join(dir, 'heph.db'),
@@ -162,7 +162,7 @@ async function rssFloorMb(dir: string): Promise<number> {
     `require('node:net').createServer().listen(${JSON.stringify(join(dir, 'floor.sock'))});`,
     'setInterval(() => {}, 1000);',
   ].join('\n');
-  const child = spawn(process.execPath, [...HEPHD_NODE_FLAGS, '-e', code], {
+  const child = spawn(process.execPath, [...hephdNodeFlags('local'), '-e', code], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     stdio: ['ignore', 'ignore', 'inherit'],
   });

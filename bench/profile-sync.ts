@@ -17,7 +17,7 @@ import { openStore } from '../src/store/open-store.js';
 import {
   connectWhenUp,
   generate,
-  hephdNodeFlags,
+  extraNodeFlags,
   opCount,
   pushAll,
   spawned,
@@ -121,12 +121,12 @@ async function run(a: Args, n: number): Promise<void> {
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  if (a.cpuProf) hephdNodeFlags.push('--cpu-prof', '--cpu-prof-dir', a.cpuProf);
+  if (a.cpuProf) extraNodeFlags.push('--cpu-prof', '--cpu-prof-dir', a.cpuProf);
   if (!existsSync(a.hubDb)) {
     log(`building the hub database ${a.hubDb}`);
-    const flags = hephdNodeFlags.splice(0);
+    const flags = extraNodeFlags.splice(0);
     await buildHubDb(a.hubDb);
-    hephdNodeFlags.push(...flags);
+    extraNodeFlags.push(...flags);
   }
   for (let i = 1; i <= a.runs; i++) await run(a, i);
 }

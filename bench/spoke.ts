@@ -16,7 +16,8 @@ import type { SqliteStore } from '../src/store/sqlite-store.js';
 import { connect, type RpcClient } from '../src/transport/socket-client.js';
 import { median, nowMs, percentile, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
-import { HEPHD_NODE_FLAGS } from '../src/config/node-flags.js';
+import type { Mode } from '../src/config/config.js';
+import { hephdNodeFlags } from '../src/config/node-flags.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
 const BATCH = 1000;
@@ -79,11 +80,21 @@ export interface Proc {
 /** Every process this module started; any still alive when it finishes is killed. */
 export const spawned = new Set<ChildProcess>();
 
-/** Node flags for every hephd this module starts: hephd's own, and --cpu-prof when profiling. */
-export const hephdNodeFlags: string[] = [...HEPHD_NODE_FLAGS];
+/** Node flags for every hephd this module starts after those of its mode: --cpu-prof when
+ *  profiling. */
+export const extraNodeFlags: string[] = [];
 
-function spawnHephd(dir: string, args: string[], logLevel: string): Proc {
-  const argv = [...hephdNodeFlags, HEPHD, ...args, '--log-level', logLevel];
+function spawnHephd(dir: string, mode: Mode, args: string[], logLevel: string): Proc {
+  const argv = [
+    ...hephdNodeFlags(mode),
+    ...extraNodeFlags,
+    HEPHD,
+    '--mode',
+    mode,
+    ...args,
+    '--log-level',
+    logLevel,
+  ];
   const child = spawn(process.execPath, argv, {
     // No config file or HEPH_* settings from the caller's environment.
     env: {
@@ -122,7 +133,8 @@ export async function startHub(
   const socket = join(dir, 'h.sock');
   const proc = spawnHephd(
     dir,
-    ['--mode', 'server', '--http-addr', '127.0.0.1:0', '--db', db, '--socket', socket],
+    'server',
+    ['--http-addr', '127.0.0.1:0', '--db', db, '--socket', socket],
     'info',
   );
   const url = await new Promise<string>((resolve, reject) => {
@@ -140,7 +152,8 @@ export function startSpoke(dir: string, hubUrl: string): { socket: string; proc:
   const socket = join(dir, 's.sock');
   const proc = spawnHephd(
     dir,
-    ['--mode', 'local', '--hub-url', hubUrl, '--db', join(dir, 'heph.db'), '--socket', socket],
+    'local',
+    ['--hub-url', hubUrl, '--db', join(dir, 'heph.db'), '--socket', socket],
     'warn',
   );
   return { socket, proc };

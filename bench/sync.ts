@@ -16,7 +16,7 @@ import { ulidFactory } from '../src/core/ids.js';
 import { seededRandom } from '../src/ports/random.js';
 import { median, medianOf, nowMs, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
-import { HEPHD_NODE_FLAGS } from '../src/config/node-flags.js';
+import { hephdNodeFlags } from '../src/config/node-flags.js';
 import { decodeWireOp } from '../src/protocol/op-wire.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
@@ -118,7 +118,7 @@ export async function startHub(dir: string, env: Record<string, string> = {}): P
   const child = spawn(
     process.execPath,
     [
-      ...HEPHD_NODE_FLAGS,
+      ...hephdNodeFlags('server'),
       HEPHD,
       '--mode',
       'server',

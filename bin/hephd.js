@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
-// The flags above are HEPHD_NODE_FLAGS (src/config/node-flags.ts); a test keeps them equal.
+// hephd's entry, run by node with the node flags of hephd's mode (src/config/node-flags.ts):
+// the `hephd` command beside it (bin/hephd) picks them and execs node on this file.
 // CommonJS, as every file in bin/ (bin/package.json); the daemon itself is an ES module,
 // bundled by scripts/bundle-daemon.mjs.
 import('../dist/bundle/daemon/main.js')

@@ -1,9 +1,10 @@
 // The systemd user unit that runs hephd, rendered from absolute paths. Pure, so it is tested
 // without systemd. Arguments are quoted by systemd's rules: double quotes with backslash
-// escapes, `%` doubled (specifiers) and `$` doubled (environment expansion). hephd runs with its
-// node flags (config/node-flags.ts) between the node binary and the script.
+// escapes, `%` doubled (specifiers) and `$` doubled (environment expansion). hephd runs with the
+// node flags of mode local (config/node-flags.ts; `heph daemon` starts no other mode) between the
+// node binary and the script.
 
-import { HEPHD_NODE_FLAGS } from '../config/node-flags.js';
+import { hephdNodeFlags } from '../config/node-flags.js';
 
 export interface UnitOptions {
   /** Absolute path of the node binary. */
@@ -23,7 +24,7 @@ export function systemdQuote(arg: string): string {
 }
 
 export function renderUnit(o: UnitOptions): string {
-  const exec = [o.node, ...HEPHD_NODE_FLAGS, o.hephd, ...o.args].map(systemdQuote).join(' ');
+  const exec = [o.node, ...hephdNodeFlags('local'), o.hephd, ...o.args].map(systemdQuote).join(' ');
   return [
     '[Unit]',
     'Description=heph daemon (notes and tasks)',

@@ -6,6 +6,7 @@ import { packageVersion } from '../config/package-version.js';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { resolveDaemonConfig, type DaemonConfig } from '../config/config.js';
+import { nodeFlagsMismatch } from '../config/node-flags.js';
 import { clearStartError, recordStartError } from '../config/start-error.js';
 import { HephError, isHephError } from '../core/errors.js';
 import { exitCodeFor } from '../protocol/error-wire.js';
@@ -215,6 +216,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   // Everything the daemon creates (database, WAL, socket, pid file) is for this user only.
   process.umask(0o077);
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
+  const missing = nodeFlagsMismatch(config.mode, process.execArgv, env.NODE_OPTIONS);
+  if (missing.length > 0) {
+    logger.warn(
+      { node_flags: missing },
+      `hephd runs mode ${config.mode} without its node flags (${missing.join(' ')}); the hephd ` +
+        'command gives them, or pass them to node before the script',
+    );
+  }
   const offset = config.clockOffsetMs;
   const clock: Clock = { now: () => Date.now() + offset };
   let daemon: { stop(): Promise<void> };

@@ -5,8 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestHub } from '../sync/helpers.js';
-import { assertBuilt, baseEnv, heph, json, tempHome, type Home } from './helpers.js';
-import { HEPHD_NODE_FLAGS } from '../../src/config/node-flags.js';
+import { assertBuilt, baseEnv, heph, HEPHD, json, tempHome, type Home } from './helpers.js';
+import { hephdNodeFlags } from '../../src/config/node-flags.js';
 
 let home: Home;
 let env: Record<string, string>;
@@ -111,8 +111,9 @@ it('keeps the service options start was given: restart and status use them', asy
       expect(cmdline).toContain(part);
     }
     expect(cmdline.join(' ')).toContain('--log-level debug --sync-interval 45');
-    // node's own flags come before the script, where V8 reads them.
-    expect(cmdline.slice(1, 1 + HEPHD_NODE_FLAGS.length)).toEqual(HEPHD_NODE_FLAGS);
+    // node's own flags, mode local's, come before the script, where V8 reads them.
+    const flags = hephdNodeFlags('local');
+    expect(cmdline.slice(1, 2 + flags.length)).toEqual([...flags, HEPHD]);
 
     // Given again, an option replaces the kept one; a running daemon is told to restart.
     const again = await d('start', '--log-level', 'info');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { HEPHD_NODE_FLAGS } from '../../src/config/node-flags.js';
+import { hephdNodeFlags, nodeFlagsMismatch } from '../../src/config/node-flags.js';
 import { parseValue } from '../../src/cli/commands/admin.js';
 import { parseDateArg, parseDateOrNone } from '../../src/cli/dates.js';
 import { render } from '../../src/cli/output.js';
@@ -187,14 +187,49 @@ describe('kept daemon options in the unit', () => {
 });
 
 describe("hephd's node flags", () => {
-  it('are the same in the bin’s shebang, npm start and the unit', () => {
-    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    const shebang = readFileSync(join(root, 'bin', 'hephd.js'), 'utf8').split('\n')[0];
-    expect(shebang).toBe(`#!/usr/bin/env -S node ${HEPHD_NODE_FLAGS.join(' ')}`);
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const device = hephdNodeFlags('local');
+  const hub = hephdNodeFlags('server');
+
+  it('are one set for the device (local and client) and another for the hub', () => {
+    expect(device).toEqual(['--max-semi-space-size=4']);
+    expect(hephdNodeFlags('client')).toEqual(device);
+    expect(hub).toEqual(['--max-semi-space-size=16']);
+  });
+
+  it('are the same in the hephd command, npm start and the unit', () => {
+    const launcher = readFileSync(join(root, 'bin', 'hephd'), 'utf8');
+    expect(launcher.split('\n')[0]).toBe('#!/bin/sh');
+    expect(launcher).toContain(`\ndevice_flags='${device.join(' ')}'\n`);
+    expect(launcher).toContain(`\nhub_flags='${hub.join(' ')}'\n`);
+    // The entry it runs is no command of its own: run without the launcher, it has no flags.
+    expect(readFileSync(join(root, 'bin', 'hephd.js'), 'utf8')).not.toMatch(/^#!/);
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
       scripts: { start: string };
     };
-    expect(pkg.scripts.start).toBe(`node ${HEPHD_NODE_FLAGS.join(' ')} bin/hephd.js --mode local`);
-    expect(HEPHD_NODE_FLAGS.length).toBeGreaterThan(0);
+    expect(pkg.bin.hephd).toBe('bin/hephd');
+    expect(pkg.scripts.start).toBe('bin/hephd --mode local');
+    const unit = renderUnit({ node: '/n', hephd: '/h.js', args: ['--mode', 'local'] });
+    expect(unit).toContain(`ExecStart=/n ${device.join(' ')} /h.js --mode local\n`);
+  });
+
+  it('are checked at start: from the command line, NODE_OPTIONS, or missing', () => {
+    expect(nodeFlagsMismatch('server', ['--max-semi-space-size=16'], undefined)).toEqual([]);
+    expect(nodeFlagsMismatch('server', [], '--max-semi-space-size=16')).toEqual([]);
+    expect(nodeFlagsMismatch('server', [], '  --max_semi_space_size=16  ')).toEqual([]);
+    expect(nodeFlagsMismatch('server', ['--max-semi-space-size', '16'], undefined)).toEqual([]);
+    expect(nodeFlagsMismatch('local', ['--cpu-prof', '--max-semi-space-size=4'], '')).toEqual([]);
+    // The command line is read after NODE_OPTIONS, as node reads them.
+    expect(
+      nodeFlagsMismatch('server', ['--max-semi-space-size=4'], '--max-semi-space-size=16'),
+    ).toEqual(hub);
+    expect(
+      nodeFlagsMismatch('server', ['--max-semi-space-size=16'], '--max-semi-space-size=4'),
+    ).toEqual([]);
+    expect(nodeFlagsMismatch('server', ['--max-semi-space-size=4'], undefined)).toEqual(hub);
+    expect(nodeFlagsMismatch('server', [], undefined)).toEqual(hub);
+    expect(nodeFlagsMismatch('local', [], undefined)).toEqual(device);
+    expect(nodeFlagsMismatch('local', ['--max-semi-space-size=16'], undefined)).toEqual(device);
   });
 });

@@ -23,7 +23,7 @@ import { optArg, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
 import { renderUnit, UNIT_NAME } from '../unit-file.js';
-import { HEPHD_NODE_FLAGS } from '../../config/node-flags.js';
+import { hephdNodeFlags } from '../../config/node-flags.js';
 import { connect } from '../../transport/socket-client.js';
 import {
   asFlags,
@@ -236,7 +236,9 @@ async function startDetached(cli: Cli, a: Args, f: Files): Promise<Output> {
   const fd = openSync(f.logFile, 'a', 0o600);
   let exitedWith: string | undefined;
   try {
-    const child = spawn(process.execPath, [...HEPHD_NODE_FLAGS, cli.hephdPath, ...args], {
+    // `heph daemon` starts mode local only (its --mode takes nothing else).
+    const flags = hephdNodeFlags('local');
+    const child = spawn(process.execPath, [...flags, cli.hephdPath, ...args], {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: { ...cli.env },
