@@ -171,7 +171,10 @@ export function taskMethods(s: Services) {
               '(objects, the default: each task an object)',
           ),
       }),
-      result: z.union([R.TaskListResult, R.TaskRowsResult]),
+      result: z.union([
+        R.TaskListResult.describe('without form, or form objects'),
+        R.TaskRowsResult,
+      ]),
       handler: (p) => {
         const { form, ...opts } = p;
         const r = s.model.next(defined(opts));
