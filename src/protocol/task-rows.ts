@@ -4,15 +4,9 @@
 // for the 1,642 tasks of a large `heph next` the reply is about a third of the object form,
 // which both sides pay for in serializing, parsing and garbage collection.
 
-export const TASK_ROW_COLUMNS = [
-  'short_id',
-  'title',
-  'state',
-  'attention',
-  'do_date',
-  'late_on',
-  'recurrence',
-] as const;
+import { TASK_FIELDS } from '../core/fields.js';
+
+export const TASK_ROW_COLUMNS = ['short_id', 'title', ...TASK_FIELDS] as const;
 
 export type TaskRowColumn = (typeof TASK_ROW_COLUMNS)[number];
 

@@ -2,34 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import type { IdleTimers } from '../../src/daemon/idle-checkpoint.js';
 import { startIdleTrim } from '../../src/daemon/idle-trim.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { ROWS_PENDING_KEY, type SqliteStore } from '../../src/store/sqlite-store.js';
 import { allOps, materializedTables, openTestStore } from '../helpers/store.js';
+import { manualTimers } from '../helpers/manual-timers.js';
 
 const MB = 1024 * 1024;
-
-/** Timers that fire only when the test says so. */
-function manualTimers(): IdleTimers & { fireAll(): void; live(): number } {
-  const live = new Map<number, () => void>();
-  let next = 0;
-  return {
-    set(fn) {
-      live.set(++next, fn);
-      return next;
-    },
-    clear(h) {
-      live.delete(h as number);
-    },
-    fireAll() {
-      const fns = [...live.values()];
-      live.clear();
-      for (const fn of fns) fn();
-    },
-    live: () => live.size,
-  };
-}
 
 /** The pending-rows mark, read without writing pending rows first (as `connection` would). */
 function pendingMark(s: SqliteStore): unknown {
