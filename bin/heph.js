@@ -3,6 +3,13 @@
 // (scripts/bundle-cli.mjs): node's ES module loader is a measurable part of a command's start-up.
 const { main } = require('../dist/bundle/cli/main.cjs');
 
+// A reader that stops early (`heph next | head`) closes the pipe: stop quietly, as git does,
+// instead of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (e) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit();
+});
+
 main(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),

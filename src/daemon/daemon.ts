@@ -22,6 +22,7 @@ import { adminTokenMethods } from '../rpc/methods/admin-token.js';
 import { AdminTokens } from '../auth/admin-token.js';
 import { EventHub } from './events.js';
 import { DAEMON_STORE_OPTIONS, startIdleCheckpoint } from './idle-checkpoint.js';
+import { startIdleTrim } from './idle-trim.js';
 import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
@@ -172,6 +173,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   let sync: SyncService | undefined;
   const events = new EventHub(store, logger);
   const checkpoints = startIdleCheckpoint(store, { logger });
+  const trims = startIdleTrim(store, { logger });
   try {
     writeFileSync(ownerFilePath(config.db), JSON.stringify(owner) + '\n', { mode: 0o600 });
     // A spoke: built (and its hub URL checked) now, started once the socket is up.
@@ -226,6 +228,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     }
   } catch (e) {
     checkpoints.stop();
+    trims.stop();
     events.close();
     store.close();
     rmSync(ownerFilePath(config.db), { force: true });
@@ -250,6 +253,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         await spoke?.stop();
         await running.stop();
         checkpoints.stop();
+        trims.stop();
         events.close();
         store.close();
         if (readOwner(config.db)?.pid === process.pid)

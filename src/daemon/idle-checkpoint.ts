@@ -21,39 +21,36 @@ export interface IdleTimers {
   clear(handle: unknown): void;
 }
 
-const realTimers: IdleTimers = {
+export const realTimers: IdleTimers = {
   set: (fn, ms) => setTimeout(fn, ms).unref(),
   clear: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-export interface CheckpointTarget {
-  checkpoint(): CheckpointResult;
+export interface ChangeSource {
   onChange(listener: () => void): () => void;
+}
+
+export interface CheckpointTarget extends ChangeSource {
+  checkpoint(): CheckpointResult;
 }
 
 export interface IdleCheckpoint {
   stop(): void;
 }
 
-/** Checkpoints `store` each time `idleMs` pass without a committed change. */
-export function startIdleCheckpoint(
-  store: CheckpointTarget,
-  o: { logger: Logger; idleMs?: number; timers?: IdleTimers },
+/** Runs `work` each time `idleMs` pass without a committed change to `source`. */
+export function whenIdle(
+  source: ChangeSource,
+  idleMs: number,
+  timers: IdleTimers,
+  work: () => void,
 ): IdleCheckpoint {
-  const timers = o.timers ?? realTimers;
-  const idleMs = o.idleMs ?? IDLE_CHECKPOINT_MS;
   let pending: unknown;
   const fire = (): void => {
     pending = undefined;
-    try {
-      const r = store.checkpoint();
-      o.logger.debug({ ...r }, 'checkpointed the WAL while idle');
-    } catch (e) {
-      // Not fatal: the next commit past the WAL bound checkpoints anyway.
-      o.logger.warn({ err: (e as Error).message }, 'idle checkpoint failed');
-    }
+    work();
   };
-  const off = store.onChange(() => {
+  const off = source.onChange(() => {
     if (pending !== undefined) timers.clear(pending);
     pending = timers.set(fire, idleMs);
   });
@@ -64,4 +61,20 @@ export function startIdleCheckpoint(
       pending = undefined;
     },
   };
+}
+
+/** Checkpoints `store` each time `idleMs` pass without a committed change. */
+export function startIdleCheckpoint(
+  store: CheckpointTarget,
+  o: { logger: Logger; idleMs?: number; timers?: IdleTimers },
+): IdleCheckpoint {
+  return whenIdle(store, o.idleMs ?? IDLE_CHECKPOINT_MS, o.timers ?? realTimers, () => {
+    try {
+      const r = store.checkpoint();
+      o.logger.debug({ ...r }, 'checkpointed the WAL while idle');
+    } catch (e) {
+      // Not fatal: the next commit past the WAL bound checkpoints anyway.
+      o.logger.warn({ err: (e as Error).message }, 'idle checkpoint failed');
+    }
+  });
 }

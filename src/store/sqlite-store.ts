@@ -225,6 +225,7 @@ const LEAVES_ROWS_PENDING = new Set([
   // makes them again first when they were lost).
   'conflicts',
   'bodyCacheStats',
+  'cachedStates',
   // Private helpers of the apply path, called only from methods above or below them.
   'persistClock',
   'markRowsPending',
@@ -1914,6 +1915,27 @@ export class SqliteStore implements Store {
       if (!(e instanceof HephError) || e.code !== 'invalid_op') throw e;
       this.logger.warn({ op: r.id, err: e.message }, 'replay skipped an op this version refuses');
     }
+  }
+
+  /**
+   * Gives back what this store holds only to be quick: the node registers cached between calls,
+   * the live body documents, and SQLite's page cache (after writing the node rows applyOps left
+   * pending, whose registers live only in the cache). Everything dropped is read again when a
+   * call needs it. For a daemon gone idle after heavy work; refused (false) inside a
+   * transaction or an apply batch, where the caches hold uncommitted state.
+   */
+  releaseMemory(): boolean {
+    if (!this.db.open || this.depth > 0 || this.batch !== undefined) return false;
+    this.catchUpRows();
+    this.states.clear();
+    this.bodyCache.clear();
+    this.db.pragma('shrink_memory');
+    return true;
+  }
+
+  /** How many nodes' registers the cache holds (releaseMemory empties it). */
+  cachedStates(): number {
+    return this.states.size;
   }
 
   /** How many body documents the cache holds and their estimated bytes (body-cache.ts). */

@@ -99,3 +99,36 @@ describe('heph doc', () => {
     }
   });
 });
+
+describe('a reader that stops early', () => {
+  it('`heph next | head -1` ends quietly: no stack trace, exit status 0', async () => {
+    const { connect } = await import('../../src/transport/socket-client.js');
+    const c = await connect(device.env.HEPH_SOCKET!);
+    try {
+      // More than a pipe holds (64 KB), so heph is still writing when head has gone (red
+      // tasks are never cut from next).
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < 2000; i++)
+        calls.push(
+          c.call('task.create', {
+            title: `Long list task ${i} `.padEnd(60, '.'),
+            attention: 'red',
+          }),
+        );
+      await Promise.all(calls);
+    } finally {
+      await c.close();
+    }
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `"${process.execPath}" "${HEPH}" next | head -1; echo "heph exit \${PIPESTATUS[0]}" >&2`,
+      ],
+      { env: device.env, encoding: 'utf8' },
+    );
+    expect(r.stdout).toMatch(/Long list task/);
+    expect(r.stdout.split('\n')).toHaveLength(2);
+    expect(r.stderr).toBe('heph exit 0\n');
+  });
+});

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { addDays } from '../../src/core/dates.js';
+import { render } from '../../src/cli/output.js';
 import {
   baseEnv,
   heph,
@@ -118,5 +119,44 @@ describe('heph next', () => {
       await d.stop();
       h.cleanup();
     }
+  });
+
+  it('prints from the row form exactly what the full form shows, which --json keeps', async () => {
+    for (const line of [
+      'Pay rent due yesterday !red +Home',
+      'Call the plumber today !orange',
+      'Water plants every day',
+      'Parked idea !blue',
+      'Plain thing',
+      'Soon thing due +3d',
+    ])
+      ok(await run(['add', line]));
+    const full = json(ok(await run(['next', '--json'])));
+    // --json: every task an object with its id and creation time, as before.
+    // (The device is shared with the tests above, whose tasks are listed too.)
+    expect(full.tasks.length).toBeGreaterThanOrEqual(6);
+    for (const t of full.tasks)
+      expect(Object.keys(t).sort()).toEqual([
+        'attention',
+        'created',
+        'do_date',
+        'id',
+        'late_on',
+        'recurrence',
+        'short_id',
+        'state',
+        'title',
+      ]);
+    const printed = ok(await run(['next'])).stdout;
+    const today = localToday();
+    expect(printed).toBe(
+      render(
+        { kind: 'tasks', data: full, empty: 'Nothing to do now.' },
+        { json: false, color: false, today },
+      ),
+    );
+    expect(printed).toMatch(/Pay rent {2}· late yesterday/);
+    const two = ok(await run(['next', '-n', '2'])).stdout;
+    expect(two.split('\n').slice(0, 2).join('\n')).toBe(printed.split('\n').slice(0, 2).join('\n'));
   });
 });

@@ -2,7 +2,8 @@ import { copyFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { startIdleCheckpoint, type IdleTimers } from '../../src/daemon/idle-checkpoint.js';
+import { startIdleCheckpoint } from '../../src/daemon/idle-checkpoint.js';
+import { manualTimers } from '../helpers/manual-timers.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { seededRandom } from '../../src/ports/random.js';
@@ -10,29 +11,6 @@ import { openStore } from '../../src/store/open-store.js';
 import { useCleanup } from '../helpers/temp.js';
 
 const cleanup = useCleanup();
-
-/** Timers that fire only when the test says so; records what was armed. */
-function manualTimers(): IdleTimers & { armed: number; fireAll(): void; live(): number } {
-  const live = new Map<number, () => void>();
-  let next = 0;
-  return {
-    armed: 0,
-    set(fn) {
-      this.armed++;
-      live.set(++next, fn);
-      return next;
-    },
-    clear(h) {
-      live.delete(h as number);
-    },
-    fireAll() {
-      const fns = [...live.values()];
-      live.clear();
-      for (const fn of fns) fn();
-    },
-    live: () => live.size,
-  };
-}
 
 /** Titles readable from the database file alone, as a copy without its WAL sees them. */
 function titlesInMainFile(dir: string, db: string): string[] {

@@ -69,6 +69,16 @@ describe('daemon methods', () => {
     const next = await env.call('next', { today: '2026-11-23' });
     expect(next.result.tasks.map((t: { id: string }) => t.id)).toEqual([task.id]);
     const short = (await env.call('node.get', { id: task.id })).result.short_id as string;
+    // The row form: the same task as an array of the fields a list prints, named once.
+    const rows = await env.call('next', { today: '2026-11-23', form: 'rows' });
+    expect(rows.result).toEqual({
+      today: '2026-11-23',
+      columns: ['short_id', 'title', 'state', 'attention', 'do_date', 'late_on', 'recurrence'],
+      rows: [[short, 'Pay rent', 'outstanding', 'red', '2026-11-23', null, 'FREQ=MONTHLY']],
+    });
+    expect((await env.call('next', { today: '2026-11-23', form: 'table' })).error.message).toMatch(
+      /^form: /,
+    );
     expect(short.length).toBeGreaterThanOrEqual(6);
     const done = await env.call('task.done', { id: short, today: '2026-11-23' });
     expect(done.result).toMatchObject({ rolled: true, next_do_date: '2026-12-23' });

@@ -70,6 +70,8 @@ describe('result schemas', () => {
     await call('add', { text: 'Call mom tomorrow +Family', today, dry_run: true });
     await call('next', { today });
     await call('next', { today: '2020-01-01' });
+    await call('next', { today, form: 'rows' });
+    await call('next', { today: '2020-01-01', form: 'rows' });
     await call('list', { filter: { state: 'outstanding' }, today });
     await call('view', {});
     await call('view', { name: 'all', today });

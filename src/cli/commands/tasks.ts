@@ -5,6 +5,7 @@ import { arg, flag, many, optArg, optInt, words, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
 import { rec, str } from '../wire.js';
+import { rowsAsObjects } from '../../protocol/task-rows.js';
 
 export async function add(cli: Cli, a: Args): Promise<Output> {
   const text = words(a, 'text').trim();
@@ -25,8 +26,21 @@ export async function add(cli: Cli, a: Args): Promise<Output> {
 
 export async function next(cli: Cli, a: Args): Promise<Output> {
   const limit = optInt(a, 'n');
-  const data = await cli.call('next', { ...(limit !== undefined && { limit }), today: cli.today });
-  return { kind: 'tasks', data, empty: 'Nothing to do now.' };
+  const params = { ...(limit !== undefined && { limit }), today: cli.today };
+  const empty = 'Nothing to do now.';
+  // --json prints the full form; people see only a row's fields, which travel as arrays.
+  if (flag(a, 'json')) return { kind: 'tasks', data: await cli.call('next', params), empty };
+  let data: unknown;
+  try {
+    data = await cli.call('next', { ...params, form: 'rows' });
+  } catch (e) {
+    // A daemon from before the row form (not restarted since an upgrade) refuses the field.
+    if (!(e instanceof HephError) || !/^form: unknown parameter/.test(e.message)) throw e;
+    return { kind: 'tasks', data: await cli.call('next', params), empty };
+  }
+  const r = rec(data);
+  const { today, columns, rows, ...rest } = r;
+  return { kind: 'tasks', data: { today, tasks: rowsAsObjects(columns, rows), ...rest }, empty };
 }
 
 const VERBS = {

@@ -5,6 +5,7 @@
 // described here fails those tests.
 
 import { z } from 'zod';
+import { TASK_ROW_COLUMNS } from '../../protocol/task-rows.js';
 import { ATTENTIONS, TASK_STATES } from '../../core/fields.js';
 import { NODE_KINDS, LINK_TYPES, type LinkType, type NodeKind } from '../../core/ids.js';
 import { VIEW_NAMES } from '../../core/rank.js';
@@ -147,6 +148,21 @@ export const TaskListResult = z.strictObject({
     .optional()
     .describe('next only, when nothing is actionable: the first task whose do date is ahead'),
 });
+
+export const TaskRowsResult = z
+  .strictObject({
+    today: Day,
+    columns: z
+      .array(z.enum(TASK_ROW_COLUMNS))
+      .describe('the field each position of a row holds: ' + TASK_ROW_COLUMNS.join(', ')),
+    rows: z
+      .array(z.array(z.string().nullable()))
+      .describe('each task as an array of the fields named in columns'),
+    coming: TaskSummaryResult.nullable()
+      .optional()
+      .describe('when nothing is actionable: the first task whose do date is ahead'),
+  })
+  .describe('with form rows');
 
 export const ViewResult = z.union([
   z

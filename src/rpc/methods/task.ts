@@ -4,7 +4,8 @@ import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { withShortIds } from './node.js';
-import { NodeRef, resolveRef } from './refs.js';
+import { NodeRef, resolveRef, shortIds } from './refs.js';
+import { TASK_ROW_COLUMNS, taskRow } from '../../protocol/task-rows.js';
 import {
   BaseVersion,
   Attention,
@@ -159,11 +160,37 @@ export function taskMethods(s: Services) {
       role: 'viewer',
       surfaces: EVERYWHERE,
       summary: 'What to do next: actionable tasks in rank order (red tasks are never cut).',
-      params: z.strictObject({ limit: z.number().int().min(1).max(1000).optional(), today: Today }),
-      result: R.TaskListResult,
+      params: z.strictObject({
+        limit: z.number().int().min(1).max(1000).optional(),
+        today: Today,
+        form: z
+          .enum(['objects', 'rows'])
+          .optional()
+          .describe(
+            'rows: each task as an array of the fields a list prints, named once in columns ' +
+              '(objects, the default: each task an object)',
+          ),
+      }),
+      result: z.union([
+        R.TaskListResult.describe('without form, or form objects'),
+        R.TaskRowsResult,
+      ]),
       handler: (p) => {
-        const r = shortList(s.model.next(defined(p)));
-        return r.coming ? { ...r, coming: short(r.coming) } : r;
+        const { form, ...opts } = p;
+        const r = s.model.next(defined(opts));
+        const coming = r.coming ? { coming: short(r.coming) } : {};
+        if (form !== 'rows') return { ...shortList(r), ...coming };
+        const ids = shortIds(
+          s.store,
+          r.tasks.map((t) => t.id),
+        );
+        return {
+          today: r.today,
+          columns: TASK_ROW_COLUMNS,
+          rows: r.tasks.map((t) => taskRow(t, ids.get(t.id) ?? t.id)),
+          ...('coming' in r && { coming: r.coming }),
+          ...coming,
+        };
       },
     }),
     defineMethod({
