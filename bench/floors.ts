@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { ulidFactory } from '../src/core/ids.js';
+import { ulidFactory } from '../src/core/ulid-factory.js';
 import { seededRandom } from '../src/ports/random.js';
 import { medianIfShort, medianOf, median, nowMs, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { decodeHlc, encodeHlc } from '../src/core/hlc.js';
-import { ulidFactory } from '../src/core/ids.js';
+import { ulidFactory } from '../src/core/ulid-factory.js';
 import { seededRandom } from '../src/ports/random.js';
 import { median, medianOf, nowMs, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';

@@ -2,7 +2,6 @@
 // docs get deterministic ids so that two offline replicas creating "the same" one converge on a
 // single node. Link ids are deterministic from (src, type, dst) for the same reason.
 
-import { monotonicFactory } from 'ulid';
 import { HephError } from './errors.js';
 
 export type NodeKind = 'doc' | 'task' | 'project' | 'tag' | 'journal';
@@ -120,11 +119,6 @@ export function isLinkId(v: unknown): v is string {
 export interface Random {
   /** A float in [0, 1). */
   next(): number;
-}
-
-export function ulidFactory(random: Random): (now: number) => string {
-  const gen = monotonicFactory(() => random.next());
-  return (now: number) => gen(now);
 }
 
 export function randomHex(random: Random, digits: number): string {

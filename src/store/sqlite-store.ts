@@ -22,6 +22,7 @@
 
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { ulidFactory } from '../core/ulid-factory.js';
 import { HephError, invalid, notFound } from '../core/errors.js';
 import { isKnownField, TASK_FIELDS, validateFieldValue } from '../core/fields.js';
 import {
@@ -41,7 +42,6 @@ import {
   isUlid,
   linkId,
   randomHex,
-  ulidFactory,
   type LinkType,
   type NodeKind,
   type Random,

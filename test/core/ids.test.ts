@@ -16,9 +16,9 @@ import {
   normalizeTagName,
   randomHex,
   tagId,
-  ulidFactory,
   type Random,
 } from '../../src/core/ids.js';
+import { ulidFactory } from '../../src/core/ulid-factory.js';
 
 const SEED = 0x1d5_0001;
 const ULID = '01HZY3F0V3Z5KJ8Q9W2X4Y6Z7A';

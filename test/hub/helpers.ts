@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import type { DaemonConfig } from '../../src/config/config.js';
 import { encodeHlc } from '../../src/core/hlc.js';
-import { ulidFactory } from '../../src/core/ids.js';
+import { ulidFactory } from '../../src/core/ulid-factory.js';
 import { buildHub, type HubApp, type HubOptions } from '../../src/hub/app.js';
 import { SqliteHubStore } from '../../src/hub/store/sqlite.js';
 import { ManualClock, type Clock } from '../../src/ports/clock.js';

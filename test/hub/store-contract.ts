@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeHlc } from '../../src/core/hlc.js';
-import { ulidFactory } from '../../src/core/ids.js';
+import { ulidFactory } from '../../src/core/ulid-factory.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import {
   HUB_OWNER,
