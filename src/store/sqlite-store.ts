@@ -1782,16 +1782,15 @@ export class SqliteStore implements Store {
     };
     // Rows applyOps left pending are read from their registers, not written first: the sync
     // status asks for this while pages are applied.
-    const pending = [...this.pendingRows.states()];
-    const pendingIds = new Set(pending.map(([id]) => id));
     for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
-      if (!pendingIds.has(row.id)) fields(row.id, row.kind, decodeRegs(row.regs, 0, row).regs);
+      if (this.pendingRows.state(row.id) === undefined) {
+        fields(row.id, row.kind, decodeRegs(row.regs, 0, row).regs);
+      }
     }
-    for (const [id, s] of pending) {
-      if (s.conflicts === 0) continue;
+    this.pendingRows.forEachConflicted((id, s) => {
       const kind = s.regs.kind && viewRegister(s.regs.kind).visible;
       fields(id, kind === undefined ? null : (JSON.parse(kind) as string | null), s.regs);
-    }
+    });
     for (const node of this.bodyStmt.conflicted.all() as string[]) {
       const { heads } = chooseShown(storedDocs(this.bodyStmt, this.bodyCache, node));
       out.push({
