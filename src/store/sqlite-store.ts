@@ -1837,15 +1837,17 @@ export class SqliteStore implements Store {
     };
     // Rows applyOps left pending are read from their registers, not written first: the sync
     // status asks for this while pages are applied.
-    for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
-      if (this.pendingRows.state(row.id) === undefined) {
-        fields(row.id, row.kind, decodeRegs(row.regs, 0, row).regs);
-      }
-    }
-    this.pendingRows.forEachConflicted((id, s) => {
+    // Both are taken before `fields` runs: its context-doc check writes pending rows.
+    const written = (
+      this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]
+    ).filter((row) => this.pendingRows.state(row.id) === undefined);
+    const pending: [string, NodeState][] = [];
+    this.pendingRows.forEachConflicted((id, s) => pending.push([id, s]));
+    for (const row of written) fields(row.id, row.kind, decodeRegs(row.regs, 0, row).regs);
+    for (const [id, s] of pending) {
       const kind = s.regs.kind && viewRegister(s.regs.kind).visible;
       fields(id, kind === undefined ? null : (JSON.parse(kind) as string | null), s.regs);
-    });
+    }
     for (const node of this.bodyStmt.conflicted.all() as string[]) {
       const { heads } = chooseShown(storedDocs(this.bodyStmt, this.bodyCache, node));
       out.push({
