@@ -1,10 +1,11 @@
 // A tool for profiling initial_sync_100k_s, not a benchmark module:
-//   node dist/bench/profile-sync.js [--hub-db FILE] [--runs N] [--cpu-prof DIR]
+//   node dist/bench/profile-sync.js [--hub-db FILE] [--runs N] [--cpu-prof DIR] [--node-flag F]…
 // Builds the spoke module's hub (100,000 ops) once and keeps its database in FILE (reused when it
 // exists, so a run costs the sync alone), then, N times, starts a hub on a copy of it and a fresh
 // spoke, and reports the wall time to "in sync" like the bench, plus the CPU time (user + system)
 // each process spent in that window, read from /proc. With --cpu-prof both processes write V8 CPU
-// profiles into DIR (they are stopped with SIGTERM, so the profiles are flushed).
+// profiles into DIR (they are stopped with SIGTERM, so the profiles are flushed). Each
+// --node-flag is added to both processes' node flags (--trace-gc, --max-semi-space-size=16, …).
 
 import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -32,10 +33,16 @@ interface Args {
   hubDb: string;
   runs: number;
   cpuProf: string | undefined;
+  nodeFlags: string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { hubDb: join(tmpdir(), 'heph-profile-hub.db'), runs: 1, cpuProf: undefined };
+  const a: Args = {
+    hubDb: join(tmpdir(), 'heph-profile-hub.db'),
+    runs: 1,
+    cpuProf: undefined,
+    nodeFlags: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[++i];
@@ -43,7 +50,12 @@ function parseArgs(argv: readonly string[]): Args {
     if (k === '--hub-db') a.hubDb = resolve(v);
     else if (k === '--runs') a.runs = Number(v);
     else if (k === '--cpu-prof') a.cpuProf = resolve(v);
-    else throw new Error(`unknown argument ${k}; use --hub-db FILE, --runs N, --cpu-prof DIR`);
+    else if (k === '--node-flag') a.nodeFlags.push(v);
+    else {
+      throw new Error(
+        `unknown argument ${k}; use --hub-db FILE, --runs N, --cpu-prof DIR, --node-flag FLAG`,
+      );
+    }
   }
   return a;
 }
@@ -122,6 +134,7 @@ async function run(a: Args, n: number): Promise<void> {
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   if (a.cpuProf) extraNodeFlags.push('--cpu-prof', '--cpu-prof-dir', a.cpuProf);
+  extraNodeFlags.push(...a.nodeFlags);
   if (!existsSync(a.hubDb)) {
     log(`building the hub database ${a.hubDb}`);
     const flags = extraNodeFlags.splice(0);

@@ -24,6 +24,10 @@ const BUNDLED = new Set(['zod', 'yjs', 'lib0', 'rrule', 'ulid', 'json-rpc-2.0'])
 const onlyListedPackages = {
   name: 'only-listed-packages',
   setup(b) {
+    // lib0's WebCrypto module, with small random draws served from a pool (the module says why).
+    b.onResolve({ filter: /^lib0\/webcrypto$/ }, () => ({
+      path: `${root}dist/src/ports/lib0-webcrypto.js`,
+    }));
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:') || BUNDLED.has(packageName(args.path))) return undefined;
       return { path: args.path, external: true };

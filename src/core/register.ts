@@ -37,6 +37,16 @@ export function applyWrite(
 ): RegisterState {
   let heads = state.heads as Head[];
   let pending = state.pending as string[];
+  // The usual write, allocating only its result: one that supersedes the one head there is (or
+  // the first write of a field), with nothing pending.
+  if (
+    pending.length === 0 &&
+    ((heads.length === 1 && op.prev.length === 1 && op.prev[0] === heads[0]!.id) ||
+      (heads.length === 0 && op.prev.length === 0)) &&
+    heads[0]?.id !== op.id
+  ) {
+    return { heads: [{ id: op.id, value: op.value }], pending };
+  }
   for (const p of op.prev) {
     if (p === op.id) continue;
     const i = heads.findIndex((h) => h.id === p);

@@ -61,9 +61,17 @@ export class PendingRows {
     return r;
   }
 
-  /** The registers of each pending row a field op touched (what its row will hold). */
-  *states(): IterableIterator<[string, NodeState]> {
-    for (const [id, r] of this.rows) if (r.state) yield [id, r.state];
+  /** The registers a pending row will hold, when a field op touched it (else its row has them). */
+  state(id: string): NodeState | undefined {
+    return this.rows.get(id)?.state;
+  }
+
+  /**
+   * Calls `fn` with the registers of each pending row in conflict. Allocates nothing: the sync
+   * status asks for conflicts many times a second while pages are applied.
+   */
+  forEachConflicted(fn: (id: string, state: NodeState) => void): void {
+    for (const [id, r] of this.rows) if (r.state && r.state.conflicts > 0) fn(id, r.state);
   }
 
   /** Forgets every pending row (written, or lost with a rollback). */

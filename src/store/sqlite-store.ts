@@ -136,7 +136,7 @@ import {
 } from './node-rows.js';
 import { driftRefusal, refusalOf } from './refusals.js';
 import { lockExclusively, translateSqliteError } from './sqlite-errors.js';
-import { NODE_SELECT, prepareStatements, type Statements } from './statements.js';
+import { NODE_SELECT, OP_RUN, prepareStatements, type Statements } from './statements.js';
 
 export interface SqliteStoreOptions {
   /** Database file, or ':memory:'. */
@@ -235,6 +235,7 @@ const LEAVES_ROWS_PENDING = new Set([
   'seen',
   'deleteOp',
   'insertOp',
+  'insertOpRun',
   'nodeState',
   'applyKnown',
   'replay',
@@ -297,6 +298,10 @@ export class SqliteStore implements Store {
   private clockInLog: string | undefined;
   /** While applying a batch of ops: node rows and bodies written once at its end. */
   private batch: ApplyBatch | undefined;
+  /** Ops of the run insertOpRun stored that are not applied yet. */
+  private readonly runAhead = new Set<string>();
+  /** The parameters of insertOpRun's statement, reused. */
+  private readonly runParams = new Array<string | null>(5 * OP_RUN).fill(null);
   /** Node rows applyOps left pending (committed ops whose rows are not written yet). */
   private readonly pendingRows = new PendingRows();
   /** Whether the open transaction keeps rows pending (applyOps's, or one asking for it). */
@@ -652,6 +657,8 @@ export class SqliteStore implements Store {
 
   private seen(id: string): boolean {
     if (this.replayBound !== undefined && id >= this.replayBound) return false;
+    // Stored ahead of being applied (insertOpRun): not seen yet, as when inserted one by one.
+    if (this.runAhead.has(id)) return false;
     return this.stmt.hasOp.get(id) !== undefined;
   }
 
@@ -659,6 +666,36 @@ export class SqliteStore implements Store {
   private deleteOp(id: string): void {
     const seq = this.stmt.delOp.get(id) as number | undefined;
     if (seq !== undefined) forgetOpTarget(this.db, seq);
+  }
+
+  /**
+   * Inserts ops[from, from + OP_RUN) into the log in one statement, ahead of applying them (they
+   * wait in `runAhead`, which `seen` treats as not yet there, until each is applied). False, with
+   * nothing written, when one of their ids is already stored (or twice among them): without ON
+   * CONFLICT, SQLite undoes that statement alone, and the caller inserts the run op by op
+   * (insertOp), which sorts duplicates from reused ids. Any other error is thrown.
+   */
+  private insertOpRun(ops: readonly { op: Op }[], from: number): boolean {
+    const params = this.runParams;
+    for (let j = 0; j < OP_RUN; j++) {
+      const { op } = ops[from + j]!;
+      const change = changeOf(op);
+      params[5 * j] = op.id;
+      params[5 * j + 1] = op.kind;
+      params[5 * j + 2] = op.target;
+      params[5 * j + 3] = canonicalText(op.payload);
+      params[5 * j + 4] = change === op.id ? null : change;
+    }
+    try {
+      this.stmt.insOpRun.run(params);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
+      throw e;
+    } finally {
+      params.fill(null);
+    }
+    for (let j = 0; j < OP_RUN; j++) this.runAhead.add(ops[from + j]!.op.id);
+    return true;
   }
 
   /** Inserts an op into the log. Returns false for an exact duplicate; throws on id reuse. */
@@ -817,10 +854,20 @@ export class SqliteStore implements Store {
         let highest = '';
         if (this.pendingRows.size === 0) this.pendingFrom = this.lastSeq() + 1;
         this.inBatch(() => {
-          for (const { op, known } of accepted) {
-            if (!this.applyForeign(op, known, result)) continue;
-            if (op.id > highest) highest = op.id;
-            result.applied.push(op);
+          try {
+            for (let from = 0; from < accepted.length; from += OP_RUN) {
+              const to = Math.min(accepted.length, from + OP_RUN);
+              const stored = to - from === OP_RUN && this.insertOpRun(accepted, from);
+              for (let i = from; i < to; i++) {
+                const { op, known } = accepted[i]!;
+                if (stored) this.runAhead.delete(op.id);
+                if (!this.applyForeign(op, known, result, stored)) continue;
+                if (op.id > highest) highest = op.id;
+                result.applied.push(op);
+              }
+            }
+          } finally {
+            this.runAhead.clear();
           }
         }, this.keepingRows);
         if (highest !== '') this.hlc.observe(decodeHlc(highest));
@@ -863,10 +910,18 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Stores and applies one validated foreign op; false when it was a duplicate or refused. */
-  private applyForeign(op: Op, known: KnownOp | undefined, result: ApplyResult): boolean {
+  /**
+   * Stores (unless `stored` already) and applies one validated foreign op; false when it was a
+   * duplicate or refused.
+   */
+  private applyForeign(
+    op: Op,
+    known: KnownOp | undefined,
+    result: ApplyResult,
+    stored = false,
+  ): boolean {
     try {
-      if (!this.insertOp(op)) {
+      if (!stored && !this.insertOp(op)) {
         result.duplicates++;
         return false;
       }
@@ -1783,13 +1838,14 @@ export class SqliteStore implements Store {
     };
     // Rows applyOps left pending are read from their registers, not written first: the sync
     // status asks for this while pages are applied.
-    const pending = [...this.pendingRows.states()];
-    const pendingIds = new Set(pending.map(([id]) => id));
-    for (const row of this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]) {
-      if (!pendingIds.has(row.id)) fields(row.id, row.kind, decodeRegs(row.regs, 0, row).regs);
-    }
+    // Both are taken before `fields` runs: its context-doc check writes pending rows.
+    const written = (
+      this.stmt.conflicted.all() as (ValueRow & { id: string; regs: string })[]
+    ).filter((row) => this.pendingRows.state(row.id) === undefined);
+    const pending: [string, NodeState][] = [];
+    this.pendingRows.forEachConflicted((id, s) => pending.push([id, s]));
+    for (const row of written) fields(row.id, row.kind, decodeRegs(row.regs, 0, row).regs);
     for (const [id, s] of pending) {
-      if (s.conflicts === 0) continue;
       const kind = s.regs.kind && viewRegister(s.regs.kind).visible;
       fields(id, kind === undefined ? null : (JSON.parse(kind) as string | null), s.regs);
     }

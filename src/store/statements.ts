@@ -16,6 +16,9 @@ const UPSERT_HEAD = `INSERT INTO nodes (id, created_ms, updated_ms, regs, confli
 const UPSERT_TAIL = `created_ms = min(created_ms, excluded.created_ms),
   updated_ms = max(updated_ms, excluded.updated_ms), regs = excluded.regs, conflicts = excluded.conflicts`;
 
+/** Ops from elsewhere are inserted this many to an INSERT (SqliteStore.insertOpRun). */
+export const OP_RUN = 100;
+
 export function prepareStatements(db: Database.Database) {
   const setColumn = {} as Record<KnownField, Database.Statement>;
   for (const c of NODE_COLUMNS) {
@@ -54,6 +57,12 @@ export function prepareStatements(db: Database.Database) {
     putMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     insOp: db.prepare(
       'INSERT OR IGNORE INTO oplog (id, kind, target, payload, change) VALUES (?, ?, ?, ?, ?)',
+    ),
+    /** OP_RUN ops in one statement, without ON CONFLICT (SqliteStore.insertOpRun). */
+    insOpRun: db.prepare(
+      `INSERT INTO oplog (id, kind, target, payload, change) VALUES ${Array<string>(OP_RUN)
+        .fill('(?, ?, ?, ?, ?)')
+        .join(', ')}`,
     ),
     getOp: db.prepare('SELECT kind, target, payload FROM oplog WHERE id = ?'),
     hasOp: db.prepare('SELECT 1 FROM oplog WHERE id = ?').pluck(),

@@ -88,8 +88,11 @@ const ERROR_STATE: Record<SyncErrorKind, SyncState> = {
   'clock-drift': 'clock_drift',
 };
 
+/** Counts as toLocaleString('en-US') writes them, made once (that makes a formatter per call). */
+const COUNT = new Intl.NumberFormat('en-US');
+
 export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+  return `${COUNT.format(n)} ${n === 1 ? one : many}`;
 }
 
 function hhmm(iso: string, timeZone: string | undefined): string {

@@ -300,3 +300,19 @@ describe('register rules', () => {
     expect(s.pending).toEqual([]);
   });
 });
+
+describe('applyWrite on the usual single-head write', () => {
+  it('replaces the one head, leaves the state it was given as it was, and keeps a head written again', () => {
+    const first = applyWrite(EMPTY_REGISTER, { id: 'a', value: '"x"', prev: [] }, () => false);
+    expect(first).toEqual({ heads: [{ id: 'a', value: '"x"' }], pending: [] });
+    const second = applyWrite(first, { id: 'b', value: '"y"', prev: ['a'] }, () => true);
+    expect(second).toEqual({ heads: [{ id: 'b', value: '"y"' }], pending: [] });
+    expect(first).toEqual({ heads: [{ id: 'a', value: '"x"' }], pending: [] });
+    // An op naming itself in prev, arriving again: it stays the head, once.
+    expect(applyWrite(second, { id: 'b', value: '"y"', prev: ['b'] }, () => true)).toEqual(second);
+    // A write whose prev is not the head: both are heads (a conflict), as before.
+    expect(headIds(applyWrite(second, { id: 'c', value: '"z"', prev: ['a'] }, () => true))).toEqual(
+      ['b', 'c'],
+    );
+  });
+});

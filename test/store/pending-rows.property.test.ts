@@ -380,6 +380,38 @@ describe('node rows left pending', () => {
     }
   });
 
+  it('conflicts() lists every pending conflict when a doc among them makes it write the rows', () => {
+    const a = openTestStore({ seed: 843 });
+    const c = openTestStore({ seed: 844 });
+    const b = openTestStore({ seed: 845 });
+    try {
+      // A doc first (the context-doc check of its title conflict writes pending rows), then a
+      // task, both in conflict; and a task whose conflict is in a written row.
+      const d = a.store.createNode({ kind: 'doc', title: 'doc' });
+      const x = divergedTitles(a, c);
+      const y = a.store.createNode({ kind: 'task', title: 'written' });
+      c.store.applyOps(allOps(a.store));
+      a.store.updateNode(d.id, { title: 'doc from a' });
+      c.store.updateNode(d.id, { title: 'doc from c' });
+      a.store.updateNode(y.id, { title: 'y from a' });
+      c.store.updateNode(y.id, { title: 'y from c' });
+      b.store.applyOps(allOps(a.store));
+      b.store.catchUpRows();
+      b.store.applyOps(c.store.opsSince(0, 1000).ops.filter((o) => o.target === y.id));
+      b.store.catchUpRows();
+      b.store.applyOps(allOps(c.store));
+      expect(pendingMark(b.store)).toBeDefined();
+      a.store.applyOps(allOps(c.store));
+      const want = a.store.conflicts();
+      expect(want.map((v) => v.target).sort()).toEqual([d.id, x.id, y.id].sort());
+      expect(b.store.conflicts()).toEqual(want);
+    } finally {
+      a.close();
+      b.close();
+      c.close();
+    }
+  });
+
   it('conflicts are read from pending rows without writing them, as written rows show them', () => {
     const a = openTestStore({ seed: 840 });
     const c = openTestStore({ seed: 841 });
