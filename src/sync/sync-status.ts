@@ -88,11 +88,17 @@ const ERROR_STATE: Record<SyncErrorKind, SyncState> = {
   'clock-drift': 'clock_drift',
 };
 
-/** Counts as toLocaleString('en-US') writes them, made once (that makes a formatter per call). */
-const COUNT = new Intl.NumberFormat('en-US');
+/**
+ * A count as toLocaleString('en-US') writes an integer (1,234,567), without Intl: a number
+ * formatter loads ICU's number data, about 4 MB of an idle daemon's memory when made at start,
+ * and toLocaleString makes one per call.
+ */
+export function formatCount(n: number): string {
+  return Number.isSafeInteger(n) ? String(n).replace(/\B(?=(\d{3})+$)/g, ',') : String(n);
+}
 
 export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${COUNT.format(n)} ${n === 1 ? one : many}`;
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
 
 function hhmm(iso: string, timeZone: string | undefined): string {
