@@ -68,8 +68,33 @@ export function fmt(n: number | undefined): string {
   return n.toFixed(2);
 }
 
-function withUnit(n: number | undefined, unit: string): string {
-  return unit === '×' ? `${fmt(n)}×` : `${fmt(n)} ${unit}`;
+/**
+ * fmt(n) beside a target value `t`: with more digits when fmt would write a missed value as the
+ * target itself (0.296 as "0.30" beside ">= 0.30" reads as met).
+ */
+export function fmtAgainst(n: number | undefined, t: number | undefined): string {
+  const s = fmt(n);
+  if (n === undefined || t === undefined || n === t || s !== fmt(t)) return s;
+  for (let d = 3; d <= 6; d++) {
+    const x = n.toFixed(d);
+    if (x !== t.toFixed(d)) return x;
+  }
+  return s;
+}
+
+/** The target value `r`'s value (or, for a target relative to its floor, its ratio) is held to. */
+function valueTarget(r: Row): number | undefined {
+  const t = r.meta.target;
+  return t && !t.relative ? t.value : undefined;
+}
+
+function ratioTarget(r: Row): number | undefined {
+  const t = r.meta.target;
+  return t?.relative ? t.value : undefined;
+}
+
+function withUnit(n: number | undefined, unit: string, t?: number): string {
+  return unit === '×' ? `${fmtAgainst(n, t)}×` : `${fmtAgainst(n, t)} ${unit}`;
 }
 
 function targetText(t: Target | undefined): string {
@@ -102,9 +127,9 @@ export function consoleTable(all: Row[]): string {
   const head = ['figure', 'value', 'unit', 'ratio to floor', 'target', 'status'];
   const body = all.map((r) => [
     r.meta.name,
-    fmt(r.value),
+    fmtAgainst(r.value, valueTarget(r)),
     r.meta.unit,
-    r.ratio === undefined ? '—' : `${fmt(r.ratio)}×`,
+    r.ratio === undefined ? '—' : `${fmtAgainst(r.ratio, ratioTarget(r))}×`,
     targetText(r.meta.target),
     status(r).replaceAll('*', ''),
   ]);
@@ -134,10 +159,10 @@ export function benchmarksMarkdown(all: Row[], machine: Machine, load: string): 
       [
         '',
         `\`${r.meta.name}\``,
-        fmt(r.value),
+        fmtAgainst(r.value, valueTarget(r)),
         r.meta.unit,
         r.meta.floor === undefined ? '—' : `\`${r.meta.floor}\``,
-        r.ratio === undefined ? '—' : `${fmt(r.ratio)}×`,
+        r.ratio === undefined ? '—' : `${fmtAgainst(r.ratio, ratioTarget(r))}×`,
         targetText(r.meta.target),
         status(r),
         '',
@@ -155,8 +180,8 @@ export function benchmarksMarkdown(all: Row[], machine: Machine, load: string): 
   if (missed.length === 0) lines.push('All targets met.');
   for (const r of missed) {
     const measured = r.meta.target?.relative
-      ? `${fmt(r.ratio)}× its floor (${withUnit(r.value, r.meta.unit)})`
-      : withUnit(r.value, r.meta.unit);
+      ? `${fmtAgainst(r.ratio, ratioTarget(r))}× its floor (${withUnit(r.value, r.meta.unit)})`
+      : withUnit(r.value, r.meta.unit, valueTarget(r));
     lines.push(
       `- \`${r.meta.name}\` missed its target (${targetText(r.meta.target)}): measured ${measured}.`,
     );
