@@ -61,7 +61,6 @@ export function rankKey(task: RankTask, today: string): RankKey {
   return keyAt(task, toDayNumber(today, 'today'));
 }
 
-/** rankKey with today already turned into a day number (done once per ranking, not per task). */
 /**
  * late_on dates as day numbers, each distinct date parsed once: a list of thousands of tasks
  * holds a few dozen dates, and parsing one per task was most of the ranking's time.
@@ -78,6 +77,7 @@ function dayNumbers(): (date: string) => number {
   };
 }
 
+/** rankKey with today already turned into a day number (done once per ranking, not per task). */
 function keyAt(
   task: RankTask,
   todayNumber: number,

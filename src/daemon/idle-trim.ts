@@ -3,8 +3,8 @@
 // and fragmented, and the store's caches full; none of that shrinks by itself while the daemon
 // waits (measured: 172 MB RSS unchanged 35 s after 112,000 ops written over the socket). When
 // no change has been committed for `idleMs` and the heap has grown by `growthBytes` since the
-// last trim, this drops the store's caches (SqliteStore.releaseMemory) and runs one full,
-// compacting garbage collection, which moves live objects off fragmented pages so that V8
+// last trim, this drops the store's caches (SqliteStore.releaseMemory) and runs two full,
+// compacting garbage collections, which move live objects off fragmented pages so that V8
 // can release them. Small work (a CLI call now and then) never pays for it: the heap does not
 // grow that much.
 

@@ -12,7 +12,7 @@
 // once if a hub that no longer says so refuses it (a hub downgraded under a running device).
 
 import { createRequire } from 'node:module';
-import type { Agent, Agent as UndiciAgent, Dispatcher, request as undiciRequest } from 'undici';
+import type { Agent, Dispatcher, request as undiciRequest } from 'undici';
 import type { z } from 'zod';
 import { isLoopbackHost } from '../auth/url-policy.js';
 import { HephError, type ErrorCode } from '../core/errors.js';
@@ -229,8 +229,8 @@ export class HubClient implements SyncTransport {
     this.http ??= Promise.resolve().then(() => {
       const request = lightRequest as unknown as typeof undiciRequest;
       if (this.opts.dispatcher) return { request, dispatcher: this.opts.dispatcher };
-      const Agent = requireCjs('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
-      this.own = new Agent({ connectTimeout: this.timeoutMs, keepAliveTimeout: 10_000 });
+      const AgentClass = requireCjs('undici/lib/dispatcher/agent.js') as typeof Agent;
+      this.own = new AgentClass({ connectTimeout: this.timeoutMs, keepAliveTimeout: 10_000 });
       return { request, dispatcher: this.own };
     });
     return this.http;

@@ -35,7 +35,9 @@ export async function next(cli: Cli, a: Args): Promise<Output> {
     data = await cli.call('next', { ...params, form: 'rows' });
   } catch (e) {
     // A daemon from before the row form (not restarted since an upgrade) refuses the field.
-    if (!(e instanceof HephError) || !/^form: unknown parameter/.test(e.message)) throw e;
+    if (!(e instanceof HephError && e.code === 'invalid_params' && e.details.field === 'form')) {
+      throw e;
+    }
     return { kind: 'tasks', data: await cli.call('next', params), empty };
   }
   const r = rec(data);

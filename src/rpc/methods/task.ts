@@ -178,7 +178,8 @@ export function taskMethods(s: Services) {
       handler: (p) => {
         const { form, ...opts } = p;
         const r = s.model.next(defined(opts));
-        const coming = r.coming ? { coming: short(r.coming) } : {};
+        // `coming` (present, possibly null, when nothing is actionable) with its short id.
+        const coming = 'coming' in r ? { coming: r.coming && short(r.coming) } : {};
         if (form !== 'rows') return { ...shortList(r), ...coming };
         const ids = shortIds(
           s.store,
@@ -188,7 +189,6 @@ export function taskMethods(s: Services) {
           today: r.today,
           columns: TASK_ROW_COLUMNS,
           rows: r.tasks.map((t) => taskRow(t, ids.get(t.id) ?? t.id)),
-          ...('coming' in r && { coming: r.coming }),
           ...coming,
         };
       },
