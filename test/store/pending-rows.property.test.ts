@@ -204,6 +204,17 @@ describe('node rows left pending between applied pages (property)', () => {
             }
             expect(materializedTables(sub.store)).toEqual(materializedTables(ref.store));
             expect(sub.store.digest()).toBe(ref.store.digest());
+            // Not only agreement: every op the makers wrote is in the log once, and nothing else
+            // but the local writes made here (under sub's own origin).
+            const sorted = (ids: string[]) => [...ids].sort();
+            const own = `-${sub.store.origin}`;
+            expect(
+              sorted(
+                allOps(sub.store)
+                  .map((o) => o.id)
+                  .filter((id) => !id.endsWith(own)),
+              ),
+            ).toEqual(sorted([...new Set(union.map((o) => o.id))]));
             sub.reopen();
             expect(materializedTables(sub.store)).toEqual(materializedTables(ref.store));
           } finally {

@@ -13,7 +13,7 @@ import {
 import * as net from 'node:net';
 import type Database from 'better-sqlite3';
 import { ROWS_PENDING_KEY } from '../../src/store/sqlite-store.js';
-import { openSpoke, startProxy, startTestHub, type Spoke } from './helpers.js';
+import { opIds, openSpoke, startProxy, startTestHub, type Spoke } from './helpers.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -139,6 +139,13 @@ describe('SyncService', () => {
         .prepare('SELECT value FROM meta WHERE key = ?')
         .pluck()
         .get(ROWS_PENDING_KEY);
+    // a's tasks by title: each of b's once, nothing doubled or dropped.
+    const titles = (): string[] =>
+      a.store
+        .listNodes({ scope: 'all', limit: 100 })
+        .filter((n) => n.kind === 'task')
+        .map((n) => n.title)
+        .sort();
     const bSvc = service(b, hub.url, []);
     bSvc.loop.start();
     b.store.createNode({ kind: 'task', title: 'first' });
@@ -152,6 +159,8 @@ describe('SyncService', () => {
     // A run pulls the first page.
     await svc.now();
     expect(a.store.opCount()).toBe(b.store.opCount());
+    expect(opIds(a.store)).toEqual(opIds(b.store));
+    expect(titles()).toEqual(['first']);
     expect(pending()).toBeUndefined();
     // The long-poll then takes b's next change: its rows are written when the poll's page is
     // the last (the rest of the poll runs in the same turn as the page's commit).
@@ -165,6 +174,8 @@ describe('SyncService', () => {
     await bSvc.now();
     await applied;
     expect(a.store.opCount()).toBe(b.store.opCount());
+    expect(opIds(a.store)).toEqual(opIds(b.store));
+    expect(titles()).toEqual(['first', 'second']);
     expect(pending()).toBeUndefined();
   });
 
