@@ -51,7 +51,8 @@ export function optInt(a: Args, key: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) {
-    throw new HephError('invalid_params', `--${key} must be a positive whole number`, {
+    const option = key.length === 1 ? `-${key}` : `--${key}`;
+    throw new HephError('invalid_params', `${option} must be a positive whole number`, {
       field: key,
     });
   }

@@ -1,7 +1,7 @@
 // `heph next` asks the daemon for the row form; a daemon from before it (not restarted since an
 // upgrade) refuses the parameter, and the CLI asks again for the object form. The refusal here is
 // made as such a daemon makes it: its `next` params schema (no `form`) through the registry's
-// own parameter check, over the wire's error encoding.
+// own parameter check, over the wire's error encoding. Also: -n refused before anything is asked.
 
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
@@ -81,5 +81,15 @@ describe('heph next against a daemon without the row form', () => {
         tasks: [{ short_id: 'y6z7a', title: 'Pay rent', attention: 'red' }],
       },
     });
+  });
+});
+
+describe('heph next -n', () => {
+  it('names the option as typed when its value is not a positive whole number', async () => {
+    const { cli, calls } = cliAgainst(oldDaemon);
+    for (const n of [0, 'abc', 1.5]) {
+      await expect(next(cli, { n })).rejects.toThrow(/^-n must be a positive whole number$/);
+    }
+    expect(calls).toEqual([]);
   });
 });
