@@ -15,6 +15,7 @@ import { median, nowMs, percentile, perSecond, medianIfShort } from './stats.js'
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
 import { hephdNodeFlags } from '../src/config/node-flags.js';
 import { IDLE_TRIM_MS } from '../src/daemon/idle-trim.js';
+import { prepareWriteFloor, startWriteFloor } from './write-floor.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
 const IN_FLIGHT = 100;
@@ -41,8 +42,18 @@ export const daemonFigures: FigureMeta[] = [
     description: '99th percentile of the same node.get round trips',
   },
   {
+    name: 'rpc_write_floor_per_s',
+    unit: 'calls/s',
+    description:
+      'The floor of rpc_write_per_s: the same calls from the same client to a server that only ' +
+      'writes the rows of one task.create (its ops, two node rows, a link) under new ids into a ' +
+      "heph database with hephd's pragmas and indexes, one transaction per call, and replies as " +
+      'large (bench/write-floor.ts)',
+  },
+  {
     name: 'rpc_write_per_s',
     unit: 'calls/s',
+    floor: 'rpc_write_floor_per_s',
     target: { op: '>=', value: 3000 },
     description:
       'Sequential task.create calls (one in flight, each its own transaction: the task, its ' +
@@ -267,7 +278,7 @@ async function readLatency(ctx: BenchContext, c: RpcClient, ids: string[]) {
   );
 }
 
-async function writeRate(ctx: BenchContext, c: RpcClient): Promise<number> {
+async function writeRate(ctx: BenchContext, c: RpcClient, label = 'write'): Promise<number> {
   const calls = ctx.size(5_000, 500);
   let n = 0;
   const create = () => c.call('task.create', { title: `Bench task ${n++}` });
@@ -279,9 +290,25 @@ async function writeRate(ctx: BenchContext, c: RpcClient): Promise<number> {
       const ms = nowMs() - t0;
       return { ms, value: perSecond(calls, ms) };
     },
-    (s, attempt) => ctx.progress(`write run ${attempt}: ${s.value.toFixed(0)} task.create/s`),
+    (s, attempt) => ctx.progress(`${label} run ${attempt}: ${s.value.toFixed(0)} task.create/s`),
   );
   return best.value;
+}
+
+/** rpc_write_per_s's calls against the write floor's server (bench/write-floor.ts). */
+async function writeFloor(ctx: BenchContext, dir: string): Promise<number> {
+  const server = await startWriteFloor(join(dir, 'write-floor.sock'), prepareWriteFloor(dir));
+  spawned.add(server);
+  server.once('exit', () => spawned.delete(server));
+  const c = await connect(join(dir, 'write-floor.sock'));
+  try {
+    return await writeRate(ctx, c, 'write floor');
+  } finally {
+    await c.close();
+    const gone = once(server, 'exit');
+    server.kill('SIGTERM');
+    await gone;
+  }
 }
 
 async function pipelinedReads(ctx: BenchContext, c: RpcClient, ids: string[]): Promise<number> {
@@ -374,6 +401,7 @@ export const daemon: BenchModule = {
       const read = await readLatency(ctx, c, ids);
       const pipelinedPerS = await pipelinedReads(ctx, c, ids);
       const writePerS = await writeRate(ctx, c);
+      const writeFloorPerS = await writeFloor(ctx, dir);
 
       const ops = await fillTo(ctx, c, ctx.size(100_000, 10_000));
       await sleep(200);
@@ -390,6 +418,7 @@ export const daemon: BenchModule = {
         rpc_read_p50_us: read.value,
         rpc_read_p99_us: read.p99,
         rpc_write_per_s: writePerS,
+        rpc_write_floor_per_s: writeFloorPerS,
         rpc_pipelined_per_s: pipelinedPerS,
         restart_after_kill_ms: restartMs,
         daemon_rss_floor_mb: floorMb,
