@@ -225,6 +225,9 @@ describe('node rows left pending between applied pages (property)', () => {
       { seed: SEED, numRuns: RUNS },
     );
     console.log(`pending rows property: seed ${SEED}, ${RUNS} runs, ${fails} with a failed page`);
+    // The runs covered pages that fail and roll back over rows others left pending (about four
+    // runs in ten have one; a short run asked for by HEPH_PROPERTY_RUNS may have none).
+    if (RUNS >= 20) expect(fails).toBeGreaterThan(0);
   }, 240_000);
 });
 
