@@ -96,15 +96,24 @@ export async function startSocketServer<C extends RpcContext>(
       reject(isErrno(e, 'EADDRINUSE') ? alreadyRunning(socketPath) : e);
     };
     server.once('error', onError);
-    server.listen({ path: socketPath, backlog: 1024 }, () => {
-      server.off('error', onError);
-      resolve();
-    });
+    // The socket file is made by the bind inside listen(), synchronously: under this umask it is
+    // born 0600, so it is never reachable by others, nor changed after a client first connects.
+    const umask = process.umask(0o177);
+    try {
+      server.listen({ path: socketPath, backlog: 1024 }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    } finally {
+      process.umask(umask);
+    }
   });
   let ino: number;
   try {
-    await chmod(socketPath, 0o600);
-    ino = (await lstat(socketPath)).ino;
+    const st = await lstat(socketPath);
+    // Where the platform does not apply the umask to sockets.
+    if ((st.mode & 0o777) !== 0o600) await chmod(socketPath, 0o600);
+    ino = st.ino;
   } catch (e) {
     server.close();
     throw new HephError('io', `cannot secure socket ${socketPath}: ${String(e)}`, {

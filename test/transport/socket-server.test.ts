@@ -81,6 +81,22 @@ describe('socket files and directories', () => {
     expect(c.json(0)).toEqual({ jsonrpc: '2.0', result: { value: 'hi' }, id: 1 });
   });
 
+  it('makes the socket 0600 as it binds it (never changed after), and gives the umask back', async () => {
+    const mine = process.umask(0o002); // a group-writable umask: a plain bind would make 0775
+    try {
+      const { sock } = await serve();
+      expect(process.umask(0o002)).toBe(0o002);
+      const st = await stat(sock, { bigint: true });
+      expect(Number(st.mode & 0o777n)).toBe(0o600);
+      // Nothing touched the inode after the bind (a chmod would have moved its ctime): a client
+      // that connects as soon as the file is there finds it as it stays. ext4 and tmpfs report
+      // the birth time; a filesystem without it reports 0.
+      if (st.birthtimeNs > 0n) expect(st.ctimeNs).toBe(st.birthtimeNs);
+    } finally {
+      process.umask(mine);
+    }
+  });
+
   it('refuses a group/world-accessible directory and says how to fix it', async () => {
     const d = path.join(dir, 'open');
     await mkdir(d, { mode: 0o755 });
