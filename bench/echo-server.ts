@@ -2,7 +2,7 @@
 // client and server are two processes, like the CLI and the daemon. Writes "ready" on stdout
 // once listening; exits when stdin closes or on SIGTERM.
 
-import { createServer } from 'node:net';
+import { serveLines } from './line-server.js';
 
 const socketPath = process.argv[2];
 if (socketPath === undefined) {
@@ -10,20 +10,7 @@ if (socketPath === undefined) {
   process.exit(2);
 }
 
-const server = createServer((socket) => {
-  let pending = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    pending += chunk;
-    let nl = pending.indexOf('\n');
-    while (nl !== -1) {
-      socket.write(pending.slice(0, nl + 1));
-      pending = pending.slice(nl + 1);
-      nl = pending.indexOf('\n');
-    }
-  });
-  socket.on('error', () => socket.destroy());
-});
+const server = serveLines((line) => line);
 
 function stop(): void {
   server.close(() => process.exit(0));

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { ulidFactory } from '../src/core/ulid-factory.js';
 import { seededRandom } from '../src/ports/random.js';
 import { medianIfShort, medianOf, median, nowMs, perSecond } from './stats.js';
+import { startReady } from './line-server.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
 
 const BATCH = 1000;
@@ -123,21 +124,9 @@ async function rawInsert(ctx: BenchContext, sync: 'NORMAL' | 'FULL'): Promise<nu
   return best.value;
 }
 
-async function startEchoServer(socketPath: string): Promise<ChildProcess> {
+function startEchoServer(socketPath: string): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('./echo-server.js', import.meta.url));
-  const child = spawn(process.execPath, [script, socketPath], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`echo server exited early (code ${code})`)));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      if (d.includes('ready')) resolve();
-    });
-  });
-  await ready;
-  return child;
+  return startReady('echo server', script, [socketPath]);
 }
 
 /** A client that sends one line and waits for its echo. */

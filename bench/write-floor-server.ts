@@ -9,9 +9,9 @@
 // once listening; exits on SIGTERM or when stdin closes.
 
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import { monotonicFactory } from 'ulid';
+import { serveLines } from './line-server.js';
 import type { WriteTemplate } from './write-floor.js';
 
 const [socketPath, dbPath, templatePath] = process.argv.slice(2);
@@ -85,25 +85,11 @@ function idleCheckpoint(): void {
   idle = setTimeout(() => db.pragma('wal_checkpoint(PASSIVE)'), 1000).unref();
 }
 
-const server = createServer((socket) => {
-  let pending = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    pending += chunk;
-    let nl = pending.indexOf('\n');
-    while (nl !== -1) {
-      const req = JSON.parse(pending.slice(0, nl)) as {
-        id: number;
-        params: { title: string };
-      };
-      pending = pending.slice(nl + 1);
-      const result = write(req.params.title);
-      idleCheckpoint();
-      socket.write(`{"jsonrpc":"2.0","id":${JSON.stringify(req.id)},"result":${result}}\n`);
-      nl = pending.indexOf('\n');
-    }
-  });
-  socket.on('error', () => socket.destroy());
+const server = serveLines((line) => {
+  const req = JSON.parse(line) as { id: number; params: { title: string } };
+  const result = write(req.params.title);
+  idleCheckpoint();
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(req.id)},"result":${result}}\n`;
 });
 
 function stop(): void {

@@ -6,7 +6,7 @@
 // hephd's pragmas read from the store's own connection. The client is the one rpc_write_per_s
 // uses, so the figure is the same calls with heph's reading, checking and computing taken away.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { Model } from '../src/model/model.js';
 import { systemClock } from '../src/ports/clock.js';
 import { seededRandom } from '../src/ports/random.js';
 import { openStore } from '../src/store/open-store.js';
+import { startReady } from './line-server.js';
 
 export interface WriteTemplate {
   pragmas: string[];
@@ -82,23 +83,15 @@ export function prepareWriteFloor(dir: string): { db: string; template: string }
 }
 
 /** Starts the floor's server on `socket`, with hephd's node flags; resolves once it listens. */
-export async function startWriteFloor(
+export function startWriteFloor(
   socket: string,
   files: { db: string; template: string },
   script = fileURLToPath(new URL('./write-floor-server.js', import.meta.url)),
 ): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [...hephdNodeFlags('local'), script, socket, files.db, files.template],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+  return startReady(
+    'write floor',
+    script,
+    [socket, files.db, files.template],
+    [...hephdNodeFlags('local')],
   );
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`write floor exited early (code ${code})`)));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      if (d.includes('ready')) resolve();
-    });
-  });
-  return child;
 }
