@@ -6,6 +6,7 @@ import type { Services } from './context.js';
 import { withShortIds } from './node.js';
 import { NodeRef, resolveRef, shortIds } from './refs.js';
 import { TASK_ROW_COLUMNS, taskRow } from '../../protocol/task-rows.js';
+import { taskSummary } from '../../model/views.js';
 import {
   BaseVersion,
   Attention,
@@ -177,10 +178,14 @@ export function taskMethods(s: Services) {
       ]),
       handler: (p) => {
         const { form, ...opts } = p;
-        const r = s.model.next(defined(opts));
-        // `coming` (present, possibly null, when nothing is actionable) with its short id.
-        const coming = 'coming' in r ? { coming: r.coming && short(r.coming) } : {};
-        if (form !== 'rows') return { ...shortList(r), ...coming };
+        if (form !== 'rows') {
+          const r = s.model.next(defined(opts));
+          // `coming` (present, possibly null, when nothing is actionable) with its short id.
+          const coming = 'coming' in r ? { coming: r.coming && short(r.coming) } : {};
+          return { ...shortList(r), ...coming };
+        }
+        // Rows straight from the ranked tasks: no summary objects made only to be copied.
+        const r = s.model.nextTasks(defined(opts));
         const ids = shortIds(
           s.store,
           r.tasks.map((t) => t.id),
@@ -189,7 +194,7 @@ export function taskMethods(s: Services) {
           today: r.today,
           columns: TASK_ROW_COLUMNS,
           rows: r.tasks.map((t) => taskRow(t, ids.get(t.id) ?? t.id)),
-          ...coming,
+          ...(r.coming !== undefined && { coming: r.coming && short(taskSummary(r.coming)) }),
         };
       },
     }),
