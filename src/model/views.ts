@@ -71,24 +71,21 @@ const RANK_ORDER_SQL = `CASE WHEN late_on < @today THEN late_on END IS NULL,
   CASE WHEN late_on < @today THEN late_on END,
   CASE attention WHEN 'red' THEN 0 WHEN 'orange' THEN 1 ELSE 2 END, created_ms, id`;
 
-// What "next" can show, and no more: the first @top candidates in rank order (those that are
-// not red), and every red candidate (red tasks are never cut). Both parts find ids in the
-// covering index (the first keeps @top of them in SQLite's sorter; the reds are found by state
-// and attention, the index's own columns: a state is NULL or 'outstanding' for a candidate), and
-// only the rows returned are read from the table, whose rows are large. So a call allocates and
-// reads in proportion to what it returns, not to the candidates: core/rank then ranks these rows
-// exactly as it would rank all of them (the best @top of all candidates are among them, and so
-// is every red one).
-const SELECT_SHOWABLE = `SELECT id, state, attention, do_date, late_on, recurrence, created_ms,
-  deleted, title FROM nodes
-  WHERE id IN (SELECT id FROM nodes WHERE ${CANDIDATE} ORDER BY ${RANK_ORDER_SQL} LIMIT @top)
-    AND coalesce(attention, 'white') != 'red'
+// What "next" can show, and no more (exported for its query plan's test): the first @top candidates in rank order (those that are
+// not red), and every red candidate (red tasks are never cut). All of it is read from the
+// covering index, never from the table's rows: the first part keeps @top rows in SQLite's
+// sorter; the reds are found by state and attention, the index's own columns (a candidate's
+// state is NULL or 'outstanding'). So a call reads and allocates in proportion to what it
+// returns, not to the candidates: core/rank then ranks these rows exactly as it would rank all
+// of them (the best @top of all candidates are among them, and so is every red one).
+const SHOWN_COLUMNS =
+  'id, state, attention, do_date, late_on, recurrence, created_ms, deleted, title';
+export const SELECT_SHOWABLE = `SELECT * FROM (SELECT ${SHOWN_COLUMNS} FROM nodes WHERE ${CANDIDATE}
+    ORDER BY ${RANK_ORDER_SQL} LIMIT @top) WHERE coalesce(attention, 'white') != 'red'
   UNION ALL
-  SELECT id, state, attention, do_date, late_on, recurrence, created_ms, deleted, title
-  FROM nodes WHERE id IN (
-    SELECT id FROM nodes WHERE ${CANDIDATE} AND state IS NULL AND attention = 'red'
-    UNION ALL
-    SELECT id FROM nodes WHERE ${CANDIDATE} AND state = 'outstanding' AND attention = 'red')`;
+  SELECT ${SHOWN_COLUMNS} FROM nodes WHERE ${CANDIDATE} AND state IS NULL AND attention = 'red'
+  UNION ALL
+  SELECT ${SHOWN_COLUMNS} FROM nodes WHERE ${CANDIDATE} AND state = 'outstanding' AND attention = 'red'`;
 // When nothing is next: the first task whose do date is still ahead (the same candidates).
 const SELECT_COMING = `SELECT id, state, attention, do_date, late_on, recurrence, created_ms, deleted,
   title FROM nodes WHERE kind = 'task' AND deleted = 0
