@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_NEXT_LIMIT, isActionable, rankNext, type RankTask } from '../../src/core/rank.js';
 import type { Attention, TaskState } from '../../src/core/fields.js';
-import type { TaskListResult, TaskSummary } from '../../src/model/types.js';
+import type { TaskListResult } from '../../src/model/types.js';
+import { taskSummary } from '../../src/model/views.js';
 import { openTestModel, TODAY, type TestModel } from './helpers.js';
 
 const SEED = Number(process.env.HEPH_PROPERTY_SEED ?? 20261219);
@@ -46,21 +47,10 @@ function allTasks(h: TestModel): Row[] {
   }));
 }
 
-const summary = (t: Row): TaskSummary => ({
-  id: t.id,
-  title: t.title,
-  state: t.state,
-  attention: t.attention,
-  do_date: t.do_date,
-  late_on: t.late_on,
-  recurrence: t.recurrence,
-  created: new Date(t.created_ms).toISOString(),
-});
-
 /** What `next` answered before: core/rank over every task; `coming` when nothing is next. */
 function expected(h: TestModel, today: string, limit: number): TaskListResult {
   const all = allTasks(h);
-  const tasks = rankNext(all, today, limit).map(summary);
+  const tasks = rankNext(all, today, limit).map(taskSummary);
   if (all.some((t) => isActionable(t, today))) return { today, tasks };
   const ahead = all
     .filter(
@@ -77,7 +67,7 @@ function expected(h: TestModel, today: string, limit: number): TaskListResult {
         a.created_ms - b.created_ms ||
         (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
     );
-  return { today, tasks, coming: ahead[0] === undefined ? null : summary(ahead[0]) };
+  return { today, tasks, coming: ahead[0] === undefined ? null : taskSummary(ahead[0]) };
 }
 
 let h: TestModel;
