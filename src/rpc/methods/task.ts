@@ -178,23 +178,27 @@ export function taskMethods(s: Services) {
       ]),
       handler: (p) => {
         const { form, ...opts } = p;
-        if (form !== 'rows') {
-          const r = s.model.next(defined(opts));
-          // `coming` (present, possibly null, when nothing is actionable) with its short id.
-          const coming = 'coming' in r ? { coming: r.coming && short(r.coming) } : {};
-          return { ...shortList(r), ...coming };
-        }
-        // Rows straight from the ranked tasks: no summary objects made only to be copied.
+        // Each form straight from the ranked tasks: no summary made only to be copied.
         const r = s.model.nextTasks(defined(opts));
         const ids = shortIds(
           s.store,
           r.tasks.map((t) => t.id),
         );
+        const shortOf = (id: string) => ids.get(id) ?? id;
+        // `coming` (present, possibly null, when nothing is actionable) with its short id.
+        const coming =
+          r.coming === undefined ? {} : { coming: r.coming && short(taskSummary(r.coming)) };
+        if (form !== 'rows') {
+          const tasks = r.tasks.map((t) =>
+            Object.assign(taskSummary(t), { short_id: shortOf(t.id) }),
+          );
+          return { today: r.today, tasks, ...coming };
+        }
         return {
           today: r.today,
           columns: TASK_ROW_COLUMNS,
-          rows: r.tasks.map((t) => taskRow(t, ids.get(t.id) ?? t.id)),
-          ...(r.coming !== undefined && { coming: r.coming && short(taskSummary(r.coming)) }),
+          rows: r.tasks.map((t) => taskRow(t, shortOf(t.id))),
+          ...coming,
         };
       },
     }),
