@@ -71,13 +71,14 @@ const RANK_ORDER_SQL = `CASE WHEN late_on < @today THEN late_on END IS NULL,
   CASE WHEN late_on < @today THEN late_on END,
   CASE attention WHEN 'red' THEN 0 WHEN 'orange' THEN 1 ELSE 2 END, created_ms, id`;
 
-// What "next" can show, and no more (exported for its query plan's test): the first @top candidates in rank order (those that are
+// What "next" can show, and no more: the first @top candidates in rank order (those that are
 // not red), and every red candidate (red tasks are never cut). All of it is read from the
 // covering index, never from the table's rows: the first part keeps @top rows in SQLite's
 // sorter; the reds are found by state and attention, the index's own columns (a candidate's
 // state is NULL or 'outstanding'). So a call reads and allocates in proportion to what it
 // returns, not to the candidates: core/rank then ranks these rows exactly as it would rank all
-// of them (the best @top of all candidates are among them, and so is every red one).
+// of them (the best @top of all candidates are among them, and so is every red one). Exported
+// for the test of its query plan.
 const SHOWN_COLUMNS =
   'id, state, attention, do_date, late_on, recurrence, created_ms, deleted, title';
 export const SELECT_SHOWABLE = `SELECT * FROM (SELECT ${SHOWN_COLUMNS} FROM nodes WHERE ${CANDIDATE}
