@@ -66,8 +66,8 @@ CREATE INDEX nodes_kind ON nodes (kind, deleted) WHERE kind != 'doc';
 CREATE INDEX nodes_title ON nodes (trim(title) COLLATE NOCASE);
 CREATE INDEX nodes_conflicts ON nodes (id) WHERE conflicts > 0;
 -- The candidates for "what is next" (model/views.ts repeats this WHERE word for word). It holds
--- every column ranking reads, so listing the candidates reads no table row.
-CREATE INDEX nodes_next_candidates ON nodes (kind, deleted, state, attention, do_date, late_on, created_ms)
+-- every column ranking reads and every one `next` shows, so `next` reads no table row.
+CREATE INDEX nodes_next_candidates ON nodes (kind, deleted, state, attention, do_date, late_on, created_ms, title, recurrence)
   WHERE kind = 'task' AND deleted = 0 AND coalesce(state, 'outstanding') = 'outstanding'
     AND coalesce(attention, 'white') != 'blue';
 -- Short ids: the CLI shows and accepts a ULID's shortest unique suffix of at least 6 characters.

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { firstCall, spawnDaemon } from './daemon.js';
+import { daemonCpuPerCallMs, firstCall, spawnDaemon } from './daemon.js';
 import { median, nowMs, percentile } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
 
@@ -54,6 +54,14 @@ export const cliFigures: FigureMeta[] = [
     description:
       'the widest interquartile range (p75 − p25) of the four series above: how much one run ' +
       'varies',
+  },
+  {
+    name: 'daemon_next_cpu_ms',
+    unit: 'ms',
+    description:
+      "The daemon's own CPU per `next` in the row form `heph next` asks for, on the same " +
+      '10,000 tasks (1,600+ shown: red tasks are never cut): user and system time read from ' +
+      '/proc around 100 sequential calls on one connection, after 5 of warm-up (Linux only)',
   },
 ];
 
@@ -109,6 +117,8 @@ export const cli: BenchModule = {
     try {
       (await firstCall(daemon)).close().catch(() => undefined);
       await fill(ctx, daemon.socket, ctx.size(10_000, 500));
+      const nextCpu = await daemonCpuPerCallMs(daemon, 'next', { form: 'rows' }, ctx.size(100, 10));
+      if (nextCpu !== undefined) ctx.progress(`daemon CPU per next: ${nextCpu.toFixed(2)} ms`);
       const names = Object.keys(COMMANDS) as Name[];
       const series: Record<Name | 'node', number[]> = { node: [], next: [], add: [], status: [] };
       const round = async (keep: boolean) => {
@@ -134,6 +144,7 @@ export const cli: BenchModule = {
         );
       }
       out.cli_spread_ms = spread;
+      if (nextCpu !== undefined) out.daemon_next_cpu_ms = nextCpu;
       return out;
     } finally {
       await daemon.stop();

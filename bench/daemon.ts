@@ -206,6 +206,43 @@ async function rssFloorMb(dir: string): Promise<number> {
   }
 }
 
+/**
+ * The CPU time (user and system) a process has used so far, in ms, from /proc/<pid>/stat
+ * (Linux), or undefined where there is none. Fields 14 and 15 are in clock ticks (CLK_TCK).
+ */
+function cpuMs(pid: number, ticksPerS: number): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After the command name (in parentheses, which may hold spaces) come fields 3, 4, ...
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerS;
+}
+
+/**
+ * The daemon's own CPU per call of `method` (sequential calls on one connection, after 5 of
+ * warm-up), read from /proc around them: what the call costs the daemon, apart from the client
+ * and from the wait for a core on a loaded machine. Undefined where /proc is not there.
+ */
+export async function daemonCpuPerCallMs(
+  d: Running,
+  method: string,
+  params: Record<string, unknown>,
+  calls: number,
+): Promise<number | undefined> {
+  const pid = d.child.pid!;
+  const ticks = Number((await run('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
+  const c = await connect(d.socket);
+  try {
+    for (let i = 0; i < 5; i++) await c.call(method, params);
+    const before = cpuMs(pid, ticks);
+    for (let i = 0; i < calls; i++) await c.call(method, params);
+    const after = cpuMs(pid, ticks);
+    return before === undefined || after === undefined ? undefined : (after - before) / calls;
+  } finally {
+    await c.close();
+  }
+}
+
 async function rssMb(pid: number): Promise<number> {
   if (process.platform === 'linux') {
     const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -51,7 +51,7 @@ import type {
   ViewResult,
 } from './types.js';
 import { checkDate } from './validate.js';
-import { list, next, view, viewList } from './views.js';
+import { list, next, nextTasks, view, viewList, type NextTasks } from './views.js';
 
 export type * from './types.js';
 
@@ -197,6 +197,11 @@ export class Model {
 
   next(opts?: { limit?: number; today?: string }): TaskListResult {
     return next(this.ctx, opts);
+  }
+
+  /** `next` as task rows, for a caller that builds its own form of them (the row form). */
+  nextTasks(opts?: { limit?: number; today?: string }): NextTasks {
+    return nextTasks(this.ctx, opts);
   }
 
   list(opts?: { filter?: ListFilter; today?: string }): TaskListResult {

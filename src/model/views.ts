@@ -1,8 +1,8 @@
 // Task lists: "what is next", filtered lists and the named views. Task rows are read with one
 // SELECT on the nodes table (no per-task lookups) and ordered by core/rank, so a list over ten
-// thousand tasks costs one query and one sort. "What is next" reads only the columns ranking
-// needs, from a covering partial index over the candidates, and fetches titles for the few
-// tasks it returns.
+// thousand tasks costs one query and one sort. "What is next" reads only what it can show: the
+// best few candidates by an ORDER BY ... LIMIT over a covering partial index and the red ones
+// (never cut), so its cost follows what it returns, not how many tasks are candidates.
 
 import { ATTENTIONS, TASK_STATES, type Attention, type TaskState } from '../core/fields.js';
 import {
@@ -32,7 +32,7 @@ import {
 } from './validate.js';
 import { kindSql } from '../store/index-terms.js';
 
-interface TaskRow extends RankTask {
+export interface TaskRow extends RankTask {
   title: string;
   recurrence: string | null;
 }
@@ -53,30 +53,40 @@ type RawRow = [
 const SELECT_TASKS = `SELECT id, state, attention, do_date, late_on, recurrence, created_ms, deleted,
   title FROM nodes WHERE ${kindSql('', 'task')} AND deleted = 0`;
 
-/** The columns ranking reads. */
-type RankRow = [
-  id: string,
-  state: string | null,
-  attention: string | null,
-  do_date: string | null,
-  late_on: string | null,
-  created_ms: number,
-  deleted: number,
-];
-
-// The candidates for "next", narrowed in SQL; core/rank applies the same test again and does
-// all the ordering. The WHERE terms before the do_date test repeat the partial index
-// nodes_next_candidates word for word (SQLite only uses a partial index whose WHERE the query
-// contains), and the selected columns are all in that index, so no table row is read. The rows
-// come back as one JSON array: handing thousands of rows to JavaScript value by value costs
-// about twice as much as one string and JSON.parse.
-const SELECT_CANDIDATES = `SELECT json_group_array(
-    json_array(id, state, attention, do_date, late_on, created_ms, deleted))
-  FROM nodes WHERE kind = 'task' AND deleted = 0
+// The candidates for "next": what core/rank's isActionable keeps, narrowed in SQL. The terms
+// before the do_date test repeat the partial index nodes_next_candidates word for word (SQLite
+// only uses a partial index whose WHERE the query contains).
+const CANDIDATE = `kind = 'task' AND deleted = 0
   AND coalesce(state, 'outstanding') = 'outstanding' AND coalesce(attention, 'white') != 'blue'
-  AND (do_date IS NULL OR do_date <= ?)`;
-const SELECT_SHOWN = `SELECT id, title, recurrence FROM nodes
-  WHERE id IN (SELECT value FROM json_each(?))`;
+  AND (do_date IS NULL OR do_date <= @today)`;
+
+/**
+ * core/rank's RANK_ORDER in SQL, for the candidates as of @today: a late_on before today first,
+ * the earliest first (most days overdue; dates are YYYY-MM-DD, so text order is day order),
+ * then attention (red, orange, white), then the oldest, then the id. It only picks which
+ * candidates reach core/rank, which orders what is shown; the property test in
+ * test/model/next-rank.property.test.ts keeps the two equal.
+ */
+const RANK_ORDER_SQL = `CASE WHEN late_on < @today THEN late_on END IS NULL,
+  CASE WHEN late_on < @today THEN late_on END,
+  CASE attention WHEN 'red' THEN 0 WHEN 'orange' THEN 1 ELSE 2 END, created_ms, id`;
+
+// What "next" can show, and no more: the first @top candidates in rank order (those that are
+// not red), and every red candidate (red tasks are never cut). All of it is read from the
+// covering index, never from the table's rows: the first part keeps @top rows in SQLite's
+// sorter; the reds are found by state and attention, the index's own columns (a candidate's
+// state is NULL or 'outstanding'). So a call reads and allocates in proportion to what it
+// returns, not to the candidates: core/rank then ranks these rows exactly as it would rank all
+// of them (the best @top of all candidates are among them, and so is every red one). Exported
+// for the test of its query plan.
+const SHOWN_COLUMNS =
+  'id, state, attention, do_date, late_on, recurrence, created_ms, deleted, title';
+export const SELECT_SHOWABLE = `SELECT * FROM (SELECT ${SHOWN_COLUMNS} FROM nodes WHERE ${CANDIDATE}
+    ORDER BY ${RANK_ORDER_SQL} LIMIT @top) WHERE coalesce(attention, 'white') != 'red'
+  UNION ALL
+  SELECT ${SHOWN_COLUMNS} FROM nodes WHERE ${CANDIDATE} AND state IS NULL AND attention = 'red'
+  UNION ALL
+  SELECT ${SHOWN_COLUMNS} FROM nodes WHERE ${CANDIDATE} AND state = 'outstanding' AND attention = 'red'`;
 // When nothing is next: the first task whose do date is still ahead (the same candidates).
 const SELECT_COMING = `SELECT id, state, attention, do_date, late_on, recurrence, created_ms, deleted,
   title FROM nodes WHERE kind = 'task' AND deleted = 0
@@ -97,18 +107,6 @@ function toRow(r: RawRow): TaskRow {
   };
 }
 
-function toRankTask(r: RankRow): RankTask {
-  return {
-    id: r[0],
-    state: (r[1] ?? 'outstanding') as TaskState,
-    attention: (r[2] ?? 'white') as Attention,
-    do_date: r[3],
-    late_on: r[4],
-    created_ms: r[5],
-    deleted: r[6] === 1,
-  };
-}
-
 function readTasks(store: SqliteStore, sql: string, ...params: string[]): TaskRow[] {
   const rows = prepared(store, sql)
     .raw()
@@ -116,52 +114,53 @@ function readTasks(store: SqliteStore, sql: string, ...params: string[]): TaskRo
   return rows.map(toRow);
 }
 
-function summary(t: RankTask, title: string, recurrence: string | null): TaskSummary {
+/** A task row as the summary lists return. */
+export function taskSummary(t: TaskRow): TaskSummary {
   return {
     id: t.id,
-    title,
+    title: t.title,
     state: t.state,
     attention: t.attention,
     do_date: t.do_date,
     late_on: t.late_on,
-    recurrence,
+    recurrence: t.recurrence,
     created: new Date(t.created_ms).toISOString(),
   };
 }
-
-const fullSummary = (t: TaskRow): TaskSummary => summary(t, t.title, t.recurrence);
 
 function liveTasks(store: SqliteStore): TaskRow[] {
   return readTasks(store, SELECT_TASKS);
 }
 
-export function next(ctx: ModelContext, opts: unknown): TaskListResult {
+/** "What is next" as task rows (the fields a summary or a row form is made of). */
+export interface NextTasks {
+  today: string;
+  tasks: TaskRow[];
+  /** Present when nothing is next: the first task whose do date is ahead, or null. */
+  coming?: TaskRow | null;
+}
+
+export function nextTasks(ctx: ModelContext, opts: unknown): NextTasks {
   const o = checkObject(opts, 'params', ['limit', 'today']);
   const limit = o.limit === undefined ? DEFAULT_NEXT_LIMIT : checkInt(o.limit, 'limit', 0, 10_000);
   const today = ctx.today(o.today);
   const { store } = ctx;
-  // One read transaction, so the titles come from the same snapshot as the candidates.
-  let coming: TaskSummary | null | undefined;
-  const tasks = store.connection.transaction(() => {
-    const json = prepared(store, SELECT_CANDIDATES).pluck().get(today) as string;
-    const rows = JSON.parse(json) as RankRow[];
-    if (rows.length === 0) {
-      const first = readTasks(store, SELECT_COMING, today)[0];
-      coming = first === undefined ? null : fullSummary(first);
-      return [];
-    }
-    const ranked = rankNext(rows.map(toRankTask), today, limit);
-    if (ranked.length === 0) return [];
-    const shown = prepared(store, SELECT_SHOWN)
-      .raw()
-      .all(JSON.stringify(ranked.map((t) => t.id))) as [string, string, string | null][];
-    const text = new Map(shown.map((r) => [r[0], r]));
-    return ranked.map((t) => {
-      const r = text.get(t.id)!;
-      return summary(t, r[1], r[2]);
-    });
+  // At least one row past a limit of 0, so no rows means no candidates (then `coming` is read).
+  const params = { today, top: Math.max(limit, 1) };
+  // One read transaction, so `coming` is read from the same snapshot as the candidates.
+  return store.connection.transaction((): NextTasks => {
+    const rows = prepared(store, SELECT_SHOWABLE).raw().all(params) as RawRow[];
+    if (rows.length > 0) return { today, tasks: rankNext(rows.map(toRow), today, limit) };
+    const first = readTasks(store, SELECT_COMING, today)[0];
+    return { today, tasks: [], coming: first ?? null };
   })();
-  return coming === undefined ? { today, tasks } : { today, tasks, coming };
+}
+
+export function next(ctx: ModelContext, opts: unknown): TaskListResult {
+  const r = nextTasks(ctx, opts);
+  const tasks = r.tasks.map(taskSummary);
+  if (r.coming === undefined) return { today: r.today, tasks };
+  return { today: r.today, tasks, coming: r.coming && taskSummary(r.coming) };
 }
 
 const FILTER_KEYS = [
@@ -215,7 +214,7 @@ export function list(ctx: ModelContext, opts: unknown): TaskListResult {
       return p !== undefined && scope.has(p);
     });
   }
-  return { today, tasks: sortByRank(rows, today).map(fullSummary) };
+  return { today, tasks: sortByRank(rows, today).map(taskSummary) };
 }
 
 export function viewList(): ViewInfo[] {
@@ -228,6 +227,6 @@ export function view(ctx: ModelContext, name: unknown, today: unknown): ViewResu
   return {
     view: name,
     today: day,
-    tasks: applyView(liveTasks(ctx.store), name, day).map(fullSummary),
+    tasks: applyView(liveTasks(ctx.store), name, day).map(taskSummary),
   };
 }

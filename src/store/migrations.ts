@@ -178,4 +178,15 @@ CREATE INDEX nodes_kind ON nodes (kind, deleted) WHERE kind != 'doc';
 DROP INDEX links_src;
 `);
   },
+  // v11 → v12: the index of "what is next" candidates also holds each one's title and
+  // recurrence, so `next` reads the tasks it shows from the index alone; looking each one up in
+  // the table (whose rows are large: registers, extra fields) cost more than all the rest.
+  (db) => {
+    db.exec(`
+DROP INDEX nodes_next_candidates;
+CREATE INDEX nodes_next_candidates ON nodes (kind, deleted, state, attention, do_date, late_on, created_ms, title, recurrence)
+  WHERE kind = 'task' AND deleted = 0 AND coalesce(state, 'outstanding') = 'outstanding'
+    AND coalesce(attention, 'white') != 'blue';
+`);
+  },
 ];

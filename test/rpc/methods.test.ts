@@ -52,6 +52,47 @@ describe('daemon methods', () => {
     }
   });
 
+  it('next in rows holds what the object form holds, in its order, for any limit', async () => {
+    const specs = [
+      { title: 'Late white', late_on: '2026-11-20' },
+      { title: 'Red one', attention: 'red' },
+      { title: 'Orange', attention: 'orange', recurrence: 'FREQ=WEEKLY', do_date: '2026-11-21' },
+      { title: 'Red late', attention: 'red', late_on: '2026-11-21' },
+      { title: 'White' },
+      { title: 'Red two', attention: 'red' },
+      { title: 'Not yet', attention: 'red', do_date: '2026-12-01' },
+    ];
+    const ids: string[] = [];
+    for (const p of specs) ids.push((await env.call('task.create', p)).result.task.id);
+    const same = async (params: Record<string, unknown>) => {
+      const objects = (await env.call('next', params)).result;
+      const rows = (await env.call('next', { ...params, form: 'rows' })).result;
+      expect(rows.rows).toEqual(
+        objects.tasks.map((t: any) => [
+          t.short_id,
+          t.title,
+          t.state,
+          t.attention,
+          t.do_date,
+          t.late_on,
+          t.recurrence,
+        ]),
+      );
+      expect(rows.today).toBe(objects.today);
+      expect(rows.coming).toEqual(objects.coming);
+      return objects;
+    };
+    // Red tasks past the limit are kept.
+    expect((await same({ today: '2026-11-23', limit: 1 })).tasks).toHaveLength(4);
+    await same({ today: '2026-11-23', limit: 3 });
+    await same({ today: '2026-11-23' });
+    await same({ today: '2026-12-01' });
+    // Nothing next: both forms name the task that is coming.
+    for (const id of ids.slice(0, -1)) await env.call('task.drop', { id });
+    const none = await same({ today: '2026-11-23' });
+    expect(none).toMatchObject({ tasks: [], coming: { title: 'Not yet' } });
+  });
+
   it('runs a day of work through the methods', async () => {
     const added = await env.call('add', {
       text: 'Pay rent tomorrow !red #Home +bills every month',

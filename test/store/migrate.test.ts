@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { History } from '../../src/model/history.js';
 import { Model } from '../../src/model/model.js';
+import type { TaskListResult } from '../../src/model/types.js';
+import { SELECT_SHOWABLE } from '../../src/model/views.js';
 import { search } from '../../src/model/search.js';
 import { Undo } from '../../src/model/undo.js';
 import { wikiBacklinks } from '../../src/model/wiki.js';
@@ -86,7 +88,7 @@ function expectSchemaOfNew(fixture: string): void {
 describe('schema migrations', () => {
   it('has one migration per version step', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length + 1);
-    expect(SCHEMA_VERSION).toBe(11);
+    expect(SCHEMA_VERSION).toBe(12);
   });
 
   it('upgrades a version 1 file: data intact, search and backlinks work', () => {
@@ -514,5 +516,77 @@ describe('a device database of schema version 10 (docs in the index by kind, an 
 
   it('migrates to the same schema as a new database', () => {
     expectSchemaOfNew(V10);
+  });
+});
+
+describe('a device database of schema version 11 (the next candidates’ index without titles)', () => {
+  const V11 = fixturePath('store-v11');
+  const v11 = fixtureFacts<{
+    digest: string;
+    opCount: number;
+    tasks: string[];
+    next: TaskListResult[];
+  }>('store-v11');
+  // The cases test/fixtures/make-v11-store.ts recorded, in its order.
+  const cases = [
+    { today: '2026-12-05' },
+    { today: '2026-12-05', limit: 2 },
+    { today: '2026-12-05', limit: 0 },
+    { today: '2026-12-12', limit: 3 },
+    { today: '2026-11-01' },
+  ];
+
+  it('upgrades: next answers as version 11 did, read from the index alone', () => {
+    const path = join(t.dir, 'v11.db');
+    copyFileSync(V11, path);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(11);
+    raw.close();
+    const s = openAt(path);
+    const db = s.connection;
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(s.opCount()).toBe(v11.opCount);
+    expect(s.digest()).toBe(v11.digest);
+    const columns = db
+      .prepare("SELECT name FROM pragma_index_info('nodes_next_candidates')")
+      .pluck()
+      .all();
+    expect(columns).toEqual([
+      'kind',
+      'deleted',
+      'state',
+      'attention',
+      'do_date',
+      'late_on',
+      'created_ms',
+      'title',
+      'recurrence',
+    ]);
+    const model = new Model(s, {
+      clock: new ManualClock(Date.UTC(2026, 11, 5, 12)),
+      timeZone: 'UTC',
+    });
+    expect(cases.map((c) => model.next(c))).toEqual(v11.next);
+    expect(v11.next[0]!.tasks.length).toBeGreaterThan(8);
+    // Every part of the query is a search of the covering index: no table row, no scan.
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN ${SELECT_SHOWABLE}`)
+      .all({ today: '2026-12-05', top: 20 }) as { detail: string }[];
+    const reads = plan.map((p) => p.detail).filter((d) => /^(SCAN|SEARCH) nodes/.test(d));
+    expect(reads).toHaveLength(3);
+    for (const d of reads) {
+      expect(d).toMatch(/^SEARCH nodes USING COVERING INDEX nodes_next_candidates \(kind=\? AND/);
+    }
+    // A task written after the upgrade is in the index with its title.
+    const r = model.createTask({ title: 'After the upgrade', attention: 'red' });
+    expect(model.next({ today: '2026-12-05' }).tasks.map((x) => x.id)).toContain(r.task.id);
+    model.updateTask(r.task.id, { title: 'Renamed' });
+    expect(model.next({ today: '2026-12-05' }).tasks.find((x) => x.id === r.task.id)?.title).toBe(
+      'Renamed',
+    );
+  });
+
+  it('migrates to the same schema as a new database', () => {
+    expectSchemaOfNew(V11);
   });
 });

@@ -6,6 +6,7 @@ import type { Services } from './context.js';
 import { withShortIds } from './node.js';
 import { NodeRef, resolveRef, shortIds } from './refs.js';
 import { TASK_ROW_COLUMNS, taskRow } from '../../protocol/task-rows.js';
+import { taskSummary } from '../../model/views.js';
 import {
   BaseVersion,
   Attention,
@@ -177,18 +178,26 @@ export function taskMethods(s: Services) {
       ]),
       handler: (p) => {
         const { form, ...opts } = p;
-        const r = s.model.next(defined(opts));
-        // `coming` (present, possibly null, when nothing is actionable) with its short id.
-        const coming = 'coming' in r ? { coming: r.coming && short(r.coming) } : {};
-        if (form !== 'rows') return { ...shortList(r), ...coming };
+        // Each form straight from the ranked tasks: no summary made only to be copied.
+        const r = s.model.nextTasks(defined(opts));
         const ids = shortIds(
           s.store,
           r.tasks.map((t) => t.id),
         );
+        const shortOf = (id: string) => ids.get(id) ?? id;
+        // `coming` (present, possibly null, when nothing is actionable) with its short id.
+        const coming =
+          r.coming === undefined ? {} : { coming: r.coming && short(taskSummary(r.coming)) };
+        if (form !== 'rows') {
+          const tasks = r.tasks.map((t) =>
+            Object.assign(taskSummary(t), { short_id: shortOf(t.id) }),
+          );
+          return { today: r.today, tasks, ...coming };
+        }
         return {
           today: r.today,
           columns: TASK_ROW_COLUMNS,
-          rows: r.tasks.map((t) => taskRow(t, ids.get(t.id) ?? t.id)),
+          rows: r.tasks.map((t) => taskRow(t, shortOf(t.id))),
           ...coming,
         };
       },
