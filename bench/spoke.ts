@@ -84,6 +84,10 @@ export const spawned = new Set<ChildProcess>();
  *  profiling. */
 export const extraNodeFlags: string[] = [];
 
+/** When set, every hephd this module starts has its stdout piped and given to `read` (V8's
+ *  --trace-gc* output goes there); otherwise stdout is ignored. */
+export const stdoutReader: { read?: (child: ChildProcess) => void } = {};
+
 function spawnHephd(dir: string, mode: Mode, args: string[], logLevel: string): Proc {
   const argv = [
     ...hephdNodeFlags(mode),
@@ -102,12 +106,13 @@ function spawnHephd(dir: string, mode: Mode, args: string[], logLevel: string): 
       HOME: dir,
       XDG_CONFIG_HOME: join(dir, 'config'),
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', stdoutReader.read ? 'pipe' : 'ignore', 'pipe'],
   });
+  stdoutReader.read?.(child);
   spawned.add(child);
   child.once('exit', () => spawned.delete(child));
   let tail = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     tail = (tail + d).slice(-8192);
   });
   return { child, stderr: () => tail };

@@ -108,6 +108,12 @@ export interface ApplyResult {
 export interface ApplyOptions {
   /** Refuse ops stamped more than this many ms ahead of the local clock (the hub sets this). */
   maxDriftMs?: number;
+  /**
+   * Turns each element of the input into the op to check, just before it is checked and
+   * applied (a pulled page's wire form). What it throws is not a refusal: it is thrown, and
+   * the call's transaction rolls back.
+   */
+  decode?: (raw: unknown) => unknown;
 }
 
 export interface Changes {

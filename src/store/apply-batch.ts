@@ -26,6 +26,9 @@ import { BodyBatch, type BodyStatements, type Compaction, type WikiDeps } from '
 import { columnValue, encodeRegs, type NodeState } from './node-rows.js';
 import type { Statements } from './statements.js';
 
+/** How many nodes' bodies a long batch holds before writing them (flushBodiesIfMany). */
+export const BODY_FLUSH_NODES = 32;
+
 export interface PendingRow {
   /** Set once a field op touched the node (else only its times change: a body update). */
   state: NodeState | undefined;
@@ -131,6 +134,19 @@ export class ApplyBatch {
   /** Records an op's time on a node's row, and nothing else (a body op already applied). */
   touch(target: string, wall: number): void {
     this.rows.row(target, wall);
+  }
+
+  /**
+   * Writes the pending bodies once `BODY_FLUSH_NODES` nodes' bodies wait, between ops of a long
+   * batch. A page holds hundreds of bodies; kept to its end, each document (a few KB of Yjs
+   * structs) outlives the young generation and is copied into the old one, which cost a new
+   * device's first sync more CPU in garbage collection than the documents' own work. Written
+   * early, they go back to the cache (or are dropped) and die young; a body touched again later
+   * in the batch is taken again from the cache. Returns whether a body conflict began or ended.
+   */
+  flushBodiesIfMany(): boolean {
+    if (this.bodies.nodes < BODY_FLUSH_NODES) return false;
+    return this.bodies.flush().conflictsChanged;
   }
 
   /**

@@ -408,7 +408,16 @@ export class BodyBatch {
     return d instanceof PendingDoc ? d.textBefore() : this.textOf(node, d);
   }
 
-  /** Writes every touched document and body row. Call inside the batch's transaction, once. */
+  /** How many nodes' bodies wait to be written. */
+  get nodes(): number {
+    return this.touched.size;
+  }
+
+  /**
+   * Writes every touched document and body row, and hands the documents back to the cache. Call
+   * inside the batch's transaction: at its end, or between ops (the ops after it then take
+   * their documents afresh, from the cache or the store).
+   */
   flush(): FlushResult {
     let conflictsChanged = false;
     for (const node of this.touched) {

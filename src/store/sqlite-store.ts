@@ -91,6 +91,7 @@ import type {
   NodeInput,
   NodePatch,
   NodeView,
+  Refusal,
   Store,
 } from '../ports/store.js';
 import { ApplyBatch, PendingRows } from './apply-batch.js';
@@ -834,46 +835,59 @@ export class SqliteStore implements Store {
     if (!Array.isArray(input)) throw invalid('ops', 'must be a list of ops');
     const result: ApplyResult = { applied: [], duplicates: 0, refused: [] };
     const now = this.clock.now();
-    const accepted: { op: Op; known: KnownOp | undefined }[] = [];
-    for (const raw of input) {
-      try {
-        const op = parseOp(raw);
-        const known = interpretOp(op);
-        const ahead = wallOf(op.id) - now;
-        if (options.maxDriftMs !== undefined && ahead > options.maxDriftMs) {
-          result.refused.push(driftRefusal(op, ahead, options.maxDriftMs));
-          continue;
+    // Ops are checked a run at a time, just before the run is applied, not all before the
+    // first: a 5,000-op page checked up front kept every parsed op alive (and copied by the
+    // garbage collector) until its last op was applied. Refusals of ops that fail the check
+    // still come first in the result, as when every op was checked first.
+    const unread: Refusal[] = [];
+    const run: { op: Op; known: KnownOp | undefined }[] = [];
+    let next = 0;
+    const readRun = (): number => {
+      run.length = 0;
+      while (run.length < OP_RUN && next < input.length) {
+        const sent: unknown = input[next++];
+        const raw = options.decode ? options.decode(sent) : sent;
+        try {
+          const op = parseOp(raw);
+          const known = interpretOp(op);
+          const ahead = wallOf(op.id) - now;
+          if (options.maxDriftMs !== undefined && ahead > options.maxDriftMs) {
+            unread.push(driftRefusal(op, ahead, options.maxDriftMs));
+            continue;
+          }
+          run.push({ op, known });
+        } catch (e) {
+          unread.push(refusalOf(raw, e));
         }
-        accepted.push({ op, known });
-      } catch (e) {
-        result.refused.push(refusalOf(raw, e));
       }
-    }
+      return run.length;
+    };
     this.transaction(
       () => {
         let highest = '';
         if (this.pendingRows.size === 0) this.pendingFrom = this.lastSeq() + 1;
         this.inBatch(() => {
           try {
-            for (let from = 0; from < accepted.length; from += OP_RUN) {
-              const to = Math.min(accepted.length, from + OP_RUN);
-              const stored = to - from === OP_RUN && this.insertOpRun(accepted, from);
-              for (let i = from; i < to; i++) {
-                const { op, known } = accepted[i]!;
+            while (readRun() > 0) {
+              const stored = run.length === OP_RUN && this.insertOpRun(run, 0);
+              for (const { op, known } of run) {
                 if (stored) this.runAhead.delete(op.id);
                 if (!this.applyForeign(op, known, result, stored)) continue;
                 if (op.id > highest) highest = op.id;
                 result.applied.push(op);
               }
+              if (this.batch?.flushBodiesIfMany()) this.changed.conflicts = true;
             }
           } finally {
             this.runAhead.clear();
+            run.length = 0;
           }
         }, this.keepingRows);
         if (highest !== '') this.hlc.observe(decodeHlc(highest));
       },
       { keepRows: true },
     );
+    if (unread.length > 0) result.refused.unshift(...unread);
     return result;
   }
 

@@ -83,6 +83,14 @@ export interface HubClientOptions {
   maxReplyBytes?: number;
 }
 
+/** A pull page as the hub sent it (SyncTransport.pullSent). */
+export interface SentPage extends Omit<PullResponse, 'ops'> {
+  /** The ops in their wire form (protocol 4 sends field sets as arrays). */
+  ops: unknown[];
+  /** One op decoded from its wire form; throws protocol_mismatch when it is malformed. */
+  decode: (raw: unknown) => unknown;
+}
+
 /** The subset of the client that syncOnce uses (tests wrap or fake it). */
 export interface SyncTransport {
   push(ops: readonly Op[], signal?: AbortSignal): Promise<PushResponse>;
@@ -92,6 +100,17 @@ export interface SyncTransport {
     wait?: number,
     signal?: AbortSignal,
   ): Promise<PullResponse>;
+  /**
+   * A pull page with its ops as the hub sent them, and `decode`, which turns one into an op (or
+   * throws protocol_mismatch, as pull does for the page): for a caller that decodes each op just
+   * before applying it. Optional: a transport without it is read through `pull`.
+   */
+  pullSent?(
+    after: string | undefined,
+    limit?: number,
+    wait?: number,
+    signal?: AbortSignal,
+  ): Promise<SentPage>;
   /** local clock − hub clock (ms) from the last reply's Date header, or undefined. */
   clockOffsetMs(): number | undefined;
 }
@@ -268,6 +287,16 @@ export class HubClient implements SyncTransport {
     wait?: number,
     signal?: AbortSignal,
   ): Promise<PullResponse> {
+    const { ops, decode, ...page } = await this.pullSent(after, limit, wait, signal);
+    return { ...page, ops: ops.map(decode) as Record<string, unknown>[] };
+  }
+
+  async pullSent(
+    after: string | undefined,
+    limit?: number,
+    wait?: number,
+    signal?: AbortSignal,
+  ): Promise<SentPage> {
     const q = new URLSearchParams();
     if (after !== undefined) q.set('after', after);
     if (limit !== undefined) q.set('limit', String(limit));
@@ -280,20 +309,21 @@ export class HubClient implements SyncTransport {
       waitMs: (wait ?? 0) * 1000,
       ...(ownHigh !== undefined && { headers: { [HEADER_OWN_HIGH]: ownHigh } }),
     });
-    const ops: Record<string, unknown>[] = [];
-    for (const raw of page.ops) {
-      try {
-        ops.push(decodeWireOp(raw) as Record<string, unknown>);
-      } catch (e) {
-        throw new HephError(
-          'protocol_mismatch',
-          `hub at ${this.url.host} sent a malformed op: ${(e as Error).message}`,
-          { path: '/sync/pull' },
-        );
-      }
-    }
-    return { ...page, ops };
+    return { ...page, decode: this.decodeSent };
   }
+
+  /** An op of a pull page, decoded from its wire form; protocol_mismatch when it is malformed. */
+  private readonly decodeSent = (raw: unknown): unknown => {
+    try {
+      return decodeWireOp(raw);
+    } catch (e) {
+      throw new HephError(
+        'protocol_mismatch',
+        `hub at ${this.url.host} sent a malformed op: ${(e as Error).message}`,
+        { path: '/sync/pull' },
+      );
+    }
+  };
 
   async config(signal?: AbortSignal): Promise<HubConfig> {
     return this.send('GET', '/config', HubConfig, { signal });

@@ -158,8 +158,11 @@ async function pullAll(
   const local = new AbortController();
   const cancel = (): void => local.abort();
   opts.signal?.addEventListener('abort', cancel, { once: true });
-  const fetchPage = (after: string | undefined) => {
-    const p = hub.pull(after, limit, 0, local.signal);
+  // Pages are read as sent where the transport can, each op decoded just before it is applied.
+  const fetchPage = (after: string | undefined): Promise<AppliedPage> => {
+    const p = hub.pullSent
+      ? hub.pullSent(after, limit, 0, local.signal)
+      : hub.pull(after, limit, 0, local.signal);
     p.catch(() => undefined); // awaited below, or abandoned on the way out
     return p;
   };
@@ -195,6 +198,15 @@ async function pullAll(
   }
 }
 
+/** A pulled page: its ops decoded, or as sent with the function that decodes each. */
+interface AppliedPage {
+  ops: readonly unknown[];
+  decode?: (raw: unknown) => unknown;
+  cursor: string;
+  more?: boolean;
+  remaining: number;
+}
+
 /** A page's transaction leaves node rows pending, as applyOps's own does (see catchUpRows). */
 const KEEP_ROWS = { keepRows: true } as const;
 
@@ -204,10 +216,12 @@ const KEEP_ROWS = { keepRows: true } as const;
  */
 export function applyPage(
   store: SqliteStore,
-  page: { ops: readonly unknown[]; cursor: string; remaining: number },
+  page: AppliedPage,
   result: Pick<SyncResult, 'pulled' | 'applied' | 'remaining'>,
   fail?: (name: Failpoint) => void,
 ): void {
+  const apply = (): number =>
+    store.applyOps(page.ops, page.decode ? { decode: page.decode } : {}).applied.length;
   const save = (): void => {
     store.setSetting(PULL_CURSOR, page.cursor);
     store.setSetting(UNPULLED, String(page.remaining));
@@ -216,12 +230,12 @@ export function applyPage(
   if (fail) {
     // Only under this failpoint the page commits before its cursor: a crash in between must
     // leave a state from which re-pulling the page is harmless.
-    applied = store.applyOps(page.ops).applied.length;
+    applied = apply();
     fail('pull.after_apply');
     store.transaction(save, KEEP_ROWS);
   } else {
     applied = store.transaction(() => {
-      const n = store.applyOps(page.ops).applied.length;
+      const n = apply();
       save();
       return n;
     }, KEEP_ROWS);

@@ -10,9 +10,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Op } from '../../src/core/op.js';
 import { ManualClock } from '../../src/ports/clock.js';
+import { BODY_FLUSH_NODES } from '../../src/store/apply-batch.js';
 import { OP_RUN } from '../../src/store/statements.js';
 import { edit, editArb } from '../helpers/edits.js';
-import { allOps, materializedTables, openTestStore } from '../helpers/store.js';
+import { allOps, materializedTables, openTestStore, type TestStore } from '../helpers/store.js';
 
 const SEED = Number(process.env.HEPH_PROPERTY_SEED ?? 20261205);
 const RUNS = Number(process.env.HEPH_PROPERTY_RUNS ?? 10);
@@ -85,6 +86,87 @@ describe('ops inserted in runs (property)', () => {
     );
     // The property is about runs: most pages must hold at least one.
     expect(pagesOverRun).toBeGreaterThan(RUNS / 2);
+  }, 300_000);
+
+  it(`bodies of more nodes than a batch holds at once end as op-by-op application, each line once (${RUNS} runs, seed ${SEED})`, () => {
+    // A page's bodies are written BODY_FLUSH_NODES nodes at a time; a node edited again after
+    // its body was written takes its document again. Half the notes are shared (both makers
+    // write a first text: a body conflict, some resolved), half made by one maker and then
+    // appended to by both.
+    const SHARED = 8;
+    const OWN = BODY_FLUSH_NODES + 8;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ note: fc.nat(SHARED + OWN - 1), by: fc.nat(1), wiki: fc.boolean() }), {
+          minLength: 60,
+          maxLength: 160,
+        }),
+        fc.array(fc.nat(SHARED - 1), { maxLength: 4 }),
+        fc.infiniteStream(fc.nat(1_000_000)),
+        (appends, resolved, rnd) => {
+          const makers = [0, 1].map((i) =>
+            openTestStore({ clock: new ManualClock(Date.UTC(2026, 11, 5) + i * 3), seed: 930 + i }),
+          );
+          const one = openTestStore({ seed: 940 });
+          const page = openTestStore({ seed: 941 });
+          try {
+            const [a, b] = makers as [TestStore, TestStore];
+            const ids: string[] = [];
+            for (let i = 0; i < SHARED; i++) {
+              const id = `prefix:note-${i}`;
+              a.store.createNode({
+                id,
+                kind: 'doc',
+                title: id,
+                body: `from a ${i} [[t${i % 5}]]\n`,
+              });
+              b.store.createNode({ id, kind: 'doc', title: id, body: `from b ${i}\n` });
+              ids.push(id);
+            }
+            for (let i = 0; i < OWN; i++) {
+              ids.push(a.store.createNode({ kind: 'doc', title: `own ${i}`, body: 'start\n' }).id);
+            }
+            b.store.applyOps(allOps(a.store));
+            a.store.applyOps(allOps(b.store));
+            for (const i of new Set(resolved)) {
+              a.store.resolveConflict(ids[i]!, 'body', `settled ${i} [[s${i}]]\n`);
+            }
+            const lines: string[][] = ids.map(() => []);
+            appends.forEach((e, k) => {
+              const m = makers[e.by]!;
+              m.clock.advance(5);
+              const line = `- line ${k} by ${e.by}${e.wiki ? ` [[w${k % 7}]]` : ''}`;
+              m.store.updateNode(ids[e.note]!, {
+                body: `${m.store.getNode(ids[e.note]!).body}${line}\n`,
+              });
+              lines[e.note]!.push(line);
+            });
+            const union = [
+              ...new Map([...allOps(a.store), ...allOps(b.store)].map((o) => [o.id, o])).values(),
+            ];
+            for (const op of union) one.store.applyOps([op]);
+            const it = rnd[Symbol.iterator]();
+            const next = (): number => it.next().value as number;
+            const r = page.store.applyOps(shuffle(union, next));
+            expect(r.refused).toEqual([]);
+            expect(r.applied.length).toBe(union.length);
+
+            expect(materializedTables(page.store)).toEqual(materializedTables(one.store));
+            expect(page.store.conflicts()).toEqual(one.store.conflicts());
+            expect(page.store.digest()).toBe(one.store.digest());
+            // What the makers meant: each appended line once in a note's body (the notes made by
+            // one maker have no conflict; both makers' lines are in its one document).
+            for (let n = SHARED; n < SHARED + OWN; n++) {
+              const body = page.store.getNode(ids[n]!).body;
+              for (const line of lines[n]!) expect(body.split(`${line}\n`).length - 1).toBe(1);
+            }
+          } finally {
+            for (const h of [...makers, one, page]) h.close();
+          }
+        },
+      ),
+      { seed: SEED, numRuns: RUNS },
+    );
   }, 300_000);
 
   /** `count` ops of a node's making on a store of their own: one title op each after creation. */

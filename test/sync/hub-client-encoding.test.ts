@@ -9,7 +9,11 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HUB_OWNER } from '../../src/ports/hub-store.js';
 import { HubClient } from '../../src/sync/hub-client.js';
-import { makeHub, ORIGIN_A, T0, titleOp, type TestHub } from '../hub/helpers.js';
+import { makeHub, ORIGIN_A, ORIGIN_B, T0, titleOp, type TestHub } from '../hub/helpers.js';
+import { encodeWireOp } from '../../src/protocol/op-wire.js';
+import { pullCursor } from '../../src/sync/sync-state.js';
+import { syncOnce } from '../../src/sync/sync-once.js';
+import { openTestStore } from '../helpers/store.js';
 import type { Op } from '../../src/core/op.js';
 
 interface Seen {
@@ -164,6 +168,36 @@ describe('hostile replies', () => {
         expect((e as Error).message).toMatch(re);
       }
     } finally {
+      await c.close();
+    }
+  });
+
+  it('a page holding a malformed op applies nothing of it: pulled ops are decoded as they are applied', async () => {
+    const c = new HubClient({ url, origin: ORIGIN_A });
+    const dev = openTestStore({ seed: 31 });
+    try {
+      const good = [1, 2, 3].map((i) => titleOp(T0 + i, 0, ORIGIN_B, i) as Op);
+      const bad = [good[2]!.id, good[2]!.target, 'title']; // a field set is 5 or 6 members
+      const page = (ops: unknown[]) =>
+        gzipSync(JSON.stringify({ ops, cursor: '3', more: false, remaining: 0 }));
+      // After two good ops of the same page.
+      reply = { encoding: 'gzip', body: page([...good.slice(0, 2).map(encodeWireOp), bad]) };
+      const e = await syncOnce(dev.store, c).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'protocol_mismatch' });
+      expect((e as Error).message).toMatch(/sent a malformed op: .*field set/);
+      expect(dev.store.opCount()).toBe(0);
+      expect(dev.store.listNodes({ scope: 'all' })).toEqual([]);
+      expect(pullCursor(dev.store)).toBeUndefined();
+      // pull (every op decoded at once) says the same of the page.
+      await expect(c.pull(undefined)).rejects.toThrow(/sent a malformed op/);
+      // The page as it should be: every op applied, the cursor saved.
+      reply = { encoding: 'gzip', body: page(good.map(encodeWireOp)) };
+      const r = await syncOnce(dev.store, c);
+      expect(r).toMatchObject({ pulled: 3, applied: 3 });
+      expect(dev.store.opCount()).toBe(3);
+      expect(pullCursor(dev.store)).toBe('3');
+    } finally {
+      dev.close();
       await c.close();
     }
   });
