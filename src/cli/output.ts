@@ -201,9 +201,6 @@ function taskLine(t: Rec, s: Styles, today: string): string {
   );
 }
 
-/** The lines of a task list in the row form (`next` with form "rows"), read from the rows as
- *  they came, without an object per task; the same lines as the object form's (a row that is
- *  not an array is skipped, as rowsAsObjects skips it). */
 /** A row-form reply as the object form `--json` prints: tasks for rows and columns. */
 function objectForm(data: unknown): unknown {
   if (!isRec(data)) return data;
@@ -211,12 +208,16 @@ function objectForm(data: unknown): unknown {
   return { today: rest.today, tasks: rowsAsObjects(columns, rows), ...rest };
 }
 
+/** The lines of a task list in the row form (`next` with form "rows"), read from the rows as
+ *  they came, without an object per task; the same lines as the object form's (a row that is
+ *  not an array is skipped, as rowsAsObjects skips it). */
 function rowLines(columns: unknown, rows: unknown, s: Styles, today: string): string[] {
   if (!Array.isArray(columns) || !Array.isArray(rows)) return [];
   // As rowsAsObjects reads them: names as strings, a repeated name's last column wins.
   const names = columns.map(String);
-  const at = (name: TaskRowColumn) => names.lastIndexOf(name);
-  const [id, title, state, att, doDate, lateOn, recurrence] = [
+  const at = (name: TaskRowColumn | 'id') => names.lastIndexOf(name);
+  const [fullId, id, title, state, att, doDate, lateOn, recurrence] = [
+    at('id'),
     at('short_id'),
     at('title'),
     at('state'),
@@ -238,7 +239,7 @@ function rowLines(columns: unknown, rows: unknown, s: Styles, today: string): st
   for (const row of rows as unknown[]) {
     if (!Array.isArray(row)) continue;
     const sid: unknown = row[id];
-    f.shortId = typeof sid === 'string' ? sid : '';
+    f.shortId = typeof sid === 'string' ? sid : shortId({ id: row[fullId] });
     f.attention = row[att];
     f.title = row[title];
     f.state = row[state];

@@ -169,10 +169,11 @@ describe('render', () => {
     const value = fc.oneof(
       fc.constantFrom(null, 'red', 'orange', 'blue', 'white', 'done', 'dropped', 'outstanding'),
       fc.constantFrom('2026-03-01', '2026-03-04', '2026-03-05', '2026-03-09', '2026-04-30'),
+      fc.constant('01M82P44NEKDFTVQC8AHS2CBY5'),
       fc.string(),
       fc.integer(),
     );
-    const column = fc.constantFrom(...TASK_ROW_COLUMNS, 'extra');
+    const column = fc.constantFrom(...TASK_ROW_COLUMNS, 'id', 'extra');
     fc.assert(
       fc.property(
         fc.uniqueArray(column, { minLength: 0, maxLength: 9 }),
