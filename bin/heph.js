@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// CommonJS (bin/package.json) running the CLI bundled into one file by `npm run build`
-// (scripts/bundle-cli.mjs): node's ES module loader is a measurable part of a command's start-up.
+// CommonJS (bin/package.json) running the CLI bundled by `npm run build` (scripts/bundle-cli.mjs):
+// node's ES module loader is a measurable part of a command's start-up. main.cjs holds the
+// commands people run most and hands any other command line to full.cjs beside it.
 const { main } = require('../dist/bundle/cli/main.cjs');
 
 // A reader that stops early (`heph next | head`) closes the pipe: stop quietly, as git does,

@@ -6,9 +6,12 @@
 import { historyLines, revertedLines, undoListLines, undoneLines, when } from './history-output.js';
 import { syncedLines, syncStatusLines } from './sync-output.js';
 import { isRec, type Rec } from './wire.js';
+import { rowsAsObjects, type TaskRowColumn } from '../protocol/task-rows.js';
 
 export type Output = (
   | { kind: 'tasks'; data: unknown; empty: string }
+  /** A task list in the row form: printed from the rows; --json shows the object form. */
+  | { kind: 'task-rows'; data: unknown; empty: string }
   | { kind: 'task'; data: unknown; verb: string }
   | { kind: 'added'; data: unknown }
   | { kind: 'completed'; data: unknown; verb: string }
@@ -51,7 +54,10 @@ export interface PrintOptions {
 /** The text to write to stdout for an output ('' for nothing). */
 export function render(out: Output, opts: PrintOptions): string {
   if (out.kind === 'none') return '';
-  if (opts.json) return JSON.stringify(out.data, null, 2) + '\n';
+  if (opts.json) {
+    const data = out.kind === 'task-rows' ? objectForm(out.data) : out.data;
+    return JSON.stringify(data, null, 2) + '\n';
+  }
   if (out.kind === 'raw') return out.text;
   const s = styles(opts.color);
   const text = human(out, s, opts.today);
@@ -147,24 +153,102 @@ function withRelative(date: string, today: string): string {
   return r === date ? date : `${date} (${r})`;
 }
 
-function taskMeta(t: Rec, s: Styles, today: string): string {
-  const parts: string[] = [];
-  if (t.state === 'done') parts.push(s.green('done'));
-  if (t.state === 'dropped') parts.push(s.dim('dropped'));
-  if (typeof t.do_date === 'string') parts.push(`do ${relative(t.do_date, today)}`);
-  if (typeof t.late_on === 'string') {
-    const late = `late ${relative(t.late_on, today)}`;
-    parts.push(t.late_on < today && t.state === 'outstanding' ? s.red(s.bold(late)) : late);
+/** The fields of a task that its line shows; objects and the row form both come here. */
+interface LineFields {
+  shortId: string;
+  attention: unknown;
+  title: unknown;
+  state: unknown;
+  doDate: unknown;
+  lateOn: unknown;
+  recurrence: unknown;
+  tags?: unknown;
+}
+
+/** One task as a line. Built by concatenation, without arrays of parts: a 1,642-task `heph next`
+ *  is printed by a process that runs this once per task, cold, and its garbage is most of what
+ *  printing costs. */
+function lineOf(f: LineFields, s: Styles, today: string): string {
+  let meta = '';
+  const add = (part: string) => (meta = meta === '' ? part : `${meta}  ${part}`);
+  if (f.state === 'done') add(s.green('done'));
+  if (f.state === 'dropped') add(s.dim('dropped'));
+  if (typeof f.doDate === 'string') add(`do ${relative(f.doDate, today)}`);
+  if (typeof f.lateOn === 'string') {
+    const late = `late ${relative(f.lateOn, today)}`;
+    add(f.lateOn < today && f.state === 'outstanding' ? s.red(s.bold(late)) : late);
   }
-  if (typeof t.recurrence === 'string') parts.push(`↻ ${t.recurrence}`);
-  if (Array.isArray(t.tags) && t.tags.length > 0)
-    parts.push(t.tags.map((x) => `+${text(x)}`).join(' '));
-  return parts.join('  ');
+  if (typeof f.recurrence === 'string') add(`↻ ${f.recurrence}`);
+  if (Array.isArray(f.tags) && f.tags.length > 0) add(f.tags.map((x) => `+${text(x)}`).join(' '));
+  const head = `${s.dim(f.shortId.padEnd(8))}  ${attention(f.attention, s)}  ${text(f.title)}`;
+  return meta === '' ? head : `${head}  ${s.dim('·')} ${meta}`;
 }
 
 function taskLine(t: Rec, s: Styles, today: string): string {
-  const meta = taskMeta(t, s, today);
-  return `${s.dim(shortId(t).padEnd(8))}  ${attention(t.attention, s)}  ${text(t.title)}${meta ? '  ' + s.dim('·') + ' ' + meta : ''}`;
+  return lineOf(
+    {
+      shortId: shortId(t),
+      attention: t.attention,
+      title: t.title,
+      state: t.state,
+      doDate: t.do_date,
+      lateOn: t.late_on,
+      recurrence: t.recurrence,
+      tags: t.tags,
+    },
+    s,
+    today,
+  );
+}
+
+/** A row-form reply as the object form `--json` prints: tasks for rows and columns. */
+function objectForm(data: unknown): unknown {
+  if (!isRec(data)) return data;
+  const { columns, rows, ...rest } = data;
+  return { today: rest.today, tasks: rowsAsObjects(columns, rows), ...rest };
+}
+
+/** The lines of a task list in the row form (`next` with form "rows"), read from the rows as
+ *  they came, without an object per task; the same lines as the object form's (a row that is
+ *  not an array is skipped, as rowsAsObjects skips it). */
+function rowLines(columns: unknown, rows: unknown, s: Styles, today: string): string[] {
+  if (!Array.isArray(columns) || !Array.isArray(rows)) return [];
+  // As rowsAsObjects reads them: names as strings, a repeated name's last column wins.
+  const names = columns.map(String);
+  const at = (name: TaskRowColumn | 'id') => names.lastIndexOf(name);
+  const [fullId, id, title, state, att, doDate, lateOn, recurrence] = [
+    at('id'),
+    at('short_id'),
+    at('title'),
+    at('state'),
+    at('attention'),
+    at('do_date'),
+    at('late_on'),
+    at('recurrence'),
+  ];
+  const lines: string[] = [];
+  const f: LineFields = {
+    shortId: '',
+    attention: null,
+    title: null,
+    state: null,
+    doDate: null,
+    lateOn: null,
+    recurrence: null,
+  };
+  for (const row of rows as unknown[]) {
+    if (!Array.isArray(row)) continue;
+    const sid: unknown = row[id];
+    f.shortId = typeof sid === 'string' ? sid : shortId({ id: row[fullId] });
+    f.attention = row[att];
+    f.title = row[title];
+    f.state = row[state];
+    f.doDate = row[doDate];
+    f.lateOn = row[lateOn];
+    f.recurrence = row[recurrence];
+    lines.push(lineOf(f, s, today));
+  }
+  return lines;
 }
 
 function field(o: Rec, key: string): unknown {
@@ -194,9 +278,13 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
   const d = out.data;
   const r: Rec = isRec(d) ? d : {};
   switch (out.kind) {
-    case 'tasks': {
-      const tasks = items(d, 'tasks');
-      if (tasks.length > 0) return tasks.map((t) => taskLine(t, s, today)).join('\n');
+    case 'tasks':
+    case 'task-rows': {
+      const lines =
+        out.kind === 'tasks'
+          ? items(d, 'tasks').map((t) => taskLine(t, s, today))
+          : rowLines(r.columns, r.rows, s, today);
+      if (lines.length > 0) return lines.join('\n');
       if (!('coming' in r)) return out.empty;
       const c = isRec(r.coming) ? r.coming : undefined;
       if (c === undefined) {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { HephError } from '../../src/core/errors.js';
 import { next } from '../../src/cli/commands/tasks.js';
 import type { Cli } from '../../src/cli/context.js';
+import { render } from '../../src/cli/output.js';
 import { fromWireError, toWireError } from '../../src/protocol/error-wire.js';
 import { parseParams } from '../../src/rpc/registry.js';
 
@@ -75,12 +76,22 @@ describe('heph next against a daemon without the row form', () => {
     }));
     const out = await next(cli, {});
     expect(calls).toEqual([{ today: '2026-12-05', form: 'rows' }]);
-    expect(out).toMatchObject({
+    // Printed from the rows, as the tasks they name would be, and as those tasks under --json.
+    const asTasks = {
+      kind: 'tasks',
       data: {
         today: '2026-12-05',
         tasks: [{ short_id: 'y6z7a', title: 'Pay rent', attention: 'red' }],
       },
-    });
+      empty: 'Nothing to do now.',
+    } as const;
+    for (const json of [false, true]) {
+      const opts = { json, color: false, today: '2026-12-05' };
+      expect(render(out, opts)).toBe(render(asTasks, opts));
+    }
+    expect(render(out, { json: false, color: false, today: '2026-12-05' })).toBe(
+      'y6z7a     red     Pay rent\n',
+    );
   });
 });
 

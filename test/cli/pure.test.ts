@@ -3,14 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hephdNodeFlags, nodeFlagsMismatch } from '../../src/config/node-flags.js';
 import { parseValue } from '../../src/cli/commands/admin.js';
 import { parseDateArg, parseDateOrNone } from '../../src/cli/dates.js';
 import { render } from '../../src/cli/output.js';
+import { rowsAsObjects, TASK_ROW_COLUMNS } from '../../src/protocol/task-rows.js';
 import { asFlags } from '../../src/cli/daemon-args.js';
 import { closest, didYouMean, editDistance } from '../../src/cli/suggest.js';
 import { renderUnit, systemdQuote } from '../../src/cli/unit-file.js';
+
+const SEED = Number(process.env.RENDER_SEED ?? 20261205);
 
 describe('renderUnit', () => {
   it('renders a user unit that restarts hephd with absolute paths', () => {
@@ -85,6 +89,7 @@ describe('parseValue', () => {
 });
 
 describe('render', () => {
+  const today = '2026-03-04';
   const data = {
     today: '2026-03-04',
     tasks: [
@@ -132,6 +137,63 @@ describe('render', () => {
         { json: false, color: false, today: '2026-03-04' },
       ),
     ).toBe('Nothing.\n');
+  });
+
+  it('prints every part of a line: state, dates, recurrence and tags, in that order', () => {
+    const task = {
+      short_id: 'abc123',
+      title: 'Water plants',
+      state: 'done',
+      attention: 'blue',
+      do_date: '2026-03-02',
+      late_on: '2026-03-10',
+      recurrence: 'every week',
+      tags: ['home', 'green'],
+    };
+    const one = (t: object, color: boolean) =>
+      render({ kind: 'tasks', data: { tasks: [t] }, empty: '' }, { json: false, color, today });
+    expect(one(task, false)).toBe(
+      'abc123    blue    Water plants  · done  do 2d ago  late in 6d  ↻ every week  +home +green\n',
+    );
+    expect(one({ ...task, state: 'outstanding', late_on: '2026-03-03' }, true)).toBe(
+      '\x1b[2mabc123  \x1b[0m  \x1b[34mblue  \x1b[0m  Water plants  \x1b[2m·\x1b[0m do 2d ago  ' +
+        '\x1b[31m\x1b[1mlate yesterday\x1b[0m\x1b[0m  ↻ every week  +home +green\n',
+    );
+    expect(one({ ...task, state: 'dropped', do_date: null, late_on: null }, true)).toBe(
+      '\x1b[2mabc123  \x1b[0m  \x1b[34mblue  \x1b[0m  Water plants  \x1b[2m·\x1b[0m ' +
+        '\x1b[2mdropped\x1b[0m  ↻ every week  +home +green\n',
+    );
+  });
+
+  it(`prints the row form of a list exactly as its object form (seed ${SEED})`, () => {
+    const value = fc.oneof(
+      fc.constantFrom(null, 'red', 'orange', 'blue', 'white', 'done', 'dropped', 'outstanding'),
+      fc.constantFrom('2026-03-01', '2026-03-04', '2026-03-05', '2026-03-09', '2026-04-30'),
+      fc.constant('01M82P44NEKDFTVQC8AHS2CBY5'),
+      fc.string(),
+      fc.integer(),
+    );
+    const column = fc.constantFrom(...TASK_ROW_COLUMNS, 'id', 'extra');
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(column, { minLength: 0, maxLength: 9 }),
+        fc.array(fc.oneof(fc.array(value, { maxLength: 9 }), value), { maxLength: 12 }),
+        fc.option(fc.record({ title: fc.string(), short_id: fc.string() }), { nil: undefined }),
+        fc.boolean(),
+        (columns, rows, coming, color) => {
+          const extra = coming === undefined ? {} : { coming };
+          const rowForm = { today, columns, rows, ...extra };
+          const objects = { today, tasks: rowsAsObjects(columns, rows), ...extra };
+          for (const json of [false, true]) {
+            const opts = { json, color, today };
+            expect(render({ kind: 'task-rows', data: rowForm, empty: 'None.' }, opts)).toBe(
+              render({ kind: 'tasks', data: objects, empty: 'None.' }, opts),
+            );
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    );
   });
 
   it('prints a raw body exactly', () => {

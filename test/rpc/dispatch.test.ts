@@ -1,6 +1,6 @@
 // JSON-RPC 2.0 conformance of dispatch, in process. Cases follow the spec's examples (§7).
 import { describe, expect, it } from 'vitest';
-import { parseMessage } from '../../src/protocol/json-rpc.js';
+import { MAX_NESTING_LIMIT, parseMessage } from '../../src/protocol/json-rpc.js';
 import { dispatchLine } from '../../src/rpc/dispatch.js';
 import { testContext, testRegistry } from './fixtures.js';
 
@@ -160,6 +160,17 @@ describe('parseMessage depth limit', () => {
     // Not JSON however deep: a parse error, never a throw.
     const bad = parseMessage('['.repeat(100_000), 3);
     expect(bad).toMatchObject({ ok: false, response: { error: { code: -32700 } } });
+  });
+
+  it('a limit above MAX_NESTING_LIMIT is that limit, and the check never throws', () => {
+    const nest = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    expect(parseMessage(nest(100_000), 1_000_000)).toMatchObject({
+      ok: false,
+      response: { id: null },
+    });
+    expect(parseMessage(nest(MAX_NESTING_LIMIT + 1), 1_000_000).ok).toBe(false);
+    // Positive control: as deep as the limit goes.
+    expect(parseMessage(nest(MAX_NESTING_LIMIT), 1_000_000).ok).toBe(true);
   });
 });
 

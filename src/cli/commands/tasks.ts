@@ -5,7 +5,6 @@ import { arg, flag, many, optArg, optInt, words, type Args } from '../args.js';
 import type { Cli } from '../context.js';
 import type { Output } from '../output.js';
 import { rec, str } from '../wire.js';
-import { rowsAsObjects } from '../../protocol/task-rows.js';
 
 export async function add(cli: Cli, a: Args): Promise<Output> {
   const text = words(a, 'text').trim();
@@ -40,9 +39,8 @@ export async function next(cli: Cli, a: Args): Promise<Output> {
     }
     return { kind: 'tasks', data: await cli.call('next', params), empty };
   }
-  const r = rec(data);
-  const { today, columns, rows, ...rest } = r;
-  return { kind: 'tasks', data: { today, tasks: rowsAsObjects(columns, rows), ...rest }, empty };
+  // Printed from the rows as they came (output.ts); --json, had it been asked, the object form.
+  return { kind: 'task-rows', data: rec(data), empty };
 }
 
 const VERBS = {
