@@ -371,7 +371,12 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       return lines.join('\n');
     }
     case 'tags': {
-      if (Array.isArray(r.tags) && r.tags.every((t) => typeof t === 'string')) {
+      // One node's tags (tag.list with an id, tag.add, tag.remove); else every tag's count.
+      if (
+        typeof r.id === 'string' &&
+        Array.isArray(r.tags) &&
+        r.tags.every((t) => typeof t === 'string')
+      ) {
         const tags = r.tags;
         const removed = r.removed === false ? ' (it did not have that tag)' : '';
         return `${shorten(text(r.id))}: ${tags.length ? tags.map((t) => `+${t}`).join(' ') : 'no tags'}${removed}`;

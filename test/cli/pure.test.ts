@@ -295,3 +295,16 @@ describe("hephd's node flags", () => {
     expect(nodeFlagsMismatch('local', ['--max-semi-space-size=16'], undefined)).toEqual(device);
   });
 });
+
+describe('tag output', () => {
+  const plain = { json: false, color: false, today: '2026-12-05' };
+  it('says there are no tags when the vault has none, and names a node’s own tags', () => {
+    expect(render({ kind: 'tags', data: { tags: [] } }, plain)).toBe('No tags.\n');
+    expect(
+      render({ kind: 'tags', data: { id: '01M945E5HBPNVNF1DEQYW2W56Z', tags: [] } }, plain),
+    ).toMatch(/^\S+: no tags\n$/);
+    expect(
+      render({ kind: 'tags', data: { id: '01M945E5HBPNVNF1DEQYW2W56Z', tags: ['home'] } }, plain),
+    ).toMatch(/^\S+: \+home\n$/);
+  });
+});
