@@ -59,7 +59,7 @@ export const cliFigures: FigureMeta[] = [
     name: 'daemon_next_cpu_ms',
     unit: 'ms',
     description:
-      "The daemon's own CPU per `next` in the row form `heph next` asks for, on the same " +
+      "The daemon's own CPU per `next` in the lines form `heph next` asks for, on the same " +
       '10,000 tasks (1,600+ shown: red tasks are never cut): user and system time read from ' +
       '/proc around 100 sequential calls on one connection, after 5 of warm-up (Linux only)',
   },
@@ -117,7 +117,12 @@ export const cli: BenchModule = {
     try {
       (await firstCall(daemon)).close().catch(() => undefined);
       await fill(ctx, daemon.socket, ctx.size(10_000, 500));
-      const nextCpu = await daemonCpuPerCallMs(daemon, 'next', { form: 'rows' }, ctx.size(100, 10));
+      const nextCpu = await daemonCpuPerCallMs(
+        daemon,
+        'next',
+        { form: 'lines' },
+        ctx.size(100, 10),
+      );
       if (nextCpu !== undefined) ctx.progress(`daemon CPU per next: ${nextCpu.toFixed(2)} ms`);
       const names = Object.keys(COMMANDS) as Name[];
       const series: Record<Name | 'node', number[]> = { node: [], next: [], add: [], status: [] };

@@ -11,6 +11,8 @@ export interface Cli {
   readonly cwd: string;
   /** The user's local calendar day, sent as `today` to every method that takes it. */
   readonly today: string;
+  /** Output to people is coloured (a terminal, no NO_COLOR or --no-color, no --json). */
+  readonly color: boolean;
   /** Absolute path of bin/hephd.js, for `heph daemon`. */
   readonly hephdPath: string;
   readonly socketFlag: string | undefined;
@@ -53,6 +55,7 @@ export interface CliOptions {
   env: Env;
   cwd: string;
   today: string;
+  color?: boolean;
   socketFlag: string | undefined;
   hephdPath: string;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -67,6 +70,7 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
     env: o.env,
     cwd: o.cwd,
     today: o.today,
+    color: o.color === true,
     hephdPath: o.hephdPath,
     socketFlag: o.socketFlag,
     socketPath() {

@@ -210,6 +210,7 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
         env: io.env,
         cwd: io.cwd,
         today,
+        color,
         socketFlag,
         hephdPath: fileURLToPath(new URL('../../../bin/hephd.js', import.meta.url)),
         // Read only when used: process.stdin and process.stderr are made on first access, and

@@ -6,12 +6,14 @@
 import { historyLines, revertedLines, undoListLines, undoneLines, when } from './history-output.js';
 import { syncedLines, syncStatusLines } from './sync-output.js';
 import { isRec, type Rec } from './wire.js';
-import { rowsAsObjects, type TaskRowColumn } from '../protocol/task-rows.js';
+import { lineOf, relative, styles, text, type Styles } from '../protocol/task-lines.js';
+
+export type { Styles };
 
 export type Output = (
   | { kind: 'tasks'; data: unknown; empty: string }
-  /** A task list in the row form: printed from the rows; --json shows the object form. */
-  | { kind: 'task-rows'; data: unknown; empty: string }
+  /** A task list the daemon rendered (`next` with form "lines"): its text printed as it came. */
+  | { kind: 'task-text'; data: unknown; empty: string }
   | { kind: 'task'; data: unknown; verb: string }
   | { kind: 'added'; data: unknown }
   | { kind: 'completed'; data: unknown; verb: string }
@@ -55,8 +57,7 @@ export interface PrintOptions {
 export function render(out: Output, opts: PrintOptions): string {
   if (out.kind === 'none') return '';
   if (opts.json) {
-    const data = out.kind === 'task-rows' ? objectForm(out.data) : out.data;
-    return JSON.stringify(data, null, 2) + '\n';
+    return JSON.stringify(out.data, null, 2) + '\n';
   }
   if (out.kind === 'raw') return out.text;
   const s = styles(opts.color);
@@ -64,49 +65,7 @@ export function render(out: Output, opts: PrintOptions): string {
   return text === '' || text.endsWith('\n') ? text : text + '\n';
 }
 
-// ---- styles --------------------------------------------------------------------------------
-
-export interface Styles {
-  dim(t: string): string;
-  bold(t: string): string;
-  red(t: string): string;
-  yellow(t: string): string;
-  blue(t: string): string;
-  green(t: string): string;
-}
-
-function styles(color: boolean): Styles {
-  const sgr = (code: string) => (t: string) => (color ? `\x1b[${code}m${t}\x1b[0m` : t);
-  return {
-    dim: sgr('2'),
-    bold: sgr('1'),
-    red: sgr('31'),
-    yellow: sgr('33'),
-    blue: sgr('34'),
-    green: sgr('32'),
-  };
-}
-
-function attention(a: unknown, s: Styles): string {
-  switch (a) {
-    case 'red':
-      return s.red('red   ');
-    case 'orange':
-      return s.yellow('orange');
-    case 'blue':
-      return s.blue('blue  ');
-    default:
-      return '      ';
-  }
-}
-
 // ---- values --------------------------------------------------------------------------------
-
-function text(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (v === null || v === undefined) return '';
-  return JSON.stringify(v);
-}
 
 /** The short id a result carries, or a short form of a ULID (its last 8 characters). */
 export function shortId(r: Rec): string {
@@ -122,66 +81,9 @@ function shorten(id: string): string {
   return /^[0-9A-Z]{26}$/.test(id) ? id.slice(-8).toLowerCase() : id;
 }
 
-/** Day numbers of the dates seen: a list of a thousand tasks holds a few dozen dates, and
- *  `Date.UTC` with the regular expression cost most of printing `heph next`. */
-const dayNumbers = new Map<string, number | undefined>();
-
-function dayNumber(d: string): number | undefined {
-  if (dayNumbers.has(d)) return dayNumbers.get(d);
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
-  const n = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000 : undefined;
-  if (dayNumbers.size < 1000) dayNumbers.set(d, n);
-  return n;
-}
-
-/** 'today', 'tomorrow', 'in 3d', '2d ago', or the date itself when far away. */
-function relative(date: string, today: string): string {
-  const a = dayNumber(date);
-  const b = dayNumber(today);
-  if (a === undefined || b === undefined) return date;
-  const n = a - b;
-  if (n === 0) return 'today';
-  if (n === 1) return 'tomorrow';
-  if (n === -1) return 'yesterday';
-  if (n > 1 && n < 7) return `in ${n}d`;
-  if (n < -1 && n > -7) return `${-n}d ago`;
-  return date;
-}
-
 function withRelative(date: string, today: string): string {
   const r = relative(date, today);
   return r === date ? date : `${date} (${r})`;
-}
-
-/** The fields of a task that its line shows; objects and the row form both come here. */
-interface LineFields {
-  shortId: string;
-  attention: unknown;
-  title: unknown;
-  state: unknown;
-  doDate: unknown;
-  lateOn: unknown;
-  recurrence: unknown;
-  tags?: unknown;
-}
-
-/** One task as a line. Built by concatenation, without arrays of parts: a 1,642-task `heph next`
- *  is printed by a process that runs this once per task, cold, and its garbage is most of what
- *  printing costs. */
-function lineOf(f: LineFields, s: Styles, today: string): string {
-  let meta = '';
-  const add = (part: string) => (meta = meta === '' ? part : `${meta}  ${part}`);
-  if (f.state === 'done') add(s.green('done'));
-  if (f.state === 'dropped') add(s.dim('dropped'));
-  if (typeof f.doDate === 'string') add(`do ${relative(f.doDate, today)}`);
-  if (typeof f.lateOn === 'string') {
-    const late = `late ${relative(f.lateOn, today)}`;
-    add(f.lateOn < today && f.state === 'outstanding' ? s.red(s.bold(late)) : late);
-  }
-  if (typeof f.recurrence === 'string') add(`↻ ${f.recurrence}`);
-  if (Array.isArray(f.tags) && f.tags.length > 0) add(f.tags.map((x) => `+${text(x)}`).join(' '));
-  const head = `${s.dim(f.shortId.padEnd(8))}  ${attention(f.attention, s)}  ${text(f.title)}`;
-  return meta === '' ? head : `${head}  ${s.dim('·')} ${meta}`;
 }
 
 function taskLine(t: Rec, s: Styles, today: string): string {
@@ -199,56 +101,6 @@ function taskLine(t: Rec, s: Styles, today: string): string {
     s,
     today,
   );
-}
-
-/** A row-form reply as the object form `--json` prints: tasks for rows and columns. */
-function objectForm(data: unknown): unknown {
-  if (!isRec(data)) return data;
-  const { columns, rows, ...rest } = data;
-  return { today: rest.today, tasks: rowsAsObjects(columns, rows), ...rest };
-}
-
-/** The lines of a task list in the row form (`next` with form "rows"), read from the rows as
- *  they came, without an object per task; the same lines as the object form's (a row that is
- *  not an array is skipped, as rowsAsObjects skips it). */
-function rowLines(columns: unknown, rows: unknown, s: Styles, today: string): string[] {
-  if (!Array.isArray(columns) || !Array.isArray(rows)) return [];
-  // As rowsAsObjects reads them: names as strings, a repeated name's last column wins.
-  const names = columns.map(String);
-  const at = (name: TaskRowColumn | 'id') => names.lastIndexOf(name);
-  const [fullId, id, title, state, att, doDate, lateOn, recurrence] = [
-    at('id'),
-    at('short_id'),
-    at('title'),
-    at('state'),
-    at('attention'),
-    at('do_date'),
-    at('late_on'),
-    at('recurrence'),
-  ];
-  const lines: string[] = [];
-  const f: LineFields = {
-    shortId: '',
-    attention: null,
-    title: null,
-    state: null,
-    doDate: null,
-    lateOn: null,
-    recurrence: null,
-  };
-  for (const row of rows as unknown[]) {
-    if (!Array.isArray(row)) continue;
-    const sid: unknown = row[id];
-    f.shortId = typeof sid === 'string' ? sid : shortId({ id: row[fullId] });
-    f.attention = row[att];
-    f.title = row[title];
-    f.state = row[state];
-    f.doDate = row[doDate];
-    f.lateOn = row[lateOn];
-    f.recurrence = row[recurrence];
-    lines.push(lineOf(f, s, today));
-  }
-  return lines;
 }
 
 function field(o: Rec, key: string): unknown {
@@ -279,12 +131,14 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
   const r: Rec = isRec(d) ? d : {};
   switch (out.kind) {
     case 'tasks':
-    case 'task-rows': {
+    case 'task-text': {
       const lines =
         out.kind === 'tasks'
-          ? items(d, 'tasks').map((t) => taskLine(t, s, today))
-          : rowLines(r.columns, r.rows, s, today);
-      if (lines.length > 0) return lines.join('\n');
+          ? items(d, 'tasks')
+              .map((t) => taskLine(t, s, today))
+              .join('\n')
+          : text(r.text);
+      if (lines !== '') return lines;
       if (!('coming' in r)) return out.empty;
       const c = isRec(r.coming) ? r.coming : undefined;
       if (c === undefined) {

@@ -74,6 +74,7 @@ function fakeCli(): Cli & { notes: string[] } {
     env: { HOME: tmp.dir, XDG_CONFIG_HOME: `${tmp.dir}/config` },
     cwd: tmp.dir,
     today: '2026-01-01',
+    color: false,
     stdinIsFile: () => false,
     stdinIsTTY: false,
     readSecret: () => Promise.reject(new Error('no terminal in this test')),

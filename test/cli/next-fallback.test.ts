@@ -1,7 +1,8 @@
-// `heph next` asks the daemon for the row form; a daemon from before it (not restarted since an
-// upgrade) refuses the parameter, and the CLI asks again for the object form. The refusal here is
-// made as such a daemon makes it: its `next` params schema (no `form`) through the registry's
-// own parameter check, over the wire's error encoding. Also: -n refused before anything is asked.
+// `heph next` asks the daemon for the lines form; a daemon from before it (not restarted since an
+// upgrade) refuses the parameter, and the CLI asks again for the object form. The refusals here
+// are made as such daemons make them: their `next` params schemas (one without `form`, one whose
+// `form` knows only objects and rows) through the registry's own parameter check, over the wire's
+// error encoding. Also: -n refused before anything is asked.
 
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ import { fromWireError, toWireError } from '../../src/protocol/error-wire.js';
 import { parseParams } from '../../src/rpc/registry.js';
 
 const OLD_NEXT_PARAMS = z.strictObject({ limit: z.number().optional(), today: z.string() });
+/** The release before: `form` objects or rows, no `color`. */
+const ROWS_NEXT_PARAMS = OLD_NEXT_PARAMS.extend({ form: z.enum(['objects', 'rows']).optional() });
 const TASK = {
   id: '01HZY3F0V3Z5KJ8Q9W2X4Y6Z7A',
   short_id: 'y6z7a',
@@ -44,21 +47,30 @@ function cliAgainst(answer: (params: Record<string, unknown>) => unknown) {
   return { cli, calls };
 }
 
-const oldDaemon = (params: Record<string, unknown>) => {
-  const p = parseParams(OLD_NEXT_PARAMS, params);
+const daemonWith = (schema: typeof OLD_NEXT_PARAMS) => (params: Record<string, unknown>) => {
+  const p = parseParams(schema, params);
   return { today: p.today, tasks: [TASK] };
 };
+const oldDaemon = daemonWith(OLD_NEXT_PARAMS);
 
-describe('heph next against a daemon without the row form', () => {
-  it('asks again without form and shows the same tasks', async () => {
-    const { cli, calls } = cliAgainst(oldDaemon);
-    const out = await next(cli, { n: 3 });
-    expect(calls).toEqual([
-      { limit: 3, today: '2026-12-05', form: 'rows' },
-      { limit: 3, today: '2026-12-05' },
-    ]);
-    expect(out).toMatchObject({ kind: 'tasks', data: { today: '2026-12-05', tasks: [TASK] } });
-  });
+describe('heph next against a daemon without the lines form', () => {
+  for (const [name, schema] of [
+    ['no form at all', OLD_NEXT_PARAMS],
+    ['objects and rows only', ROWS_NEXT_PARAMS],
+  ] as const) {
+    for (const color of [false, true]) {
+      it(`asks again without form and shows the same tasks (${name}, color ${color})`, async () => {
+        const { cli, calls } = cliAgainst(daemonWith(schema));
+        Object.assign(cli, { color });
+        const out = await next(cli, { n: 3 });
+        expect(calls).toEqual([
+          { limit: 3, today: '2026-12-05', form: 'lines', ...(color && { color: true }) },
+          { limit: 3, today: '2026-12-05' },
+        ]);
+        expect(out).toMatchObject({ kind: 'tasks', data: { today: '2026-12-05', tasks: [TASK] } });
+      });
+    }
+  }
 
   it('does not ask again for any other refusal', async () => {
     const { cli, calls } = cliAgainst(() => {
@@ -68,30 +80,19 @@ describe('heph next against a daemon without the row form', () => {
     expect(calls).toHaveLength(1);
   });
 
-  it('reads the rows of a current daemon back as the tasks it names', async () => {
-    const { cli, calls } = cliAgainst(() => ({
-      today: '2026-12-05',
-      columns: ['short_id', 'title', 'attention'],
-      rows: [['y6z7a', 'Pay rent', 'red']],
-    }));
-    const out = await next(cli, {});
-    expect(calls).toEqual([{ today: '2026-12-05', form: 'rows' }]);
-    // Printed from the rows, as the tasks they name would be, and as those tasks under --json.
-    const asTasks = {
-      kind: 'tasks',
-      data: {
-        today: '2026-12-05',
-        tasks: [{ short_id: 'y6z7a', title: 'Pay rent', attention: 'red' }],
-      },
-      empty: 'Nothing to do now.',
-    } as const;
-    for (const json of [false, true]) {
-      const opts = { json, color: false, today: '2026-12-05' };
-      expect(render(out, opts)).toBe(render(asTasks, opts));
-    }
-    expect(render(out, { json: false, color: false, today: '2026-12-05' })).toBe(
-      'y6z7a     red     Pay rent\n',
+  it("prints a current daemon's lines as they came, and the empty answer's next task", async () => {
+    const { cli, calls } = cliAgainst((p) =>
+      p.limit === 1
+        ? { today: '2026-12-05', count: 0, text: '', coming: { title: 'Later', short_id: 'k2' } }
+        : { today: '2026-12-05', count: 2, text: 'line one\nline two' },
     );
+    const opts = { json: false, color: false, today: '2026-12-05' };
+    expect(render(await next(cli, {}), opts)).toBe('line one\nline two\n');
+    expect(render(await next(cli, { n: 1 }), opts)).toBe('Nothing to do now. Next up: Later  k2\n');
+    expect(calls).toEqual([
+      { today: '2026-12-05', form: 'lines' },
+      { limit: 1, today: '2026-12-05', form: 'lines' },
+    ]);
   });
 });
 

@@ -9,7 +9,7 @@ import { hephdNodeFlags, nodeFlagsMismatch } from '../../src/config/node-flags.j
 import { parseValue } from '../../src/cli/commands/admin.js';
 import { parseDateArg, parseDateOrNone } from '../../src/cli/dates.js';
 import { render } from '../../src/cli/output.js';
-import { rowsAsObjects, TASK_ROW_COLUMNS } from '../../src/protocol/task-rows.js';
+import { taskLines } from '../../src/protocol/task-lines.js';
 import { asFlags } from '../../src/cli/daemon-args.js';
 import { closest, didYouMean, editDistance } from '../../src/cli/suggest.js';
 import { renderUnit, systemdQuote } from '../../src/cli/unit-file.js';
@@ -165,31 +165,38 @@ describe('render', () => {
     );
   });
 
-  it(`prints the row form of a list exactly as its object form (seed ${SEED})`, () => {
-    const value = fc.oneof(
-      fc.constantFrom(null, 'red', 'orange', 'blue', 'white', 'done', 'dropped', 'outstanding'),
-      fc.constantFrom('2026-03-01', '2026-03-04', '2026-03-05', '2026-03-09', '2026-04-30'),
-      fc.constant('01M82P44NEKDFTVQC8AHS2CBY5'),
-      fc.string(),
-      fc.integer(),
+  it(`prints the daemon's lines of a list exactly as its object form (seed ${SEED})`, () => {
+    const day = fc.constantFrom(
+      '2026-03-01',
+      '2026-03-04',
+      '2026-03-05',
+      '2026-03-09',
+      '2026-04-30',
     );
-    const column = fc.constantFrom(...TASK_ROW_COLUMNS, 'id', 'extra');
+    const task = fc.record({
+      id: fc.stringMatching(/^[0-9A-Z]{26}$/),
+      short_id: fc.string(),
+      title: fc.string({ unit: 'grapheme' }),
+      state: fc.constantFrom('outstanding', 'done', 'dropped'),
+      attention: fc.constantFrom('red', 'orange', 'blue', 'white'),
+      do_date: fc.option(day, { nil: null }),
+      late_on: fc.option(day, { nil: null }),
+      recurrence: fc.option(fc.constantFrom('FREQ=WEEKLY', 'every week', ''), { nil: null }),
+    });
     fc.assert(
       fc.property(
-        fc.uniqueArray(column, { minLength: 0, maxLength: 9 }),
-        fc.array(fc.oneof(fc.array(value, { maxLength: 9 }), value), { maxLength: 12 }),
+        fc.array(task, { maxLength: 12 }),
         fc.option(fc.record({ title: fc.string(), short_id: fc.string() }), { nil: undefined }),
         fc.boolean(),
-        (columns, rows, coming, color) => {
+        (tasks, coming, color) => {
           const extra = coming === undefined ? {} : { coming };
-          const rowForm = { today, columns, rows, ...extra };
-          const objects = { today, tasks: rowsAsObjects(columns, rows), ...extra };
-          for (const json of [false, true]) {
-            const opts = { json, color, today };
-            expect(render({ kind: 'task-rows', data: rowForm, empty: 'None.' }, opts)).toBe(
-              render({ kind: 'tasks', data: objects, empty: 'None.' }, opts),
-            );
-          }
+          const shortOf = (id: string) => tasks.find((t) => t.id === id)!.short_id;
+          const text = taskLines(tasks, shortOf, color, today);
+          const lines = { today, count: tasks.length, text, ...extra };
+          const opts = { json: false, color, today };
+          expect(render({ kind: 'task-text', data: lines, empty: 'None.' }, opts)).toBe(
+            render({ kind: 'tasks', data: { today, tasks, ...extra }, empty: 'None.' }, opts),
+          );
         },
       ),
       { seed: SEED, numRuns: 300 },

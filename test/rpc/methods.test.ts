@@ -4,6 +4,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setup, type Env } from './env.js';
+import { render } from '../../src/cli/output.js';
 
 describe('daemon methods', () => {
   let env: Env;
@@ -52,7 +53,7 @@ describe('daemon methods', () => {
     }
   });
 
-  it('next in rows holds what the object form holds, in its order, for any limit', async () => {
+  it('next in rows and lines holds what the object form holds, in its order, for any limit', async () => {
     const specs = [
       { title: 'Late white', late_on: '2026-11-20' },
       { title: 'Red one', attention: 'red' },
@@ -80,6 +81,20 @@ describe('daemon methods', () => {
       );
       expect(rows.today).toBe(objects.today);
       expect(rows.coming).toEqual(objects.coming);
+      // The lines form: the text the CLI prints for the object form, with and without colour.
+      for (const color of [false, true]) {
+        const lines = (
+          await env.call('next', { ...params, form: 'lines', ...(color && { color }) })
+        ).result;
+        expect(lines.count).toBe(objects.tasks.length);
+        expect(lines.today).toBe(objects.today);
+        expect(lines.coming).toEqual(objects.coming);
+        const opts = { json: false, color, today: params.today as string };
+        expect(render({ kind: 'task-text', data: lines, empty: 'None.' }, opts)).toBe(
+          render({ kind: 'tasks', data: objects, empty: 'None.' }, opts),
+        );
+        expect(lines.text.split('\n').length).toBe(Math.max(1, objects.tasks.length));
+      }
       return objects;
     };
     // Red tasks past the limit are kept.
@@ -120,6 +135,22 @@ describe('daemon methods', () => {
     expect((await env.call('next', { today: '2026-11-23', form: 'table' })).error.message).toMatch(
       /^form: /,
     );
+    // The lines form: the task as `heph next` prints it.
+    const lines = await env.call('next', { today: '2026-11-23', form: 'lines' });
+    expect(lines.result).toEqual({
+      today: '2026-11-23',
+      count: 1,
+      text: `${short.padEnd(8)}  red     Pay rent  · do today  ↻ FREQ=MONTHLY`,
+    });
+    // Colour belongs to the lines form only, and is a boolean.
+    for (const bad of [
+      { color: true },
+      { form: 'rows', color: false },
+      { form: 'lines', color: 1 },
+    ]) {
+      const r = await env.call('next', { today: '2026-11-23', ...bad });
+      expect(r.error).toMatchObject({ code: -32602, data: { field: 'color' } });
+    }
     expect(short.length).toBeGreaterThanOrEqual(6);
     const done = await env.call('task.done', { id: short, today: '2026-11-23' });
     expect(done.result).toMatchObject({ rolled: true, next_do_date: '2026-12-23' });

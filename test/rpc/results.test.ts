@@ -72,6 +72,8 @@ describe('result schemas', () => {
     await call('next', { today: '2020-01-01' });
     await call('next', { today, form: 'rows' });
     await call('next', { today: '2020-01-01', form: 'rows' });
+    await call('next', { today, form: 'lines', color: true });
+    await call('next', { today: '2020-01-01', form: 'lines' });
     await call('list', { filter: { state: 'outstanding' }, today });
     await call('view', {});
     await call('view', { name: 'all', today });

@@ -27,20 +27,20 @@ export async function next(cli: Cli, a: Args): Promise<Output> {
   const limit = optInt(a, 'n');
   const params = { ...(limit !== undefined && { limit }), today: cli.today };
   const empty = 'Nothing to do now.';
-  // --json prints the full form; people see only a row's fields, which travel as arrays.
+  // --json prints the full form; people see the lines, which the daemon renders: a long list
+  // travels as one string, printed as it came (src/protocol/task-lines.ts renders both ways).
   if (flag(a, 'json')) return { kind: 'tasks', data: await cli.call('next', params), empty };
   let data: unknown;
   try {
-    data = await cli.call('next', { ...params, form: 'rows' });
+    data = await cli.call('next', { ...params, form: 'lines', ...(cli.color && { color: true }) });
   } catch (e) {
-    // A daemon from before the row form (not restarted since an upgrade) refuses the field.
+    // A daemon from before the lines form (not restarted since an upgrade) refuses the field.
     if (!(e instanceof HephError && e.code === 'invalid_params' && e.details.field === 'form')) {
       throw e;
     }
     return { kind: 'tasks', data: await cli.call('next', params), empty };
   }
-  // Printed from the rows as they came (output.ts); --json, had it been asked, the object form.
-  return { kind: 'task-rows', data: rec(data), empty };
+  return { kind: 'task-text', data: rec(data), empty };
 }
 
 const VERBS = {

@@ -164,6 +164,19 @@ export const TaskRowsResult = z
   })
   .describe('with form rows');
 
+export const TaskLinesResult = z
+  .strictObject({
+    today: Day,
+    count: z.number().int().min(0).describe('how many tasks the text shows, one per line'),
+    text: z
+      .string()
+      .describe('the tasks as `heph next` prints them, one line each, joined by newlines'),
+    coming: TaskSummaryResult.nullable()
+      .optional()
+      .describe('when nothing is actionable: the first task whose do date is ahead'),
+  })
+  .describe('with form lines');
+
 export const ViewResult = z.union([
   z
     .strictObject({

@@ -6,6 +6,7 @@ import type { Services } from './context.js';
 import { withShortIds } from './node.js';
 import { NodeRef, resolveRef, shortIds } from './refs.js';
 import { TASK_ROW_COLUMNS, taskRow } from '../../protocol/task-rows.js';
+import { taskLines } from '../../protocol/task-lines.js';
 import { taskSummary } from '../../model/views.js';
 import {
   BaseVersion,
@@ -161,23 +162,34 @@ export function taskMethods(s: Services) {
       role: 'viewer',
       surfaces: EVERYWHERE,
       summary: 'What to do next: actionable tasks in rank order (red tasks are never cut).',
-      params: z.strictObject({
-        limit: z.number().int().min(1).max(1000).optional(),
-        today: Today,
-        form: z
-          .enum(['objects', 'rows'])
-          .optional()
-          .describe(
-            'rows: each task as an array of the fields a list prints, named once in columns ' +
-              '(objects, the default: each task an object)',
-          ),
-      }),
+      params: z
+        .strictObject({
+          limit: z.number().int().min(1).max(1000).optional(),
+          today: Today,
+          form: z
+            .enum(['objects', 'rows', 'lines'])
+            .optional()
+            .describe(
+              'rows: each task as an array of the fields a list prints, named once in columns; ' +
+                'lines: the list as the CLI prints it, one text (objects, the default: each ' +
+                'task an object)',
+            ),
+          color: z
+            .boolean()
+            .optional()
+            .describe('form lines only: ANSI colours in the text, as on a terminal'),
+        })
+        .refine((p) => p.color === undefined || p.form === 'lines', {
+          path: ['color'],
+          message: 'color is only for form "lines"',
+        }),
       result: z.union([
         R.TaskListResult.describe('without form, or form objects'),
         R.TaskRowsResult,
+        R.TaskLinesResult,
       ]),
       handler: (p) => {
-        const { form, ...opts } = p;
+        const { form, color, ...opts } = p;
         // Each form straight from the ranked tasks: no summary made only to be copied.
         const r = s.model.nextTasks(defined(opts));
         const ids = shortIds(
@@ -188,6 +200,10 @@ export function taskMethods(s: Services) {
         // `coming` (present, possibly null, when nothing is actionable) with its short id.
         const coming =
           r.coming === undefined ? {} : { coming: r.coming && short(taskSummary(r.coming)) };
+        if (form === 'lines') {
+          const text = taskLines(r.tasks, shortOf, color === true, r.today);
+          return { today: r.today, count: r.tasks.length, text, ...coming };
+        }
         if (form !== 'rows') {
           const tasks = r.tasks.map((t) =>
             Object.assign(taskSummary(t), { short_id: shortOf(t.id) }),
