@@ -69,11 +69,26 @@ it('every fast command runs in the fast bundle alone, and any other command in t
   for (const [name, args] of Object.entries(lines)) {
     expect(await loaded(args, false), name).toEqual([HEPH, BUNDLE]);
   }
-  // The positive control: other command lines load full.cjs after main.cjs, and nothing of
-  // full.cjs is evaluated in main.cjs's place.
-  for (const args of [['help'], ['--help'], ['tag', 'list'], ['help', 'next']]) {
+  // The positive control: other command lines run in full.cjs. One naming no fast command is
+  // sent there by bin/heph.js without main.cjs; one naming a fast command word (`help next`)
+  // loads main.cjs, which hands it on, and nothing of full.cjs is evaluated in main.cjs's place.
+  for (const args of [['help'], ['--help'], ['tag', 'list'], ['__complete', 'ta']]) {
+    expect((await loaded(args)).slice(0, 2), args.join(' ')).toEqual([HEPH, FULL]);
+  }
+  for (const args of [
+    ['help', 'next'],
+    ['__complete', 'next', '-'],
+  ]) {
     expect((await loaded(args)).slice(0, 3), args.join(' ')).toEqual([HEPH, BUNDLE, FULL]);
   }
+});
+
+it('bin/heph.js names exactly the fast commands as the words that need main.cjs', () => {
+  const m = /const FAST_WORDS = (\[[^\]]*\]);/.exec(readFileSync(HEPH, 'utf8'));
+  expect(m).not.toBeNull();
+  const words = JSON.parse(m![1]!.replace(/'/g, '"')) as string[];
+  expect(words).toHaveLength(FAST_COMMANDS.size);
+  expect(new Set(words)).toEqual(FAST_COMMANDS);
 });
 
 it('the fast bundle stays under 128 KiB, which V8 reads into its ordinary pages', () => {
