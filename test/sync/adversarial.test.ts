@@ -292,3 +292,182 @@ describe('"in sync" is said only when true', () => {
     await converge(devs, hc, 'back');
   }, 60_000);
 });
+
+describe('clock skew, a 1 MB body and unicode', () => {
+  it('a device 4 min ahead and one 10 min behind: the contested title is listed, a resolution wins everywhere, and a 1 MB body merges exactly', async () => {
+    const ahead = await startDev(h, hub, 'ahead', { env: { HEPH_CLOCK_OFFSET_MS: '240000' } });
+    const behind = await startDev(h, hub, 'behind', { env: { HEPH_CLOCK_OFFSET_MS: '-600000' } });
+    const all = [...devs, ahead, behind];
+    try {
+      // Lines of emoji (with ZWJ and skin tones), combining accents and right-to-left text.
+      const line = (i: number) => `${i} 👨‍👩‍👧‍👦 👍🏿 Cafe\u0301 ña\u0303 עברית مرحبا ${'x'.repeat(60)}\n`;
+      const lines = Array.from({ length: 10_000 }, (_, i) => line(i));
+      const big = lines.join('');
+      expect(big.length).toBeGreaterThan(1_000_000);
+      const note = (await ahead.call('node.create', {
+        kind: 'doc',
+        title: 'Ünïcødé 📓 ‏שלום‎',
+        body: big,
+      })) as { id: string };
+      await converge(all, hc, 'big note');
+      for (const d of all) d.online(false);
+      // The device behind writes the title later in real time, but with a lower clock.
+      await ahead.call('node.update', { id: note.id, title: 'Title from ahead ⏩' });
+      await behind.call('node.update', { id: note.id, title: 'Title from behind ⏪' });
+      // Both edit the big body where they read it: the middle line, and the end.
+      const rb = (await behind.call('node.get', { id: note.id })) as { body_version: string };
+      const edited = [...lines];
+      edited[4500] = `4500 edited behind ⏪ ${line(4500)}`;
+      await behind.call('node.update', {
+        id: note.id,
+        body: edited.join(''),
+        base_version: rb.body_version,
+      });
+      await ahead.call('node.append', { id: note.id, text: 'appended ahead ⏩ é' });
+      await converge(all, hc, 'skewed edits');
+      const want = edited.join('') + 'appended ahead ⏩ é\n';
+      for (const d of all) {
+        const n = (await d.call('node.get', { id: note.id })) as { title: string; body: string };
+        if (n.body !== want) {
+          let i = 0;
+          while (n.body[i] === want[i]) i++;
+          throw new Error(
+            `${d.name}: the merged body differs at ${i} of ${want.length} (got ${n.body.length}): ` +
+              `${JSON.stringify(n.body.slice(i - 80, i + 160))} want ${JSON.stringify(want.slice(i - 80, i + 160))}`,
+          );
+        }
+        // The highest clock shows, and both values are listed as a conflict.
+        expect(n.title).toBe('Title from ahead ⏩');
+        const list = (await d.call('conflicts.list')) as {
+          conflicts: { target: string; field: string; heads: { value: unknown }[] }[];
+        };
+        const heads = list.conflicts
+          .find((c) => c.target === note.id && c.field === 'title')
+          ?.heads.map((x) => x.value)
+          .sort();
+        expect(heads).toEqual(['Title from ahead ⏩', 'Title from behind ⏪'].sort());
+      }
+      // The device behind settles it: its write saw both heads, so it wins despite its clock.
+      await behind.call('conflicts.resolve', {
+        target: note.id,
+        field: 'title',
+        value: 'Settled 🤝',
+      });
+      await converge(all, hc, 'settled');
+      for (const d of all) {
+        expect(await d.call('node.get', { id: note.id })).toMatchObject({ title: 'Settled 🤝' });
+      }
+    } finally {
+      for (const d of [ahead, behind]) {
+        await d.proc.stop();
+        await d.gate.close();
+      }
+    }
+  }, 90_000);
+});
+
+describe('a device killed by SIGKILL in the middle of a sync', () => {
+  for (const fp of ['push.after_response', 'pull.after_apply'] as const) {
+    it(`at ${fp}: restarted, nothing is lost or doubled and status tells the truth`, async () => {
+      const [a] = devs as [Dev];
+      const note = (await a.call('node.create', {
+        kind: 'doc',
+        title: `Crash ${fp}`,
+        body: 'start\n',
+      })) as { id: string };
+      await converge(devs, hc, 'created');
+      // Another device's lines wait on the hub, for the pull to apply.
+      for (let i = 0; i < 3; i++) await a.call('node.append', { id: note.id, text: `from A ${i}` });
+      await a.call('sync.now');
+      const dir = h.dir();
+      const db = `${dir}/k.db`;
+      const socket = `${dir}/k.sock`;
+      const { Gate } = await import('./net.js');
+      const gate = await Gate.start(hub.port);
+      const args = ['--mode', 'local', '--hub-url', gate.url, '--device-name', 'K'];
+      try {
+        if (fp === 'push.after_response') {
+          // Its own edits reach the hub, and it dies before it records that they did.
+          const k = await h.start({ db, socket, args, env: { HEPH_FAILPOINT: fp } });
+          const c = await h.client(k.socket);
+          await c
+            .call('node.create', { kind: 'doc', title: `written on K at ${fp}` })
+            .catch(() => undefined);
+          await c.call('sync.now').catch(() => undefined);
+          expect((await k.exited).signal).toBe('SIGKILL');
+        } else {
+          // It dies after applying the first page, before saving its cursor.
+          const k = h.spawn({ db, socket, args, env: { HEPH_FAILPOINT: fp } });
+          expect((await k.exited).signal).toBe('SIGKILL');
+        }
+        // Back up with no network: it must not claim to be in sync.
+        gate.set(false);
+        const k2 = await h.start({ db, socket, args });
+        const c2 = await h.client(k2.socket);
+        const st = (await c2.call('sync.status')) as SyncStatus;
+        expect(st.state).not.toBe('in_sync');
+        if (fp === 'push.after_response') expect(st.pending.changes).toBeGreaterThan(0);
+        gate.set(true);
+        await c2.call('sync.now');
+        const k: Dev = {
+          name: 'K',
+          gate,
+          proc: k2,
+          c: c2,
+          call: (m, p = {}) => c2.call(m, p as Record<string, unknown>) as Promise<never>,
+          online: (on) => gate.set(on),
+        };
+        await converge([...devs, k], hc, `after the kill at ${fp}`);
+        const body = ((await c2.call('node.get', { id: note.id })) as { body: string }).body;
+        expect(body).toBe('start\nfrom A 0\nfrom A 1\nfrom A 2\n');
+        const titles = (
+          (await hc.call('node.list', { kind: 'doc', limit: 1000 })) as {
+            nodes: { title: string }[];
+          }
+        ).nodes.filter((n) => n.title === `written on K at ${fp}`);
+        expect(titles).toHaveLength(fp === 'push.after_response' ? 1 : 0);
+        await k2.stop();
+      } finally {
+        await gate.close();
+      }
+    }, 60_000);
+  }
+});
+
+describe('a hub restored from an older copy', () => {
+  it('gets back from the devices every change the copy lacks', async () => {
+    const hub2 = await HubProc.start(h);
+    const [a, b] = await Promise.all(['RA', 'RB'].map((n) => startDev(h, hub2, n)));
+    const pair = [a!, b!];
+    try {
+      let hc2 = await h.client(hub2.proc!.socket);
+      await a!.call('node.create', { kind: 'doc', title: 'before the backup' });
+      await converge(pair, hc2, 'before');
+      await hub2.stop();
+      const backup = h.dir();
+      hub2.copyTo(backup);
+      await hub2.restart();
+      hc2 = await h.client(hub2.proc!.socket);
+      const lostA = (await a!.call('node.create', { kind: 'doc', title: 'after, on A' })) as {
+        id: string;
+      };
+      const lostB = (await b!.call('node.create', { kind: 'doc', title: 'after, on B' })) as {
+        id: string;
+      };
+      const after = await converge(pair, hc2, 'after the backup');
+      await hub2.stop();
+      hub2.restoreFrom(backup);
+      await hub2.restart();
+      hc2 = await h.client(hub2.proc!.socket);
+      expect((await hub2.status(hc2)).ops).toBeLessThan(after.ops);
+      const back = await converge(pair, hc2, 'after the restore');
+      expect(back).toMatchObject({ ops: after.ops, digest: after.digest });
+      for (const id of [lostA.id, lostB.id]) {
+        expect(await hc2.call('node.get', { id })).toMatchObject({ id });
+      }
+    } finally {
+      for (const d of pair) await d.gate.close();
+      await hub2.stop();
+    }
+  }, 90_000);
+});
