@@ -169,6 +169,49 @@ describe('three devices editing one body offline, synced in random orders', () =
   }
 });
 
+describe('many small edits on two devices at once, both online', () => {
+  it(`each one is there once: appends and editor saves racing the live sync (seed ${SEED})`, async () => {
+    const r = seededRandom(SEED);
+    const [a, b] = devs as [Dev, Dev];
+    const note = (await a.call('node.create', {
+      kind: 'doc',
+      title: 'Busy',
+      body: 'top\nmiddle\nbottom\n',
+    })) as { id: string };
+    await converge(devs, hc, 'created');
+    const written: string[] = [];
+    // An editor: reads the body and its version, puts a line in somewhere, saves with that
+    // version, while the other device's edits stream in through the long-poll.
+    const editor = async (d: Dev, k: number): Promise<void> => {
+      for (let i = 0; i < 15; i++) {
+        const m = `${d.name}${k}.${i} ✍🏽`;
+        written.push(m);
+        if (r.next() < 0.5) {
+          await d.call('node.append', { id: note.id, text: m });
+          continue;
+        }
+        const got = (await d.call('node.get', { id: note.id })) as {
+          body: string;
+          body_version: string;
+        };
+        const lines = got.body.split('\n');
+        lines.splice(Math.floor(r.next() * lines.length), 0, m);
+        await d.call('node.update', {
+          id: note.id,
+          body: lines.join('\n'),
+          base_version: got.body_version,
+        });
+      }
+    };
+    await Promise.all([editor(a, 0), editor(b, 0), editor(a, 1), editor(b, 1)]);
+    await converge(devs, hc, 'after the burst');
+    const text = ((await b.call('node.get', { id: note.id })) as { body: string }).body;
+    const wrong = written.filter((m) => count(text, m) !== 1).map((m) => `${m} ×${count(text, m)}`);
+    expect(wrong, text).toEqual([]);
+    for (const w of ['top', 'middle', 'bottom']) expect(count(text, w)).toBe(1);
+  }, 60_000);
+});
+
 describe('fields, trash and restore racing edits', () => {
   it('keeps every field written, lists the contested one, and a trashed note keeps its edit', async () => {
     const [a, b, c] = devs as [Dev, Dev, Dev];
