@@ -278,36 +278,42 @@ describe('fields, trash and restore racing edits', () => {
 });
 
 describe('undo after a merge', () => {
-  it("takes back only this device's edit, on every device", async () => {
+  it("takes back only this device's edit, on every device, where both edited one line", async () => {
     const [a, b] = devs as [Dev, Dev];
-    const body = 'one\ntwo\nthree\nfour\n';
-    const note = (await a.call('node.create', { kind: 'doc', title: 'Undo me', body })) as {
-      id: string;
-    };
+    const note = (await a.call('node.create', {
+      kind: 'doc',
+      title: 'Undo me',
+      body: 'one\ntwo\nthree\n',
+    })) as { id: string };
     await converge(devs, hc, 'created');
     for (const d of devs) d.online(false);
+    // A adds to the first line; B adds to the same line and removes the second.
     const ra = (await a.call('node.get', { id: note.id })) as { body_version: string };
     await a.call('node.update', {
       id: note.id,
-      body: 'one (A)\ntwo\nthree\nfour\n',
+      body: 'one (A)\ntwo\nthree\n',
       base_version: ra.body_version,
     });
     const rb = (await b.call('node.get', { id: note.id })) as { body_version: string };
     await b.call('node.update', {
       id: note.id,
-      body: 'one\ntwo\nthree (B)\nfour\n',
+      body: 'one (B)\nthree\n',
       base_version: rb.body_version,
     });
     await converge(devs, hc, 'merged');
-    expect(await a.call('node.get', { id: note.id })).toMatchObject({
-      body: 'one (A)\ntwo\nthree (B)\nfour\n',
-    });
-    const undone = (await a.call('undo')) as { skipped: unknown[] };
-    expect(undone.skipped).toEqual([]);
-    await converge(devs, hc, 'undone');
+    const merged = ((await a.call('node.get', { id: note.id })) as { body: string }).body;
+    expect(merged).toMatch(/^one( \(A\)| \(B\)){2}\nthree\n$/);
+    expect([count(merged, '(A)'), count(merged, '(B)')]).toEqual([1, 1]);
+    expect(await a.call('undo')).toMatchObject({ skipped: [] });
+    await converge(devs, hc, 'A undone');
+    for (const d of devs) {
+      expect(await d.call('node.get', { id: note.id })).toMatchObject({ body: 'one (B)\nthree\n' });
+    }
+    expect(await b.call('undo')).toMatchObject({ skipped: [] });
+    await converge(devs, hc, 'B undone');
     for (const d of devs) {
       expect(await d.call('node.get', { id: note.id })).toMatchObject({
-        body: 'one\ntwo\nthree (B)\nfour\n',
+        body: 'one\ntwo\nthree\n',
       });
     }
   }, 60_000);
