@@ -484,7 +484,7 @@ describe('a device killed by SIGKILL in the middle of a sync', () => {
 });
 
 describe('a hub restored from an older copy', () => {
-  it('gets back from the devices every change the copy lacks', async () => {
+  it('gets back from the devices every change the copy lacks, even when others wrote first', async () => {
     const hub2 = await HubProc.start(h);
     const [a, b] = await Promise.all(['RA', 'RB'].map((n) => startDev(h, hub2, n)));
     const pair = [a!, b!];
@@ -513,6 +513,40 @@ describe('a hub restored from an older copy', () => {
       expect(back).toMatchObject({ ops: after.ops, digest: after.digest });
       for (const id of [lostA.id, lostB.id]) {
         expect(await hc2.call('node.get', { id })).toMatchObject({ id });
+      }
+
+      // Again, but another device pushes first after the restore, so the stamps the copy lacks
+      // are taken again by other ops before A pulls: A's cursor is no longer ahead of the log,
+      // yet it names another op. A must start over (and give back what it wrote), not skip the
+      // new ops and keep its own from everyone while saying "in sync".
+      await hub2.stop();
+      const backup2 = h.dir();
+      hub2.copyTo(backup2);
+      await hub2.restart();
+      hc2 = await h.client(hub2.proc!.socket);
+      const lostA2 = (await a!.call('node.create', { kind: 'doc', title: 'only A had it' })) as {
+        id: string;
+      };
+      await converge(pair, hc2, 'after the second backup');
+      for (const d of pair) d.online(false);
+      await hub2.stop();
+      hub2.restoreFrom(backup2);
+      await hub2.restart();
+      hc2 = await h.client(hub2.proc!.socket);
+      b!.online(true);
+      const fromB: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const n = (await b!.call('node.create', { kind: 'doc', title: `B after ${i}` })) as {
+          id: string;
+        };
+        fromB.push(n.id);
+      }
+      await b!.call('sync.now');
+      await converge(pair, hc2, 'after the second restore');
+      for (const id of [lostA2.id, ...fromB]) {
+        expect(await hc2.call('node.get', { id })).toMatchObject({ id });
+        expect(await a!.call('node.get', { id })).toMatchObject({ id });
+        expect(await b!.call('node.get', { id })).toMatchObject({ id });
       }
     } finally {
       for (const d of pair) await d.gate.close();
