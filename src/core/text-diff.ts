@@ -245,21 +245,7 @@ function alignInsert(before: string, s: Splice, lower: number, upper: number): S
         : q < p + len
           ? t.charCodeAt(q - p)
           : before.charCodeAt(q - len);
-  let lo = p;
-  while (lo > lower && p - lo < MAX_SLIDE && at(lo - 1) === at(lo - 1 + len)) lo--;
-  let hi = p;
-  while (hi < upper && hi - p < MAX_SLIDE && at(hi) === at(hi + len)) hi++;
-  if (lo === hi) return s;
-  let best = p;
-  let bestScore = -1;
-  for (let q = lo; q <= hi; q++) {
-    if (splitsPair(at(q - 1), at(q)) || splitsPair(at(q + len - 1), at(q + len))) continue;
-    const score = boundaryScore(at(q - 1), at(q)) + boundaryScore(at(q + len - 1), at(q + len));
-    if (score >= bestScore) {
-      best = q;
-      bestScore = score;
-    }
-  }
+  const best = bestPlace(at, p, len, lower, upper);
   if (best === p) return s;
   let insert = '';
   for (let q = best; q < best + len; q++) insert += String.fromCharCode(at(q));
@@ -268,25 +254,39 @@ function alignInsert(before: string, s: Splice, lower: number, upper: number): S
 
 /** A removal of before[p, p + r) slid within [lower, upper]. */
 function alignRemove(before: string, s: Splice, lower: number, upper: number): Splice {
-  const p = s.index;
-  const r = s.remove;
   const at = (q: number): number => (q < 0 || q >= before.length ? NaN : before.charCodeAt(q));
+  const best = bestPlace(at, s.index, s.remove, lower, upper - s.remove);
+  return best === s.index ? s : { index: best, remove: s.remove, insert: '' };
+}
+
+/**
+ * Where the span [p, p + len) of the text `at` reads is best placed among the starts in
+ * [min, max] that leave the same text outside it (each step moves one character from one end of
+ * the span to the other): the start whose two ends score best, the rightmost of equals, never
+ * one that splits a surrogate pair.
+ */
+function bestPlace(
+  at: (q: number) => number,
+  p: number,
+  len: number,
+  min: number,
+  max: number,
+): number {
   let lo = p;
-  while (lo > lower && p - lo < MAX_SLIDE && at(lo - 1) === at(lo - 1 + r)) lo--;
+  while (lo > min && p - lo < MAX_SLIDE && at(lo - 1) === at(lo - 1 + len)) lo--;
   let hi = p;
-  while (hi + r < upper && hi - p < MAX_SLIDE && at(hi) === at(hi + r)) hi++;
-  if (lo === hi) return s;
+  while (hi < max && hi - p < MAX_SLIDE && at(hi) === at(hi + len)) hi++;
   let best = p;
   let bestScore = -1;
-  for (let q = lo; q <= hi; q++) {
-    if (splitsPair(at(q - 1), at(q)) || splitsPair(at(q + r - 1), at(q + r))) continue;
-    const score = boundaryScore(at(q - 1), at(q)) + boundaryScore(at(q + r - 1), at(q + r));
+  for (let q = lo; q <= hi && lo < hi; q++) {
+    if (splitsPair(at(q - 1), at(q)) || splitsPair(at(q + len - 1), at(q + len))) continue;
+    const score = boundaryScore(at(q - 1), at(q)) + boundaryScore(at(q + len - 1), at(q + len));
     if (score >= bestScore) {
       best = q;
       bestScore = score;
     }
   }
-  return best === p ? s : { index: best, remove: r, insert: '' };
+  return best;
 }
 
 /** True when a boundary between these two code units would split a surrogate pair. */

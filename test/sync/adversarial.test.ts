@@ -49,6 +49,15 @@ function initialBody(paragraphs: number): string {
 
 const count = (text: string, part: string): number => text.split(part).length - 1;
 
+/** A doc written on device A and synced to every device: its id. */
+async function sharedDoc(title: string, body: string): Promise<string> {
+  const note = (await (devs[0] as Dev).call('node.create', { kind: 'doc', title, body })) as {
+    id: string;
+  };
+  await converge(devs, hc, `created ${title}`);
+  return note.id;
+}
+
 interface Ledger {
   /** Every marker and token ever written. */
   written: Set<string>;
@@ -124,10 +133,7 @@ describe('three devices editing one body offline, synced in random orders', () =
       const r = seededRandom(seed);
       const [a] = devs as [Dev];
       const body = initialBody(4);
-      const note = (await a.call('node.create', { kind: 'doc', title: `Race ${seed}`, body })) as {
-        id: string;
-      };
-      await converge(devs, hc, 'created');
+      const note = { id: await sharedDoc(`Race ${seed}`, body) };
       const led: Ledger = { written: new Set(), removed: new Set() };
       for (let p = 0; p < 4; p++) for (let l = 0; l < 2; l++) led.written.add(token(p, l));
       let n = 0;
@@ -173,12 +179,7 @@ describe('many small edits on two devices at once, both online', () => {
   it(`each one is there once: appends and editor saves racing the live sync (seed ${SEED})`, async () => {
     const r = seededRandom(SEED);
     const [a, b] = devs as [Dev, Dev];
-    const note = (await a.call('node.create', {
-      kind: 'doc',
-      title: 'Busy',
-      body: 'top\nmiddle\nbottom\n',
-    })) as { id: string };
-    await converge(devs, hc, 'created');
+    const note = { id: await sharedDoc('Busy', 'top\nmiddle\nbottom\n') };
     const written: string[] = [];
     // An editor: reads the body and its version, puts a line in somewhere, saves with that
     // version, while the other device's edits stream in through the long-poll.
@@ -280,12 +281,7 @@ describe('fields, trash and restore racing edits', () => {
 describe('undo after a merge', () => {
   it("takes back only this device's edit, on every device, where both edited one line", async () => {
     const [a, b] = devs as [Dev, Dev];
-    const note = (await a.call('node.create', {
-      kind: 'doc',
-      title: 'Undo me',
-      body: 'one\ntwo\nthree\n',
-    })) as { id: string };
-    await converge(devs, hc, 'created');
+    const note = { id: await sharedDoc('Undo me', 'one\ntwo\nthree\n') };
     for (const d of devs) d.online(false);
     // A adds to the first line; B adds to the same line and removes the second.
     const ra = (await a.call('node.get', { id: note.id })) as { body_version: string };
@@ -346,12 +342,7 @@ describe('a device killed by SIGKILL in the middle of a sync', () => {
   for (const fp of ['push.after_response', 'pull.after_apply'] as const) {
     it(`at ${fp}: restarted, nothing is lost or doubled and status tells the truth`, async () => {
       const [a] = devs as [Dev];
-      const note = (await a.call('node.create', {
-        kind: 'doc',
-        title: `Crash ${fp}`,
-        body: 'start\n',
-      })) as { id: string };
-      await converge(devs, hc, 'created');
+      const note = { id: await sharedDoc(`Crash ${fp}`, 'start\n') };
       // Another device's lines wait on the hub, for the pull to apply.
       for (let i = 0; i < 3; i++) await a.call('node.append', { id: note.id, text: `from A ${i}` });
       await a.call('sync.now');
