@@ -164,23 +164,134 @@ export function diffText(before: string, after: string): Splice[] {
 }
 
 /**
- * diffText for a save of a long text: the lines both texts start and end with are set aside
- * first, so a small change costs about one pass over the text, not a line split of all of it.
- * Same guarantees as diffText. Where several shortest line edits exist it may pick another one
- * than diffText would, so an edit that every device must make alike (store/body-crdt,
- * sameEditEverywhere) uses diffText.
+ * diffText for a save (a person's edit): the lines both texts start and end with are set aside
+ * first, so a small change costs about one pass over the text, not a line split of all of it;
+ * and each splice that only inserts or only removes is moved to where a person would have made
+ * it (alignSplices). Same guarantees as diffText. It may pick other splices than diffText would,
+ * so an edit that every device must make alike (store/body-crdt, sameEditEverywhere) uses
+ * diffText.
  */
 export function diffEdit(before: string, after: string): Splice[] {
   if (before === after) return [];
   const { start, endBefore, endAfter } = changedLines(before, after);
   if (start === 0 && endBefore === before.length && endAfter === after.length) {
-    return diffText(before, after);
+    return alignSplices(before, diffText(before, after));
   }
-  return diffText(before.slice(start, endBefore), after.slice(start, endAfter)).map((s) => ({
-    index: s.index + start,
-    remove: s.remove,
-    insert: s.insert,
-  }));
+  const splices = diffText(before.slice(start, endBefore), after.slice(start, endAfter)).map(
+    (s) => ({ index: s.index + start, remove: s.remove, insert: s.insert }),
+  );
+  return alignSplices(before, splices);
+}
+
+/** How far a splice may slide each way while it is being aligned. */
+const MAX_SLIDE = 256;
+
+/**
+ * How good a place between characters `l` and `r` is for an edit to start or end (higher is
+ * better; the scores of diff-match-patch's semantic cleanup): the edge of the text, a line
+ * break, the end of a sentence, a space, punctuation, inside a word.
+ */
+function boundaryScore(l: number, r: number): number {
+  if (Number.isNaN(l) || Number.isNaN(r)) return 6;
+  const c1 = String.fromCharCode(l);
+  const c2 = String.fromCharCode(r);
+  const word1 = /[\p{L}\p{N}\p{M}]/u.test(c1);
+  const word2 = /[\p{L}\p{N}\p{M}]/u.test(c2);
+  const space1 = !word1 && /\s/.test(c1);
+  const space2 = !word2 && /\s/.test(c2);
+  if ((space1 && (l === 10 || l === 13)) || (space2 && (r === 10 || r === 13))) return 4;
+  if (!word1 && !space1 && space2) return 3;
+  if (space1 || space2) return 2;
+  if (!word1 || !word2) return 1;
+  return 0;
+}
+
+/**
+ * Moves each splice that only inserts or only removes to the best of the places where it gives
+ * the same text. A character diff picks the rightmost of them, which can split what a person
+ * typed: typing " [x] " after "a" in "a [y]" comes out as "[x]  [" typed inside "a [y]", so a
+ * device that concurrently deletes "a [y]" would take the "[" of "[x]" with it. Here the place
+ * whose two ends are the best boundaries wins (the rightmost of equals, as before), so what was
+ * typed or removed as words stays one piece. A splice never slides past its neighbours, nor to
+ * a place that splits a surrogate pair. Splices are as diffText returns them: last first.
+ */
+export function alignSplices(before: string, splices: readonly Splice[]): Splice[] {
+  const out: Splice[] = [];
+  for (let i = 0; i < splices.length; i++) {
+    const s = splices[i] as Splice;
+    const lower =
+      i + 1 < splices.length
+        ? (splices[i + 1] as Splice).index + (splices[i + 1] as Splice).remove
+        : 0;
+    const upper = i > 0 ? (splices[i - 1] as Splice).index : before.length;
+    if (s.remove === 0 && s.insert.length > 0) out.push(alignInsert(before, s, lower, upper));
+    else if (s.insert === '' && s.remove > 0) out.push(alignRemove(before, s, lower, upper));
+    else out.push(s);
+  }
+  return out;
+}
+
+/** An insertion of `t` at `p` slid within [lower, upper]. */
+function alignInsert(before: string, s: Splice, lower: number, upper: number): Splice {
+  const p = s.index;
+  const t = s.insert;
+  const len = t.length;
+  // The text after the insertion, read without building it.
+  const at = (q: number): number =>
+    q < 0 || q >= before.length + len
+      ? NaN
+      : q < p
+        ? before.charCodeAt(q)
+        : q < p + len
+          ? t.charCodeAt(q - p)
+          : before.charCodeAt(q - len);
+  const best = bestPlace(at, p, len, lower, upper);
+  if (best === p) return s;
+  let insert = '';
+  for (let q = best; q < best + len; q++) insert += String.fromCharCode(at(q));
+  return { index: best, remove: 0, insert };
+}
+
+/** A removal of before[p, p + r) slid within [lower, upper]. */
+function alignRemove(before: string, s: Splice, lower: number, upper: number): Splice {
+  const at = (q: number): number => (q < 0 || q >= before.length ? NaN : before.charCodeAt(q));
+  const best = bestPlace(at, s.index, s.remove, lower, upper - s.remove);
+  return best === s.index ? s : { index: best, remove: s.remove, insert: '' };
+}
+
+/**
+ * Where the span [p, p + len) of the text `at` reads is best placed among the starts in
+ * [min, max] that leave the same text outside it (each step moves one character from one end of
+ * the span to the other): the start whose two ends score best, the rightmost of equals, never
+ * one that splits a surrogate pair.
+ */
+function bestPlace(
+  at: (q: number) => number,
+  p: number,
+  len: number,
+  min: number,
+  max: number,
+): number {
+  let lo = p;
+  while (lo > min && p - lo < MAX_SLIDE && at(lo - 1) === at(lo - 1 + len)) lo--;
+  let hi = p;
+  while (hi < max && hi - p < MAX_SLIDE && at(hi) === at(hi + len)) hi++;
+  let best = p;
+  let bestScore = -1;
+  for (let q = lo; q <= hi && lo < hi; q++) {
+    if (splitsPair(at(q - 1), at(q)) || splitsPair(at(q + len - 1), at(q + len))) continue;
+    const score = boundaryScore(at(q - 1), at(q)) + boundaryScore(at(q + len - 1), at(q + len));
+    if (score >= bestScore) {
+      best = q;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/** True when a boundary between these two code units would split a surrogate pair. */
+function splitsPair(l: number, r: number): boolean {
+  return isHigh(l) && isLow(r);
 }
 
 const BLOCK = 1024;

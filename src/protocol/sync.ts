@@ -39,6 +39,13 @@ export const HEADER_REPLICA = 'heph-replica';
 /** The highest id among the caller's own ops that it holds (from PROTOCOL_NO_ECHO on). */
 export const HEADER_OWN_HIGH = 'heph-own-high';
 /**
+ * The id of the op at the pull cursor, as the hub's last reply named it (`cursor_op`); empty
+ * when the device has none yet. A hub whose log holds another op there (its data was restored
+ * from an older copy, and later pushes took the same arrival stamps) answers 409 `conflict`,
+ * as for a cursor ahead of its log. With the header the reply carries `cursor_op`.
+ */
+export const HEADER_CURSOR_OP = 'heph-cursor-op';
+/**
  * The machine a device runs on, sent with its first request after each start:
  * `platform=linux&arch=x64&cpus=8&memory_bytes=16777216000&version=0.1.0` (form-encoded; any
  * key may be missing, unknown keys are ignored). The hub records it in its device registry.
@@ -186,6 +193,8 @@ export type PullQuery = z.infer<typeof PullQuery>;
 export const PullResponse = z.object({
   ops: z.array(OpShape),
   cursor: Cursor,
+  /** The id of the op at `cursor` ('' for none), when the pull sent Heph-Cursor-Op. */
+  cursor_op: z.string().max(64).optional(),
   more: z.boolean(),
   remaining: z.number().int().min(0),
 });

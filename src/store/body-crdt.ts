@@ -318,7 +318,7 @@ export function rebaseSave(
 ): { update: Uint8Array; state: Uint8Array; text: string } | undefined {
   const baseDoc = load(base);
   const baseText = baseDoc.getText(TEXT);
-  const splices = diffText(baseText.toJSON(), next);
+  const splices = diffEdit(baseText.toJSON(), next);
   if (splices.length === 0) {
     baseDoc.destroy();
     return undefined;

@@ -22,6 +22,7 @@ import type { Clock } from '../ports/clock.js';
 import { isErrorCode } from '../protocol/error-wire.js';
 import {
   compactOps,
+  HEADER_CURSOR_OP,
   HEADER_OWN_HIGH,
   HEADER_PROTOCOL,
   HEADER_DEVICE_FACTS,
@@ -99,6 +100,7 @@ export interface SyncTransport {
     limit?: number,
     wait?: number,
     signal?: AbortSignal,
+    afterOp?: string,
   ): Promise<PullResponse>;
   /**
    * A pull page with its ops as the hub sent them, and `decode`, which turns one into an op (or
@@ -110,6 +112,7 @@ export interface SyncTransport {
     limit?: number,
     wait?: number,
     signal?: AbortSignal,
+    afterOp?: string,
   ): Promise<SentPage>;
   /** local clock − hub clock (ms) from the last reply's Date header, or undefined. */
   clockOffsetMs(): number | undefined;
@@ -281,13 +284,19 @@ export class HubClient implements SyncTransport {
     return this.send('POST', '/sync/push', PushResponse, { bodyFor, signal });
   }
 
+  /**
+   * `afterOp`: the `cursor_op` the hub named with `after` ('' for none yet), sent as
+   * Heph-Cursor-Op so a hub restored from an older copy refuses a cursor it no longer means;
+   * the reply then names its own cursor's op. Left out, neither is sent.
+   */
   async pull(
     after: string | undefined,
     limit?: number,
     wait?: number,
     signal?: AbortSignal,
+    afterOp?: string,
   ): Promise<PullResponse> {
-    const { ops, decode, ...page } = await this.pullSent(after, limit, wait, signal);
+    const { ops, decode, ...page } = await this.pullSent(after, limit, wait, signal, afterOp);
     return { ...page, ops: ops.map(decode) as Record<string, unknown>[] };
   }
 
@@ -296,6 +305,7 @@ export class HubClient implements SyncTransport {
     limit?: number,
     wait?: number,
     signal?: AbortSignal,
+    afterOp?: string,
   ): Promise<SentPage> {
     const q = new URLSearchParams();
     if (after !== undefined) q.set('after', after);
@@ -304,10 +314,13 @@ export class HubClient implements SyncTransport {
     const qs = q.toString();
     const ownHigh = this.opts.ownHigh?.();
     const path = `/sync/pull${qs ? `?${qs}` : ''}`;
+    const headers: Record<string, string> = {};
+    if (ownHigh !== undefined) headers[HEADER_OWN_HIGH] = ownHigh;
+    if (afterOp !== undefined) headers[HEADER_CURSOR_OP] = after === undefined ? '' : afterOp;
     const page = await this.send('GET', path, WirePullResponse, {
       signal,
       waitMs: (wait ?? 0) * 1000,
-      ...(ownHigh !== undefined && { headers: { [HEADER_OWN_HIGH]: ownHigh } }),
+      headers,
     });
     return { ...page, decode: this.decodeSent };
   }

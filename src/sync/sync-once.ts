@@ -23,7 +23,9 @@ import type { SyncTransport } from './hub-client.js';
 import {
   addToQuarantine,
   PULL_CURSOR,
+  PULL_CURSOR_OP,
   pullCursor,
+  pullCursorOp,
   PUSH_SEQ,
   pushSeq,
   quarantine,
@@ -159,15 +161,15 @@ async function pullAll(
   const cancel = (): void => local.abort();
   opts.signal?.addEventListener('abort', cancel, { once: true });
   // Pages are read as sent where the transport can, each op decoded just before it is applied.
-  const fetchPage = (after: string | undefined): Promise<AppliedPage> => {
+  const fetchPage = (after: string | undefined, afterOp: string): Promise<AppliedPage> => {
     const p = hub.pullSent
-      ? hub.pullSent(after, limit, 0, local.signal)
-      : hub.pull(after, limit, 0, local.signal);
+      ? hub.pullSent(after, limit, 0, local.signal, afterOp)
+      : hub.pull(after, limit, 0, local.signal, afterOp);
     p.catch(() => undefined); // awaited below, or abandoned on the way out
     return p;
   };
   try {
-    let next = fetchPage(pullCursor(store));
+    let next = fetchPage(pullCursor(store), pullCursorOp(store));
     for (;;) {
       checkAbort(opts.signal);
       let page;
@@ -177,17 +179,18 @@ async function pullAll(
         if (!(e instanceof HephError && e.code === 'conflict' && pullCursor(store) !== undefined)) {
           throw e;
         }
-        // Our cursor is ahead of the hub's log: its database was replaced or restored. Start
-        // over from its beginning, and offer it every own op again (what it has counts as
-        // duplicates).
+        // Our cursor is ahead of the hub's log, or names another op there: its database was
+        // replaced or restored. Start over from its beginning, and offer it every own op again
+        // (what it has counts as duplicates).
         store.transaction(() => {
           store.setSetting(PULL_CURSOR, undefined);
+          store.setSetting(PULL_CURSOR_OP, undefined);
           store.setSetting(PUSH_SEQ, undefined);
         });
-        next = fetchPage(undefined);
+        next = fetchPage(undefined, '');
         continue;
       }
-      if (page.more) next = fetchPage(page.cursor);
+      if (page.more) next = fetchPage(page.cursor, page.cursor_op ?? '');
       applyPage(store, page, result, opts.failpoint === 'pull.after_apply' ? fail : undefined);
       opts.onProgress?.({ phase: 'pull', done: result.pulled, remaining: page.remaining });
       if (!page.more) return;
@@ -203,6 +206,8 @@ interface AppliedPage {
   ops: readonly unknown[];
   decode?: (raw: unknown) => unknown;
   cursor: string;
+  /** The op at `cursor`, when the hub named it. */
+  cursor_op?: string | undefined;
   more?: boolean;
   remaining: number;
 }
@@ -224,6 +229,7 @@ export function applyPage(
     store.applyOps(page.ops, page.decode ? { decode: page.decode } : {}).applied.length;
   const save = (): void => {
     store.setSetting(PULL_CURSOR, page.cursor);
+    store.setSetting(PULL_CURSOR_OP, page.cursor_op || undefined);
     store.setSetting(UNPULLED, String(page.remaining));
   };
   let applied: number;

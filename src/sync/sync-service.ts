@@ -25,6 +25,7 @@ import {
 import {
   pendingCount,
   pullCursor,
+  pullCursorOp,
   pushSeq,
   quarantine,
   setQuarantine,
@@ -320,7 +321,13 @@ export class SyncService {
     const { store } = this.deps;
     let page;
     try {
-      page = await this.client.pull(pullCursor(store), DEFAULT_PULL_LIMIT, waitS, signal);
+      page = await this.client.pull(
+        pullCursor(store),
+        DEFAULT_PULL_LIMIT,
+        waitS,
+        signal,
+        pullCursorOp(store),
+      );
     } catch (e) {
       // Revoked while the poll waited: say so now (the loop stops on it, no run follows).
       if (isRevoked(e)) {

@@ -1,6 +1,7 @@
 // What a spoke remembers about its sync, kept in the store's replica-local settings so it
 // commits in the same transactions as the ops it describes:
 //   sync.pull_cursor  the hub's cursor after the last applied page (opaque)
+//   sync.pull_cursor_op  the id of the op at that cursor, as the hub named it ('' for none)
 //   sync.push_seq     local oplog seq up to which own ops are acknowledged by the hub
 //   sync.unpulled     `remaining` from the last pull page
 //   sync.quarantine   ops the hub refused: [{id, code, message}], kept and not re-sent
@@ -13,6 +14,7 @@ import type { SqliteStore } from '../store/sqlite-store.js';
 import type { Counts } from './sync-status.js';
 
 export const PULL_CURSOR = 'sync.pull_cursor';
+export const PULL_CURSOR_OP = 'sync.pull_cursor_op';
 export const PUSH_SEQ = 'sync.push_seq';
 export const UNPULLED = 'sync.unpulled';
 export const QUARANTINE = 'sync.quarantine';
@@ -23,6 +25,11 @@ const QuarantineList = z.array(Refused);
 
 export function pullCursor(store: SqliteStore): string | undefined {
   return store.getSetting(PULL_CURSOR);
+}
+
+/** The op the hub named at the pull cursor; '' when it named none (or before it named any). */
+export function pullCursorOp(store: SqliteStore): string {
+  return store.getSetting(PULL_CURSOR_OP) ?? '';
 }
 
 export function pushSeq(store: SqliteStore): number {

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applySplices, changedLines, diffEdit, diffText } from '../../src/core/text-diff.js';
+import {
+  alignSplices,
+  applySplices,
+  changedLines,
+  diffEdit,
+  diffText,
+} from '../../src/core/text-diff.js';
 
 const SEED = 20261122;
 
@@ -118,7 +124,59 @@ describe('diffEdit (a save of a long text)', () => {
     ]);
   });
 
-  it('is diffText where the texts share no line at either end', () => {
+  it('is diffText where the texts share no line at either end and no splice can slide', () => {
     expect(diffEdit('a\nb\nc', 'x\nb\ny')).toEqual(diffText('a\nb\nc', 'x\nb\ny'));
+  });
+
+  it('keeps what was typed in one piece: " [x] " typed after "a" in "a [y]"', () => {
+    const before = 'a [y] b\n';
+    const after = 'a [x]  [y] b\n';
+    // A character diff takes the "[" of "[y]" for the first character of what was typed.
+    expect(diffText(before, after)).toEqual([{ index: 3, remove: 0, insert: 'x]  [' }]);
+    const [typed, ...rest] = diffEdit(before, after);
+    expect(rest).toEqual([]);
+    expect(typed).toMatchObject({ remove: 0, insert: expect.stringContaining('[x]') });
+    expect(applySplices(before, [typed!])).toBe(after);
+    // Removing it again takes "[x]" out in one piece too.
+    const [removed] = diffEdit(after, before);
+    expect(after.slice(removed!.index, removed!.index + removed!.remove)).toContain('[x]');
+  });
+
+  it('moves a typed line to the start of a line and removes a word with one of its spaces', () => {
+    expect(diffEdit('one\ntwo\n', 'one\nnew\ntwo\n')).toEqual([
+      { index: 4, remove: 0, insert: 'new\n' },
+    ]);
+    const before = 'see the thee end';
+    const [s] = diffEdit(before, 'see the end');
+    expect(before.slice(s!.index, s!.index + s!.remove).trim()).toBe('thee');
+  });
+
+  it('aligns only within its neighbours and never splits a surrogate pair (property)', () => {
+    const unit = fc.constantFrom('a', ' ', '[', ']', '\n', '😀', '\ud83d', 'e\u0301');
+    const str = fc.array(unit, { maxLength: 40 }).map((u) => u.join(''));
+    fc.assert(
+      fc.property(str, str, (a, b) => {
+        const raw = diffText(a, b);
+        const aligned = alignSplices(a, raw);
+        expect(applySplices(a, aligned)).toBe(b);
+        expect(aligned.map((s) => [s.remove, s.insert.length])).toEqual(
+          raw.map((s) => [s.remove, s.insert.length]),
+        );
+        for (let i = 0; i + 1 < aligned.length; i++) {
+          expect(aligned[i]!.index).toBeGreaterThanOrEqual(
+            aligned[i + 1]!.index + aligned[i + 1]!.remove,
+          );
+        }
+        for (const s of aligned) {
+          const lowAt = (t: string, i: number) => /[\udc00-\udfff]/.test(t[i] ?? '');
+          const highAt = (t: string, i: number) => /[\ud800-\udbff]/.test(t[i] ?? '');
+          if (highAt(a, s.index - 1) && lowAt(a, s.index)) {
+            // Only where diffText itself put it (a lone high surrogate typed before a low one).
+            expect(raw).toContainEqual(s);
+          }
+        }
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
   });
 });

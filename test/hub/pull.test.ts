@@ -1,6 +1,7 @@
 // A real hub listening on 127.0.0.1:0, driven over HTTP with undici.
 
 import * as net from 'node:net';
+import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/ports/clock.js';
 import { HUB_OWNER } from '../../src/ports/hub-store.js';
@@ -108,6 +109,53 @@ describe('pull pages', () => {
       );
       if (p.ops.length > 1) expect(chars).toBeLessThanOrEqual(MAX_PULL_PAGE_CHARS);
     }
+  });
+
+  it('names the op at its cursor when asked (Heph-Cursor-Op), and refuses a cursor naming another', async () => {
+    const hub = await listening();
+    const ops = [0, 1, 2].map((i) => titleOp(T0, i, ORIGIN_A));
+    await httpPush(hub.url, ops);
+    const pull = async (after: string | undefined, limit: number, cursorOp?: string) => {
+      const qs = new URLSearchParams({ limit: String(limit), ...(after && { after }) });
+      const r = await request(`${hub.url}/sync/pull?${qs.toString()}`, {
+        headers: {
+          'heph-protocol': '4',
+          'heph-replica': ORIGIN_B,
+          ...(cursorOp !== undefined && { 'heph-cursor-op': cursorOp }),
+        },
+      });
+      return {
+        status: r.statusCode,
+        body: (await r.body.json()) as { error: { message: string } },
+      };
+    };
+    // Without the header, the reply is as before.
+    expect((await pull(undefined, 10)).body).not.toHaveProperty('cursor_op');
+    // With it: the op at the cursor, whether the page ends at its limit or at the log's end.
+    expect((await pull(undefined, 2, '')).body).toMatchObject({
+      cursor: '2',
+      cursor_op: ops[1]!.id,
+    });
+    expect((await pull('2', 10, ops[1]!.id)).body).toMatchObject({
+      cursor: '3',
+      cursor_op: ops[2]!.id,
+      more: false,
+    });
+    // A cursor naming another op there (the log was restored, then written again) is a
+    // conflict, like a cursor ahead of the log; so is that one, with the header.
+    const replaced = await pull('2', 10, ops[0]!.id);
+    expect(replaced).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+    expect(replaced.body.error.message).toMatch(/names another op .* replaced or restored/);
+    expect(await pull('9', 10, ops[2]!.id)).toMatchObject({
+      status: 409,
+      body: { error: { code: 'conflict', last: '3' } },
+    });
+    expect(await pull('2', 10, 'not an op id')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_params', message: expect.stringMatching(/heph-cursor-op/) } },
+    });
+    // An empty Heph-Cursor-Op (a device that has not been told one yet) is not checked.
+    expect((await pull('3', 10, '')).body).toMatchObject({ cursor: '3', cursor_op: ops[2]!.id });
   });
 
   it('delivers an op authored earlier but pushed later after the cursor (arrival order)', async () => {

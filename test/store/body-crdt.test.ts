@@ -76,6 +76,15 @@ describe('a save made from an older version', () => {
     expect(r?.text).toBe('alpha\n-E-gamma\n');
   });
 
+  it('keeps what the editor typed in one piece where another replica removed the text around it', () => {
+    // " [x] " typed after "a": a character diff would make it "x]  [" typed after the "[" of
+    // "[y]", and E removing the line would then leave "x]  [".
+    const mine = saved(undefined, 'a [y] b\n', D);
+    const now = merge(mine, saved(mine, '', E));
+    const r = rebaseSave(mine, now, 'a [x]  [y] b\n', D);
+    expect(r?.text.trim()).toBe('[x]');
+  });
+
   it('is an ordinary save when nothing arrived, and nothing when nothing changed', () => {
     expect(rebaseSave(base, base, 'alpha\nbeta!\ngamma\n', D)?.text).toBe('alpha\nbeta!\ngamma\n');
     expect(rebaseSave(base, base, 'alpha\nbeta\ngamma\n', D)).toBeUndefined();

@@ -34,6 +34,7 @@ import {
   cursorToSeq,
   DEFAULT_PULL_LIMIT,
   echoesOwnOps,
+  HEADER_CURSOR_OP,
   HEADER_OWN_HIGH,
   HEADER_PROTOCOL,
   HEADER_REPLICA,
@@ -47,6 +48,7 @@ import {
   type Refused,
 } from '../../protocol/sync.js';
 import { parseWire } from '../body.js';
+import { cursorReplaced } from '../store/rules.js';
 import type { PushQueue } from '../push-queue.js';
 
 export interface SyncRouteOptions {
@@ -148,12 +150,41 @@ function compactText(text: string): string {
  * A pull reply as JSON text: the ops are spliced in as the store keeps them (field sets in their
  * compact form for a device of PROTOCOL_COMPACT_OPS).
  */
-function pageJson(page: LogPage, compact: boolean): string {
+function pageJson(page: LogPage, compact: boolean, cursorOp: string | undefined): string {
   const ops = compact ? page.ops.map(compactText) : page.ops;
+  const named = cursorOp === undefined ? '' : `"cursor_op":${JSON.stringify(cursorOp)},`;
   return (
-    `{"ops":[${ops.join(',')}],"cursor":${JSON.stringify(seqToCursor(page.cursor))},` +
+    `{"ops":[${ops.join(',')}],"cursor":${JSON.stringify(seqToCursor(page.cursor))},${named}` +
     `"more":${page.more},"remaining":${page.remaining}}`
   );
+}
+
+/** The id in an op's stored text (canonical JSON: "id" is its first key). */
+function idOfText(text: string): string {
+  const m = /^\{"id":"([^"\\]{1,64})"/.exec(text);
+  return m ? (m[1] as string) : ((JSON.parse(text) as { id?: unknown }).id as string);
+}
+
+/**
+ * The id of the op at arrival stamp `stamp` of an owner's log; '' for none (stamp 0, or a gap).
+ * `known` is a page whose last op is at its cursor, when one is at hand.
+ */
+async function opIdAt(
+  store: HubStore,
+  owner: OwnerId,
+  stamp: number,
+  known?: LogPage,
+): Promise<string> {
+  if (stamp === 0) return '';
+  if (known && known.more && known.cursor === stamp && known.ops.length > 0) {
+    return idOfText(known.ops[known.ops.length - 1] as string);
+  }
+  const one = await store.read(owner, {
+    after: stamp - 1,
+    limit: 1,
+    maxChars: MAX_PULL_PAGE_CHARS,
+  });
+  return one.ops.length === 1 && one.cursor === stamp ? idOfText(one.ops[0] as string) : '';
 }
 
 /**
@@ -259,6 +290,21 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
           maxChars: MAX_PULL_PAGE_CHARS,
           skip: ownOpsOf(request, waited),
         });
+      // A cursor the hub issued over another log (restored from an older copy, then written
+      // again up to and past it) names another op there: start over, as for a cursor ahead.
+      const cursorOp = request.headers[HEADER_CURSOR_OP];
+      const checking = typeof cursorOp === 'string';
+      if (checking && cursorOp !== '' && !isHlcString(cursorOp)) {
+        throw invalid('heph-cursor-op', 'must be the cursor_op of an earlier pull, or empty');
+      }
+      if (checking && cursorOp !== '' && after > 0) {
+        const held = await opIdAt(o.store, owner, after).catch((e: unknown) => {
+          // Ahead of the log: read() says so below, with the hub's last cursor.
+          if (e instanceof HephError && e.code === 'conflict') return cursorOp;
+          throw e;
+        });
+        if (held !== cursorOp) throw cursorReplaced(after);
+      }
       let page = await read(after, false);
       const waitMs = (q.wait ?? 0) * 1000;
       if (page.ops.length === 0 && waitMs > 0) {
@@ -286,7 +332,8 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
           reply.raw.off('close', onClose);
         }
       }
-      const text = pageJson(page, compactOps(protocolOf(request)));
+      const named = checking ? await opIdAt(o.store, owner, page.cursor, page) : undefined;
+      const text = pageJson(page, compactOps(protocolOf(request)), named);
       return reply.type('application/json; charset=utf-8').send(text);
     },
   );

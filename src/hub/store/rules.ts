@@ -59,6 +59,16 @@ export function cursorAhead(after: number, head: number): HephError {
   );
 }
 
+/** A cursor whose op (Heph-Cursor-Op) is not the op this hub's log holds at that stamp. */
+export function cursorReplaced(after: number): HephError {
+  return new HephError(
+    'conflict',
+    `cursor ${after} names another op than this hub's log holds there: the hub's data was ` +
+      'replaced or restored; pull from the beginning',
+    { field: 'after' },
+  );
+}
+
 export function reusedId(id: string, origin: string): AppendRefusal {
   return {
     id,
