@@ -1,0 +1,62 @@
+// A newcomer's mistakes, end to end through the built CLI and a real daemon: each is refused
+// with a message that says what was wrong and what to do, and the stored data (its digest) is
+// as it was before.
+
+import { describe, expect, it } from 'vitest';
+import { json, ok, useDevice } from './helpers.js';
+
+const device = useDevice();
+const run = (args: string[], input?: string | Buffer) => device.run(args, input);
+
+async function task(id: string) {
+  return json(ok(await run(['call', 'task.get', JSON.stringify({ id })])));
+}
+
+async function digest(): Promise<string> {
+  return String(json(ok(await run(['status', '--digest', '--json']))).digest);
+}
+
+describe('mistakes a newcomer makes', () => {
+  it('edits a task as one change: a project that does not exist changes nothing', async () => {
+    const id = String(json(ok(await run(['add', 'Fix the gate', '--json']))).task.id);
+    const before = await digest();
+    const bad = await run([
+      'edit',
+      id,
+      '--late-on',
+      '2026-12-01',
+      '-a',
+      'red',
+      '--project',
+      'Nope',
+    ]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/^heph: project: no project has the id or title "Nope"/);
+    expect(await digest()).toBe(before);
+    expect(await task(id)).toMatchObject({ late_on: null, attention: 'white', project: null });
+
+    // With a project that exists, every field lands, and one undo takes all of them back.
+    ok(await run(['project', 'add', 'Yard']));
+    ok(
+      await run([
+        'edit',
+        id,
+        '--late-on',
+        '2026-12-01',
+        '-a',
+        'red',
+        '--project',
+        'Yard',
+        '--alias',
+        'gate',
+      ]),
+    );
+    const edited = await task(id);
+    expect(edited).toMatchObject({ late_on: '2026-12-01', attention: 'red' });
+    expect(edited.project).toMatch(/^[0-9A-Z]{26}$/);
+    expect(json(ok(await run(['resolve', 'gate', '--json']))).id).toBe(id);
+    ok(await run(['undo']));
+    expect(await task(id)).toMatchObject({ late_on: null, attention: 'white', project: null });
+    expect((await run(['resolve', 'gate'])).code).toBe(3);
+  });
+});
