@@ -59,4 +59,27 @@ describe('mistakes a newcomer makes', () => {
     expect(await task(id)).toMatchObject({ late_on: null, attention: 'white', project: null });
     expect((await run(['resolve', 'gate'])).code).toBe(3);
   });
+
+  it('refuses standard input that is not UTF-8 instead of storing U+FFFD, and keeps a BOM', async () => {
+    ok(await run(['doc', 'Latin']));
+    const before = await digest();
+    const latin1 = Buffer.from('caf\xe9 cr\xe8me\n', 'latin1');
+    for (const args of [
+      ['doc', 'Latin', '--body', '-'],
+      ['doc', 'Latin', '--append', '-'],
+      ['doc', 'Other', '--body', '-'],
+      ['journal', 'add', '-'],
+    ]) {
+      const r = await run(args, latin1);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(
+        'heph: standard input is not UTF-8 text (byte 3 is 0xe9); nothing was changed: ' +
+          'convert it first, e.g. iconv -f latin1 -t utf-8\n',
+      );
+    }
+    expect(await digest()).toBe(before);
+    const withBom = Buffer.from('\ufeffcafé crème\n', 'utf8');
+    ok(await run(['doc', 'Bom', '--body', '-'], withBom));
+    expect(ok(await run(['get', 'Bom', '--body'])).out).toEqual(withBom);
+  });
 });
