@@ -5,7 +5,7 @@ import { fstatSync } from 'node:fs';
 import type { Env } from '../config/paths.js';
 import { HephError } from '../core/errors.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
-import { socketPath } from './socket-path.js';
+import { socketPath, socketWithoutConfig } from './socket-path.js';
 
 export interface Cli {
   readonly env: Env;
@@ -17,7 +17,9 @@ export interface Cli {
   /** Absolute path of bin/hephd.js, for `heph daemon`. */
   readonly hephdPath: string;
   readonly socketFlag: string | undefined;
-  socketPath(): Promise<string>;
+  /** The daemon's socket; `despiteConfig`: when the config file is invalid, the one heph uses
+   *  without it (for `heph doctor`, which reports the config file's problem itself). */
+  socketPath(opts?: { despiteConfig?: boolean }): Promise<string>;
   call(method: string, params?: Record<string, unknown>): Promise<unknown>;
   /** A call that gives up quietly: undefined when the daemon is down, refuses, or takes longer
    *  than `ms` (for completion, doctor and other questions that have a fallback). */
@@ -74,8 +76,10 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
     color: o.color === true,
     hephdPath: o.hephdPath,
     socketFlag: o.socketFlag,
-    socketPath() {
+    socketPath(opts?: { despiteConfig?: boolean }) {
       path ??= socketPath(o.socketFlag, o.env, o.cwd);
+      if (opts?.despiteConfig === true)
+        path = path.catch(() => socketWithoutConfig(o.socketFlag, o.env, o.cwd));
       return path;
     },
     connection() {

@@ -2,8 +2,11 @@
 // with a message that says what was wrong and what to do, and the stored data (its digest) is
 // as it was before.
 
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { json, ok, useDevice } from './helpers.js';
+import { baseEnv, heph, HEPHD, json, ok, tempHome, useDevice, waitForSocket } from './helpers.js';
 
 const device = useDevice();
 const run = (args: string[], input?: string | Buffer) => device.run(args, input);
@@ -81,5 +84,46 @@ describe('mistakes a newcomer makes', () => {
     const withBom = Buffer.from('\ufeffcafé crème\n', 'utf8');
     ok(await run(['doc', 'Bom', '--body', '-'], withBom));
     expect(ok(await run(['get', 'Bom', '--body'])).out).toEqual(withBom);
+  });
+});
+
+describe('a config file with a typo', () => {
+  it('is named with a suggestion, and heph doctor still runs every other check', async () => {
+    const home = tempHome();
+    // The daemon on the default socket, so heph finds it only as a user's heph would.
+    const daemon = spawn(process.execPath, [HEPHD, '--log-level', 'silent'], {
+      stdio: 'ignore',
+      env: baseEnv(home.env),
+    });
+    const exited = new Promise((r) => daemon.once('exit', r));
+    try {
+      await waitForSocket(join(home.env.XDG_RUNTIME_DIR, 'heph', 'hephd.sock'));
+      const env = baseEnv(home.env);
+      mkdirSync(join(home.env.XDG_CONFIG_HOME, 'heph'), { recursive: true });
+      const config = join(home.env.XDG_CONFIG_HOME, 'heph', 'config.json');
+      writeFileSync(config, JSON.stringify({ hub_ulr: 'http://127.0.0.1:1' }));
+      const next = await heph(['next'], { env });
+      expect(next.code).toBe(2);
+      expect(next.stderr).toBe(
+        `heph: config file ${config}: "hub_ulr" is not a setting. Did you mean "hub_url"?\n`,
+      );
+      const doctor = await heph(['doctor', '--json'], { env });
+      expect(doctor.code).toBe(1);
+      const checks = json(doctor).checks as { check: string; verdict: string; message: string }[];
+      expect(checks.find((c) => c.check === 'daemon')).toMatchObject({ verdict: 'ok' });
+      expect(checks.find((c) => c.check === 'database')).toMatchObject({ verdict: 'ok' });
+      expect(checks.find((c) => c.check === 'config')).toMatchObject({
+        verdict: 'fail',
+        message: expect.stringContaining('Did you mean "hub_url"?'),
+      });
+      writeFileSync(config, JSON.stringify({ colour: true }));
+      expect((await heph(['status'], { env })).stderr).toBe(
+        `heph: config file ${config}: "colour" is not a setting (heph help config lists them)\n`,
+      );
+    } finally {
+      daemon.kill('SIGTERM');
+      await exited;
+      home.cleanup();
+    }
   });
 });
