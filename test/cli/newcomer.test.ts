@@ -3,7 +3,7 @@
 // as it was before.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseEnv, heph, HEPHD, json, ok, tempHome, useDevice, waitForSocket } from './helpers.js';
@@ -124,6 +124,58 @@ describe('a config file with a typo', () => {
       daemon.kill('SIGTERM');
       await exited;
       home.cleanup();
+    }
+  });
+});
+
+/** hephd run to its end (it refuses to start): its exit code and standard error. */
+function hephd(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stderr: string }>((done) => {
+    const child = spawn(process.execPath, [HEPHD, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: baseEnv(env),
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => done({ code, stderr }));
+  });
+}
+
+describe('a daemon that cannot start', () => {
+  it('says whose socket it is, and to give a second daemon its own --socket', async () => {
+    const other = join(device.home.dir, 'other.db');
+    const r = await hephd(['--db', other, '--socket', device.daemon.socket], device.home.env);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(
+      `hephd: hephd is already running (pid ${device.daemon.process.pid}, socket ` +
+        `${device.daemon.socket}) on ${device.daemon.db}; to run a second daemon beside it ` +
+        `(this one on ${other}), give it its own --socket\n`,
+    );
+    ok(await run(['status']));
+  });
+
+  it('names a database folder it cannot write, in every mode, and creates nothing', async () => {
+    const file = join(device.home.dir, 'a-file');
+    writeFileSync(file, 'not a folder\n');
+    for (const mode of [[], ['--mode', 'server', '--http-addr', '127.0.0.1:0']]) {
+      const r = await hephd(
+        [
+          ...mode,
+          '--db',
+          join(file, 'heph', 'heph.db'),
+          '--socket',
+          join(device.home.dir, 'x.sock'),
+        ],
+        device.home.env,
+      );
+      expect(r.code, r.stderr).toBe(8);
+      expect(r.stderr).toContain(
+        `hephd: cannot write the database folder ${join(file, 'heph')}: a part of its path is a ` +
+          'file, not a folder; hephd keeps the database and its -wal file there, so make the ' +
+          'folder writable or pass --db a path elsewhere\n',
+      );
+      expect(r.stderr).not.toMatch(/unexpected error|    at /);
+      expect(existsSync(join(device.home.dir, 'x.sock'))).toBe(false);
     }
   });
 });
