@@ -44,6 +44,9 @@ const FileConfig = z.strictObject({
 });
 export type FileConfig = z.infer<typeof FileConfig>;
 
+/** Every key the config file may hold. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(FileConfig.shape);
+
 export interface DaemonFlags {
   mode?: string | undefined;
   db?: string | undefined;
@@ -176,7 +179,7 @@ function loadFile(path: string, required: boolean): FileConfig {
     const what =
       issue?.code === 'unrecognized_keys'
         ? `"${key}" is not a setting` +
-          (didYouMean(key, Object.keys(FileConfig.shape)).replace(/^ /, '. ') ||
+          (didYouMean(key, CONFIG_KEYS).replace(/^ /, '. ') ||
             ' (heph help config lists them)')
         : `${key ? `"${key}": ` : ''}${issue?.message ?? 'invalid'}`;
     throw new HephError('invalid_params', `config file ${path}: ${what}`, {
