@@ -6,7 +6,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, heph, HEPHD, json, ok, tempHome, useDevice, waitForSocket } from './helpers.js';
+import {
+  baseEnv,
+  heph,
+  HEPHD,
+  json,
+  ok,
+  startDaemon,
+  tempHome,
+  useDevice,
+  waitForSocket,
+} from './helpers.js';
 
 const device = useDevice();
 const run = (args: string[], input?: string | Buffer) => device.run(args, input);
@@ -176,6 +186,22 @@ describe('a daemon that cannot start', () => {
       );
       expect(r.stderr).not.toMatch(/unexpected error|    at /);
       expect(existsSync(join(device.home.dir, 'x.sock'))).toBe(false);
+    }
+  });
+});
+
+describe('sync status of a daemon whose hub is down', () => {
+  it('does not claim the device never synced: the daemon only knows since it started', async () => {
+    const home = tempHome();
+    const daemon = await startDaemon(home.dir, ['--hub-url', 'http://127.0.0.1:1']);
+    try {
+      const env = baseEnv({ ...home.env, HEPH_SOCKET: daemon.socket });
+      const r = await heph(['sync', 'status'], { env });
+      expect(r.stdout).toMatch(/^ {2}last success: none since hephd started$/m);
+      expect(r.stdout).not.toMatch(/never/);
+    } finally {
+      await daemon.stop();
+      home.cleanup();
     }
   });
 });
