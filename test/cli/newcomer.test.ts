@@ -199,6 +199,12 @@ describe('sync status of a daemon whose hub is down', () => {
       const r = await heph(['sync', 'status'], { env });
       expect(r.stdout).toMatch(/^ {2}last success: none since hephd started$/m);
       expect(r.stdout).not.toMatch(/never/);
+      const sync = await heph(['sync'], { env });
+      expect(sync.code).toBe(5);
+      expect(sync.stderr).toBe(
+        'heph: hub at 127.0.0.1:1 is unreachable (ECONNREFUSED); what is made here is kept and ' +
+          'uploads by itself once the hub is back (heph sync status shows what waits)\n',
+      );
     } finally {
       await daemon.stop();
       home.cleanup();
