@@ -887,7 +887,8 @@ nothing. heph get NOTE --body prints the body back exactly.`,
           shell: { type: 'string', choices: ['bash', 'zsh', 'fish'], demandOption: true },
         },
         epilog: `Install:
-  bash  heph completion bash > ~/.local/share/bash-completion/completions/heph
+  bash  mkdir -p ~/.local/share/bash-completion/completions
+        heph completion bash > ~/.local/share/bash-completion/completions/heph
   zsh   heph completion zsh > "\${fpath[1]}/_heph"   (or: source <(heph completion zsh) in ~/.zshrc)
   fish  heph completion fish > ~/.config/fish/completions/heph.fish
 Commands and options complete everywhere; ids and titles come from the daemon when it runs.`,
