@@ -211,3 +211,14 @@ describe('sync status of a daemon whose hub is down', () => {
     }
   });
 });
+
+describe('a summary with lists', () => {
+  it('says none for an empty list instead of printing []', async () => {
+    const vault = join(device.home.dir, 'vault');
+    mkdirSync(vault);
+    writeFileSync(join(vault, 'Note.md'), 'hello\n');
+    const r = ok(await run(['import', vault]));
+    expect(r.stdout).toMatch(/^ {2}errors: +none$/m);
+    expect(r.stdout).not.toContain('[]');
+  });
+});
