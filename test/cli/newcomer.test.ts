@@ -222,3 +222,16 @@ describe('a summary with lists', () => {
     expect(r.stdout).not.toContain('[]');
   });
 });
+
+describe('heph backup onto a file that exists', () => {
+  it('names the flag that replaces it', async () => {
+    const file = join(device.home.dir, 'copy.db');
+    ok(await run(['backup', file]));
+    const again = await run(['backup', file]);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toBe(
+      `heph: ${file} already exists; to replace it, pass overwrite (heph backup FILE --overwrite)\n`,
+    );
+    ok(await run(['backup', file, '--overwrite']));
+  });
+});
