@@ -33,16 +33,10 @@ describe('mistakes a newcomer makes', () => {
   it('edits a task as one change: a project that does not exist changes nothing', async () => {
     const id = String(json(ok(await run(['add', 'Fix the gate', '--json']))).task.id);
     const before = await digest();
-    const bad = await run([
-      'edit',
-      id,
-      '--late-on',
-      '2026-12-01',
-      '-a',
-      'red',
-      '--project',
-      'Nope',
-    ]);
+    // The same fields each time, and the project to put the task in.
+    const edit = (project: string, ...more: string[]) =>
+      run(['edit', id, '--late-on', '2026-12-01', '-a', 'red', '--project', project, ...more]);
+    const bad = await edit('Nope');
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/^heph: project: no project has the id or title "Nope"/);
     expect(await digest()).toBe(before);
@@ -50,20 +44,7 @@ describe('mistakes a newcomer makes', () => {
 
     // With a project that exists, every field lands, and one undo takes all of them back.
     ok(await run(['project', 'add', 'Yard']));
-    ok(
-      await run([
-        'edit',
-        id,
-        '--late-on',
-        '2026-12-01',
-        '-a',
-        'red',
-        '--project',
-        'Yard',
-        '--alias',
-        'gate',
-      ]),
-    );
+    ok(await edit('Yard', '--alias', 'gate'));
     const edited = await task(id);
     expect(edited).toMatchObject({ late_on: '2026-12-01', attention: 'red' });
     expect(edited.project).toMatch(/^[0-9A-Z]{26}$/);
