@@ -179,8 +179,7 @@ function loadFile(path: string, required: boolean): FileConfig {
     const what =
       issue?.code === 'unrecognized_keys'
         ? `"${key}" is not a setting` +
-          (didYouMean(key, CONFIG_KEYS).replace(/^ /, '. ') ||
-            ' (heph help config lists them)')
+          (didYouMean(key, CONFIG_KEYS).replace(/^ /, '. ') || ' (heph help config lists them)')
         : `${key ? `"${key}": ` : ''}${issue?.message ?? 'invalid'}`;
     throw new HephError('invalid_params', `config file ${path}: ${what}`, {
       field: key || 'config',

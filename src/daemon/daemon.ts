@@ -4,7 +4,15 @@
 // fails with "already running (pid N, socket S)" and touches neither; stop() finishes in-flight
 // requests, closes the database and removes the socket and the owner file, and is idempotent.
 
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { arch, availableParallelism, hostname, platform, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { HephError } from '../core/errors.js';
