@@ -3,8 +3,9 @@
 
 import { fstatSync } from 'node:fs';
 import type { Env } from '../config/paths.js';
+import { HephError } from '../core/errors.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
-import { socketPath } from './socket-path.js';
+import { socketPath, socketWithoutConfig } from './socket-path.js';
 
 export interface Cli {
   readonly env: Env;
@@ -16,7 +17,9 @@ export interface Cli {
   /** Absolute path of bin/hephd.js, for `heph daemon`. */
   readonly hephdPath: string;
   readonly socketFlag: string | undefined;
-  socketPath(): Promise<string>;
+  /** The daemon's socket; `despiteConfig`: when the config file is invalid, the one heph uses
+   *  without it (for `heph doctor`, which reports the config file's problem itself). */
+  socketPath(opts?: { despiteConfig?: boolean }): Promise<string>;
   call(method: string, params?: Record<string, unknown>): Promise<unknown>;
   /** A call that gives up quietly: undefined when the daemon is down, refuses, or takes longer
    *  than `ms` (for completion, doctor and other questions that have a fallback). */
@@ -73,8 +76,10 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
     color: o.color === true,
     hephdPath: o.hephdPath,
     socketFlag: o.socketFlag,
-    socketPath() {
+    socketPath(opts?: { despiteConfig?: boolean }) {
       path ??= socketPath(o.socketFlag, o.env, o.cwd);
+      if (opts?.despiteConfig === true)
+        path = path.catch(() => socketWithoutConfig(o.socketFlag, o.env, o.cwd));
       return path;
     },
     connection() {
@@ -133,7 +138,7 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
         o.stderr.write('heph: reading standard input; end it with Ctrl-D\n');
       const chunks: Buffer[] = [];
       for await (const c of o.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-      return Buffer.concat(chunks).toString('utf8');
+      return utf8Text(Buffer.concat(chunks));
     },
     write(text: string) {
       o.stdout.write(text);
@@ -152,4 +157,37 @@ export function makeCli(o: CliOptions): Cli & { close(): void } {
     },
   };
   return cli;
+}
+
+/**
+ * Standard input as text, exactly (a byte-order mark included). Bytes that are not UTF-8 are
+ * refused rather than stored as U+FFFD: heph keeps what it is given, so it must not keep a
+ * mangled copy.
+ */
+export function utf8Text(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const at = firstBadByte(bytes);
+    const where = at < bytes.length ? ` (byte ${at} is 0x${bytes[at]!.toString(16)})` : '';
+    throw new HephError(
+      'invalid_params',
+      `standard input is not UTF-8 text${where}; nothing was changed: convert it first, ` +
+        'e.g. iconv -f latin1 -t utf-8',
+      { field: 'stdin' },
+    );
+  }
+}
+
+/** Where the first byte that cannot start or continue a UTF-8 sequence is (a quick scan). */
+function firstBadByte(b: Buffer): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const more = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : 3;
+    if (c >= 0x80 && (c < 0xc2 || c > 0xf4)) return i;
+    for (let k = 1; k <= more; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    i += more + 1;
+  }
+  return i;
 }

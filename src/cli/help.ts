@@ -184,9 +184,10 @@ long flags in snake_case, for example:
 
   {"hub_url": "https://hub.example.org", "log_level": "warn", "sync_interval": 60}
 
-Keys: mode, db, socket, log_level, hub_url, http_addr, time_zone, sync_interval,
-insecure_http, insecure_storage, and for a hub tls_cert, tls_key, oidc_issuer,
-oidc_audience, oidc_client_id, owner, allow_users, trust_proxy, insecure_oidc_http.
+Keys: mode, db, socket, log_level, hub_url, time_zone, sync_interval, device_name,
+insecure_http, insecure_storage, and for a hub http_addr, tls_cert, tls_key, oidc_issuer,
+oidc_audience, oidc_client_id, owner, allow_users, trust_proxy, insecure_oidc_http,
+hub_store, hub_store_pool, cache_dir, cache_max_owners, cache_max_mb.
 An unknown key or a wrong type is an error naming the key; heph doctor checks the file.
 `,
 };

@@ -113,6 +113,13 @@ function items(o: unknown, key: string): Rec[] {
   return Array.isArray(v) ? v.filter(isRec) : [];
 }
 
+/** A list in a summary, as a person reads it: `none`, or `a, b` (objects stay JSON). */
+function listed(v: unknown): unknown {
+  if (!Array.isArray(v)) return v;
+  if (v.length === 0) return 'none';
+  return v.every((x) => typeof x === 'string' || typeof x === 'number') ? v.join(', ') : v;
+}
+
 function kv(rows: [string, unknown][], s: Styles): string {
   const shown = rows.filter(([, v]) => v !== undefined && v !== null && v !== '');
   const w = Math.max(0, ...shown.map(([k]) => k.length));
@@ -299,7 +306,7 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
     }
     case 'summary':
       return `${out.heading}\n${kv(
-        Object.entries(r).map(([k, v]): [string, unknown] => [k.replace(/_/g, ' '), v]),
+        Object.entries(r).map(([k, v]): [string, unknown] => [k.replace(/_/g, ' '), listed(v)]),
         s,
       )
         .split('\n')

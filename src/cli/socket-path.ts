@@ -8,14 +8,23 @@ import { defaultConfigPath, defaultSocketPath, type Env } from '../config/paths.
 import { readDaemonOptions } from './daemon-args.js';
 
 export async function socketPath(flag: string | undefined, env: Env, cwd: string): Promise<string> {
-  if (flag) return resolve(cwd, flag);
-  if (env.HEPH_SOCKET) return resolve(cwd, env.HEPH_SOCKET);
-  const kept = readDaemonOptions(env).socket;
-  if (kept !== undefined) return kept;
+  const given = socketGiven(flag, env, cwd);
+  if (given !== undefined) return given;
   const configPath = resolve(cwd, env.HEPH_CONFIG || defaultConfigPath(env));
   if (existsSync(configPath)) {
     const { resolveSocketPath } = await import('../config/config.js');
     return resolveSocketPath(undefined, env, cwd);
   }
   return defaultSocketPath(env);
+}
+
+/** The socket heph uses when the config file cannot be read (`heph doctor` says why). */
+export function socketWithoutConfig(flag: string | undefined, env: Env, cwd: string): string {
+  return socketGiven(flag, env, cwd) ?? defaultSocketPath(env);
+}
+
+function socketGiven(flag: string | undefined, env: Env, cwd: string): string | undefined {
+  if (flag) return resolve(cwd, flag);
+  if (env.HEPH_SOCKET) return resolve(cwd, env.HEPH_SOCKET);
+  return readDaemonOptions(env).socket;
 }

@@ -206,6 +206,15 @@ export const GROUPS: Group[] = [
           alias: { type: 'string', array: true, describe: 'replace the aliases (repeatable)' },
           'keep-links': KEEP_LINKS,
         },
+        epilog: `Everything given is written as one change (heph undo takes it all back); a bad
+value, or a project that does not exist, changes nothing.
+
+Examples:
+  heph edit 4kz9tq --do fri --late-on 2026-12-01   (do it Friday, late from the 1st)
+  heph edit 4kz9tq -a red --project Work            (the project must exist: heph project add)
+  heph edit 4kz9tq --do none --recur none           (no do date, not recurring)
+  heph edit "Trip ideas" --title "Trip plan"        ([[Trip ideas]] links follow the rename)
+  heph edit "Trip plan" --alias trip --alias ferry`,
         run: async (c, a) => (await tasks()).edit(c, a),
       },
       {
@@ -263,6 +272,14 @@ export const GROUPS: Group[] = [
           body: { type: 'string', describe: 'the body; - reads it from stdin' },
           append: { type: 'string', describe: 'add TEXT to the end of the note; - reads stdin' },
         },
+        epilog: `Examples:
+  heph doc "Trip ideas"                              (an empty note)
+  heph doc "Trip ideas" --alias trip --body - < ideas.md
+  heph doc trip --append "ferry at 9?"              (a line at the end of the note)
+  make test 2>&1 | tail -5 | heph doc "Build log" --append -
+
+Standard input is read only when you give -, must be UTF-8 text, and an empty one changes
+nothing. heph get NOTE --body prints the body back exactly.`,
         run: async (c, a) => (await nodes()).doc(c, a),
       },
       {
@@ -311,6 +328,10 @@ export const GROUPS: Group[] = [
             summary: "Add a line to today's journal (- reads the lines from stdin)",
             positionals: { text: words('the text, or - for stdin') },
             options: { date: date("that day's journal instead of today's") },
+            epilog: `Examples:
+  heph journal add "met Anna about the garden"
+  heph journal add --date yesterday "forgot: called the bank"
+  pbpaste | heph journal add -`,
             run: async (c, a) => (await nodes()).journalAdd(c, a),
           },
         ],
@@ -324,6 +345,9 @@ export const GROUPS: Group[] = [
           limit: { alias: 'n', type: 'number' },
           kind: { alias: 'k', type: 'string', array: true, choices: KINDS },
         },
+        epilog: `Every word must match, in the title or the body. Examples:
+  heph search ferry timetable
+  heph search ferry -k doc -n 5                      (notes only, at most 5)`,
         run: async (c, a) => (await nodes()).search(c, a),
       },
       {
@@ -625,7 +649,10 @@ export const GROUPS: Group[] = [
         args: '<file>',
         summary: 'Write a consistent copy of the database',
         positionals: { file: { type: 'string', demandOption: true, complete: 'file' } },
-        options: { overwrite: { type: 'boolean' } },
+        options: { overwrite: { type: 'boolean', describe: 'replace FILE if it exists' } },
+        epilog: `While the daemon runs. A daemon started on a restored copy takes a new replica id,
+so the copy and the original can both keep syncing. Example:
+  heph backup ~/backups/heph-$(date +%F).db`,
         run: async (c, a) => (await admin()).backup(c, a),
       },
     ],
@@ -863,7 +890,8 @@ export const GROUPS: Group[] = [
           shell: { type: 'string', choices: ['bash', 'zsh', 'fish'], demandOption: true },
         },
         epilog: `Install:
-  bash  heph completion bash > ~/.local/share/bash-completion/completions/heph
+  bash  mkdir -p ~/.local/share/bash-completion/completions
+        heph completion bash > ~/.local/share/bash-completion/completions/heph
   zsh   heph completion zsh > "\${fpath[1]}/_heph"   (or: source <(heph completion zsh) in ~/.zshrc)
   fish  heph completion fish > ~/.config/fish/completions/heph.fish
 Commands and options complete everywhere; ids and titles come from the daemon when it runs.`,

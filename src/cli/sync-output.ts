@@ -22,7 +22,8 @@ function changes(v: unknown): string {
 }
 
 function clock(iso: unknown): string {
-  if (typeof iso !== 'string') return 'never';
+  // The daemon keeps these in memory: "never" would be wrong after a restart.
+  if (typeof iso !== 'string') return 'none since hephd started';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   const two = (n: number) => String(n).padStart(2, '0');

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseAllowUsers } from '../auth/owners.js';
+import { didYouMean } from '../cli/suggest.js';
 import { HephError } from '../core/errors.js';
 import { deviceNameProblem } from '../core/op.js';
 import { defaultConfigPath, defaultDbPath, defaultSocketPath, type Env } from './paths.js';
@@ -42,6 +43,9 @@ const FileConfig = z.strictObject({
   hub_store_pool: z.number().int().min(1).max(1000).optional(),
 });
 export type FileConfig = z.infer<typeof FileConfig>;
+
+/** Every key the config file may hold. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(FileConfig.shape);
 
 export interface DaemonFlags {
   mode?: string | undefined;
@@ -172,13 +176,14 @@ function loadFile(path: string, required: boolean): FileConfig {
     const key =
       issue?.path.join('.') ||
       (issue && 'keys' in issue ? String((issue as { keys: string[] }).keys[0]) : '');
-    throw new HephError(
-      'invalid_params',
-      `config file ${path}: ${key ? `"${key}": ` : ''}${issue?.message ?? 'invalid'}`,
-      {
-        field: key || 'config',
-      },
-    );
+    const what =
+      issue?.code === 'unrecognized_keys'
+        ? `"${key}" is not a setting` +
+          (didYouMean(key, CONFIG_KEYS).replace(/^ /, '. ') || ' (heph help config lists them)')
+        : `${key ? `"${key}": ` : ''}${issue?.message ?? 'invalid'}`;
+    throw new HephError('invalid_params', `config file ${path}: ${what}`, {
+      field: key || 'config',
+    });
   }
   return parsed.data;
 }

@@ -4,7 +4,15 @@
 // fails with "already running (pid N, socket S)" and touches neither; stop() finishes in-flight
 // requests, closes the database and removes the socket and the owner file, and is idempotent.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { arch, availableParallelism, hostname, platform, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { HephError } from '../core/errors.js';
@@ -99,7 +107,51 @@ export async function alreadyRunningError(db: string): Promise<HephError> {
  *  (generous: a daemon busy with a long import answers late). */
 const OWNER_STATUS_TIMEOUT_MS = 5000;
 
-export async function socketOwnerError(socket: string): Promise<HephError> {
+/**
+ * Makes the folder the database lives in (private to the user) and checks it can be written:
+ * the database, its -wal file and the owner file are all written there. A folder that cannot be
+ * made or written is a storage error saying which and why, before anything is opened.
+ */
+export function prepareDataDir(db: string): void {
+  const dir = dirname(db);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    const code = errnoOf(e, dir);
+    const why =
+      code === 'EROFS'
+        ? 'it is on a read-only file system'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'a part of its path is a file, not a folder'
+            : (e as Error).message;
+    throw new HephError(
+      'storage',
+      `cannot write the database folder ${dir}: ${why}; hephd keeps the database and its ` +
+        `-wal file there, so make the folder writable or pass --db a path elsewhere`,
+      { path: dir },
+    );
+  }
+}
+
+/** The error's code; for a folder that could not be made (ENOENT from a recursive mkdir on a
+ *  read-only file system), the reason its nearest existing parent cannot be written. */
+function errnoOf(e: unknown, dir: string): string | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code !== 'ENOENT') return code;
+  let parent = dirname(dir);
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  try {
+    accessSync(parent, constants.W_OK);
+    return code;
+  } catch (inner) {
+    return (inner as NodeJS.ErrnoException).code;
+  }
+}
+
+export async function socketOwnerError(socket: string, db?: string): Promise<HephError> {
   // A listener that accepts but never answers (a hung process, or not hephd at all) must not
   // hang this start: the status call gets a deadline.
   let client: RpcClient | undefined;
@@ -113,9 +165,15 @@ export async function socketOwnerError(socket: string): Promise<HephError> {
       pid?: unknown;
       db?: unknown;
     };
+    // Another database's daemon on this socket: this one needs a socket of its own.
+    const other =
+      db !== undefined && status.db !== db
+        ? `; to run a second daemon beside it (this one on ${db}), give it its own --socket`
+        : '';
     return new HephError(
       'already_running',
-      `hephd is already running (pid ${String(status.pid)}, socket ${socket}) on ${String(status.db)}`,
+      `hephd is already running (pid ${String(status.pid)}, socket ${socket}) on ` +
+        `${String(status.db)}${other}`,
       { pid: status.pid, socket },
     );
   } catch {
@@ -146,7 +204,7 @@ function nameThisDevice(store: SqliteStore, configured: string | undefined, logg
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promise<Daemon> {
   const { logger } = deps;
-  mkdirSync(dirname(config.db), { recursive: true, mode: 0o700 });
+  prepareDataDir(config.db);
   let store: SqliteStore;
   try {
     store = openStore(
@@ -223,7 +281,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       });
     } catch (e) {
       if (e instanceof HephError && e.code === 'already_running')
-        throw await socketOwnerError(config.socket);
+        throw await socketOwnerError(config.socket, config.db);
       throw e;
     }
   } catch (e) {

@@ -14,7 +14,7 @@
 // stop() closes HTTP first (ending long-polls), then the socket, the caches and the store, and is
 // idempotent.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -26,6 +26,7 @@ import { HephError } from '../core/errors.js';
 import {
   alreadyRunningError,
   ownerFilePath,
+  prepareDataDir,
   socketOwnerError,
   type DaemonDeps,
 } from '../daemon/daemon.js';
@@ -200,16 +201,16 @@ function killMidAppend(logger: HubDeps['logger']): () => void {
 }
 
 /** Turns "another process listens there" into who it is. */
-function socketInUse(socket: string): (e: unknown) => Promise<never> {
+function socketInUse(socket: string, db: string): (e: unknown) => Promise<never> {
   return async (e) => {
     if (e instanceof HephError && e.code === 'already_running')
-      throw await socketOwnerError(socket);
+      throw await socketOwnerError(socket, db);
     throw e;
   };
 }
 
-async function prepareSocket(socket: string): Promise<void> {
-  await prepareSocketPath(socket).catch(socketInUse(socket));
+async function prepareSocket(socket: string, db: string): Promise<void> {
+  await prepareSocketPath(socket).catch(socketInUse(socket, db));
 }
 
 function midAppendOf(deps: HubDeps): { midAppend?: () => void } {
@@ -278,10 +279,10 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   warnInsecureIssuer(config, logger);
 
   const dataDir = dirname(config.db);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  prepareDataDir(config.db);
   // The socket's directory and path are checked before the data directory is upgraded, so a
   // start that cannot succeed changes nothing.
-  await prepareSocket(config.socket);
+  await prepareSocket(config.socket, config.db);
   let upgraded: UpgradeReport | undefined;
   let hubStore: HubStore;
   /** The file whose owner file (<path>.pid) names this process. */
@@ -357,7 +358,7 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
       logger,
       principal,
       makeContext: (base) => ({ ...base, principal, owner: HUB_OWNER }),
-    }).catch(socketInUse(config.socket));
+    }).catch(socketInUse(config.socket, config.db));
   } catch (e) {
     await hub?.close();
     await socket?.stop();

@@ -150,11 +150,15 @@ const PATCH_KEYS = [
   'do_date',
   'late_on',
   'recurrence',
+  'aliases',
+  'project',
 ] as const;
 
 /**
- * Edits a task's fields. Setting a recurrence (re)starts its series at the do_date it will
- * have (or, with none, at the rule's first date from today); clearing it forgets the start.
+ * Edits a task's fields, its aliases and its project (null: out of any) as one change: every
+ * argument is checked (and the project found) before anything is written. Setting a recurrence
+ * (re)starts its series at the do_date it will have (or, with none, at the rule's first date
+ * from today); clearing it forgets the start.
  */
 export function updateTask(
   ctx: ModelContext,
@@ -176,9 +180,14 @@ export function updateTask(
   if (p.attention !== undefined) out.attention = checkAttention(p.attention, 'patch.attention');
   if (p.do_date !== undefined) out.do_date = checkDateOrNull(p.do_date, 'patch.do_date');
   if (p.late_on !== undefined) out.late_on = checkDateOrNull(p.late_on, 'patch.late_on');
+  if (p.aliases !== undefined) out.aliases = checkList(p.aliases, 'patch.aliases', checkAlias, 100);
   const rule =
     p.recurrence === undefined ? undefined : checkRecurrence(p.recurrence, 'patch.recurrence');
   const node = requireNode(ctx.store, id, 'id', 'task');
+  const project =
+    p.project === undefined || p.project === null
+      ? p.project
+      : findProject(ctx.store, p.project, 'project');
   if (rule === null) {
     out.recurrence = null;
     out.extra = { [ANCHOR_FIELD]: null };
@@ -190,10 +199,29 @@ export function updateTask(
   }
   // The text is the note's; the context doc's title follows the task's by itself.
   return ctx.store.transaction(() => {
-    const { node: _after, ...links } = updateItemLinked(ctx.store, node, out, updateLinks);
+    let rewrites: LinkRewrites = { links_updated: 0 };
+    if (Object.keys(out).length > 0) {
+      const { node: _after, ...r } = updateItemLinked(ctx.store, node, out, updateLinks);
+      rewrites = r;
+    }
+    if (project !== undefined) moveToProject(ctx.store, node.id, project);
     const view = taskView(ctx.store, ctx.store.getNode(node.id));
-    return out.title === undefined ? view : { ...view, ...links };
+    return out.title === undefined ? view : { ...view, ...rewrites };
   });
+}
+
+function checkAlias(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v === '') throw bad(field, 'must be a non-empty string');
+  if (v.length > 1024) throw bad(field, 'must be at most 1024 characters');
+  return v;
+}
+
+/** Puts a task in `target` (null: in no project). Call inside a transaction. */
+function moveToProject(store: SqliteStore, taskId: string, target: { id: string } | null): void {
+  for (const l of store.links(taskId, 'in-project')) {
+    if (l.dst !== target?.id) store.removeLink(taskId, l.dst, 'in-project');
+  }
+  if (target) store.addLink(taskId, target.id, 'in-project');
 }
 
 /** The next do_date of a recurring task, or null when its series has ended. */
@@ -300,10 +328,7 @@ export function setTaskProject(ctx: ModelContext, taskId: unknown, project: unkn
   const task = requireNode(ctx.store, taskId, 'id', 'task');
   const target = project === null ? null : findProject(ctx.store, project, 'project');
   return ctx.store.transaction(() => {
-    for (const l of ctx.store.links(task.id, 'in-project')) {
-      if (l.dst !== target?.id) ctx.store.removeLink(task.id, l.dst, 'in-project');
-    }
-    if (target) ctx.store.addLink(task.id, target.id, 'in-project');
+    moveToProject(ctx.store, task.id, target);
     return taskView(ctx.store, ctx.store.getNode(task.id));
   });
 }

@@ -69,6 +69,9 @@ export interface TaskPatch {
   do_date?: string | null;
   late_on?: string | null;
   recurrence?: string | null;
+  aliases?: string[];
+  /** A project id or title; null takes the task out of any project. */
+  project?: string | null;
 }
 
 export interface CreateTaskResult {

@@ -2,10 +2,11 @@
 // in real bash, zsh and fish against the built CLI, with and without a daemon.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, heph, HEPH, json, ok, tempHome, useDevice } from './helpers.js';
+import { CONFIG_KEYS } from '../../src/config/config.js';
+import { baseEnv, heph, HEPH, json, ok, ROOT, tempHome, useDevice } from './helpers.js';
 
 const SHELLS_HINT = 'the completion tests run real shells: apt-get install -y zsh fish';
 
@@ -198,5 +199,17 @@ describe('completion', () => {
       /bash-completion\/completions\/heph/,
     );
     expect((await run(['completion', 'tcsh'])).code).toBe(2);
+  });
+});
+
+describe('the config file keys', () => {
+  it('are all named by heph help config and the README', async () => {
+    const help = ok(await run(['help', 'config'])).stdout.replace(/\s+/g, ' ');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const key of CONFIG_KEYS) {
+      expect(help, key).toMatch(new RegExp(`\\b${key}\\b`));
+      expect(readme, key).toContain(`\`${key}\``);
+    }
+    expect(CONFIG_KEYS).toContain('hub_url');
   });
 });

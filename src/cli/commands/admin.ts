@@ -142,11 +142,24 @@ export async function sync(cli: Cli, a: Args): Promise<Output> {
     }
     // It succeeds only when the hub has every change made here; otherwise it fails saying what
     // is not on the hub and why, with the exit code of that reason.
-    const data = await cli.call('sync.now', progress ? { progress: true } : {});
+    const data = await cli.call('sync.now', progress ? { progress: true } : {}).catch(offline);
     return { kind: 'synced', data };
   } finally {
     if (progress) cli.status('');
   }
+}
+
+/** An unreachable hub is normal for a device: what is made here waits, and goes by itself. */
+function offline(e: unknown): never {
+  if (e instanceof HephError && e.details.offline === true) {
+    throw new HephError(
+      e.code,
+      `${e.message}; what is made here is kept and uploads by itself once the hub is back ` +
+        '(heph sync status shows what waits)',
+      e.details,
+    );
+  }
+  throw e;
 }
 
 /** `pulling: 3,000 updates, 97,000 to go` */

@@ -488,7 +488,7 @@ async function daemon(
 
 export async function doctor(cli: Cli): Promise<Output> {
   const checks: Check[] = [];
-  const socket = await cli.socketPath();
+  const socket = await cli.socketPath({ despiteConfig: true });
   const kept = readDaemonOptions(cli.env);
   const conf = await config(cli);
   const d = await daemon(cli, socket);

@@ -141,19 +141,17 @@ export async function edit(cli: Cli, a: Args): Promise<Output> {
   }
   if (Object.keys(fields).length === 0 && project === undefined && aliases.length === 0)
     throw nothingToChange();
-  if (Object.keys(fields).length > 0) {
-    const updated = await cli.call('task.update', {
-      id,
-      ...fields,
-      today: cli.today,
-      ...(flag(a, 'keep-links') && { update_links: false }),
-    });
-    (await import('./nodes.js')).linksNote(cli, updated);
-  }
-  if (project !== undefined) {
-    await cli.call('task.set_project', { id, project: project === false ? null : project });
-  }
-  if (aliases.length > 0) await cli.call('node.update', { id, aliases });
+  // One call, so the edit is one change: all of it is written, or (a project that does not
+  // exist, say) none of it, and `heph undo` takes all of it back.
+  const updated = await cli.call('task.update', {
+    id,
+    ...fields,
+    ...(project !== undefined && { project: project === false ? null : project }),
+    ...(aliases.length > 0 && { aliases }),
+    today: cli.today,
+    ...(flag(a, 'keep-links') && { update_links: false }),
+  });
+  (await import('./nodes.js')).linksNote(cli, updated);
   return { kind: 'task', data: await cli.call('task.get', { id }), verb: 'Updated' };
 }
 

@@ -11,9 +11,11 @@ import type { Services } from './context.js';
 export function checkBackupTarget(path: string, overwrite: boolean | undefined): void {
   if (!isAbsolute(path)) throw invalid('path', 'must be an absolute path');
   if (existsSync(path) && !overwrite) {
-    throw new HephError('already_exists', `${path} already exists; pass overwrite to replace it`, {
-      path,
-    });
+    throw new HephError(
+      'already_exists',
+      `${path} already exists; to replace it, pass overwrite (heph backup FILE --overwrite)`,
+      { path },
+    );
   }
 }
 

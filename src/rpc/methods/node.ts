@@ -10,8 +10,7 @@ import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef, shortIds } from './refs.js';
-import { BaseVersion, Title } from './schemas.js';
-const Aliases = z.array(z.string().min(1).max(1024)).max(100);
+import { Aliases, BaseVersion, Title } from './schemas.js';
 const Extra = z.record(z.string(), z.json());
 
 /** Adds each node's short id, the form the CLI shows and accepts. */

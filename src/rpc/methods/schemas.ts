@@ -38,3 +38,6 @@ export function defined<T extends Record<string, unknown>>(
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out as { [K in keyof T]: Exclude<T[K], undefined> };
 }
+
+/** A node's aliases (the whole list: it replaces the one there). */
+export const Aliases = z.array(z.string().min(1).max(1024)).max(100);

@@ -9,6 +9,7 @@ import { TASK_ROW_COLUMNS, taskRow } from '../../protocol/task-rows.js';
 import { taskLines } from '../../protocol/task-lines.js';
 import { taskSummary } from '../../model/views.js';
 import {
+  Aliases,
   BaseVersion,
   Attention,
   DateParam,
@@ -69,13 +70,22 @@ export function taskMethods(s: Services) {
       name: 'task.update',
       role: 'editor',
       surfaces: EVERYWHERE,
-      summary: "Changes a task's title, body, attention, dates or recurrence.",
+      summary:
+        "Changes a task's title, body, attention, dates, recurrence, aliases or project, as one " +
+        'change (a project that does not exist, or any bad field, changes nothing).',
       params: z.strictObject({
         id: NodeRef,
         title: Title.min(1).optional(),
         body: z.string().optional(),
         base_version: BaseVersion.optional(),
         ...TaskFields,
+        aliases: Aliases.optional(),
+        project: z
+          .string()
+          .min(1)
+          .nullable()
+          .optional()
+          .describe('a project id or title; null takes the task out of any project'),
         today: Today,
         update_links: z.boolean().optional(),
       }),
