@@ -192,7 +192,7 @@ async function run(a: Args, n: number): Promise<void> {
     const hubCpu = cpuSeconds(hub.proc.child.pid!) - hubCpu0;
     log(
       `run ${n}: ${ops} ops in sync after ${wall.toFixed(2)} s; CPU spoke ${spokeCpu.toFixed(2)} s, ` +
-        `hub ${hubCpu.toFixed(2)} s`,
+        `hub ${hubCpu.toFixed(2)} s; slowest status poll ${synced.slowestPollMs.toFixed(0)} ms`,
     );
     if (spokeGc) log(`run ${n}: spoke GC until in sync: ${formatGc(spokeGc)}`);
     if (a.floor) {

@@ -212,14 +212,18 @@ export async function opCount(c: RpcClient): Promise<number> {
 /**
  * Polls sync.status until a sync has succeeded with nothing pending or unpulled and the spoke
  * holds at least `ops` ops (a spoke also holds ops of its own, such as the name it gives itself
- * at its first start); resolves with the time the status first said so.
+ * at its first start); resolves with the time the status first said so, and the slowest answer
+ * to a poll (how long a call waited while the spoke applied pages).
  */
 export async function waitSynced(p: Proc, c: RpcClient, ops: number, timeoutMs: number) {
   const deadline = nowMs() + timeoutMs;
   let last: SyncStatus | undefined;
+  let slowestPollMs = 0;
   for (;;) {
     if (exited(p)) throw new Error(`spoke exited (${p.child.exitCode}):\n${p.stderr()}`);
+    const asked = nowMs();
     last = (await c.call('sync.status')) as SyncStatus;
+    slowestPollMs = Math.max(slowestPollMs, nowMs() - asked);
     const e = last.last_error;
     if (e && e.kind !== 'offline' && nowMs() - Date.parse(e.since) > 10_000) {
       throw new Error(`spoke failing to sync for 10 s: ${JSON.stringify(last)}\n${p.stderr()}`);
@@ -227,7 +231,7 @@ export async function waitSynced(p: Proc, c: RpcClient, ops: number, timeoutMs: 
     if (last.last_success !== null && last.unpulled === 0 && last.pending.ops === 0) {
       const at = nowMs();
       const held = await opCount(c);
-      if (held >= ops) return { at, status: last };
+      if (held >= ops) return { at, status: last, slowestPollMs };
     }
     if (nowMs() > deadline) {
       throw new Error(
