@@ -61,10 +61,12 @@ export async function plainSync(url: string, dir: string): Promise<PlainSyncResu
     let ops = 0;
     const t0 = nowMs();
     // As a spoke does: the next page is asked for before this one is applied.
-    let next = hub.pullSent(undefined, MAX_PULL_LIMIT);
+    let next = hub.pullSent(undefined, MAX_PULL_LIMIT, 0, undefined, '');
     for (;;) {
       const page = await next;
-      if (page.more) next = hub.pullSent(page.cursor, MAX_PULL_LIMIT);
+      if (page.more) {
+        next = hub.pullSent(page.cursor, MAX_PULL_LIMIT, 0, undefined, page.cursor_op ?? '');
+      }
       db.transaction(() => {
         const touched = new Set<string>();
         for (const raw of page.ops) {
