@@ -1,6 +1,6 @@
 // A tool for profiling initial_sync_100k_s, not a benchmark module:
 //   node dist/bench/profile-sync.js [--hub-db FILE] [--runs N] [--cpu-prof DIR] [--node-flag F]…
-//     [--gc 1]
+//     [--gc 1] [--floor 1]
 // Builds the spoke module's hub (100,000 ops) once and keeps its database in FILE (reused when it
 // exists, so a run costs the sync alone), then, N times, starts a hub on a copy of it and a fresh
 // spoke, and reports the wall time to "in sync" like the bench, plus the CPU time (user + system)
@@ -9,6 +9,8 @@
 // --node-flag is added to both processes' node flags (--trace-gc, --max-semi-space-size=16, …).
 // With --gc 1 both run with --trace-gc-nvp, and the spoke's collections up to "in sync" are
 // summed: what scavenges promoted and copied within the young generation is what they cost.
+// With --floor 1, once the spoke is in sync, the plain client (bench/plain-sync.ts) pulls the same
+// hub into this process: initial_sync_floor_s as the bench measures it.
 
 import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,6 +25,7 @@ import {
   generate,
   extraNodeFlags,
   opCount,
+  plainFloor,
   pushAll,
   spawned,
   startHub,
@@ -39,6 +42,7 @@ interface Args {
   cpuProf: string | undefined;
   nodeFlags: string[];
   gc: boolean;
+  floor: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -48,6 +52,7 @@ function parseArgs(argv: readonly string[]): Args {
     cpuProf: undefined,
     nodeFlags: [],
     gc: false,
+    floor: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -58,10 +63,11 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--cpu-prof') a.cpuProf = resolve(v);
     else if (k === '--node-flag') a.nodeFlags.push(v);
     else if (k === '--gc') a.gc = v === '1';
+    else if (k === '--floor') a.floor = v === '1';
     else {
       throw new Error(
         `unknown argument ${k}; use --hub-db FILE, --runs N, --cpu-prof DIR, --node-flag FLAG, ` +
-          '--gc 1',
+          '--gc 1, --floor 1',
       );
     }
   }
@@ -151,7 +157,8 @@ async function buildHubDb(path: string): Promise<void> {
     };
     const clock = new ManualClock(Date.now() - 30 * 60_000);
     const src = openStore({ path: join(dir, 'source.db') }, { clock, random: seededRandom(67) });
-    const hub = await startHub(dir, path);
+    // A hub keeps its store as hub.db in the directory of --db: built there, then copied.
+    const hub = await startHub(dir);
     try {
       generate(ctx, src, clock, 10_000);
       log(`pushed ${await pushAll(hub.url, src)} ops`);
@@ -159,6 +166,7 @@ async function buildHubDb(path: string): Promise<void> {
       src.close();
       await stop(hub.proc.child, 'SIGTERM');
     }
+    copyFileSync(join(dir, 'hub.db'), path);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -184,9 +192,18 @@ async function run(a: Args, n: number): Promise<void> {
     const hubCpu = cpuSeconds(hub.proc.child.pid!) - hubCpu0;
     log(
       `run ${n}: ${ops} ops in sync after ${wall.toFixed(2)} s; CPU spoke ${spokeCpu.toFixed(2)} s, ` +
-        `hub ${hubCpu.toFixed(2)} s`,
+        `hub ${hubCpu.toFixed(2)} s; slowest status poll ${synced.slowestPollMs.toFixed(0)} ms`,
     );
     if (spokeGc) log(`run ${n}: spoke GC until in sync: ${formatGc(spokeGc)}`);
+    if (a.floor) {
+      const ctx = { tempDir: () => mkdtempSync(join(dir, 'plain-')), progress: log };
+      const c0 = process.cpuUsage();
+      const floorS = await plainFloor(ctx, hub.url, c);
+      const c1 = process.cpuUsage(c0);
+      log(
+        `run ${n}: floor ${floorS.toFixed(2)} s, CPU ${((c1.user + c1.system) / 1e6).toFixed(2)} s`,
+      );
+    }
     await c.close();
     await stop(s.proc.child, a.cpuProf ? 'SIGTERM' : 'SIGKILL');
     await stop(hub.proc.child, a.cpuProf ? 'SIGTERM' : 'SIGKILL');

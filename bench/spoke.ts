@@ -18,6 +18,7 @@ import { median, nowMs, percentile, perSecond } from './stats.js';
 import type { BenchContext, BenchModule, FigureMeta } from './types.js';
 import type { Mode } from '../src/config/config.js';
 import { hephdNodeFlags } from '../src/config/node-flags.js';
+import { plainSync } from './plain-sync.js';
 
 const HEPHD = fileURLToPath(new URL('../../bin/hephd.js', import.meta.url));
 const BATCH = 1000;
@@ -27,12 +28,26 @@ export const spokeFigures: FigureMeta[] = [
   {
     name: 'initial_sync_100k_s',
     unit: 's',
+    floor: 'initial_sync_floor_s',
     target: { op: '<=', value: 3 },
     description:
       'A fresh spoke (hephd --mode local --hub-url) against a hub holding 100,000 ops (10,000 ' +
       'tasks created, then title, attention, state and body edits, pushed in 1,000-op ' +
       'batches): from spawning the process until sync.status shows a success with nothing ' +
       'pending or unpulled and it holds at least the hub’s op count (it names itself too)',
+  },
+  {
+    name: 'initial_sync_floor_s',
+    unit: 's',
+    description:
+      'The same 100,000 ops pulled from the same hub by a plain client in the bench process ' +
+      '(heph’s hub client: the same pages, compression and decoding, the next page asked for ' +
+      'while one is applied), each page in one SQLite transaction: every op into an op-log ' +
+      'table, field sets upserted last-writer-wins into one row per node and field, body ' +
+      'updates merged by Yjs alone into one in-memory document per node with each touched ' +
+      'text written once per page. No registers, conflicts, node rows, indexes, search, body ' +
+      'parts or versions, and no process start (bench/plain-sync.ts); its texts are checked ' +
+      'equal to the spoke’s',
   },
   {
     name: 'edit_to_other_device_p50_ms',
@@ -197,14 +212,18 @@ export async function opCount(c: RpcClient): Promise<number> {
 /**
  * Polls sync.status until a sync has succeeded with nothing pending or unpulled and the spoke
  * holds at least `ops` ops (a spoke also holds ops of its own, such as the name it gives itself
- * at its first start); resolves with the time the status first said so.
+ * at its first start); resolves with the time the status first said so, and the slowest answer
+ * to a poll (how long a call waited while the spoke applied pages).
  */
 export async function waitSynced(p: Proc, c: RpcClient, ops: number, timeoutMs: number) {
   const deadline = nowMs() + timeoutMs;
   let last: SyncStatus | undefined;
+  let slowestPollMs = 0;
   for (;;) {
     if (exited(p)) throw new Error(`spoke exited (${p.child.exitCode}):\n${p.stderr()}`);
+    const asked = nowMs();
     last = (await c.call('sync.status')) as SyncStatus;
+    slowestPollMs = Math.max(slowestPollMs, nowMs() - asked);
     const e = last.last_error;
     if (e && e.kind !== 'offline' && nowMs() - Date.parse(e.since) > 10_000) {
       throw new Error(`spoke failing to sync for 10 s: ${JSON.stringify(last)}\n${p.stderr()}`);
@@ -212,7 +231,7 @@ export async function waitSynced(p: Proc, c: RpcClient, ops: number, timeoutMs: 
     if (last.last_success !== null && last.unpulled === 0 && last.pending.ops === 0) {
       const at = nowMs();
       const held = await opCount(c);
-      if (held >= ops) return { at, status: last };
+      if (held >= ops) return { at, status: last, slowestPollMs };
     }
     if (nowMs() > deadline) {
       throw new Error(
@@ -383,6 +402,37 @@ async function burstPushes(ctx: BenchContext, a: RpcClient, ids: string[]): Prom
   return made;
 }
 
+/**
+ * initial_sync_floor_s: the hub's ops pulled by the plain client (bench/plain-sync.ts), after the
+ * spoke `c` synced them; fails unless both hold as many ops (the spoke's own name included, which
+ * it pushed) and every node's body reads the same.
+ */
+export async function plainFloor(
+  ctx: Pick<BenchContext, 'tempDir' | 'progress'>,
+  url: string,
+  c: RpcClient,
+): Promise<number> {
+  const plain = await plainSync(url, ctx.tempDir());
+  const ops = await opCount(c);
+  if (plain.ops !== ops) throw new Error(`the plain client pulled ${plain.ops} ops, not ${ops}`);
+  const { nodes } = (await c.call('node.list', { scope: 'all', limit: 10_000 })) as {
+    nodes: { id: string; body: string }[];
+  };
+  const differ = nodes.filter((n) => (plain.bodies.get(n.id) ?? '') !== n.body).length;
+  const withBody = nodes.filter((n) => n.body !== '').length;
+  if (differ > 0 || withBody !== plain.bodies.size) {
+    throw new Error(
+      `the plain client's bodies are not the spoke's: ${differ} of ${nodes.length} nodes ` +
+        `differ; ${withBody} bodies there, ${plain.bodies.size} merged here`,
+    );
+  }
+  ctx.progress(
+    `plain client pulled ${plain.ops} ops in ${plain.seconds.toFixed(2)} s ` +
+      `(${plain.bodies.size} bodies, each as the spoke has it)`,
+  );
+  return plain.seconds;
+}
+
 export const spoke: BenchModule = {
   name: 'spoke',
   figures: spokeFigures,
@@ -427,6 +477,8 @@ export const spoke: BenchModule = {
           synced.status.verdict,
       );
 
+      const floor = await plainFloor(ctx, hub.url, ca);
+
       // A second device, then edits on the first watched for on the second.
       const b = startSpoke(ctx.tempDir(), hub.url);
       const cb = await connectWhenUp(b.proc, b.socket);
@@ -448,6 +500,7 @@ export const spoke: BenchModule = {
       const burst = await burstPushes(ctx, ca, ids);
       return {
         initial_sync_100k_s: initialS,
+        initial_sync_floor_s: floor,
         edit_to_other_device_p50_ms: median(times),
         edit_to_other_device_p95_ms: percentile(times, 95),
         edit_to_5_devices_p95_ms: percentile(five, 95),

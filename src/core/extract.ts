@@ -187,6 +187,11 @@ export function extractWikiLinks(body: string): WikiLink[] {
   return out;
 }
 
+/** Whether a span may hold a link (`[[`) or a fence line (three backticks or tildes). */
+function mayHoldLinkOrFence(span: string): boolean {
+  return span.includes('[[') || span.includes('```') || span.includes('~~~');
+}
+
 /**
  * Whether the wiki-link targets of `after` may differ from those of `before` (as a set, as
  * extractWikiLinks finds them). False only when they cannot: the texts differ within lines that
@@ -199,6 +204,8 @@ export function wikiTargetsMayDiffer(before: string, after: string): boolean {
   const { start, endBefore, endAfter } = changedLines(before, after);
   const was = before.slice(start, endBefore);
   const now = after.slice(start, endAfter);
+  // The usual edit touches no link and no fence: both sets are empty, and no line is split up.
+  if (!mayHoldLinkOrFence(was) && !mayHoldLinkOrFence(now)) return false;
   const targets = (span: string): Set<string> | undefined => {
     const out: WikiLinkSpan[] = [];
     for (const line of splitLines(span)) {

@@ -32,8 +32,11 @@ export const BODY_FLUSH_NODES = 32;
 export interface PendingRow {
   /** Set once a field op touched the node (else only its times change: a body update). */
   state: NodeState | undefined;
-  /** Known fields whose visible value changed: their column values. */
-  cols: Map<KnownField, string | number | null>;
+  /**
+   * Known fields whose visible value changed: the value's canonical JSON (the register's own
+   * string, so a pending row holds no copy), turned into the column's value when written.
+   */
+  cols: Map<KnownField, string>;
   /** Unknown fields whose visible value changed: canonical JSON for `extra`. */
   extra: Map<string, string>;
   minWall: number;
@@ -43,6 +46,8 @@ export interface PendingRow {
 /** Node rows not written yet: each touched node's final registers, values and time bounds. */
 export class PendingRows {
   private readonly rows = new Map<string, PendingRow>();
+  /** Pending rows whose registers hold a conflict (kept as field ops set them). */
+  private readonly conflicted = new Set<string>();
 
   get size(): number {
     return this.rows.size;
@@ -64,28 +69,40 @@ export class PendingRows {
     return r;
   }
 
+  /** Records the registers a field op left on a pending row (`r`, the row of `id`). */
+  setState(id: string, r: PendingRow, state: NodeState): void {
+    r.state = state;
+    if (state.conflicts > 0) this.conflicted.add(id);
+    else this.conflicted.delete(id);
+  }
+
   /** The registers a pending row will hold, when a field op touched it (else its row has them). */
   state(id: string): NodeState | undefined {
     return this.rows.get(id)?.state;
   }
 
   /**
-   * Calls `fn` with the registers of each pending row in conflict. Allocates nothing: the sync
-   * status asks for conflicts many times a second while pages are applied.
+   * Calls `fn` with the registers of each pending row in conflict. Allocates nothing and visits
+   * only those rows: the sync status asks for conflicts many times a second while pages are
+   * applied, with up to 10,000 rows pending (MAX_PENDING_ROWS, sqlite-store.ts).
    */
   forEachConflicted(fn: (id: string, state: NodeState) => void): void {
-    for (const [id, r] of this.rows) if (r.state && r.state.conflicts > 0) fn(id, r.state);
+    for (const id of this.conflicted) {
+      const s = this.rows.get(id)?.state;
+      if (s && s.conflicts > 0) fn(id, s);
+    }
   }
 
   /** Forgets every pending row (written, or lost with a rollback). */
   clear(): void {
     this.rows.clear();
+    this.conflicted.clear();
   }
 
   /** Writes every pending row (inside a transaction) and forgets them. */
   write(stmt: Statements, db: Database.Database): void {
     for (const [id, r] of this.rows) writeRow(stmt, db, id, r);
-    this.rows.clear();
+    this.clear();
   }
 }
 
@@ -119,9 +136,9 @@ export class ApplyBatch {
     wall: number,
   ): void {
     const r = this.rows.row(target, wall);
-    r.state = state;
+    this.rows.setState(target, r, state);
     if (visible === undefined) return;
-    if (isKnownField(field)) r.cols.set(field, columnValue(field, JSON.parse(visible) as Json));
+    if (isKnownField(field)) r.cols.set(field, visible);
     else r.extra.set(field, visible);
   }
 
@@ -173,7 +190,8 @@ function writeRow(stmt: Statements, db: Database.Database, id: string, r: Pendin
     return;
   }
   const cols = [...r.cols.keys()];
-  const values = [...r.cols.values()];
+  const values: (string | number | null)[] = [];
+  for (const [f, v] of r.cols) values.push(columnValue(f, JSON.parse(v) as Json));
   const regs = encodeRegs(s);
   if (s.exists) {
     if (s.created === undefined || r.minWall < s.created) {

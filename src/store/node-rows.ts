@@ -43,6 +43,10 @@ export interface NodeState {
   /** Whether the node's row exists (so a write can be a plain UPDATE). */
   exists: boolean;
   regs: NodeRegs;
+  /**
+   * Each register's encoded form, or '' until it is encoded (encodeRegs does it when the row is
+   * written): a batch that leaves rows pending then keeps one string less per field op alive.
+   */
   frags: Record<string, string>;
   conflicts: number;
   /**
@@ -70,7 +74,9 @@ export function encodeRegs(state: NodeState): string {
   let s = '{';
   let first = true;
   for (const f in state.frags) {
-    s += (first ? '"' : ',"') + f + '":' + (state.frags[f] as string);
+    let frag = state.frags[f] as string;
+    if (frag === '') frag = state.frags[f] = encodeRegister(state.regs[f] as RegisterState);
+    s += (first ? '"' : ',"') + f + '":' + frag;
     first = false;
   }
   return s + '}';

@@ -126,7 +126,6 @@ import { checkCreate, checkPatch } from './node-input.js';
 import {
   columnValue,
   decodeRegs,
-  encodeRegister,
   encodeRegs,
   isoOf,
   toView,
@@ -798,7 +797,7 @@ export class SqliteStore implements Store {
     const vBefore = viewRegister(before);
     const v = viewRegister(after);
     node.regs[field] = after;
-    node.frags[field] = encodeRegister(after);
+    node.frags[field] = ''; // encoded when the row is written (encodeRegs)
     if (vBefore.conflict !== v.conflict) {
       node.conflicts += v.conflict ? 1 : -1;
       this.changed.conflicts = true;

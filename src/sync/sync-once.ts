@@ -58,6 +58,8 @@ export interface SyncOnceOptions {
   maxDriftMs?: number;
   pullLimit?: number;
   pushLimit?: number;
+  /** Ops of a pulled page applied per transaction (default PAGE_PART_OPS; applyPageInParts). */
+  partOps?: number;
 }
 
 export interface SyncResult {
@@ -191,7 +193,8 @@ async function pullAll(
         continue;
       }
       if (page.more) next = fetchPage(page.cursor, page.cursor_op ?? '');
-      applyPage(store, page, result, opts.failpoint === 'pull.after_apply' ? fail : undefined);
+      if (opts.failpoint === 'pull.after_apply') applyPage(store, page, result, fail);
+      else await applyPageInParts(store, page, result, opts.partOps, opts.signal);
       opts.onProgress?.({ phase: 'pull', done: result.pulled, remaining: page.remaining });
       if (!page.more) return;
     }
@@ -249,6 +252,41 @@ export function applyPage(
   result.pulled += page.ops.length;
   result.applied += applied;
   result.remaining = page.remaining;
+}
+
+/** Ops of a pulled page applied per transaction by applyPageInParts. */
+export const PAGE_PART_OPS = 1000;
+
+/**
+ * Applies a pull page as applyPage does, but PAGE_PART_OPS ops per transaction, letting the event
+ * loop run between parts; the last part saves the cursor. While a transaction runs, this process
+ * reads nothing from its sockets, so the next page (asked for before this one is applied) stalls
+ * in the socket buffers, and its transfer, which needs the hub to run as well, waited until the
+ * whole page was applied. Parts committed before a crash or an abort are ops without their cursor,
+ * as under the pull.after_apply failpoint: pulling the page again applies each op once (the rest
+ * are duplicates). Node rows stay pending across the parts as across pages.
+ */
+export async function applyPageInParts(
+  store: SqliteStore,
+  page: AppliedPage,
+  result: Pick<SyncResult, 'pulled' | 'applied' | 'remaining'>,
+  partOps = PAGE_PART_OPS,
+  signal?: AbortSignal,
+): Promise<void> {
+  const options = page.decode ? { decode: page.decode } : {};
+  const size = Math.max(1, Math.floor(partOps));
+  let from = 0;
+  for (; page.ops.length - from > size; from += size) {
+    const part = page.ops.slice(from, from + size);
+    result.applied += store.transaction(
+      () => store.applyOps(part, options).applied.length,
+      KEEP_ROWS,
+    );
+    result.pulled += part.length;
+    await new Promise((resolve) => setImmediate(resolve));
+    checkAbort(signal);
+  }
+  applyPage(store, { ...page, ops: from === 0 ? page.ops : page.ops.slice(from) }, result);
 }
 
 /** Own ops after push_seq, at most `max`, and the seq the batch reaches. */

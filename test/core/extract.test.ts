@@ -229,6 +229,9 @@ describe('wikiTargetsMayDiffer', () => {
     expect(wikiTargetsMayDiffer(note, `${note.slice(0, at)}\n\`\`\`\n${note.slice(at)}`)).toBe(
       true,
     );
+    // A fence of tildes as well, though the changed lines hold no link.
+    expect(wikiTargetsMayDiffer(note, `${note.slice(0, at)}\n~~~\n${note.slice(at)}`)).toBe(true);
+    expect(wikiTargetsMayDiffer(`a\n~~~\nb\n[[X]]\n`, `a\n~~\nb\n[[X]]\n`)).toBe(true);
     expect(wikiTargetsMayDiffer(note, `${note.slice(0, at)}[[New]]${note.slice(at)}`)).toBe(true);
     // Inside a fence the links are not links either way, but a fence line always counts.
     const fenced = '```\n[[A]]\n```\n';

@@ -201,4 +201,30 @@ describe('hostile replies', () => {
       await c.close();
     }
   });
+
+  it('applied in parts, a page holding a malformed op keeps the parts before it without the cursor', async () => {
+    const c = new HubClient({ url, origin: ORIGIN_A });
+    const dev = openTestStore({ seed: 32 });
+    try {
+      const good = [1, 2, 3].map((i) => titleOp(T0 + i, 0, ORIGIN_B, i) as Op);
+      const bad = [good[2]!.id, good[2]!.target, 'title'];
+      const page = (ops: unknown[]) =>
+        gzipSync(JSON.stringify({ ops, cursor: '3', more: false, remaining: 0 }));
+      reply = { encoding: 'gzip', body: page([...good.slice(0, 2).map(encodeWireOp), bad]) };
+      const e = await syncOnce(dev.store, c, { partOps: 1 }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'protocol_mismatch' });
+      // The two parts before the malformed op committed; the cursor did not move past it.
+      expect(dev.store.opCount()).toBe(2);
+      expect(pullCursor(dev.store)).toBeUndefined();
+      // Pulled again as it should be: the two are duplicates, the third applied, the cursor saved.
+      reply = { encoding: 'gzip', body: page(good.map(encodeWireOp)) };
+      const r = await syncOnce(dev.store, c, { partOps: 1 });
+      expect(r).toMatchObject({ pulled: 3, applied: 1 });
+      expect(dev.store.opCount()).toBe(3);
+      expect(pullCursor(dev.store)).toBe('3');
+    } finally {
+      dev.close();
+      await c.close();
+    }
+  });
 });
