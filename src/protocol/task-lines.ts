@@ -74,6 +74,45 @@ export function relative(date: string, today: string): string {
   return date;
 }
 
+const FREQ_UNITS: Readonly<Record<string, string>> = {
+  DAILY: 'day',
+  WEEKLY: 'week',
+  MONTHLY: 'month',
+  YEARLY: 'year',
+};
+const DAY_NAMES: Readonly<Record<string, string>> = {
+  MO: 'mon',
+  TU: 'tue',
+  WE: 'wed',
+  TH: 'thu',
+  FR: 'fri',
+  SA: 'sat',
+  SU: 'sun',
+};
+
+/** A recurrence rule as the words quick add takes for it ('every month', 'every 2 weeks',
+ *  'every mon,thu', 'every weekday'), or the rule itself when it says more than those words can
+ *  (a count, an end, a day of the month, …). */
+export function recurrencePhrase(rule: string): string {
+  const parts = new Map<string, string>();
+  for (const part of rule.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || parts.has(part.slice(0, eq))) return rule;
+    parts.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const unit = FREQ_UNITS[parts.get('FREQ') ?? ''];
+  const interval = parts.get('INTERVAL') ?? '1';
+  const byday = parts.get('BYDAY');
+  const known = 1 + (parts.has('INTERVAL') ? 1 : 0) + (byday === undefined ? 0 : 1);
+  if (unit === undefined || parts.size !== known || !/^[1-9]\d*$/.test(interval)) return rule;
+  if (byday === undefined) return interval === '1' ? `every ${unit}` : `every ${interval} ${unit}s`;
+  if (unit !== 'week' || interval !== '1') return rule;
+  if (byday === 'MO,TU,WE,TH,FR') return 'every weekday';
+  if (byday === 'SA,SU') return 'every weekend';
+  const names = byday.split(',').map((d) => DAY_NAMES[d]);
+  return names.every((n) => n !== undefined) ? `every ${names.join(',')}` : rule;
+}
+
 /** The fields of a task that its line shows. */
 export interface LineFields {
   shortId: string;
@@ -98,7 +137,7 @@ export function lineOf(f: LineFields, s: Styles, today: string): string {
     const late = `late ${relative(f.lateOn, today)}`;
     add(f.lateOn < today && f.state === 'outstanding' ? s.red(s.bold(late)) : late);
   }
-  if (typeof f.recurrence === 'string') add(`↻ ${f.recurrence}`);
+  if (typeof f.recurrence === 'string') add(`↻ ${recurrencePhrase(f.recurrence)}`);
   if (Array.isArray(f.tags) && f.tags.length > 0) add(f.tags.map((x) => `+${text(x)}`).join(' '));
   const head = `${s.dim(f.shortId.padEnd(8))}  ${attention(f.attention, s)}  ${text(f.title)}`;
   return meta === '' ? head : `${head}  ${s.dim('·')} ${meta}`;

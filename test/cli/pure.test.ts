@@ -9,7 +9,8 @@ import { hephdNodeFlags, nodeFlagsMismatch } from '../../src/config/node-flags.j
 import { parseValue } from '../../src/cli/commands/admin.js';
 import { parseDateArg, parseDateOrNone } from '../../src/cli/dates.js';
 import { render } from '../../src/cli/output.js';
-import { taskLines } from '../../src/protocol/task-lines.js';
+import { recurrencePhrase, taskLines } from '../../src/protocol/task-lines.js';
+import { recurrenceFromPhrase } from '../../src/core/recur.js';
 import { asFlags } from '../../src/cli/daemon-args.js';
 import { closest, didYouMean, editDistance } from '../../src/cli/suggest.js';
 import { renderUnit, systemdQuote } from '../../src/cli/unit-file.js';
@@ -313,5 +314,47 @@ describe('tag output', () => {
     expect(
       render({ kind: 'tags', data: { id: '01M945E5HBPNVNF1DEQYW2W56Z', tags: ['home'] } }, plain),
     ).toMatch(/^\S+: \+home\n$/);
+  });
+});
+
+describe('recurrence as words', () => {
+  it(`reads back as the rule it names, for every phrase quick add takes (seed ${SEED})`, () => {
+    const unit = fc.constantFrom('day', 'week', 'month', 'year');
+    const day = fc.constantFrom('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun');
+    const phrase = fc.oneof(
+      unit,
+      fc.tuple(fc.integer({ min: 2, max: 99 }), unit).map(([n, u]) => `${n} ${u}s`),
+      fc.uniqueArray(day, { minLength: 1, maxLength: 7 }).map((d) => d.join(',')),
+      fc.constantFrom('weekday', 'weekend'),
+    );
+    fc.assert(
+      fc.property(phrase, (p) => {
+        const rule = recurrenceFromPhrase(p)!;
+        const words = recurrencePhrase(rule);
+        expect(words).toMatch(/^every /);
+        expect(recurrenceFromPhrase(words.slice('every '.length))).toBe(rule);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+    expect(recurrencePhrase('FREQ=MONTHLY')).toBe('every month');
+    expect(recurrencePhrase('FREQ=WEEKLY;INTERVAL=2')).toBe('every 2 weeks');
+    expect(recurrencePhrase('FREQ=WEEKLY;BYDAY=MO,TH')).toBe('every mon,thu');
+    expect(recurrencePhrase('FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR')).toBe('every weekday');
+  });
+
+  it('keeps a rule that says more than the words can', () => {
+    for (const rule of [
+      'FREQ=MONTHLY;BYMONTHDAY=1',
+      'FREQ=WEEKLY;COUNT=3',
+      'FREQ=MONTHLY;BYDAY=1MO',
+      'FREQ=WEEKLY;INTERVAL=2;BYDAY=MO',
+      'FREQ=HOURLY',
+      'FREQ=DAILY;INTERVAL=0',
+      'FREQ=DAILY;FREQ=WEEKLY',
+      'every week',
+      '',
+    ]) {
+      expect(recurrencePhrase(rule)).toBe(rule);
+    }
   });
 });

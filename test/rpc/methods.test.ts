@@ -140,7 +140,7 @@ describe('daemon methods', () => {
     expect(lines.result).toEqual({
       today: '2026-11-23',
       count: 1,
-      text: `${short.padEnd(8)}  red     Pay rent  · do today  ↻ FREQ=MONTHLY`,
+      text: `${short.padEnd(8)}  red     Pay rent  · do today  ↻ every month`,
     });
     // Colour belongs to the lines form only, and is a boolean.
     for (const bad of [
