@@ -108,6 +108,27 @@ describe('daemon methods', () => {
     expect(none).toMatchObject({ tasks: [], coming: { title: 'Not yet' } });
   });
 
+  it('search and the project methods give the short id node.get gives', async () => {
+    const project = (await env.call('project.create', { title: 'Garden' })).result;
+    const doc = (await env.call('node.create', { kind: 'doc', title: 'Garden plan' })).result;
+    const shortOf = async (id: string) => (await env.call('node.get', { id })).result.short_id;
+    const [ps, ds] = [await shortOf(project.id), await shortOf(doc.id)];
+    expect(ps).toMatch(/^[0-9a-z]{6,}$/);
+    expect(project.short_id).toBe(ps);
+    expect((await env.call('project.get', { id: ps })).result.short_id).toBe(ps);
+    expect((await env.call('project.list')).result.projects).toEqual([
+      expect.objectContaining({ id: project.id, short_id: ps }),
+    ]);
+    const hits = (await env.call('search', { query: 'garden' })).result.results;
+    expect(hits.map((h: any) => [h.id, h.short_id]).sort()).toEqual(
+      [
+        [project.id, ps],
+        [doc.id, ds],
+      ].sort(),
+    );
+    expect((await env.call('project.delete', { id: ps })).result.short_id).toBe(ps);
+  });
+
   it('runs a day of work through the methods', async () => {
     const added = await env.call('add', {
       text: 'Pay rent tomorrow !red #Home +bills every month',

@@ -13,6 +13,7 @@ import {
 import { completeNames } from '../../model/complete.js';
 import { outgoingWikiLinks, resolveWikiTarget, wikiBacklinks } from '../../model/wiki.js';
 import { defineMethod, EVERYWHERE, SOCKET_ONLY } from '../registry.js';
+import { withShortIds } from './node.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 import { NodeRef, resolveRef } from './refs.js';
@@ -78,11 +79,14 @@ export function contentMethods(s: Services) {
       }),
       result: R.SearchResult,
       handler: (p) => ({
-        results: search(s.store, {
-          query: p.query,
-          ...(p.limit !== undefined && { limit: p.limit }),
-          ...(p.kinds && { kinds: p.kinds }),
-        }),
+        results: withShortIds(
+          s,
+          search(s.store, {
+            query: p.query,
+            ...(p.limit !== undefined && { limit: p.limit }),
+            ...(p.kinds && { kinds: p.kinds }),
+          }),
+        ),
       }),
     }),
     defineMethod({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
+import { withShortIds } from './node.js';
 import { NodeRef, resolveRef } from './refs.js';
 import { DateParam, TagName, Title, Today } from './schemas.js';
 
@@ -9,6 +10,8 @@ import { DateParam, TagName, Title, Today } from './schemas.js';
 export function organizeMethods(s: Services) {
   const node = (ref: string) => resolveRef(s.store, ref, { includeDeleted: true }).id;
   const project = (ref: string) => resolveRef(s.store, ref, { kind: 'project' }).id;
+  // Each project with the short id every other list shows for it.
+  const short = <T extends { id: string }>(p: T) => withShortIds(s, [p])[0]!;
   return [
     defineMethod({
       name: 'project.create',
@@ -18,8 +21,10 @@ export function organizeMethods(s: Services) {
       params: z.strictObject({ title: Title.min(1), parent: z.string().min(1).optional() }),
       result: R.ProjectResult,
       handler: (p) =>
-        s.model.createProject(
-          p.parent === undefined ? { title: p.title } : { title: p.title, parent: p.parent },
+        short(
+          s.model.createProject(
+            p.parent === undefined ? { title: p.title } : { title: p.title, parent: p.parent },
+          ),
         ),
     }),
     defineMethod({
@@ -29,7 +34,7 @@ export function organizeMethods(s: Services) {
       summary: 'A project with its parent and task counts.',
       params: z.strictObject({ id: NodeRef }),
       result: R.ProjectResult,
-      handler: (p) => s.model.getProject(project(p.id)),
+      handler: (p) => short(s.model.getProject(project(p.id))),
     }),
     defineMethod({
       name: 'project.move',
@@ -39,7 +44,7 @@ export function organizeMethods(s: Services) {
       params: z.strictObject({ id: NodeRef, parent: NodeRef.nullable() }),
       result: R.ProjectResult,
       handler: (p) =>
-        s.model.moveProject(project(p.id), p.parent === null ? null : project(p.parent)),
+        short(s.model.moveProject(project(p.id), p.parent === null ? null : project(p.parent))),
     }),
     defineMethod({
       name: 'project.delete',
@@ -48,7 +53,7 @@ export function organizeMethods(s: Services) {
       summary: 'Moves a project to the trash.',
       params: z.strictObject({ id: NodeRef }),
       result: R.ProjectResult,
-      handler: (p) => s.model.deleteProject(project(p.id)),
+      handler: (p) => short(s.model.deleteProject(project(p.id))),
     }),
     defineMethod({
       name: 'project.list',
@@ -57,7 +62,7 @@ export function organizeMethods(s: Services) {
       summary: 'Every project with its parent and task counts.',
       params: z.strictObject({}),
       result: R.ProjectList,
-      handler: () => s.model.listProjects(),
+      handler: () => ({ projects: withShortIds(s, s.model.listProjects().projects) }),
     }),
     defineMethod({
       name: 'tag.add',

@@ -220,6 +220,7 @@ export const SearchResult = z.strictObject({
   results: z.array(
     z.strictObject({
       id: z.string(),
+      short_id: z.string(),
       kind: Kind,
       title: z.string(),
       snippet: z.string().describe('matches between ** and **'),
@@ -297,6 +298,7 @@ export const ConflictsResult = z.strictObject({
 
 export const ProjectResult = z.strictObject({
   id: z.string(),
+  short_id: z.string(),
   title: z.string(),
   parent: z.string().nullable(),
   tasks: z.number(),
