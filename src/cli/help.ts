@@ -7,7 +7,7 @@ import { words, type Args } from './args.js';
 import type { Cli } from './context.js';
 import type { Output } from './output.js';
 import { COMMANDS, GLOBAL_OPTIONS, GROUPS, TOPICS } from './spec.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../core/suggest.js';
 
 type Topic = (typeof TOPICS)[number];
 

@@ -29,7 +29,7 @@ import {
   type Command,
   type Run,
 } from './spec.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../core/suggest.js';
 
 export interface MainIo {
   env: Env;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseAllowUsers } from '../auth/owners.js';
-import { didYouMean } from '../cli/suggest.js';
+import { didYouMean } from '../core/suggest.js';
 import { HephError } from '../core/errors.js';
 import { deviceNameProblem } from '../core/op.js';
 import { defaultConfigPath, defaultDbPath, defaultSocketPath, type Env } from './paths.js';

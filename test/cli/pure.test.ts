@@ -12,7 +12,7 @@ import { render } from '../../src/cli/output.js';
 import { recurrencePhrase, taskLines } from '../../src/protocol/task-lines.js';
 import { recurrenceFromPhrase } from '../../src/core/recur.js';
 import { asFlags } from '../../src/cli/daemon-args.js';
-import { closest, didYouMean, editDistance } from '../../src/cli/suggest.js';
+import { closest, didYouMean, editDistance } from '../../src/core/suggest.js';
 import { renderUnit, systemdQuote } from '../../src/cli/unit-file.js';
 
 const SEED = Number(process.env.RENDER_SEED ?? 20261205);

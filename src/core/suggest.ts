@@ -1,6 +1,6 @@
-// "Did you mean …?" for mistyped commands, options, choices and help topics: the candidates
-// closest to what was typed by edit distance (adjacent swaps count as one edit, as in `nxet`),
-// close enough to be a typo of it, or that it is a prefix of.
+// "Did you mean …?" for mistyped commands, options, choices, help topics and config keys: the
+// candidates closest to what was typed by edit distance (adjacent swaps count as one edit, as in
+// `nxet`), close enough to be a typo of it, or that it is a prefix of.
 
 /** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
 export function editDistance(a: string, b: string): number {
