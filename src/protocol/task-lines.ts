@@ -92,7 +92,9 @@ const DAY_NAMES: Readonly<Record<string, string>> = {
 
 /** A recurrence rule as the words quick add takes for it ('every month', 'every 2 weeks',
  *  'every mon,thu', 'every weekday'), or the rule itself when it says more than those words can
- *  (a count, an end, a day of the month, …). */
+ *  (a count, an end, a day of the month, …). The inverse of core/recur's recurrenceFromPhrase
+ *  (a test reads every phrase back through it), kept here because core/recur loads the rrule
+ *  package, which the CLI's fast bundle must not. */
 export function recurrencePhrase(rule: string): string {
   const parts = new Map<string, string>();
   for (const part of rule.split(';')) {
