@@ -9,8 +9,8 @@
 // - body updates merged by Yjs alone into one document per node, kept in memory for the whole
 //   sync (the workload's bodies are all one document: `body.update` ops), and each touched
 //   body's text written once per page: no stored document parts, no body versions or branches;
-// - the next page asked for while one is applied, as a spoke does; no process start, no status
-//   polls, no push afterwards.
+// - the next page asked for while one is applied, as a spoke does (the apply waits until that
+//   request is written); no process start, no status polls, no push afterwards.
 // Guarantee (checked by the caller): the op count is the hub's and the texts are the spoke's.
 
 import Database from 'better-sqlite3';
@@ -60,12 +60,30 @@ export async function plainSync(url: string, dir: string): Promise<PlainSyncResu
     const docs = new Map<string, Y.Doc>();
     let ops = 0;
     const t0 = nowMs();
-    // As a spoke does: the next page is asked for before this one is applied.
+    // As a spoke does: the next page is asked for before this one is applied, and the apply
+    // starts once that request is written (or has settled).
     let next = hub.pullSent(undefined, MAX_PULL_LIMIT, 0, undefined, '');
     for (;;) {
       const page = await next;
       if (page.more) {
-        next = hub.pullSent(page.cursor, MAX_PULL_LIMIT, 0, undefined, page.cursor_op ?? '');
+        let onSent = (): void => undefined;
+        const sent = new Promise<void>((resolve) => (onSent = resolve));
+        next = hub.pullSent(
+          page.cursor,
+          MAX_PULL_LIMIT,
+          0,
+          undefined,
+          page.cursor_op ?? '',
+          onSent,
+        );
+        next.catch(() => undefined);
+        await Promise.race([
+          sent,
+          next.then(
+            () => undefined,
+            () => undefined,
+          ),
+        ]);
       }
       db.transaction(() => {
         const touched = new Set<string>();

@@ -48,6 +48,7 @@ import {
   parseContentEncoding,
   type Coding,
 } from '../transport/http-encoding.js';
+import { whenSent } from './request-sent.js';
 
 /**
  * The most a compressed reply may decode to. A pull page holds at most MAX_PULL_PAGE_CHARS of op
@@ -113,6 +114,7 @@ export interface SyncTransport {
     wait?: number,
     signal?: AbortSignal,
     afterOp?: string,
+    onSent?: () => void,
   ): Promise<SentPage>;
   /** local clock − hub clock (ms) from the last reply's Date header, or undefined. */
   clockOffsetMs(): number | undefined;
@@ -125,6 +127,8 @@ interface ExchangeOptions {
   signal?: AbortSignal | undefined;
   waitMs?: number;
   headers?: Record<string, string>;
+  /** Called once the request is written to the socket (or has settled without that). */
+  onSent?: (() => void) | undefined;
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -300,12 +304,15 @@ export class HubClient implements SyncTransport {
     return { ...page, ops: ops.map(decode) as Record<string, unknown>[] };
   }
 
+  /** `onSent` is called once the request is written (or has settled without that): see
+   *  request-sent.ts. */
   async pullSent(
     after: string | undefined,
     limit?: number,
     wait?: number,
     signal?: AbortSignal,
     afterOp?: string,
+    onSent?: () => void,
   ): Promise<SentPage> {
     const q = new URLSearchParams();
     if (after !== undefined) q.set('after', after);
@@ -321,6 +328,7 @@ export class HubClient implements SyncTransport {
       signal,
       waitMs: (wait ?? 0) * 1000,
       headers,
+      onSent,
     });
     return { ...page, decode: this.decodeSent };
   }
@@ -487,6 +495,8 @@ export class HubClient implements SyncTransport {
   ): Promise<{ status: number; json: unknown; text: string }> {
     const budget = this.timeoutMs + (o.waitMs ?? 0);
     let res: Dispatcher.ResponseData;
+    const sent =
+      o.onSent && whenSent(method, target.origin, `${target.pathname}${target.search}`, o.onSent);
     try {
       const { request, dispatcher } = await this.undici();
       res = await request(target, {
@@ -500,6 +510,8 @@ export class HubClient implements SyncTransport {
       });
     } catch (e) {
       throw this.translate(e, o.signal);
+    } finally {
+      sent?.();
     }
     this.opts.onReply?.();
     this.requestCoding = negotiate(res.headers['accept-encoding']);

@@ -163,11 +163,22 @@ async function pullAll(
   const cancel = (): void => local.abort();
   opts.signal?.addEventListener('abort', cancel, { once: true });
   // Pages are read as sent where the transport can, each op decoded just before it is applied.
+  // `sent` settles once the request is on its way (or settled): the page being applied waits for
+  // it, since a request still being made when the apply starts goes out only as it ends (the
+  // event loop turns only between parts; see request-sent.ts).
+  let sent: Promise<unknown> = Promise.resolve();
   const fetchPage = (after: string | undefined, afterOp: string): Promise<AppliedPage> => {
-    const p = hub.pullSent
-      ? hub.pullSent(after, limit, 0, local.signal, afterOp)
-      : hub.pull(after, limit, 0, local.signal, afterOp);
-    p.catch(() => undefined); // awaited below, or abandoned on the way out
+    if (!hub.pullSent) {
+      const p = hub.pull(after, limit, 0, local.signal, afterOp);
+      p.catch(noop); // awaited below, or abandoned on the way out
+      sent = Promise.resolve();
+      return p;
+    }
+    let onSent = noop;
+    const written = new Promise<void>((resolve) => (onSent = resolve));
+    const p = hub.pullSent(after, limit, 0, local.signal, afterOp, onSent);
+    p.catch(noop);
+    sent = Promise.race([written, p.then(noop, noop)]);
     return p;
   };
   try {
@@ -192,7 +203,10 @@ async function pullAll(
         next = fetchPage(undefined, '');
         continue;
       }
-      if (page.more) next = fetchPage(page.cursor, page.cursor_op ?? '');
+      if (page.more) {
+        next = fetchPage(page.cursor, page.cursor_op ?? '');
+        await sent;
+      }
       if (opts.failpoint === 'pull.after_apply') applyPage(store, page, result, fail);
       else await applyPageInParts(store, page, result, opts.partOps, opts.signal);
       opts.onProgress?.({ phase: 'pull', done: result.pulled, remaining: page.remaining });
@@ -203,6 +217,8 @@ async function pullAll(
     local.abort();
   }
 }
+
+const noop = (): void => undefined;
 
 /** A pulled page: its ops decoded, or as sent with the function that decodes each. */
 interface AppliedPage {

@@ -2,6 +2,7 @@
 // are still applied in order each with its cursor, and a page that fails leaves the cursor after
 // the last page applied (nothing skipped, nothing in flight left behind).
 
+import * as channels from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HephError } from '../../src/core/errors.js';
 import { syncOnce } from '../../src/sync/sync-once.js';
@@ -60,6 +61,40 @@ describe('pulling pages', () => {
     }
     expect(events.filter((e) => e.startsWith('pull')).length).toBe(pages);
     expect(b.store.digest()).toBe((await h.view()).digest());
+  });
+
+  it("writes the next page's request before it starts applying the current page", async () => {
+    // The request must be on the wire while the page is applied, so that the hub prepares the
+    // next page meanwhile: made later, it would go out only between the parts of the apply.
+    const { a, b } = await setup();
+    const events: string[] = [];
+    const onSent = (m: unknown): void => {
+      const path = (m as { request: { path: string } }).request.path;
+      const after = /after=(\d+)/.exec(path);
+      if (path.startsWith('/sync/pull')) events.push(`sent after ${after?.[1] ?? '-'}`);
+    };
+    const applyOps = b.store.applyOps.bind(b.store);
+    b.store.applyOps = (ops, o) => {
+      events.push(`apply at ${pullCursor(b.store) ?? '0'}`);
+      return applyOps(ops, o);
+    };
+    channels.subscribe('undici:client:sendHeaders', onSent);
+    try {
+      const r = await syncOnce(b.store, b.client, { pullLimit: 25 });
+      expect(r.applied).toBe(a.store.opCount());
+    } finally {
+      channels.unsubscribe('undici:client:sendHeaders', onSent);
+    }
+    const pages = Math.ceil(a.store.opCount() / 25);
+    expect(pages).toBeGreaterThan(2);
+    expect(events.filter((e) => e.startsWith('apply')).length).toBe(pages);
+    for (let k = 1; k < pages; k++) {
+      // Page k is applied from cursor 25(k-1); page k+1 is asked for after 25k.
+      const sent = events.indexOf(`sent after ${25 * k}`);
+      const apply = events.indexOf(`apply at ${25 * (k - 1)}`);
+      expect(sent, events.join('\n')).toBeGreaterThan(0);
+      expect(apply, events.join('\n')).toBeGreaterThan(sent);
+    }
   });
 
   it('a page that fails leaves the cursor after the last page applied; the next run finishes', async () => {
