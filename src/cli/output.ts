@@ -164,7 +164,7 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       if (isRec(p)) {
         if (r.created_project !== true) lines.push(`In project ${text(p.title)}`);
         else if (dry) lines.push(`Would create project ${text(p.title)}`);
-        else lines.push(`Created project ${text(p.title)} (${shorten(text(p.id))})`);
+        else lines.push(`Created project ${text(p.title)} (${shortId(p)})`);
       }
       if (dry) lines.push(s.dim('(dry run: nothing was added)'));
       return lines.join('\n');
