@@ -42,7 +42,8 @@ export type Output = (
   | { kind: 'undo-list'; data: unknown }
   | { kind: 'none' }
 ) & {
-  /** The exit code when the command succeeded in running but reports a failure (doctor). */
+  /** The exit code when the command succeeded in running but reports a failure (doctor, and
+   *  daemon status when the daemon is not running). */
   exit?: number;
 };
 
