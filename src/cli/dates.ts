@@ -1,14 +1,14 @@
 // Dates as the user types them, turned into calendar dates relative to the user's local day
-// (`today` is passed in; see localDay in context.ts). The words are core/dates' parseDateWord,
+// (`today` is passed in; see localDay in context.ts). The words are core/dates' parseDatePhrase,
 // the same language quick add reads.
 
-import { parseDateWord } from '../core/dates.js';
+import { parseDatePhrase } from '../core/dates.js';
 import { HephError } from '../core/errors.js';
 
 export function parseDateArg(input: string, today: string, field = 'date'): string {
   let date: string | undefined;
   try {
-    date = parseDateWord(input, today);
+    date = parseDatePhrase(input, today);
   } catch (e) {
     if (e instanceof HephError) throw new HephError(e.code, `${field}: ${e.message}`, { field });
     throw e;
@@ -16,7 +16,7 @@ export function parseDateArg(input: string, today: string, field = 'date'): stri
   if (date !== undefined) return date;
   throw new HephError(
     'invalid_params',
-    `${field}: ${JSON.stringify(input)} is not a date (use YYYY-MM-DD, today, tomorrow, yesterday, a weekday, or +3d/-2d/+2w/+1m/+1y)`,
+    `${field}: ${JSON.stringify(input)} is not a date (use YYYY-MM-DD, today, tomorrow, yesterday, a weekday, next fri, +3d/-2d/+2w/+1m/+1y or in 3 days/2 weeks/a month; see heph help dates)`,
     { field },
   );
 }

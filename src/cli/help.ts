@@ -67,7 +67,10 @@ after "on", after "due" or alone at the end of the line) you can write:
   2026-03-14                    that day (an impossible date such as 2026-02-30 is an error)
   today, tomorrow, yesterday    relative to your local day
   mon, friday, tues, …          the next such day, strictly after today
+  next fri, next monday, …      the same day as the weekday alone
   +3d, +2w, +1m, +1y            days, weeks, months or years from today
+  in 3 days, in 2 weeks,        the same: in N (or a) days, weeks, months or years
+    in a week, in 1 month
   -2d, -1w, -1m, -1y            … or before today
   none                          clears the date (heph edit ID --do none)
 
@@ -75,8 +78,11 @@ after "on", after "due" or alone at the end of the line) you can write:
 Months and years keep the day of the month, moving to the month's last day when it is
 shorter (January 31 +1m is February 28 or 29).
 
+Write a phrase of more than one word as one argument: --do "in 3 days".
+
 Examples:
   heph task "Quarterly report" --do +1w --late-on +3w
+  heph edit 7q2m4k --late-on "in 2 weeks"
   heph edit 7q2m4k --do -2d
   heph journal yesterday
   heph add "Call the bank due fri"
@@ -99,15 +105,17 @@ Markers that work anywhere in the line
 Words that work only at the end of the line (read backwards from the end, stopping at the
 first word that is not part of one; markers may stand between them)
   tomorrow, fri, +3d, -2d, 2026-03-14, …    the do date (every form of heph help dates)
+  next monday, in 3 days, in a week         the same
   on DATE                                   the same
   due DATE                                  the late-on day instead
-  next monday                               the same as monday
   every day | week | month | year           a recurrence
   every 3 days, every 2 weeks               … with an interval
   every monday, every mon,thu               … on those days
   every weekday, every weekend
 
 So "Call Monday Inc" keeps its title, and "Call Monday Inc monday" is due next Monday.
+"in" is ordinary prose too: "Put it in the box" keeps its title, while "Read in 3 days book"
+keeps its title and heph says the date in it was not read (it is not at the end).
 A recurring task with no date starts on the first day of the series from today on.
 
 Quoting

@@ -42,7 +42,8 @@ export type Output = (
   | { kind: 'undo-list'; data: unknown }
   | { kind: 'none' }
 ) & {
-  /** The exit code when the command succeeded in running but reports a failure (doctor). */
+  /** The exit code when the command succeeded in running but reports a failure (doctor, and
+   *  daemon status when the daemon is not running). */
   exit?: number;
 };
 
@@ -164,7 +165,7 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       if (isRec(p)) {
         if (r.created_project !== true) lines.push(`In project ${text(p.title)}`);
         else if (dry) lines.push(`Would create project ${text(p.title)}`);
-        else lines.push(`Created project ${text(p.title)} (${shorten(text(p.id))})`);
+        else lines.push(`Created project ${text(p.title)} (${shortId(p)})`);
       }
       if (dry) lines.push(s.dim('(dry run: nothing was added)'));
       return lines.join('\n');

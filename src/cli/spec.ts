@@ -95,7 +95,9 @@ const KEEP_LINKS: Opt = {
 };
 
 const DATE_FLAGS: Record<string, Opt> = {
-  do: date('do date: YYYY-MM-DD, today, tomorrow, yesterday, fri, +3d, -2d (heph help dates)'),
+  do: date(
+    'do date: YYYY-MM-DD, today, tomorrow, yesterday, fri, +3d, -2d, in 3 days (heph help dates)',
+  ),
   'late-on': date('the day it becomes late (same forms)'),
   attention: { alias: 'a', type: 'string', choices: ATTENTIONS, describe: 'attention' },
   recur: { type: 'string', describe: '"every week", "2 months", "mon,thu" or an RRULE' },
@@ -106,8 +108,8 @@ const QUICK_ADD_EPILOG = `Syntax (heph help quick-add for all of it):
   #Project  #"Home Office"       the project, anywhere; created if it does not exist
   +tag                           a tag, anywhere; repeat for more
   at the end of the line:
-    tomorrow, fri, +3d, -2d, 2026-03-14, on DATE     the do date (heph help dates)
-    due DATE                                         the late-on day
+    tomorrow, fri, +3d, in 3 days, 2026-03-14, on DATE  the do date (heph help dates)
+    due DATE                                            the late-on day
     every day|week|month|year, every 3 days, every mon,thu, every weekday
   "quoted words"                 always title, never a date or a marker
 
@@ -119,6 +121,7 @@ Examples:
   heph add "Renew passport !orange #Admin due 2026-06-01"
   heph add "Water the plants every 3 days"
   heph add "Return the books due -2d"     (late two days ago: first in heph next)
+  heph add "Paint the fence in 2 weeks"
   heph add '"Call Monday" monday'         (quotes keep words in the title)`;
 
 export const GROUPS: Group[] = [
@@ -698,7 +701,8 @@ so the copy and the original can both keep syncing. Example:
         epilog:
           'start keeps --hub-url, --db, --socket, --log-level, --sync-interval, ' +
           '--insecure-http and --device-name (in the systemd unit, or with the detached launcher), so restart and ' +
-          'status use them; options given again replace the kept ones, and uninstall forgets them.',
+          'status use them; options given again replace the kept ones, and uninstall forgets them. ' +
+          'status exits 0 when hephd is running and 5 when it is not (--json reports either way).',
         run: async (c, a) => {
           const m = await import('./commands/daemon.js');
           return m.daemon(c, a, a.action as Parameters<typeof m.daemon>[2]);

@@ -191,12 +191,22 @@ export function parseWeekdayName(word: string): Weekday | undefined {
 
 const RELATIVE_RE = /^([+-])(\d{1,4})([dwmy])$/;
 const ISO_RE = /^\d{4}-\d{2}-\d{2}$/;
+/** `in 3 days`, `in 2 weeks`, `in a month`, `in 1 year` (singular or plural either way). */
+const IN_RE = /^in (\d{1,4}|an?) (day|week|month|year)s?$/;
+
+/** `today` moved by `n` days, weeks, months or years. */
+function offset(today: string, n: number, unit: string): string {
+  if (unit === 'd') return addDays(today, n);
+  if (unit === 'w') return addDays(today, 7 * n);
+  if (unit === 'm') return addMonths(today, n);
+  return addMonths(today, 12 * n);
+}
 
 /**
- * The one date language of the command line and quick add: `YYYY-MM-DD`, `today`, `tomorrow`,
- * `yesterday`, a weekday name (the next such day, strictly after today) and `+3d`/`-2w`/`+1m`/
- * `+1y` offsets, any case, relative to `today`. Undefined when the word is none of these; an
- * impossible `YYYY-MM-DD` (2026-02-30) or a date out of range throws invalid_params.
+ * One word of the date language: `YYYY-MM-DD`, `today`, `tomorrow`, `yesterday`, a weekday name
+ * (the next such day, strictly after today) and `+3d`/`-2w`/`+1m`/`+1y` offsets, any case,
+ * relative to `today`. Undefined when the word is none of these; an impossible `YYYY-MM-DD`
+ * (2026-02-30) or a date out of range throws invalid_params.
  */
 export function parseDateWord(word: string, today: string): string | undefined {
   const w = word.trim().toLowerCase();
@@ -206,13 +216,7 @@ export function parseDateWord(word: string, today: string): string | undefined {
   const wd = parseWeekdayName(w);
   if (wd !== undefined) return nextWeekday(today, wd);
   const rel = RELATIVE_RE.exec(w);
-  if (rel) {
-    const n = Number(rel[2]) * (rel[1] === '-' ? -1 : 1);
-    if (rel[3] === 'd') return addDays(today, n);
-    if (rel[3] === 'w') return addDays(today, 7 * n);
-    if (rel[3] === 'm') return addMonths(today, n);
-    return addMonths(today, 12 * n);
-  }
+  if (rel) return offset(today, Number(rel[2]) * (rel[1] === '-' ? -1 : 1), rel[3]!);
   if (ISO_RE.test(w)) {
     if (!isValidDate(w)) {
       throw new HephError('invalid_params', `${w} is not a calendar date`, { field: 'date' });
@@ -220,4 +224,21 @@ export function parseDateWord(word: string, today: string): string | undefined {
     return w;
   }
   return undefined;
+}
+
+/**
+ * The one date language of the command line and quick add: a date word (parseDateWord), `next`
+ * and a weekday name (the same day as the name alone), or `in N days|weeks|months|years`
+ * (`in a week`: N is 1), the same days as `+Nd`/`+Nw`/`+Nm`/`+Ny`. Words are separated by
+ * spaces, any case. Undefined when the phrase is none of these; errors as parseDateWord's.
+ */
+export function parseDatePhrase(phrase: string, today: string): string | undefined {
+  const words = phrase.trim().toLowerCase().split(/\s+/);
+  if (words.length === 1) return parseDateWord(words[0]!, today);
+  if (words.length === 2 && words[0] === 'next' && parseWeekdayName(words[1]!) !== undefined) {
+    return parseDateWord(words[1]!, today);
+  }
+  const m = IN_RE.exec(words.join(' '));
+  if (m === null) return undefined;
+  return offset(today, m[1] === 'a' || m[1] === 'an' ? 1 : Number(m[1]), m[2]![0]!);
 }

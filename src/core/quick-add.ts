@@ -1,12 +1,12 @@
 // Quick-add: one line of text to a new task's fields. Markers with a sigil (`!red`, `#Project`,
 // `+tag`) are taken wherever they stand; words without one (dates, `every …`) are taken only from
 // the end of the line, so a title such as "Call Monday Inc" keeps its words. Quoted text is
-// always title. Dates are core/dates' one date language (parseDateWord). Nothing is guessed
+// always title. Dates are core/dates' one date language (parseDatePhrase). Nothing is guessed
 // silently: words after `every`, `on` or `due` that stay in the title (they do not parse, or
-// they stand before the end of the line) are named in `warnings`, and with `strict` the line is
-// refused instead. The grammar is described for users in docs/model-rules.md.
+// they stand before the end of the line), and an `in 3 days` before the end of the line, are
+// named in `warnings`, and with `strict` the line is refused instead. The grammar is described for users in docs/model-rules.md.
 
-import { assertDate, parseDateWord, parseWeekdayName } from './dates.js';
+import { assertDate, parseDatePhrase } from './dates.js';
 import { HephError } from './errors.js';
 import { ATTENTIONS, MAX_TITLE, type Attention } from './fields.js';
 import { normalizeTagName, tagId } from './ids.js';
@@ -70,10 +70,10 @@ const ATTENTION_RE = /^!([a-z]+)$/i;
 const NAME = String.raw`\p{L}[\p{L}\p{M}\p{N}_\-/.]*`;
 const PROJECT_RE = new RegExp(`^#(${NAME})$`, 'u');
 const TAG_RE = new RegExp(`^\\+(${NAME})$`, 'u');
-/** The date a single date word stands for, or undefined when the word is not one. */
-function dateWord(word: string, today: string): string | undefined {
+/** The date a phrase of the date language stands for, or undefined when it is not one. */
+function datePhrase(phrase: string, today: string): string | undefined {
   try {
-    return parseDateWord(word, today);
+    return parseDatePhrase(phrase, today);
   } catch (e) {
     if (e instanceof HephError) fail(e.message);
     throw e;
@@ -86,6 +86,20 @@ interface Trailing {
   do_date: string | null;
   late_on: string | null;
   recurrence: string | null;
+}
+
+/** Bare (unquoted) words of the same phrase, longest first, that a date phrase can have. */
+const DATE_PHRASE_LENGTHS = [3, 2, 1] as const;
+
+/** `n` bare words from index `from`, joined by spaces; undefined when one is missing or quoted. */
+function bareRun(bare: (i: number) => string | undefined, from: number, n: number) {
+  const ws: string[] = [];
+  for (let x = from; x < from + n; x++) {
+    const w = bare(x);
+    if (w === undefined) return undefined;
+    ws.push(w);
+  }
+  return ws.join(' ');
 }
 
 /** Takes date and recurrence expressions off the end of `words` (bare words only). */
@@ -117,10 +131,15 @@ function takeTrailing(words: readonly Token[], today: string): Trailing {
       j -= len;
       continue;
     }
-    // [on|due] (date word | next <weekday>)
-    const date = dateWord(w1, today);
+    // [on|due] (date word | next <weekday> | in N units)
+    let date: string | undefined;
+    for (const n of DATE_PHRASE_LENGTHS) {
+      const p = bareRun(bare, j - n, n);
+      date = p === undefined ? undefined : datePhrase(p, today);
+      len = n;
+      if (date !== undefined) break;
+    }
     if (date === undefined) break;
-    len = w2 === 'next' && parseWeekdayName(w1) !== undefined ? 2 : 1;
     const prefix = bare(j - len - 1);
     const field = prefix === 'due' ? 'late_on' : 'do_date';
     if (prefix === 'on' || prefix === 'due') len++;
@@ -226,6 +245,9 @@ export function parseQuickAdd(text: string, today: string, opts: QuickAddOptions
 }
 
 const KEYWORDS = new Set(['every', 'on', 'due']);
+/** Starts a date phrase (`in 3 days`) but is ordinary prose too ("Put it in the box"): warned
+ *  about only where the phrase parses and stands before the end of the line. */
+const IN = 'in';
 /** How many words after a keyword that ends the title are taken as a failed date or rule. */
 const MAX_UNREAD_WORDS = 4;
 
@@ -255,18 +277,27 @@ function parses(f: () => string | undefined): boolean {
 /**
  * The `every …`, `on …` and `due …` phrases left in the title (tokens before `end`): ending the
  * title (at most MAX_UNREAD_WORDS words after the keyword), words that did not parse; before the
- * end, words that would have.
+ * end, words that would have. An `in …` date phrase is named only before the end (at the end it
+ * would have been read, so one left there is prose).
  */
 function unreadPhrases(words: readonly Token[], end: number, today: string): Unread[] {
   const bare = (i: number): string | undefined => {
     const t = i < end ? words[i] : undefined;
     return t === undefined || t.quoted !== undefined ? undefined : t.text.toLowerCase();
   };
+  // How many words from `from` make a date phrase (0: none).
+  const datePhraseAt = (from: number): number => {
+    for (const n of DATE_PHRASE_LENGTHS) {
+      const p = bareRun(bare, from, n);
+      if (p !== undefined && parses(() => parseDatePhrase(p, today))) return n;
+    }
+    return 0;
+  };
   const out: Unread[] = [];
   for (let i = 0; i < end - 1; i++) {
     const k = bare(i);
     const w1 = bare(i + 1);
-    if (k === undefined || !KEYWORDS.has(k) || w1 === undefined) continue;
+    if (k === undefined || w1 === undefined || !(KEYWORDS.has(k) || k === IN)) continue;
     const w2 = bare(i + 2);
     const phrase = (n: number) =>
       words
@@ -279,11 +310,13 @@ function unreadPhrases(words: readonly Token[], end: number, today: string): Unr
     if (k === 'every') {
       if (w2 !== undefined && parses(() => recurrenceFromPhrase(`${w1} ${w2}`))) n = 3;
       else if (parses(() => recurrenceFromPhrase(w1))) n = 2;
-    } else if (w1 === 'next' && w2 !== undefined && parseWeekdayName(w2) !== undefined) n = 3;
-    else if (parses(() => parseDateWord(w1, today))) n = 2;
+    } else if (k === IN) n = datePhraseAt(i);
+    else if (datePhraseAt(i + 1) > 0) n = datePhraseAt(i + 1) + 1;
     const what = k === 'every' ? 'recurrence' : 'date';
-    if (n > 0) out.push({ phrase: phrase(n), what, where: 'middle' });
-    else if (end - i - 1 <= MAX_UNREAD_WORDS) {
+    if (n > 0) {
+      out.push({ phrase: phrase(n), what, where: 'middle' });
+      i += n - 1; // its words are named once ("due in 3 days", not "in 3 days" again)
+    } else if (k !== IN && end - i - 1 <= MAX_UNREAD_WORDS) {
       out.push({ phrase: phrase(end - i), what, where: 'end' });
     }
   }

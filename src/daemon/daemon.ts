@@ -79,26 +79,31 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * The refusal of a daemon whose database or socket another daemon owns: who that is, and the
+ * three ways on. The message follows `hephd: ` on standard error, so it does not say hephd again.
+ */
+function ownedBy(pid: unknown, socket: string, db: unknown): HephError {
+  return new HephError(
+    'already_running',
+    `already running (pid ${String(pid)}, socket ${socket}) on ${String(db)}: use that daemon, ` +
+      `stop it first (heph daemon stop, or kill ${String(pid)}), or give this one its own --db ` +
+      `and --socket`,
+    { pid, socket, db },
+  );
+}
+
 /** The owner's pid and socket, waiting briefly for a daemon that is still starting to record them. */
 export async function alreadyRunningError(db: string): Promise<HephError> {
   for (let i = 0; i < 20; i++) {
     const o = readOwner(db);
-    if (o) {
-      return new HephError(
-        'already_running',
-        `hephd is already running (pid ${o.pid}, socket ${o.socket}) on ${db}`,
-        {
-          pid: o.pid,
-          socket: o.socket,
-          db,
-        },
-      );
-    }
+    if (o) return ownedBy(o.pid, o.socket, db);
     await sleep(50);
   }
   return new HephError(
     'already_running',
-    `hephd is already running on ${db} (another process holds the database)`,
+    `already running on ${db} (another process holds it): stop that process first, or give ` +
+      `this one its own --db`,
     { db },
   );
 }
@@ -166,14 +171,11 @@ export async function socketOwnerError(socket: string, db?: string): Promise<Hep
       db?: unknown;
     };
     // Another database's daemon on this socket: this one needs a socket of its own.
-    const other =
-      db !== undefined && status.db !== db
-        ? `; to run a second daemon beside it (this one on ${db}), give it its own --socket`
-        : '';
+    if (db === undefined || status.db === db) return ownedBy(status.pid, socket, status.db);
     return new HephError(
       'already_running',
-      `hephd is already running (pid ${String(status.pid)}, socket ${socket}) on ` +
-        `${String(status.db)}${other}`,
+      `already running (pid ${String(status.pid)}, socket ${socket}) on ${String(status.db)}; ` +
+        `to run a second daemon beside it (this one on ${db}), give it its own --socket`,
       { pid: status.pid, socket },
     );
   } catch {

@@ -117,7 +117,7 @@ export async function prepareSocketPath(socketPath: string): Promise<void> {
 export function alreadyRunning(socketPath: string): HephError {
   return new HephError(
     'already_running',
-    `hephd is already running: another process is listening on ${socketPath}`,
+    `another process is already listening on ${socketPath}: stop it, or choose another --socket`,
     { path: socketPath },
   );
 }

@@ -36,10 +36,15 @@ describe('heph', () => {
     expect(r.task.tags).toEqual(['bills']);
     expect(r.created_project).toBe(true);
     expect(r.project.title).toBe('Home');
+    // The project's short id, as every list shows it: in the reply and in the line printed.
+    const homeShort = str(json(ok(await run(['get', r.project.id, '--json']))).short_id);
+    expect(homeShort).toMatch(/^[0-9a-z]{6,}$/);
+    expect(r.project.short_id).toBe(homeShort);
 
     const first = ok(await run(['add', 'Water the plants !orange #Garden']));
     expect(first.stdout).toMatch(/Added .*Water the plants/);
-    expect(first.stdout).toMatch(/Created project Garden/);
+    const garden = str(json(ok(await run(['project', 'show', 'Garden', '--json']))).short_id);
+    expect(first.stdout).toContain(`Created project Garden (${garden})\n`);
     const second = ok(await run(['add', 'Prune', 'roses', '#Garden']));
     expect(second.stdout).toMatch(/In project Garden/);
     expect(second.stdout).not.toMatch(/Created project/);

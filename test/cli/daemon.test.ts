@@ -31,9 +31,14 @@ it('starts, reports, and stops a detached daemon, idempotently', async () => {
   const stateDir = join(home.env.XDG_STATE_HOME, 'heph');
   const socket = join(home.env.XDG_RUNTIME_DIR, 'heph', 'hephd.sock');
 
+  // Not running: the report as ever (valid JSON), and exit 5, the code for "not running".
   const before = await d('status', '--json');
-  expect(before.code).toBe(0);
-  expect(json(before).running).toBe(false);
+  expect(before.code).toBe(5);
+  expect(json(before)).toMatchObject({ running: false, pid: null, socket });
+  const beforeHuman = await d('status');
+  expect(beforeHuman.code).toBe(5);
+  expect(beforeHuman.stdout).toMatch(/^hephd is not running\n {2}running: false\n/);
+  expect(beforeHuman.stderr).toBe('');
   const down = await heph(['next'], { env });
   expect(down.code).toBe(5);
   expect(down.stderr).toMatch(/^heph: hephd is not running .*heph daemon start.*\n$/);
@@ -49,7 +54,9 @@ it('starts, reports, and stops a detached daemon, idempotently', async () => {
   expect(again.code).toBe(0);
   expect(json(again)).toMatchObject({ running: true, action: 'none', pid });
 
-  const status = json(await d('status', '--json'));
+  const running = await d('status', '--json');
+  expect(running.code).toBe(0);
+  const status = json(running);
   expect(status).toMatchObject({
     running: true,
     manager: 'detached',
@@ -69,6 +76,8 @@ it('starts, reports, and stops a detached daemon, idempotently', async () => {
   expect(stoppedAgain.code).toBe(0);
   expect(stoppedAgain.stdout).toMatch(/^hephd is not running/);
   expect((await heph(['next'], { env })).code).toBe(5);
+  const after = await d('status', '--json');
+  expect([after.code, json(after).running]).toEqual([5, false]);
 }, 90_000);
 
 it('keeps the service options start was given: restart and status use them', async () => {

@@ -138,10 +138,26 @@ describe('a daemon that cannot start', () => {
     const r = await hephd(['--db', other, '--socket', device.daemon.socket], device.home.env);
     expect(r.code).toBe(5);
     expect(r.stderr).toContain(
-      `hephd: hephd is already running (pid ${device.daemon.process.pid}, socket ` +
+      `hephd: already running (pid ${device.daemon.process.pid}, socket ` +
         `${device.daemon.socket}) on ${device.daemon.db}; to run a second daemon beside it ` +
         `(this one on ${other}), give it its own --socket\n`,
     );
+    expect(r.stderr).not.toContain('hephd: hephd');
+    ok(await run(['status']));
+  });
+
+  it('on a database another daemon owns, says so once and what to do', async () => {
+    const socket = join(device.home.dir, 'second.sock');
+    const r = await hephd(['--db', device.daemon.db, '--socket', socket], device.home.env);
+    expect(r.code).toBe(5);
+    const pid = device.daemon.process.pid;
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('hephd:'));
+    expect(lines).toEqual([
+      `hephd: already running (pid ${pid}, socket ${device.daemon.socket}) on ` +
+        `${device.daemon.db}: use that daemon, stop it first (heph daemon stop, or kill ${pid}), ` +
+        `or give this one its own --db and --socket`,
+    ]);
+    expect(existsSync(socket)).toBe(false);
     ok(await run(['status']));
   });
 

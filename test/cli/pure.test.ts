@@ -71,6 +71,9 @@ describe('date words', () => {
     expect(parseDateArg('+2w', today)).toBe('2026-03-18');
     expect(parseDateArg('+1m', today)).toBe('2026-04-04');
     expect(parseDateArg('-1y', today)).toBe('2025-03-04');
+    expect(parseDateArg('in 3 days', today)).toBe('2026-03-07');
+    expect(parseDateArg('in a week', today)).toBe('2026-03-11');
+    expect(parseDateArg('next fri', today)).toBe('2026-03-06');
     expect(parseDateOrNone('none', today, '--do')).toBe(null);
   });
   it('refuses what is not a date, naming the flag', () => {

@@ -3,7 +3,7 @@
 // that says what is coming instead of dead-ending.
 
 import { describe, expect, it } from 'vitest';
-import { addDays } from '../../src/core/dates.js';
+import { addDays, addMonths } from '../../src/core/dates.js';
 import { render } from '../../src/cli/output.js';
 import {
   baseEnv,
@@ -43,6 +43,49 @@ describe('heph add', () => {
     // Unquoted words too: -2d is a word of the line, not an option.
     const bare = json(ok(await run(['add', 'Filed', 'late', 'due', '-2d', '--json'])));
     expect(bare.task).toMatchObject({ title: 'Filed late', late_on: addDays(today, -2) });
+  });
+
+  it('reads "in 3 days" and the like as dates, in quick add and in --do/--late-on', async () => {
+    const today = localToday();
+    const cases: [string, string, string][] = [
+      ['Paint the fence in 3 days', 'do_date', addDays(today, 3)],
+      ['Paint the gate in 2 weeks', 'do_date', addDays(today, 14)],
+      ['Paint the shed in a week', 'do_date', addDays(today, 7)],
+      ['Paint the door in 1 month', 'do_date', addMonths(today, 1)],
+      ['Paint the roof due in 10 days', 'late_on', addDays(today, 10)],
+    ];
+    for (const [line, field, date] of cases) {
+      const r = json(ok(await run(['add', line, '--json'])));
+      expect([r.task.title, r.task[field], r.warnings], line).toEqual([
+        line.replace(/ (due )?in .*$/, ''),
+        date,
+        [],
+      ]);
+    }
+    // Before the end of the line it is title, and heph says so (--strict refuses it).
+    const mid = ok(await run(['add', 'Read in 3 days book']));
+    expect(mid.stdout).toMatch(/^Added .*Read in 3 days book/);
+    expect(mid.stderr).toBe(
+      'heph: warning: "in 3 days" is not at the end of the line, so it is not read as a date; kept in the title\n',
+    );
+    expect((await run(['add', 'Read in 3 days book', '--strict'])).code).toBe(2);
+    // "in" as prose is left alone, without a warning.
+    const prose = ok(await run(['add', 'Put it in the box']));
+    expect(prose.stderr).toBe('');
+    // The flags take the same phrases.
+    const id = json(ok(await run(['task', 'Flagged thing', '--json']))).task.short_id;
+    const edited = json(
+      ok(await run(['edit', id, '--do', 'in 2 weeks', '--late-on', 'in a month', '--json'])),
+    );
+    expect(edited).toMatchObject({ do_date: addDays(today, 14), late_on: addMonths(today, 1) });
+    const next = json(ok(await run(['edit', id, '--do', 'next fri', '--json'])));
+    expect(next.do_date).toBe(json(ok(await run(['add', 'Fri thing fri', '--json']))).task.do_date);
+    const bad = await run(['edit', id, '--do', 'in 3 dayz']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^heph: --do: "in 3 dayz" is not a date \(.*in 3 days/);
+    const topic = ok(await run(['help', 'dates'])).stdout;
+    expect(topic).toMatch(/in 3 days, in 2 weeks/);
+    expect(topic).toMatch(/next fri/);
   });
 
   it('keeps words it cannot read in the title and says so on stderr, also with --json', async () => {

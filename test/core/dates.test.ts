@@ -18,6 +18,8 @@ import {
   MIN_DAY_NUMBER,
   nextWeekday,
   parseDate,
+  parseDatePhrase,
+  parseDateWord,
   parseWeekdayName,
   toDayNumber,
   utcMsToDate,
@@ -288,5 +290,63 @@ describe('UTC milliseconds and month lengths', () => {
     [2026, 12, 31],
   ])('daysInMonth(%i, %i) = %i', (y, m, n) => {
     expect(daysInMonth(y, m)).toBe(n);
+  });
+});
+
+describe('date phrases', () => {
+  const today = '2026-01-15'; // a Thursday
+  it.each([
+    ['in 3 days', '2026-01-18'],
+    ['in 1 day', '2026-01-16'],
+    ['in 0 days', '2026-01-15'],
+    ['in 2 weeks', '2026-01-29'],
+    ['in a week', '2026-01-22'],
+    ['IN AN HOUR', undefined],
+    ['in 1 month', '2026-02-15'],
+    ['in 3 months', '2026-04-15'],
+    ['in a year', '2027-01-15'],
+    ['  in   2   years ', '2028-01-15'],
+    ['next fri', '2026-01-16'],
+    ['Next Thursday', '2026-01-22'],
+    ['next week', undefined],
+    ['in 3', undefined],
+    ['in three days', undefined],
+    ['in -3 days', undefined],
+    ['in 3 days time', undefined],
+    ['3 days', undefined],
+    ['tomorrow', '2026-01-16'],
+    ['', undefined],
+  ])('parseDatePhrase(%j) = %s', (phrase, want) => {
+    expect(parseDatePhrase(phrase, today)).toBe(want);
+  });
+
+  it('keeps the day of the month, clamped, and refuses a date out of range', () => {
+    expect(parseDatePhrase('in 1 month', '2026-01-31')).toBe('2026-02-28');
+    expect(parseDatePhrase('in a year', '2024-02-29')).toBe('2025-02-28');
+    expectInvalid(() => parseDatePhrase('in 9999 years', today), /not a calendar date/);
+  });
+
+  it(`"in N units" is the same day as +N units (property, seed ${SEED})`, () => {
+    const units = { day: 'd', week: 'w', month: 'm', year: 'y' } as const;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -100_000, max: 100_000 }).map(fromDayNumber),
+        fc.integer({ min: 0, max: 9999 }),
+        fc.constantFrom(...(Object.keys(units) as (keyof typeof units)[])),
+        fc.boolean(),
+        (day, n, unit, plural) => {
+          const phrase = `in ${n} ${unit}${plural ? 's' : ''}`;
+          let want: string | undefined;
+          try {
+            want = parseDateWord(`+${n}${units[unit]}`, day);
+          } catch {
+            expect(() => parseDatePhrase(phrase, day)).toThrow(HephError);
+            return;
+          }
+          expect(parseDatePhrase(phrase, day)).toBe(want);
+        },
+      ),
+      { seed: SEED, numRuns: 500 },
+    );
   });
 });

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDateWord } from '../../src/core/dates.js';
+import { parseDatePhrase } from '../../src/core/dates.js';
 import { HephError } from '../../src/core/errors.js';
 import { parseQuickAdd, type QuickAdd } from '../../src/core/quick-add.js';
 
@@ -169,6 +169,43 @@ describe('parseQuickAdd: fields', () => {
       'Plan for every month',
       { title: 'Plan for', do_date: '2026-01-15', recurrence: 'FREQ=MONTHLY' },
     ],
+    // in N days|weeks|months|years: a date at the end, prose elsewhere
+    ['Paint the fence in 3 days', { title: 'Paint the fence', do_date: '2026-01-18' }],
+    ['Paint the fence in 2 weeks', { title: 'Paint the fence', do_date: '2026-01-29' }],
+    ['Paint the fence in a week', { title: 'Paint the fence', do_date: '2026-01-22' }],
+    ['Paint the fence in 1 month', { title: 'Paint the fence', do_date: '2026-02-15' }],
+    ['Renew In An Year', { title: 'Renew', do_date: '2027-01-15' }],
+    ['Pay the fine due in 3 days', { title: 'Pay the fine', late_on: '2026-01-18' }],
+    [
+      'Pay in 2 weeks !red due in 1 month',
+      { title: 'Pay', attention: 'red', do_date: '2026-01-29', late_on: '2026-02-15' },
+    ],
+    [
+      'Water every week in 3 days',
+      { title: 'Water', do_date: '2026-01-18', recurrence: 'FREQ=WEEKLY' },
+    ],
+    [
+      'Read in 3 days book',
+      {
+        title: 'Read in 3 days book',
+        warnings: [
+          '"in 3 days" is not at the end of the line, so it is not read as a date; kept in the title',
+        ],
+      },
+    ],
+    [
+      'Pay due in a week please',
+      {
+        title: 'Pay due in a week please',
+        warnings: [
+          '"due in a week" is not at the end of the line, so it is not read as a date; kept in the title',
+        ],
+      },
+    ],
+    ['Put it in the box', { title: 'Put it in the box' }],
+    ['Sleep in 3 beds', { title: 'Sleep in 3 beds' }],
+    ['Check in', { title: 'Check in' }],
+    ['"Done in 3 days"', { title: 'Done in 3 days' }],
     ['Decide on', { title: 'Decide on' }],
     ['Meeting due', { title: 'Meeting due' }],
     ['Wait for next', { title: 'Wait for next' }],
@@ -255,6 +292,12 @@ describe('parseQuickAdd: fields', () => {
     expect(parseQuickAdd('Water every week', TODAY, { strict: true }).recurrence).toBe(
       'FREQ=WEEKLY',
     );
+    expect(() => parseQuickAdd('Read in 3 days book', TODAY, { strict: true })).toThrow(
+      /"in 3 days" is not at the end of the line/,
+    );
+    expect(parseQuickAdd('Put it in the box', TODAY, { strict: true }).title).toBe(
+      'Put it in the box',
+    );
   });
 
   it('uses the given today', () => {
@@ -283,11 +326,20 @@ describe('parseQuickAdd: one date language', () => {
         noInvalidDate: true,
       })
       .map((d) => d.toISOString().slice(0, 10)),
+    fc
+      .tuple(fc.constantFrom('next', 'Next'), fc.constantFrom('mon', 'Friday', 'sun'))
+      .map(([n, d]) => `${n} ${d}`),
+    fc
+      .tuple(
+        fc.oneof(fc.integer({ min: 0, max: 400 }).map(String), fc.constantFrom('a', 'an', 'A')),
+        fc.constantFrom('day', 'days', 'week', 'weeks', 'Month', 'months', 'year', 'YEARS'),
+      )
+      .map(([n, unit]) => `in ${n} ${unit}`),
   );
   it(`reads every form the CLI's --do reads, bare, after "on" and after "due" (seed ${SEED})`, () => {
     fc.assert(
       fc.property(word, fc.constantFrom('2026-01-15', '2024-02-29', '2025-12-31'), (w, today) => {
-        const want = parseDateWord(w, today);
+        const want = parseDatePhrase(w, today);
         expect(want).toBeDefined();
         const bare = parseQuickAdd(`Thing ${w}`, today);
         const on = parseQuickAdd(`Thing on ${w}`, today);
@@ -295,6 +347,27 @@ describe('parseQuickAdd: one date language', () => {
         expect([bare.title, bare.do_date, bare.warnings]).toEqual(['Thing', want, []]);
         expect([on.title, on.do_date, on.warnings]).toEqual(['Thing', want, []]);
         expect([due.title, due.late_on, due.do_date]).toEqual(['Thing', want, null]);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+  it(`keeps any such date in the title when words follow it, and names it (seed ${SEED})`, () => {
+    const tail = fc.constantFrom('book', 'with Ann', 'please', 'at noon');
+    fc.assert(
+      fc.property(word, tail, fc.constantFrom('', 'on ', 'due '), (w, rest, kw) => {
+        const line = `Thing ${kw}${w} ${rest}`;
+        const q = parseQuickAdd(line, TODAY);
+        expect([q.title, q.do_date, q.late_on]).toEqual([line, null, null]);
+        // A bare date word mid-line is ordinary prose ("Call Monday Inc"); a phrase that
+        // starts with a keyword (on, due, in) is named.
+        const named = kw !== '' || w.toLowerCase().startsWith('in ');
+        expect(q.warnings).toEqual(
+          named
+            ? [
+                `${JSON.stringify(`${kw}${w}`)} is not at the end of the line, so it is not read as a date; kept in the title`,
+              ]
+            : [],
+        );
       }),
       { seed: SEED, numRuns: 300 },
     );

@@ -142,7 +142,11 @@ describe('socket files and directories', () => {
 
   it('refuses to start a second server on a live socket, and the first keeps serving', async () => {
     const { sock } = await serve();
-    await expectHephError(serve({ path: sock }), 'already_running', /already running/);
+    await expectHephError(
+      serve({ path: sock }),
+      'already_running',
+      /^another process is already listening on .*: stop it, or choose another --socket$/,
+    );
     const c = await open(sock);
     c.send(req('next', {}, 1));
     await c.waitLines(1);

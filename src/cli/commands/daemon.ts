@@ -1,7 +1,8 @@
 // `heph daemon start|stop|restart|status|uninstall`. With a systemd user manager, hephd runs as
 // a user unit (installed, enabled, restarted by systemd); elsewhere (containers, CI) it is
 // started detached with a pid file and a log file under $XDG_STATE_HOME/heph/. Every verb is
-// idempotent: starting a running daemon or stopping a stopped one says so and succeeds. The
+// idempotent: starting a running daemon or stopping a stopped one says so and succeeds; status
+// reports either way and exits 5 (the daemon is not running) when nothing answers. The
 // service options given to start (--hub-url, --db, --socket, --log-level, --sync-interval,
 // --insecure-http, --device-name) are checked, kept (daemon-args.ts) and written into the unit's command line
 // or the detached launch, so a restart keeps them; status shows them and the hub in use.
@@ -33,6 +34,7 @@ import {
   type DaemonOptions,
 } from '../daemon-args.js';
 import { isRec, type Rec } from '../wire.js';
+import { wireFor } from '../../protocol/error-wire.js';
 
 type Manager = 'systemd' | 'detached';
 export type DaemonVerb = 'start' | 'stop' | 'restart' | 'status' | 'uninstall';
@@ -223,6 +225,9 @@ async function keep(cli: Cli, a: Args, f: Files): Promise<{ args: string[]; chan
   return { args: hephdArgs(cli, a, f.socket, kept), changed };
 }
 
+/** `heph daemon status`'s exit code when nothing answers: the error table's for unavailable. */
+const NOT_RUNNING_EXIT = wireFor('unavailable').exit;
+
 const CHANGED = 'hephd is running; its options changed, run `heph daemon restart` to apply them';
 
 async function startDetached(cli: Cli, a: Args, f: Files): Promise<Output> {
@@ -330,7 +335,10 @@ export async function daemon(cli: Cli, a: Args, verb: DaemonVerb): Promise<Outpu
   switch (verb) {
     case 'status': {
       const st = await probe(f.socket);
-      return report(st ? 'hephd is running' : 'hephd is not running', manager, f, st);
+      if (st !== undefined) return report('hephd is running', manager, f, st);
+      // Not running is the answer a script asks status for: the report, and the exit code of
+      // "the daemon is not running" (5, as every command that cannot reach it).
+      return { ...report('hephd is not running', manager, f, st), exit: NOT_RUNNING_EXIT };
     }
     case 'start':
       return manager === 'systemd' ? startSystemd(cli, a, f) : startDetached(cli, a, f);

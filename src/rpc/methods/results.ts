@@ -111,7 +111,7 @@ export const CompleteResult = z.strictObject({
   next_do_date: Day.nullable(),
 });
 
-const ProjectRef = z.strictObject({ id: z.string(), title: z.string() });
+const ProjectRef = z.strictObject({ id: z.string(), short_id: z.string(), title: z.string() });
 
 export const QuickAddResult = z.union([
   z

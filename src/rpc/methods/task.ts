@@ -164,7 +164,8 @@ export function taskMethods(s: Services) {
       handler: (p) => {
         const opts = { strict: p.strict === true };
         if (p.dry_run === true) return s.model.previewQuickAdd(p.text, p.today, opts);
-        return shortTask(s.model.quickAdd(p.text, p.today, opts));
+        const r = shortTask(s.model.quickAdd(p.text, p.today, opts));
+        return { ...r, project: r.project === null ? null : short(r.project) };
       },
     }),
     defineMethod({
