@@ -68,6 +68,38 @@ async function conflicts(dev: Device) {
   }[];
 }
 
+/**
+ * The one conflict `dev` lists, `expected`, with a head per project, oldest move first: the
+ * first device's move to Home, then the second's to Work.
+ */
+async function homeAndWork(
+  dev: Device,
+  expected: { target: string; title: string; field: string },
+  p: Setup['p'],
+  [first, second]: [Device, Device],
+) {
+  const [c, ...rest] = await conflicts(dev);
+  expect(rest, dev.name).toEqual([]);
+  expect(c, dev.name).toMatchObject(expected);
+  expect(c!.heads.map((h) => [h.value, h.title, h.origin])).toEqual([
+    [p.Home, 'Home', first.store.origin],
+    [p.Work, 'Work', second.store.origin],
+  ]);
+  return c!;
+}
+
+/** Setup's devices, with the task "Call bank" moved to Home on D and to Work on E, synced. */
+async function callBankInHomeAndWork(): Promise<Setup & { task: string }> {
+  const s = await setup();
+  const { d, e, p } = s;
+  const task = (await d.call('task.create', { title: 'Call bank' })).task.id as string;
+  await syncAll([d, e]);
+  await d.call('task.set_project', { id: task, project: p.Home });
+  await e.call('task.set_project', { id: task, project: p.Work });
+  await syncAll([d, e]);
+  return { ...s, task };
+}
+
 describe('a task moved to two projects on two devices offline', () => {
   it('is a conflict both list, with one project shown everywhere; resolving keeps one', async () => {
     const { hub, d, e, p } = await setup();
@@ -85,15 +117,11 @@ describe('a task moved to two projects on two devices offline', () => {
     const other = shown === p.Home ? p.Work : p.Home;
     for (const dev of [d, e]) {
       expect(await seen(dev, task, all), dev.name).toEqual(shownIn(shown, all));
-      const [c, ...rest] = await conflicts(dev);
-      expect(rest).toEqual([]);
-      expect(c).toMatchObject({ target: task, title: 'Call bank', field: 'project' });
-      // One head per project, oldest move first: D's move to Home, then E's to Work.
-      expect(c!.heads.map((h) => [h.value, h.title, h.origin])).toEqual([
-        [p.Home, 'Home', d.store.origin],
-        [p.Work, 'Work', e.store.origin],
+      const c = await homeAndWork(dev, { target: task, title: 'Call bank', field: 'project' }, p, [
+        d,
+        e,
       ]);
-      for (const h of c!.heads) {
+      for (const h of c.heads) {
         expect(dev.store.findOp(h.op)).toMatchObject({
           kind: 'link.add',
           target: `${task}|in-project|${h.value}`,
@@ -133,12 +161,7 @@ describe('a task moved to two projects on two devices offline', () => {
   });
 
   it('resolved to no project (null) leaves the task in none, on both', async () => {
-    const { d, e, p } = await setup();
-    const task = (await d.call('task.create', { title: 'Call bank' })).task.id as string;
-    await syncAll([d, e]);
-    await d.call('task.set_project', { id: task, project: p.Home });
-    await e.call('task.set_project', { id: task, project: p.Work });
-    await syncAll([d, e]);
+    const { d, e, p, task } = await callBankInHomeAndWork();
     await d.call('conflicts.resolve', { target: 'Call bank', field: 'project', value: null });
     await syncAll([d, e]);
     for (const dev of [d, e]) {
@@ -148,12 +171,7 @@ describe('a task moved to two projects on two devices offline', () => {
   });
 
   it('a move elsewhere made while it was resolved is a conflict again, not lost', async () => {
-    const { d, e, p } = await setup();
-    const task = (await d.call('task.create', { title: 'Call bank' })).task.id as string;
-    await syncAll([d, e]);
-    await d.call('task.set_project', { id: task, project: p.Home });
-    await e.call('task.set_project', { id: task, project: p.Work });
-    await syncAll([d, e]);
+    const { d, e, p, task } = await callBankInHomeAndWork();
     // D keeps Home while E, offline, moves the task on to Errands.
     await d.call('conflicts.resolve', { target: task, field: 'project', value: p.Home });
     await e.call('task.set_project', { id: task, project: p.Errands });
@@ -187,13 +205,7 @@ describe('a project moved under two parents on two devices offline', () => {
     };
     for (const dev of [d, e]) {
       expect(await parents(dev), dev.name).toEqual({ get: shown, list: shown });
-      const [c, ...rest] = await conflicts(dev);
-      expect(rest).toEqual([]);
-      expect(c).toMatchObject({ target: plans, title: 'Plans', field: 'parent' });
-      expect(c!.heads.map((h) => [h.value, h.title, h.origin])).toEqual([
-        [p.Home, 'Home', d.store.origin],
-        [p.Work, 'Work', e.store.origin],
-      ]);
+      await homeAndWork(dev, { target: plans, title: 'Plans', field: 'parent' }, p, [d, e]);
     }
     expect((await hub.view()).conflicts()).toEqual(e.store.conflicts());
 
