@@ -146,7 +146,9 @@ describe('a task moved to two projects on two devices offline', () => {
     }
     expect((await hub.view()).conflicts()).toEqual([]);
     const [resolved] = (await e.call('undo.list')).changes;
-    expect(resolved.summary).toContain('Call bank');
+    // What it did, as it did it: the task left the other project (where it stays is unchanged).
+    const shownTitle = shown === p.Home ? 'Home' : 'Work';
+    expect(resolved.summary).toBe(`"Call bank": out of project "${shownTitle}"`);
 
     // Undo takes the resolve back as one step: the task is in both again, a conflict again.
     const undone = await e.call('undo');
