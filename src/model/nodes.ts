@@ -31,9 +31,11 @@ export function requireNode(
   if (kind !== undefined && n.kind !== kind)
     throw bad(field, `${nid} is a ${n.kind}, not a ${kind}`);
   if (n.deleted && !allowDeleted) {
-    throw new HephError('not_found', `${n.kind} ${nid} is in the trash; restore it first`, {
-      id: nid,
-    });
+    throw new HephError(
+      'not_found',
+      `${field}: ${n.kind} ${nid} is in the trash; restore it first`,
+      { field, id: nid },
+    );
   }
   return n;
 }

@@ -234,6 +234,8 @@ describe('resolving a project or parent conflict with a bad value', () => {
     const task = (await d.call('task.create', { title: 'Call bank' })).task.id as string;
     const plans = (await d.call('project.create', { title: 'Plans' })).id as string;
     const sub = (await d.call('project.create', { title: 'Sub', parent: plans })).id as string;
+    const old = (await d.call('project.create', { title: 'Old' })).id as string;
+    await d.call('project.delete', { id: old });
     await syncAll([d, e]);
     await d.call('task.set_project', { id: task, project: p.Home });
     await e.call('task.set_project', { id: task, project: p.Work });
@@ -250,6 +252,7 @@ describe('resolving a project or parent conflict with a bad value', () => {
     const refusals: [object, string][] = [
       [{ target: task, field: 'project', value: 'Nowhere' }, 'not_found'],
       [{ target: task, field: 'project', value: 42 }, 'invalid_params'],
+      [{ target: task, field: 'project', value: old }, 'not_found'], // in the trash
       [{ target: plans, field: 'parent', value: 'Sub' }, 'cycle'],
       [{ target: plans, field: 'parent', value: plans }, 'cycle'],
       [{ target: plans, field: 'parent', value: 'Nowhere' }, 'not_found'],
