@@ -266,11 +266,17 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       if (cs.length === 0) return 'No conflicts.';
       const blocks = cs.map((c) => {
         const body = c.field === 'body';
+        // A node in two projects (or under two parents): each head is a project, named.
+        const project = c.field === 'project' || c.field === 'parent';
         const name = c.title
           ? `${text(c.title)} (${shorten(text(c.target))})`
           : shorten(text(c.target));
         const heads = items(c, 'heads').map((h) => {
           const from = s.dim(`from ${text(h.device ?? h.origin)} at ${text(h.at)}`);
+          if (project) {
+            const id = shorten(text(h.value));
+            return `    ${h.title ? `${text(h.title)} (${id})` : id}  ${from}`;
+          }
           if (!body) return `    ${JSON.stringify(h.value)}  ${from}`;
           // A body's versions are texts: shown as their first lines, never as one JSON string.
           const lines = text(h.value).replace(/\n$/, '').split('\n');
@@ -287,7 +293,7 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       return [
         ...blocks,
         s.dim(
-          'Keep one value: heph conflicts resolve ID FIELD VALUE (for body, VALUE - reads the text from standard input)',
+          'Keep one value: heph conflicts resolve ID FIELD VALUE (for body, VALUE - reads the text from standard input; for project and parent, VALUE is the project to keep, or null)',
         ),
       ].join('\n');
     }

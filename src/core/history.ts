@@ -225,7 +225,9 @@ const FIELD_ORDER = ['deleted', 'state', 'title'];
 export function summarize(ops: readonly HistOp[], ctx: SummaryContext): string {
   const fields = new Map<string, { first: HistOp; last: HistOp }>();
   let body: { added: number; removed: number; resolved: boolean } | undefined;
-  const links: string[] = [];
+  // Each link by its first and last op: removed and added again (a move that rewrote where a
+  // node stays) it is as it was, and not named.
+  const links = new Map<string, { first: HistOp; last: HistOp }>();
   for (const op of ops) {
     if (op.kind === 'node.set' && typeof op.payload?.field === 'string') {
       const f = fields.get(op.payload.field);
@@ -238,8 +240,9 @@ export function summarize(ops: readonly HistOp[], ctx: SummaryContext): string {
       body.removed += l?.removed ?? 0;
       if (op.kind === 'body.edit' && op.payload?.resolves !== undefined) body.resolved = true;
     } else {
-      const l = linkPart(op, ctx);
-      if (l !== undefined) links.push(l);
+      const l = links.get(op.target);
+      if (l) l.last = op;
+      else links.set(op.target, { first: op, last: op });
     }
   }
   const parts: string[] = [];
@@ -266,7 +269,10 @@ export function summarize(ops: readonly HistOp[], ctx: SummaryContext): string {
       );
     }
   }
-  parts.push(...links);
+  for (const { first, last } of links.values()) {
+    const l = first.kind === last.kind ? linkPart(last, ctx) : undefined;
+    if (l !== undefined) parts.push(l);
+  }
   return parts.length > 0 ? parts.join(', ') : 'no visible change';
 }
 

@@ -17,6 +17,27 @@ export const LINK_TYPES: readonly LinkType[] = [
   'parent',
 ];
 
+/**
+ * Link types a node holds one of (a task's project, a project's parent), each by the field a
+ * conflict between two of them is listed under: concurrent moves on two devices leave two live
+ * links (links are an add-wins set), and that is a conflict like two values of one field.
+ */
+export const SINGLE_LINK_FIELDS = { 'in-project': 'project', parent: 'parent' } as const;
+export type SingleLinkType = keyof typeof SINGLE_LINK_FIELDS;
+export type SingleLinkField = (typeof SINGLE_LINK_FIELDS)[SingleLinkType];
+
+export function isSingleLinkType(t: string): t is SingleLinkType {
+  return Object.hasOwn(SINGLE_LINK_FIELDS, t);
+}
+
+/** The link type of a single-link field ('project' → 'in-project'), or undefined. */
+export function singleLinkTypeOf(field: string): SingleLinkType | undefined {
+  for (const [type, f] of Object.entries(SINGLE_LINK_FIELDS)) {
+    if (f === field) return type as SingleLinkType;
+  }
+  return undefined;
+}
+
 export function isNodeKind(v: unknown): v is NodeKind {
   return typeof v === 'string' && (NODE_KINDS as readonly string[]).includes(v);
 }

@@ -7,9 +7,11 @@
 // went there) beside an empty context doc. Such a task keeps that text as its note until its
 // context doc has text of its own, so nothing written before becomes hard to find.
 
+import { SINGLE_LINK_FIELDS, singleLinkTypeOf } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import type { NodePatch, NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import { resolveLinkConflict } from './projects.js';
 import { applyRename, planRename, type LinkRewrites } from './rename.js';
 
 /** The task's context docs (one, unless links were made by hand), lowest link first. */
@@ -102,7 +104,10 @@ export function updateItemLinked(
   });
 }
 
-/** Resolves a field's conflict; for a title it is the rename, so links follow it. */
+/**
+ * Resolves a field's conflict; for a title it is the rename, so links follow it. A node in two
+ * projects (field 'project') or under two parents ('parent') keeps the project `value` names.
+ */
 export function resolveItemConflict(
   store: SqliteStore,
   holder: NodeView,
@@ -110,6 +115,11 @@ export function resolveItemConflict(
   value: Json,
   updateLinks = true,
 ): LinkRewrites {
+  const type = singleLinkTypeOf(field);
+  if (type !== undefined && store.links(holder.id, type).length > 1) {
+    resolveLinkConflict(store, holder, SINGLE_LINK_FIELDS[type], value);
+    return { links_updated: 0 };
+  }
   return store.transaction(() => {
     const title = field === 'title' && typeof value === 'string' ? value : undefined;
     const plan = title !== undefined && updateLinks ? planRename(store, holder, title) : undefined;

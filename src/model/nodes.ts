@@ -31,9 +31,11 @@ export function requireNode(
   if (kind !== undefined && n.kind !== kind)
     throw bad(field, `${nid} is a ${n.kind}, not a ${kind}`);
   if (n.deleted && !allowDeleted) {
-    throw new HephError('not_found', `${n.kind} ${nid} is in the trash; restore it first`, {
-      id: nid,
-    });
+    throw new HephError(
+      'not_found',
+      `${field}: ${n.kind} ${nid} is in the trash; restore it first`,
+      { field, id: nid },
+    );
   }
   return n;
 }
@@ -47,9 +49,22 @@ export function firstLinkDst(store: SqliteStore, src: string, type: LinkType): s
   return store.links(src, type)[0]?.dst ?? null;
 }
 
-/** Removes every live `type` link out of `src`. */
-export function clearLinks(store: SqliteStore, src: string, type: LinkType): void {
-  for (const l of store.links(src, type)) store.removeLink(l.src, l.dst, type);
+/**
+ * Makes `dst` the one live `type` link out of `src` (null: none). Nothing is written when that
+ * is so already; otherwise every live one is removed and `dst`'s is added anew, so the move is a
+ * write no other device has seen: one made elsewhere meanwhile (a move to another project)
+ * leaves both links, a conflict the user is told of, instead of quietly undoing this one.
+ */
+export function setOnlyLink(
+  store: SqliteStore,
+  src: string,
+  type: LinkType,
+  dst: string | null,
+): void {
+  const live = store.links(src, type);
+  if (dst === null ? live.length === 0 : live.length === 1 && live[0]?.dst === dst) return;
+  for (const l of live) store.removeLink(l.src, l.dst, type);
+  if (dst !== null) store.addLink(src, dst, type);
 }
 
 export interface Ensured {

@@ -1,14 +1,18 @@
 // Projects: a tree by 'parent' links (project → parent); a task sits in at most one project by
 // an 'in-project' link (task → project). Moves replace the old link in the same transaction.
-// Concurrent moves on two devices can leave two links; every reader then takes the lowest link
-// id (firstLinkDst), so all replicas agree. The tree is read with one query, and walks upward
-// stop at a node already seen, so even a cycle made by concurrent moves cannot hang a reader.
+// Concurrent moves on two devices can leave two links: that is a conflict (fields 'project' and
+// 'parent' in conflicts.list), and until it is resolved every reader takes the lowest link id
+// (firstLinkDst), so all replicas, of this version or an earlier one, show the same project and
+// count its tasks alike. The tree is read with one query, and walks upward stop at a node
+// already seen, so even a cycle made by concurrent moves cannot hang a reader.
 
 import { HephError } from '../core/errors.js';
-import { isNodeId } from '../core/ids.js';
+import { isNodeId, type SingleLinkField } from '../core/ids.js';
+import type { Json } from '../core/json.js';
+import type { NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { checkProjectName } from './names.js';
-import { clearLinks, firstLinkDst, prepared, requireNode, type ModelContext } from './nodes.js';
+import { firstLinkDst, prepared, requireNode, setOnlyLink, type ModelContext } from './nodes.js';
 import type { CreateProjectInput, ProjectView } from './types.js';
 import { checkLine, checkObject, checkTitle } from './validate.js';
 import { MAX_TITLE } from '../core/fields.js';
@@ -140,24 +144,62 @@ export function createProject(ctx: ModelContext, input: unknown): ProjectView {
   });
 }
 
+/**
+ * Refuses `target` as the parent of `project` (given as `field`): one at or below it ('cycle'),
+ * or one holding a project of the same name (already_exists).
+ */
+function checkParent(
+  store: SqliteStore,
+  project: { id: string; title: string },
+  target: { id: string; title: string } | null,
+  field: string,
+): void {
+  if (target && ancestors(projectParents(store), target.id).has(project.id)) {
+    throw new HephError(
+      'cycle',
+      `${field}: cannot move ${project.title} (${project.id}) under ${target.title} ` +
+        `(${target.id}): that project is inside it`,
+      { field, id: project.id, parent: target.id },
+    );
+  }
+  checkProjectName(store, project.title, target?.id ?? null, project.id);
+}
+
 /** Re-parents a project (null: top level). Refuses a parent at or below the project: 'cycle'. */
 export function moveProject(ctx: ModelContext, id: unknown, parent: unknown): ProjectView {
   const project = requireNode(ctx.store, id, 'id', 'project');
   const target = parent === null ? null : findProject(ctx.store, parent, 'parent');
-  if (target && ancestors(projectParents(ctx.store), target.id).has(project.id)) {
-    throw new HephError(
-      'cycle',
-      `cannot move ${project.title} (${project.id}) under ${target.title} (${target.id}): ` +
-        'that project is inside it',
-      { id: project.id, parent: target.id },
-    );
-  }
-  checkProjectName(ctx.store, project.title, target?.id ?? null, project.id);
+  checkParent(ctx.store, project, target, 'parent');
   return ctx.store.transaction(() => {
-    clearLinks(ctx.store, project.id, 'parent');
-    if (target) ctx.store.addLink(project.id, target.id, 'parent');
+    setOnlyLink(ctx.store, project.id, 'parent', target?.id ?? null);
     return projectView(ctx.store, project.id);
   });
+}
+
+/**
+ * Ends the conflict of a task in two projects (field 'project') or a project under two parents
+ * ('parent'), made by moves on two devices at once: `value` names the project to keep (an id or
+ * a title; null: no project, or the top level), and in one change every other link of the kind
+ * is removed and the kept one written anew (setOnlyLink). Refused with nothing written: no such
+ * conflict (not_found), a project that is not there, a parent at or below the project ('cycle'),
+ * a parent holding a project of the same name; each names `value`.
+ */
+export function resolveLinkConflict(
+  store: SqliteStore,
+  holder: NodeView,
+  field: SingleLinkField,
+  value: Json,
+): void {
+  const type = field === 'project' ? 'in-project' : 'parent';
+  if (store.links(holder.id, type).length < 2) {
+    throw new HephError('not_found', `${holder.id} has no open conflict on "${field}"`, {
+      target: holder.id,
+      field,
+    });
+  }
+  const keep = value === null ? null : findProject(store, value, 'value');
+  if (type === 'parent') checkParent(store, holder, keep, 'value');
+  store.transaction(() => setOnlyLink(store, holder.id, type, keep?.id ?? null));
 }
 
 export function listProjects(store: SqliteStore): ProjectView[] {

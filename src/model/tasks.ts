@@ -13,7 +13,7 @@ import type { SqliteStore } from '../store/sqlite-store.js';
 import { noteOf, restoreItem, trashItem, updateItemLinked } from './items.js';
 import type { LinkRewrites } from './rename.js';
 import { sameTitleWarning } from './names.js';
-import { firstLinkDst, requireNode, type ModelContext } from './nodes.js';
+import { firstLinkDst, requireNode, setOnlyLink, type ModelContext } from './nodes.js';
 import { findProject } from './projects.js';
 import { applyTag, tagName } from './tags.js';
 import { appendToLog } from './task-log.js';
@@ -218,10 +218,7 @@ function checkAlias(v: unknown, field: string): string {
 
 /** Puts a task in `target` (null: in no project). Call inside a transaction. */
 function moveToProject(store: SqliteStore, taskId: string, target: { id: string } | null): void {
-  for (const l of store.links(taskId, 'in-project')) {
-    if (l.dst !== target?.id) store.removeLink(taskId, l.dst, 'in-project');
-  }
-  if (target) store.addLink(taskId, target.id, 'in-project');
+  setOnlyLink(store, taskId, 'in-project', target?.id ?? null);
 }
 
 /** The next do_date of a recurring task, or null when its series has ended. */

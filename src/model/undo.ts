@@ -324,9 +324,18 @@ export class Undo {
       patches.set(id, patch);
     }
     for (const [id, patch] of patches) actions.unshift(() => store.updateNode(id, patch));
-    // Typed links from nodes the change did not create.
+    // Typed links from nodes the change did not create, each by the change's first and last op
+    // of it: removed and added again (a move that rewrote where a node stays, see setOnlyLink),
+    // or added and removed, it ends as it was found, and there is nothing to take back.
+    const linkOps = new Map<string, { first: LogOp; last: LogOp }>();
     for (const o of mine) {
       if (o.kind !== 'link.add' && o.kind !== 'link.remove') continue;
+      const w = linkOps.get(o.target);
+      if (w) w.last = o;
+      else linkOps.set(o.target, { first: o, last: o });
+    }
+    for (const { first, last: o } of linkOps.values()) {
+      if (first.kind !== o.kind) continue;
       const [src, type, dst] = o.target.split('|') as [string, LinkType, string];
       const state = this.history.log.link(o.target);
       if (o.kind === 'link.add') {

@@ -39,6 +39,7 @@ import {
   isLinkType,
   isNodeId,
   isNodeKind,
+  isSingleLinkType,
   isUlid,
   linkId,
   randomHex,
@@ -134,6 +135,7 @@ import {
   type NodeState,
   type ValueRow,
 } from './node-rows.js';
+import { DoubledLinks } from './doubled-links.js';
 import { driftRefusal, refusalOf } from './refusals.js';
 import { lockExclusively, translateSqliteError } from './sqlite-errors.js';
 import { NODE_SELECT, OP_RUN, prepareStatements, type Statements } from './statements.js';
@@ -222,8 +224,9 @@ const LEAVES_ROWS_PENDING = new Set([
   'deviceNames',
   'clockState',
   // Reads pending rows' registers where they are (writes them first only for a context doc, and
-  // makes them again first when they were lost).
+  // makes them again first when they were lost); the doubled links are not node rows.
   'conflicts',
+  'fieldConflicts',
   'bodyCacheStats',
   'cachedStates',
   // Private helpers of the apply path, called only from methods above or below them.
@@ -267,6 +270,8 @@ export class SqliteStore implements Store {
   private readonly listeners = new Set<(c: Changes) => void>();
   private readonly stmt: Statements;
   private readonly bodyStmt: BodyStatements;
+  /** Nodes holding two projects or two parents: conflicts kept up as links change. */
+  private readonly doubled: DoubledLinks;
   /** Write-through cache of node registers; cleared whenever a transaction rolls back. */
   private readonly states = new Map<string, NodeState>();
   private depth = 0;
@@ -337,6 +342,7 @@ export class SqliteStore implements Store {
     this.newUlid = ulidFactory(deps.random);
     this.stmt = prepareStatements(db);
     this.bodyStmt = prepareBodyStatements(db);
+    this.doubled = new DoubledLinks(db);
     this.names = new DeviceNames(db);
     this.runTransaction = db.transaction((fn: () => unknown) => fn());
     this.rowsMarked = this.getMeta(ROWS_PENDING_KEY) !== undefined;
@@ -549,6 +555,7 @@ export class SqliteStore implements Store {
       // The rows rolled back; the caches must not keep what they held.
       this.states.clear();
       this.names.forget();
+      this.doubled.forget();
       this.bodyCache.rollback();
       this.ownCount = undefined;
       this.ownChanges = undefined;
@@ -774,7 +781,12 @@ export class SqliteStore implements Store {
           encodeLinkSet(after),
           isLive(after) ? 1 : 0,
         );
-        if (isLive(before) !== isLive(after)) this.changed.links.add(k.target);
+        if (isLive(before) !== isLive(after)) {
+          this.changed.links.add(k.target);
+          if (isSingleLinkType(type) && this.doubled.changed(src, type, isLive(after))) {
+            this.changed.conflicts = true;
+          }
+        }
         return;
       }
       case 'device.name':
@@ -1826,7 +1838,16 @@ export class SqliteStore implements Store {
     this.transaction(() => this.emit('device.name', origin, { name, prev: headIds(reg) }));
   }
 
+  /**
+   * Every open conflict: fields, bodies, and nodes holding two projects or two parents (listed
+   * as fields 'project' and 'parent'), by target and field.
+   */
   conflicts(): ConflictView[] {
+    return [...this.fieldConflicts(), ...this.doubled.list()].sort(byTargetAndField);
+  }
+
+  /** Conflicts of fields and bodies: the ones the digest holds (see digest()). */
+  private fieldConflicts(): ConflictView[] {
     // Lost rows (a rollback while some were pending) are made again first: the SQL rows lack
     // what the committed pages did.
     if (this.rowsLost) this.catchUpRows();
@@ -1881,9 +1902,7 @@ export class SqliteStore implements Store {
           }),
       });
     }
-    return out.sort((a, b) =>
-      a.target !== b.target ? (a.target < b.target ? -1 : 1) : a.field < b.field ? -1 : 1,
-    );
+    return out.sort(byTargetAndField);
   }
 
   /** The current HLC high-water mark (for status and tests). */
@@ -1912,8 +1931,10 @@ export class SqliteStore implements Store {
     }
     h.update('links\n');
     for (const id of this.stmt.allLinks.iterate() as IterableIterator<string>) h.update(id + '\n');
+    // Conflicts of projects and parents are not in it: they follow from the live links above,
+    // and a version that does not list them must get the same digest from the same ops.
     h.update('conflicts\n');
-    for (const c of this.conflicts()) h.update(canonicalJson(c) + '\n');
+    for (const c of this.fieldConflicts()) h.update(canonicalJson(c) + '\n');
     const digest = h.digest('hex');
     if (this.depth === 0) this.digestCache = digest;
     return digest;
@@ -1944,6 +1965,7 @@ export class SqliteStore implements Store {
         );
         this.states.clear();
         this.bodyCache.clear();
+        this.doubled.forget();
         let after = '';
         try {
           for (;;) {
@@ -2054,6 +2076,10 @@ function at(
   d: { branch: string; state: Uint8Array } | undefined,
 ): { branch: string; state: () => Uint8Array } | undefined {
   return d && { branch: d.branch, state: () => d.state };
+}
+
+function byTargetAndField(a: ConflictView, b: ConflictView): number {
+  return a.target !== b.target ? (a.target < b.target ? -1 : 1) : a.field < b.field ? -1 : 1;
 }
 
 /** How a body save is written (see writeBody). */

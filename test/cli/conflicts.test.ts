@@ -22,6 +22,7 @@ const closers = new Closers();
 afterEach(() => closers.run());
 
 interface Device {
+  home: string;
   daemon: Daemon;
   run(args: string[], input?: string): Promise<Run>;
   /** Restarts the daemon on the same database, now syncing with the hub at `url`. */
@@ -34,6 +35,7 @@ async function device(): Promise<Device> {
   closers.add(() => home.cleanup());
   const env = () => baseEnv({ ...home.env, HEPH_SOCKET: d.daemon.socket });
   const d: Device = {
+    home: home.dir,
     daemon: await startDaemon(home.dir),
     run: (args, input) => heph(args, { env: env(), ...(input !== undefined && { input }) }),
     async join(url) {
@@ -116,5 +118,56 @@ describe('a body conflict from the CLI', () => {
     const [d] = await conflicted();
     ok(await d.run(['conflicts', 'resolve', 'Plan', 'body', '42']));
     expect(ok(await d.run(['get', 'Plan', '--body'])).stdout).toBe('42');
+  });
+});
+
+describe('a task moved to two projects, from the CLI', () => {
+  it('is listed with the projects named, counted by status, and resolved by a title', async () => {
+    const hub = await closers.hub();
+    const d = await device();
+    const e = await device();
+    await d.join(hub.url);
+    await e.join(hub.url);
+    ok(await d.run(['project', 'add', 'Home']));
+    ok(await d.run(['project', 'add', 'Work']));
+    const task = (json(ok(await d.run(['add', 'Call bank', '--json']))) as { task: { id: string } })
+      .task.id;
+    ok(await d.run(['sync']));
+    ok(await e.run(['sync']));
+    // Both offline: their daemons push at once, so the moves are made before either syncs.
+    await d.daemon.stop();
+    await e.daemon.stop();
+    d.daemon = await startDaemon(d.home);
+    e.daemon = await startDaemon(e.home);
+    ok(await d.run(['edit', task, '--project', 'Home']));
+    ok(await e.run(['edit', task, '--project', 'Work']));
+    await d.join(hub.url);
+    await e.join(hub.url);
+    ok(await d.run(['sync']));
+    ok(await e.run(['sync']));
+    ok(await d.run(['sync']));
+
+    for (const dev of [d, e]) {
+      const listed = ok(await dev.run(['conflicts'])).stdout;
+      expect(listed).toMatch(/^Call bank \(\w+\) project$/m);
+      expect(listed).toMatch(/^ {4}Home \(\w{8}\) {2}from .+ at /m);
+      expect(listed).toMatch(/^ {4}Work \(\w{8}\) {2}from .+ at /m);
+      expect(listed).toContain('for project and parent, VALUE is the project to keep');
+      expect(ok(await dev.run(['sync', 'status'])).stdout).toMatch(/1 conflict to resolve/);
+    }
+    const shown = ok(await d.run(['show', task])).stdout.match(/^project:\s+(\S+)/m)?.[1];
+    expect(shown).toBe(ok(await e.run(['show', task])).stdout.match(/^project:\s+(\S+)/m)?.[1]);
+    expect(shown).toMatch(/^(Home|Work)$/);
+
+    const keep = shown === 'Home' ? 'Work' : 'Home';
+    ok(await d.run(['conflicts', 'resolve', 'Call bank', 'project', keep]));
+    ok(await d.run(['sync']));
+    ok(await e.run(['sync']));
+    for (const dev of [d, e]) {
+      expect(ok(await dev.run(['conflicts'])).stdout.trim()).toBe('No conflicts.');
+      expect(ok(await dev.run(['show', task])).stdout).toMatch(
+        new RegExp(`^project:\\s+${keep}$`, 'm'),
+      );
+    }
   });
 });

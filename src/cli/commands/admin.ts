@@ -20,12 +20,21 @@ export function parseValue(v: string): unknown {
   }
 }
 
+/**
+ * A resolve's VALUE: a body is text as typed ("42" stays text), and so is the project to keep
+ * (a project may be titled "2027"; null is none); any other field's is JSON when it parses.
+ */
+function valueOf(field: string, raw: string): unknown {
+  if (field === 'body') return raw;
+  if (field === 'project' || field === 'parent') return raw === 'null' ? null : raw;
+  return parseValue(raw);
+}
+
 export async function resolveConflict(cli: Cli, a: Args): Promise<Output> {
   const field = arg(a, 'field');
   const raw = arg(a, 'value');
-  // A body is text as typed ("42" stays text); `-` reads it from standard input, so a merged
-  // version can come from a file or an editor.
-  const value = raw === '-' ? await cli.readStdin() : field === 'body' ? raw : parseValue(raw);
+  // `-` reads a body from standard input, so a merged version can come from a file or an editor.
+  const value = raw === '-' ? await cli.readStdin() : valueOf(field, raw);
   const data = await cli.call('conflicts.resolve', {
     target: arg(a, 'target'),
     field,

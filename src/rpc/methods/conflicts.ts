@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalid } from '../../core/errors.js';
+import { singleLinkTypeOf } from '../../core/ids.js';
 import { asItem, noteOf, resolveItemConflict, taskOf } from '../../model/items.js';
 import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
@@ -23,15 +24,20 @@ export function conflictMethods(s: Services) {
       role: 'viewer',
       surfaces: EVERYWHERE,
       summary:
-        'Fields and bodies written concurrently to different values on different devices, with ' +
-        'every value.',
+        'Fields, bodies, projects and parents set concurrently to different values on different ' +
+        'devices, with every value.',
       params: z.strictObject({}),
       result: R.ConflictsResult,
       handler: () => ({
         conflicts: s.store.conflicts().map((c) => {
           const task = c.field === 'body' ? taskOf(s.store, c.target) : undefined;
           const target = task ?? c.target;
-          const heads = c.heads.map((h) => ({ ...h, device: s.history.device(h.origin) }));
+          const names = singleLinkTypeOf(c.field) !== undefined;
+          const heads = c.heads.map((h) => ({
+            ...h,
+            device: s.history.device(h.origin),
+            ...(names && typeof h.value === 'string' && { title: titleOf(s, h.value) }),
+          }));
           return { ...c, heads, target, title: titleOf(s, target) };
         }),
       }),
@@ -41,12 +47,17 @@ export function conflictMethods(s: Services) {
       role: 'editor',
       surfaces: EVERYWHERE,
       summary:
-        'Resolves a conflict by writing the value to keep (for "body", the text); every device ' +
-        'then agrees on it.',
+        'Resolves a conflict by writing the value to keep (for "body", the text; for "project" ' +
+        'and "parent", a project or null); every device then agrees on it.',
       params: z.strictObject({
         target: NodeRef,
         field: z.string().min(1).max(64),
-        value: z.json(),
+        value: z
+          .json()
+          .describe(
+            'the value to keep; for "project" and "parent", the project by id or title (null: ' +
+              'none, the top level)',
+          ),
         update_links: z.boolean().optional(),
       }),
       result: R.NodeChanged,

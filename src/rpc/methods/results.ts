@@ -277,7 +277,7 @@ export const ConflictsResult = z.strictObject({
       title: z.string().describe("the node's title; '' when it is not here"),
       field: z
         .string()
-        .describe('a body conflict has field "body" and one head per version of the text'),
+        .describe('"body": one head per version of the text; "project", "parent": one per project'),
       heads: z.array(
         z.strictObject({
           op: z.string(),
@@ -288,7 +288,11 @@ export const ConflictsResult = z.strictObject({
               '"this device", else the name of the device that wrote it, else its replica id',
             ),
           at: Iso,
-          value: Json,
+          value: Json.describe('for "project" and "parent": the id of a project the node is in'),
+          title: z
+            .string()
+            .optional()
+            .describe(`for "project" and "parent": that project's title ('' when it is not here)`),
           branch: z.string().optional().describe("a body conflict's version"),
         }),
       ),
