@@ -9,8 +9,9 @@
 //   dropped (its file removed): the ops it held never reach anyone, and the next call rebuilds
 //   from the log, so nothing of the call is half-applied;
 // - a replica has its own replica id, kept across restarts with its file; a file that belongs to
-//   another hub store or owner, whose cursor is ahead of the log, or that holds ops it never got
-//   acknowledged (the hub died mid-call) is discarded and rebuilt;
+//   another hub store or owner, whose cursor is ahead of the log or names another op there than
+//   when it was saved (the store restored from an older copy, then written again past it), or
+//   that holds ops it never got acknowledged (the hub died mid-call) is discarded and rebuilt;
 // - at most maxOwners replicas and maxBytes of files are kept (least recently used go first,
 //   never one in use or with event subscribers); they stay on disk across restarts;
 // - a replica with event subscribers follows its owner's log, so they hear of every change;
@@ -31,6 +32,7 @@ import { createServices } from '../rpc/methods/context.js';
 import { buildNamespaces, type Services } from '../rpc/methods/index.js';
 import { Registry } from '../rpc/registry.js';
 import { openStore } from '../store/open-store.js';
+import { opIdAt } from './log-position.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 
 export const DEFAULT_CACHE_MAX_OWNERS = 32;
@@ -45,6 +47,8 @@ const REPLICA_BODY_CACHE = { maxBytes: 2 * 1024 * 1024, maxDocs: 16 };
 const STORE_ID = 'cache.store_id';
 const OWNER = 'cache.owner';
 const CURSOR = 'cache.cursor';
+/** The id of the log's op at CURSOR when it was saved ('' for none): see catchUp. */
+const CURSOR_OP = 'cache.cursor_op';
 const PUSHED = 'cache.pushed_seq';
 
 const FILE_RE = /^owner-(\d{1,15})\.db$/;
@@ -223,11 +227,22 @@ export class CacheReplicas {
       outcome = { ok: false, error: err };
     }
     // What the call wrote reaches the log before its reply, whether it then failed or not.
+    let pushed: boolean;
     try {
-      await this.pushOwn(e, r);
+      pushed = await this.pushOwn(e, r);
     } catch (err) {
       this.drop(e, 'its change could not be stored');
       throw notStored(err);
+    }
+    // The cursor then moves past what the call wrote, so that it names an op of the replica's
+    // own: a store restored from before that op is then told by the cursor (catchUp).
+    if (pushed) {
+      await this.catchUp(e.owner, r).catch((err: unknown) => {
+        this.deps.logger.debug(
+          { owner: e.owner, err: (err as Error).message },
+          'a cache replica did not catch up after its change; the next call will',
+        );
+      });
     }
     e.bytes = sizeOf(e.path);
     if (r.events.count() > 0) this.follow(e, r);
@@ -243,8 +258,9 @@ export class CacheReplicas {
       return r;
     } catch (err) {
       if (!(err instanceof HephError && err.code === 'conflict')) throw err;
-      // The replica is ahead of the log: the hub store was replaced or restored.
-      this.drop(e, 'it is ahead of the hub store (replaced or restored?)');
+      // The replica is ahead of the log, or its cursor names another op there: the hub store
+      // was replaced or restored.
+      this.drop(e, 'it does not match the hub store’s log (restored or replaced?)');
       const fresh = this.openReplica(e);
       await this.catchUp(e.owner, fresh);
       return fresh;
@@ -294,22 +310,34 @@ export class CacheReplicas {
     );
   }
 
+  /**
+   * Applies what the owner's log holds past the replica's cursor. Throws `conflict` when the
+   * cursor is ahead of the log, or names another op there than when it was saved (the log was
+   * restored from an older copy and written again up to or past it): ready() then rebuilds.
+   */
   private async catchUp(owner: OwnerId, r: Open): Promise<void> {
     const { store } = r;
+    const { hubStore } = this.deps;
     let cursor = Number(store.getSetting(CURSOR) ?? '0');
-    if (cursor === (await this.deps.hubStore.head(owner))) return;
+    const named = store.getSetting(CURSOR_OP);
+    if (cursor > 0 && named !== undefined && (await opIdAt(hubStore, owner, cursor)) !== named) {
+      throw new HephError('conflict', `the log holds another op at ${cursor} than it did`);
+    }
+    if (cursor === (await hubStore.head(owner))) return;
     for (;;) {
       const upTo = store.ownHigh();
-      const page = await this.deps.hubStore.read(owner, {
+      const page = await hubStore.read(owner, {
         after: cursor,
         limit: MAX_PULL_LIMIT,
         maxChars: MAX_PULL_PAGE_CHARS,
         skip: upTo === undefined ? undefined : { origin: store.origin, upTo },
       });
       const ops = page.ops.length === 0 ? [] : (JSON.parse(`[${page.ops.join(',')}]`) as unknown[]);
+      const at = await opIdAt(hubStore, owner, page.cursor, page);
       const refused = store.transaction(() => {
         const res = ops.length === 0 ? undefined : store.applyOps(ops);
         store.setSetting(CURSOR, String(page.cursor));
+        store.setSetting(CURSOR_OP, at);
         return res?.refused ?? [];
       });
       if (refused.length > 0) {
@@ -324,8 +352,9 @@ export class CacheReplicas {
   }
 
   /** Appends every op the call wrote in one append (one transaction, however many pages of
-   *  the replica's log they take), so the log gets all of the call or none of it. */
-  private async pushOwn(e: Entry, r: Open): Promise<void> {
+   *  the replica's log they take), so the log gets all of the call or none of it. True when it
+   *  appended any. */
+  private async pushOwn(e: Entry, r: Open): Promise<boolean> {
     const { store } = r;
     const from = Number(store.getSetting(PUSHED) ?? '0');
     if (store.deviceName(store.origin) === undefined && store.countOwnOpsSince(from) > 0) {
@@ -347,6 +376,7 @@ export class CacheReplicas {
       }
     }
     if (cursor !== from) store.setSetting(PUSHED, String(cursor));
+    return ops.length > 0;
   }
 
   /** Keeps a replica with subscribers caught up with its owner's log. */

@@ -207,6 +207,82 @@ describe('cache replicas', () => {
     expect(await titles(h)).toEqual(['elsewhere']);
   });
 
+  it('are rebuilt when the store was restored and then written again past their cursor', async () => {
+    // The replica's cursor is then not ahead of the log, but names another op there: read on
+    // from it, the replica would skip the ops written at the reused stamps, and keep showing
+    // what the restored log no longer holds (its own change through /rpc among them, which the
+    // restore lost: no device pulled it).
+    const d = dir();
+    const titles = async (h: TestHub) =>
+      (
+        (await rpc(h, 'node.list', { scope: 'all' })).body.result as { nodes: { title: string }[] }
+      ).nodes
+        .map((n) => n.title)
+        .sort();
+    let h = await makeHub({ dir: d, clock: new OffsetClock() });
+    await rpc(h, 'node.create', { kind: 'doc', title: 'one' });
+    await h.close();
+    copyFileSync(join(d, 'hub.db'), join(d, 'early.db'));
+    // After the copy: a device's change, which the replica catches up past, and one of its own.
+    h = await makeHub({ dir: d, clock: new OffsetClock() });
+    await h.listen();
+    const early = openSpoke('early', h.url);
+    closers.defer(() => early.close());
+    early.store.createNode({ kind: 'doc', title: 'after the copy' });
+    await syncOnce(early.store, early.client);
+    await rpc(h, 'node.create', { kind: 'doc', title: 'via rpc after the copy' });
+    expect(await titles(h)).toEqual(['after the copy', 'one', 'via rpc after the copy']);
+    const cursor = (await log(h)).length;
+    await h.close();
+    // Restored; another device then writes past the replica's cursor before anyone calls /rpc.
+    copyFileSync(join(d, 'early.db'), join(d, 'hub.db'));
+    h = await makeHub({ dir: d, clock: new OffsetClock() });
+    closers.defer(() => h.close());
+    await h.listen();
+    const late = openSpoke('late', h.url);
+    closers.defer(() => late.close());
+    for (let i = 0; (await log(h)).length <= cursor; i++) {
+      late.store.createNode({ kind: 'doc', title: `late ${i}` });
+      await syncOnce(late.store, late.client);
+    }
+    const held = late.store
+      .listNodes()
+      .map((n) => n.title)
+      .sort();
+    expect(held).toContain('one');
+    expect(held).not.toContain('after the copy');
+    expect(await titles(h)).toEqual(held);
+  });
+
+  it('are rebuilt when the store was restored from before their own last change', async () => {
+    // The change made through /rpc after the copy is lost with the restore (no device pulled
+    // it); the replica must not keep showing it.
+    const d = dir();
+    const titles = async (h: TestHub) =>
+      (
+        (await rpc(h, 'node.list', { scope: 'all' })).body.result as { nodes: { title: string }[] }
+      ).nodes
+        .map((n) => n.title)
+        .sort();
+    let h = await makeHub({ dir: d, clock: new OffsetClock() });
+    expect((await rpc(h, 'node.create', { kind: 'doc', title: 'one' })).status).toBe(200);
+    expect(await titles(h)).toEqual(['one']);
+    await h.close();
+    copyFileSync(join(d, 'hub.db'), join(d, 'early.db'));
+    h = await makeHub({ dir: d, clock: new OffsetClock() });
+    expect((await rpc(h, 'node.create', { kind: 'doc', title: 'lost' })).status).toBe(200);
+    await h.close();
+    copyFileSync(join(d, 'early.db'), join(d, 'hub.db'));
+    h = await makeHub({ dir: d, clock: new OffsetClock() });
+    closers.defer(() => h.close());
+    await h.listen();
+    const device = openSpoke('device', h.url);
+    closers.defer(() => device.close());
+    device.store.createNode({ kind: 'doc', title: 'device' });
+    await syncOnce(device.store, device.client);
+    expect(await titles(h)).toEqual(['device', 'one']);
+  });
+
   it('keep at most --cache-max-owners replicas, dropping the least recently used', async () => {
     const h = await hub({ cache: { maxOwners: 2 } });
     const owners = [

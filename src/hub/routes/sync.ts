@@ -49,6 +49,7 @@ import {
 } from '../../protocol/sync.js';
 import { parseWire } from '../body.js';
 import { cursorReplaced } from '../store/rules.js';
+import { opIdAt } from '../log-position.js';
 import type { PushQueue } from '../push-queue.js';
 
 export interface SyncRouteOptions {
@@ -157,34 +158,6 @@ function pageJson(page: LogPage, compact: boolean, cursorOp: string | undefined)
     `{"ops":[${ops.join(',')}],"cursor":${JSON.stringify(seqToCursor(page.cursor))},${named}` +
     `"more":${page.more},"remaining":${page.remaining}}`
   );
-}
-
-/** The id in an op's stored text (canonical JSON: "id" is its first key). */
-function idOfText(text: string): string {
-  const m = /^\{"id":"([^"\\]{1,64})"/.exec(text);
-  return m ? (m[1] as string) : ((JSON.parse(text) as { id?: unknown }).id as string);
-}
-
-/**
- * The id of the op at arrival stamp `stamp` of an owner's log; '' for none (stamp 0, or a gap).
- * `known` is a page whose last op is at its cursor, when one is at hand.
- */
-async function opIdAt(
-  store: HubStore,
-  owner: OwnerId,
-  stamp: number,
-  known?: LogPage,
-): Promise<string> {
-  if (stamp === 0) return '';
-  if (known && known.more && known.cursor === stamp && known.ops.length > 0) {
-    return idOfText(known.ops[known.ops.length - 1] as string);
-  }
-  const one = await store.read(owner, {
-    after: stamp - 1,
-    limit: 1,
-    maxChars: MAX_PULL_PAGE_CHARS,
-  });
-  return one.ops.length === 1 && one.cursor === stamp ? idOfText(one.ops[0] as string) : '';
 }
 
 /**
