@@ -1,8 +1,11 @@
 // hephd local mode: owns one database and serves JSON-RPC on one unix socket.
 // Guarantees: exactly one process owns a database (SQLite's exclusive lock, released by the
 // kernel however the owner dies); a second daemon on the same database or on a live socket
-// fails with "already running (pid N, socket S)" and touches neither; stop() finishes in-flight
-// requests, closes the database and removes the socket and the owner file, and is idempotent.
+// fails with "already running (pid N, socket S)" and touches neither; a refused start (a busy
+// socket or database, a bad hub URL, a socket folder others can reach) leaves no file or folder
+// it made (start-files.ts), and a busy socket is refused before the database is even opened;
+// stop() finishes in-flight requests, closes the database and removes the socket and the owner
+// file, and is idempotent.
 
 import {
   accessSync,
@@ -31,10 +34,12 @@ import { AdminTokens } from '../auth/admin-token.js';
 import { EventHub } from './events.js';
 import { DAEMON_STORE_OPTIONS, startIdleCheckpoint } from './idle-checkpoint.js';
 import { startIdleTrim } from './idle-trim.js';
+import { databaseFiles, watchStartFiles } from './start-files.js';
 import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
+import { prepareSocketPath } from '../transport/unix-socket.js';
 import type { Failpoint } from '../sync/sync-once.js';
 import { SyncService } from '../sync/sync-service.js';
 
@@ -206,7 +211,23 @@ function nameThisDevice(store: SqliteStore, configured: string | undefined, logg
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promise<Daemon> {
   const { logger } = deps;
-  prepareDataDir(config.db);
+  // A refused start leaves the filesystem as it was: whatever it made is taken back.
+  const made = watchStartFiles(databaseFiles(config.db), [
+    dirname(config.db),
+    dirname(config.socket),
+  ]);
+  try {
+    prepareDataDir(config.db);
+    // A socket in use is refused before the database is opened (and so made, or upgraded).
+    await prepareSocketPath(config.socket).catch(async (e: unknown) => {
+      if (e instanceof HephError && e.code === 'already_running')
+        throw await socketOwnerError(config.socket, config.db);
+      throw e;
+    });
+  } catch (e) {
+    made.undo({ owned: false });
+    throw e;
+  }
   let store: SqliteStore;
   try {
     store = openStore(
@@ -219,11 +240,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       { clock: deps.clock, random: deps.random, logger },
     );
   } catch (e) {
+    made.undo({ owned: false });
     if (e instanceof HephError && e.code === 'already_running')
       throw await alreadyRunningError(config.db);
     throw e;
   }
-  if (config.mode === 'local') nameThisDevice(store, config.deviceName, logger);
   const owner: OwnerRecord = {
     pid: process.pid,
     socket: config.socket,
@@ -235,6 +256,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const checkpoints = startIdleCheckpoint(store, { logger });
   const trims = startIdleTrim(store, { logger });
   try {
+    if (config.mode === 'local') nameThisDevice(store, config.deviceName, logger);
     writeFileSync(ownerFilePath(config.db), JSON.stringify(owner) + '\n', { mode: 0o600 });
     // A spoke: built (and its hub URL checked) now, started once the socket is up.
     if (config.mode === 'local' && config.hubUrl !== undefined) {
@@ -292,6 +314,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     events.close();
     store.close();
     rmSync(ownerFilePath(config.db), { force: true });
+    made.undo({ owned: true });
     throw e;
   }
   logger.info(
