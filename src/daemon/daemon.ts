@@ -88,21 +88,32 @@ async function sleep(ms: number): Promise<void> {
  * The refusal of a daemon whose database or socket another daemon owns: who that is, and the
  * three ways on. The message follows `hephd: ` on standard error, so it does not say hephd again.
  */
-function ownedBy(pid: unknown, socket: string, db: unknown): HephError {
+function ownedBy(
+  pid: unknown,
+  socket: string,
+  owner: Serving,
+  own = '--db and --socket',
+): HephError {
   return new HephError(
     'already_running',
-    `already running (pid ${String(pid)}, socket ${socket}) on ${String(db)}: use that daemon, ` +
-      `stop it first (heph daemon stop, or kill ${String(pid)}), or give this one its own --db ` +
-      `and --socket`,
-    { pid, socket, db },
+    `already running (pid ${String(pid)}, socket ${socket}) ${serving(owner)}: use that daemon, ` +
+      `stop it first (heph daemon stop, or kill ${String(pid)}), or give this one its own ${own}`,
+    { pid, socket, ...owner },
   );
+}
+
+/** What a running daemon serves: its database, or (client mode) its hub. */
+type Serving = { db: unknown } | { hub: unknown };
+
+function serving(s: Serving): string {
+  return 'hub' in s ? `for the hub ${String(s.hub)}` : `on ${String(s.db)}`;
 }
 
 /** The owner's pid and socket, waiting briefly for a daemon that is still starting to record them. */
 export async function alreadyRunningError(db: string): Promise<HephError> {
   for (let i = 0; i < 20; i++) {
     const o = readOwner(db);
-    if (o) return ownedBy(o.pid, o.socket, db);
+    if (o) return ownedBy(o.pid, o.socket, { db });
     await sleep(50);
   }
   return new HephError(
@@ -161,6 +172,10 @@ function errnoOf(e: unknown, dir: string): string | undefined {
   }
 }
 
+/**
+ * The refusal of a start whose socket is in use: who holds it (pid, what it serves) and what to
+ * do. `db` is the database of the daemon starting; a client-mode daemon has none.
+ */
 export async function socketOwnerError(socket: string, db?: string): Promise<HephError> {
   // A listener that accepts but never answers (a hung process, or not hephd at all) must not
   // hang this start: the status call gets a deadline.
@@ -174,12 +189,17 @@ export async function socketOwnerError(socket: string, db?: string): Promise<Hep
     const status = (await Promise.race([client.call('status'), deadline])) as {
       pid?: unknown;
       db?: unknown;
+      mode?: unknown;
+      hub?: unknown;
     };
+    // A client-mode daemon's status may carry its hub's database: what it serves is the hub.
+    const owner: Serving = status.mode === 'client' ? { hub: status.hub } : { db: status.db };
+    if (db === undefined) return ownedBy(status.pid, socket, owner, '--socket');
+    if (!('hub' in owner) && owner.db === db) return ownedBy(status.pid, socket, owner);
     // Another database's daemon on this socket: this one needs a socket of its own.
-    if (db === undefined || status.db === db) return ownedBy(status.pid, socket, status.db);
     return new HephError(
       'already_running',
-      `already running (pid ${String(status.pid)}, socket ${socket}) on ${String(status.db)}; ` +
+      `already running (pid ${String(status.pid)}, socket ${socket}) ${serving(owner)}; ` +
         `to run a second daemon beside it (this one on ${db}), give it its own --socket`,
       { pid: status.pid, socket },
     );

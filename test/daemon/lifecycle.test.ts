@@ -66,6 +66,37 @@ describe('one owner', () => {
     expect(await answersStatus(first.socket, first.pid)).toBe(true);
   });
 
+  it('refuses client mode on a busy socket as local mode does, and names a client owner', async () => {
+    const dir = h.dir();
+    const first = await h.start(files(dir));
+    const hub = ['--hub-url', 'http://127.0.0.1:9', '--log-level', 'silent'];
+    const client = await h.run(['--mode', 'client', ...hub, '--socket', first.socket]);
+    expect(client.code).toBe(5);
+    expect(client.stderr).toBe(
+      `hephd: already running (pid ${first.pid}, socket ${first.socket}) on ${first.db}: use ` +
+        `that daemon, stop it first (heph daemon stop, or kill ${first.pid}), or give this one ` +
+        'its own --socket\n',
+    );
+    expect(await answersStatus(first.socket, first.pid)).toBe(true);
+
+    // A client-mode daemon holding the socket is named by its hub (it has no database).
+    const socket = join(dir, 'c.sock');
+    const owner = await h.start({
+      db: join(dir, 'c.db'),
+      socket,
+      args: ['--mode', 'client', ...hub],
+    });
+    const [local, second] = await Promise.all([
+      h.run(['--db', join(dir, 'other.db'), '--socket', socket]),
+      h.run(['--mode', 'client', ...hub, '--socket', socket]),
+    ]);
+    const held = `already running (pid ${owner.pid}, socket ${socket}) for the hub http://127.0.0.1:9/`;
+    expect(local.code).toBe(5);
+    expect(local.stderr).toContain(`${held}; to run a second daemon beside it`);
+    expect(second.code).toBe(5);
+    expect(second.stderr).toContain(`${held}: use that daemon, stop it first`);
+  });
+
   it('refuses a socket held by a listener that never answers, instead of hanging', async () => {
     const dir = h.dir();
     const socket = join(dir, 'd.sock');
