@@ -241,7 +241,7 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       ) {
         const tags = r.tags;
         const removed = r.removed === false ? ' (it did not have that tag)' : '';
-        return `${shorten(text(r.id))}: ${tags.length ? tags.map((t) => `+${t}`).join(' ') : 'no tags'}${removed}`;
+        return `${shortId(r)}: ${tags.length ? tags.map((t) => `+${t}`).join(' ') : 'no tags'}${removed}`;
       }
       const tags = items(d, 'tags');
       if (tags.length === 0) return 'No tags.';
@@ -386,13 +386,15 @@ function doctorLines(r: Rec, s: Styles): string {
 function linkLines(r: Rec, s: Styles): string {
   const lines: string[] = [];
   const titles = isRec(r.titles) ? r.titles : {};
-  const name = (id: string) => {
+  const name = (id: string, short: unknown) => {
     const t = titles[id];
-    return `${s.dim(shorten(id).padEnd(8))}  ${typeof t === 'string' ? t : ''}`;
+    const shown = typeof short === 'string' ? short : shorten(id);
+    return `${s.dim(shown.padEnd(8))}  ${typeof t === 'string' ? t : ''}`;
   };
   for (const l of items(r, 'links')) {
-    const other = text(l.src) === text(r.id) ? text(l.dst) : text(l.src);
-    lines.push(`${text(l.type).padEnd(17)}  ${name(other)}`);
+    const out = text(l.src) === text(r.id);
+    const other = name(out ? text(l.dst) : text(l.src), out ? l.dst_short_id : l.src_short_id);
+    lines.push(`${text(l.type).padEnd(17)}  ${other}`);
   }
   for (const w of items(r, 'wiki')) {
     const n = isRec(w.node) ? w.node : undefined;
@@ -438,7 +440,14 @@ function show(r: Rec, s: Styles, today: string): string {
           ? task.tags.map((t) => `+${text(t)}`).join(' ')
           : null,
       ],
-      ['context', typeof task.context === 'string' ? shorten(task.context) : null],
+      [
+        'context',
+        typeof task.context_short_id === 'string'
+          ? task.context_short_id
+          : typeof task.context === 'string'
+            ? shorten(task.context)
+            : null,
+      ],
       ['log', typeof task.log === 'string' ? task.log : null],
     );
   }

@@ -702,7 +702,9 @@ so the copy and the original can both keep syncing. Example:
           'start keeps --hub-url, --db, --socket, --log-level, --sync-interval, ' +
           '--insecure-http and --device-name (in the systemd unit, or with the detached launcher), so restart and ' +
           'status use them; options given again replace the kept ones, and uninstall forgets them. ' +
-          'status exits 0 when hephd is running and 5 when it is not (--json reports either way).',
+          'status exits 0 when hephd is running and 5 when it is not (--json reports either way). ' +
+          'stop stops the daemon on the socket however it was started: under systemd the unit, ' +
+          'then a hephd started by hand that still answers there (and says so).',
         run: async (c, a) => {
           const m = await import('./commands/daemon.js');
           return m.daemon(c, a, a.action as Parameters<typeof m.daemon>[2]);

@@ -26,7 +26,7 @@ import { HubClient } from '../sync/hub-client.js';
 import { unsyncedStatus } from '../sync/sync-status.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
 import { backupFromHub, exportViaHub, importViaHub } from './client-files.js';
-import type { DaemonDeps } from './daemon.js';
+import { socketOwnerError, type DaemonDeps } from './daemon.js';
 import { TOPICS, type Topic } from './events.js';
 
 const LOCAL = new Set([
@@ -346,7 +346,16 @@ export async function startClientDaemon(
     }));
 
   const registry = new Registry([local, adminTokenMethods(new AdminTokens(deps.clock)), forwarded]);
-  const server: SocketServer = await startSocketServer({ path: config.socket, registry, logger });
+  // A socket in use is refused as local mode refuses it: who holds it and what to do.
+  const server: SocketServer = await startSocketServer({
+    path: config.socket,
+    registry,
+    logger,
+  }).catch(async (e: unknown) => {
+    if (e instanceof HephError && e.code === 'already_running')
+      throw await socketOwnerError(config.socket);
+    throw e;
+  });
   logger.info({ socket: config.socket, hub, mode: 'client' }, 'hephd started');
 
   let stopping: Promise<void> | undefined;

@@ -1,8 +1,11 @@
 // hephd local mode: owns one database and serves JSON-RPC on one unix socket.
 // Guarantees: exactly one process owns a database (SQLite's exclusive lock, released by the
 // kernel however the owner dies); a second daemon on the same database or on a live socket
-// fails with "already running (pid N, socket S)" and touches neither; stop() finishes in-flight
-// requests, closes the database and removes the socket and the owner file, and is idempotent.
+// fails with "already running (pid N, socket S)" and touches neither; a refused start (a busy
+// socket or database, a bad hub URL, a socket folder others can reach) leaves no file or folder
+// it made (start-files.ts), and a busy socket is refused before the database is even opened;
+// stop() finishes in-flight requests, closes the database and removes the socket and the owner
+// file, and is idempotent.
 
 import {
   accessSync,
@@ -31,10 +34,12 @@ import { AdminTokens } from '../auth/admin-token.js';
 import { EventHub } from './events.js';
 import { DAEMON_STORE_OPTIONS, startIdleCheckpoint } from './idle-checkpoint.js';
 import { startIdleTrim } from './idle-trim.js';
+import { databaseFiles, watchStartFiles } from './start-files.js';
 import { openStore } from '../store/open-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { connect, type RpcClient } from '../transport/socket-client.js';
 import { startSocketServer, type SocketServer } from '../transport/socket-server.js';
+import { prepareSocketPath } from '../transport/unix-socket.js';
 import type { Failpoint } from '../sync/sync-once.js';
 import { SyncService } from '../sync/sync-service.js';
 
@@ -83,21 +88,32 @@ async function sleep(ms: number): Promise<void> {
  * The refusal of a daemon whose database or socket another daemon owns: who that is, and the
  * three ways on. The message follows `hephd: ` on standard error, so it does not say hephd again.
  */
-function ownedBy(pid: unknown, socket: string, db: unknown): HephError {
+function ownedBy(
+  pid: unknown,
+  socket: string,
+  owner: Serving,
+  own = '--db and --socket',
+): HephError {
   return new HephError(
     'already_running',
-    `already running (pid ${String(pid)}, socket ${socket}) on ${String(db)}: use that daemon, ` +
-      `stop it first (heph daemon stop, or kill ${String(pid)}), or give this one its own --db ` +
-      `and --socket`,
-    { pid, socket, db },
+    `already running (pid ${String(pid)}, socket ${socket}) ${serving(owner)}: use that daemon, ` +
+      `stop it first (heph daemon stop, or kill ${String(pid)}), or give this one its own ${own}`,
+    { pid, socket, ...owner },
   );
+}
+
+/** What a running daemon serves: its database, or (client mode) its hub. */
+type Serving = { db: unknown } | { hub: unknown };
+
+function serving(s: Serving): string {
+  return 'hub' in s ? `for the hub ${String(s.hub)}` : `on ${String(s.db)}`;
 }
 
 /** The owner's pid and socket, waiting briefly for a daemon that is still starting to record them. */
 export async function alreadyRunningError(db: string): Promise<HephError> {
   for (let i = 0; i < 20; i++) {
     const o = readOwner(db);
-    if (o) return ownedBy(o.pid, o.socket, db);
+    if (o) return ownedBy(o.pid, o.socket, { db });
     await sleep(50);
   }
   return new HephError(
@@ -156,6 +172,10 @@ function errnoOf(e: unknown, dir: string): string | undefined {
   }
 }
 
+/**
+ * The refusal of a start whose socket is in use: who holds it (pid, what it serves) and what to
+ * do. `db` is the database of the daemon starting; a client-mode daemon has none.
+ */
 export async function socketOwnerError(socket: string, db?: string): Promise<HephError> {
   // A listener that accepts but never answers (a hung process, or not hephd at all) must not
   // hang this start: the status call gets a deadline.
@@ -169,12 +189,17 @@ export async function socketOwnerError(socket: string, db?: string): Promise<Hep
     const status = (await Promise.race([client.call('status'), deadline])) as {
       pid?: unknown;
       db?: unknown;
+      mode?: unknown;
+      hub?: unknown;
     };
+    // A client-mode daemon's status may carry its hub's database: what it serves is the hub.
+    const owner: Serving = status.mode === 'client' ? { hub: status.hub } : { db: status.db };
+    if (db === undefined) return ownedBy(status.pid, socket, owner, '--socket');
+    if (!('hub' in owner) && owner.db === db) return ownedBy(status.pid, socket, owner);
     // Another database's daemon on this socket: this one needs a socket of its own.
-    if (db === undefined || status.db === db) return ownedBy(status.pid, socket, status.db);
     return new HephError(
       'already_running',
-      `already running (pid ${String(status.pid)}, socket ${socket}) on ${String(status.db)}; ` +
+      `already running (pid ${String(status.pid)}, socket ${socket}) ${serving(owner)}; ` +
         `to run a second daemon beside it (this one on ${db}), give it its own --socket`,
       { pid: status.pid, socket },
     );
@@ -206,7 +231,23 @@ function nameThisDevice(store: SqliteStore, configured: string | undefined, logg
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promise<Daemon> {
   const { logger } = deps;
-  prepareDataDir(config.db);
+  // A refused start leaves the filesystem as it was: whatever it made is taken back.
+  const made = watchStartFiles(databaseFiles(config.db), [
+    dirname(config.db),
+    dirname(config.socket),
+  ]);
+  try {
+    prepareDataDir(config.db);
+    // A socket in use is refused before the database is opened (and so made, or upgraded).
+    await prepareSocketPath(config.socket).catch(async (e: unknown) => {
+      if (e instanceof HephError && e.code === 'already_running')
+        throw await socketOwnerError(config.socket, config.db);
+      throw e;
+    });
+  } catch (e) {
+    made.undo({ owned: false });
+    throw e;
+  }
   let store: SqliteStore;
   try {
     store = openStore(
@@ -219,11 +260,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       { clock: deps.clock, random: deps.random, logger },
     );
   } catch (e) {
+    made.undo({ owned: false });
     if (e instanceof HephError && e.code === 'already_running')
       throw await alreadyRunningError(config.db);
     throw e;
   }
-  if (config.mode === 'local') nameThisDevice(store, config.deviceName, logger);
   const owner: OwnerRecord = {
     pid: process.pid,
     socket: config.socket,
@@ -235,6 +276,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const checkpoints = startIdleCheckpoint(store, { logger });
   const trims = startIdleTrim(store, { logger });
   try {
+    if (config.mode === 'local') nameThisDevice(store, config.deviceName, logger);
     writeFileSync(ownerFilePath(config.db), JSON.stringify(owner) + '\n', { mode: 0o600 });
     // A spoke: built (and its hub URL checked) now, started once the socket is up.
     if (config.mode === 'local' && config.hubUrl !== undefined) {
@@ -292,6 +334,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     events.close();
     store.close();
     rmSync(ownerFilePath(config.db), { force: true });
+    made.undo({ owned: true });
     throw e;
   }
   logger.info(

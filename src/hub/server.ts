@@ -46,6 +46,7 @@ import { PostgresHubStore } from './store/postgres.js';
 import { SqliteHubStore } from './store/sqlite.js';
 import { holdExclusively } from '../store/sqlite-errors.js';
 import { hubDbPath, upgradeHubDir, type UpgradeReport } from './store/sqlite-upgrade.js';
+import { databaseFiles, watchStartFiles } from '../daemon/start-files.js';
 
 export const FAILPOINT_PUSH_MID_BATCH = 'hub.push.mid_batch';
 
@@ -279,30 +280,39 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   warnInsecureIssuer(config, logger);
 
   const dataDir = dirname(config.db);
-  prepareDataDir(config.db);
-  // The socket's directory and path are checked before the data directory is upgraded, so a
-  // start that cannot succeed changes nothing.
-  await prepareSocket(config.socket, config.db);
+  /** The file whose owner file (<path>.pid) names this process. */
+  const ownedPath =
+    config.hubStore === undefined ? hubDbPath(dataDir) : join(dataDir, 'hub-process.lock');
+  const cacheDir = config.cacheDir ?? join(dataDir, 'cache');
+  // A refused start leaves the filesystem as it was: whatever it made is taken back.
+  const made = watchStartFiles(
+    [...databaseFiles(ownedPath), cacheDir],
+    [dataDir, dirname(config.socket)],
+  );
   let upgraded: UpgradeReport | undefined;
   let hubStore: HubStore;
-  /** The file whose owner file (<path>.pid) names this process. */
-  let ownedPath: string;
   let release = (): void => undefined;
-  if (config.hubStore === undefined) {
-    ownedPath = hubDbPath(dataDir);
-    upgraded = upgradeHubDir({ dataDir, legacyDb: config.db, now: deps.clock.now(), logger });
-    hubStore = await openSqliteHubStore(ownedPath, deps);
-  } else {
-    ownedPath = join(dataDir, 'hub-process.lock');
-    ({ store: hubStore, release } = await openPostgresHubStore(
-      config.hubStore,
-      config,
-      ownedPath,
-      deps,
-    ));
+  try {
+    prepareDataDir(config.db);
+    // The socket's directory and path are checked before the data directory is upgraded, so a
+    // start that cannot succeed changes nothing.
+    await prepareSocket(config.socket, config.db);
+    if (config.hubStore === undefined) {
+      upgraded = upgradeHubDir({ dataDir, legacyDb: config.db, now: deps.clock.now(), logger });
+      hubStore = await openSqliteHubStore(ownedPath, deps);
+    } else {
+      ({ store: hubStore, release } = await openPostgresHubStore(
+        config.hubStore,
+        config,
+        ownedPath,
+        deps,
+      ));
+    }
+  } catch (e) {
+    made.undo({ owned: false });
+    throw e;
   }
   const pidFile = ownerFilePath(ownedPath);
-  const cacheDir = config.cacheDir ?? join(dataDir, 'cache');
   let hub: HubApp | undefined;
   let socket: SocketServer | undefined;
   try {
@@ -365,6 +375,8 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
     await hubStore.close();
     release();
     rmSync(pidFile, { force: true });
+    // A data folder upgraded in place keeps its new form (its old files are in pre-upgrade-*).
+    made.undo({ owned: upgraded === undefined });
     throw e;
   }
   const url = urlOf(hub.app, tls !== undefined);

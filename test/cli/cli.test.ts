@@ -65,6 +65,39 @@ describe('heph', () => {
     expect(done.task.state).toBe('done');
   });
 
+  it('shows the short id every list shows in tag, links, backlinks and show', async () => {
+    const t = json(ok(await run(['task', 'Book the ferry', '--json']))).task;
+    const d = json(ok(await run(['doc', 'Ferry times', '--json'])));
+    const [T, D] = [str(t.short_id), str(d.short_id)];
+    const ctx = str(json(ok(await run(['get', str(t.context), '--json']))).short_id);
+    expect(t.context_short_id).toBe(ctx);
+    // Short ids are suffixes of at least 6 characters; 8 characters is what the old lines showed.
+    for (const s of [T, D, ctx]) expect(s).toMatch(/^[0-9a-z]{6,7}$/);
+
+    expect(ok(await run(['tag', 'add', T, 'boats'])).stdout).toBe(`${T}: +boats\n`);
+    expect(json(ok(await run(['tag', 'add', T, 'sea', '--json']))).short_id).toBe(T);
+    expect(ok(await run(['tag', 'rm', T, 'sea'])).stdout).toBe(`${T}: +boats\n`);
+    const linked = json(ok(await run(['link', 'add', D, T, 'parent', '--json'])));
+    expect([linked.src_short_id, linked.dst_short_id]).toEqual([D, T]);
+
+    const links = ok(await run(['links', D])).stdout;
+    expect(links).toMatch(new RegExp(`^parent +${T} +Book the ferry$`, 'm'));
+    const back = ok(await run(['backlinks', T])).stdout;
+    expect(back).toMatch(new RegExp(`^parent +${D} +Ferry times$`, 'm'));
+    const shown = ok(await run(['show', T])).stdout;
+    expect(shown).toMatch(new RegExp(`^context: +${ctx}$`, 'm'));
+    expect(shown).toMatch(new RegExp(`^canonical-context +${ctx} +Book the ferry$`, 'm'));
+    expect(shown).toMatch(new RegExp(`^parent +${D} +Ferry times$`, 'm'));
+    const asJson = json(ok(await run(['links', D, '--json'])));
+    expect(asJson.links).toEqual([expect.objectContaining({ src_short_id: D, dst_short_id: T })]);
+    // A version's links too (heph show --at).
+    const versions = json(ok(await run(['history', D, '--json']))).versions as {
+      version: string;
+    }[];
+    const at = ok(await run(['show', D, '--at', versions[0]!.version])).stdout;
+    expect(at).toMatch(new RegExp(`^parent +${T} +Book the ferry$`, 'm'));
+  });
+
   it('gives every command --json output that parses', async () => {
     const dir = mkdtempSync(join(device.home.dir, 'x-'));
     ok(await run(['project', 'add', 'Work']));

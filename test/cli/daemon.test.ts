@@ -1,11 +1,20 @@
 // `heph daemon` on a machine without systemd: hephd started detached with a pid file and a log
 // file under $XDG_STATE_HOME/heph/, in a temp HOME so nothing touches the real one.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestHub } from '../sync/helpers.js';
-import { assertBuilt, baseEnv, heph, HEPHD, json, tempHome, type Home } from './helpers.js';
+import {
+  assertBuilt,
+  baseEnv,
+  heph,
+  HEPHD,
+  json,
+  startDaemon,
+  tempHome,
+  type Home,
+} from './helpers.js';
 import { hephdNodeFlags } from '../../src/config/node-flags.js';
 
 let home: Home;
@@ -138,3 +147,52 @@ it('keeps the service options start was given: restart and status use them', asy
     h.cleanup();
   }
 }, 120_000);
+
+// Where a systemd user manager runs, `stop` stops the unit; a hephd started by hand on the same
+// socket is not the unit's. A systemctl that succeeds at everything and runs nothing (put first
+// on PATH) stands for a manager whose unit is not what holds the socket.
+it('stop under systemd also stops a hephd started by hand on its socket, and says so', async () => {
+  const h = tempHome();
+  const calls = join(h.dir, 'systemctl.log');
+  const bin = join(h.dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> ${calls}\n`, { mode: 0o755 });
+  const unit = join(h.env.XDG_CONFIG_HOME, 'systemd', 'user', 'hephd.service');
+  mkdirSync(dirname(unit), { recursive: true });
+  writeFileSync(unit, '[Unit]\n'); // installed by an earlier `heph daemon start`
+  const byHand = await startDaemon(h.dir);
+  const e = baseEnv({ ...h.env, HEPH_SOCKET: byHand.socket, PATH: `${bin}:${process.env.PATH}` });
+  const stop = (...a: string[]) =>
+    heph(['daemon', 'stop', '--manager', 'systemd', ...a], { env: e });
+  try {
+    const pid = byHand.process.pid!;
+    const stopped = await stop('--json');
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(json(stopped)).toMatchObject({
+      running: false,
+      action: 'stopped',
+      stopped_pid: pid,
+      outside_unit: true,
+    });
+    expect(readFileSync(calls, 'utf8')).toContain('--user stop hephd.service');
+    expect((await heph(['status'], { env: e })).code).toBe(5);
+    // Gone by its stop (a graceful exit), not by this test's clean-up.
+    const p = byHand.process;
+    if (p.exitCode === null) await new Promise((r) => p.once('exit', r));
+    expect(p.exitCode).toBe(0);
+
+    const again = await startDaemon(h.dir);
+    const human = await stop();
+    expect(human.stdout).toMatch(
+      new RegExp(
+        `^hephd stopped \\(pid ${again.process.pid}, started outside hephd\\.service\\)\n`,
+      ),
+    );
+    await again.stop();
+    const none = await stop();
+    expect([none.code, none.stdout.split('\n')[0]]).toEqual([0, 'hephd is not running']);
+  } finally {
+    await byHand.stop();
+    h.cleanup();
+  }
+}, 60_000);

@@ -2,10 +2,12 @@
 // and hurried shutdown, file modes, and clear refusals of bad paths, flags and config files.
 
 import {
+  chmodSync,
   copyFileSync,
   lstatSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -62,6 +64,37 @@ describe('one owner', () => {
     expect(identity(first.socket)).toBe(before);
     expect(existsSync(`${otherDb}.pid`)).toBe(false);
     expect(await answersStatus(first.socket, first.pid)).toBe(true);
+  });
+
+  it('refuses client mode on a busy socket as local mode does, and names a client owner', async () => {
+    const dir = h.dir();
+    const first = await h.start(files(dir));
+    const hub = ['--hub-url', 'http://127.0.0.1:9', '--log-level', 'silent'];
+    const client = await h.run(['--mode', 'client', ...hub, '--socket', first.socket]);
+    expect(client.code).toBe(5);
+    expect(client.stderr).toBe(
+      `hephd: already running (pid ${first.pid}, socket ${first.socket}) on ${first.db}: use ` +
+        `that daemon, stop it first (heph daemon stop, or kill ${first.pid}), or give this one ` +
+        'its own --socket\n',
+    );
+    expect(await answersStatus(first.socket, first.pid)).toBe(true);
+
+    // A client-mode daemon holding the socket is named by its hub (it has no database).
+    const socket = join(dir, 'c.sock');
+    const owner = await h.start({
+      db: join(dir, 'c.db'),
+      socket,
+      args: ['--mode', 'client', ...hub],
+    });
+    const [local, second] = await Promise.all([
+      h.run(['--db', join(dir, 'other.db'), '--socket', socket]),
+      h.run(['--mode', 'client', ...hub, '--socket', socket]),
+    ]);
+    const held = `already running (pid ${owner.pid}, socket ${socket}) for the hub http://127.0.0.1:9/`;
+    expect(local.code).toBe(5);
+    expect(local.stderr).toContain(`${held}; to run a second daemon beside it`);
+    expect(second.code).toBe(5);
+    expect(second.stderr).toContain(`${held}: use that daemon, stop it first`);
   });
 
   it('refuses a socket held by a listener that never answers, instead of hanging', async () => {
@@ -264,6 +297,79 @@ describe('files and modes', () => {
     expect(r.stderr).toContain('--socket');
     expect(existsSync(socket)).toBe(false);
     expect(existsSync(join(dir, 'heph.db.pid'))).toBe(false);
+  });
+});
+
+/** Every path under `dir` with its type and mode, sorted: what a refused start must not change. */
+function tree(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((p) => {
+      const st = lstatSync(join(dir, p));
+      return `${p} ${st.isDirectory() ? 'dir' : st.isSocket() ? 'socket' : 'file'} ${st.mode & 0o777}`;
+    })
+    .sort();
+}
+
+describe('a refused start', () => {
+  it('leaves no database, -wal, -shm, owner file or folder behind, whatever refused it', async () => {
+    const dir = h.dir();
+    const first = await h.start(files(dir));
+    const shared = join(dir, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o755);
+    const config = join(dir, 'bad.json');
+    writeFileSync(config, '{"sync_interval": "soon"}');
+    const port = net.createServer();
+    await new Promise<void>((r) => port.listen(0, '127.0.0.1', () => r()));
+    try {
+      const busyPort = `127.0.0.1:${(port.address() as net.AddressInfo).port}`;
+      // Each in a folder of its own that does not exist yet: the start must not leave it either.
+      const at = (name: string) => ['--db', join(dir, name, 'heph.db')];
+      const server = ['--mode', 'server', '--http-addr', '127.0.0.1:0'];
+      const cases: [string, string[], number, RegExp][] = [
+        ['busy socket', [...at('b'), '--socket', first.socket], 5, /already running/],
+        ['busy database', ['--db', first.db, '--socket', join(dir, 'c', 'c.sock')], 5, /already/],
+        ['bad flag', [...at('d'), '--socket', join(dir, 'd.sock'), '--bogus'], 2, /--bogus/],
+        [
+          'bad config',
+          [...at('e'), '--socket', join(dir, 'e.sock'), '--config', config],
+          2,
+          /sync/,
+        ],
+        [
+          'bad hub URL',
+          [...at('f'), '--socket', join(dir, 'f', 'f.sock'), '--hub-url', 'http://example.com'],
+          2,
+          /plain http/,
+        ],
+        ['shared socket folder', [...at('g'), '--socket', join(shared, 'g.sock')], 8, /chmod 700/],
+        ['hub, busy socket', [...server, ...at('h'), '--socket', first.socket], 5, /already/],
+        [
+          'hub, busy port',
+          [
+            '--mode',
+            'server',
+            ...at('i'),
+            '--socket',
+            join(dir, 'i.sock'),
+            '--http-addr',
+            busyPort,
+          ],
+          8,
+          /in use/,
+        ],
+      ];
+      const before = tree(dir);
+      for (const [what, args, code, message] of cases) {
+        const r = await h.run(args);
+        expect(r.code, `${what}: ${r.stderr}`).toBe(code);
+        expect(r.stderr, what).toMatch(message);
+        expect(tree(dir), what).toEqual(before);
+      }
+      expect(await answersStatus(first.socket, first.pid)).toBe(true);
+    } finally {
+      port.close();
+    }
   });
 });
 

@@ -111,8 +111,8 @@ describe('node.at', () => {
     });
     expect(then.links).toEqual(
       expect.arrayContaining([
-        { type: 'in-project', dst: project.id },
-        { type: 'tagged', dst: 'tag:diy' },
+        { type: 'in-project', dst: project.id, dst_short_id: project.short_id },
+        { type: 'tagged', dst: 'tag:diy', dst_short_id: 'tag:diy' },
       ]),
     );
     const now = await a.call('node.get', { id: t.task.id });

@@ -260,12 +260,18 @@ describe('daemon methods', () => {
     );
 
     const wiki = (await env.call('link.backlinks', { id: 'Garden plan', type: 'wiki' })).result;
-    const expected = [byTitle, byAlias, byId].map((src) => ({
-      id: `${src}|wiki|${target}`,
-      src,
-      dst: target,
-      type: 'wiki',
-    }));
+    const short = async (id: string) =>
+      (await env.call('node.get', { id })).result.short_id as string;
+    const expected = await Promise.all(
+      [byTitle, byAlias, byId].map(async (src) => ({
+        id: `${src}|wiki|${target}`,
+        src,
+        dst: target,
+        type: 'wiki',
+        src_short_id: await short(src),
+        dst_short_id: await short(target),
+      })),
+    );
     expect(wiki.links).toEqual(expected.sort((a, b) => (a.id < b.id ? -1 : 1)));
     const sources = (await env.call('wiki.backlinks', { id: target })).result.backlinks.map(
       (b: { id: string }) => b.id,
@@ -277,7 +283,14 @@ describe('daemon methods', () => {
     // Without a type: the typed links, as before (the CLI asks wiki.backlinks separately).
     const all = (await env.call('link.backlinks', { id: target })).result.links;
     expect(all).toEqual([
-      { id: `${typed}|parent|${target}`, src: typed, dst: target, type: 'parent' },
+      {
+        id: `${typed}|parent|${target}`,
+        src: typed,
+        dst: target,
+        type: 'parent',
+        src_short_id: await short(typed),
+        dst_short_id: await short(target),
+      },
     ]);
     expect((await env.call('link.backlinks', { id: byTitle, type: 'wiki' })).result.links).toEqual(
       [],

@@ -1,7 +1,9 @@
 // `heph daemon start|stop|restart|status|uninstall`. With a systemd user manager, hephd runs as
 // a user unit (installed, enabled, restarted by systemd); elsewhere (containers, CI) it is
 // started detached with a pid file and a log file under $XDG_STATE_HOME/heph/. Every verb is
-// idempotent: starting a running daemon or stopping a stopped one says so and succeeds; status
+// idempotent: starting a running daemon or stopping a stopped one says so and succeeds; stop
+// means the daemon on the socket asked about, so under systemd a hephd started by hand that
+// still answers there once the unit is stopped is stopped too (and the report says so); status
 // reports either way and exits 5 (the daemon is not running) when nothing answers. The
 // service options given to start (--hub-url, --db, --socket, --log-level, --sync-interval,
 // --insecure-http, --device-name) are checked, kept (daemon-args.ts) and written into the unit's command line
@@ -263,16 +265,8 @@ async function startDetached(cli: Cli, a: Args, f: Files): Promise<Output> {
   return report('hephd started', 'detached', f, st, { action: 'started' });
 }
 
-async function stopDetached(f: Files): Promise<Output> {
-  const st = await probe(f.socket);
-  let pid = readPid(f.pidFile);
-  if (pid === undefined || !alive(pid) || !looksLikeHephd(pid)) {
-    pid = typeof st?.pid === 'number' ? st.pid : undefined;
-  }
-  if (pid === undefined || !alive(pid)) {
-    rmSync(f.pidFile, { force: true });
-    return report('hephd is not running', 'detached', f, undefined, { action: 'none' });
-  }
+/** SIGTERM, then waits up to 10 s for the process to be gone. */
+async function terminate(pid: number): Promise<void> {
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 10_000;
   while (alive(pid) && Date.now() < deadline) await sleep(50);
@@ -283,6 +277,19 @@ async function stopDetached(f: Files): Promise<Output> {
       { pid },
     );
   }
+}
+
+async function stopDetached(f: Files): Promise<Output> {
+  const st = await probe(f.socket);
+  let pid = readPid(f.pidFile);
+  if (pid === undefined || !alive(pid) || !looksLikeHephd(pid)) {
+    pid = typeof st?.pid === 'number' ? st.pid : undefined;
+  }
+  if (pid === undefined || !alive(pid)) {
+    rmSync(f.pidFile, { force: true });
+    return report('hephd is not running', 'detached', f, undefined, { action: 'none' });
+  }
+  await terminate(pid);
   rmSync(f.pidFile, { force: true });
   return report('hephd stopped', 'detached', f, undefined, { action: 'stopped', stopped_pid: pid });
 }
@@ -318,6 +325,64 @@ async function startSystemd(cli: Cli, a: Args, f: Files): Promise<Output> {
   return report('hephd started', 'systemd', f, st, { action: 'started' });
 }
 
+interface Stopped {
+  /** Something answered on the socket before. */
+  was: boolean;
+  pid?: number;
+  /** The one stopped was not the unit's: a hephd started by hand (or by another unit). */
+  outside?: true;
+}
+
+/**
+ * Stops the unit (uninstall: and disables it), then whatever still answers on the socket: a
+ * hephd started by hand, or by another unit, holds it and the database, and `stop` is asked for
+ * the daemon on this socket, not only for the service.
+ */
+async function stopSystemd(f: Files, verb: 'stop' | 'uninstall'): Promise<Stopped> {
+  const before = await probe(f.socket);
+  // A unit never installed has nothing to stop (systemctl would fail on it: not loaded).
+  if (existsSync(f.unitFile)) {
+    const args = verb === 'stop' ? ['stop', UNIT_NAME] : ['disable', '--now', UNIT_NAME];
+    const r = systemctl(...args);
+    if (!r.ok) {
+      throw new HephError('unavailable', `systemctl --user ${args.join(' ')} failed: ${r.out}`);
+    }
+  }
+  const left = await probe(f.socket);
+  const pid = typeof left?.pid === 'number' ? left.pid : undefined;
+  if (pid === undefined) {
+    return {
+      was: before !== undefined,
+      ...(typeof before?.pid === 'number' && { pid: before.pid }),
+    };
+  }
+  try {
+    await terminate(pid);
+  } catch (e) {
+    throw new HephError(
+      'unavailable',
+      `hephd (pid ${pid}) on ${f.socket} was not started by ${UNIT_NAME} and still runs ` +
+        `(${(e as Error).message}); stop it with kill ${pid}`,
+      { pid },
+    );
+  }
+  return { was: true, pid, outside: true };
+}
+
+/** What `stop` and `uninstall` report of a stop under systemd. */
+function stoppedData(s: Stopped): Rec {
+  return {
+    action: s.was ? 'stopped' : 'none',
+    ...(s.pid !== undefined && { stopped_pid: s.pid }),
+    ...(s.outside && { outside_unit: true }),
+  };
+}
+
+function stoppedHeading(s: Stopped): string {
+  if (!s.was) return 'hephd is not running';
+  return s.outside ? `hephd stopped (pid ${s.pid}, started outside ${UNIT_NAME})` : 'hephd stopped';
+}
+
 function retitle(out: Output, heading: string): Output {
   return out.kind === 'summary' ? { ...out, heading } : out;
 }
@@ -342,14 +407,11 @@ export async function daemon(cli: Cli, a: Args, verb: DaemonVerb): Promise<Outpu
     }
     case 'start':
       return manager === 'systemd' ? startSystemd(cli, a, f) : startDetached(cli, a, f);
-    case 'stop':
-      if (manager === 'systemd') {
-        const r = systemctl('stop', UNIT_NAME);
-        if (!r.ok)
-          throw new HephError('unavailable', `systemctl --user stop ${UNIT_NAME} failed: ${r.out}`);
-        return report('hephd stopped', manager, f, undefined, { action: 'stopped' });
-      }
-      return stopDetached(f);
+    case 'stop': {
+      if (manager !== 'systemd') return stopDetached(f);
+      const stopped = await stopSystemd(f, 'stop');
+      return report(stoppedHeading(stopped), manager, f, undefined, stoppedData(stopped));
+    }
     case 'restart':
       if (manager === 'systemd') {
         await startSystemd(cli, a, f); // installs or refreshes the unit
@@ -366,19 +428,15 @@ export async function daemon(cli: Cli, a: Args, verb: DaemonVerb): Promise<Outpu
       return retitle(await startDetached(cli, a, f), 'hephd restarted');
     case 'uninstall': {
       if (manager === 'systemd') {
-        systemctl('disable', '--now', UNIT_NAME);
+        const stopped = await stopSystemd(f, 'uninstall');
         rmSync(f.unitFile, { force: true });
         systemctl('daemon-reload');
         forgetDaemonOptions(cli.env);
-        return report(
-          'hephd stopped, its unit removed and its options forgotten',
-          manager,
-          f,
-          undefined,
-          {
-            action: 'uninstalled',
-          },
-        );
+        const heading = `${stoppedHeading(stopped)}, its unit removed and its options forgotten`;
+        return report(heading, manager, f, undefined, {
+          ...stoppedData(stopped),
+          action: 'uninstalled',
+        });
       }
       const stopped = await stopDetached(f);
       forgetDaemonOptions(cli.env);

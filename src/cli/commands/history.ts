@@ -21,7 +21,12 @@ export async function history(cli: Cli, a: Args): Promise<Output> {
 export async function showAt(cli: Cli, a: Args, version: string): Promise<Output> {
   const node = rec(await cli.call('node.at', { id: arg(a, 'id'), version }));
   const id = str(node, 'id');
-  const links = recs(node, 'links').map((l) => ({ src: id, dst: l.dst, type: l.type }));
+  const links = recs(node, 'links').map((l) => ({
+    src: id,
+    dst: l.dst,
+    dst_short_id: l.dst_short_id,
+    type: l.type,
+  }));
   const ends = links.map((l) => l.dst).filter((x): x is string => typeof x === 'string');
   return {
     kind: 'show',

@@ -54,7 +54,11 @@ export const NodeAtResult = z.strictObject({
   conflicts: z.array(z.string()).describe('fields in conflict at that version'),
   body_conflict: z.boolean(),
   links: z.array(
-    z.strictObject({ type: z.enum(LINK_TYPES as [LinkType, ...LinkType[]]), dst: z.string() }),
+    z.strictObject({
+      type: z.enum(LINK_TYPES as [LinkType, ...LinkType[]]),
+      dst: z.string(),
+      dst_short_id: z.string().describe("the linked node's short id"),
+    }),
   ),
 });
 

@@ -8,7 +8,7 @@ import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as H from './history-results.js';
 import type { Services } from './context.js';
 import { withShortIds } from './node.js';
-import { NodeRef, resolveRef } from './refs.js';
+import { NodeRef, resolveRef, shortIds } from './refs.js';
 import { BaseVersion, defined } from './schemas.js';
 
 const VersionRef = z
@@ -80,7 +80,15 @@ export function historyMethods(s: Services) {
         'order (with concurrent edits, possibly a state no single device showed).',
       params: z.strictObject({ id: NodeRef, version: VersionRef }),
       result: H.NodeAtResult,
-      handler: (p) => withShortIds(s, [s.history.at(historyNode(s, p.id), p.version)])[0],
+      handler: (p) => {
+        const node = withShortIds(s, [s.history.at(historyNode(s, p.id), p.version)])[0]!;
+        const ids = shortIds(
+          s.store,
+          node.links.map((l) => l.dst),
+        );
+        const links = node.links.map((l) => ({ ...l, dst_short_id: ids.get(l.dst) ?? l.dst }));
+        return { ...node, links };
+      },
     }),
     defineMethod({
       name: 'node.revert',

@@ -5,7 +5,7 @@ import type { LinkView } from '../../ports/store.js';
 import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
-import { NodeRef, resolveRef } from './refs.js';
+import { NodeRef, resolveRef, shortIds } from './refs.js';
 
 const TypedLink = z.enum(LINK_TYPES.filter((t) => t !== 'wiki') as [LinkType, ...LinkType[]]);
 
@@ -18,8 +18,12 @@ export function linkMethods(s: Services) {
       summary: 'Adds a typed link (wiki links come from note bodies and cannot be added by hand).',
       params: z.strictObject({ src: NodeRef, dst: NodeRef, type: TypedLink }),
       result: R.LinkResult,
-      handler: (p) =>
-        s.store.addLink(resolveRef(s.store, p.src).id, resolveRef(s.store, p.dst).id, p.type),
+      handler: (p) => {
+        const src = resolveRef(s.store, p.src).id;
+        return withEndShortIds(s, [
+          s.store.addLink(src, resolveRef(s.store, p.dst).id, p.type),
+        ])[0]!;
+      },
     }),
     defineMethod({
       name: 'link.remove',
@@ -43,7 +47,7 @@ export function linkMethods(s: Services) {
       handler: (p) => {
         const id = resolveRef(s.store, p.id, { includeDeleted: true }).id;
         return {
-          links: p.type === 'wiki' ? [] : s.store.links(id, p.type),
+          links: p.type === 'wiki' ? [] : withEndShortIds(s, s.store.links(id, p.type)),
           wiki: p.type === undefined || p.type === 'wiki' ? s.store.wikiTargets(id) : [],
         };
       },
@@ -65,10 +69,24 @@ export function linkMethods(s: Services) {
       result: R.LinkList,
       handler: (p) => {
         const id = resolveRef(s.store, p.id, { includeDeleted: true }).id;
-        return { links: p.type === 'wiki' ? wikiLinksTo(s, id) : s.store.backlinks(id, p.type) };
+        const links = p.type === 'wiki' ? wikiLinksTo(s, id) : s.store.backlinks(id, p.type);
+        return { links: withEndShortIds(s, links) };
       },
     }),
   ];
+}
+
+/** Links with the short ids every list shows for the nodes at both ends. */
+function withEndShortIds(s: Services, links: LinkView[]) {
+  const ids = shortIds(
+    s.store,
+    links.flatMap((l) => [l.src, l.dst]),
+  );
+  return links.map((l) => ({
+    ...l,
+    src_short_id: ids.get(l.src) ?? l.src,
+    dst_short_id: ids.get(l.dst) ?? l.dst,
+  }));
 }
 
 /** wiki.backlinks as links: one per node whose body links here, by id like the typed ones. */

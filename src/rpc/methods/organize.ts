@@ -10,7 +10,7 @@ import { DateParam, TagName, Title, Today } from './schemas.js';
 export function organizeMethods(s: Services) {
   const node = (ref: string) => resolveRef(s.store, ref, { includeDeleted: true }).id;
   const project = (ref: string) => resolveRef(s.store, ref, { kind: 'project' }).id;
-  // Each project with the short id every other list shows for it.
+  // Each project (or tagged node) with the short id every other list shows for it.
   const short = <T extends { id: string }>(p: T) => withShortIds(s, [p])[0]!;
   return [
     defineMethod({
@@ -71,7 +71,7 @@ export function organizeMethods(s: Services) {
       summary: 'Tags a node (the tag is created if needed).',
       params: z.strictObject({ id: NodeRef, name: TagName }),
       result: R.NodeTags,
-      handler: (p) => s.model.tagAdd(node(p.id), p.name),
+      handler: (p) => short(s.model.tagAdd(node(p.id), p.name)),
     }),
     defineMethod({
       name: 'tag.remove',
@@ -80,7 +80,7 @@ export function organizeMethods(s: Services) {
       summary: 'Removes a tag from a node.',
       params: z.strictObject({ id: NodeRef, name: TagName }),
       result: R.TagRemoved,
-      handler: (p) => s.model.tagRemove(node(p.id), p.name),
+      handler: (p) => short(s.model.tagRemove(node(p.id), p.name)),
     }),
     defineMethod({
       name: 'tag.list',

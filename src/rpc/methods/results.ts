@@ -76,6 +76,7 @@ export const TaskResult = z.strictObject({
   ...taskFields,
   recurrence_anchor: Day.nullable().describe('the do_date when the recurrence was set'),
   context: z.string().nullable().describe("the context doc's id"),
+  context_short_id: z.string().nullable().describe("the context doc's short id"),
   log: z.string().nullable().describe("the log doc's id, once something was logged"),
   project: z.string().nullable(),
   tags: z.array(z.string()),
@@ -190,6 +191,8 @@ export const LinkResult = z.strictObject({
   id: z.string(),
   src: z.string(),
   dst: z.string(),
+  src_short_id: z.string().describe("the source node's short id"),
+  dst_short_id: z.string().describe("the destination node's short id"),
   type: z.enum(LINK_TYPES as [LinkType, ...LinkType[]]),
 });
 
@@ -325,7 +328,11 @@ export const JournalResult = z.strictObject({
 
 export const LogEntry = z.strictObject({ date: Day, text: z.string() });
 
-export const NodeTags = z.strictObject({ id: z.string(), tags: z.array(z.string()) });
+export const NodeTags = z.strictObject({
+  id: z.string(),
+  short_id: z.string(),
+  tags: z.array(z.string()),
+});
 export const TagRemoved = z.strictObject({
   ...NodeTags.shape,
   removed: z.boolean().describe('false: the node did not carry the tag'),

@@ -8,6 +8,7 @@ import { NodeRef, resolveRef, shortIds } from './refs.js';
 import { TASK_ROW_COLUMNS, taskRow } from '../../protocol/task-rows.js';
 import { taskLines } from '../../protocol/task-lines.js';
 import { taskSummary } from '../../model/views.js';
+import type { TaskView } from '../../model/types.js';
 import {
   Aliases,
   BaseVersion,
@@ -32,7 +33,13 @@ export function taskMethods(s: Services) {
   const task = (ref: string) => resolveRef(s.store, ref, { includeDeleted: true, kind: 'task' }).id;
   const short = <T extends { id: string }>(x: T) =>
     withShortIds(s, [x])[0] as T & { short_id: string };
-  const shortTask = <T extends { task: { id: string } }>(r: T) => ({ ...r, task: short(r.task) });
+  // A task with its own short id and its context doc's, as `heph show` prints them.
+  const shortView = <T extends { id: string; context: string | null }>(t: T) => {
+    const ids = shortIds(s.store, t.context === null ? [t.id] : [t.id, t.context]);
+    const context_short_id = t.context === null ? null : (ids.get(t.context) ?? t.context);
+    return { ...t, short_id: ids.get(t.id) ?? t.id, context_short_id };
+  };
+  const shortTask = <T extends { task: TaskView }>(r: T) => ({ ...r, task: shortView(r.task) });
   const shortList = <T extends { tasks: { id: string }[] }>(r: T) => ({
     ...r,
     tasks: withShortIds(s, r.tasks),
@@ -64,7 +71,7 @@ export function taskMethods(s: Services) {
       summary: 'A task with its context doc, log doc, project and tags.',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
-      handler: (p) => short(s.model.getTask(task(p.id))),
+      handler: (p) => shortView(s.model.getTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.update',
@@ -92,7 +99,7 @@ export function taskMethods(s: Services) {
       result: R.TaskChanged,
       handler: (p) => {
         const { id, today, update_links, ...patch } = p;
-        return short(s.model.updateTask(task(id), defined(patch), today, update_links ?? true));
+        return shortView(s.model.updateTask(task(id), defined(patch), today, update_links ?? true));
       },
     }),
     defineMethod({
@@ -120,7 +127,7 @@ export function taskMethods(s: Services) {
       summary: 'Drops a task (ends a recurring one).',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
-      handler: (p) => short(s.model.dropTask(task(p.id))),
+      handler: (p) => shortView(s.model.dropTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.reopen',
@@ -129,7 +136,7 @@ export function taskMethods(s: Services) {
       summary: 'Makes a done or dropped task outstanding again.',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
-      handler: (p) => short(s.model.reopenTask(task(p.id))),
+      handler: (p) => shortView(s.model.reopenTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.delete',
@@ -138,7 +145,7 @@ export function taskMethods(s: Services) {
       summary: 'Moves a task to the trash with its context doc (node.restore brings both back).',
       params: z.strictObject({ id: NodeRef }),
       result: R.TaskResult,
-      handler: (p) => short(s.model.deleteTask(task(p.id))),
+      handler: (p) => shortView(s.model.deleteTask(task(p.id))),
     }),
     defineMethod({
       name: 'task.set_project',
@@ -147,7 +154,7 @@ export function taskMethods(s: Services) {
       summary: 'Moves a task into a project, or out of any (project: null).',
       params: z.strictObject({ id: NodeRef, project: z.string().min(1).nullable() }),
       result: R.TaskResult,
-      handler: (p) => short(s.model.setTaskProject(task(p.id), p.project)),
+      handler: (p) => shortView(s.model.setTaskProject(task(p.id), p.project)),
     }),
     defineMethod({
       name: 'add',
