@@ -101,10 +101,23 @@ export async function syncOnce(
   opts: SyncOnceOptions = {},
 ): Promise<SyncResult> {
   const result = emptyResult();
-  await pullAll(store, hub, opts, result, failpoints(opts));
-  await pushInto(store, hub, opts, result);
+  // A pull of more than one page (a new device's first sync, a device back after a long time)
+  // lets the WAL grow until this sync ends, its push included: the checkpoints the daemon's
+  // bound would run inside its commits wait for the idle checkpoint (raiseWalBound).
+  const bulk = { release: undefined as (() => void) | undefined };
+  try {
+    await pullAll(store, hub, opts, result, failpoints(opts), () => {
+      bulk.release ??= store.raiseWalBound(BULK_WAL_PAGES);
+    });
+    await pushInto(store, hub, opts, result);
+  } finally {
+    bulk.release?.();
+  }
   return result;
 }
+
+/** The WAL bound while a sync pulls more than one page: 256 MB of 4 KB pages. */
+export const BULK_WAL_PAGES = 65_536;
 
 /**
  * Sends this replica's ops the hub does not have yet (re-stamping drift-refused ones first when
@@ -154,6 +167,7 @@ async function pullAll(
   opts: SyncOnceOptions,
   result: SyncResult,
   fail: (name: Failpoint) => void,
+  onMore: () => void = () => undefined,
 ): Promise<void> {
   const limit = opts.pullLimit ?? SYNC_PULL_LIMIT;
   // The next page is asked for before this one is applied, so the hub reads and sends it while
@@ -204,6 +218,7 @@ async function pullAll(
         continue;
       }
       if (page.more) {
+        onMore();
         next = fetchPage(page.cursor, page.cursor_op ?? '');
         await sent;
       }

@@ -106,4 +106,40 @@ describe('idle checkpoint', () => {
     expect(calls).toBe(2);
     expect(warnings).toHaveLength(1);
   });
+
+  it('a raised WAL bound keeps checkpoints out of commits until the last hold ends', () => {
+    const dir = cleanup.dir('heph-wal-bound-');
+    const path = join(dir, 'heph.db');
+    const clock = new ManualClock(1_800_000_000_000);
+    const store = openStore(
+      { path, walAutocheckpointPages: 20 },
+      { clock, random: seededRandom(8) },
+    );
+    cleanup.defer(() => store.close());
+    store.checkpoint();
+    const framesAfter = (n: number): number => {
+      for (let i = 0; i < n; i++) {
+        clock.advance(1);
+        store.createNode({ kind: 'doc', title: `Note ${i}`, body: 'x'.repeat(2000) });
+      }
+      return statSync(`${path}-wal`).size / 4096;
+    };
+    // At its own bound of 20 pages a commit checkpoints, and the WAL starts over.
+    expect(framesAfter(60)).toBeLessThan(60);
+    store.checkpoint();
+    const release = store.raiseWalBound(100_000);
+    const inner = store.raiseWalBound(50); // lower than the raised bound: changes nothing
+    expect(store.walBoundPages()).toBe(100_000);
+    expect(titlesInMainFile(dir, path)).toHaveLength(60);
+    expect(framesAfter(60)).toBeGreaterThan(100);
+    expect(titlesInMainFile(dir, path)).toHaveLength(60); // nothing of these reached the file
+    release();
+    release(); // once only
+    expect(store.walBoundPages()).toBe(100_000);
+    inner();
+    expect(store.walBoundPages()).toBe(20);
+    // The next commit past the bound checkpoints again.
+    framesAfter(1);
+    expect(titlesInMainFile(dir, path)).toHaveLength(121);
+  });
 });

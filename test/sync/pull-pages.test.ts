@@ -5,7 +5,7 @@
 import * as channels from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HephError } from '../../src/core/errors.js';
-import { syncOnce } from '../../src/sync/sync-once.js';
+import { BULK_WAL_PAGES, syncOnce } from '../../src/sync/sync-once.js';
 import { pullCursor } from '../../src/sync/sync-state.js';
 import type { SyncTransport } from '../../src/sync/hub-client.js';
 import { openSpoke, opIds, startTestHub, type Spoke, type TestHub } from './helpers.js';
@@ -95,6 +95,36 @@ describe('pulling pages', () => {
       expect(sent, events.join('\n')).toBeGreaterThan(0);
       expect(apply, events.join('\n')).toBeGreaterThan(sent);
     }
+  });
+
+  it('lets the WAL grow while a sync pulls more than one page, and puts its bound back after', async () => {
+    const { a, b } = await setup();
+    const own = b.store.walBoundPages();
+    expect(own).toBeLessThan(BULK_WAL_PAGES);
+    const seen: number[] = [];
+    const applyOps = b.store.applyOps.bind(b.store);
+    b.store.applyOps = (ops, o) => {
+      seen.push(b.store.walBoundPages());
+      return applyOps(ops, o);
+    };
+    await syncOnce(b.store, b.client, { pullLimit: 25 });
+    expect(seen.length).toBeGreaterThan(2);
+    expect(new Set(seen)).toEqual(new Set([BULK_WAL_PAGES]));
+    expect(b.store.walBoundPages()).toBe(own);
+    // One page: the bound stays.
+    seen.length = 0;
+    a.store.createNode({ kind: 'task', title: 'one more' });
+    await syncOnce(a.store, a.client);
+    await syncOnce(b.store, b.client, { pullLimit: 25 });
+    expect(seen).toEqual([own]);
+    // A sync that fails half-way puts it back too.
+    const events: string[] = [];
+    const d = openSpoke('d', a.client.url.href);
+    closers.push(() => d.close());
+    await expect(
+      syncOnce(d.store, recording(d.client, events, 3), { pullLimit: 25 }),
+    ).rejects.toThrow('hub went away');
+    expect(d.store.walBoundPages()).toBe(own);
   });
 
   it('a page that fails leaves the cursor after the last page applied; the next run finishes', async () => {
