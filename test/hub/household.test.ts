@@ -1,0 +1,81 @@
+// A household's hub as its operator runs it: `hephd --mode server` as a real process (the built
+// daemon) on 127.0.0.1, with a real OpenID Provider on loopback where sign-in is on. Each test is
+// a step of README.md / docs/hub-operations.md done the way a person does it, broken on purpose.
+
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useDaemons, until, type DaemonProcess } from '../daemon/helpers.js';
+import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
+import { SYNC_HEADERS } from './helpers.js';
+
+let op: OidcTestProvider;
+beforeAll(async () => {
+  op = await startOidcProvider({ accessTokenTtlSec: 3600 });
+}, 30_000);
+afterAll(async () => {
+  await op?.close();
+});
+
+const daemons = useDaemons();
+
+function urlFrom(stderr: string): string | undefined {
+  return /"url":"(https?:\/\/[^"]+)"/.exec(stderr)?.[1];
+}
+
+async function startHubProcess(
+  args: readonly string[] = [],
+  dir = daemons.dir(),
+): Promise<{ d: DaemonProcess; url: string; dir: string }> {
+  const d = await daemons.start({
+    db: join(dir, 'hub.db'),
+    socket: join(dir, 'h.sock'),
+    logLevel: 'info',
+    args: ['--mode', 'server', '--http-addr', '127.0.0.1:0', ...args],
+  });
+  await until(() => urlFrom(d.stderr()) !== undefined, 'the hub to log its URL');
+  return { d, url: urlFrom(d.stderr())!, dir };
+}
+
+const signIn = (): string[] => [
+  '--oidc-issuer',
+  op.issuer,
+  '--oidc-audience',
+  op.audience,
+  '--oidc-client-id',
+  op.clientId,
+];
+
+async function rpc(url: string, method: string, auth?: string) {
+  const r = await request(`${url}/rpc`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(auth !== undefined && { authorization: `Bearer ${auth}` }),
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: {} }),
+  });
+  return { status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> };
+}
+
+describe('turning sign-in on', () => {
+  it('serves the owner at once even after devices without a credential used up the failure budget', async () => {
+    // Devices that synced with the open hub keep trying without a token once sign-in is on, from
+    // the same address the owner then signs in from. The hub has not fetched the provider's keys
+    // yet: a valid token must still be checked (the limit slows failures, never a valid token).
+    const hub = await startHubProcess(signIn());
+    for (let i = 0; i < 12; i++) {
+      const r = await request(`${hub.url}/sync/pull`, { headers: SYNC_HEADERS() });
+      await r.body.dump();
+      expect([401, 429]).toContain(r.statusCode);
+    }
+    const limited = await request(`${hub.url}/sync/pull`, { headers: SYNC_HEADERS() });
+    await limited.body.dump();
+    expect(limited.statusCode).toBe(429);
+
+    const owner = await op.mintToken({ sub: 'alice' });
+    const r = await rpc(hub.url, 'status', owner);
+    expect(r.body.error).toBeUndefined();
+    expect(r.status).toBe(200);
+  });
+});
