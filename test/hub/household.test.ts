@@ -9,6 +9,8 @@ import { useDaemons, until, type DaemonProcess } from '../daemon/helpers.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
 import { SYNC_HEADERS } from './helpers.js';
 
+const ORIGIN_C = 'cccccccccccccccc';
+
 let op: OidcTestProvider;
 beforeAll(async () => {
   op = await startOidcProvider({ accessTokenTtlSec: 3600 });
@@ -77,5 +79,42 @@ describe('turning sign-in on', () => {
     const r = await rpc(hub.url, 'status', owner);
     expect(r.body.error).toBeUndefined();
     expect(r.status).toBe(200);
+  });
+});
+
+describe('requests the hub refuses', () => {
+  it('leave the device registry as it was; the first request it serves registers the device', async () => {
+    const hub = await startHubProcess();
+    const replicas = async (): Promise<unknown[]> => {
+      const r = await rpc(hub.url, 'device.list');
+      const devices = (r.body.result as { devices: { replica: unknown }[] }).devices;
+      return devices.map((d) => d.replica);
+    };
+    const refused = [
+      request(`${hub.url}/sync/pull?limit=-1`, { headers: SYNC_HEADERS(ORIGIN_C) }),
+      request(`${hub.url}/sync/pull?after=abc`, { headers: SYNC_HEADERS(ORIGIN_C) }),
+      request(`${hub.url}/sync/pull`, { headers: SYNC_HEADERS(ORIGIN_C, '9') }),
+      request(`${hub.url}/sync/push`, {
+        method: 'POST',
+        headers: SYNC_HEADERS(ORIGIN_C),
+        body: '{"replica":',
+      }),
+      request(`${hub.url}/sync/push`, {
+        method: 'POST',
+        headers: SYNC_HEADERS(ORIGIN_C),
+        body: '{}',
+      }),
+    ];
+    for (const p of refused) {
+      const r = await p;
+      await r.body.dump();
+      expect(r.statusCode).toBeGreaterThanOrEqual(400);
+    }
+    expect(await replicas()).not.toContain(ORIGIN_C);
+
+    const served = await request(`${hub.url}/sync/pull`, { headers: SYNC_HEADERS(ORIGIN_C) });
+    await served.body.dump();
+    expect(served.statusCode).toBe(200);
+    expect(await replicas()).toContain(ORIGIN_C);
   });
 });
