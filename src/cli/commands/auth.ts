@@ -635,9 +635,12 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
     await client.close();
   }
   const { record, store } = await keepReply(deps, hub, asReplica, reply, '/auth/enroll');
-  // The name the owner gave at `heph device enroll` is this device's name everywhere.
+  // The name the owner gave at `heph device enroll` is this device's name everywhere. A revoked
+  // device takes its new replica id first: named before, the revoked replica (whose changes the
+  // others show under its old name) would be renamed instead.
+  const again = revoked ? await rejoin(cli, asReplica) : undefined;
   await cli.ask('device.name', { name: record.name }, 5000);
-  if (revoked) return rejoined(hub, record, await rejoin(cli, asReplica), store.location);
+  if (again !== undefined) return rejoined(hub, record, again, store.location);
   const lines = [
     `Enrolled this device with ${hub} as "${record.name}" (${record.device_id})`,
     `Its credential is kept in ${store.location}`,
