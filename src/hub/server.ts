@@ -27,6 +27,7 @@ import {
   alreadyRunningError,
   ownerFilePath,
   prepareDataDir,
+  readOwner,
   socketOwnerError,
   type DaemonDeps,
 } from '../daemon/daemon.js';
@@ -201,16 +202,20 @@ function killMidAppend(logger: HubDeps['logger']): () => void {
 }
 
 /** Turns "another process listens there" into who it is. */
-function socketInUse(socket: string, db: string): (e: unknown) => Promise<never> {
+function socketInUse(socket: string, db: string, owned: string): (e: unknown) => Promise<never> {
   return async (e) => {
-    if (e instanceof HephError && e.code === 'already_running')
-      throw await socketOwnerError(socket, db);
-    throw e;
+    if (!(e instanceof HephError && e.code === 'already_running')) throw e;
+    const err = await socketOwnerError(socket, db);
+    // This data directory's own hub, started again: its socket names the cache replica it
+    // answers from, and another socket would not help, so name what it holds instead.
+    const pid = err.details.pid;
+    if (pid !== undefined && readOwner(owned)?.pid === pid) throw await alreadyRunningError(owned);
+    throw err;
   };
 }
 
-async function prepareSocket(socket: string, db: string): Promise<void> {
-  await prepareSocketPath(socket).catch(socketInUse(socket, db));
+async function prepareSocket(socket: string, db: string, owned: string): Promise<void> {
+  await prepareSocketPath(socket).catch(socketInUse(socket, db, owned));
 }
 
 function midAppendOf(deps: HubDeps): { midAppend?: () => void } {
@@ -282,18 +287,17 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   prepareDataDir(config.db);
   // The socket's directory and path are checked before the data directory is upgraded, so a
   // start that cannot succeed changes nothing.
-  await prepareSocket(config.socket, config.db);
+  /** The file whose owner file (<path>.pid) names this process. */
+  const ownedPath =
+    config.hubStore === undefined ? hubDbPath(dataDir) : join(dataDir, 'hub-process.lock');
+  await prepareSocket(config.socket, config.db, ownedPath);
   let upgraded: UpgradeReport | undefined;
   let hubStore: HubStore;
-  /** The file whose owner file (<path>.pid) names this process. */
-  let ownedPath: string;
   let release = (): void => undefined;
   if (config.hubStore === undefined) {
-    ownedPath = hubDbPath(dataDir);
     upgraded = upgradeHubDir({ dataDir, legacyDb: config.db, now: deps.clock.now(), logger });
     hubStore = await openSqliteHubStore(ownedPath, deps);
   } else {
-    ownedPath = join(dataDir, 'hub-process.lock');
     ({ store: hubStore, release } = await openPostgresHubStore(
       config.hubStore,
       config,
@@ -358,7 +362,7 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
       logger,
       principal,
       makeContext: (base) => ({ ...base, principal, owner: HUB_OWNER }),
-    }).catch(socketInUse(config.socket, config.db));
+    }).catch(socketInUse(config.socket, config.db, ownedPath));
   } catch (e) {
     await hub?.close();
     await socket?.stop();

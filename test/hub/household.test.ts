@@ -118,3 +118,31 @@ describe('requests the hub refuses', () => {
     expect(await replicas()).toContain(ORIGIN_C);
   });
 });
+
+describe('starting the hub a second time', () => {
+  it('names the running hub and its store, not a cache replica, and does not send you to --socket', async () => {
+    const first = await startHubProcess();
+    const again = await daemons.run([
+      '--mode',
+      'server',
+      '--db',
+      join(first.dir, 'hub.db'),
+      '--socket',
+      join(first.dir, 'h.sock'),
+      '--http-addr',
+      '127.0.0.1:0',
+      '--log-level',
+      'silent',
+    ]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain(
+      `hephd is already running (pid ${first.d.pid}, socket ${join(first.dir, 'h.sock')}) on ` +
+        join(first.dir, 'hub.db'),
+    );
+    expect(again.stderr).not.toMatch(/cache|its own --socket/);
+    // The first hub is untouched and serves on.
+    const r = await request(`${first.url}/healthz`);
+    await r.body.dump();
+    expect(r.statusCode).toBe(200);
+  });
+});
