@@ -396,7 +396,9 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   logger.info(
     {
       url,
-      open: !isLoopbackHost(addr.host),
+      // "open" would read as "no sign-in", which the message says; these two say each thing.
+      sign_in: oidc !== undefined,
+      loopback_only: isLoopbackHost(addr.host),
       store: hubStore.description,
       cache: cacheDir,
       socket: config.socket,

@@ -146,3 +146,24 @@ describe('starting the hub a second time', () => {
     expect(r.statusCode).toBe(200);
   });
 });
+
+describe('the line the hub logs when it listens', () => {
+  const listening = (stderr: string): Record<string, unknown> =>
+    JSON.parse(stderr.split('\n').find((l) => l.includes('hub listening on'))!) as Record<
+      string,
+      unknown
+    >;
+
+  it('says whether sign-in is required and whether it listens on loopback only, as its message does', async () => {
+    const open = await startHubProcess();
+    const o = listening(open.d.stderr());
+    expect(o.msg).toMatch(/open: no sign-in required/);
+    expect(o).toMatchObject({ sign_in: false, loopback_only: true });
+    expect(o).not.toHaveProperty('open');
+
+    const signed = await startHubProcess(signIn());
+    const s = listening(signed.d.stderr());
+    expect(s.msg).toMatch(/sign-in required/);
+    expect(s).toMatchObject({ sign_in: true, loopback_only: true, issuer: op.issuer });
+  });
+});
