@@ -232,6 +232,11 @@ describe('heph auth login on a device', () => {
     expect(listed.find((d) => d.id === held!.device_id)?.name).toBe('study laptop');
     const words = ok(await heph(['auth', 'status', '--hub', fx.hub.url], { env: m.env }));
     expect(words.stdout).toContain('device "study laptop"');
+    // Its fields, for a person: the device's own under "device:", never its JSON.
+    expect(words.stdout).toMatch(
+      /^ {2}device:\n {4}kind: +device\n {4}device id: +\w+\n {4}name: +study laptop$/m,
+    );
+    expect(words.stdout + text(out)).not.toContain('{"');
   }, 90_000);
 
   it('--admin keeps the login too (a file only with --insecure-storage), and the device commands use it', async () => {
