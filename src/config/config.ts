@@ -32,7 +32,11 @@ const FileConfig = z.strictObject({
   oidc_client_id: z.string().min(1).optional(),
   insecure_oidc_http: z.boolean().optional(),
   owner: z.string().min(1).optional(),
-  allow_users: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  allow_users: z
+    .union([z.string().min(1), z.array(z.string().min(1))], {
+      error: 'must be a string ("SUB,SUB" or "*") or a list of subjects (["SUB", "SUB"])',
+    })
+    .optional(),
   trust_proxy: z.boolean().optional(),
   sync_interval: z.number().int().min(1).max(86_400).optional(),
   device_name: z.string().min(1).optional(),

@@ -2,6 +2,7 @@
 // daemon) on 127.0.0.1, with a real OpenID Provider on loopback where sign-in is on. Each test is
 // a step of README.md / docs/hub-operations.md done the way a person does it, broken on purpose.
 
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,5 +166,34 @@ describe('the line the hub logs when it listens', () => {
     const s = listening(signed.d.stderr());
     expect(s.msg).toMatch(/sign-in required/);
     expect(s).toMatchObject({ sign_in: true, loopback_only: true, issuer: op.issuer });
+  });
+});
+
+describe('a typo in the config file', () => {
+  it('stops the hub with the key and what it takes, touching nothing', async () => {
+    const dir = daemons.dir();
+    const config = join(dir, 'config.json');
+    const start = (text: string) => {
+      writeFileSync(config, text);
+      return daemons.run([
+        '--mode',
+        'server',
+        '--config',
+        config,
+        '--db',
+        join(dir, 'hub.db'),
+        '--socket',
+        join(dir, 'h.sock'),
+      ]);
+    };
+    const misspelt = await start('{"htp_addr": "127.0.0.1:0"}');
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toContain('"htp_addr" is not a setting. Did you mean "http_addr"?');
+    const wrongType = await start('{"allow_users": 5}');
+    expect(wrongType.code).toBe(2);
+    expect(wrongType.stderr).toContain(
+      `config file ${config}: "allow_users": must be a string ("SUB,SUB" or "*") or a list of subjects`,
+    );
+    expect(readdirSync(dir).sort()).toEqual(['config.json']);
   });
 });
