@@ -43,7 +43,7 @@ import { prepareSocketPath } from '../transport/unix-socket.js';
 import { buildHub, type HubApp, type HubTimeouts } from './app.js';
 import type { CacheReplicas } from './cache.js';
 import type { HubRpcContext } from './routes/rpc.js';
-import { PostgresHubStore } from './store/postgres.js';
+import { passwordOnCommandLine, pgUrlHasPassword, PostgresHubStore } from './store/postgres.js';
 import { SqliteHubStore } from './store/sqlite.js';
 import { holdExclusively } from '../store/sqlite-errors.js';
 import { hubDbPath, upgradeHubDir, type UpgradeReport } from './store/sqlite-upgrade.js';
@@ -255,12 +255,8 @@ async function openPostgresHubStore(
     }
     throw e;
   }
-  if (config.hubStoreFrom === 'flag' && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(url)) {
-    deps.logger.warn(
-      {},
-      '--hub-store holds a password, which every user of this machine can read in the process ' +
-        'list: give the URL in HEPH_HUB_STORE or the config file, or the password in PGPASSWORD',
-    );
+  if (config.hubStoreFrom === 'flag' && pgUrlHasPassword(url)) {
+    deps.logger.warn({}, passwordOnCommandLine('--hub-store', 'HEPH_HUB_STORE'));
   }
   try {
     const store = await PostgresHubStore.open(

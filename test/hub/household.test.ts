@@ -197,3 +197,41 @@ describe('a typo in the config file', () => {
     expect(readdirSync(dir).sort()).toEqual(['config.json']);
   });
 });
+
+describe('a PostgreSQL password on the command line', () => {
+  const secret = 's3cret-pw';
+
+  it('hub-migrate --to warns that the process list shows it, and never prints it', async () => {
+    const r = await daemons.run([
+      'hub-migrate',
+      '--from',
+      join(daemons.dir(), 'none'),
+      '--to',
+      `postgres://heph:${secret}@127.0.0.1:1/heph`,
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('--to holds a password, which every user of this machine can read');
+    expect(r.stderr).not.toContain(secret);
+  });
+
+  it('--hub-store warns for a password given as ?password= too, and never prints it', async () => {
+    const dir = daemons.dir();
+    const r = await daemons.run([
+      '--mode',
+      'server',
+      '--db',
+      join(dir, 'hub.db'),
+      '--socket',
+      join(dir, 'h.sock'),
+      '--http-addr',
+      '127.0.0.1:0',
+      '--log-level',
+      'warn',
+      '--hub-store',
+      `postgres://heph@127.0.0.1:1/heph?password=${secret}`,
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('--hub-store holds a password');
+    expect(r.stderr).not.toContain(secret);
+  });
+});
