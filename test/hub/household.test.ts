@@ -235,3 +235,29 @@ describe('a PostgreSQL password on the command line', () => {
     expect(r.stderr).not.toContain(secret);
   });
 });
+
+describe('a device that signed out (heph auth logout revokes it)', () => {
+  it('asking for a credential again is refused with the commands that enrol it anew', async () => {
+    const hub = await startHubProcess(signIn());
+    const owner = await op.mintToken({ sub: 'alice' });
+    const post = async (path: string, bearer: string, body: object) => {
+      const r = await request(`${hub.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+        body: JSON.stringify(body),
+      });
+      return { status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> };
+    };
+    const got = await post('/auth/device', owner, { replica: ORIGIN_C, name: 'old laptop' });
+    expect(got.status).toBe(200);
+    const credential = String(got.body.credential);
+    expect((await post('/auth/revoke-self', credential, {})).status).toBe(200);
+
+    const again = await post('/auth/device', owner, { replica: ORIGIN_C, name: 'old laptop' });
+    expect(again.status).toBe(403);
+    const error = again.body.error as { code: string; message: string };
+    expect(error.code).toBe('device_revoked');
+    expect(error.message).toContain('heph device enroll');
+    expect(error.message).toContain('heph auth enroll');
+  });
+});
