@@ -261,3 +261,19 @@ describe('a device that signed out (heph auth logout revokes it)', () => {
     expect(error.message).toContain('heph auth enroll');
   });
 });
+
+describe('a mistyped setting in the environment', () => {
+  it('is named as the variable that holds it, not as a flag that was never given', async () => {
+    const dir = daemons.dir();
+    const args = ['--db', join(dir, 'hub.db'), '--socket', join(dir, 'h.sock')];
+    const mode = await daemons.run(args, { HEPH_MODE: 'sever' });
+    expect(mode.code).toBe(2);
+    expect(mode.stderr).toContain('HEPH_MODE must be one of local, server, client (got "sever")');
+    const level = await daemons.run(['--mode', 'server', ...args], { HEPH_LOG_LEVEL: 'loud' });
+    expect(level.code).toBe(2);
+    expect(level.stderr).toContain('HEPH_LOG_LEVEL must be one of');
+    const flag = await daemons.run(['--mode', 'sever', ...args]);
+    expect(flag.stderr).toContain('--mode must be one of');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
