@@ -6,6 +6,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { baseEnv, heph } from '../cli/helpers.js';
 import { useDaemons, until, type DaemonProcess } from '../daemon/helpers.js';
 import { startOidcProvider, type OidcTestProvider } from '../helpers/oidc-provider.js';
 import { SYNC_HEADERS } from './helpers.js';
@@ -275,5 +276,20 @@ describe('a mistyped setting in the environment', () => {
     const flag = await daemons.run(['--mode', 'sever', ...args]);
     expect(flag.stderr).toContain('--mode must be one of');
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('heph on the hub machine, through the hub socket', () => {
+  it('sync and sync status say this is the hub, not that a hub is missing', async () => {
+    const hub = await startHubProcess();
+    const env = baseEnv({ HOME: hub.dir, HEPH_SOCKET: join(hub.dir, 'h.sock') });
+    const status = await heph(['sync', 'status'], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^this is the hub: devices sync with it/);
+    expect(status.stdout).not.toMatch(/no hub configured/);
+    const sync = await heph(['sync'], { env });
+    expect(sync.code).toBe(5);
+    expect(sync.stderr).toContain('this is the hub: it holds every change the devices pushed');
+    expect(sync.stderr).not.toContain('--hub-url');
   });
 });
