@@ -27,6 +27,14 @@ function urlFrom(stderr: string): string | undefined {
   return /"url":"(https?:\/\/[^"]+)"/.exec(stderr)?.[1];
 }
 
+/** The files of a hub whose data directory is `dir`: its store and its socket. */
+const files = (dir: string): string[] => [
+  '--db',
+  join(dir, 'hub.db'),
+  '--socket',
+  join(dir, 'h.sock'),
+];
+
 async function startHubProcess(
   args: readonly string[] = [],
   dir = daemons.dir(),
@@ -127,10 +135,7 @@ describe('starting the hub a second time', () => {
     const again = await daemons.run([
       '--mode',
       'server',
-      '--db',
-      join(first.dir, 'hub.db'),
-      '--socket',
-      join(first.dir, 'h.sock'),
+      ...files(first.dir),
       '--http-addr',
       '127.0.0.1:0',
       '--log-level',
@@ -176,16 +181,7 @@ describe('a typo in the config file', () => {
     const config = join(dir, 'config.json');
     const start = (text: string) => {
       writeFileSync(config, text);
-      return daemons.run([
-        '--mode',
-        'server',
-        '--config',
-        config,
-        '--db',
-        join(dir, 'hub.db'),
-        '--socket',
-        join(dir, 'h.sock'),
-      ]);
+      return daemons.run(['--mode', 'server', '--config', config, ...files(dir)]);
     };
     const misspelt = await start('{"htp_addr": "127.0.0.1:0"}');
     expect(misspelt.code).toBe(2);
@@ -220,10 +216,7 @@ describe('a PostgreSQL password on the command line', () => {
     const r = await daemons.run([
       '--mode',
       'server',
-      '--db',
-      join(dir, 'hub.db'),
-      '--socket',
-      join(dir, 'h.sock'),
+      ...files(dir),
       '--http-addr',
       '127.0.0.1:0',
       '--log-level',
@@ -266,7 +259,7 @@ describe('a device that signed out (heph auth logout revokes it)', () => {
 describe('a mistyped setting in the environment', () => {
   it('is named as the variable that holds it, not as a flag that was never given', async () => {
     const dir = daemons.dir();
-    const args = ['--db', join(dir, 'hub.db'), '--socket', join(dir, 'h.sock')];
+    const args = files(dir);
     const mode = await daemons.run(args, { HEPH_MODE: 'sever' });
     expect(mode.code).toBe(2);
     expect(mode.stderr).toContain('HEPH_MODE must be one of local, server, client (got "sever")');
