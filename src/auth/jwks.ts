@@ -47,7 +47,10 @@ export interface JwksCacheOptions {
 }
 
 export interface KeyLookup {
-  /** false: use the keys already held, never fetch (for clients being rate limited). */
+  /** false: use the keys already held, never fetch on this lookup's behalf (for clients being
+   *  rate limited): no refresh of held keys, no refetch for an unknown kid. While no keys are
+   *  held at all, the first load still runs (within the cooldown), since without it no token,
+   *  however valid, could be checked. */
   network?: boolean;
 }
 
@@ -245,7 +248,9 @@ export function createJwksCache(o: JwksCacheOptions): JwksCache {
     },
     async getKey(header, lookup = {}) {
       const network = lookup.network ?? true;
-      if (network && (local === undefined || clock.now() - loadedAt >= maxAgeMs)) {
+      // Keys never loaded: every caller needs them, limited or not (a valid token is never
+      // refused for its address's failures), and the cooldown bounds the fetches.
+      if (local === undefined || (network && clock.now() - loadedAt >= maxAgeMs)) {
         const p = refresh();
         if (p !== undefined) {
           // A failed refresh leaves the keys already held in place.

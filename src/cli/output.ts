@@ -127,6 +127,20 @@ function kv(rows: [string, unknown][], s: Styles): string {
   return shown.map(([k, v]) => `${s.dim((k + ':').padEnd(w + 1))} ${text(v)}`).join('\n');
 }
 
+/** A summary's fields as `key: value` lines, a nested record's fields indented under its key
+ *  (a person reads them, not its JSON). */
+function summaryLines(r: Rec, s: Styles): string[] {
+  const rows = Object.entries(r)
+    .map(([k, v]): [string, unknown] => [k.replace(/_/g, ' '), listed(v)])
+    .filter(([, v]) => v !== undefined && v !== null && v !== '');
+  const w = Math.max(0, ...rows.map(([k]) => k.length));
+  return rows.flatMap(([k, v]) =>
+    isRec(v)
+      ? [s.dim(`${k}:`), ...summaryLines(v, s).map((l) => '  ' + l)]
+      : [`${s.dim((k + ':').padEnd(w + 1))} ${text(v)}`],
+  );
+}
+
 function nodeLine(n: Rec, s: Styles): string {
   const kind = typeof n.kind === 'string' ? n.kind : '';
   return `${s.dim(shortId(n).padEnd(8))}  ${kind.padEnd(7)}  ${text(n.title)}`;
@@ -312,13 +326,7 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
       return ms.map((m) => `${text(m.name).padEnd(w)}  ${s.dim(text(m.summary))}`).join('\n');
     }
     case 'summary':
-      return `${out.heading}\n${kv(
-        Object.entries(r).map(([k, v]): [string, unknown] => [k.replace(/_/g, ' '), listed(v)]),
-        s,
-      )
-        .split('\n')
-        .map((l) => '  ' + l)
-        .join('\n')}`;
+      return [out.heading, ...summaryLines(r, s).map((l) => '  ' + l)].join('\n');
     case 'synced':
       return syncedLines(r);
     case 'repair': {

@@ -777,7 +777,7 @@ so the copy and the original can both keep syncing. Example:
           },
           {
             name: 'logout',
-            summary: "Revoke this device's credential on the hub; forget stored tokens",
+            summary: 'Revoke this device on the hub (for good); forget stored tokens',
             run: async (c, a) => (await auth()).logout(c, a),
           },
         ],

@@ -32,7 +32,11 @@ const FileConfig = z.strictObject({
   oidc_client_id: z.string().min(1).optional(),
   insecure_oidc_http: z.boolean().optional(),
   owner: z.string().min(1).optional(),
-  allow_users: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  allow_users: z
+    .union([z.string().min(1), z.array(z.string().min(1))], {
+      error: 'must be a string ("SUB,SUB" or "*") or a list of subjects (["SUB", "SUB"])',
+    })
+    .optional(),
   trust_proxy: z.boolean().optional(),
   sync_interval: z.number().int().min(1).max(86_400).optional(),
   device_name: z.string().min(1).optional(),
@@ -188,20 +192,21 @@ function loadFile(path: string, required: boolean): FileConfig {
   return parsed.data;
 }
 
+/** The first value given (flag, then environment, then file), refused unless allowed, naming
+ *  the setting where it was given (the flag, or the environment variable). */
 function pick<T extends string>(
-  name: string,
+  names: readonly [flag: string, env: string, file: string],
   allowed: readonly T[],
-  ...values: (string | undefined)[]
+  ...values: [flag: string | undefined, env: string | undefined, file: string | undefined]
 ): T | undefined {
-  for (const v of values) {
+  for (const [i, v] of values.entries()) {
     if (v === undefined || v === '') continue;
     if (!(allowed as readonly string[]).includes(v)) {
+      const name = names[i]!;
       throw new HephError(
         'invalid_params',
         `${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`,
-        {
-          field: name,
-        },
+        { field: names[0] },
       );
     }
     return v as T;
@@ -227,14 +232,27 @@ export function resolveDaemonConfig(flags: DaemonFlags, env: Env, cwd: string): 
     );
   }
   return {
-    mode: pick('--mode', MODES, flags.mode, env.HEPH_MODE, file.mode) ?? 'local',
+    mode:
+      pick(
+        ['--mode', 'HEPH_MODE', 'mode in the config file'],
+        MODES,
+        flags.mode,
+        env.HEPH_MODE,
+        file.mode,
+      ) ?? 'local',
     db: resolve(cwd, first(flags.db, env.HEPH_DB, file.db) ?? defaultDbPath(env)),
     socket: resolve(
       cwd,
       first(flags.socket, env.HEPH_SOCKET, file.socket) ?? defaultSocketPath(env),
     ),
     logLevel:
-      pick('--log-level', LOG_LEVELS, flags.logLevel, env.HEPH_LOG_LEVEL, file.log_level) ?? 'info',
+      pick(
+        ['--log-level', 'HEPH_LOG_LEVEL', 'log_level in the config file'],
+        LOG_LEVELS,
+        flags.logLevel,
+        env.HEPH_LOG_LEVEL,
+        file.log_level,
+      ) ?? 'info',
     configPath,
     hubUrl: first(flags.hubUrl, env.HEPH_HUB_URL, file.hub_url),
     httpAddr: first(flags.httpAddr, env.HEPH_HTTP_ADDR, file.http_addr) ?? '127.0.0.1:8787',

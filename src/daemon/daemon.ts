@@ -70,7 +70,8 @@ export function ownerFilePath(db: string): string {
   return `${db}.pid`;
 }
 
-function readOwner(db: string): OwnerRecord | undefined {
+/** Who the owner file beside `db` says holds it, if it names anyone. */
+export function readOwner(db: string): OwnerRecord | undefined {
   try {
     const v = JSON.parse(readFileSync(ownerFilePath(db), 'utf8')) as Partial<OwnerRecord>;
     if (typeof v.pid === 'number' && typeof v.socket === 'string') return v as OwnerRecord;

@@ -349,6 +349,9 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     // Registration checked it; a route without one is refused rather than served.
     return authenticate(request, reply, access ?? 'admin');
   });
+  // A replica seen for the first time, registered by its route once the request is valid (a
+  // refused request, such as a bad body or an unknown protocol, leaves the registry as it was).
+  const unregistered = new WeakMap<FastifyRequest, () => Promise<DeviceRecord | undefined>>();
   // After authentication, before the body: the caller's device, refused when revoked.
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url;
@@ -359,20 +362,23 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
     const cursor =
       route === '/sync/pull' && Cursor.safeParse(after).success ? Number(after) : undefined;
     const facts = parseDeviceFacts(request.headers[HEADER_DEVICE_FACTS]);
-    const device = await tracker.seen(principalOf(request), replica, {
-      register: route !== '/rpc',
-      cursor,
-      ...(facts !== undefined && {
-        facts: {
-          platform: facts.platform,
-          arch: facts.arch,
-          cpus: facts.cpus,
-          memoryBytes: facts.memory_bytes,
-          version: facts.version,
-        },
-      }),
-    });
+    const seen = (register: boolean) =>
+      tracker.seen(principalOf(request), replica, {
+        register,
+        cursor,
+        ...(facts !== undefined && {
+          facts: {
+            platform: facts.platform,
+            arch: facts.arch,
+            cpus: facts.cpus,
+            memoryBytes: facts.memory_bytes,
+            version: facts.version,
+          },
+        }),
+      });
+    const device = await seen(false);
     if (device !== undefined) deviceOfRequest.set(request, device);
+    else if (replica !== undefined && route !== '/rpc') unregistered.set(request, () => seen(true));
   });
   authRoutes(app, {
     store: hubStore,
@@ -384,6 +390,13 @@ async function httpApp(o: HubOptions, p: Parts): Promise<FastifyInstance> {
   syncRoutes(app, {
     ownerOf: (request) => principalOf(request).owner,
     devices: {
+      register: async (request) => {
+        const register = unregistered.get(request);
+        if (register === undefined) return;
+        unregistered.delete(request);
+        const device = await register();
+        if (device !== undefined) deviceOfRequest.set(request, device);
+      },
       polling: (request) => tracker.polling(deviceOfRequest.get(request)),
       recheck: (request) => tracker.recheck(principalOf(request), deviceOfRequest.get(request)),
     },

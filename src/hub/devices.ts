@@ -7,7 +7,8 @@
 //   long-poll that waited reads it again before it answers (a device folded meanwhile into the
 //   one its replica enrolled as is judged by that one, not taken for revoked);
 // - a replica that syncs without a device credential (an owner's login, an open hub) is
-//   registered as a device the first time it is seen;
+//   registered as a device by the first of its sync requests the hub serves (the route calls
+//   back once the request is valid: a refused one registers nothing);
 // - last seen and the pull cursor are written at most every LAST_SEEN_WRITE_MS per device per
 //   process (newer values kept in memory meanwhile and shown by this process's listings);
 // - status: online (a request within ONLINE_MS, or a long-poll open in this process: a

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HephError, isHephError } from '../core/errors.js';
-import { checkPgUrl } from './store/postgres.js';
+import { checkPgUrl, passwordOnCommandLine, pgUrlHasPassword } from './store/postgres.js';
 import { exitCodeFor } from '../protocol/error-wire.js';
 import { silentLogger } from '../ports/logger.js';
 
@@ -85,6 +85,11 @@ export async function hubMigrateMain(argv: string[], env: NodeJS.ProcessEnv): Pr
       );
     }
     checkPgUrl(to, 'to');
+    if (flags.to !== undefined && pgUrlHasPassword(flags.to)) {
+      process.stderr.write(
+        `hephd hub-migrate: warning: ${passwordOnCommandLine('--to', 'HEPH_HUB_STORE')}\n`,
+      );
+    }
     const { hubMigrate } = await import('./store/hub-migrate.js');
     const report = await hubMigrate(
       { from: resolve(flags.from), to },

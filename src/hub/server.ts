@@ -27,6 +27,7 @@ import {
   alreadyRunningError,
   ownerFilePath,
   prepareDataDir,
+  readOwner,
   socketOwnerError,
   type DaemonDeps,
 } from '../daemon/daemon.js';
@@ -42,7 +43,7 @@ import { prepareSocketPath } from '../transport/unix-socket.js';
 import { buildHub, type HubApp, type HubTimeouts } from './app.js';
 import type { CacheReplicas } from './cache.js';
 import type { HubRpcContext } from './routes/rpc.js';
-import { PostgresHubStore } from './store/postgres.js';
+import { passwordOnCommandLine, pgUrlHasPassword, PostgresHubStore } from './store/postgres.js';
 import { SqliteHubStore } from './store/sqlite.js';
 import { holdExclusively } from '../store/sqlite-errors.js';
 import { hubDbPath, upgradeHubDir, type UpgradeReport } from './store/sqlite-upgrade.js';
@@ -202,16 +203,20 @@ function killMidAppend(logger: HubDeps['logger']): () => void {
 }
 
 /** Turns "another process listens there" into who it is. */
-function socketInUse(socket: string, db: string): (e: unknown) => Promise<never> {
+function socketInUse(socket: string, db: string, owned: string): (e: unknown) => Promise<never> {
   return async (e) => {
-    if (e instanceof HephError && e.code === 'already_running')
-      throw await socketOwnerError(socket, db);
-    throw e;
+    if (!(e instanceof HephError && e.code === 'already_running')) throw e;
+    const err = await socketOwnerError(socket, db);
+    // This data directory's own hub, started again: its socket names the cache replica it
+    // answers from, and another socket would not help, so name what it holds instead.
+    const pid = err.details.pid;
+    if (pid !== undefined && readOwner(owned)?.pid === pid) throw await alreadyRunningError(owned);
+    throw err;
   };
 }
 
-async function prepareSocket(socket: string, db: string): Promise<void> {
-  await prepareSocketPath(socket).catch(socketInUse(socket, db));
+async function prepareSocket(socket: string, db: string, owned: string): Promise<void> {
+  await prepareSocketPath(socket).catch(socketInUse(socket, db, owned));
 }
 
 function midAppendOf(deps: HubDeps): { midAppend?: () => void } {
@@ -251,12 +256,8 @@ async function openPostgresHubStore(
     }
     throw e;
   }
-  if (config.hubStoreFrom === 'flag' && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(url)) {
-    deps.logger.warn(
-      {},
-      '--hub-store holds a password, which every user of this machine can read in the process ' +
-        'list: give the URL in HEPH_HUB_STORE or the config file, or the password in PGPASSWORD',
-    );
+  if (config.hubStoreFrom === 'flag' && pgUrlHasPassword(url)) {
+    deps.logger.warn({}, passwordOnCommandLine('--hub-store', 'HEPH_HUB_STORE'));
   }
   try {
     const store = await PostgresHubStore.open(
@@ -296,7 +297,7 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
     prepareDataDir(config.db);
     // The socket's directory and path are checked before the data directory is upgraded, so a
     // start that cannot succeed changes nothing.
-    await prepareSocket(config.socket, config.db);
+    await prepareSocket(config.socket, config.db, ownedPath);
     if (config.hubStore === undefined) {
       upgraded = upgradeHubDir({ dataDir, legacyDb: config.db, now: deps.clock.now(), logger });
       hubStore = await openSqliteHubStore(ownedPath, deps);
@@ -368,7 +369,7 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
       logger,
       principal,
       makeContext: (base) => ({ ...base, principal, owner: HUB_OWNER }),
-    }).catch(socketInUse(config.socket, config.db));
+    }).catch(socketInUse(config.socket, config.db, ownedPath));
   } catch (e) {
     await hub?.close();
     await socket?.stop();
@@ -404,7 +405,9 @@ export async function startHub(given: DaemonConfig, deps: HubDeps): Promise<Hub>
   logger.info(
     {
       url,
-      open: !isLoopbackHost(addr.host),
+      // "open" would read as "no sign-in", which the message says; these two say each thing.
+      sign_in: oidc !== undefined,
+      loopback_only: isLoopbackHost(addr.host),
       store: hubStore.description,
       cache: cacheDir,
       socket: config.socket,

@@ -132,6 +132,7 @@ export const REVOKED_VERDICT =
 /** The one line a person reads first: what is wrong (or "in sync"), then what is open. */
 export function verdictOf(s: SyncFacts, timeZone?: string): string {
   if (s.mode === 'client') return s.hub ? `online only: every call goes to ${s.hub}` : 'no hub';
+  if (s.mode === 'server') return 'this is the hub: devices sync with it (heph sync on a device)';
   if (s.hub === null) return 'not syncing: no hub configured';
   const e = s.last_error;
   const upload =

@@ -220,6 +220,25 @@ describe('heph auth login on a device', () => {
     expect(text(out)).toContain('does not require sign-in');
   }, 90_000);
 
+  it('registers the device under the name hephd gave it (--device-name), not the host name', async () => {
+    const m = await fx.machine(['--device-name', 'study laptop']);
+    const s = signer(m.env, m.d.socket);
+    const out = await login(s.cli, { hub: fx.hub.url }, s.deps);
+    expect(text(out)).toContain('This device is "study laptop"');
+    const held = await s.deps.device.file.get(fx.hub.url);
+    expect(held?.name).toBe('study laptop');
+    const listed = (await fx.rpc<{ devices: { id: string; name: string }[] }>('device.list'))
+      .devices;
+    expect(listed.find((d) => d.id === held!.device_id)?.name).toBe('study laptop');
+    const words = ok(await heph(['auth', 'status', '--hub', fx.hub.url], { env: m.env }));
+    expect(words.stdout).toContain('device "study laptop"');
+    // Its fields, for a person: the device's own under "device:", never its JSON.
+    expect(words.stdout).toMatch(
+      /^ {2}device:\n {4}kind: +device\n {4}device id: +\w+\n {4}name: +study laptop$/m,
+    );
+    expect(words.stdout + text(out)).not.toContain('{"');
+  }, 90_000);
+
   it('--admin keeps the login too (a file only with --insecure-storage), and the device commands use it', async () => {
     const m = await fx.machine();
     const s = signer(m.env, m.d.socket);

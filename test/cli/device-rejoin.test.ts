@@ -124,3 +124,27 @@ it('re-enrols a revoked machine as a new replica: its edits reach the other devi
   expect(await pushAs(oldReplica, credential, [stale])).toMatch(/^403/);
   expect(await pushAs(out.rejoined.replica, credential, [])).toBe('200');
 }, 120_000);
+
+it('enrolled again under a new name, the machine keeps its old name on the revoked device', async () => {
+  const tablet = await fx.enrolled('tablet', SYNC_BY_HAND);
+  const note = json(ok(await tablet.run(['doc', 'Recipes', '--json'])));
+  ok(await tablet.run(['sync']));
+  const oldReplica = String(json(ok(await tablet.run(['sync', 'status', '--json']))).replica_id);
+  const old = (await fx.rpc<Listed>('device.list')).devices.find((d) => d.replica === oldReplica)!;
+  await fx.rpc('device.revoke', { id: old.id });
+  expect((await tablet.run(['sync'])).code).not.toBe(0);
+
+  const e = await fx.rpc<{ token: string }>('device.enroll', { name: 'kitchen tablet' });
+  ok(await tablet.run(['auth', 'enroll', '--hub', fx.hub.url], e.token));
+  ok(await tablet.run(['sync']));
+  const st = json(ok(await tablet.run(['sync', 'status', '--json'])));
+  expect(st).toMatchObject({ state: 'in_sync', device_name: 'kitchen tablet' });
+
+  // The revoked device is still "tablet", in the registry's listing and in the history of what
+  // it wrote: only the new replica took the new name.
+  const listed = (await fx.rpc<Listed>('device.list')).devices;
+  expect(listed.find((d) => d.id === old.id)).toMatchObject({ name: 'tablet', status: 'revoked' });
+  expect(listed.find((d) => d.replica === st.replica_id)?.name).toBe('kitchen tablet');
+  const history = json(ok(await tablet.run(['history', String(note.id), '--json'])));
+  expect((history.versions as { device: string }[]).at(-1)!.device).toBe('tablet');
+}, 120_000);

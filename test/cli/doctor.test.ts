@@ -102,6 +102,17 @@ describe('heph doctor', () => {
     expect(r.human).toMatch(/No failures; 1 warning\n$/);
   });
 
+  it("on a hub's own socket says it is the hub, with no advice meant for a device", async () => {
+    const h = home();
+    const d = await daemon(h, ['--mode', 'server', '--http-addr', '127.0.0.1:0']);
+    const r = await doctor(h, d.socket, { human: true });
+    expect(r.code, r.human).toBe(0);
+    expect(r.line('daemon').message).toMatch(/mode server/);
+    expect(r.line('database')).toMatchObject({ verdict: 'ok', message: /hub\.db/ });
+    expect(r.line('hub')).toMatchObject({ verdict: 'ok', message: /this is the hub/ });
+    expect(r.human).not.toMatch(/older than heph|keeps its notes to itself/);
+  });
+
   it('fails, exit 1, when the daemon is stopped, and says how to start it', async () => {
     const h = home();
     const r = await doctor(h, join(h.env.XDG_RUNTIME_DIR, 'heph', 'hephd.sock'), { human: true });

@@ -88,6 +88,9 @@ export function heph(
         out: o,
       });
     });
+    // A command may exit without reading its input (a refusal, --version): writing the rest
+    // then fails with EPIPE, which is no failure of the run; its exit code and output say.
+    child.stdin.on('error', () => undefined);
     if (opts.openStdin === true) child.once('close', () => child.stdin.destroy());
     else child.stdin.end(opts.input ?? '');
   });

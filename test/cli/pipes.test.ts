@@ -132,3 +132,11 @@ describe('a reader that stops early', () => {
     expect(r.stderr).toBe('heph exit 0\n');
   });
 });
+
+describe('input a command does not read', () => {
+  it('more than a pipe holds, given to a command that exits without reading it: its result stands', async () => {
+    const r = await heph(['--version'], { env: device.env, input: 'x'.repeat(1 << 20) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\d+\.\d+\.\d+/);
+  });
+});

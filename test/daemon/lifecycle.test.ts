@@ -386,7 +386,7 @@ describe('bad flags and config', () => {
       [['--bogus'], /Unknown option '--bogus'[\s\S]*hephd --help/],
       [['--db'], /--db/],
       [[...db, '--log-level', 'loud'], /--log-level must be one of .*"loud"/],
-      [db, /--log-level must be one of .*"chatty"/, { HEPH_LOG_LEVEL: 'chatty' }],
+      [db, /HEPH_LOG_LEVEL must be one of .*"chatty"/, { HEPH_LOG_LEVEL: 'chatty' }],
       [[...db, '--config', join(dir, 'missing.json')], /cannot read config file .*missing\.json/],
       [[...db, '--config', cfg('a.json', '{"db": ')], /config file .*a\.json is not valid JSON/],
       [[...db, '--config', cfg('b.json', '{"sockett": "x"}')], /config file .*b\.json.*sockett/],

@@ -199,6 +199,15 @@ async function daemonReplica(cli: Cli, hub: string, what: string): Promise<strin
   return replica;
 }
 
+/** The name the running daemon gave this device (`--device-name`, else the host name), which
+ *  every device already shows for its changes; the host name if it says none. */
+async function runningDeviceName(cli: Cli): Promise<string> {
+  const st = await cli.ask('sync.status', {}, 5000);
+  return isRec(st) && typeof st.device_name === 'string' && st.device_name !== ''
+    ? st.device_name
+    : hostname();
+}
+
 /** The running daemon's replica id, if a local-mode hephd answers. */
 export async function runningReplica(cli: Cli): Promise<string | undefined> {
   const st = await cli.ask('sync.status', {}, 5000);
@@ -208,11 +217,12 @@ export async function runningReplica(cli: Cli): Promise<string | undefined> {
 /** Asks the hub, with the owner's fresh login, for this replica's credential, and keeps it. */
 async function deviceCredential(
   hub: string,
-  replica: string,
+  device: { replica: string; name: string },
   insecure: boolean,
   tokens: Tokens,
   deps: AuthDeps,
 ) {
+  const { replica, name } = device;
   const client = new HubClient({
     url: hub,
     origin: replica,
@@ -221,7 +231,7 @@ async function deviceCredential(
   });
   let reply: unknown;
   try {
-    reply = await client.post('/auth/device', { replica, name: hostname(), ...machineFacts() });
+    reply = await client.post('/auth/device', { replica, name, ...machineFacts() });
   } finally {
     await client.close();
   }
@@ -313,7 +323,8 @@ export async function login(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)): 
   const lines = [`Signed in to ${hub} as ${who(tokens)}`];
   let device: ReturnType<typeof describeCredential> | null = null;
   if (replica !== undefined) {
-    const got = await deviceCredential(hub, replica, insecure, tokens, deps);
+    const name = await runningDeviceName(cli);
+    const got = await deviceCredential(hub, { replica, name }, insecure, tokens, deps);
     device = got;
     lines.push(
       `This device is "${got.name}" (${got.device_id}); its own credential is kept in ` +
@@ -635,9 +646,12 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
     await client.close();
   }
   const { record, store } = await keepReply(deps, hub, asReplica, reply, '/auth/enroll');
-  // The name the owner gave at `heph device enroll` is this device's name everywhere.
+  // The name the owner gave at `heph device enroll` is this device's name everywhere. A revoked
+  // device takes its new replica id first: named before, the revoked replica (whose changes the
+  // others show under its old name) would be renamed instead.
+  const again = revoked ? await rejoin(cli, asReplica) : undefined;
   await cli.ask('device.name', { name: record.name }, 5000);
-  if (revoked) return rejoined(hub, record, await rejoin(cli, asReplica), store.location);
+  if (again !== undefined) return rejoined(hub, record, again, store.location);
   const lines = [
     `Enrolled this device with ${hub} as "${record.name}" (${record.device_id})`,
     `Its credential is kept in ${store.location}`,

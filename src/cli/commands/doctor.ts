@@ -498,7 +498,10 @@ export async function doctor(cli: Cli): Promise<Output> {
   const mode = str(running, 'mode');
   let sync: Rec | undefined;
   let deep: Rec | undefined;
-  if (d.reachable && mode !== 'client') {
+  // A hub's own socket serves its owner's data from a cache replica: the hub's store, its
+  // health and its sign-in are the hub's (GET /readyz), and a device's advice does not apply.
+  const isHub = mode === 'server';
+  if (d.reachable && mode !== 'client' && !isHub) {
     cli.status('checking the database and the hub…');
     let why: string | undefined;
     try {
@@ -519,12 +522,24 @@ export async function doctor(cli: Cli): Promise<Output> {
     checks.push(database(deep, why));
   } else if (mode === 'client') {
     checks.push(ok('database', 'none here: in client mode every call goes to the hub'));
+  } else if (isHub) {
+    checks.push(
+      ok(
+        'database',
+        "the hub's store (hub.db beside --db, or its PostgreSQL database): GET /readyz " +
+          'answers 200 while the hub can query it',
+      ),
+    );
   }
   checks.push(diskSpace(str(running, 'db') ?? kept.db ?? conf.db ?? defaultDbPath(cli.env)));
   checks.push(...conf.checks);
   const hubInfo = isRec(deep?.hub) ? deep.hub : undefined;
   const hub = str(hubInfo, 'url') ?? str(sync, 'hub') ?? kept['hub-url'] ?? conf.hub;
-  if (hub === undefined) {
+  if (isHub) {
+    checks.push(
+      ok('hub', "this is the hub (hephd --mode server); this socket serves its owner's data"),
+    );
+  } else if (hub === undefined) {
     checks.push(
       warn(
         'hub',

@@ -64,8 +64,10 @@ export interface SyncRouteOptions {
   protocols?: readonly number[];
   /** Aborted when the hub stops: long-polls answer at once. */
   stopping: AbortSignal;
-  /** The device registry: open long-polls, and the caller read again after one waited. */
+  /** The device registry: registering a replica seen for the first time (once its request
+   *  is valid), open long-polls, and the caller read again after one waited. */
   devices?: {
+    register(request: FastifyRequest): Promise<void>;
     polling(request: FastifyRequest): () => void;
     recheck(request: FastifyRequest): Promise<void>;
   };
@@ -212,6 +214,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
       }
       const decoded = decodeOps(body.ops, compactOps(protocolOf(request)));
       const owner = o.ownerOf(request);
+      await o.devices?.register(request);
       const result = await o.queue.submit({
         owner,
         ops: decoded.ops,
@@ -279,6 +282,7 @@ export function syncRoutes(app: FastifyInstance, o: SyncRouteOptions): void {
         if (held !== cursorOp) throw cursorReplaced(after);
       }
       let page = await read(after, false);
+      await o.devices?.register(request);
       const waitMs = (q.wait ?? 0) * 1000;
       if (page.ops.length === 0 && waitMs > 0) {
         const gone = new AbortController();

@@ -101,7 +101,9 @@ export function replicaRevoked(replica: string): HephError {
   return new HephError(
     'device_revoked',
     `replica ${replica} belongs to a device that was revoked on this hub; a revoked replica ` +
-      'never syncs again (enrol the machine anew: it then gets a new replica id)',
+      'never syncs again. Enrol the machine anew: `heph device enroll --name NAME` on a ' +
+      'signed-in machine, then `heph auth enroll` on this one, which gives it a new replica id ' +
+      'and uploads what the hub never received',
     { replica },
   );
 }

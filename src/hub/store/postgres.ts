@@ -97,6 +97,24 @@ export function describePgUrl(url: string): string {
   }
 }
 
+/** Whether the URL carries a password (user:password@, or ?password=). */
+export function pgUrlHasPassword(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.password !== '' || u.searchParams.has('password');
+  } catch {
+    return false;
+  }
+}
+
+/** What to say when a password is on a command line, where every user can read it. */
+export function passwordOnCommandLine(flag: string, env: string): string {
+  return (
+    `${flag} holds a password, which every user of this machine can read in the process list: ` +
+    `give the URL in ${env} or the config file, or the password in PGPASSWORD`
+  );
+}
+
 /** Refuses what is not a postgres:// URL, saying why (never echoing a password). */
 export function checkPgUrl(url: string, field = 'hub-store'): void {
   let u: URL;

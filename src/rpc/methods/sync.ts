@@ -5,11 +5,14 @@ import { defineMethod, EVERYWHERE, SOCKET_ONLY } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
 
-function noHub(): HephError {
+function noHub(mode: string): HephError {
   return new HephError(
     'unavailable',
-    'this daemon has no hub to sync with: start hephd with --hub-url URL ' +
-      '(or set HEPH_HUB_URL, or hub_url in the config file)',
+    mode === 'server'
+      ? 'this is the hub: it holds every change the devices pushed, so it has nothing to sync ' +
+          'with; run heph sync on a device'
+      : 'this daemon has no hub to sync with: start hephd with --hub-url URL ' +
+          '(or set HEPH_HUB_URL, or hub_url in the config file)',
     { reason: 'no_hub' },
   );
 }
@@ -49,7 +52,7 @@ export function syncMethods(s: Services) {
         restamped: z.number().describe('own ops re-stamped under the new id, to be sent'),
       }),
       handler: (p) => {
-        if (!s.sync) throw noHub();
+        if (!s.sync) throw noHub(s.config.mode);
         return s.sync.rejoin(p.replica);
       },
     }),
@@ -69,7 +72,7 @@ export function syncMethods(s: Services) {
       result: R.SyncNowResult,
       handler: async (p, ctx) => {
         const sync = s.sync;
-        if (!sync) throw noHub();
+        if (!sync) throw noHub(s.config.mode);
         if (p.wait === false) {
           sync.now().catch(() => undefined);
           return { started: true };
