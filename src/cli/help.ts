@@ -170,8 +170,9 @@ once the hub has it.
 
 Nothing is lost: a change is saved on the device first; the hub refuses changes stamped more
 than 5 minutes ahead of its clock (heph sync status and heph doctor say so); concurrent edits
-of one field (or moves of one task to two projects) become a conflict you resolve with heph
-conflicts resolve ID FIELD VALUE.
+of one field (or moves of one task to two projects, or of two projects under each other) become
+a conflict you resolve with heph conflicts resolve ID FIELD VALUE; heph show ID names its
+fields in conflict.
 heph sync --help shows the sync command's options.
 `,
   config: `Configuration

@@ -278,6 +278,8 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
     case 'conflicts': {
       const cs = items(d, 'conflicts');
       if (cs.length === 0) return 'No conflicts.';
+      // Every project of a loop has its own conflict listed: their titles name the loop.
+      const titles = new Map(cs.map((c) => [text(c.target), text(c.title)]));
       const blocks = cs.map((c) => {
         const body = c.field === 'body';
         // A node in two projects (or under two parents): each head is a project, named.
@@ -302,7 +304,11 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
             ...(more > 0 ? [s.dim(`      … ${more} more`)] : []),
           ].join('\n');
         });
-        return [`${name} ${s.bold(text(c.field))}`, ...heads].join('\n');
+        // Projects under each other: the loop, so the one value shown is understood.
+        const loop = Array.isArray(c.cycle) ? c.cycle.map(text) : [];
+        const named = [...loop, loop[0] ?? ''].map((id) => titles.get(id) || shorten(id));
+        const note = loop.length > 0 ? `  ${s.dim(`loop: ${named.join(' under ')}`)}` : '';
+        return [`${name} ${s.bold(text(c.field))}${note}`, ...heads].join('\n');
       });
       return [
         ...blocks,
@@ -421,6 +427,9 @@ function show(r: Rec, s: Styles, today: string): string {
   const out: string[] = [];
   out.push(`${s.bold(text(node.title))}  ${s.dim(`${text(node.kind)} ${shortId(node)}`)}`);
   const rows: [string, unknown][] = [['id', node.id]];
+  // Fields now in conflict (heph show): one line, named as heph status and heph conflicts do.
+  const open = node === r ? [] : Array.isArray(r.conflicts) ? r.conflicts.map(text) : [];
+  if (open.length > 0) rows.push(['conflicts', `${open.join(', ')} to resolve (heph conflicts)`]);
   // heph show --at: the version shown, and what was unsettled then.
   if (typeof node.short_version === 'string') {
     rows.push(['version', `${node.short_version} (${when(node.at, today)}, ${text(node.device)})`]);

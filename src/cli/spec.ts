@@ -622,6 +622,11 @@ nothing. heph get NOTE --body prints the body back exactly.`,
               value: { type: 'string', demandOption: true },
             },
             options: { 'keep-links': KEEP_LINKS },
+            epilog:
+              'For project and parent, VALUE is the project to keep (a title or an id), or null: ' +
+              'none, the top level. Projects put under each other on two devices (a loop) each ' +
+              'have a parent conflict, and resolving one ends them all: null moves it to the top; ' +
+              'its parent in the loop keeps it there and moves the one under it to the top.',
             run: async (c, a) => (await admin()).resolveConflict(c, a),
           },
         ],

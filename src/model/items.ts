@@ -11,7 +11,7 @@ import { SINGLE_LINK_FIELDS, singleLinkTypeOf } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import type { NodePatch, NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { resolveLinkConflict } from './projects.js';
+import { loopOf, resolveLinkConflict } from './projects.js';
 import { applyRename, planRename, type LinkRewrites } from './rename.js';
 
 /** The task's context docs (one, unless links were made by hand), lowest link first. */
@@ -116,7 +116,10 @@ export function resolveItemConflict(
   updateLinks = true,
 ): LinkRewrites {
   const type = singleLinkTypeOf(field);
-  if (type !== undefined && store.links(holder.id, type).length > 1) {
+  if (
+    type !== undefined &&
+    (store.links(holder.id, type).length > 1 || (type === 'parent' && loopOf(store, holder.id)))
+  ) {
     resolveLinkConflict(store, holder, SINGLE_LINK_FIELDS[type], value);
     return { links_updated: 0 };
   }

@@ -7,7 +7,7 @@ import { HephError } from '../core/errors.js';
 import type { NodeKind } from '../core/ids.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { shortIds } from '../store/short-ids.js';
-import { firstLinkDst, prepared } from './nodes.js';
+import { firstLinkDst, parentOf, prepared } from './nodes.js';
 import { kindSql, linksFromSql } from '../store/index-terms.js';
 
 /** One node a name could mean, as a person tells them apart. */
@@ -31,7 +31,7 @@ export function sameName(a: string, b: string): boolean {
 
 function placeOf(store: SqliteStore, id: string, kind: NodeKind, path: unknown): string | null {
   if (kind === 'task' || kind === 'project') {
-    const p = firstLinkDst(store, id, kind === 'task' ? 'in-project' : 'parent');
+    const p = kind === 'task' ? firstLinkDst(store, id, 'in-project') : parentOf(store, id);
     const title = p === null ? undefined : store.findNode(p)?.title;
     return title === undefined ? null : `in ${title}`;
   }
@@ -121,8 +121,13 @@ export function checkProjectName(
        AND l.type = 'parent' AND l.live = 1 ORDER BY l.id LIMIT 1) AS parent
      FROM nodes n WHERE ${kindSql('n', 'project')} AND n.deleted = 0`,
   ).all() as { id: string; title: string; parent: string | null }[];
+  // Where each is shown: a project a loop of parents shows at the top is at the top here too.
+  const cuts = store.parentBreaks();
   const same = rows.find(
-    (r) => r.id !== exceptId && (r.parent ?? null) === parent && sameName(r.title, title),
+    (r) =>
+      r.id !== exceptId &&
+      (cuts.has(r.id) ? null : (r.parent ?? null)) === parent &&
+      sameName(r.title, title),
   );
   if (!same) return;
   const short = shortIds(store, [same.id]).get(same.id) ?? same.id;

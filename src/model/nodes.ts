@@ -50,6 +50,14 @@ export function firstLinkDst(store: SqliteStore, src: string, type: LinkType): s
 }
 
 /**
+ * A project's parent as every reader shows it: firstLinkDst, except in a loop of parents made by
+ * concurrent moves, where the one link the store names left out is not shown (projectParents).
+ */
+export function parentOf(store: SqliteStore, id: string): string | null {
+  return store.parentBreaks().has(id) ? null : firstLinkDst(store, id, 'parent');
+}
+
+/**
  * Makes `dst` the one live `type` link out of `src` (null: none). Nothing is written when that
  * is so already; otherwise every live one is removed and `dst`'s is added anew, so the move is a
  * write no other device has seen: one made elsewhere meanwhile (a move to another project)

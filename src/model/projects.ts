@@ -12,20 +12,32 @@ import type { Json } from '../core/json.js';
 import type { NodeView } from '../ports/store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { checkProjectName } from './names.js';
-import { firstLinkDst, prepared, requireNode, setOnlyLink, type ModelContext } from './nodes.js';
+import { parentOf, prepared, requireNode, setOnlyLink, type ModelContext } from './nodes.js';
 import type { CreateProjectInput, ProjectView } from './types.js';
 import { checkLine, checkObject, checkTitle } from './validate.js';
 import { MAX_TITLE } from '../core/fields.js';
 import { kindSql } from '../store/index-terms.js';
+import { loopFrom } from '../store/parent-cycles.js';
 
-/** project id → parent id, lowest link id winning. */
-export function projectParents(store: SqliteStore): Map<string, string> {
+/** project id → parent id as the links hold them, lowest link id winning (loops and all). */
+function linkParents(store: SqliteStore): Map<string, string> {
   const rows = prepared(
     store,
     `SELECT src, dst FROM links WHERE type = 'parent' AND live = 1 ORDER BY id`,
   ).all() as { src: string; dst: string }[];
   const out = new Map<string, string>();
   for (const r of rows) if (!out.has(r.src)) out.set(r.src, r.dst);
+  return out;
+}
+
+/**
+ * project id → parent id as every reader shows it: lowest link id winning, and in a loop of
+ * parents made by concurrent moves the one link the store names left out (parent-cycles.ts),
+ * so the tree has no loop.
+ */
+export function projectParents(store: SqliteStore): Map<string, string> {
+  const out = linkParents(store);
+  for (const cut of store.parentBreaks()) out.delete(cut);
   return out;
 }
 
@@ -129,7 +141,7 @@ export function projectView(store: SqliteStore, id: string): ProjectView {
     tasks++;
     if (t.state === 'outstanding') outstanding++;
   }
-  return { id, title: n.title, parent: firstLinkDst(store, id, 'parent'), tasks, outstanding };
+  return { id, title: n.title, parent: parentOf(store, id), tasks, outstanding };
 }
 
 export function createProject(ctx: ModelContext, input: unknown): ProjectView {
@@ -154,7 +166,8 @@ function checkParent(
   target: { id: string; title: string } | null,
   field: string,
 ): void {
-  if (target && ancestors(projectParents(store), target.id).has(project.id)) {
+  // Walked by the links themselves: a link a loop's reader leaves out still closes the loop.
+  if (target && ancestors(linkParents(store), target.id).has(project.id)) {
     throw new HephError(
       'cycle',
       `${field}: cannot move ${project.title} (${project.id}) under ${target.title} ` +
@@ -191,15 +204,31 @@ export function resolveLinkConflict(
   value: Json,
 ): void {
   const type = field === 'project' ? 'in-project' : 'parent';
-  if (store.links(holder.id, type).length < 2) {
+  const loop = type === 'parent' ? loopOf(store, holder.id) : undefined;
+  if (!loop && store.links(holder.id, type).length < 2) {
     throw new HephError('not_found', `${holder.id} has no open conflict on "${field}"`, {
       target: holder.id,
       field,
     });
   }
   const keep = value === null ? null : findProject(store, value, 'value');
-  if (type === 'parent') checkParent(store, holder, keep, 'value');
-  store.transaction(() => setOnlyLink(store, holder.id, type, keep?.id ?? null));
+  // Kept under its parent in the loop: the loop is broken at the link into it instead, and the
+  // project under it there goes to the top.
+  const below = loop && keep?.id === loop[1] ? loop.at(-1) : undefined;
+  if (type === 'parent' && below === undefined) checkParent(store, holder, keep, 'value');
+  store.transaction(() => {
+    setOnlyLink(store, holder.id, type, keep?.id ?? null);
+    if (below !== undefined) setOnlyLink(store, below, 'parent', null);
+  });
+}
+
+/** The loop of parents `id` is in, from it (each under the next), or undefined. */
+export function loopOf(store: SqliteStore, id: string): string[] | undefined {
+  for (const loop of store.parentLoops()) {
+    const from = loopFrom(loop, id);
+    if (from) return from;
+  }
+  return undefined;
 }
 
 export function listProjects(store: SqliteStore): ProjectView[] {

@@ -89,6 +89,11 @@ export interface ConflictView {
   target: string;
   field: string;
   heads: ConflictHead[];
+  /**
+   * A project's parent in a loop of parents (X under Y and Y under X): the projects of the
+   * loop, this one first, each under the next and the last under this one.
+   */
+  cycle?: string[];
 }
 
 export interface Refusal {

@@ -67,17 +67,25 @@ export class DoubledLinks {
     const out: ConflictView[] = [];
     for (const key of [...this.load()].sort()) {
       const cut = key.lastIndexOf('|');
-      const rows = this.stmt.heads.all(...range(key)) as { dst: string; state: string }[];
-      const heads: ConflictHead[] = rows.map((r) => {
-        // The link's latest add: the move that put the node there.
-        const op = decodeLinkSet(r.state).adds.at(-1) ?? '';
-        return { op, origin: originOf(op), at: isoOf(wallOf(op)), value: r.dst };
-      });
-      heads.sort((a, b) => (a.op < b.op ? -1 : a.op > b.op ? 1 : 0));
       const type = key.slice(cut + 1) as SingleLinkType;
-      out.push({ target: key.slice(0, cut), field: SINGLE_LINK_FIELDS[type], heads });
+      const target = key.slice(0, cut);
+      out.push({ target, field: SINGLE_LINK_FIELDS[type], heads: this.heads(target, type) });
     }
     return out;
+  }
+
+  /** One head per live `type` link of `src`, oldest move first. */
+  heads(src: string, type: SingleLinkType): ConflictHead[] {
+    const rows = this.stmt.heads.all(...range(`${src}|${type}`)) as {
+      dst: string;
+      state: string;
+    }[];
+    const heads: ConflictHead[] = rows.map((r) => {
+      // The link's latest add: the move that put the node there.
+      const op = decodeLinkSet(r.state).adds.at(-1) ?? '';
+      return { op, origin: originOf(op), at: isoOf(wallOf(op)), value: r.dst };
+    });
+    return heads.sort((a, b) => (a.op < b.op ? -1 : a.op > b.op ? 1 : 0));
   }
 
   private load(): Set<string> {

@@ -136,6 +136,7 @@ import {
   type ValueRow,
 } from './node-rows.js';
 import { DoubledLinks } from './doubled-links.js';
+import { loopFrom, ParentCycles, type ParentLoop } from './parent-cycles.js';
 import { driftRefusal, refusalOf } from './refusals.js';
 import { lockExclusively, translateSqliteError } from './sqlite-errors.js';
 import { NODE_SELECT, OP_RUN, prepareStatements, type Statements } from './statements.js';
@@ -229,6 +230,8 @@ const LEAVES_ROWS_PENDING = new Set([
   // makes them again first when they were lost); the doubled links are not node rows.
   'conflicts',
   'fieldConflicts',
+  'parentLoops',
+  'parentBreaks',
   'bodyCacheStats',
   'cachedStates',
   // Private helpers of the apply path, called only from methods above or below them.
@@ -274,6 +277,8 @@ export class SqliteStore implements Store {
   private readonly bodyStmt: BodyStatements;
   /** Nodes holding two projects or two parents: conflicts kept up as links change. */
   private readonly doubled: DoubledLinks;
+  /** Loops of parent links (X under Y, Y under X): conflicts kept up as parent links change. */
+  private readonly loops: ParentCycles;
   /** Write-through cache of node registers; cleared whenever a transaction rolls back. */
   private readonly states = new Map<string, NodeState>();
   private depth = 0;
@@ -345,6 +350,7 @@ export class SqliteStore implements Store {
     this.stmt = prepareStatements(db);
     this.bodyStmt = prepareBodyStatements(db);
     this.doubled = new DoubledLinks(db);
+    this.loops = new ParentCycles(db);
     this.names = new DeviceNames(db);
     this.runTransaction = db.transaction((fn: () => unknown) => fn());
     this.rowsMarked = this.getMeta(ROWS_PENDING_KEY) !== undefined;
@@ -592,6 +598,7 @@ export class SqliteStore implements Store {
       this.states.clear();
       this.names.forget();
       this.doubled.forget();
+      this.loops.forget();
       this.bodyCache.rollback();
       this.ownCount = undefined;
       this.ownChanges = undefined;
@@ -823,6 +830,8 @@ export class SqliteStore implements Store {
             this.changed.conflicts = true;
           }
         }
+        // Any op on a parent link: a later add of the shown one changes which link a loop leaves out.
+        if (type === 'parent' && this.loops.changed(src)) this.changed.conflicts = true;
         return;
       }
       case 'device.name':
@@ -1879,7 +1888,29 @@ export class SqliteStore implements Store {
    * as fields 'project' and 'parent'), by target and field.
    */
   conflicts(): ConflictView[] {
-    return [...this.fieldConflicts(), ...this.doubled.list()].sort(byTargetAndField);
+    const links = this.doubled.list();
+    // A project in a loop of parents (parent-cycles.ts): its parent is in conflict, whether or
+    // not it also has two; the conflict names the loop.
+    for (const loop of this.loops.list()) {
+      loop.members.forEach((m) => {
+        const cycle = loopFrom(loop, m) ?? [];
+        const doubled = links.find((c) => c.target === m && c.field === 'parent');
+        if (doubled) doubled.cycle = cycle;
+        else
+          links.push({ target: m, field: 'parent', heads: this.doubled.heads(m, 'parent'), cycle });
+      });
+    }
+    return [...this.fieldConflicts(), ...links].sort(byTargetAndField);
+  }
+
+  /** The loops of parent links, each with the project readers show at the top instead. */
+  parentLoops(): readonly ParentLoop[] {
+    return this.loops.list();
+  }
+
+  /** The projects whose parent link readers leave out, one per loop of parents. */
+  parentBreaks(): Set<string> {
+    return this.loops.breaks();
   }
 
   /** Conflicts of fields and bodies: the ones the digest holds (see digest()). */
@@ -2002,6 +2033,7 @@ export class SqliteStore implements Store {
         this.states.clear();
         this.bodyCache.clear();
         this.doubled.forget();
+        this.loops.forget();
         let after = '';
         try {
           for (;;) {

@@ -171,3 +171,62 @@ describe('a task moved to two projects, from the CLI', () => {
     }
   });
 });
+
+describe('projects put under each other, and a title, on two devices, from the CLI', () => {
+  it('lists the loop, shows both projects in the tree, and heph show names the fields', async () => {
+    const hub = await closers.hub();
+    const d = await device();
+    const e = await device();
+    await d.join(hub.url);
+    await e.join(hub.url);
+    ok(await d.run(['project', 'add', 'Xray']));
+    ok(await d.run(['project', 'add', 'Yank']));
+    const task = (json(ok(await d.run(['add', 'Call bank', '--json']))) as { task: { id: string } })
+      .task.id;
+    ok(await d.run(['sync']));
+    ok(await e.run(['sync']));
+    await d.daemon.stop();
+    await e.daemon.stop();
+    d.daemon = await startDaemon(d.home);
+    e.daemon = await startDaemon(e.home);
+    ok(await d.run(['project', 'move', 'Xray', 'Yank']));
+    ok(await e.run(['project', 'move', 'Yank', 'Xray']));
+    ok(await d.run(['edit', task, '--title', 'Call the bank']));
+    ok(await e.run(['edit', task, '--title', 'Phone the bank']));
+    await d.join(hub.url);
+    await e.join(hub.url);
+    ok(await d.run(['sync']));
+    ok(await e.run(['sync']));
+    ok(await d.run(['sync']));
+
+    for (const dev of [d, e]) {
+      const listed = ok(await dev.run(['conflicts'])).stdout;
+      expect(listed).toMatch(/^Xray \(\w+\) parent {2}loop: Xray under Yank under Xray$/m);
+      expect(listed).toMatch(/^Yank \(\w+\) parent {2}loop: Yank under Xray under Yank$/m);
+      expect(ok(await dev.run(['sync', 'status'])).stdout).toMatch(/3 conflicts to resolve/);
+      // Both stay in the tree: one at the top, the other under it.
+      const tree = ok(await dev.run(['project', 'list'])).stdout;
+      const at = (title: string) => tree.split('\n').find((l) => l.includes(` ${title} `));
+      const [x, y] = [at('Xray'), at('Yank')].map((l) => l?.search(/(Xray|Yank)/) ?? -1);
+      expect(Math.abs(x! - y!), tree).toBe(2);
+
+      const shown = ok(await dev.run(['show', 'Xray'])).stdout;
+      expect(shown).toMatch(/^conflicts:\s+parent to resolve \(heph conflicts\)$/m);
+      expect(ok(await dev.run(['show', task])).stdout).toMatch(
+        /^conflicts:\s+title to resolve \(heph conflicts\)$/m,
+      );
+      const asJson = json(ok(await dev.run(['show', 'Yank', '--json']))) as { conflicts: string[] };
+      expect(asJson.conflicts).toEqual(['parent']);
+    }
+
+    ok(await d.run(['conflicts', 'resolve', 'Xray', 'parent', 'null']));
+    ok(await d.run(['sync']));
+    ok(await e.run(['sync']));
+    for (const dev of [d, e]) {
+      expect(ok(await dev.run(['conflicts'])).stdout).not.toMatch(/\) parent/);
+      const shown = ok(await dev.run(['show', 'Xray'])).stdout;
+      expect(shown).not.toMatch(/^conflicts:/m);
+      expect(shown).not.toMatch(/to resolve/);
+    }
+  });
+});

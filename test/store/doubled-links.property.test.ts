@@ -1,5 +1,6 @@
-// Nodes holding two projects or two parents, listed by conflicts() as fields "project" and
-// "parent", on real SQLite files. The store keeps the set of such nodes as links change rather
+// Nodes holding two projects or two parents, and projects whose parents run in a loop, listed by
+// conflicts() as fields "project" and "parent", on real SQLite files. The store keeps the set of
+// such nodes (and each project's shown parent) as links change rather
 // than reading every link at each status poll; this checks, after every step of random moves,
 // exchanges, rolled-back writes and rebuilds on three replicas, that the set is what the live
 // links say, that a change event says `conflicts` whenever that list changed, and that a store
@@ -48,26 +49,43 @@ function cmdArb(): fc.Arbitrary<Cmd> {
   );
 }
 
-/** The conflicts the live links make, read link by link: [target, field, values]. */
-function expected(s: SqliteStore, ids: readonly string[]): [string, string, string[]][] {
-  const out: [string, string, string[]][] = [];
+type Listed = [target: string, field: string, values: string[], loop: string[]];
+
+/** Whether `id`'s shown parent (its lowest parent link) leads back to it: the loop, from it. */
+function loopFrom(s: SqliteStore, id: string): string[] {
+  const path = [id];
+  for (let p = s.links(id, 'parent')[0]?.dst; p !== undefined; p = s.links(p, 'parent')[0]?.dst) {
+    if (p === id) return path;
+    if (path.includes(p)) return [];
+    path.push(p);
+  }
+  return [];
+}
+
+/**
+ * The conflicts the live links make, read link by link: two links of a kind, or a project whose
+ * parents lead back to it (a loop; parent-cycles.ts).
+ */
+function expected(s: SqliteStore, ids: readonly string[]): Listed[] {
+  const out: Listed[] = [];
   for (const id of ids) {
     for (const [type, field] of [
       ['in-project', 'project'],
       ['parent', 'parent'],
     ] as const) {
       const dsts = s.links(id, type).map((l) => l.dst);
-      if (dsts.length > 1) out.push([id, field, dsts.sort()]);
+      const loop = type === 'parent' ? loopFrom(s, id) : [];
+      if (dsts.length > 1 || loop.length > 0) out.push([id, field, dsts.sort(), loop]);
     }
   }
   return out.sort((x, y) => (x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] < y[1] ? -1 : 1));
 }
 
-function listed(s: SqliteStore): [string, string, string[]][] {
+function listed(s: SqliteStore): Listed[] {
   return s
     .conflicts()
     .filter((c) => c.field === 'project' || c.field === 'parent')
-    .map((c) => [c.target, c.field, c.heads.map((h) => h.value as string).sort()]);
+    .map((c) => [c.target, c.field, c.heads.map((h) => h.value as string).sort(), c.cycle ?? []]);
 }
 
 function run(stores: TestStore[], ids: string[], cmd: Cmd): void {
@@ -106,7 +124,7 @@ function run(stores: TestStore[], ids: string[], cmd: Cmd): void {
   else if (s.links(a, cmd.type).some((l) => l.dst === b)) s.removeLink(a, b, cmd.type);
 }
 
-describe('doubled project and parent links (property)', () => {
+describe('doubled project and parent links, and loops of parents (property)', () => {
   it(`are listed as the live links say, after every step, and alike when read afresh (${RUNS} runs)`, () => {
     fc.assert(
       fc.property(fc.array(cmdArb(), { minLength: 5, maxLength: 40 }), (cmds) => {
@@ -134,6 +152,7 @@ describe('doubled project and parent links (property)', () => {
             stores.forEach((h, i) => {
               const now = listed(h.store);
               expect(now, JSON.stringify(cmd)).toEqual(expected(h.store, ids));
+              expect(h.store.parentBreaks(), JSON.stringify(cmd)).toEqual(cuts(h.store));
               if (JSON.stringify(now) !== JSON.stringify(before[i])) expect(flagged[i]).toBe(true);
             });
             before = stores.map((h) => listed(h.store));
@@ -156,6 +175,25 @@ describe('doubled project and parent links (property)', () => {
     );
   }, 180_000);
 });
+
+/**
+ * The project of each loop whose shown parent link readers leave out: the one whose link was
+ * added last (its head: the link's latest add).
+ */
+function cuts(s: SqliteStore): Set<string> {
+  const out = new Set<string>();
+  const added = new Map<string, string>();
+  for (const c of s.conflicts()) {
+    const shown = s.links(c.target, 'parent')[0]?.dst;
+    if (c.cycle) added.set(c.target, c.heads.find((h) => h.value === shown)?.op ?? '');
+  }
+  for (const c of s.conflicts()) {
+    if (!c.cycle) continue;
+    const last = c.cycle.reduce((m, id) => ((added.get(id) ?? '') > (added.get(m) ?? '') ? id : m));
+    out.add(last);
+  }
+  return out;
+}
 
 /** Each head is the latest add of its link still live, oldest head first. */
 function heads(s: SqliteStore, c: ConflictView): void {

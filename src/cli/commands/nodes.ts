@@ -53,19 +53,24 @@ export async function show(cli: Cli, a: Args): Promise<Output> {
   if (flag(a, 'body')) return get(cli, a);
   const node = rec(await cli.call('node.get', { id: arg(a, 'id') }));
   const id = str(node, 'id');
-  const [task, out, back, wiki, wikiBack] = await Promise.all([
+  const [task, out, back, wiki, wikiBack, open] = await Promise.all([
     node.kind === 'task' ? cli.call('task.get', { id }) : Promise.resolve(undefined),
     cli.call('link.list', { id }),
     cli.call('link.backlinks', { id }),
     cli.call('wiki.links', { id }),
     cli.call('wiki.backlinks', { id }),
+    // A daemon of an earlier version takes no target: the node is then shown without them.
+    cli.call('conflicts.list', { target: id }).catch(() => undefined),
   ]);
   const links = recs(rec(out), 'links');
   const backlinks = recs(rec(back), 'links');
   const project = isRec(task) && typeof task.project === 'string' ? [task.project] : [];
+  const found = open === undefined ? [] : recs(rec(open), 'conflicts');
+  const conflicts = [...new Set(found.map((c) => str(c, 'field')))];
   const data = {
     node,
     ...(task !== undefined && { task }),
+    conflicts,
     links,
     backlinks,
     wiki: recs(rec(wiki), 'links'),

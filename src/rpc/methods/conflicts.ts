@@ -26,10 +26,18 @@ export function conflictMethods(s: Services) {
       summary:
         'Fields, bodies, projects and parents set concurrently to different values on different ' +
         'devices, with every value.',
-      params: z.strictObject({}),
+      params: z.strictObject({
+        target: NodeRef.optional().describe(
+          "only this node's conflicts (a task's: its note's too)",
+        ),
+      }),
       result: R.ConflictsResult,
-      handler: () => ({
-        conflicts: s.store.conflicts().map((c) => {
+      handler: (p) => {
+        const only =
+          p.target === undefined
+            ? undefined
+            : resolveRef(s.store, p.target, { includeDeleted: true }).id;
+        const all = s.store.conflicts().map((c) => {
           const task = c.field === 'body' ? taskOf(s.store, c.target) : undefined;
           const target = task ?? c.target;
           const names = singleLinkTypeOf(c.field) !== undefined;
@@ -39,8 +47,9 @@ export function conflictMethods(s: Services) {
             ...(names && typeof h.value === 'string' && { title: titleOf(s, h.value) }),
           }));
           return { ...c, heads, target, title: titleOf(s, target) };
-        }),
-      }),
+        });
+        return { conflicts: only === undefined ? all : all.filter((c) => c.target === only) };
+      },
     }),
     defineMethod({
       name: 'conflicts.resolve',

@@ -4,7 +4,7 @@ import { trashedNamed } from '../../model/trash.js';
 import { isNodeId, NODE_KINDS } from '../../core/ids.js';
 import { asItem, restoreItem, trashItem, updateItemLinked } from '../../model/items.js';
 import { checkProjectName, sameTitleWarning } from '../../model/names.js';
-import { firstLinkDst } from '../../model/nodes.js';
+import { parentOf } from '../../model/nodes.js';
 import type { NodeView } from '../../ports/store.js';
 import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
@@ -133,7 +133,7 @@ export function nodeMethods(s: Services) {
         const { id, update_links, ...patch } = p;
         const n = resolveRef(s.store, id);
         if (n.kind === 'project' && patch.title !== undefined) {
-          checkProjectName(s.store, patch.title, firstLinkDst(s.store, n.id, 'parent'), n.id);
+          checkProjectName(s.store, patch.title, parentOf(s.store, n.id), n.id);
         }
         const { node, ...links } = updateItemLinked(
           s.store,

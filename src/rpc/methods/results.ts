@@ -299,6 +299,12 @@ export const ConflictsResult = z.strictObject({
           branch: z.string().optional().describe("a body conflict's version"),
         }),
       ),
+      cycle: z
+        .array(z.string())
+        .optional()
+        .describe(
+          'for "parent" in a loop of projects: the loop, this one first, each under the next',
+        ),
     }),
   ),
 });
