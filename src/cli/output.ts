@@ -284,13 +284,12 @@ function human(out: Exclude<Output, { kind: 'none' | 'raw' }>, s: Styles, today:
         const body = c.field === 'body';
         // A node in two projects (or under two parents): each head is a project, named.
         const project = c.field === 'project' || c.field === 'parent';
-        const name = c.title
-          ? `${text(c.title)} (${shorten(text(c.target))})`
-          : shorten(text(c.target));
+        const id = typeof c.short_id === 'string' ? c.short_id : shorten(text(c.target));
+        const name = c.title ? `${text(c.title)} (${id})` : id;
         const heads = items(c, 'heads').map((h) => {
           const from = s.dim(`from ${text(h.device ?? h.origin)} at ${text(h.at)}`);
           if (project) {
-            const id = shorten(text(h.value));
+            const id = typeof h.short_id === 'string' ? h.short_id : shorten(text(h.value));
             return `    ${h.title ? `${text(h.title)} (${id})` : id}  ${from}`;
           }
           if (!body) return `    ${JSON.stringify(h.value)}  ${from}`;

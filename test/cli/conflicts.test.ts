@@ -130,8 +130,10 @@ describe('a task moved to two projects, from the CLI', () => {
     await e.join(hub.url);
     ok(await d.run(['project', 'add', 'Home']));
     ok(await d.run(['project', 'add', 'Work']));
-    const task = (json(ok(await d.run(['add', 'Call bank', '--json']))) as { task: { id: string } })
-      .task.id;
+    const added = json(ok(await d.run(['add', 'Call bank', '--json']))) as {
+      task: { id: string; short_id: string };
+    };
+    const task = added.task.id;
     ok(await d.run(['sync']));
     ok(await e.run(['sync']));
     // Both offline: their daemons push at once, so the moves are made before either syncs.
@@ -149,9 +151,15 @@ describe('a task moved to two projects, from the CLI', () => {
 
     for (const dev of [d, e]) {
       const listed = ok(await dev.run(['conflicts'])).stdout;
-      expect(listed).toMatch(/^Call bank \(\w+\) project$/m);
-      expect(listed).toMatch(/^ {4}Home \(\w{8}\) {2}from .+ at /m);
-      expect(listed).toMatch(/^ {4}Work \(\w{8}\) {2}from .+ at /m);
+      // Each node named by the short id every list shows.
+      const { projects } = json(ok(await dev.run(['project', 'list', '--json']))) as {
+        projects: { title: string; short_id: string }[];
+      };
+      const short = (title: string) => projects.find((p) => p.title === title)?.short_id;
+      const taskShort = added.task.short_id;
+      expect(listed).toMatch(new RegExp(`^Call bank \\(${taskShort}\\) project$`, 'm'));
+      expect(listed).toMatch(new RegExp(`^ {4}Home \\(${short('Home')}\\) {2}from .+ at `, 'm'));
+      expect(listed).toMatch(new RegExp(`^ {4}Work \\(${short('Work')}\\) {2}from .+ at `, 'm'));
       expect(listed).toContain('for project and parent, VALUE is the project to keep');
       expect(ok(await dev.run(['sync', 'status'])).stdout).toMatch(/1 conflict to resolve/);
     }

@@ -5,7 +5,7 @@ import { asItem, noteOf, resolveItemConflict, taskOf } from '../../model/items.j
 import { defineMethod, EVERYWHERE } from '../registry.js';
 import * as R from './results.js';
 import type { Services } from './context.js';
-import { NodeRef, resolveRef } from './refs.js';
+import { NodeRef, resolveRef, shortIds } from './refs.js';
 import { withShortIds } from './node.js';
 
 /** The title of a conflict's node, so a list names what it is about; '' if it is not here. */
@@ -37,16 +37,29 @@ export function conflictMethods(s: Services) {
           p.target === undefined
             ? undefined
             : resolveRef(s.store, p.target, { includeDeleted: true }).id;
-        const all = s.store.conflicts().map((c) => {
+        const listed = s.store.conflicts().map((c) => {
           const task = c.field === 'body' ? taskOf(s.store, c.target) : undefined;
-          const target = task ?? c.target;
-          const names = singleLinkTypeOf(c.field) !== undefined;
+          return { c, target: task ?? c.target, names: singleLinkTypeOf(c.field) !== undefined };
+        });
+        // Short ids as every list shows them: of each node, and of each project a head names.
+        const ids = new Set<string>();
+        for (const { c, target, names } of listed) {
+          ids.add(target);
+          if (names) for (const h of c.heads) if (typeof h.value === 'string') ids.add(h.value);
+        }
+        const short = shortIds(s.store, [...ids]);
+        const all = listed.map(({ c, target, names }) => {
           const heads = c.heads.map((h) => ({
             ...h,
             device: s.history.device(h.origin),
-            ...(names && typeof h.value === 'string' && { title: titleOf(s, h.value) }),
+            ...(names &&
+              typeof h.value === 'string' && {
+                title: titleOf(s, h.value),
+                short_id: short.get(h.value) ?? h.value,
+              }),
           }));
-          return { ...c, heads, target, title: titleOf(s, target) };
+          const short_id = short.get(target) ?? target;
+          return { ...c, heads, target, short_id, title: titleOf(s, target) };
         });
         return { conflicts: only === undefined ? all : all.filter((c) => c.target === only) };
       },

@@ -277,6 +277,7 @@ export const ConflictsResult = z.strictObject({
   conflicts: z.array(
     z.strictObject({
       target: z.string(),
+      short_id: z.string().describe("the target's short id, as lists show it"),
       title: z.string().describe("the node's title; '' when it is not here"),
       field: z
         .string()
@@ -296,6 +297,10 @@ export const ConflictsResult = z.strictObject({
             .string()
             .optional()
             .describe(`for "project" and "parent": that project's title ('' when it is not here)`),
+          short_id: z
+            .string()
+            .optional()
+            .describe(`for "project" and "parent": that project's short id`),
           branch: z.string().optional().describe("a body conflict's version"),
         }),
       ),
