@@ -102,7 +102,8 @@ describe('a device without a credential', () => {
 
     // Enrolled: hephd notices the credential and syncs unasked.
     const made = await rpcAsAlice<{ token: string }>('device.enroll', { name: 'laptop' });
-    ok(await run(['auth', 'enroll', '--hub', hub.url], made.token));
+    const enrolled = ok(await run(['auth', 'enroll', '--hub', hub.url], made.token));
+    expect(enrolled.stdout).toContain('within seconds if it was waiting for a sign-in');
     await eventually(
       () => Promise.resolve(syncs().some((a) => a.status === 200 && a.bearer)),
       'a sync with the credential',
