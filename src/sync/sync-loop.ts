@@ -18,7 +18,13 @@
 //   the long-poll, unsubscribes from changes, waits for them to settle and rejects waiting
 //   now()s;
 // - a failure `isFatal` accepts (the hub revoked this device) halts the loop: no retry, no
-//   push, no poll, and every later now() rejects at once with that error, without a request.
+//   push, no poll, and every later now() rejects at once with that error, without a request;
+// - a failure `needsSignIn` accepts (the hub refused the credential, or there is none) parks
+//   the loop: no retry on the outage schedule, no push, no poll. Every signInCheckMs it asks
+//   `signInChanged` (a local look, no request) and runs as soon as that says yes (a credential
+//   was enrolled or signed in); otherwise it tries the hub again only signInRetryMs after the
+//   last refusal. now() still runs at once. A hub's failure limit (10 a minute) is never
+//   reached by a device that cannot sign in.
 
 import { HephError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
@@ -38,6 +44,10 @@ export interface SyncLoopOptions {
   minPollMs?: number;
   /** Push local changes as they happen (default true; false leaves them to the next run). */
   livePush?: boolean;
+  /** After a sign-in failure, how long before the hub is asked again unprompted (15 min). */
+  signInRetryMs?: number;
+  /** After a sign-in failure, how often `signInChanged` is asked (default 5 s). */
+  signInCheckMs?: number;
 }
 
 export interface SyncLoopDeps {
@@ -49,6 +59,10 @@ export interface SyncLoopDeps {
   longPoll?: (signal: AbortSignal) => Promise<number>;
   /** A failure that no retry can mend (default: none): the loop halts on it. */
   isFatal?: (e: unknown) => boolean;
+  /** A failure only a new credential mends (default: none): the loop parks on it. */
+  needsSignIn?: (e: unknown) => boolean;
+  /** While parked: whether the credential changed since the hub refused it (no request). */
+  signInChanged?: () => Promise<boolean>;
   /** Calls back on local changes that want uploading; returns an unsubscribe function. */
   subscribe?: (onLocalChange: () => void) => () => void;
   clock: Clock;
@@ -87,6 +101,8 @@ export class SyncLoop {
   private pollFailures = 0;
   /** The fatal failure the loop halted on. */
   private halted: Error | undefined;
+  /** When the hub last refused this device's sign-in, while parked on it. */
+  private parkedAt: number | undefined;
   /** Pushes made since start (for tests and the benchmark's burst figure). */
   pushes = 0;
 
@@ -102,6 +118,8 @@ export class SyncLoop {
       backoffMaxMs: options.backoffMaxMs ?? 5 * 60_000,
       minPollMs: options.minPollMs ?? 1000,
       livePush: options.livePush ?? true,
+      signInRetryMs: options.signInRetryMs ?? 15 * 60_000,
+      signInCheckMs: options.signInCheckMs ?? 5000,
     };
   }
 
@@ -117,6 +135,11 @@ export class SyncLoop {
   /** The fatal failure the loop halted on, or undefined. */
   get haltedBy(): Error | undefined {
     return this.halted;
+  }
+
+  /** Whether the loop waits for a sign-in (see the file comment). */
+  get parked(): boolean {
+    return this.parkedAt !== undefined;
   }
 
   start(): void {
@@ -260,6 +283,7 @@ export class SyncLoop {
       await work(ac.signal);
     } catch (e) {
       if (this.deps.isFatal?.(e) === true) this.halt(e);
+      else if (this.deps.needsSignIn?.(e) === true) this.park();
       else this.failed();
       return e ?? new Error('sync failed');
     } finally {
@@ -273,6 +297,43 @@ export class SyncLoop {
     this.failures = 0;
     this.outageSince = undefined;
     this.lateFailures = 0;
+    this.parkedAt = undefined;
+  }
+
+  /** Waits for a sign-in instead of retrying: see the file comment. */
+  private park(): void {
+    this.failures++;
+    this.outageSince = undefined;
+    this.lateFailures = 0;
+    this.parkedAt = this.deps.clock.now();
+    this.pollAbort?.abort();
+    this.checkSignInSoon();
+  }
+
+  private checkSignInSoon(): void {
+    if (!this.isRunning) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.checkSignIn();
+    }, this.o.signInCheckMs);
+  }
+
+  private async checkSignIn(): Promise<void> {
+    const at = this.parkedAt;
+    if (at === undefined || !this.isRunning) return;
+    let changed = this.deps.clock.now() - at >= this.o.signInRetryMs;
+    if (!changed && this.deps.signInChanged) {
+      try {
+        changed = await this.deps.signInChanged();
+      } catch (e) {
+        this.deps.logger.debug({ err: (e as Error).message }, 'sync: sign-in check failed');
+      }
+    }
+    // A run (now(), a change of state) may have gone while the check looked.
+    if (this.parkedAt !== at || this.running || this.timer !== undefined) return;
+    if (changed) this.kick();
+    else this.checkSignInSoon();
   }
 
   /** Stops every timer and the poll for good; waiting now()s get `e`. */
@@ -290,6 +351,7 @@ export class SyncLoop {
   private failed(): void {
     const now = this.deps.clock.now();
     this.failures++;
+    this.parkedAt = undefined;
     this.outageSince ??= now;
     if (now - this.outageSince >= this.o.outageWindowMs) this.lateFailures++;
     this.schedule(this.retryDelayMs());

@@ -109,6 +109,8 @@ export class SyncService {
   private lastEmitted = '';
   private readonly progress = new Set<(p: SyncProgress) => void>();
   private stopping: Promise<void> | undefined;
+  /** The bearer the last request went with (undefined: none, or none could be had). */
+  private lastBearer: string | undefined;
 
   constructor(
     private readonly o: SyncServiceOptions,
@@ -124,7 +126,7 @@ export class SyncService {
       ...(o.insecureHttp !== undefined && { insecureHttp: o.insecureHttp }),
       ...(o.replica && { replica: o.replica }),
       ...(o.facts && { facts: o.facts }),
-      ...(deps.getToken && { getToken: deps.getToken }),
+      ...(deps.getToken && { getToken: () => this.bearer() }),
       onReply: () => this.reached(),
     });
     const longPollS = Math.min(o.longPollS ?? 25, MAX_PULL_WAIT_S);
@@ -143,6 +145,8 @@ export class SyncService {
             this.publish();
           }),
         isFatal: isRevoked,
+        needsSignIn: (e) => classify(e) === 'auth',
+        signInChanged: async () => (await this.bearerNow()) !== this.lastBearer,
         clock: deps.clock,
         random: deps.random,
         logger: deps.logger,
@@ -307,6 +311,22 @@ export class SyncService {
     } catch (e) {
       // They stay marked pending: the next read or start makes them.
       this.deps.logger.warn({ err: (e as Error).message }, 'sync: could not write node rows');
+    }
+  }
+
+  /** The hub client's bearer, remembered so a parked loop can tell when it changes. */
+  private async bearer(): Promise<string | undefined> {
+    this.lastBearer = undefined;
+    this.lastBearer = await this.deps.getToken?.();
+    return this.lastBearer;
+  }
+
+  /** The bearer a request would go with now, or undefined (none, or sign-in needed). */
+  private async bearerNow(): Promise<string | undefined> {
+    try {
+      return await this.deps.getToken?.();
+    } catch {
+      return undefined;
     }
   }
 

@@ -168,6 +168,55 @@ describe('SyncLoop', () => {
     await h.loop.stop();
   });
 
+  it('parks on a sign-in failure: no timer retries, runs when the credential changes or on now()', async () => {
+    const refused = new HephError('unauthorized', 'not signed in');
+    let signedIn = false;
+    let checks = 0;
+    const h = harness(
+      {
+        run: () => {
+          h.runs.push(Date.now());
+          return signedIn ? Promise.resolve() : Promise.reject(refused);
+        },
+        needsSignIn: (e) => e === refused,
+        signInChanged: () => {
+          checks++;
+          return Promise.resolve(signedIn);
+        },
+      },
+      true,
+    );
+    h.loop.start();
+    await vi.advanceTimersByTimeAsync(0);
+    // Five minutes with no credential: one request, where the outage schedule makes 150 or more.
+    h.change();
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect([h.runs.length, h.pushes.length, h.polls]).toEqual([1, 0, 0]);
+    expect(h.loop.parked).toBe(true);
+    expect(h.loop.isRunning).toBe(true);
+    expect(checks).toBeGreaterThanOrEqual(50);
+    // `heph sync` asks the hub at once, and is told the truth.
+    await expect(h.loop.now()).rejects.toBe(refused);
+    expect(h.runs).toHaveLength(2);
+    // Unprompted, the hub is asked again 15 minutes after its last refusal, not sooner.
+    const refusedAt = h.runs[1]!;
+    await vi.advanceTimersByTimeAsync(20 * 60_000);
+    expect(h.runs).toHaveLength(3);
+    expect(h.runs[2]! - refusedAt).toBeGreaterThanOrEqual(15 * 60_000);
+    expect(h.runs[2]! - refusedAt).toBeLessThan(15 * 60_000 + 5000);
+    // A credential appears: the next check runs, the sync goes live again (poll, interval).
+    signedIn = true;
+    const before = Date.now();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(h.runs).toHaveLength(4);
+    expect(h.runs[3]! - before).toBeLessThanOrEqual(5000);
+    expect([h.loop.parked, h.loop.failing, h.polls]).toEqual([false, 0, 1]);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(h.runs).toHaveLength(5);
+    await h.loop.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('retries an outage every 2 s for its first 5 minutes, then backs off, capped', async () => {
     const h = harness();
     h.fail = true;

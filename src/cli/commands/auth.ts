@@ -656,7 +656,7 @@ export async function enroll(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
     `Enrolled this device with ${hub} as "${record.name}" (${record.device_id})`,
     `Its credential is kept in ${store.location}`,
     daemonHub === hub
-      ? 'hephd syncs with it from its next request (`heph sync` to sync now)'
+      ? 'hephd syncs with it from its next request, within seconds if it was waiting for a sign-in (`heph sync` to sync now)'
       : `hephd syncs with ${daemonHub ?? 'no hub'}: it uses this credential once it syncs with ${hub}`,
   ];
   return {

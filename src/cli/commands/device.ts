@@ -109,21 +109,39 @@ async function ownerToken(
   return tokens.access_token;
 }
 
-/** "2 minutes ago", "just now", "3 days ago", "never". */
+/** "2 minutes ago", "just now", "3 days ago", "never"; a time to come: "in 29 minutes". */
 export function ago(ms: unknown, now: number): string {
   if (typeof ms !== 'number') return 'never';
-  const s = Math.max(0, Math.round((now - ms) / 1000));
+  const ahead = ms - now >= 45_000;
+  const s = Math.round(Math.abs(now - ms) / 1000);
   if (s < 45) return 'just now';
   const units: [number, string][] = [
     [86_400, 'day'],
     [3600, 'hour'],
     [60, 'minute'],
+    [1, 'second'],
   ];
   for (const [size, unit] of units) {
     const n = Math.floor(s / size);
-    if (n >= 1) return `${n} ${unit}${n === 1 ? '' : 's'} ago`;
+    if (n < 1) continue;
+    const span = `${n} ${unit}${n === 1 ? '' : 's'}`;
+    return ahead ? `in ${span}` : `${span} ago`;
   }
-  return `${s} seconds ago`;
+  return 'just now';
+}
+
+/** A device of the hub's registry for people: each `…_ms` time as `ago` words it, the rest as
+ *  it is, nothing for fields the hub left empty. */
+function deviceLines(d: Rec, now: number): string[] {
+  const rows = Object.entries(d)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]): [string, string] =>
+      k.endsWith('_ms') && typeof v === 'number'
+        ? [k.slice(0, -3).replace(/_/g, ' '), ago(v, now)]
+        : [k.replace(/_/g, ' '), str(v)],
+    );
+  const w = Math.max(0, ...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${`${k}:`.padEnd(w + 1)} ${v}`);
 }
 
 function str(v: unknown, dash = '-'): string {
@@ -178,7 +196,8 @@ export async function rename(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
     deps,
   );
   const d = isRec(r.device) ? r.device : {};
-  return { kind: 'summary', heading: `Renamed device ${str(d.id)} to "${str(d.name)}"`, data: r };
+  const lines = [`Renamed device ${str(d.id)} to "${str(d.name)}"`, ...deviceLines(d, Date.now())];
+  return { kind: 'raw', text: lines.join('\n') + '\n', data: r };
 }
 
 /** `heph device name [NAME]`: this device's own name, through its daemon (no hub needed). */
@@ -224,7 +243,8 @@ export async function revoke(cli: Cli, a: Args, deps: AuthDeps = authDeps(cli)):
         `(its last acknowledged push, ${ago(n.last_push_ms, Date.now())})`
       : 'The hub never received a push from it',
     typeof n.pending_reported === 'number'
-      ? `It last reported ${n.pending_reported} change(s) not yet pushed`
+      ? `It last reported ${n.pending_reported} change${n.pending_reported === 1 ? '' : 's'} ` +
+        `not yet pushed${typeof n.pending_reported_ms === 'number' ? ` (${ago(n.pending_reported_ms, Date.now())})` : ''}`
       : 'It never reported how many changes it had not pushed',
   ];
   return { kind: 'raw', text: lines.join('\n') + '\n', data: r };
