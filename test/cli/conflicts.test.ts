@@ -80,6 +80,29 @@ async function conflicted(): Promise<[Device, Device]> {
   return [d, e];
 }
 
+/**
+ * Takes both devices off the hub, runs `apart` (their changes made while neither syncs), then
+ * joins them again and syncs until each has the other's changes.
+ */
+async function whileApart(
+  hubUrl: string,
+  d: Device,
+  e: Device,
+  apart: () => Promise<void>,
+): Promise<void> {
+  // Both offline: their daemons push at once, so the changes are made before either syncs.
+  for (const dev of [d, e]) {
+    await dev.daemon.stop();
+    dev.daemon = await startDaemon(dev.home);
+  }
+  await apart();
+  await d.join(hubUrl);
+  await e.join(hubUrl);
+  ok(await d.run(['sync']));
+  ok(await e.run(['sync']));
+  ok(await d.run(['sync']));
+}
+
 describe('a body conflict from the CLI', () => {
   it('is listed as text with the note named, and resolved from standard input', async () => {
     const [d, e] = await conflicted();
@@ -136,18 +159,10 @@ describe('a task moved to two projects, from the CLI', () => {
     const task = added.task.id;
     ok(await d.run(['sync']));
     ok(await e.run(['sync']));
-    // Both offline: their daemons push at once, so the moves are made before either syncs.
-    await d.daemon.stop();
-    await e.daemon.stop();
-    d.daemon = await startDaemon(d.home);
-    e.daemon = await startDaemon(e.home);
-    ok(await d.run(['edit', task, '--project', 'Home']));
-    ok(await e.run(['edit', task, '--project', 'Work']));
-    await d.join(hub.url);
-    await e.join(hub.url);
-    ok(await d.run(['sync']));
-    ok(await e.run(['sync']));
-    ok(await d.run(['sync']));
+    await whileApart(hub.url, d, e, async () => {
+      ok(await d.run(['edit', task, '--project', 'Home']));
+      ok(await e.run(['edit', task, '--project', 'Work']));
+    });
 
     for (const dev of [d, e]) {
       const listed = ok(await dev.run(['conflicts'])).stdout;
@@ -193,19 +208,12 @@ describe('projects put under each other, and a title, on two devices, from the C
       .task.id;
     ok(await d.run(['sync']));
     ok(await e.run(['sync']));
-    await d.daemon.stop();
-    await e.daemon.stop();
-    d.daemon = await startDaemon(d.home);
-    e.daemon = await startDaemon(e.home);
-    ok(await d.run(['project', 'move', 'Xray', 'Yank']));
-    ok(await e.run(['project', 'move', 'Yank', 'Xray']));
-    ok(await d.run(['edit', task, '--title', 'Call the bank']));
-    ok(await e.run(['edit', task, '--title', 'Phone the bank']));
-    await d.join(hub.url);
-    await e.join(hub.url);
-    ok(await d.run(['sync']));
-    ok(await e.run(['sync']));
-    ok(await d.run(['sync']));
+    await whileApart(hub.url, d, e, async () => {
+      ok(await d.run(['project', 'move', 'Xray', 'Yank']));
+      ok(await e.run(['project', 'move', 'Yank', 'Xray']));
+      ok(await d.run(['edit', task, '--title', 'Call the bank']));
+      ok(await e.run(['edit', task, '--title', 'Phone the bank']));
+    });
 
     for (const dev of [d, e]) {
       const listed = ok(await dev.run(['conflicts'])).stdout;

@@ -43,6 +43,12 @@ async function rpc(h: TestHub, method: string, params: object = {}) {
   return { status: r.statusCode, body: r.json<Record<string, unknown>>() };
 }
 
+/** Every node's title as /rpc (the cache replica) lists them, sorted. */
+async function rpcTitles(h: TestHub): Promise<string[]> {
+  const { result } = (await rpc(h, 'node.list', { scope: 'all' })).body;
+  return (result as { nodes: { title: string }[] }).nodes.map((n) => n.title).sort();
+}
+
 async function log(h: TestHub): Promise<{ id: string; payload: Record<string, unknown> }[]> {
   const page = await h.hubStore.read(HUB_OWNER, { after: 0, limit: 10_000, maxChars: Infinity });
   return page.ops.map((t) => JSON.parse(t) as { id: string; payload: Record<string, unknown> });
@@ -213,12 +219,6 @@ describe('cache replicas', () => {
     // what the restored log no longer holds (its own change through /rpc among them, which the
     // restore lost: no device pulled it).
     const d = dir();
-    const titles = async (h: TestHub) =>
-      (
-        (await rpc(h, 'node.list', { scope: 'all' })).body.result as { nodes: { title: string }[] }
-      ).nodes
-        .map((n) => n.title)
-        .sort();
     let h = await makeHub({ dir: d, clock: new OffsetClock() });
     await rpc(h, 'node.create', { kind: 'doc', title: 'one' });
     await h.close();
@@ -231,7 +231,7 @@ describe('cache replicas', () => {
     early.store.createNode({ kind: 'doc', title: 'after the copy' });
     await syncOnce(early.store, early.client);
     await rpc(h, 'node.create', { kind: 'doc', title: 'via rpc after the copy' });
-    expect(await titles(h)).toEqual(['after the copy', 'one', 'via rpc after the copy']);
+    expect(await rpcTitles(h)).toEqual(['after the copy', 'one', 'via rpc after the copy']);
     const cursor = (await log(h)).length;
     await h.close();
     // Restored; another device then writes past the replica's cursor before anyone calls /rpc.
@@ -251,22 +251,16 @@ describe('cache replicas', () => {
       .sort();
     expect(held).toContain('one');
     expect(held).not.toContain('after the copy');
-    expect(await titles(h)).toEqual(held);
+    expect(await rpcTitles(h)).toEqual(held);
   });
 
   it('are rebuilt when the store was restored from before their own last change', async () => {
     // The change made through /rpc after the copy is lost with the restore (no device pulled
     // it); the replica must not keep showing it.
     const d = dir();
-    const titles = async (h: TestHub) =>
-      (
-        (await rpc(h, 'node.list', { scope: 'all' })).body.result as { nodes: { title: string }[] }
-      ).nodes
-        .map((n) => n.title)
-        .sort();
     let h = await makeHub({ dir: d, clock: new OffsetClock() });
     expect((await rpc(h, 'node.create', { kind: 'doc', title: 'one' })).status).toBe(200);
-    expect(await titles(h)).toEqual(['one']);
+    expect(await rpcTitles(h)).toEqual(['one']);
     await h.close();
     copyFileSync(join(d, 'hub.db'), join(d, 'early.db'));
     h = await makeHub({ dir: d, clock: new OffsetClock() });
@@ -280,7 +274,7 @@ describe('cache replicas', () => {
     closers.defer(() => device.close());
     device.store.createNode({ kind: 'doc', title: 'device' });
     await syncOnce(device.store, device.client);
-    expect(await titles(h)).toEqual(['device', 'one']);
+    expect(await rpcTitles(h)).toEqual(['device', 'one']);
   });
 
   it('keep at most --cache-max-owners replicas, dropping the least recently used', async () => {
